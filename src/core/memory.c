@@ -1,0 +1,20 @@
+#include "core/memory.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+
+void *gf_alloc(size_t bytes, const char *what) {
+    size_t rounded = (bytes + GF_ALIGNMENT - 1) / GF_ALIGNMENT * GF_ALIGNMENT;
+    if (rounded == 0) rounded = GF_ALIGNMENT;
+    void *p = aligned_alloc(GF_ALIGNMENT, rounded);
+    if (!p) {
+        gf_fail("out of memory allocating %zu bytes for %s", bytes, what);
+        return NULL;
+    }
+    memset(p, 0, rounded);
+    return p;
+}
+
+void gf_free(void *p) { free(p); }

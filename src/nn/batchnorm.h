@@ -1,0 +1,27 @@
+/* BatchNorm2d as PyTorch defines it: in training, normalise with the batch mean and
+ * biased batch variance and update running_mean/running_var with momentum (0.1),
+ * the running variance taking the unbiased batch variance; in evaluation, normalise
+ * with the running statistics. eps 1e-5. */
+#ifndef GRAFT_NN_BATCHNORM_H
+#define GRAFT_NN_BATCHNORM_H
+
+typedef struct gf_batchnorm_shape {
+    int batch, channels, spatial; /* spatial = H*W */
+    float eps, momentum;
+} gf_batchnorm_shape;
+
+/* saved_mean / saved_invstd [channels] are written for the backward pass. */
+int gf_batchnorm_forward_train(float *out, float *saved_mean, float *saved_invstd,
+                               float *running_mean, float *running_var, const float *in,
+                               const float *gamma, const float *beta,
+                               const gf_batchnorm_shape *s);
+int gf_batchnorm_forward_eval(float *out, const float *in, const float *gamma,
+                              const float *beta, const float *running_mean,
+                              const float *running_var, const gf_batchnorm_shape *s);
+/* Training-mode backward; accumulates into grad_in, grad_gamma, grad_beta. */
+int gf_batchnorm_backward(float *grad_in, float *grad_gamma, float *grad_beta,
+                          const float *grad_out, const float *in, const float *saved_mean,
+                          const float *saved_invstd, const float *gamma,
+                          const gf_batchnorm_shape *s);
+
+#endif

@@ -1,0 +1,29 @@
+/* 2-D convolution, NCHW, square kernel/stride/padding, with groups (groups ==
+ * in_channels == out_channels is depthwise). Weight layout is PyTorch's:
+ * [out_channels, in_channels / groups, kernel, kernel]. */
+#ifndef GRAFT_NN_CONV2D_H
+#define GRAFT_NN_CONV2D_H
+
+#include <stddef.h>
+
+typedef struct gf_conv2d_shape {
+    int batch, in_channels, in_h, in_w;
+    int out_channels, kernel, stride, padding, groups;
+    int out_h, out_w; /* filled by gf_conv2d_shape_init */
+} gf_conv2d_shape;
+
+/* Validates the sizes and computes out_h/out_w; the error names every size. */
+int gf_conv2d_shape_init(gf_conv2d_shape *s);
+/* Floats of scratch memory forward/backward need (im2col buffers). */
+size_t gf_conv2d_workspace_floats(const gf_conv2d_shape *s);
+
+/* out [N, out_channels, out_h, out_w] is overwritten; bias may be NULL. */
+int gf_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
+                      const gf_conv2d_shape *s, float *workspace);
+/* Accumulates (+=) into grad_in (may be NULL: not needed), grad_weight and
+ * grad_bias (may be NULL when there is no bias). */
+int gf_conv2d_backward(float *grad_in, float *grad_weight, float *grad_bias,
+                       const float *grad_out, const float *in, const float *weight,
+                       const gf_conv2d_shape *s, float *workspace);
+
+#endif

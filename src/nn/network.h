@@ -1,0 +1,125 @@
+/* A network: a list of nodes in execution order (a small DAG: a node reads the
+ * outputs of earlier nodes, so residual blocks are an `add` of two earlier nodes),
+ * over one flat parameter buffer, one matching gradient buffer, and one buffer of
+ * BatchNorm running statistics. Every tensor is a named slice whose name follows
+ * the reference's PyTorch state_dict keys ("layer1.0.conv1.weight").
+ *
+ * Build: gf_net_create, then gf_net_* node calls (each returns the new node's index,
+ * or GF_ERR), then gf_net_finalize (allocates the buffers and initialises the
+ * weights from a seed). Activations, their gradients and scratch memory live in one
+ * arena sized for the largest batch seen, so steps after the first allocate nothing. */
+#ifndef GRAFT_NN_NETWORK_H
+#define GRAFT_NN_NETWORK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/tensor.h"
+#include "nn/activation.h"
+
+typedef enum gf_op {
+    GF_OP_INPUT,
+    GF_OP_CONV2D,
+    GF_OP_BATCHNORM,
+    GF_OP_ACTIVATION,
+    GF_OP_MAXPOOL,
+    GF_OP_AVGPOOL,
+    GF_OP_GLOBAL_AVGPOOL, /* [N, C, H, W] -> [N, C] */
+    GF_OP_LINEAR,         /* flattens its input */
+    GF_OP_SHORTCUT_A,
+    GF_OP_ADD
+} gf_op;
+
+/* Where a named tensor lives. */
+typedef enum gf_slice_kind {
+    GF_SLICE_PARAM, /* in the parameter buffer (and its gradient buffer) */
+    GF_SLICE_STAT,  /* in the BatchNorm running-statistics buffer */
+    GF_SLICE_COUNT  /* a BatchNorm num_batches_tracked counter (int64, one element) */
+} gf_slice_kind;
+
+typedef struct gf_slice {
+    char name[96];
+    gf_slice_kind kind;
+    size_t offset; /* in floats into its buffer; for COUNT, index into the counters */
+    int ndim;
+    int64_t shape[GF_MAX_DIMS];
+    int64_t numel;
+} gf_slice;
+
+typedef struct gf_node {
+    gf_op op;
+    char name[80];      /* module name ("layer1.0.conv1"); empty for parameterless nodes */
+    int inputs[2];      /* node indices; -1 when unused */
+    int channels, height, width; /* output shape per sample (height = width = 1 for vectors) */
+    /* op settings */
+    int kernel, stride, padding, groups, out_features, pad_channels;
+    bool has_bias;
+    gf_activation_kind activation;
+    float slope;
+    /* indices into the slice table, -1 when absent */
+    int weight, bias, running_mean, running_var, batches_tracked;
+} gf_node;
+
+typedef struct gf_net gf_net;
+
+gf_net *gf_net_create(int in_channels, int in_h, int in_w);
+void gf_net_free(gf_net *net);
+
+/* The input is node 0. Each builder validates its sizes against the input node. */
+int gf_net_conv2d(gf_net *net, const char *name, int input, int out_channels, int kernel,
+                  int stride, int padding, int groups, bool bias);
+int gf_net_batchnorm(gf_net *net, const char *name, int input);
+int gf_net_activation(gf_net *net, int input, gf_activation_kind kind, float slope);
+int gf_net_maxpool(gf_net *net, int input, int kernel, int stride, int padding);
+int gf_net_avgpool(gf_net *net, int input, int kernel, int stride, int padding);
+int gf_net_global_avgpool(gf_net *net, int input);
+int gf_net_linear(gf_net *net, const char *name, int input, int out_features, bool bias);
+int gf_net_shortcut_a(gf_net *net, int input, int out_channels, int stride);
+int gf_net_add(gf_net *net, int a, int b);
+
+/* Allocates the flat buffers and initialises as the reference does: conv and
+ * linear weights Kaiming-normal (fan_in, gain sqrt 2), linear bias uniform
+ * +-1/sqrt(fan_in), conv bias 0, BatchNorm weight 1, bias 0, running mean 0, var 1.
+ * The last node is the output. */
+int gf_net_finalize(gf_net *net, uint64_t seed);
+/* Re-initialises the weights (same rule) with another seed. */
+void gf_net_initialise(gf_net *net, uint64_t seed);
+
+void gf_net_set_training(gf_net *net, bool training);
+bool gf_net_is_training(const gf_net *net);
+
+/* input [batch, C, H, W]; *output points into the arena ([batch, classes]) and stays
+ * valid until the next forward. */
+int gf_net_forward(gf_net *net, const float *input, int batch, const float **output);
+/* Backward of the last forward (training mode only): zeroes the gradient buffer,
+ * then accumulates. grad_output is [batch, classes]. */
+int gf_net_backward(gf_net *net, const float *grad_output);
+
+/* Flat buffers */
+float *gf_net_params(gf_net *net);
+float *gf_net_grads(gf_net *net);
+size_t gf_net_param_count(const gf_net *net);
+float *gf_net_stats(gf_net *net);
+size_t gf_net_stat_count(const gf_net *net);
+int64_t *gf_net_counters(gf_net *net);
+size_t gf_net_counter_count(const gf_net *net);
+
+/* Introspection */
+int gf_net_node_count(const gf_net *net);
+const gf_node *gf_net_node(const gf_net *net, int index);
+int gf_net_slice_count(const gf_net *net);
+const gf_slice *gf_net_slice(const gf_net *net, int index);
+int gf_net_find_slice(const gf_net *net, const char *name); /* -1 when absent */
+/* Pointer to a slice's floats (PARAM or STAT); NULL for COUNT. */
+float *gf_net_slice_data(gf_net *net, const gf_slice *slice);
+float *gf_net_slice_grad(gf_net *net, const gf_slice *slice); /* PARAM only */
+int gf_net_input_shape(const gf_net *net, int *channels, int *height, int *width);
+int gf_net_output_size(const gf_net *net);
+/* Bytes held by the activation arena (for the benchmark's memory figures). */
+size_t gf_net_arena_bytes(const gf_net *net);
+
+/* Copies parameters, statistics and counters from src (same architecture). */
+int gf_net_copy_state(gf_net *dst, const gf_net *src);
+
+#endif

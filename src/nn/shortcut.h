@@ -1,0 +1,22 @@
+/* The CIFAR-ResNet "option A" shortcut: keep every `stride`-th row and column
+ * (x[:, :, ::stride, ::stride]) and zero-pad `pad` channels on each side, so
+ * out_channels = in_channels + 2 * pad. It has no parameters. Also the residual add. */
+#ifndef GRAFT_NN_SHORTCUT_H
+#define GRAFT_NN_SHORTCUT_H
+
+#include <stddef.h>
+
+typedef struct gf_shortcut_shape {
+    int batch, in_channels, in_h, in_w, stride, pad;
+    int out_channels, out_h, out_w; /* filled by gf_shortcut_shape_init */
+} gf_shortcut_shape;
+
+int gf_shortcut_shape_init(gf_shortcut_shape *s);
+void gf_shortcut_forward(float *out, const float *in, const gf_shortcut_shape *s);
+/* accumulates into grad_in */
+void gf_shortcut_backward(float *grad_in, const float *grad_out, const gf_shortcut_shape *s);
+
+/* out = a + b (out may alias either) */
+void gf_add_forward(float *out, const float *a, const float *b, size_t n);
+
+#endif
