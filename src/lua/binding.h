@@ -1,0 +1,40 @@
+/* Shared pieces of the Lua binding (the C module graft.core). Each C area has one
+ * binding file (l_tensor.c, l_net.c, l_data.c, ...) with a register function that
+ * adds its functions to the module table at stack index `module`. */
+#ifndef GRAFT_LUA_BINDING_H
+#define GRAFT_LUA_BINDING_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "core/tensor.h"
+#include "nn/network.h"
+
+#define GF_LUA_TENSOR "graft.Tensor"
+#define GF_LUA_NET "graft.Net"
+
+/* Raises a Lua error carrying the C core's current message (core/error.h),
+ * prefixed with `operation` (e.g. "net:forward"). Never returns. */
+int gf_lua_raise(lua_State *L, const char *operation);
+
+/* Tensors: full userdata owning a gf_tensor*. A view keeps its owner (the
+ * value at `owner_index`, e.g. the network) alive through a user value. */
+gf_tensor *gf_lua_check_tensor(lua_State *L, int index);
+gf_tensor *gf_lua_test_tensor(lua_State *L, int index); /* NULL if not a tensor */
+/* Takes ownership of t; owner_index 0 means no owner. Raises on t == NULL. */
+void gf_lua_push_tensor(lua_State *L, gf_tensor *t, int owner_index);
+/* A fresh owned tensor of the given shape, pushed; returns it. */
+gf_tensor *gf_lua_new_tensor(lua_State *L, int ndim, const int64_t *shape);
+/* Reads a shape from a Lua table of positive integers; raises naming `what`. */
+int gf_lua_check_shape(lua_State *L, int index, int64_t *shape, const char *what);
+
+/* Networks: full userdata holding a gf_net*. */
+gf_net *gf_lua_check_net(lua_State *L, int index);
+/* Takes ownership of net (freed on collection); raises on net == NULL. */
+void gf_lua_push_net(lua_State *L, gf_net *net);
+
+/* Register functions of each area (module table at `module`). */
+void gf_lua_register_tensor(lua_State *L, int module);
+void gf_lua_register_net(lua_State *L, int module);
+
+#endif
