@@ -1,0 +1,51 @@
+#include "nn/shortcut.h"
+
+#include <string.h>
+
+#include "core/error.h"
+
+int gf_shortcut_shape_init(gf_shortcut_shape *s) {
+    if (s->batch < 1 || s->in_channels < 1 || s->in_h < 1 || s->in_w < 1 || s->stride < 1 ||
+        s->pad < 0)
+        return gf_fail("shortcut: invalid sizes (batch %d, in_channels %d, input %dx%d, "
+                       "stride %d, pad %d)",
+                       s->batch, s->in_channels, s->in_h, s->in_w, s->stride, s->pad);
+    s->out_channels = s->in_channels + 2 * s->pad;
+    /* x[:, :, ::stride, ::stride] keeps ceil(size / stride) rows and columns */
+    s->out_h = (s->in_h + s->stride - 1) / s->stride;
+    s->out_w = (s->in_w + s->stride - 1) / s->stride;
+    return GF_OK;
+}
+
+void gf_shortcut_forward(float *out, const float *in, const gf_shortcut_shape *s) {
+    const size_t in_plane = (size_t)s->in_h * s->in_w, out_plane = (size_t)s->out_h * s->out_w;
+    for (int n = 0; n < s->batch; n++) {
+        float *y = out + (size_t)n * s->out_channels * out_plane;
+        memset(y, 0, sizeof(float) * (size_t)s->pad * out_plane);
+        memset(y + (size_t)(s->pad + s->in_channels) * out_plane, 0,
+               sizeof(float) * (size_t)s->pad * out_plane);
+        for (int c = 0; c < s->in_channels; c++) {
+            const float *x = in + ((size_t)n * s->in_channels + c) * in_plane;
+            float *yc = y + (size_t)(c + s->pad) * out_plane;
+            for (int oh = 0; oh < s->out_h; oh++)
+                for (int ow = 0; ow < s->out_w; ow++)
+                    yc[oh * s->out_w + ow] = x[(size_t)oh * s->stride * s->in_w + ow * s->stride];
+        }
+    }
+}
+
+void gf_shortcut_backward(float *grad_in, const float *grad_out, const gf_shortcut_shape *s) {
+    const size_t in_plane = (size_t)s->in_h * s->in_w, out_plane = (size_t)s->out_h * s->out_w;
+    for (int n = 0; n < s->batch; n++)
+        for (int c = 0; c < s->in_channels; c++) {
+            float *dx = grad_in + ((size_t)n * s->in_channels + c) * in_plane;
+            const float *dy = grad_out + ((size_t)n * s->out_channels + c + s->pad) * out_plane;
+            for (int oh = 0; oh < s->out_h; oh++)
+                for (int ow = 0; ow < s->out_w; ow++)
+                    dx[(size_t)oh * s->stride * s->in_w + ow * s->stride] += dy[oh * s->out_w + ow];
+        }
+}
+
+void gf_add_forward(float *out, const float *a, const float *b, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+}

@@ -1,0 +1,130 @@
+/* BatchNorm2d: training-mode gradients (input, gamma, beta) against finite
+ * differences, running statistics against a hand computation (unbiased variance,
+ * momentum 0.1), normalised output moments, and evaluation mode. */
+#include "core/error.h"
+#include "gradcheck.h"
+#include "nn/batchnorm.h"
+
+typedef struct bn_case {
+    gf_batchnorm_shape s;
+    float *in, *gamma, *beta, *out, *probe;
+    float *mean, *invstd, *run_mean, *run_var;
+    size_t n;
+} bn_case;
+
+static double bn_loss(void *ctx) {
+    bn_case *c = ctx;
+    /* running statistics are scratch here: reset them so each evaluation is the same */
+    for (int i = 0; i < c->s.channels; i++) c->run_mean[i] = 0.0f, c->run_var[i] = 1.0f;
+    CHECK(gf_batchnorm_forward_train(c->out, c->mean, c->invstd, c->run_mean, c->run_var, c->in,
+                                     c->gamma, c->beta, &c->s) == GF_OK);
+    return gradcheck_dot(c->out, c->probe, c->n);
+}
+
+static void alloc_case(bn_case *c, int batch, int channels, int spatial, uint64_t seed) {
+    c->s = (gf_batchnorm_shape){.batch = batch, .channels = channels, .spatial = spatial,
+                                .eps = 1e-5f, .momentum = 0.1f};
+    c->n = (size_t)batch * channels * spatial;
+    c->in = gradcheck_random(c->n, seed, 2.0f);
+    /* per-channel offsets, so the mean matters */
+    for (size_t i = 0; i < c->n; i++) c->in[i] += (float)((i / spatial) % channels) - 1.0f;
+    c->gamma = gradcheck_random((size_t)channels, seed + 1, 1.0f);
+    c->beta = gradcheck_random((size_t)channels, seed + 2, 1.0f);
+    c->probe = gradcheck_random(c->n, seed + 3, 1.0f);
+    c->out = malloc(sizeof(float) * c->n);
+    c->mean = malloc(sizeof(float) * channels);
+    c->invstd = malloc(sizeof(float) * channels);
+    c->run_mean = malloc(sizeof(float) * channels);
+    c->run_var = malloc(sizeof(float) * channels);
+}
+
+static void free_case(bn_case *c) {
+    free(c->in); free(c->gamma); free(c->beta); free(c->probe); free(c->out);
+    free(c->mean); free(c->invstd); free(c->run_mean); free(c->run_var);
+}
+
+static void training_gradients(int batch, int channels, int spatial, uint64_t seed) {
+    bn_case c;
+    alloc_case(&c, batch, channels, spatial, seed);
+    bn_loss(&c);
+    float *grad_in = gradcheck_random(c.n, seed + 4, 1.0f);
+    float *grad_gamma = gradcheck_random((size_t)channels, seed + 5, 1.0f);
+    float *grad_beta = gradcheck_random((size_t)channels, seed + 6, 1.0f);
+    float *p_in = gradcheck_copy(grad_in, c.n), *p_gamma = gradcheck_copy(grad_gamma, channels);
+    float *p_beta = gradcheck_copy(grad_beta, channels);
+    CHECK(gf_batchnorm_backward(grad_in, grad_gamma, grad_beta, c.probe, c.in, c.mean, c.invstd,
+                                c.gamma, &c.s) == GF_OK);
+    gradcheck_remove_prior(grad_in, p_in, c.n);
+    gradcheck_remove_prior(grad_gamma, p_gamma, channels);
+    gradcheck_remove_prior(grad_beta, p_beta, channels);
+
+    char what[96];
+    snprintf(what, sizeof what, "batchnorm %dx%dx%d grad input", batch, channels, spatial);
+    check_gradient(what, c.in, c.n, grad_in, bn_loss, &c, 2e-3f, 1e-2, 2e-3, 150, seed);
+    snprintf(what, sizeof what, "batchnorm %dx%dx%d grad gamma", batch, channels, spatial);
+    check_gradient(what, c.gamma, channels, grad_gamma, bn_loss, &c, 2e-3f, 1e-2, 2e-3, 50, seed);
+    snprintf(what, sizeof what, "batchnorm %dx%dx%d grad beta", batch, channels, spatial);
+    check_gradient(what, c.beta, channels, grad_beta, bn_loss, &c, 2e-3f, 1e-2, 2e-3, 50, seed);
+
+    free(grad_in); free(grad_gamma); free(grad_beta); free(p_in); free(p_gamma); free(p_beta);
+    free_case(&c);
+}
+
+static void statistics_and_output(void) {
+    bn_case c;
+    const int batch = 3, channels = 4, spatial = 10;
+    alloc_case(&c, batch, channels, spatial, 77);
+    float start_mean[4] = {0.5f, -1.0f, 0.0f, 2.0f}, start_var[4] = {1.0f, 2.0f, 0.5f, 3.0f};
+    for (int i = 0; i < channels; i++) c.run_mean[i] = start_mean[i], c.run_var[i] = start_var[i];
+    CHECK(gf_batchnorm_forward_train(c.out, c.mean, c.invstd, c.run_mean, c.run_var, c.in,
+                                     c.gamma, c.beta, &c.s) == GF_OK);
+    const int count = batch * spatial;
+    for (int ch = 0; ch < channels; ch++) {
+        double sum = 0, sq = 0, out_sum = 0, out_sq = 0;
+        for (int n = 0; n < batch; n++)
+            for (int i = 0; i < spatial; i++) sum += c.in[(n * channels + ch) * spatial + i];
+        double mean = sum / count;
+        for (int n = 0; n < batch; n++)
+            for (int i = 0; i < spatial; i++) {
+                double d = c.in[(n * channels + ch) * spatial + i] - mean;
+                sq += d * d;
+                double y = (c.out[(n * channels + ch) * spatial + i] - c.beta[ch]) / c.gamma[ch];
+                out_sum += y;
+                out_sq += y * y;
+            }
+        double biased = sq / count, unbiased = sq / (count - 1);
+        CHECK_NEAR(c.mean[ch], mean, 1e-5);
+        CHECK_NEAR(c.invstd[ch], 1.0 / sqrt(biased + 1e-5), 1e-5);
+        CHECK_NEAR(c.run_mean[ch], 0.9 * start_mean[ch] + 0.1 * mean, 1e-5);
+        CHECK_NEAR(c.run_var[ch], 0.9 * start_var[ch] + 0.1 * unbiased, 1e-5);
+        /* the normalised values have mean 0 and (biased) variance var / (var + eps) */
+        CHECK_NEAR(out_sum / count, 0.0, 1e-4);
+        CHECK_NEAR(out_sq / count, biased / (biased + 1e-5), 1e-4);
+    }
+
+    /* evaluation uses the running statistics */
+    CHECK(gf_batchnorm_forward_eval(c.out, c.in, c.gamma, c.beta, c.run_mean, c.run_var, &c.s) ==
+          GF_OK);
+    double worst = 0;
+    for (size_t j = 0; j < c.n; j++) {
+        int ch = (int)((j / spatial) % channels);
+        double ref = (c.in[j] - c.run_mean[ch]) / sqrt(c.run_var[ch] + 1e-5) * c.gamma[ch] + c.beta[ch];
+        worst = fmax(worst, fabs(c.out[j] - ref));
+    }
+    CHECK(worst < 1e-5);
+
+    /* one value per channel cannot be normalised in training (PyTorch refuses too) */
+    gf_batchnorm_shape single = {.batch = 1, .channels = 4, .spatial = 1, .eps = 1e-5f, .momentum = 0.1f};
+    CHECK(gf_batchnorm_forward_train(c.out, c.mean, c.invstd, c.run_mean, c.run_var, c.in, c.gamma,
+                                     c.beta, &single) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "more than 1 value per channel (batch 1, spatial 1)");
+    free_case(&c);
+}
+
+int main(void) {
+    statistics_and_output();
+    training_gradients(2, 3, 5, 10);
+    training_gradients(4, 2, 9, 20);
+    training_gradients(5, 3, 1, 30); /* after global pooling: spatial 1 */
+    return CHECK_DONE();
+}

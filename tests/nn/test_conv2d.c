@@ -1,0 +1,143 @@
+/* Conv2d: forward against a direct (naive) convolution in double, and input, weight
+ * and bias gradients against finite differences, over strides, paddings, 1x1,
+ * groups and depthwise. */
+#include "core/error.h"
+#include "gradcheck.h"
+#include "nn/conv2d.h"
+
+typedef struct conv_case {
+    gf_conv2d_shape s;
+    float *in, *weight, *bias, *out, *probe, *workspace;
+    size_t in_n, weight_n, out_n;
+} conv_case;
+
+static double conv_loss(void *ctx) {
+    conv_case *c = ctx;
+    CHECK(gf_conv2d_forward(c->out, c->in, c->weight, c->bias, &c->s, c->workspace) == GF_OK);
+    return gradcheck_dot(c->out, c->probe, c->out_n);
+}
+
+static double naive_output(const conv_case *c, int n, int oc, int oh, int ow) {
+    const gf_conv2d_shape *s = &c->s;
+    int cin_g = s->in_channels / s->groups, cout_g = s->out_channels / s->groups;
+    int g = oc / cout_g;
+    double sum = c->bias ? c->bias[oc] : 0.0;
+    for (int ci = 0; ci < cin_g; ci++)
+        for (int kh = 0; kh < s->kernel; kh++)
+            for (int kw = 0; kw < s->kernel; kw++) {
+                int ih = oh * s->stride - s->padding + kh, iw = ow * s->stride - s->padding + kw;
+                if (ih < 0 || ih >= s->in_h || iw < 0 || iw >= s->in_w) continue;
+                int ic = g * cin_g + ci;
+                double x = c->in[(((size_t)n * s->in_channels + ic) * s->in_h + ih) * s->in_w + iw];
+                double w = c->weight[(((size_t)oc * cin_g + ci) * s->kernel + kh) * s->kernel + kw];
+                sum += x * w;
+            }
+    return sum;
+}
+
+static void run_case(const char *label, gf_conv2d_shape s, int with_bias, uint64_t seed) {
+    conv_case c = {.s = s};
+    CHECK(gf_conv2d_shape_init(&c.s) == GF_OK);
+    const gf_conv2d_shape *p = &c.s;
+    c.in_n = (size_t)p->batch * p->in_channels * p->in_h * p->in_w;
+    c.weight_n = (size_t)p->out_channels * (p->in_channels / p->groups) * p->kernel * p->kernel;
+    c.out_n = (size_t)p->batch * p->out_channels * p->out_h * p->out_w;
+    c.in = gradcheck_random(c.in_n, seed, 1.0f);
+    c.weight = gradcheck_random(c.weight_n, seed + 1, 0.5f);
+    c.bias = with_bias ? gradcheck_random((size_t)p->out_channels, seed + 2, 0.5f) : NULL;
+    c.probe = gradcheck_random(c.out_n, seed + 3, 1.0f);
+    c.out = malloc(sizeof(float) * c.out_n);
+    size_t ws = gf_conv2d_workspace_floats(p);
+    c.workspace = ws ? malloc(sizeof(float) * ws) : NULL;
+
+    /* forward against the direct definition */
+    CHECK(gf_conv2d_forward(c.out, c.in, c.weight, c.bias, p, c.workspace) == GF_OK);
+    double worst = 0.0;
+    for (int n = 0; n < p->batch; n++)
+        for (int oc = 0; oc < p->out_channels; oc++)
+            for (int oh = 0; oh < p->out_h; oh++)
+                for (int ow = 0; ow < p->out_w; ow++) {
+                    double ref = naive_output(&c, n, oc, oh, ow);
+                    double got = c.out[(((size_t)n * p->out_channels + oc) * p->out_h + oh) * p->out_w + ow];
+                    double d = fabs(got - ref) / fmax(fabs(ref), 1.0);
+                    if (d > worst) worst = d;
+                }
+    if (worst > 1e-5) fprintf(stderr, "%s: forward differs from direct conv by %g\n", label, worst);
+    CHECK(worst <= 1e-5);
+
+    /* backward, accumulating onto random prior values */
+    float *grad_in = gradcheck_random(c.in_n, seed + 4, 1.0f);
+    float *grad_w = gradcheck_random(c.weight_n, seed + 5, 1.0f);
+    float *grad_b = with_bias ? gradcheck_random((size_t)p->out_channels, seed + 6, 1.0f) : NULL;
+    float *prior_in = gradcheck_copy(grad_in, c.in_n), *prior_w = gradcheck_copy(grad_w, c.weight_n);
+    float *prior_b = with_bias ? gradcheck_copy(grad_b, (size_t)p->out_channels) : NULL;
+    CHECK(gf_conv2d_backward(grad_in, grad_w, grad_b, c.probe, c.in, c.weight, p, c.workspace) == GF_OK);
+    gradcheck_remove_prior(grad_in, prior_in, c.in_n);
+    gradcheck_remove_prior(grad_w, prior_w, c.weight_n);
+    if (with_bias) gradcheck_remove_prior(grad_b, prior_b, (size_t)p->out_channels);
+
+    /* the loss is linear in each argument: a large step is exact up to rounding */
+    char what[160];
+    snprintf(what, sizeof what, "%s: grad input", label);
+    check_gradient(what, c.in, c.in_n, grad_in, conv_loss, &c, 0.05f, 2e-3, 1e-3, 200, seed);
+    snprintf(what, sizeof what, "%s: grad weight", label);
+    check_gradient(what, c.weight, c.weight_n, grad_w, conv_loss, &c, 0.05f, 2e-3, 1e-3, 200, seed);
+    if (with_bias) {
+        snprintf(what, sizeof what, "%s: grad bias", label);
+        check_gradient(what, c.bias, (size_t)p->out_channels, grad_b, conv_loss, &c, 0.05f,
+                       2e-3, 1e-3, 200, seed);
+    }
+
+    /* without grad_in, the weight gradient is the same */
+    float *grad_w2 = calloc(c.weight_n, sizeof(float));
+    CHECK(gf_conv2d_backward(NULL, grad_w2, NULL, c.probe, c.in, c.weight, p, c.workspace) == GF_OK);
+    double wd = 0.0;
+    for (size_t i = 0; i < c.weight_n; i++) wd = fmax(wd, fabs(grad_w2[i] - grad_w[i]));
+    CHECK(wd < 1e-3);
+
+    free(grad_w2);
+    free(grad_in); free(grad_w); free(grad_b);
+    free(prior_in); free(prior_w); free(prior_b);
+    free(c.in); free(c.weight); free(c.bias); free(c.out); free(c.probe); free(c.workspace);
+}
+
+static gf_conv2d_shape shape(int batch, int cin, int h, int w, int cout, int k, int stride,
+                             int pad, int groups) {
+    gf_conv2d_shape s = {.batch = batch, .in_channels = cin, .in_h = h, .in_w = w,
+                         .out_channels = cout, .kernel = k, .stride = stride,
+                         .padding = pad, .groups = groups};
+    return s;
+}
+
+static void shape_errors(void) {
+    gf_conv2d_shape s = shape(2, 6, 8, 8, 4, 3, 1, 1, 4);
+    CHECK(gf_conv2d_shape_init(&s) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "groups 4 must divide in_channels 6 and out_channels 4");
+    s = shape(2, 3, 2, 2, 4, 5, 1, 1, 1);
+    CHECK(gf_conv2d_shape_init(&s) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "kernel 5 is larger than the padded input 4x4");
+    s = shape(2, 3, 8, 8, 4, 3, 0, 1, 1);
+    CHECK(gf_conv2d_shape_init(&s) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "stride 0");
+    s = shape(2, 3, 9, 7, 4, 3, 2, 1, 1);
+    CHECK(gf_conv2d_shape_init(&s) == GF_OK);
+    CHECK(s.out_h == 5 && s.out_w == 4);
+}
+
+int main(void) {
+    shape_errors();
+    run_case("3x3 stride 1 pad 1 bias", shape(2, 3, 7, 6, 4, 3, 1, 1, 1), 1, 100);
+    run_case("3x3 stride 2 pad 1", shape(2, 3, 7, 7, 5, 3, 2, 1, 1), 0, 200);
+    run_case("3x3 stride 1 pad 0", shape(2, 2, 6, 5, 3, 3, 1, 0, 1), 1, 300);
+    run_case("3x3 stride 2 pad 0 even", shape(1, 3, 8, 8, 2, 3, 2, 0, 1), 0, 350);
+    run_case("1x1 stride 1", shape(3, 5, 4, 3, 6, 1, 1, 0, 1), 1, 400);
+    run_case("1x1 stride 2", shape(2, 4, 5, 5, 3, 1, 2, 0, 1), 0, 500);
+    run_case("5x5 stride 2 pad 2", shape(2, 2, 9, 8, 3, 5, 2, 2, 1), 1, 600);
+    run_case("groups 2", shape(2, 4, 6, 6, 6, 3, 1, 1, 2), 1, 700);
+    run_case("groups 2 1x1", shape(2, 4, 5, 4, 6, 1, 1, 0, 2), 0, 750);
+    run_case("depthwise stride 1", shape(2, 4, 6, 7, 4, 3, 1, 1, 4), 1, 800);
+    run_case("depthwise stride 2", shape(2, 3, 7, 7, 3, 3, 2, 1, 3), 0, 900);
+    run_case("depthwise stride 2 even", shape(2, 5, 8, 8, 5, 3, 2, 1, 5), 1, 950);
+    run_case("depthwise 5x5 pad 2", shape(1, 3, 6, 6, 3, 5, 1, 2, 3), 0, 1000);
+    return CHECK_DONE();
+}
