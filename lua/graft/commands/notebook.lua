@@ -1,0 +1,54 @@
+-- graft notebook IN.ipynb [-o OUT.ipynb] [--continue] [--quick]
+-- Runs the Lua code cells of a Jupyter notebook and writes their outputs into it.
+local notebook = require "graft.notebook"
+
+local usage = [[
+usage: graft notebook IN.ipynb [-o OUT.ipynb] [--continue] [--quick]
+Runs the Lua code cells of IN (nbformat 4) in order in one Lua state and writes
+the notebook with their outputs (text, values, errors, pictures as PNG) to OUT,
+or back to IN when -o is not given.
+  -o OUT       write the executed notebook here
+  --continue   go on after a cell fails (the run still exits with status 1)
+  --quick      reduced settings: sets GRAFT_QUICK = true for the cells
+                 (so does the environment variable GRAFT_QUICK=1)]]
+
+return function(args)
+  local input, output, opts = nil, nil, {progress = function(line) io.stderr:write(line, "\n") end}
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    if a == "-o" or a == "--output" then
+      output = args[i + 1]
+      if not output then
+        io.stderr:write("graft notebook: -o needs a file name\n", usage, "\n")
+        return 2
+      end
+      i = i + 1
+    elseif a == "--continue" then
+      opts.continue = true
+    elseif a == "--quick" then
+      opts.quick = true
+    elseif a == "-h" or a == "--help" then
+      print(usage)
+      return 0
+    elseif a:sub(1, 1) == "-" or input then
+      io.stderr:write("graft notebook: unexpected argument '", a, "'\n", usage, "\n")
+      return 2
+    else
+      input = a
+    end
+    i = i + 1
+  end
+  if not input then
+    io.stderr:write(usage, "\n")
+    return 2
+  end
+  local loaded, ok, failures = pcall(notebook.run_file, input, output, opts)
+  if not loaded then
+    io.stderr:write("graft notebook: ", tostring(ok), "\n")
+    return 1
+  end
+  io.stderr:write(string.format("graft notebook: wrote %s%s\n", output or input,
+                                ok and "" or string.format(" (%d cell(s) failed)", #failures)))
+  return ok and 0 or 1
+end
