@@ -1,0 +1,115 @@
+#include "graft/analysis.h"
+
+#include <math.h>
+#include <stdio.h>
+
+#include "core/error.h"
+#include "core/memory.h"
+#include "graft/criteria.h"
+#include "graft/layers.h"
+
+/* The conv layers of net into a fresh array (*count of them); NULL on error. */
+static gf_graft_layer *conv_layers(const gf_net *net, int *count) {
+    int capacity = gf_graft_layer_count(net);
+    gf_graft_layer *layers = gf_alloc((size_t)capacity * sizeof *layers, "analysis layers");
+    if (!layers) return NULL;
+    int all = gf_graft_layers(net, layers, capacity);
+    if (all < 0) {
+        gf_free(layers);
+        return NULL;
+    }
+    int convs = 0;
+    for (int l = 0; l < all; l++)
+        if (layers[l].is_conv) layers[convs++] = layers[l];
+    *count = convs;
+    return layers;
+}
+
+int gf_conv_layer_count(const gf_net *net) {
+    int count = 0;
+    for (int i = 0; i < gf_net_node_count(net); i++)
+        if (gf_net_node(net, i)->op == GF_OP_CONV2D) count++;
+    return count;
+}
+
+int64_t gf_conv_filter_count(const gf_net *net) {
+    int64_t count = 0;
+    for (int i = 0; i < gf_net_node_count(net); i++) {
+        const gf_node *node = gf_net_node(net, i);
+        if (node->op == GF_OP_CONV2D && node->weight >= 0)
+            count += gf_net_slice(net, node->weight)->shape[0];
+    }
+    return count;
+}
+
+int gf_invalid_filters(gf_net *net, double threshold, gf_invalid_layer *out, int capacity,
+                       int64_t *total_filters, int64_t *total_invalid) {
+    if (isnan(threshold)) return gf_fail("invalid filters: threshold is NaN");
+    int count = 0;
+    gf_graft_layer *layers = conv_layers(net, &count);
+    if (!layers) return gf_fail_context("invalid filters");
+    if (out && capacity < count) {
+        gf_free(layers);
+        return gf_fail("invalid filters: room for %d layers, the network has %d conv layers",
+                       capacity, count);
+    }
+    int64_t filters = 0, invalid = 0;
+    for (int l = 0; l < count; l++) {
+        const float *w = gf_net_slice_data(net, layers[l].weight);
+        int64_t under = 0;
+        for (int64_t f = 0; f < layers[l].filters; f++)
+            if (gf_l1(w + f * layers[l].per_filter, (size_t)layers[l].per_filter) < threshold)
+                under++;
+        if (out) {
+            out[l].node = layers[l].node;
+            snprintf(out[l].layer, sizeof out[l].layer, "%s", layers[l].weight->name);
+            out[l].filters = layers[l].filters;
+            out[l].invalid = under;
+        }
+        filters += layers[l].filters;
+        invalid += under;
+    }
+    gf_free(layers);
+    if (total_filters) *total_filters = filters;
+    if (total_invalid) *total_invalid = invalid;
+    return GF_OK;
+}
+
+int gf_network_information(gf_net *net, int bins, double *information) {
+    int count = 0;
+    gf_graft_layer *layers = conv_layers(net, &count);
+    if (!layers) return gf_fail_context("network information");
+    double sum = 0.0;
+    for (int l = 0; l < count; l++) {
+        double h;
+        if (gf_entropy(gf_net_slice_data(net, layers[l].weight), (size_t)layers[l].weight->numel,
+                       bins, &h) != GF_OK) {
+            gf_fail_context("network information, layer '%s'", layers[l].weight->name);
+            gf_free(layers);
+            return GF_ERR;
+        }
+        sum += h;
+    }
+    gf_free(layers);
+    *information = sum;
+    return GF_OK;
+}
+
+int gf_conv_filter_l1(gf_net *net, double *l1, int64_t capacity) {
+    int count = 0;
+    gf_graft_layer *layers = conv_layers(net, &count);
+    if (!layers) return gf_fail_context("filter l1 norms");
+    int64_t at = 0;
+    for (int l = 0; l < count; l++) {
+        if (at + layers[l].filters > capacity) {
+            gf_free(layers);
+            return gf_fail("filter l1 norms: room for %lld norms, the network has more",
+                           (long long)capacity);
+        }
+        gf_filter_l1(gf_net_slice_data(net, layers[l].weight), layers[l].filters,
+                     layers[l].per_filter, l1 + at);
+        at += layers[l].filters;
+    }
+    gf_free(layers);
+    return GF_OK;
+}

@@ -1,0 +1,34 @@
+/* Analysis of a trained network (section 4.8): invalid filters (Fig. 6), the
+ * network's information (Fig. 7) and the l1 norms of all filters (histograms).
+ * Only conv layers count: a filter is one output channel of a conv weight. */
+#ifndef GRAFT_GRAFT_ANALYSIS_H
+#define GRAFT_GRAFT_ANALYSIS_H
+
+#include <stdint.h>
+
+#include "nn/network.h"
+
+typedef struct gf_invalid_layer {
+    int node;
+    char layer[96];   /* weight name */
+    int64_t filters;
+    int64_t invalid;  /* filters whose l1 norm is under the threshold */
+} gf_invalid_layer;
+
+/* Number of conv layers. */
+int gf_conv_layer_count(const gf_net *net);
+
+/* Invalid filters: l1 < threshold. layers may be NULL; otherwise it needs
+ * gf_conv_layer_count entries. Totals over all conv layers. */
+int gf_invalid_filters(gf_net *net, double threshold, gf_invalid_layer *layers, int capacity,
+                       int64_t *total_filters, int64_t *total_invalid);
+
+/* Sum over conv layers of the entropy of the whole layer (eq. 6). */
+int gf_network_information(gf_net *net, int bins, double *information);
+
+/* Number of conv filters in the network. */
+int64_t gf_conv_filter_count(const gf_net *net);
+/* The l1 norm of every conv filter, in node order: l1[gf_conv_filter_count]. */
+int gf_conv_filter_l1(gf_net *net, double *l1, int64_t capacity);
+
+#endif

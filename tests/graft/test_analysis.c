@@ -1,0 +1,110 @@
+/* Invalid filters, network information and filter l1 norms of a network with known
+ * weights; scions applied to a whole network touch only conv filters under gamma. */
+#include <math.h>
+#include <string.h>
+
+#include "check.h"
+#include "core/error.h"
+#include "graft/analysis.h"
+#include "graft/scions.h"
+#include "tiny_net.h"
+
+/* conv1: 4 filters of 2 values, l1 = 0.002, 0.05, 3, 0; conv2: 2 filters of 4 values,
+ * l1 = 10 and 0.008 */
+static const float conv1[8] = {0.001f, -0.001f, 0.05f, 0, 1, -2, 0, 0};
+static const float conv2[8] = {1, 2, 3, 4, 0.002f, 0.002f, -0.002f, 0.002f};
+
+static gf_net *known_net(void) {
+    gf_net *net = tiny_net(3, 4);
+    set_tensor(net, "conv1.weight", conv1, 8);
+    set_tensor(net, "conv2.weight", conv2, 8);
+    return net;
+}
+
+static void test_invalid_filters(void) {
+    gf_net *net = known_net();
+    CHECK(gf_conv_layer_count(net) == 2);
+    CHECK(gf_conv_filter_count(net) == 6);
+    gf_invalid_layer layers[2];
+    int64_t total = 0, invalid = 0;
+    CHECK(gf_invalid_filters(net, 0.01, layers, 2, &total, &invalid) == GF_OK);
+    CHECK(total == 6 && invalid == 3);
+    CHECK(strcmp(layers[0].layer, "conv1.weight") == 0 && layers[0].filters == 4);
+    CHECK(layers[0].invalid == 2 && layers[1].invalid == 1);
+    CHECK(gf_invalid_filters(net, 0.1, NULL, 0, &total, &invalid) == GF_OK);
+    CHECK(invalid == 4);
+    CHECK(gf_invalid_filters(net, 0.0, NULL, 0, &total, &invalid) == GF_OK);
+    CHECK(invalid == 0); /* the all-zero filter is not under 0 */
+    CHECK(gf_invalid_filters(net, 0.1, layers, 1, &total, &invalid) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "2 conv layers");
+    gf_net_free(net);
+}
+
+static void test_information_and_l1(void) {
+    gf_net *net = known_net();
+    double information;
+    CHECK(gf_network_information(net, 10, &information) == GF_OK);
+    /* conv1 over [-2, 1], 10 bins of 0.3: -2 -> bin 0; 0, 0, 0, -0.001, 0.001 -> bin 6
+     * (position 6.66..6.67); 0.05 -> bin 6 (6.83); 1 -> bin 9: counts 1, 6, 1 of 8.
+     * conv2 over [-0.002, 4]: 0.002 (x3) and -0.002 -> bin 0; 1 -> 2; 2 -> 4; 3 -> 7;
+     * 4 -> 9: counts 4, 1, 1, 1, 1 of 8. */
+    double h1 = -(2 * 0.125 * log(0.125) + 0.75 * log(0.75));
+    double h2 = -(0.5 * log(0.5) + 4 * 0.125 * log(0.125));
+    CHECK_NEAR(information, h1 + h2, 1e-12);
+    double l1[6];
+    CHECK(gf_conv_filter_l1(net, l1, 6) == GF_OK);
+    const double expected[6] = {0.002, 0.05, 3, 0, 10, 0.008};
+    for (int i = 0; i < 6; i++) CHECK_NEAR(l1[i], expected[i], 1e-7);
+    CHECK(gf_conv_filter_l1(net, l1, 5) == GF_ERR);
+    gf_net_free(net);
+}
+
+static bool same_tensor(gf_net *a, gf_net *b, const char *name) {
+    int index = gf_net_find_slice(a, name);
+    return memcmp(tensor_of(a, name), tensor_of(b, name),
+                  (size_t)gf_net_slice(a, index)->numel * sizeof(float)) == 0;
+}
+
+static void test_network_scions(void) {
+    gf_net *net = known_net(), *before = known_net();
+    gf_rng rng;
+    gf_rng_seed(&rng, 1, 1);
+    int64_t grafted = 0;
+    CHECK(gf_scion_noise(net, 0.01, 0.1, &rng, &grafted) == GF_OK);
+    CHECK(grafted == 3);
+    const float *w1 = tensor_of(net, "conv1.weight"), *w2 = tensor_of(net, "conv2.weight");
+    CHECK(w1[0] != conv1[0] && w1[1] != conv1[1]); /* filter 0 */
+    CHECK(w1[2] == conv1[2] && w1[3] == conv1[3]); /* filter 1: l1 0.05 */
+    CHECK(w1[4] == conv1[4] && w1[5] == conv1[5]); /* filter 2 */
+    CHECK(w1[6] != 0 && w1[7] != 0);               /* filter 3: all zero */
+    CHECK(memcmp(w2, conv2, 4 * sizeof *w2) == 0);
+    CHECK(w2[4] != conv2[4]);
+    CHECK(same_tensor(net, before, "linear.weight") && same_tensor(net, before, "bn1.weight"));
+
+    gf_net *internal = known_net();
+    CHECK(gf_scion_internal(internal, 0.01, &grafted) == GF_OK);
+    CHECK(grafted == 3);
+    const float *i1 = tensor_of(internal, "conv1.weight"), *i2 = tensor_of(internal, "conv2.weight");
+    /* conv1 ascending l1: f3 (0), f0 (0.002) invalid; descending: f2 (3), f1 (0.05):
+     * f3 += f2, f0 += f1 */
+    CHECK_NEAR(i1[6], 1.0, 1e-7);
+    CHECK_NEAR(i1[7], -2.0, 1e-7);
+    CHECK_NEAR(i1[0], 0.051, 1e-7);
+    CHECK_NEAR(i1[1], -0.001, 1e-7);
+    CHECK(i1[2] == conv1[2] && i1[4] == conv1[4]);
+    /* conv2: f1 += f0 */
+    CHECK_NEAR(i2[4], 1.002, 1e-6);
+    CHECK_NEAR(i2[7], 4.002, 1e-6);
+    CHECK(memcmp(i2, conv2, 4 * sizeof *i2) == 0);
+    CHECK(same_tensor(internal, before, "linear.weight"));
+    gf_net_free(net);
+    gf_net_free(before);
+    gf_net_free(internal);
+}
+
+int main(void) {
+    test_invalid_filters();
+    test_information_and_l1();
+    test_network_scions();
+    return CHECK_DONE();
+}
