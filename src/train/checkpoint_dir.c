@@ -1,0 +1,245 @@
+#include "train/checkpoint_dir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "io/checkpoint.h"
+#include "io/safetensors.h"
+
+static const char *const FORMAT = "graft-trainer/1";
+static const char *const FILES[] = {"model.safetensors", "trainer.safetensors", "history.lua"};
+enum { FILE_COUNT = 3 };
+
+/* dir + "/" + name into out (PATH_MAX bytes) */
+static int join(char *out, const char *dir, const char *name) {
+    if (snprintf(out, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX)
+        return gf_fail("checkpoint: path too long: %s/%s", dir, name);
+    return GF_OK;
+}
+
+/* mkdir -p */
+static int make_dirs(const char *dir) {
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
+        return gf_fail("checkpoint: directory name too long: %s", dir);
+    for (char *p = path + 1;; p++) {
+        if (*p != '/' && *p != '\0') continue;
+        char saved = *p;
+        *p = '\0';
+        if (mkdir(path, 0777) != 0 && errno != EEXIST)
+            return gf_fail("checkpoint: cannot create directory %s: %s", path, strerror(errno));
+        *p = saved;
+        if (saved == '\0') break;
+    }
+    return GF_OK;
+}
+
+/* Removes an epoch directory made by us: its known files, then the directory. */
+static void remove_epoch_dir(const char *path) {
+    char file[PATH_MAX];
+    for (int i = 0; i < FILE_COUNT; i++) {
+        if (join(file, path, FILES[i]) == GF_OK) unlink(file);
+    }
+    rmdir(path);
+}
+
+static bool parse_epoch_name(const char *name, int *epoch) {
+    int n = 0, used = 0;
+    if (sscanf(name, "epoch-%d%n", &n, &used) != 1 || name[used] != '\0' || n < 0) return false;
+    *epoch = n;
+    return true;
+}
+
+int gf_train_checkpoint_last(const char *dir, char *buf, size_t size, int *found) {
+    *found = 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT) return GF_OK;
+        return gf_fail("checkpoint: cannot read directory %s: %s", dir, strerror(errno));
+    }
+    int best = -1;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int epoch;
+        if (parse_epoch_name(e->d_name, &epoch) && epoch > best) best = epoch;
+    }
+    closedir(d);
+    if (best < 0) return GF_OK;
+    if (snprintf(buf, size, "%s/epoch-%04d", dir, best) >= (int)size)
+        return gf_fail("checkpoint: path too long in %s", dir);
+    *found = 1;
+    return GF_OK;
+}
+
+static int write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return gf_fail("checkpoint: cannot write %s: %s", path, strerror(errno));
+    size_t n = text ? strlen(text) : 0;
+    bool ok = fwrite(text ? text : "", 1, n, f) == n;
+    ok = fclose(f) == 0 && ok;
+    if (!ok) return gf_fail("checkpoint: writing %s failed: %s", path, strerror(errno));
+    return GF_OK;
+}
+
+static int write_trainer(const char *path, const gf_sgd *sgd, const gf_train_state *state) {
+    char epoch[32], filled[8], count[32];
+    snprintf(epoch, sizeof epoch, "%d", state->epoch);
+    snprintf(filled, sizeof filled, "%d", sgd->buffer_filled ? 1 : 0);
+    snprintf(count, sizeof count, "%zu", sgd->count);
+    gf_st_meta meta[] = {{"format", FORMAT}, {"epoch", epoch}, {"momentum_filled", filled},
+                         {"parameters", count}};
+    /* the generator's two 64-bit words, stored as their int64 bit patterns */
+    int64_t rng[2];
+    memcpy(&rng[0], &state->loader_rng.state, sizeof rng[0]);
+    memcpy(&rng[1], &state->loader_rng.increment, sizeof rng[1]);
+    gf_st_entry entries[2] = {{.name = "loader_rng", .dtype = GF_DTYPE_I64, .ndim = 1,
+                               .shape = {2}, .data = rng}};
+    size_t n = 1;
+    if (sgd->buffer && sgd->buffer_filled)
+        entries[n++] = (gf_st_entry){.name = "momentum_buffer", .dtype = GF_DTYPE_F32,
+                                     .ndim = 1, .shape = {(int64_t)sgd->count},
+                                     .data = sgd->buffer};
+    return gf_safetensors_write(path, entries, n, meta, sizeof meta / sizeof meta[0]);
+}
+
+int gf_train_checkpoint_save(const char *dir, gf_net *net, const gf_sgd *sgd,
+                             const gf_train_state *state) {
+    if (make_dirs(dir) != GF_OK) return GF_ERR;
+    char tmp_name[64], final_name[32], tmp[PATH_MAX], final[PATH_MAX], file[PATH_MAX];
+    snprintf(tmp_name, sizeof tmp_name, ".epoch-%04d.tmp-%ld", state->epoch, (long)getpid());
+    snprintf(final_name, sizeof final_name, "epoch-%04d", state->epoch);
+    if (join(tmp, dir, tmp_name) != GF_OK || join(final, dir, final_name) != GF_OK)
+        return GF_ERR;
+    remove_epoch_dir(tmp);
+    if (mkdir(tmp, 0777) != 0)
+        return gf_fail("checkpoint: cannot create %s: %s", tmp, strerror(errno));
+    int status = join(file, tmp, FILES[0]);
+    if (status == GF_OK) status = gf_net_save(net, file, NULL, 0);
+    if (status == GF_OK) status = join(file, tmp, FILES[1]);
+    if (status == GF_OK) status = write_trainer(file, sgd, state);
+    if (status == GF_OK) status = join(file, tmp, FILES[2]);
+    if (status == GF_OK) status = write_text(file, state->history);
+    if (status == GF_OK) {
+        /* rename cannot replace a non-empty directory: an epoch written before (a run
+         * restarted into the same directory) goes first */
+        remove_epoch_dir(final);
+        if (rename(tmp, final) != 0)
+            status = gf_fail("checkpoint: cannot rename %s to %s: %s", tmp, final,
+                             strerror(errno));
+    }
+    if (status != GF_OK) {
+        remove_epoch_dir(tmp);
+        return gf_fail_context("saving the checkpoint of epoch %d", state->epoch);
+    }
+    /* the new epoch is in place; older ones and leftovers of killed runs can go */
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            int epoch;
+            bool old = parse_epoch_name(e->d_name, &epoch) && epoch < state->epoch;
+            bool leftover = strncmp(e->d_name, ".epoch-", 7) == 0 && strstr(e->d_name, ".tmp-");
+            if (!old && !leftover) continue;
+            if (join(file, dir, e->d_name) == GF_OK) remove_epoch_dir(file);
+        }
+        closedir(d);
+    }
+    return GF_OK;
+}
+
+static const char *meta_value(const gf_st_file *f, const char *key) {
+    for (size_t i = 0; i < gf_safetensors_meta_count(f); i++) {
+        const gf_st_meta *m = gf_safetensors_meta(f, i);
+        if (strcmp(m->key, key) == 0) return m->value;
+    }
+    return NULL;
+}
+
+static char *read_text(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        gf_fail("checkpoint: cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t capacity = 4096, n = 0;
+    char *text = malloc(capacity);
+    size_t got;
+    while (text && (got = fread(text + n, 1, capacity - n - 1, f)) > 0) {
+        n += got;
+        if (n + 1 == capacity) {
+            char *bigger = realloc(text, capacity * 2);
+            if (!bigger) {
+                free(text);
+                text = NULL;
+                break;
+            }
+            text = bigger;
+            capacity *= 2;
+        }
+    }
+    bool failed = ferror(f);
+    fclose(f);
+    if (!text || failed) {
+        free(text);
+        gf_fail("checkpoint: reading %s failed", path);
+        return NULL;
+    }
+    text[n] = '\0';
+    return text;
+}
+
+int gf_train_checkpoint_load(const char *dir, gf_net *net, gf_sgd *sgd, gf_train_state *state,
+                             int *found) {
+    char epoch_dir[PATH_MAX], file[PATH_MAX];
+    if (gf_train_checkpoint_last(dir, epoch_dir, sizeof epoch_dir, found) != GF_OK) return GF_ERR;
+    if (!*found) return GF_OK;
+
+    if (join(file, epoch_dir, FILES[1]) != GF_OK) return GF_ERR;
+    gf_st_file *f = gf_safetensors_read(file);
+    if (!f) return GF_ERR;
+    int status = GF_OK;
+    const char *format = meta_value(f, "format"), *epoch = meta_value(f, "epoch");
+    const char *filled = meta_value(f, "momentum_filled");
+    const gf_st_entry *rng = gf_safetensors_find(f, "loader_rng");
+    const gf_st_entry *buffer = gf_safetensors_find(f, "momentum_buffer");
+    bool want_buffer = filled && strcmp(filled, "1") == 0;
+    if (!format || strcmp(format, FORMAT) != 0 || !epoch || !filled)
+        status = gf_fail("%s: not a graft trainer state (metadata format '%s')", file,
+                         format ? format : "missing");
+    else if (!rng || rng->dtype != GF_DTYPE_I64 || rng->ndim != 1 || rng->shape[0] != 2)
+        status = gf_fail("%s: tensor loader_rng missing or not I64 [2]", file);
+    else if (want_buffer && !sgd->buffer)
+        status = gf_fail("%s: has a momentum buffer, but the optimizer has no momentum", file);
+    else if (want_buffer && (!buffer || buffer->dtype != GF_DTYPE_F32 || buffer->ndim != 1 ||
+                             buffer->shape[0] != (int64_t)sgd->count))
+        status = gf_fail("%s: tensor momentum_buffer missing or not F32 [%zu] (the network's "
+                         "parameter count)", file, sgd->count);
+    char *history = NULL;
+    if (status == GF_OK) status = join(file, epoch_dir, FILES[2]);
+    if (status == GF_OK && !(history = read_text(file))) status = GF_ERR;
+    if (status == GF_OK) status = join(file, epoch_dir, FILES[0]);
+    if (status == GF_OK) status = gf_net_load(net, file);
+    if (status != GF_OK) {
+        free(history);
+        gf_safetensors_close(f);
+        return gf_fail_context("resuming from %s", epoch_dir);
+    }
+    /* everything checked: now change the optimizer and fill the state */
+    if (want_buffer) memcpy(sgd->buffer, buffer->data, sgd->count * sizeof(float));
+    sgd->buffer_filled = want_buffer;
+    const int64_t *words = rng->data;
+    gf_rng_seed(&state->loader_rng, 0, 0);
+    memcpy(&state->loader_rng.state, &words[0], sizeof words[0]);
+    memcpy(&state->loader_rng.increment, &words[1], sizeof words[1]);
+    state->epoch = atoi(epoch);
+    state->history = history;
+    gf_safetensors_close(f);
+    return GF_OK;
+}
