@@ -1,0 +1,140 @@
+-- Filter grafting from Lua (the paper's section 3): criteria, the adaptive
+-- coefficient, scions and the ring of K networks, and the analysis of invalid
+-- filters. The numerical work is in C (src/graft, bound in src/lua/l_graft.c);
+-- this module gives it the workbench's names and one place per grafting round.
+local core = require "graft.core"
+local doc = require "graft.doc"
+
+local M = {}
+
+local function check_net_list(nets, what)
+  if type(nets) ~= "table" or #nets < 1 then
+    error(string.format("%s: expected a list of networks, got %s", what, type(nets)), 3)
+  end
+end
+
+M.l1 = doc(core.l1, [=[
+graft.l1(t) -> tensor of per-filter l1 norms (eq. 3); filters along the first dimension.]=])
+
+M.entropy = doc(core.entropy, [=[
+graft.entropy(t [, bins = 10]) -> entropy of all values of t (eq. 4 for a filter,
+eq. 6 for a layer); last bin closed, a constant tensor gives 0.]=])
+
+M.filter_entropy = doc(core.filter_entropy, [=[
+graft.filter_entropy(t [, bins]) -> tensor of per-filter entropies (eq. 4).]=])
+
+M.layer_entropy = doc(function(t, bins, how)
+  how = how or "layer"
+  if how ~= "layer" and how ~= "sum" then
+    error(string.format("graft.layer_entropy: how must be 'layer' or 'sum', got '%s'", tostring(how)), 2)
+  end
+  return core.layer_information(t, how == "layer" and "entropy" or "entropy_sum", bins)
+end, [=[
+graft.layer_entropy(t [, bins [, how]]) -> a layer's information: how = "layer"
+(default, eq. 6: entropy of the whole weight) or "sum" (eq. 5: sum of filter entropies).]=])
+
+M.layer_l1 = doc(function(t) return core.layer_information(t, "l1") end, [=[
+graft.layer_l1(t) -> l1 norm of a whole layer (the l1 criterion of Table 3).]=])
+
+M.alpha = doc(core.alpha, [=[
+graft.alpha(h_self, h_other [, A = 0.4, c = 500 [, round = false]]) -> eq. 7:
+A/pi * atan(c (h_self - h_other)) + 0.5; round = true rounds to 2 decimals as the
+ring does by default.]=])
+
+M.histogram = doc(core.histogram, [=[
+graft.histogram(t, bins [, lo, hi]) -> counts, edges (bins + 1 of them); last bin closed.]=])
+
+M.invalid_filters = doc(core.invalid_filters, [=[
+graft.invalid_filters(net, threshold) -> {filters, invalid, ratio, threshold,
+layers = {{name, filters, invalid, ratio}, ...}}: conv filters whose l1 < threshold.]=])
+
+M.information = doc(core.information, [=[
+graft.information(net [, bins]) -> sum over conv layers of the layer entropy (Fig. 7).]=])
+
+M.filter_l1 = doc(core.conv_filter_l1, [=[
+graft.filter_l1(net) -> tensor of the l1 norm of every conv filter of net.]=])
+
+M.l1_histogram = doc(function(net, opts)
+  opts = opts or {}
+  local values = core.conv_filter_l1(net)
+  local log = opts.log ~= false
+  if log then
+    local t = values:totable()
+    for i, v in ipairs(t) do t[i] = math.log(math.max(v, 1e-12), 10) end
+    values = core.tensor(t)
+  end
+  local counts, edges = core.histogram(values, opts.bins or 20, opts.lo, opts.hi)
+  return {counts = counts, edges = edges, log = log}
+end, [=[
+graft.l1_histogram(net [, {bins = 20, log = true, lo =, hi =}]) -> {counts, edges, log}:
+the distribution of the conv filters' l1 norms; with log, of log10(l1) (l1 = 0
+counted at log10(1e-12)).]=])
+
+M.scion_noise = doc(core.scion_noise, [=[
+graft.scion_noise(net, gamma, sigma, seed [, stream]) -> number of filters grafted:
+N(0, sigma) into every conv filter with l1 < gamma (3.1.1).]=])
+
+M.scion_internal = doc(core.scion_internal, [=[
+graft.scion_internal(net, gamma) -> number of filters grafted: per layer, the i-th
+largest filter added into the i-th smallest filter under gamma (3.1.2).]=])
+
+M.graft_ring = doc(function(nets, opts)
+  check_net_list(nets, "graft.graft_ring")
+  return core.graft_ring(nets, opts)
+end, [=[
+graft.graft_ring(nets [, opts]) -> records. One round of external grafting over the
+ring: network k takes from k - 1, network 1 from K, all from the states before the
+round. opts: criterion ("entropy" | "entropy_sum" | "l1"), bins (10), A (0.4),
+c (500), round (true: alpha to 2 decimals), alpha (a number: fixed alpha instead of
+eq. 7), filter_level (false). Each record: {network, source, layer, alpha,
+info_self, info_other, entropy_self, entropy_other, l1_self, l1_other}.]=])
+
+local scions = {none = true, noise = true, internal = true, external = true}
+
+M.graft_round = doc(function(nets, opts, round)
+  check_net_list(nets, "graft.graft_round")
+  local scion = opts.scion or "external"
+  if not scions[scion] then
+    error(string.format("graft.graft_round: scion must be none, noise, internal or external, got '%s'",
+                        tostring(scion)), 2)
+  end
+  local entries = {}
+  if scion == "external" then
+    entries = core.graft_ring(nets, opts)
+  elseif scion == "noise" or scion == "internal" then
+    local gamma = opts.gamma or 1e-2
+    for k, net in ipairs(nets) do
+      local entry = {network = k}
+      if scion == "noise" then
+        entry.sigma = (opts.a or 0.9) ^ round
+        -- one stream per network and round, so that runs are reproducible
+        entry.grafted = core.scion_noise(net, gamma, entry.sigma, opts.seed or 1, k * 100000 + round)
+      else
+        entry.grafted = core.scion_internal(net, gamma)
+      end
+      entries[#entries + 1] = entry
+    end
+  end
+  for _, e in ipairs(entries) do
+    e.round = round
+    e.scion = scion
+  end
+  return entries
+end, [=[
+graft.graft_round(nets, opts, round) -> log entries of one grafting round (round
+counts from 1). opts.scion chooses the source of information:
+  "none"      nothing (the baseline)
+  "external"  graft.graft_ring(nets, opts)
+  "noise"     each network: N(0, a^round) into filters with l1 < gamma
+              (opts.a = 0.9, opts.gamma = 1e-2, opts.seed)
+  "internal"  each network: graft.scion_internal(net, gamma)
+Every entry carries round and scion; external entries are graft_ring's records,
+the others {network, grafted = filters changed, sigma (noise)}.]=])
+
+-- Loaded by require "graft": the functions also become graft.<name>.
+local graft = package.loaded["graft"]
+if type(graft) == "table" then
+  for name, fn in pairs(M) do graft[name] = fn end
+end
+
+return M
