@@ -19,4 +19,12 @@ typedef struct gf_model_options {
 gf_net *gf_model_resnet_cifar(int depth, const gf_model_options *options);
 gf_net *gf_model_mobilenetv2_cifar(const gf_model_options *options);
 
+/* One MobileNetV2 inverted-residual block named "layers.<index>" (ReLU), reading
+ * node `input` with in_planes channels: 1x1 expand (x expansion), 3x3 depthwise with
+ * `stride`, 1x1 project to out_planes; at stride 1 plus a shortcut (identity, or
+ * "shortcut.0" 1x1 conv + "shortcut.1" BatchNorm when the widths differ). Returns
+ * the block's output node or GF_ERR. For custom networks and the parity test. */
+int gf_model_mobilenetv2_block(gf_net *net, int index, int input, int in_planes, int out_planes,
+                               int expansion, int stride);
+
 #endif

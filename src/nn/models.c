@@ -1,0 +1,164 @@
+/* The reference's CIFAR models, node for node and name for name, so that their
+ * state_dicts load into PyTorch and back (../shared/reference-notes.md). */
+#include "nn/models.h"
+
+#include <stdio.h>
+
+#include "core/error.h"
+
+typedef struct resolved_options {
+    int classes, in_channels, image_size;
+    gf_activation_kind activation;
+    float slope;
+    uint64_t seed;
+} resolved_options;
+
+static int resolve(const gf_model_options *o, const char *model, resolved_options *r) {
+    r->classes = o && o->classes > 0 ? o->classes : 10;
+    r->in_channels = o && o->in_channels > 0 ? o->in_channels : 3;
+    r->image_size = o && o->image_size > 0 ? o->image_size : 32;
+    r->slope = o ? o->leaky_slope : 0.0f;
+    r->activation = r->slope > 0.0f ? GF_ACT_LEAKY_RELU : GF_ACT_RELU;
+    r->seed = o ? o->seed : 0;
+    if (r->slope < 0.0f)
+        return gf_fail("%s: leaky_slope %g must be >= 0 (0 means ReLU)", model, (double)r->slope);
+    return GF_OK;
+}
+
+/* conv -> bn, and the activation when `activate`; returns the last node */
+static int conv_bn(gf_net *net, const char *conv, const char *bn, int input, int out_channels,
+                   int kernel, int stride, int groups, bool activate, const resolved_options *r) {
+    int x = gf_net_conv2d(net, conv, input, out_channels, kernel, stride, kernel / 2, groups, false);
+    if (x < 0) return GF_ERR;
+    x = gf_net_batchnorm(net, bn, x);
+    if (x < 0 || !activate) return x;
+    return gf_net_activation(net, x, r->activation, r->slope);
+}
+
+/* BasicBlock "<prefix>": conv1 bn1 act conv2 bn2, + shortcut (option A), act */
+static int basic_block(gf_net *net, const char *prefix, int x, int in_planes, int planes,
+                       int stride, const resolved_options *r) {
+    char conv1[64], bn1[64], conv2[64], bn2[64];
+    snprintf(conv1, sizeof conv1, "%s.conv1", prefix);
+    snprintf(bn1, sizeof bn1, "%s.bn1", prefix);
+    snprintf(conv2, sizeof conv2, "%s.conv2", prefix);
+    snprintf(bn2, sizeof bn2, "%s.bn2", prefix);
+    int out = conv_bn(net, conv1, bn1, x, planes, 3, stride, 1, true, r);
+    if (out < 0) return GF_ERR;
+    out = conv_bn(net, conv2, bn2, out, planes, 3, 1, 1, false, r);
+    if (out < 0) return GF_ERR;
+    int shortcut = x;
+    if (stride != 1 || in_planes != planes) {
+        shortcut = gf_net_shortcut_a(net, x, planes, stride);
+        if (shortcut < 0) return GF_ERR;
+    }
+    out = gf_net_add(net, out, shortcut);
+    if (out < 0) return GF_ERR;
+    return gf_net_activation(net, out, r->activation, r->slope);
+}
+
+static gf_net *fail_build(gf_net *net, const char *model) {
+    gf_fail_context("%s", model);
+    gf_net_free(net);
+    return NULL;
+}
+
+gf_net *gf_model_resnet_cifar(int depth, const gf_model_options *options) {
+    char model[48];
+    snprintf(model, sizeof model, "resnet%d", depth);
+    resolved_options r;
+    if (resolve(options, model, &r) != GF_OK) return NULL;
+    if (depth < 8 || (depth - 2) % 6 != 0) {
+        gf_fail("resnet: depth %d is not 6n + 2 (20, 32, 44, 56, 110, ...)", depth);
+        return NULL;
+    }
+    int blocks = (depth - 2) / 6;
+    gf_net *net = gf_net_create(r.in_channels, r.image_size, r.image_size);
+    if (!net) return NULL;
+    int x = conv_bn(net, "conv1", "bn1", 0, 16, 3, 1, 1, true, &r);
+    if (x < 0) return fail_build(net, model);
+    int in_planes = 16;
+    static const int planes[3] = {16, 32, 64};
+    for (int layer = 0; layer < 3; layer++) {
+        for (int b = 0; b < blocks; b++) {
+            char prefix[32];
+            snprintf(prefix, sizeof prefix, "layer%d.%d", layer + 1, b);
+            int stride = layer > 0 && b == 0 ? 2 : 1;
+            x = basic_block(net, prefix, x, in_planes, planes[layer], stride, &r);
+            if (x < 0) return fail_build(net, model);
+            in_planes = planes[layer];
+        }
+    }
+    if ((x = gf_net_global_avgpool(net, x)) < 0 ||
+        gf_net_linear(net, "linear", x, r.classes, true) < 0 ||
+        gf_net_finalize(net, r.seed) != GF_OK)
+        return fail_build(net, model);
+    return net;
+}
+
+/* MobileNetV2 inverted residual "layers.<index>": 1x1 expand, 3x3 depthwise, 1x1
+ * project; at stride 1 a shortcut (identity, or 1x1 conv + bn when widths differ). */
+static int inverted_residual(gf_net *net, int index, int x, int in_planes, int out_planes,
+                             int expansion, int stride, const resolved_options *r) {
+    char names[8][48];
+    static const char *parts[8] = {"conv1", "bn1", "conv2", "bn2", "conv3", "bn3", "shortcut.0",
+                                   "shortcut.1"};
+    for (int i = 0; i < 8; i++) snprintf(names[i], sizeof names[i], "layers.%d.%s", index, parts[i]);
+    int planes = expansion * in_planes;
+    int out = conv_bn(net, names[0], names[1], x, planes, 1, 1, 1, true, r);
+    if (out < 0) return GF_ERR;
+    out = conv_bn(net, names[2], names[3], out, planes, 3, stride, planes, true, r);
+    if (out < 0) return GF_ERR;
+    out = conv_bn(net, names[4], names[5], out, out_planes, 1, 1, 1, false, r);
+    if (out < 0 || stride != 1) return out;
+    int shortcut = x;
+    if (in_planes != out_planes) {
+        shortcut = conv_bn(net, names[6], names[7], x, out_planes, 1, 1, 1, false, r);
+        if (shortcut < 0) return GF_ERR;
+    }
+    return gf_net_add(net, out, shortcut);
+}
+
+int gf_model_mobilenetv2_block(gf_net *net, int index, int input, int in_planes, int out_planes,
+                               int expansion, int stride) {
+    resolved_options r;
+    if (resolve(NULL, "mobilenetv2 block", &r) != GF_OK) return GF_ERR;
+    if (in_planes <= 0 || out_planes <= 0 || expansion <= 0 || stride <= 0)
+        return gf_fail("mobilenetv2 block layers.%d: in_planes %d, out_planes %d, expansion %d, "
+                       "stride %d must be positive",
+                       index, in_planes, out_planes, expansion, stride);
+    const gf_node *in = gf_net_node(net, input);
+    if (!in || in->channels != in_planes)
+        return gf_fail("mobilenetv2 block layers.%d: input node %d has %d channels, not in_planes %d",
+                       index, input, in ? in->channels : 0, in_planes);
+    return inverted_residual(net, index, input, in_planes, out_planes, expansion, stride, &r);
+}
+
+gf_net *gf_model_mobilenetv2_cifar(const gf_model_options *options) {
+    /* (expansion, out_planes, blocks, stride), with CIFAR's stride 1 in the second stage */
+    static const int stages[7][4] = {{1, 16, 1, 1},  {6, 24, 2, 1},  {6, 32, 3, 2}, {6, 64, 4, 2},
+                                     {6, 96, 3, 1},  {6, 160, 3, 2}, {6, 320, 1, 1}};
+    const char *model = "mobilenetv2";
+    resolved_options r;
+    if (resolve(options, model, &r) != GF_OK) return NULL;
+    gf_net *net = gf_net_create(r.in_channels, r.image_size, r.image_size);
+    if (!net) return NULL;
+    int x = conv_bn(net, "conv1", "bn1", 0, 32, 3, 1, 1, true, &r);
+    if (x < 0) return fail_build(net, model);
+    int in_planes = 32, index = 0;
+    for (int s = 0; s < 7; s++) {
+        for (int b = 0; b < stages[s][2]; b++) {
+            int stride = b == 0 ? stages[s][3] : 1;
+            x = inverted_residual(net, index++, x, in_planes, stages[s][1], stages[s][0], stride, &r);
+            if (x < 0) return fail_build(net, model);
+            in_planes = stages[s][1];
+        }
+    }
+    x = conv_bn(net, "conv2", "bn2", x, 1280, 1, 1, 1, true, &r);
+    /* the reference's avg_pool2d(out, 4) over the final 4x4 map of a 32x32 input */
+    if (x < 0 || (x = gf_net_global_avgpool(net, x)) < 0 ||
+        gf_net_linear(net, "linear", x, r.classes, true) < 0 ||
+        gf_net_finalize(net, r.seed) != GF_OK)
+        return fail_build(net, model);
+    return net;
+}

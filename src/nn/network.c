@@ -1,0 +1,818 @@
+/* The network: nodes in execution order over flat parameter, gradient, statistics
+ * and counter buffers, and an activation arena reused from step to step. */
+#include "nn/network.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/memory.h"
+#include "core/rng.h"
+#include "nn/batchnorm.h"
+#include "nn/conv2d.h"
+#include "nn/linear.h"
+#include "nn/pool.h"
+#include "nn/shortcut.h"
+
+#define BN_EPS 1e-5f
+#define BN_MOMENTUM 0.1f
+/* the PCG32 stream that weight initialisation draws from (data loaders use others) */
+#define INIT_STREAM 0
+/* longest slice suffix, so that "<name>.num_batches_tracked" fits gf_slice.name */
+#define LONGEST_SUFFIX ".num_batches_tracked"
+_Static_assert(sizeof(((gf_slice *)0)->name) - sizeof LONGEST_SUFFIX == 75,
+               "add_slice formats names with %.75s");
+
+/* A node's memory in the arena and its kernel shapes for the current batch. */
+typedef struct node_state {
+    float *out, *grad;
+    float *saved_mean, *saved_invstd; /* BatchNorm, for backward */
+    int32_t *argmax;                  /* max pooling, for backward */
+    union {
+        gf_conv2d_shape conv;
+        gf_batchnorm_shape bn;
+        gf_pool_shape pool;
+        gf_shortcut_shape shortcut;
+    } shape;
+    int last_consumer; /* the latest node reading this one, -1 if none */
+    bool contributes;  /* the output depends on this node (backward visits it) */
+} node_state;
+
+struct gf_net {
+    gf_node *nodes;
+    int node_count, node_capacity;
+    gf_slice *slices;
+    int slice_count, slice_capacity;
+    size_t param_count, stat_count, counter_count;
+    float *params, *grads, *stats;
+    int64_t *counters;
+    bool finalized, training;
+
+    node_state *state; /* node_count entries once finalised */
+    float *arena;
+    size_t arena_floats;
+    int arena_batch;   /* the batch the arena is laid out for */
+    float *workspace;  /* shared kernel scratch (im2col) */
+    size_t workspace_floats;
+    int shaped_batch;  /* the batch node_state.shape was computed for, 0 if none */
+    int forward_batch; /* batch of the last training forward that backward may use, 0 if none */
+};
+
+static const char *op_name(gf_op op) {
+    switch (op) {
+    case GF_OP_INPUT: return "input";
+    case GF_OP_CONV2D: return "conv2d";
+    case GF_OP_BATCHNORM: return "batchnorm";
+    case GF_OP_ACTIVATION: return "activation";
+    case GF_OP_MAXPOOL: return "maxpool";
+    case GF_OP_AVGPOOL: return "avgpool";
+    case GF_OP_GLOBAL_AVGPOOL: return "global_avgpool";
+    case GF_OP_LINEAR: return "linear";
+    case GF_OP_SHORTCUT_A: return "shortcut_a";
+    case GF_OP_ADD: return "add";
+    }
+    return "?";
+}
+
+/* "node 3 (conv2d 'layer1.0.conv1')" for messages */
+static const char *node_label(const gf_net *net, int index, char *buf, size_t size) {
+    const gf_node *n = &net->nodes[index];
+    if (n->name[0])
+        snprintf(buf, size, "node %d (%s '%s')", index, op_name(n->op), n->name);
+    else
+        snprintf(buf, size, "node %d (%s)", index, op_name(n->op));
+    return buf;
+}
+
+static int64_t node_numel(const gf_node *n) {
+    return (int64_t)n->channels * n->height * n->width;
+}
+
+gf_net *gf_net_create(int in_channels, int in_h, int in_w) {
+    if (in_channels <= 0 || in_h <= 0 || in_w <= 0) {
+        gf_fail("gf_net_create: input shape [%d, %d, %d] must be positive", in_channels, in_h,
+                in_w);
+        return NULL;
+    }
+    gf_net *net = calloc(1, sizeof *net);
+    if (!net) {
+        gf_fail("gf_net_create: out of memory");
+        return NULL;
+    }
+    net->training = true;
+    net->node_capacity = 16;
+    net->nodes = calloc((size_t)net->node_capacity, sizeof *net->nodes);
+    if (!net->nodes) {
+        free(net);
+        gf_fail("gf_net_create: out of memory");
+        return NULL;
+    }
+    gf_node *input = &net->nodes[0];
+    input->op = GF_OP_INPUT;
+    input->inputs[0] = input->inputs[1] = -1;
+    input->channels = in_channels;
+    input->height = in_h;
+    input->width = in_w;
+    input->weight = input->bias = input->running_mean = input->running_var =
+        input->batches_tracked = -1;
+    net->node_count = 1;
+    return net;
+}
+
+void gf_net_free(gf_net *net) {
+    if (!net) return;
+    free(net->nodes);
+    free(net->slices);
+    gf_free(net->params);
+    gf_free(net->grads);
+    gf_free(net->stats);
+    gf_free(net->counters);
+    free(net->state);
+    gf_free(net->arena);
+    free(net);
+}
+
+/* ---- building ---------------------------------------------------------- */
+
+/* Common checks of a builder; on success *node is a fresh node (not yet counted). */
+static int begin_node(gf_net *net, gf_op op, const char *name, int input, const char *what,
+                      gf_node **node) {
+    if (net->finalized)
+        return gf_fail("%s: the network is already finalised; build all nodes first", what);
+    if (input < 0 || input >= net->node_count)
+        return gf_fail("%s '%s': input node %d does not exist (the network has %d nodes)",
+                       what, name ? name : "", input, net->node_count);
+    bool named = op == GF_OP_CONV2D || op == GF_OP_BATCHNORM || op == GF_OP_LINEAR;
+    if (named) {
+        if (!name || !name[0]) return gf_fail("%s: a layer with parameters needs a name", what);
+        size_t max_len = sizeof net->slices[0].name - sizeof LONGEST_SUFFIX;
+        if (strlen(name) > max_len)
+            return gf_fail("%s: layer name '%s' is too long (%zu characters, at most %zu)", what,
+                           name, strlen(name), max_len);
+        for (int i = 0; i < net->node_count; i++)
+            if (strcmp(net->nodes[i].name, name) == 0)
+                return gf_fail("%s: layer name '%s' is already used by node %d", what, name, i);
+    }
+    if (net->node_count == net->node_capacity) {
+        int capacity = net->node_capacity * 2;
+        gf_node *nodes = realloc(net->nodes, (size_t)capacity * sizeof *nodes);
+        if (!nodes) return gf_fail("%s: out of memory growing the node list", what);
+        net->nodes = nodes;
+        net->node_capacity = capacity;
+    }
+    gf_node *n = &net->nodes[net->node_count];
+    memset(n, 0, sizeof *n);
+    n->op = op;
+    if (named) snprintf(n->name, sizeof n->name, "%s", name);
+    n->inputs[0] = input;
+    n->inputs[1] = -1;
+    n->weight = n->bias = n->running_mean = n->running_var = n->batches_tracked = -1;
+    *node = n;
+    return GF_OK;
+}
+
+/* Appends a slice "<node name><suffix>"; returns its index or GF_ERR. */
+static int add_slice(gf_net *net, const gf_node *node, const char *suffix, gf_slice_kind kind,
+                     int ndim, const int64_t *shape) {
+    if (net->slice_count == net->slice_capacity) {
+        int capacity = net->slice_capacity ? net->slice_capacity * 2 : 32;
+        gf_slice *slices = realloc(net->slices, (size_t)capacity * sizeof *slices);
+        if (!slices) return gf_fail("layer '%s': out of memory growing the slice table", node->name);
+        net->slices = slices;
+        net->slice_capacity = capacity;
+    }
+    gf_slice *s = &net->slices[net->slice_count];
+    memset(s, 0, sizeof *s);
+    snprintf(s->name, sizeof s->name, "%.75s%s", node->name, suffix); /* begin_node checked the length */
+    s->kind = kind;
+    s->ndim = ndim;
+    s->numel = 1;
+    for (int d = 0; d < ndim; d++) {
+        s->shape[d] = shape[d];
+        s->numel *= shape[d];
+    }
+    switch (kind) {
+    case GF_SLICE_PARAM:
+        s->offset = net->param_count;
+        net->param_count += (size_t)s->numel;
+        break;
+    case GF_SLICE_STAT:
+        s->offset = net->stat_count;
+        net->stat_count += (size_t)s->numel;
+        break;
+    case GF_SLICE_COUNT:
+        s->offset = net->counter_count;
+        net->counter_count += 1;
+        break;
+    }
+    return net->slice_count++;
+}
+
+static int commit_node(gf_net *net) { return net->node_count++; }
+
+int gf_net_conv2d(gf_net *net, const char *name, int input, int out_channels, int kernel,
+                  int stride, int padding, int groups, bool bias) {
+    gf_node *n = NULL;
+    if (begin_node(net, GF_OP_CONV2D, name, input, "gf_net_conv2d", &n) != GF_OK) return GF_ERR;
+    const gf_node *in = &net->nodes[input];
+    if (out_channels <= 0 || kernel <= 0 || stride <= 0 || padding < 0 || groups <= 0)
+        return gf_fail("conv2d '%s': out_channels %d, kernel %d, stride %d, padding %d, groups %d "
+                       "must be positive (padding >= 0)",
+                       name, out_channels, kernel, stride, padding, groups);
+    if (in->channels % groups || out_channels % groups)
+        return gf_fail("conv2d '%s': groups %d must divide in_channels %d and out_channels %d",
+                       name, groups, in->channels, out_channels);
+    int out_h = (in->height + 2 * padding - kernel) / stride + 1;
+    int out_w = (in->width + 2 * padding - kernel) / stride + 1;
+    if (in->height + 2 * padding < kernel || in->width + 2 * padding < kernel)
+        return gf_fail("conv2d '%s': kernel %d does not fit the input %dx%d with padding %d", name,
+                       kernel, in->height, in->width, padding);
+    n->channels = out_channels;
+    n->height = out_h;
+    n->width = out_w;
+    n->kernel = kernel;
+    n->stride = stride;
+    n->padding = padding;
+    n->groups = groups;
+    n->has_bias = bias;
+    int64_t wshape[4] = {out_channels, in->channels / groups, kernel, kernel};
+    int64_t bshape[1] = {out_channels};
+    int first_slice = net->slice_count;
+    n->weight = add_slice(net, n, ".weight", GF_SLICE_PARAM, 4, wshape);
+    if (n->weight < 0) return GF_ERR;
+    if (bias) {
+        n->bias = add_slice(net, n, ".bias", GF_SLICE_PARAM, 1, bshape);
+        if (n->bias < 0) {
+            net->slice_count = first_slice;
+            net->param_count = net->slices[first_slice].offset;
+            return GF_ERR;
+        }
+    }
+    return commit_node(net);
+}
+
+int gf_net_batchnorm(gf_net *net, const char *name, int input) {
+    gf_node *n = NULL;
+    if (begin_node(net, GF_OP_BATCHNORM, name, input, "gf_net_batchnorm", &n) != GF_OK)
+        return GF_ERR;
+    const gf_node *in = &net->nodes[input];
+    n->channels = in->channels;
+    n->height = in->height;
+    n->width = in->width;
+    int64_t shape[1] = {in->channels};
+    /* PyTorch's state_dict order for BatchNorm2d */
+    size_t params_before = net->param_count, stats_before = net->stat_count;
+    size_t counters_before = net->counter_count;
+    int first_slice = net->slice_count;
+    if ((n->weight = add_slice(net, n, ".weight", GF_SLICE_PARAM, 1, shape)) < 0 ||
+        (n->bias = add_slice(net, n, ".bias", GF_SLICE_PARAM, 1, shape)) < 0 ||
+        (n->running_mean = add_slice(net, n, ".running_mean", GF_SLICE_STAT, 1, shape)) < 0 ||
+        (n->running_var = add_slice(net, n, ".running_var", GF_SLICE_STAT, 1, shape)) < 0 ||
+        (n->batches_tracked = add_slice(net, n, ".num_batches_tracked", GF_SLICE_COUNT, 0, NULL)) <
+            0) {
+        net->slice_count = first_slice;
+        net->param_count = params_before;
+        net->stat_count = stats_before;
+        net->counter_count = counters_before;
+        return GF_ERR;
+    }
+    return commit_node(net);
+}
+
+int gf_net_activation(gf_net *net, int input, gf_activation_kind kind, float slope) {
+    gf_node *n = NULL;
+    if (begin_node(net, GF_OP_ACTIVATION, NULL, input, "gf_net_activation", &n) != GF_OK)
+        return GF_ERR;
+    if (kind != GF_ACT_RELU && kind != GF_ACT_LEAKY_RELU && kind != GF_ACT_RELU6)
+        return gf_fail("gf_net_activation: unknown activation kind %d after node %d", (int)kind,
+                       input);
+    if (kind == GF_ACT_LEAKY_RELU && !isfinite(slope))
+        return gf_fail("gf_net_activation: leaky ReLU slope %g after node %d is not finite",
+                       (double)slope, input);
+    const gf_node *in = &net->nodes[input];
+    n->channels = in->channels;
+    n->height = in->height;
+    n->width = in->width;
+    n->activation = kind;
+    n->slope = kind == GF_ACT_LEAKY_RELU ? slope : 0.0f;
+    return commit_node(net);
+}
+
+static int pool_node(gf_net *net, gf_op op, int input, int kernel, int stride, int padding,
+                     const char *what) {
+    gf_node *n = NULL;
+    if (begin_node(net, op, NULL, input, what, &n) != GF_OK) return GF_ERR;
+    const gf_node *in = &net->nodes[input];
+    if (kernel <= 0 || stride <= 0 || padding < 0 || 2 * padding > kernel)
+        return gf_fail("%s after node %d: kernel %d, stride %d, padding %d (need kernel, stride > 0 "
+                       "and 0 <= padding <= kernel / 2)",
+                       what, input, kernel, stride, padding);
+    if (in->height + 2 * padding < kernel || in->width + 2 * padding < kernel)
+        return gf_fail("%s after node %d: kernel %d does not fit the input %dx%d with padding %d",
+                       what, input, kernel, in->height, in->width, padding);
+    n->channels = in->channels;
+    n->height = (in->height + 2 * padding - kernel) / stride + 1;
+    n->width = (in->width + 2 * padding - kernel) / stride + 1;
+    n->kernel = kernel;
+    n->stride = stride;
+    n->padding = padding;
+    return commit_node(net);
+}
+
+int gf_net_maxpool(gf_net *net, int input, int kernel, int stride, int padding) {
+    return pool_node(net, GF_OP_MAXPOOL, input, kernel, stride, padding, "gf_net_maxpool");
+}
+
+int gf_net_avgpool(gf_net *net, int input, int kernel, int stride, int padding) {
+    return pool_node(net, GF_OP_AVGPOOL, input, kernel, stride, padding, "gf_net_avgpool");
+}
+
+int gf_net_global_avgpool(gf_net *net, int input) {
+    gf_node *n = NULL;
+    if (begin_node(net, GF_OP_GLOBAL_AVGPOOL, NULL, input, "gf_net_global_avgpool", &n) != GF_OK)
+        return GF_ERR;
+    n->channels = net->nodes[input].channels;
+    n->height = n->width = 1;
+    return commit_node(net);
+}
+
+int gf_net_linear(gf_net *net, const char *name, int input, int out_features, bool bias) {
+    gf_node *n = NULL;
+    if (begin_node(net, GF_OP_LINEAR, name, input, "gf_net_linear", &n) != GF_OK) return GF_ERR;
+    if (out_features <= 0)
+        return gf_fail("linear '%s': out_features %d must be positive", name, out_features);
+    int64_t in_features = node_numel(&net->nodes[input]);
+    n->channels = out_features;
+    n->height = n->width = 1;
+    n->out_features = out_features;
+    n->has_bias = bias;
+    int64_t wshape[2] = {out_features, in_features};
+    int64_t bshape[1] = {out_features};
+    int first_slice = net->slice_count;
+    if ((n->weight = add_slice(net, n, ".weight", GF_SLICE_PARAM, 2, wshape)) < 0) return GF_ERR;
+    if (bias && (n->bias = add_slice(net, n, ".bias", GF_SLICE_PARAM, 1, bshape)) < 0) {
+        net->slice_count = first_slice;
+        net->param_count = net->slices[first_slice].offset;
+        return GF_ERR;
+    }
+    return commit_node(net);
+}
+
+int gf_net_shortcut_a(gf_net *net, int input, int out_channels, int stride) {
+    gf_node *n = NULL;
+    if (begin_node(net, GF_OP_SHORTCUT_A, NULL, input, "gf_net_shortcut_a", &n) != GF_OK)
+        return GF_ERR;
+    const gf_node *in = &net->nodes[input];
+    int extra = out_channels - in->channels;
+    if (stride <= 0 || extra < 0 || extra % 2)
+        return gf_fail("gf_net_shortcut_a after node %d: %d -> %d channels with stride %d (need "
+                       "stride > 0 and an even, non-negative channel increase)",
+                       input, in->channels, out_channels, stride);
+    n->channels = out_channels;
+    n->height = (in->height + stride - 1) / stride; /* x[:, :, ::stride, ::stride] */
+    n->width = (in->width + stride - 1) / stride;
+    n->stride = stride;
+    n->pad_channels = extra / 2;
+    return commit_node(net);
+}
+
+int gf_net_add(gf_net *net, int a, int b) {
+    gf_node *n = NULL;
+    if (begin_node(net, GF_OP_ADD, NULL, a, "gf_net_add", &n) != GF_OK) return GF_ERR;
+    if (b < 0 || b >= net->node_count)
+        return gf_fail("gf_net_add: input node %d does not exist (the network has %d nodes)", b,
+                       net->node_count);
+    const gf_node *na = &net->nodes[a], *nb = &net->nodes[b];
+    if (na->channels != nb->channels || na->height != nb->height || na->width != nb->width) {
+        char la[128], lb[128];
+        return gf_fail("gf_net_add: %s gives [%d, %d, %d] but %s gives [%d, %d, %d]",
+                       node_label(net, a, la, sizeof la), na->channels, na->height, na->width,
+                       node_label(net, b, lb, sizeof lb), nb->channels, nb->height, nb->width);
+    }
+    n->inputs[1] = b;
+    n->channels = na->channels;
+    n->height = na->height;
+    n->width = na->width;
+    return commit_node(net);
+}
+
+/* ---- finalising and initialising ---------------------------------------- */
+
+int gf_net_finalize(gf_net *net, uint64_t seed) {
+    if (net->finalized) return gf_fail("gf_net_finalize: the network is already finalised");
+    net->state = calloc((size_t)net->node_count, sizeof *net->state);
+    net->params = gf_alloc(net->param_count * sizeof(float), "the parameter buffer");
+    net->grads = gf_alloc(net->param_count * sizeof(float), "the gradient buffer");
+    net->stats = gf_alloc(net->stat_count * sizeof(float), "the BatchNorm statistics");
+    net->counters = gf_alloc(net->counter_count * sizeof(int64_t), "the BatchNorm counters");
+    if (!net->state || !net->params || !net->grads || !net->stats || !net->counters) {
+        free(net->state);
+        gf_free(net->params);
+        gf_free(net->grads);
+        gf_free(net->stats);
+        gf_free(net->counters);
+        net->state = NULL;
+        net->params = net->grads = net->stats = NULL;
+        net->counters = NULL;
+        return gf_fail("gf_net_finalize: out of memory for %zu parameters", net->param_count);
+    }
+    for (int i = 0; i < net->node_count; i++) net->state[i].last_consumer = -1;
+    for (int i = 0; i < net->node_count; i++)
+        for (int k = 0; k < 2; k++)
+            if (net->nodes[i].inputs[k] >= 0) net->state[net->nodes[i].inputs[k]].last_consumer = i;
+    /* walking backwards from the output marks what backward has to visit */
+    net->state[net->node_count - 1].contributes = true;
+    for (int i = net->node_count - 1; i > 0; i--) {
+        if (!net->state[i].contributes) continue;
+        for (int k = 0; k < 2; k++)
+            if (net->nodes[i].inputs[k] >= 0) net->state[net->nodes[i].inputs[k]].contributes = true;
+    }
+    net->finalized = true;
+    gf_net_initialise(net, seed);
+    return GF_OK;
+}
+
+void gf_net_initialise(gf_net *net, uint64_t seed) {
+    if (!net->finalized) return;
+    gf_rng rng;
+    gf_rng_seed(&rng, seed, INIT_STREAM);
+    for (int i = 0; i < net->node_count; i++) {
+        const gf_node *n = &net->nodes[i];
+        if (n->op == GF_OP_CONV2D || n->op == GF_OP_LINEAR) {
+            const gf_slice *w = &net->slices[n->weight];
+            int64_t fan_in = w->numel / w->shape[0];
+            float std = sqrtf(2.0f / (float)fan_in); /* Kaiming normal, fan_in, gain sqrt 2 */
+            gf_rng_fill_normal(&rng, net->params + w->offset, (size_t)w->numel, 0.0f, std);
+            if (n->bias >= 0) {
+                const gf_slice *b = &net->slices[n->bias];
+                float bound = n->op == GF_OP_LINEAR ? 1.0f / sqrtf((float)fan_in) : 0.0f;
+                if (bound > 0.0f)
+                    gf_rng_fill_uniform(&rng, net->params + b->offset, (size_t)b->numel, -bound,
+                                        bound);
+                else
+                    memset(net->params + b->offset, 0, (size_t)b->numel * sizeof(float));
+            }
+        } else if (n->op == GF_OP_BATCHNORM) {
+            const gf_slice *w = &net->slices[n->weight], *b = &net->slices[n->bias];
+            const gf_slice *mean = &net->slices[n->running_mean];
+            const gf_slice *var = &net->slices[n->running_var];
+            for (int64_t c = 0; c < w->numel; c++) {
+                net->params[w->offset + (size_t)c] = 1.0f;
+                net->params[b->offset + (size_t)c] = 0.0f;
+                net->stats[mean->offset + (size_t)c] = 0.0f;
+                net->stats[var->offset + (size_t)c] = 1.0f;
+            }
+            net->counters[net->slices[n->batches_tracked].offset] = 0;
+        }
+    }
+    memset(net->grads, 0, net->param_count * sizeof(float));
+    net->forward_batch = 0;
+}
+
+void gf_net_set_training(gf_net *net, bool training) { net->training = training; }
+bool gf_net_is_training(const gf_net *net) { return net->training; }
+
+/* ---- the arena ---------------------------------------------------------- */
+
+static size_t round_up16(size_t floats) { return (floats + 15) / 16 * 16; }
+
+/* Fills the kernels' shape structures for `batch`. */
+static int shape_nodes(gf_net *net, int batch) {
+    for (int i = 1; i < net->node_count; i++) {
+        const gf_node *n = &net->nodes[i];
+        const gf_node *in = &net->nodes[n->inputs[0]];
+        node_state *st = &net->state[i];
+        int status = GF_OK;
+        switch (n->op) {
+        case GF_OP_CONV2D:
+            st->shape.conv = (gf_conv2d_shape){.batch = batch,
+                                               .in_channels = in->channels,
+                                               .in_h = in->height,
+                                               .in_w = in->width,
+                                               .out_channels = n->channels,
+                                               .kernel = n->kernel,
+                                               .stride = n->stride,
+                                               .padding = n->padding,
+                                               .groups = n->groups};
+            status = gf_conv2d_shape_init(&st->shape.conv);
+            break;
+        case GF_OP_BATCHNORM:
+            st->shape.bn = (gf_batchnorm_shape){.batch = batch,
+                                                .channels = n->channels,
+                                                .spatial = n->height * n->width,
+                                                .eps = BN_EPS,
+                                                .momentum = BN_MOMENTUM};
+            break;
+        case GF_OP_MAXPOOL:
+        case GF_OP_AVGPOOL:
+            st->shape.pool = (gf_pool_shape){.batch = batch,
+                                             .channels = in->channels,
+                                             .in_h = in->height,
+                                             .in_w = in->width,
+                                             .kernel = n->kernel,
+                                             .stride = n->stride,
+                                             .padding = n->padding};
+            status = gf_pool_shape_init(&st->shape.pool);
+            break;
+        case GF_OP_SHORTCUT_A:
+            st->shape.shortcut = (gf_shortcut_shape){.batch = batch,
+                                                     .in_channels = in->channels,
+                                                     .in_h = in->height,
+                                                     .in_w = in->width,
+                                                     .stride = n->stride,
+                                                     .pad = n->pad_channels};
+            status = gf_shortcut_shape_init(&st->shape.shortcut);
+            break;
+        default: break;
+        }
+        if (status != GF_OK) {
+            char label[128];
+            return gf_fail_context("%s", node_label(net, i, label, sizeof label));
+        }
+    }
+    net->shaped_batch = batch;
+    return GF_OK;
+}
+
+/* Lays the arena out for `batch` samples (kernel shapes must be filled for it). */
+static int ensure_arena(gf_net *net, int batch) {
+    size_t workspace = 0;
+    for (int i = 1; i < net->node_count; i++)
+        if (net->nodes[i].op == GF_OP_CONV2D) {
+            size_t w = gf_conv2d_workspace_floats(&net->state[i].shape.conv);
+            if (w > workspace) workspace = w;
+        }
+    if (batch <= net->arena_batch && workspace <= net->workspace_floats) return GF_OK;
+    int layout_batch = batch > net->arena_batch ? batch : net->arena_batch;
+    if (workspace < net->workspace_floats) workspace = net->workspace_floats;
+
+    size_t total = 0;
+    for (int i = 0; i < net->node_count; i++) {
+        const gf_node *n = &net->nodes[i];
+        size_t per_batch = round_up16((size_t)node_numel(n) * (size_t)layout_batch);
+        total += 2 * per_batch; /* output and its gradient */
+        if (n->op == GF_OP_BATCHNORM) total += 2 * round_up16((size_t)n->channels);
+        if (n->op == GF_OP_MAXPOOL) total += per_batch; /* int32 argmax, one per output */
+    }
+    total += round_up16(workspace);
+    float *arena = gf_alloc(total * sizeof(float), "the activation arena");
+    if (!arena) return gf_fail_context("network forward with batch %d", batch);
+    gf_free(net->arena);
+    net->arena = arena;
+    net->arena_floats = total;
+    net->arena_batch = layout_batch;
+    net->workspace_floats = workspace;
+
+    float *p = arena;
+    for (int i = 0; i < net->node_count; i++) {
+        const gf_node *n = &net->nodes[i];
+        node_state *st = &net->state[i];
+        size_t per_batch = round_up16((size_t)node_numel(n) * (size_t)layout_batch);
+        st->out = p;
+        p += per_batch;
+        st->grad = p;
+        p += per_batch;
+        st->saved_mean = st->saved_invstd = NULL;
+        st->argmax = NULL;
+        if (n->op == GF_OP_BATCHNORM) {
+            st->saved_mean = p;
+            p += round_up16((size_t)n->channels);
+            st->saved_invstd = p;
+            p += round_up16((size_t)n->channels);
+        }
+        if (n->op == GF_OP_MAXPOOL) {
+            st->argmax = (int32_t *)(void *)p;
+            p += per_batch;
+        }
+    }
+    net->workspace = p;
+    net->forward_batch = 0; /* the saved activations are gone */
+    return GF_OK;
+}
+
+size_t gf_net_arena_bytes(const gf_net *net) { return net->arena_floats * sizeof(float); }
+
+/* ---- forward and backward ----------------------------------------------- */
+
+static float *param(gf_net *net, int slice) {
+    return slice >= 0 ? net->params + net->slices[slice].offset : NULL;
+}
+static float *grad(gf_net *net, int slice) {
+    return slice >= 0 ? net->grads + net->slices[slice].offset : NULL;
+}
+static float *stat(gf_net *net, int slice) { return net->stats + net->slices[slice].offset; }
+
+static int forward_node(gf_net *net, int i, int batch) {
+    const gf_node *n = &net->nodes[i];
+    node_state *st = &net->state[i];
+    const gf_node *in_node = &net->nodes[n->inputs[0]];
+    const float *in = net->state[n->inputs[0]].out;
+    size_t count = (size_t)node_numel(n) * (size_t)batch;
+    switch (n->op) {
+    case GF_OP_INPUT: return GF_OK;
+    case GF_OP_CONV2D:
+        return gf_conv2d_forward(st->out, in, param(net, n->weight), param(net, n->bias),
+                                 &st->shape.conv, net->workspace);
+    case GF_OP_BATCHNORM:
+        if (net->training) {
+            net->counters[net->slices[n->batches_tracked].offset]++;
+            return gf_batchnorm_forward_train(st->out, st->saved_mean, st->saved_invstd,
+                                              stat(net, n->running_mean),
+                                              stat(net, n->running_var), in, param(net, n->weight),
+                                              param(net, n->bias), &st->shape.bn);
+        }
+        return gf_batchnorm_forward_eval(st->out, in, param(net, n->weight), param(net, n->bias),
+                                         stat(net, n->running_mean), stat(net, n->running_var),
+                                         &st->shape.bn);
+    case GF_OP_ACTIVATION:
+        gf_activation_forward(st->out, in, count, n->activation, n->slope);
+        return GF_OK;
+    case GF_OP_MAXPOOL: return gf_maxpool_forward(st->out, st->argmax, in, &st->shape.pool);
+    case GF_OP_AVGPOOL: return gf_avgpool_forward(st->out, in, &st->shape.pool);
+    case GF_OP_GLOBAL_AVGPOOL:
+        gf_global_avgpool_forward(st->out, in, batch, in_node->channels,
+                                  in_node->height * in_node->width);
+        return GF_OK;
+    case GF_OP_LINEAR:
+        gf_linear_forward(st->out, in, param(net, n->weight), param(net, n->bias), batch,
+                          (int)node_numel(in_node), n->out_features);
+        return GF_OK;
+    case GF_OP_SHORTCUT_A: gf_shortcut_forward(st->out, in, &st->shape.shortcut); return GF_OK;
+    case GF_OP_ADD:
+        gf_add_forward(st->out, in, net->state[n->inputs[1]].out, count);
+        return GF_OK;
+    }
+    return gf_fail("unknown operation %d", (int)n->op);
+}
+
+int gf_net_forward(gf_net *net, const float *input, int batch, const float **output) {
+    if (!net->finalized) return gf_fail("gf_net_forward: the network is not finalised");
+    if (batch <= 0 || !input)
+        return gf_fail("gf_net_forward: need an input and a positive batch (got batch %d)", batch);
+    if (batch != net->shaped_batch && shape_nodes(net, batch) != GF_OK)
+        return gf_fail_context("gf_net_forward with batch %d", batch);
+    if (ensure_arena(net, batch) != GF_OK) return GF_ERR;
+    net->forward_batch = 0;
+    memcpy(net->state[0].out, input, (size_t)node_numel(&net->nodes[0]) * (size_t)batch *
+                                         sizeof(float));
+    for (int i = 1; i < net->node_count; i++) {
+        if (forward_node(net, i, batch) != GF_OK) {
+            char label[128];
+            return gf_fail_context("forward of %s", node_label(net, i, label, sizeof label));
+        }
+    }
+    if (net->training) net->forward_batch = batch;
+    *output = net->state[net->node_count - 1].out;
+    return GF_OK;
+}
+
+static void accumulate(float *dst, const float *src, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] += src[i];
+}
+
+static int backward_node(gf_net *net, int i, int batch) {
+    const gf_node *n = &net->nodes[i];
+    node_state *st = &net->state[i];
+    int input = n->inputs[0];
+    const gf_node *in_node = &net->nodes[input];
+    const float *in = net->state[input].out;
+    float *grad_in = net->state[input].grad;
+    size_t count = (size_t)node_numel(n) * (size_t)batch;
+    switch (n->op) {
+    case GF_OP_INPUT: return GF_OK;
+    case GF_OP_CONV2D:
+        /* nobody asks for the gradient of the network's input */
+        return gf_conv2d_backward(input == 0 ? NULL : grad_in, grad(net, n->weight),
+                                  grad(net, n->bias), st->grad, in, param(net, n->weight),
+                                  &st->shape.conv, net->workspace);
+    case GF_OP_BATCHNORM:
+        return gf_batchnorm_backward(grad_in, grad(net, n->weight), grad(net, n->bias), st->grad,
+                                     in, st->saved_mean, st->saved_invstd, param(net, n->weight),
+                                     &st->shape.bn);
+    case GF_OP_ACTIVATION:
+        gf_activation_backward(grad_in, st->grad, in, count, n->activation, n->slope);
+        return GF_OK;
+    case GF_OP_MAXPOOL: gf_maxpool_backward(grad_in, st->grad, st->argmax, &st->shape.pool); return GF_OK;
+    case GF_OP_AVGPOOL: gf_avgpool_backward(grad_in, st->grad, &st->shape.pool); return GF_OK;
+    case GF_OP_GLOBAL_AVGPOOL:
+        gf_global_avgpool_backward(grad_in, st->grad, batch, in_node->channels,
+                                   in_node->height * in_node->width);
+        return GF_OK;
+    case GF_OP_LINEAR:
+        gf_linear_backward(input == 0 ? NULL : grad_in, grad(net, n->weight), grad(net, n->bias),
+                           st->grad, in, param(net, n->weight), batch, (int)node_numel(in_node),
+                           n->out_features);
+        return GF_OK;
+    case GF_OP_SHORTCUT_A: gf_shortcut_backward(grad_in, st->grad, &st->shape.shortcut); return GF_OK;
+    case GF_OP_ADD:
+        accumulate(grad_in, st->grad, count);
+        accumulate(net->state[n->inputs[1]].grad, st->grad, count);
+        return GF_OK;
+    }
+    return gf_fail("unknown operation %d", (int)n->op);
+}
+
+int gf_net_backward(gf_net *net, const float *grad_output) {
+    int batch = net->forward_batch;
+    if (!net->finalized || batch == 0)
+        return gf_fail("gf_net_backward: needs a forward in training mode first (net:train(), "
+                       "then forward)");
+    if (!grad_output) return gf_fail("gf_net_backward: grad_output is NULL");
+    memset(net->grads, 0, net->param_count * sizeof(float));
+    int last = net->node_count - 1;
+    memcpy(net->state[last].grad, grad_output,
+           (size_t)node_numel(&net->nodes[last]) * (size_t)batch * sizeof(float));
+    for (int i = last; i > 0; i--) {
+        node_state *st = &net->state[i];
+        if (!st->contributes) continue;
+        /* kernels accumulate into their input's gradient: the input's latest reader,
+         * which backward reaches first, clears it */
+        for (int k = 0; k < 2; k++) {
+            int j = net->nodes[i].inputs[k];
+            if (j >= 0 && net->state[j].last_consumer == i)
+                memset(net->state[j].grad, 0,
+                       (size_t)node_numel(&net->nodes[j]) * (size_t)batch * sizeof(float));
+        }
+        if (backward_node(net, i, batch) != GF_OK) {
+            char label[128];
+            return gf_fail_context("backward of %s", node_label(net, i, label, sizeof label));
+        }
+    }
+    return GF_OK;
+}
+
+/* ---- access ------------------------------------------------------------- */
+
+float *gf_net_params(gf_net *net) { return net->params; }
+float *gf_net_grads(gf_net *net) { return net->grads; }
+size_t gf_net_param_count(const gf_net *net) { return net->param_count; }
+float *gf_net_stats(gf_net *net) { return net->stats; }
+size_t gf_net_stat_count(const gf_net *net) { return net->stat_count; }
+int64_t *gf_net_counters(gf_net *net) { return net->counters; }
+size_t gf_net_counter_count(const gf_net *net) { return net->counter_count; }
+
+int gf_net_node_count(const gf_net *net) { return net->node_count; }
+const gf_node *gf_net_node(const gf_net *net, int index) {
+    return index >= 0 && index < net->node_count ? &net->nodes[index] : NULL;
+}
+int gf_net_slice_count(const gf_net *net) { return net->slice_count; }
+const gf_slice *gf_net_slice(const gf_net *net, int index) {
+    return index >= 0 && index < net->slice_count ? &net->slices[index] : NULL;
+}
+
+int gf_net_find_slice(const gf_net *net, const char *name) {
+    for (int i = 0; i < net->slice_count; i++)
+        if (strcmp(net->slices[i].name, name) == 0) return i;
+    return -1;
+}
+
+float *gf_net_slice_data(gf_net *net, const gf_slice *slice) {
+    if (!net->finalized) return NULL;
+    switch (slice->kind) {
+    case GF_SLICE_PARAM: return net->params + slice->offset;
+    case GF_SLICE_STAT: return net->stats + slice->offset;
+    case GF_SLICE_COUNT: return NULL;
+    }
+    return NULL;
+}
+
+float *gf_net_slice_grad(gf_net *net, const gf_slice *slice) {
+    return net->finalized && slice->kind == GF_SLICE_PARAM ? net->grads + slice->offset : NULL;
+}
+
+int gf_net_input_shape(const gf_net *net, int *channels, int *height, int *width) {
+    *channels = net->nodes[0].channels;
+    *height = net->nodes[0].height;
+    *width = net->nodes[0].width;
+    return GF_OK;
+}
+
+int gf_net_output_size(const gf_net *net) {
+    return (int)node_numel(&net->nodes[net->node_count - 1]);
+}
+
+int gf_net_copy_state(gf_net *dst, const gf_net *src) {
+    if (!dst->finalized || !src->finalized)
+        return gf_fail("gf_net_copy_state: both networks must be finalised");
+    if (dst->slice_count != src->slice_count || dst->param_count != src->param_count ||
+        dst->stat_count != src->stat_count || dst->counter_count != src->counter_count)
+        return gf_fail("gf_net_copy_state: different architectures (%d tensors, %zu parameters "
+                       "vs %d tensors, %zu parameters)",
+                       src->slice_count, src->param_count, dst->slice_count, dst->param_count);
+    for (int i = 0; i < src->slice_count; i++) {
+        const gf_slice *a = &src->slices[i], *b = &dst->slices[i];
+        bool same = strcmp(a->name, b->name) == 0 && a->kind == b->kind && a->ndim == b->ndim &&
+                    a->offset == b->offset;
+        for (int d = 0; same && d < a->ndim; d++) same = a->shape[d] == b->shape[d];
+        if (!same)
+            return gf_fail("gf_net_copy_state: tensor %d differs: '%s' in the source, '%s' in the "
+                           "destination (or its shape)",
+                           i, a->name, b->name);
+    }
+    memcpy(dst->params, src->params, src->param_count * sizeof(float));
+    memcpy(dst->stats, src->stats, src->stat_count * sizeof(float));
+    memcpy(dst->counters, src->counters, src->counter_count * sizeof(int64_t));
+    return GF_OK;
+}

@@ -1,0 +1,331 @@
+/* The network: build-time shape checks and their messages, slices and buffers,
+ * initialisation, the arena, BatchNorm modes, state copies, and a whole-network
+ * finite-difference check of gf_net_backward on a small net with residual adds and
+ * BatchNorm in training mode. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "core/error.h"
+#include "core/rng.h"
+#include "nn/loss.h"
+#include "nn/network.h"
+
+enum { BATCH = 3, CLASSES = 3, IN_C = 2, IN_HW = 6 };
+
+/* A small net with everything backward has to get right: a node read by two later
+ * nodes (residual), an option-A shortcut, a conv with bias, a grouped conv, a strided
+ * conv, BatchNorm in training mode, pooling and a linear head. With `slope` > 0 it
+ * has leaky ReLUs; the finite-difference check uses none (slope 0), since a step
+ * across an activation's kink spoils a central difference: activations are checked
+ * in the layer tests and, inside whole networks, by the PyTorch parity test. */
+static gf_net *small_net(uint64_t seed, float slope) {
+    gf_net *net = gf_net_create(IN_C, IN_HW, IN_HW);
+    int x = gf_net_conv2d(net, "conv1", 0, 4, 3, 1, 1, 1, false);
+    int stem = gf_net_batchnorm(net, "bn1", x);
+    if (slope > 0) stem = gf_net_activation(net, stem, GF_ACT_LEAKY_RELU, slope);
+    x = gf_net_conv2d(net, "block.conv1", stem, 4, 3, 1, 1, 1, true);
+    x = gf_net_batchnorm(net, "block.bn1", x);
+    if (slope > 0) x = gf_net_activation(net, x, GF_ACT_LEAKY_RELU, slope);
+    x = gf_net_conv2d(net, "block.conv2", x, 4, 3, 1, 1, 2, false);
+    x = gf_net_batchnorm(net, "block.bn2", x);
+    int mid = gf_net_add(net, x, stem);
+    if (slope > 0) mid = gf_net_activation(net, mid, GF_ACT_LEAKY_RELU, slope);
+    x = gf_net_conv2d(net, "down.conv", mid, 8, 3, 2, 1, 1, false);
+    x = gf_net_batchnorm(net, "down.bn", x);
+    int shortcut = gf_net_shortcut_a(net, mid, 8, 2);
+    x = gf_net_add(net, x, shortcut);
+    x = gf_net_avgpool(net, x, 2, 1, 0);
+    x = gf_net_global_avgpool(net, x);
+    x = gf_net_linear(net, "fc", x, CLASSES, true);
+    if (x < 0 || gf_net_finalize(net, seed) != GF_OK) {
+        fprintf(stderr, "small_net: %s\n", gf_error_message());
+        gf_net_free(net);
+        return NULL;
+    }
+    return net;
+}
+
+typedef struct fd_context {
+    gf_net *net;
+    const float *input;
+    const int32_t *labels;
+} fd_context;
+
+/* The mean cross-entropy of a training-mode forward, in double. */
+static double loss_of(fd_context *c) {
+    const float *logits;
+    if (gf_net_forward(c->net, c->input, BATCH, &logits) != GF_OK) return NAN;
+    double total = 0.0;
+    for (int b = 0; b < BATCH; b++) {
+        const float *z = logits + b * CLASSES;
+        double m = z[0], sum = 0.0;
+        for (int k = 1; k < CLASSES; k++) m = z[k] > m ? z[k] : m;
+        for (int k = 0; k < CLASSES; k++) sum += exp(z[k] - m);
+        total += m + log(sum) - z[c->labels[b]];
+    }
+    return total / BATCH;
+}
+
+static void test_gradients_against_finite_differences(void) {
+    uint64_t seed = getenv("GRAFT_TEST_SEED") ? strtoull(getenv("GRAFT_TEST_SEED"), NULL, 10) : 7;
+    gf_net *net = small_net(seed, 0.0f);
+    CHECK(net != NULL);
+    if (!net) return;
+    float input[BATCH * IN_C * IN_HW * IN_HW];
+    gf_rng rng;
+    gf_rng_seed(&rng, 99, 5);
+    gf_rng_fill_normal(&rng, input, sizeof input / sizeof input[0], 0.0f, 1.0f);
+    int32_t labels[BATCH] = {2, 0, 1};
+    /* non-trivial BatchNorm affine parameters */
+    for (int i = 0; i < gf_net_slice_count(net); i++) {
+        const gf_slice *s = gf_net_slice(net, i);
+        if (strstr(s->name, "bn") && s->kind == GF_SLICE_PARAM)
+            gf_rng_fill_uniform(&rng, gf_net_slice_data(net, s), (size_t)s->numel, 0.5f, 1.5f);
+    }
+    fd_context ctx = {net, input, labels};
+
+    const float *logits;
+    float loss, grad_logits[BATCH * CLASSES];
+    CHECK(gf_net_forward(net, input, BATCH, &logits) == GF_OK);
+    CHECK(gf_cross_entropy(&loss, grad_logits, logits, labels, BATCH, CLASSES) == GF_OK);
+    CHECK_NEAR(loss, loss_of(&ctx), 1e-5);
+    CHECK(gf_net_backward(net, grad_logits) == GF_OK);
+    size_t count = gf_net_param_count(net);
+    float *analytic = malloc(count * sizeof(float));
+    memcpy(analytic, gf_net_grads(net), count * sizeof(float));
+
+    /* Every BatchNorm and bias parameter and a random sample of the weights against
+     * central differences. Float forward passes leave about 1e-7 of the loss as
+     * noise, so the step is large (the net is smooth) and the tolerance has a small
+     * absolute part. */
+    float *params = gf_net_params(net);
+    int checked = 0, bad = 0;
+    double worst = 0.0;
+    gf_rng pick;
+    gf_rng_seed(&pick, seed, 1);
+    for (int i = 0; i < gf_net_slice_count(net); i++) {
+        const gf_slice *s = gf_net_slice(net, i);
+        if (s->kind != GF_SLICE_PARAM) continue;
+        bool all = s->ndim == 1;
+        int points = all ? (int)s->numel : 8;
+        for (int p = 0; p < points; p++) {
+            size_t k = s->offset + (all ? (size_t)p : gf_rng_below(&pick, (uint32_t)s->numel));
+            const float eps = 1e-2f;
+            float saved = params[k];
+            params[k] = saved + eps;
+            double up = loss_of(&ctx);
+            params[k] = saved - eps;
+            double down = loss_of(&ctx);
+            params[k] = saved;
+            double numeric = (up - down) / (2.0 * eps);
+            double diff = fabs(numeric - analytic[k]);
+            double scale = fmax(fabs(numeric), fabs(analytic[k]));
+            if (diff > 5e-3 * scale + 5e-5) {
+                if (bad < 5)
+                    fprintf(stderr, "%s[%zu]: analytic %.6g, numeric %.6g\n", s->name,
+                            k - s->offset, analytic[k], numeric);
+                bad++;
+            }
+            if (scale > 1e-2 && diff / scale > worst) worst = diff / scale;
+            checked++;
+        }
+    }
+    printf("finite differences: %d parameters, worst relative error %.2e (gradients above "
+           "1e-2)\n",
+           checked, worst);
+    CHECK(bad == 0);
+    CHECK(checked > 60);
+    free(analytic);
+    gf_net_free(net);
+}
+
+static void test_build_errors(void) {
+    gf_net *net = gf_net_create(3, 8, 8);
+    int c = gf_net_conv2d(net, "conv1", 0, 6, 3, 1, 1, 1, false);
+    CHECK(c == 1);
+    CHECK(gf_net_conv2d(net, "grouped", c, 8, 3, 1, 1, 4, false) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "conv2d 'grouped'");
+    CHECK_CONTAINS(gf_error_message(), "groups 4 must divide in_channels 6 and out_channels 8");
+    CHECK(gf_net_conv2d(net, "big", c, 8, 11, 1, 1, 1, false) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "kernel 11 does not fit the input 8x8 with padding 1");
+    CHECK(gf_net_conv2d(net, "conv1", c, 8, 3, 1, 1, 1, false) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "layer name 'conv1' is already used by node 1");
+    CHECK(gf_net_conv2d(net, "", c, 8, 3, 1, 1, 1, false) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "needs a name");
+    CHECK(gf_net_batchnorm(net, "bn", 9) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "input node 9 does not exist (the network has 2 nodes)");
+    int strided = gf_net_conv2d(net, "strided", c, 6, 3, 2, 1, 1, false);
+    CHECK(strided == 2);
+    CHECK(gf_net_add(net, c, strided) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "node 1 (conv2d 'conv1') gives [6, 8, 8]");
+    CHECK_CONTAINS(gf_error_message(), "node 2 (conv2d 'strided') gives [6, 4, 4]");
+    CHECK(gf_net_shortcut_a(net, c, 9, 2) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "6 -> 9 channels");
+    char long_name[90];
+    memset(long_name, 'x', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    CHECK(gf_net_batchnorm(net, long_name, c) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "is too long (89 characters, at most 75)");
+    CHECK(gf_net_node_count(net) == 3); /* failed builders added nothing */
+    CHECK(gf_net_slice_count(net) == 2);
+    CHECK(gf_net_finalize(net, 1) == GF_OK);
+    CHECK(gf_net_activation(net, c, GF_ACT_RELU, 0) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "already finalised");
+    const float *out;
+    float x[3 * 8 * 8] = {0};
+    CHECK(gf_net_backward(net, x) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "needs a forward in training mode");
+    gf_net_set_training(net, false);
+    CHECK(gf_net_forward(net, x, 1, &out) == GF_OK);
+    CHECK(gf_net_backward(net, x) == GF_ERR);
+    gf_net_free(net);
+    CHECK(gf_net_create(3, 0, 8) == NULL);
+    CHECK_CONTAINS(gf_error_message(), "input shape [3, 0, 8]");
+}
+
+static void test_slices_and_initialisation(void) {
+    gf_net *net = gf_net_create(16, 8, 8);
+    int x = gf_net_conv2d(net, "wide", 0, 64, 3, 1, 1, 1, true);
+    x = gf_net_batchnorm(net, "bn", x);
+    x = gf_net_global_avgpool(net, x);
+    x = gf_net_linear(net, "head", x, 50, true);
+    CHECK(gf_net_finalize(net, 11) == GF_OK);
+    static const char *names[] = {"wide.weight", "wide.bias", "bn.weight", "bn.bias",
+                                  "bn.running_mean", "bn.running_var", "bn.num_batches_tracked",
+                                  "head.weight", "head.bias"};
+    CHECK(gf_net_slice_count(net) == 9);
+    for (int i = 0; i < 9 && i < gf_net_slice_count(net); i++) {
+        CHECK(strcmp(gf_net_slice(net, i)->name, names[i]) == 0);
+        CHECK(gf_net_find_slice(net, names[i]) == i);
+    }
+    CHECK(gf_net_find_slice(net, "bn.missing") == -1);
+    /* parameters are contiguous in state_dict order; stats and counters apart */
+    CHECK(gf_net_param_count(net) == 64 * 16 * 9 + 64 + 64 + 64 + 50 * 64 + 50);
+    CHECK(gf_net_stat_count(net) == 128);
+    CHECK(gf_net_counter_count(net) == 1);
+    CHECK(gf_net_slice(net, 6)->kind == GF_SLICE_COUNT && gf_net_slice(net, 6)->ndim == 0);
+    CHECK(gf_net_slice_data(net, gf_net_slice(net, 6)) == NULL);
+    CHECK(gf_net_slice_grad(net, gf_net_slice(net, 4)) == NULL);
+    CHECK(((uintptr_t)gf_net_params(net) % 64) == 0 && ((uintptr_t)gf_net_grads(net) % 64) == 0);
+    CHECK(gf_net_slice_data(net, gf_net_slice(net, 7)) ==
+          gf_net_params(net) + 64 * 16 * 9 + 64 * 3);
+
+    /* Kaiming normal: std sqrt(2 / fan_in) */
+    const gf_slice *w = gf_net_slice(net, 0);
+    const float *wd = gf_net_slice_data(net, w);
+    double sum = 0, sq = 0;
+    for (int64_t i = 0; i < w->numel; i++) {
+        sum += wd[i];
+        sq += (double)wd[i] * wd[i];
+    }
+    double mean = sum / (double)w->numel, std = sqrt(sq / (double)w->numel - mean * mean);
+    CHECK_NEAR(mean, 0.0, 0.01);
+    CHECK_NEAR(std, sqrt(2.0 / (16 * 9)), 0.004);
+    const float *conv_bias = gf_net_slice_data(net, gf_net_slice(net, 1));
+    const float *gamma = gf_net_slice_data(net, gf_net_slice(net, 2));
+    const float *var = gf_net_slice_data(net, gf_net_slice(net, 5));
+    const float *head_bias = gf_net_slice_data(net, gf_net_slice(net, 8));
+    int bias_ok = 1, bn_ok = 1, head_ok = 1;
+    for (int c = 0; c < 64; c++) {
+        bias_ok &= conv_bias[c] == 0.0f;
+        bn_ok &= gamma[c] == 1.0f && gamma[64 + c] == 0.0f && var[c] == 1.0f && var[-64 + c] == 0.0f;
+    }
+    float bound = 1.0f / 8.0f, largest = 0.0f;
+    for (int k = 0; k < 50; k++) {
+        head_ok &= fabsf(head_bias[k]) <= bound;
+        largest = fmaxf(largest, fabsf(head_bias[k]));
+    }
+    CHECK(bias_ok && bn_ok && head_ok);
+    CHECK(largest > bound / 2); /* drawn from the whole range */
+
+    /* same seed, same weights; another seed, others */
+    float first = wd[0];
+    gf_net_initialise(net, 11);
+    CHECK(wd[0] == first);
+    gf_net_initialise(net, 12);
+    CHECK(wd[0] != first);
+    gf_net_free(net);
+}
+
+static void test_batchnorm_modes_and_arena(void) {
+    gf_net *net = small_net(5, 0.1f);
+    float input[8 * IN_C * IN_HW * IN_HW];
+    gf_rng rng;
+    gf_rng_seed(&rng, 4, 2);
+    gf_rng_fill_normal(&rng, input, sizeof input / sizeof input[0], 1.0f, 2.0f);
+    int64_t *counters = gf_net_counters(net);
+    const float *out;
+
+    CHECK(gf_net_is_training(net));
+    CHECK(gf_net_forward(net, input, 4, &out) == GF_OK);
+    size_t arena = gf_net_arena_bytes(net);
+    CHECK(arena > 0);
+    CHECK(counters[0] == 1 && counters[gf_net_counter_count(net) - 1] == 1);
+    /* running mean moved towards the batch mean (input mean is 1) */
+    const gf_slice *mean = gf_net_slice(net, gf_net_find_slice(net, "bn1.running_mean"));
+    const float *mean_data = gf_net_slice_data(net, mean);
+    int moved = 0;
+    for (int c = 0; c < 4; c++) moved += mean_data[c] != 0.0f;
+    CHECK(moved == 4);
+
+    CHECK(gf_net_forward(net, input, 2, &out) == GF_OK);
+    CHECK(gf_net_arena_bytes(net) == arena); /* a smaller batch reuses the arena */
+    CHECK(counters[0] == 2);
+
+    gf_net_set_training(net, false);
+    size_t stat_bytes = gf_net_stat_count(net) * sizeof(float);
+    float *stats_before = malloc(stat_bytes);
+    memcpy(stats_before, gf_net_stats(net), stat_bytes);
+    CHECK(gf_net_forward(net, input, 2, &out) == GF_OK);
+    float eval_first[2 * CLASSES];
+    memcpy(eval_first, out, sizeof eval_first);
+    /* in evaluation a sample's output does not depend on the rest of the batch */
+    CHECK(gf_net_forward(net, input, 1, &out) == GF_OK);
+    for (int k = 0; k < CLASSES; k++) CHECK_NEAR(out[k], eval_first[k], 1e-6);
+    CHECK(memcmp(stats_before, gf_net_stats(net), stat_bytes) == 0);
+    free(stats_before);
+    CHECK(counters[0] == 2);
+
+    gf_net_set_training(net, true);
+    CHECK(gf_net_forward(net, input, 8, &out) == GF_OK);
+    CHECK(gf_net_arena_bytes(net) > arena); /* a larger batch grows it */
+    CHECK(gf_net_output_size(net) == CLASSES);
+    int c, h, w;
+    gf_net_input_shape(net, &c, &h, &w);
+    CHECK(c == IN_C && h == IN_HW && w == IN_HW);
+    gf_net_free(net);
+}
+
+static void test_copy_state(void) {
+    gf_net *a = small_net(1, 0.1f), *b = small_net(2, 0.1f);
+    float input[BATCH * IN_C * IN_HW * IN_HW] = {0};
+    input[5] = 1.0f;
+    const float *out;
+    CHECK(gf_net_forward(a, input, BATCH, &out) == GF_OK);
+    CHECK(memcmp(gf_net_params(a), gf_net_params(b), gf_net_param_count(a) * 4) != 0);
+    CHECK(gf_net_copy_state(b, a) == GF_OK);
+    CHECK(memcmp(gf_net_params(a), gf_net_params(b), gf_net_param_count(a) * 4) == 0);
+    CHECK(memcmp(gf_net_stats(a), gf_net_stats(b), gf_net_stat_count(a) * 4) == 0);
+    CHECK(gf_net_counters(b)[0] == 1);
+
+    gf_net *other = gf_net_create(IN_C, IN_HW, IN_HW);
+    gf_net_linear(other, "fc", 0, CLASSES, true);
+    gf_net_finalize(other, 1);
+    CHECK(gf_net_copy_state(other, a) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "different architectures");
+    gf_net_free(other);
+    gf_net_free(a);
+    gf_net_free(b);
+}
+
+int main(void) {
+    test_gradients_against_finite_differences();
+    test_build_errors();
+    test_slices_and_initialisation();
+    test_batchnorm_modes_and_arena();
+    test_copy_state();
+    return CHECK_DONE();
+}
