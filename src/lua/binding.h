@@ -8,10 +8,16 @@
 #include <lua.h>
 
 #include "core/tensor.h"
+#include "data/dataset.h"
+#include "data/loader.h"
 #include "nn/network.h"
 
 #define GF_LUA_TENSOR "graft.Tensor"
 #define GF_LUA_NET "graft.Net"
+#define GF_LUA_DATASET "graft.Dataset"
+#define GF_LUA_LOADER "graft.Loader"
+#define GF_LUA_SGD "graft.SGD"
+#define GF_LUA_SCHEDULE "graft.Schedule"
 
 /* Raises a Lua error carrying the C core's current message (core/error.h),
  * prefixed with `operation` (e.g. "net:forward"). Never returns. */
@@ -33,8 +39,14 @@ gf_net *gf_lua_check_net(lua_State *L, int index);
 /* Takes ownership of net (freed on collection); raises on net == NULL. */
 void gf_lua_push_net(lua_State *L, gf_net *net);
 
+/* Data sets and loaders (l_data.c): userdata holding a gf_dataset* / gf_loader*. */
+gf_dataset *gf_lua_check_dataset(lua_State *L, int index);
+gf_loader *gf_lua_check_loader(lua_State *L, int index);
+
 /* Register functions of each area (module table at `module`). */
 void gf_lua_register_tensor(lua_State *L, int module);
 void gf_lua_register_net(lua_State *L, int module);
+void gf_lua_register_data(lua_State *L, int module);
+void gf_lua_register_train(lua_State *L, int module);
 
 #endif

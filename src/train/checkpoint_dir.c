@@ -14,7 +14,7 @@
 #include "io/safetensors.h"
 
 static const char *const FORMAT = "graft-trainer/1";
-static const char *const FILES[] = {"model.safetensors", "trainer.safetensors", "history.lua"};
+static const char *const FILES[] = {"model.safetensors", "trainer.safetensors", "history.jsonl"};
 enum { FILE_COUNT = 3 };
 
 /* dir + "/" + name into out (PATH_MAX bytes) */

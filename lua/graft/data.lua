@@ -1,0 +1,195 @@
+-- graft.data: the data sets, read from the files users have.
+--
+--   local fm = graft.data.fashion_mnist{}          -- Debian's dataset-fashion-mnist
+--   local c10 = graft.data.cifar10{dir = "~/data/cifar-10-batches-bin"}
+--   fm.train, fm.test   -- datasets (graft.core): :size(), :image(i), :label(i), ...
+--   fm.classes, fm.shape, fm.mean, fm.std, fm.pad, fm:size()
+--
+-- Where a data set is looked for (first match wins): the `dir` option; the
+-- directory named by $GRAFT_DATA_DIR/<name>; /usr/share/datasets/<name> (where
+-- Debian's dataset packages install); ./data/<name>. data/README.md says how to
+-- place the CIFAR files.
+local core = require "graft.core"
+local doc = require "graft.doc"
+
+local data = {}
+
+local function exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+local function expand(path)
+  if path:sub(1, 2) == "~/" then return (os.getenv("HOME") or "") .. path:sub(2) end
+  return path
+end
+
+-- The directories searched for a data set called `name`, in order.
+function data.search_dirs(name, dir)
+  if dir then return { expand(dir) } end
+  local dirs = {}
+  local env = os.getenv("GRAFT_DATA_DIR")
+  if env and env ~= "" then dirs[#dirs + 1] = env .. "/" .. name end
+  dirs[#dirs + 1] = "/usr/share/datasets/" .. name
+  dirs[#dirs + 1] = "data/" .. name
+  return dirs
+end
+
+-- First directory holding every one of `files` (each a list of alternative names),
+-- with the chosen paths; or an error listing where it looked.
+local function locate(name, dir, files, hint)
+  local dirs = data.search_dirs(name, dir)
+  for _, d in ipairs(dirs) do
+    for _, sub in ipairs(files.subdirs or { "" }) do
+      local base = sub == "" and d or (d .. "/" .. sub)
+      local found = {}
+      for i, alternatives in ipairs(files) do
+        for _, candidate in ipairs(alternatives) do
+          if exists(base .. "/" .. candidate) then
+            found[i] = base .. "/" .. candidate
+            break
+          end
+        end
+        if not found[i] then break end
+      end
+      if #found == #files then return found, base end
+    end
+  end
+  error(string.format("graft.data.%s: files not found (looked in %s); %s", name:gsub("-", "_"),
+    table.concat(dirs, ", "), hint), 3)
+end
+
+local Dataset = {}
+Dataset.__index = Dataset
+
+function Dataset:size() return self.train:size() end
+
+function Dataset:__tostring()
+  return string.format("%s: %d training and %d test images of %s, %d classes (from %s)",
+    self.name, self.train:size(), self.test:size(), table.concat(self.shape, "x"),
+    self.classes, self.dir)
+end
+
+local function make(name, dir, train, test, fields)
+  local mean, std = fields.mean, fields.std
+  train:set_normalisation(mean, std)
+  test:set_normalisation(mean, std)
+  local ds = {
+    name = name, dir = dir, train = train, test = test, classes = train:classes(),
+    shape = train:shape(), mean = mean, std = std, pad = fields.pad,
+    class_names = fields.class_names,
+  }
+  return setmetatable(ds, Dataset)
+end
+
+local function check_options(fname, opts, allowed)
+  opts = opts or {}
+  if type(opts) ~= "table" then error(fname .. ": options must be a table", 3) end
+  for k in pairs(opts) do
+    if not allowed[k] then error(string.format("%s: unknown option '%s'", fname, tostring(k)), 3) end
+  end
+  for _, k in ipairs { "subset", "test_subset" } do
+    local v = opts[k]
+    if v ~= nil and (math.type(v) ~= "integer" or v < 1) then
+      error(string.format("%s: %s must be a positive integer, got %s", fname, k, tostring(v)), 3)
+    end
+  end
+  return opts
+end
+
+local IDX_OPTIONS = { dir = true, subset = true, test_subset = true }
+
+-- An MNIST-family data set in IDX files (gzip or plain).
+local function idx_dataset(name, opts, fields)
+  local function names(base) return { base .. ".gz", base } end
+  local files, dir = locate(name, opts.dir, {
+    names "train-images-idx3-ubyte", names "train-labels-idx1-ubyte",
+    names "t10k-images-idx3-ubyte", names "t10k-labels-idx1-ubyte",
+  }, fields.hint)
+  local train = core.data_idx(files[1], files[2], 10, opts.subset or 0)
+  local test = core.data_idx(files[3], files[4], 10, opts.test_subset or 0)
+  return make(name, dir, train, test, fields)
+end
+
+data.fashion_mnist = doc(function(opts)
+  opts = check_options("graft.data.fashion_mnist", opts, IDX_OPTIONS)
+  return idx_dataset("fashion-mnist", opts, {
+    -- over the 60000 training images (tests/data/test_readers.c measures them)
+    mean = { 0.2860 }, std = { 0.3530 }, pad = 2,
+    class_names = { "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                    "Sneaker", "Bag", "Ankle boot" },
+    hint = "install the Debian package dataset-fashion-mnist",
+  })
+end, [[graft.data.fashion_mnist{dir=, subset=n, test_subset=m} -> dataset
+Fashion-MNIST (60000 training and 10000 test images, 1x28x28, 10 classes) from IDX
+files, gzip or plain. By default from /usr/share/datasets/fashion-mnist (Debian package
+dataset-fashion-mnist). subset keeps the first n training images, test_subset the first
+m test images. Normalisation mean 0.2860, std 0.3530; crop padding 2.]])
+
+data.mnist = doc(function(opts)
+  opts = check_options("graft.data.mnist", opts, IDX_OPTIONS)
+  return idx_dataset("mnist", opts, {
+    mean = { 0.1307 }, std = { 0.3081 }, pad = 2,
+    hint = "place train-images-idx3-ubyte.gz etc. there (see data/README.md) or pass dir=",
+  })
+end, [[graft.data.mnist{dir=, subset=n, test_subset=m} -> dataset
+MNIST digits from the four IDX files (gzip or plain), 1x28x28, 10 classes.
+Normalisation mean 0.1307, std 0.3081; crop padding 2.]])
+
+local CIFAR_OPTIONS = { dir = true, subset = true, test_subset = true, labels = true }
+
+data.cifar10 = doc(function(opts)
+  opts = check_options("graft.data.cifar10", opts, CIFAR_OPTIONS)
+  if opts.labels then error("graft.data.cifar10: labels= is a CIFAR-100 option", 2) end
+  local wanted = { subdirs = { "", "cifar-10-batches-bin" } }
+  for i = 1, 5 do wanted[i] = { "data_batch_" .. i .. ".bin" } end
+  wanted[6] = { "test_batch.bin" }
+  local files, dir = locate("cifar10", opts.dir, wanted,
+    "download the binary version (cifar-10-binary.tar.gz) and see data/README.md")
+  local train = core.data_cifar({ files[1], files[2], files[3], files[4], files[5] }, "cifar10",
+    opts.subset or 0)
+  local test = core.data_cifar({ files[6] }, "cifar10", opts.test_subset or 0)
+  return make("cifar10", dir, train, test, {
+    mean = { 0.4914, 0.4822, 0.4465 }, std = { 0.2023, 0.1994, 0.2010 }, pad = 4,
+    class_names = { "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+                    "ship", "truck" },
+  })
+end, [[graft.data.cifar10{dir=, subset=n, test_subset=m} -> dataset
+CIFAR-10, binary version: data_batch_1..5.bin and test_batch.bin in dir (or in
+dir/cifar-10-batches-bin), 3x32x32, 10 classes. Normalisation as in the paper's
+code: mean (0.4914, 0.4822, 0.4465), std (0.2023, 0.1994, 0.2010); crop padding 4.]])
+
+data.cifar100 = doc(function(opts)
+  opts = check_options("graft.data.cifar100", opts, CIFAR_OPTIONS)
+  local labels = opts.labels or "fine"
+  if labels ~= "fine" and labels ~= "coarse" then
+    error("graft.data.cifar100: labels must be 'fine' (100 classes) or 'coarse' (20), got "
+      .. tostring(labels), 2)
+  end
+  local files, dir = locate("cifar100", opts.dir,
+    { { "train.bin" }, { "test.bin" }, subdirs = { "", "cifar-100-binary" } },
+    "download the binary version (cifar-100-binary.tar.gz) and see data/README.md")
+  local train = core.data_cifar({ files[1] }, labels, opts.subset or 0)
+  local test = core.data_cifar({ files[2] }, labels, opts.test_subset or 0)
+  return make("cifar100", dir, train, test, {
+    mean = { 0.5071, 0.4865, 0.4409 }, std = { 0.2673, 0.2564, 0.2762 }, pad = 4,
+  })
+end, [[graft.data.cifar100{dir=, labels='fine'|'coarse', subset=n, test_subset=m} -> dataset
+CIFAR-100, binary version: train.bin and test.bin in dir (or dir/cifar-100-binary),
+3x32x32, 100 fine classes or 20 coarse ones. Normalisation mean (0.5071, 0.4865,
+0.4409), std (0.2673, 0.2564, 0.2762); crop padding 4.]])
+
+data.load = doc(function(name, opts)
+  local fn = data[(name or ""):gsub("-", "_")]
+  if type(fn) ~= "function" or name == "load" or name == "search_dirs" then
+    error("graft.data.load: unknown data set '" .. tostring(name)
+      .. "' (fashion-mnist, mnist, cifar10, cifar100)", 2)
+  end
+  return fn(opts)
+end, [[graft.data.load(name, opts) -> dataset
+The data set called name ('fashion-mnist', 'mnist', 'cifar10', 'cifar100').]])
+
+return doc(data, [[graft.data: data sets (fashion_mnist, mnist, cifar10, cifar100, load)
+Each returns a table with train and test datasets, classes, shape {C, H, W}, mean,
+std, pad (the crop padding of the default augmentation) and :size().]])

@@ -1,0 +1,53 @@
+-- graft.models: the model zoo. Every builder takes classes, in_channels, image_size
+-- and seed (or data = a graft.data set, for classes, channels and size); tensor
+-- names follow the reference's PyTorch state_dict keys, so checkpoints move to
+-- PyTorch and back.
+local doc = require "graft.doc"
+
+local models = {}
+
+models.resnet = doc(require "graft.models.resnet", [[graft.models.resnet{depth=20, classes=10, in_channels=3, image_size=32, leaky=false, seed=0} -> net
+CIFAR ResNet-20/32/44/56/110 (option-A shortcuts), as in the reference. leaky = true
+(slope 0.01) or a slope uses leaky ReLU. data = a graft.data set fills classes,
+in_channels and image_size. ResNet-20 for 10 classes has 269,722 parameters.]])
+
+models.mobilenetv2 = doc(require "graft.models.mobilenetv2", [[graft.models.mobilenetv2{classes=10, in_channels=3, image_size=32, seed=0} -> net
+CIFAR MobileNetV2 as in the reference (2,296,922 parameters for 10 classes).]])
+
+models.vgg16 = doc(require "graft.models.vgg", [[graft.models.vgg16{classes=10, in_channels=3, image_size=32, seed=0} -> net
+VGG16 with BatchNorm, CIFAR variant: 13 convolutions (cfg 64,64,M,128,128,M,
+256x3,M,512x3,M,512x3,M) and one linear layer 512 -> classes; keys features.N.*,
+classifier.*. Needs images of at least 32x32.]])
+
+models.wrn = doc(require "graft.models.wrn", [[graft.models.wrn{depth=28, widen=10, classes=10, in_channels=3, image_size=32, seed=0} -> net
+Wide ResNet with pre-activation blocks (WRN-28-10 by default: 36.5M parameters);
+keys conv1.weight, block1.layer.0.bn1.*, ..., convShortcut.weight, bn1.*, fc.*.]])
+
+-- Names the command line and graft.run use: resnet20 ... resnet110, leaky variants
+-- resnet20_leaky ..., mobilenetv2, vgg16, wrn28_10 (wrnD_K).
+models.build = doc(function(name, opts)
+  opts = opts or {}
+  local o = {}
+  for k, v in pairs(opts) do o[k] = v end
+  name = tostring(name)
+  local depth = name:match("^resnet(%d+)$")
+  local leaky_depth = name:match("^resnet(%d+)_leaky$")
+  if depth or leaky_depth then
+    o.depth = tonumber(depth or leaky_depth)
+    if leaky_depth and o.leaky == nil then o.leaky = true end
+    return models.resnet(o)
+  end
+  if name == "mobilenetv2" then return models.mobilenetv2(o) end
+  if name == "vgg16" then return models.vgg16(o) end
+  local d, k = name:match("^wrn(%d+)_(%d+)$")
+  if d then
+    o.depth, o.widen = tonumber(d), tonumber(k)
+    return models.wrn(o)
+  end
+  error("graft.models.build: unknown model '" .. name
+    .. "' (resnet20/32/44/56/110, resnetN_leaky, mobilenetv2, vgg16, wrn28_10)", 2)
+end, [[graft.models.build(name, opts) -> net
+A model by name: 'resnet20' (32, 44, 56, 110), 'resnet20_leaky', 'mobilenetv2',
+'vgg16', 'wrn28_10' (any wrnD_K). opts as for the builders.]])
+
+return doc(models, [[graft.models: resnet, mobilenetv2, vgg16, wrn, build(name, opts)]])

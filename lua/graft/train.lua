@@ -1,0 +1,310 @@
+-- graft.train and graft.trainer: SGD training of one network on a graft.data set.
+--
+--   local history = graft.train{net = net, data = data, epochs = 10}
+--
+-- graft.train is a loop over a trainer object, which the grafting code drives
+-- directly to keep K networks in lock-step:
+--
+--   local t = graft.trainer{net = net, data = data, epochs = 10, stream = k}
+--   local record = t:train_epoch()   -- one pass over the training set
+--   ...                              -- graft between networks here
+--   t:end_epoch(record, t:evaluate())  -- test pass, history, log, checkpoint
+--
+-- The C core does the per-batch work (graft.core.train_step: forward, loss,
+-- backward, SGD) while a background thread prepares the next batch.
+local core = require "graft.core"
+local doc = require "graft.doc"
+local json = require "graft.json"
+
+local train = {}
+
+local DEFAULTS = {
+  epochs = 1, batch = 128, lr = 0.1, momentum = 0.9, weight_decay = 5e-4, dampening = 0,
+  nesterov = false, schedule = "cosine", step = 60, gamma = 0.1, milestones = {}, warmup = 0,
+  seed = 0, stream = 0, flip = true, quiet = false, test_batch = 500,
+}
+local OPTIONAL = { net = true, data = true, pad = true, log = true, checkpoint = true,
+                   resume = true, on_epoch = true, on_batch = true, name = true }
+
+local Trainer = {}
+Trainer.__index = Trainer
+
+local function fail(fmt, ...) error(string.format("graft.trainer: " .. fmt, ...), 3) end
+
+local function read_options(opts)
+  if type(opts) ~= "table" then fail("options must be a table") end
+  local o = {}
+  for k, v in pairs(opts) do
+    if DEFAULTS[k] == nil and not OPTIONAL[k] then fail("unknown option '%s'", tostring(k)) end
+    o[k] = v
+  end
+  for k, v in pairs(DEFAULTS) do
+    if o[k] == nil then o[k] = v end
+  end
+  if not o.net then fail("net= is required (a network, e.g. graft.models.resnet{})") end
+  if type(o.data) ~= "table" or not o.data.train then
+    fail("data= is required (a data set, e.g. graft.data.fashion_mnist{})")
+  end
+  for _, k in ipairs { "epochs", "batch", "test_batch", "seed", "stream", "step" } do
+    if math.type(o[k]) ~= "integer" then fail("%s must be an integer, got %s", k, tostring(o[k])) end
+  end
+  if o.epochs < 1 then fail("epochs must be >= 1, got %d", o.epochs) end
+  for _, k in ipairs { "lr", "momentum", "weight_decay", "dampening", "gamma", "warmup" } do
+    if type(o[k]) ~= "number" then fail("%s must be a number, got %s", k, tostring(o[k])) end
+  end
+  o.pad = o.pad or o.data.pad or 0
+  return o
+end
+
+-- The network must take the data set's images and give one score per class.
+local function check_shapes(net, data)
+  local input, shape = net:input_shape(), data.shape
+  if input[1] ~= shape[1] or input[2] ~= shape[2] or input[3] ~= shape[3] then
+    fail("the network takes %s images, the data set has %s (build the model with "
+      .. "data = the data set, or in_channels/image_size)", table.concat(input, "x"),
+      table.concat(shape, "x"))
+  end
+  local out = net:output_shape()
+  if #out ~= 1 or out[1] ~= data.classes then
+    fail("the network gives %s outputs, the data set has %d classes",
+      table.concat(out, "x"), data.classes)
+  end
+end
+
+train.trainer = doc(function(opts)
+  local o = read_options(opts)
+  check_shapes(o.net, o.data)
+  local self = setmetatable({ net = o.net, data = o.data, options = o, epoch = 0,
+                              iteration = 0, history = {} }, Trainer)
+  self.loader = core.loader(o.data.train, { batch = o.batch, shuffle = true, pad = o.pad,
+                                           flip = o.flip, seed = o.seed, stream = o.stream })
+  self.test_loader = core.loader(o.data.test, { batch = o.test_batch })
+  self.sgd = core.sgd { net = o.net, momentum = o.momentum, dampening = o.dampening,
+                        weight_decay = o.weight_decay, nesterov = o.nesterov }
+  local per_epoch = self.loader:batches()
+  self.schedule = core.schedule {
+    kind = o.schedule, lr = o.lr, iterations_per_epoch = per_epoch, epochs = o.epochs,
+    step = o.step, gamma = o.gamma, milestones = o.milestones,
+    warmup_iterations = math.floor(o.warmup * per_epoch + 0.5),
+  }
+  self.checkpoint = o.checkpoint or o.resume
+  if o.resume then
+    self:load_checkpoint(o.resume)
+  elseif o.checkpoint and core.checkpoint_last(o.checkpoint) then
+    fail("%s already holds checkpoints (%s); pass resume = '%s' to continue that run, or "
+      .. "choose another directory", o.checkpoint, core.checkpoint_last(o.checkpoint), o.checkpoint)
+  end
+  self.progress = not o.quiet and core.stdout_is_terminal()
+  return self
+end, [[graft.trainer{net=, data=, epochs=, ...} -> trainer
+The training loop as an object, for driving several networks in lock-step. Takes
+the options of graft.train. Methods: t:train_epoch() -> record (one pass over the
+training set), t:evaluate() -> test metrics, t:end_epoch(record, test) (history, log,
+checkpoint, on_epoch), t:run_epoch() (all three), t:save_checkpoint(dir),
+t:load_checkpoint(dir), t:lr() (the rate of the next batch). Fields: net, data,
+epoch (completed), history, options.]])
+
+function Trainer:lr() return self.schedule:lr(self.iteration) end
+
+local function format_time(seconds)
+  seconds = math.floor(seconds + 0.5)
+  if seconds >= 3600 then
+    return string.format("%d:%02d:%02d", seconds // 3600, seconds % 3600 // 60, seconds % 60)
+  end
+  return string.format("%d:%02d", seconds // 60, seconds % 60)
+end
+
+function Trainer:label()
+  return self.options.name and (self.options.name .. " ") or ""
+end
+
+-- One line, redrawn in place: epoch, batch, loss, accuracy, images/s, time left.
+function Trainer:draw_progress(epoch, batch, batches, loss, top1, images, elapsed)
+  local rate = images / math.max(elapsed, 1e-9)
+  local left = (batches - batch) * (elapsed / batch)
+  local width = 20
+  local filled = math.floor(width * batch / batches)
+  io.stdout:write(string.format("\r%sepoch %d/%d [%s%s] %d/%d loss %.4f acc %.2f%% %.0f img/s %s left ",
+    self:label(), epoch, self.options.epochs, ("="):rep(filled), (" "):rep(width - filled), batch,
+    batches, loss, top1, rate, format_time(left)))
+  io.stdout:flush()
+end
+
+train.Trainer = Trainer
+
+function Trainer:train_epoch()
+  local o, net, sgd, loader = self.options, self.net, self.sgd, self.loader
+  local epoch = self.epoch + 1
+  local batches = loader:batches()
+  loader:start_epoch()
+  local loss_sum, hits, images, batch, lr = 0.0, 0, 0, 0, self:lr()
+  local start = core.monotonic_seconds()
+  local next_draw = start
+  while true do
+    lr = self.schedule:lr(self.iteration)
+    local n, loss, top1, _, finite = core.train_step(net, sgd, loader, lr)
+    if not n then break end
+    batch = batch + 1
+    if not finite then
+      if self.progress then io.stdout:write("\n") end
+      local last = self.checkpoint and core.checkpoint_last(self.checkpoint)
+      error(string.format("graft.train: %sloss is %s at epoch %d, batch %d of %d (learning rate "
+        .. "%g); training stopped, the weights are those before this batch%s", self:label(),
+        tostring(loss), epoch, batch, batches, lr,
+        last and ("; the last good checkpoint is " .. last) or ""), 2)
+    end
+    self.iteration = self.iteration + 1
+    loss_sum, hits, images = loss_sum + loss * n, hits + top1, images + n
+    if o.on_batch then o.on_batch(epoch, batch, loss) end
+    if self.progress then
+      local now = core.monotonic_seconds()
+      if now >= next_draw or batch == batches then
+        self:draw_progress(epoch, batch, batches, loss_sum / images, 100 * hits / images, images,
+          now - start)
+        next_draw = now + 0.25
+      end
+    end
+  end
+  local seconds = core.monotonic_seconds() - start
+  return { epoch = epoch, loss = loss_sum / images, train_top1 = 100 * hits / images, lr = lr,
+           images_per_s = images / seconds, seconds = seconds }
+end
+
+function Trainer:evaluate()
+  local n, loss, top1, top5 = core.evaluate(self.net, self.test_loader)
+  local result = { test_loss = loss, test_top1 = 100 * top1 / n }
+  if self.data.classes >= 100 then result.test_top5 = 100 * top5 / n end
+  return result
+end
+
+-- "epoch 3/10: loss 0.3121, train 88.70%, test 89.12%, lr 0.0655, 2512 img/s, 23.9 s"
+function Trainer:describe(record)
+  local parts = { string.format("%sepoch %d/%d: loss %.4f, train %.2f%%", self:label(),
+    record.epoch, self.options.epochs, record.loss, record.train_top1) }
+  if record.test_top1 then parts[#parts + 1] = string.format("test %.2f%%", record.test_top1) end
+  if record.test_top5 then parts[#parts + 1] = string.format("top-5 %.2f%%", record.test_top5) end
+  parts[#parts + 1] = string.format("lr %.4g, %.0f img/s, %.1f s", record.lr, record.images_per_s,
+    record.seconds)
+  return table.concat(parts, ", ")
+end
+
+local function encode_record(record)
+  local fields = {}
+  for k, v in pairs(record) do fields[k] = v end
+  return json.encode(json.object(fields))
+end
+
+local function history_text(history)
+  local lines = {}
+  for i, record in ipairs(history) do lines[i] = encode_record(record) end
+  return table.concat(lines, "\n") .. (#lines > 0 and "\n" or "")
+end
+
+-- Writes text to path through a temporary file and a rename.
+local function write_atomically(path, text)
+  local tmp = path .. ".tmp-graft"
+  local f, err = io.open(tmp, "wb")
+  if not f then error("graft.train: cannot write the log " .. path .. ": " .. err, 3) end
+  f:write(text)
+  f:close()
+  local ok, rename_err = os.rename(tmp, path)
+  if not ok then error("graft.train: cannot rename " .. tmp .. ": " .. rename_err, 3) end
+end
+
+function Trainer:end_epoch(record, test)
+  for k, v in pairs(test or {}) do record[k] = v end
+  self.epoch = record.epoch
+  self.history[#self.history + 1] = record
+  local o = self.options
+  if o.on_epoch then o.on_epoch(record.epoch, record) end
+  if self.checkpoint then self:save_checkpoint(self.checkpoint) end
+  if o.log then
+    local f, err = io.open(o.log, "ab")
+    if not f then error("graft.train: cannot append to the log " .. o.log .. ": " .. err, 2) end
+    f:write(encode_record(record), "\n")
+    f:close()
+  end
+  if not o.quiet then
+    if self.progress then io.stdout:write("\r\27[K") end
+    print(self:describe(record))
+  end
+  return record
+end
+
+function Trainer:run_epoch()
+  local record = self:train_epoch()
+  return self:end_epoch(record, self:evaluate())
+end
+
+function Trainer:save_checkpoint(dir)
+  core.checkpoint_save(dir, self.net, self.sgd, self.loader, self.epoch, history_text(self.history))
+end
+
+function Trainer:load_checkpoint(dir)
+  local epoch, text = core.checkpoint_load(dir, self.net, self.sgd, self.loader)
+  if not epoch then
+    if not self.options.quiet then
+      print(string.format("%sno complete epoch in %s: starting from epoch 1", self:label(), dir))
+    end
+    return false
+  end
+  local history = {}
+  for line in text:gmatch("[^\n]+") do
+    local record = json.decode(line)
+    setmetatable(record, nil)
+    history[#history + 1] = record
+  end
+  if #history ~= epoch then
+    error(string.format("graft.trainer: %s holds %d history records for %d epochs", dir, #history,
+      epoch), 2)
+  end
+  self.epoch, self.history = epoch, history
+  self.iteration = epoch * self.loader:batches()
+  -- the log holds exactly the completed epochs (a kill may have cut it short)
+  if self.options.log then write_atomically(self.options.log, history_text(history)) end
+  if not self.options.quiet then
+    print(string.format("%sresumed from %s after epoch %d", self:label(), dir, epoch))
+  end
+  return true
+end
+
+function Trainer:close()
+  self.loader:close()
+  self.test_loader:close()
+  self.sgd:close()
+end
+
+function train.train(opts)
+  local t = train.trainer(opts)
+  while t.epoch < t.options.epochs do t:run_epoch() end
+  t:close()
+  return t.history
+end
+
+-- graft.train{...} calls train.train; graft.trainer is the object underneath
+setmetatable(train, { __call = function(_, opts) return train.train(opts) end })
+local graft = require "graft"
+graft.trainer = train.trainer
+
+doc(train, [[graft.train{net=, data=, epochs=1, ...} -> history
+Trains net on data with SGD and returns one record per epoch: epoch, loss,
+train_top1, test_loss, test_top1 (test_top5 with >= 100 classes), lr, images_per_s,
+seconds (accuracies in %).
+Options (defaults): batch=128, lr=0.1, momentum=0.9, weight_decay=5e-4,
+nesterov=false, dampening=0, schedule='cosine' (per iteration) | 'step' (x gamma
+every step epochs) | 'multistep' (x gamma at each of milestones={...}) | 'constant',
+step=60, gamma=0.1, warmup=0 (epochs of linear warm-up), seed=0 and stream=0 (data
+order and augmentation; one stream per network), pad (crop padding; the data set's
+default: 4 for CIFAR, 2 for the MNIST family), flip=true, test_batch=500,
+log='run.jsonl' (one JSON line per epoch), checkpoint='dir' (every epoch),
+resume='dir' (continue from its last complete epoch), on_epoch=function(epoch,
+record), on_batch=function(epoch, batch, loss), name (prefix of printed lines),
+quiet=false. A NaN or infinite loss stops with an error naming epoch and batch.
+See also graft.trainer (the same loop as an object) and graft.train.diff_lr.]])
+doc(train.train, doc.lookup(train))
+
+train.diff_lr = doc(core.diff_lr, [[graft.train.diff_lr(lr, i, K) -> number
+The reference's "different LR": network i of K (1-based) starts at
+lr * (1 + cos(pi * (K - i) / K)) / 2.]])
+
+return train

@@ -1,0 +1,333 @@
+/* Training in Lua (graft.core.sgd, schedule, diff_lr, train_step, evaluate,
+ * checkpoint_save/load/last): the pieces the Lua trainer (lua/graft/train.lua)
+ * drives once per batch and once per epoch. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "lua/binding.h"
+#include "train/checkpoint_dir.h"
+#include "train/schedule.h"
+#include "train/sgd.h"
+#include "train/step.h"
+
+typedef struct lua_sgd {
+    gf_sgd *sgd; /* NULL once closed */
+} lua_sgd;
+
+static gf_sgd *check_sgd(lua_State *L, int index) {
+    lua_sgd *u = luaL_checkudata(L, index, GF_LUA_SGD);
+    if (!u->sgd) luaL_error(L, "optimizer was closed");
+    return u->sgd;
+}
+
+static void check_keys(lua_State *L, int index, const char *operation,
+                       const char *const *allowed) {
+    for (lua_pushnil(L); lua_next(L, index); lua_pop(L, 1)) {
+        bool known = false;
+        for (int i = 0; allowed[i] && lua_type(L, -2) == LUA_TSTRING; i++)
+            known = known || strcmp(allowed[i], lua_tostring(L, -2)) == 0;
+        if (!known) luaL_error(L, "%s: unknown option '%s'", operation, luaL_tolstring(L, -2, NULL));
+    }
+}
+
+static lua_Number number_field(lua_State *L, int index, const char *key, lua_Number fallback) {
+    lua_getfield(L, index, key);
+    lua_Number v = lua_isnil(L, -1) ? fallback : luaL_checknumber(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+static lua_Integer integer_field(lua_State *L, int index, const char *key, lua_Integer fallback) {
+    lua_getfield(L, index, key);
+    lua_Integer v = lua_isnil(L, -1) ? fallback : luaL_checkinteger(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+/* graft.core.sgd{count = n or net = net, momentum = 0, dampening = 0,
+ * weight_decay = 0, nesterov = false} */
+static int l_sgd(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    static const char *const allowed[] = {"count", "net", "momentum", "dampening",
+                                          "weight_decay", "nesterov", NULL};
+    check_keys(L, 1, "graft.core.sgd", allowed);
+    lua_getfield(L, 1, "net");
+    lua_Integer count;
+    if (!lua_isnil(L, -1))
+        count = (lua_Integer)gf_net_param_count(gf_lua_check_net(L, -1));
+    else
+        count = integer_field(L, 1, "count", -1);
+    lua_pop(L, 1);
+    if (count < 0) return luaL_error(L, "graft.core.sgd: give net= or count= (parameters)");
+    lua_getfield(L, 1, "nesterov");
+    bool nesterov = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    lua_sgd *u = lua_newuserdatauv(L, sizeof *u, 0);
+    u->sgd = NULL;
+    luaL_setmetatable(L, GF_LUA_SGD);
+    u->sgd = gf_sgd_create((size_t)count, (float)number_field(L, 1, "momentum", 0),
+                           (float)number_field(L, 1, "dampening", 0),
+                           (float)number_field(L, 1, "weight_decay", 0), nesterov);
+    if (!u->sgd) return gf_lua_raise(L, "graft.core.sgd");
+    return 1;
+}
+
+/* sgd:step(net, lr): one update from the gradients of the network's last backward */
+static int sgd_step_net(lua_State *L) {
+    gf_sgd *sgd = check_sgd(L, 1);
+    gf_net *net = gf_lua_check_net(L, 2);
+    float lr = (float)luaL_checknumber(L, 3);
+    if (gf_sgd_step(sgd, gf_net_params(net), gf_net_grads(net), gf_net_param_count(net), lr) !=
+        GF_OK)
+        return gf_lua_raise(L, "sgd:step");
+    return 0;
+}
+
+/* sgd:step_tensors(params, grads, lr): the same on plain tensors (updates params) */
+static int sgd_step_tensors(lua_State *L) {
+    gf_sgd *sgd = check_sgd(L, 1);
+    gf_tensor *p = gf_lua_check_tensor(L, 2), *g = gf_lua_check_tensor(L, 3);
+    float lr = (float)luaL_checknumber(L, 4);
+    if (p->numel != g->numel)
+        return luaL_error(L, "sgd:step_tensors: %d parameters but %d gradients", (int)p->numel,
+                          (int)g->numel);
+    if (gf_sgd_step(sgd, p->data, g->data, (size_t)p->numel, lr) != GF_OK)
+        return gf_lua_raise(L, "sgd:step_tensors");
+    return 0;
+}
+
+/* sgd:momentum_buffer() -> a copy of the buffer as a tensor, or nil before the first step */
+static int sgd_buffer(lua_State *L) {
+    gf_sgd *sgd = check_sgd(L, 1);
+    if (!sgd->buffer || !sgd->buffer_filled) {
+        lua_pushnil(L);
+        return 1;
+    }
+    int64_t shape[1] = {(int64_t)sgd->count};
+    gf_tensor *t = gf_lua_new_tensor(L, 1, shape);
+    memcpy(t->data, sgd->buffer, sgd->count * sizeof(float));
+    return 1;
+}
+
+static int sgd_close(lua_State *L) {
+    lua_sgd *u = luaL_checkudata(L, 1, GF_LUA_SGD);
+    gf_sgd_free(u->sgd);
+    u->sgd = NULL;
+    return 0;
+}
+
+/* ---- schedules ---- */
+
+static const gf_schedule *check_schedule(lua_State *L, int index) {
+    return luaL_checkudata(L, index, GF_LUA_SCHEDULE);
+}
+
+/* graft.core.schedule{kind = 'cosine', lr = 0.1, iterations_per_epoch = n, epochs = e,
+ * step = 60, gamma = 0.1, milestones = {...}, warmup_iterations = 0} */
+static int l_schedule(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    static const char *const allowed[] = {"kind", "lr", "iterations_per_epoch", "epochs", "step",
+                                          "gamma", "milestones", "warmup_iterations", NULL};
+    check_keys(L, 1, "graft.core.schedule", allowed);
+    gf_schedule s = {0};
+    lua_getfield(L, 1, "kind");
+    const char *kind = luaL_optstring(L, -1, "constant");
+    if (gf_schedule_kind_parse(kind, &s.kind) != GF_OK) return gf_lua_raise(L, "graft.core.schedule");
+    lua_pop(L, 1);
+    s.lr = number_field(L, 1, "lr", 0.1);
+    s.iterations_per_epoch = integer_field(L, 1, "iterations_per_epoch", 1);
+    s.epochs = (int)integer_field(L, 1, "epochs", 1);
+    s.step_epochs = (int)integer_field(L, 1, "step", 60);
+    s.gamma = number_field(L, 1, "gamma", 0.1);
+    s.warmup_iterations = integer_field(L, 1, "warmup_iterations", 0);
+    lua_getfield(L, 1, "milestones");
+    if (!lua_isnil(L, -1)) {
+        luaL_checktype(L, -1, LUA_TTABLE);
+        lua_Integer n = luaL_len(L, -1);
+        if (n > GF_SCHEDULE_MAX_MILESTONES)
+            return luaL_error(L, "graft.core.schedule: %d milestones (at most %d)", (int)n,
+                              GF_SCHEDULE_MAX_MILESTONES);
+        for (int i = 0; i < n; i++) {
+            lua_geti(L, -1, i + 1);
+            s.milestones[i] = (int)luaL_checkinteger(L, -1);
+            lua_pop(L, 1);
+        }
+        s.milestone_count = (int)n;
+    }
+    lua_pop(L, 1);
+    if (gf_schedule_check(&s) != GF_OK) return gf_lua_raise(L, "graft.core.schedule");
+    gf_schedule *u = lua_newuserdatauv(L, sizeof *u, 0);
+    *u = s;
+    luaL_setmetatable(L, GF_LUA_SCHEDULE);
+    return 1;
+}
+
+/* schedule:lr(t) or schedule(t): the learning rate at global iteration t (0-based) */
+static int schedule_lr(lua_State *L) {
+    const gf_schedule *s = check_schedule(L, 1);
+    lua_Integer t = luaL_checkinteger(L, 2);
+    if (t < 0) return luaL_error(L, "schedule:lr: iteration %d is negative", (int)t);
+    lua_pushnumber(L, gf_schedule_lr(s, t));
+    return 1;
+}
+
+/* graft.core.diff_lr(lr, i, K): initial rate of network i of K (1-based) */
+static int l_diff_lr(lua_State *L) {
+    lua_Number lr = luaL_checknumber(L, 1);
+    lua_Integer i = luaL_checkinteger(L, 2), k = luaL_checkinteger(L, 3);
+    if (k < 1 || i < 1 || i > k)
+        return luaL_error(L, "graft.core.diff_lr: network %d of %d (need 1 <= i <= K)", (int)i,
+                          (int)k);
+    lua_pushnumber(L, gf_diff_lr(lr, (int)i, (int)k));
+    return 1;
+}
+
+/* ---- steps ---- */
+
+/* graft.core.train_step(net, sgd, loader, lr) -> n, mean loss, top1 hits, top5 hits,
+ * finite; nil at the end of the epoch. A non-finite loss leaves the weights as they
+ * were (finite = false). */
+static int l_train_step(lua_State *L) {
+    gf_net *net = gf_lua_check_net(L, 1);
+    gf_sgd *sgd = check_sgd(L, 2);
+    gf_loader *loader = gf_lua_check_loader(L, 3);
+    float lr = (float)luaL_checknumber(L, 4);
+    const float *images;
+    const int32_t *labels;
+    int n = gf_loader_next(loader, &images, &labels);
+    if (n == 0) {
+        lua_pushnil(L);
+        return 1;
+    }
+    gf_step_result r;
+    if (gf_train_step(net, sgd, images, labels, n, lr, &r) != GF_OK)
+        return gf_lua_raise(L, "graft.core.train_step");
+    lua_pushinteger(L, n);
+    lua_pushnumber(L, r.loss_sum / n);
+    lua_pushinteger(L, r.top1);
+    lua_pushinteger(L, r.top5);
+    lua_pushboolean(L, r.finite);
+    return 5;
+}
+
+/* graft.core.evaluate(net, loader) -> n, mean loss, top1 hits, top5 hits */
+static int l_evaluate(lua_State *L) {
+    gf_net *net = gf_lua_check_net(L, 1);
+    gf_loader *loader = gf_lua_check_loader(L, 2);
+    gf_step_result r = {0};
+    if (gf_evaluate(net, loader, &r) != GF_OK) return gf_lua_raise(L, "graft.core.evaluate");
+    lua_pushinteger(L, r.count);
+    lua_pushnumber(L, r.count > 0 ? r.loss_sum / (double)r.count : 0.0);
+    lua_pushinteger(L, r.top1);
+    lua_pushinteger(L, r.top5);
+    return 4;
+}
+
+/* ---- checkpoints ---- */
+
+/* graft.core.checkpoint_save(dir, net, sgd, loader, epoch, history_text) */
+static int l_checkpoint_save(lua_State *L) {
+    const char *dir = luaL_checkstring(L, 1);
+    gf_net *net = gf_lua_check_net(L, 2);
+    gf_sgd *sgd = check_sgd(L, 3);
+    gf_loader *loader = gf_lua_check_loader(L, 4);
+    gf_train_state state = {.epoch = (int)luaL_checkinteger(L, 5),
+                            .history = (char *)luaL_optstring(L, 6, "")};
+    gf_loader_get_rng(loader, &state.loader_rng);
+    if (gf_train_checkpoint_save(dir, net, sgd, &state) != GF_OK)
+        return gf_lua_raise(L, "graft.core.checkpoint_save");
+    return 0;
+}
+
+/* graft.core.checkpoint_load(dir, net, sgd, loader) -> epoch, history_text, or nil
+ * when dir holds no complete epoch */
+static int l_checkpoint_load(lua_State *L) {
+    const char *dir = luaL_checkstring(L, 1);
+    gf_net *net = gf_lua_check_net(L, 2);
+    gf_sgd *sgd = check_sgd(L, 3);
+    gf_loader *loader = gf_lua_check_loader(L, 4);
+    gf_train_state state = {0};
+    int found = 0;
+    if (gf_train_checkpoint_load(dir, net, sgd, &state, &found) != GF_OK)
+        return gf_lua_raise(L, "graft.core.checkpoint_load");
+    if (!found) {
+        lua_pushnil(L);
+        return 1;
+    }
+    gf_loader_set_rng(loader, &state.loader_rng);
+    lua_pushinteger(L, state.epoch);
+    lua_pushstring(L, state.history);
+    free(state.history);
+    return 2;
+}
+
+/* graft.core.checkpoint_last(dir) -> path of the last complete epoch, or nil */
+static int l_checkpoint_last(lua_State *L) {
+    char path[4096];
+    int found = 0;
+    if (gf_train_checkpoint_last(luaL_checkstring(L, 1), path, sizeof path, &found) != GF_OK)
+        return gf_lua_raise(L, "graft.core.checkpoint_last");
+    if (found)
+        lua_pushstring(L, path);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+/* ---- for progress reports ---- */
+
+/* graft.core.monotonic_seconds() -> seconds of a clock that never jumps (wall time) */
+static int l_monotonic_seconds(lua_State *L) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushnumber(L, (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec);
+    return 1;
+}
+
+/* graft.core.stdout_is_terminal() -> whether a progress bar can redraw in place */
+static int l_stdout_is_terminal(lua_State *L) {
+    lua_pushboolean(L, isatty(STDOUT_FILENO));
+    return 1;
+}
+
+void gf_lua_register_train(lua_State *L, int module) {
+    static const luaL_Reg sgd_methods[] = {{"step", sgd_step_net},
+                                           {"step_tensors", sgd_step_tensors},
+                                           {"momentum_buffer", sgd_buffer},
+                                           {"close", sgd_close},
+                                           {NULL, NULL}};
+    luaL_newmetatable(L, GF_LUA_SGD);
+    luaL_newlib(L, sgd_methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, sgd_close);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, sgd_close);
+    lua_setfield(L, -2, "__close");
+    lua_pop(L, 1);
+
+    static const luaL_Reg schedule_methods[] = {{"lr", schedule_lr}, {NULL, NULL}};
+    luaL_newmetatable(L, GF_LUA_SCHEDULE);
+    luaL_newlib(L, schedule_methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, schedule_lr);
+    lua_setfield(L, -2, "__call");
+    lua_pop(L, 1);
+
+    static const luaL_Reg functions[] = {{"sgd", l_sgd},
+                                         {"schedule", l_schedule},
+                                         {"diff_lr", l_diff_lr},
+                                         {"train_step", l_train_step},
+                                         {"evaluate", l_evaluate},
+                                         {"checkpoint_save", l_checkpoint_save},
+                                         {"checkpoint_load", l_checkpoint_load},
+                                         {"checkpoint_last", l_checkpoint_last},
+                                         {"monotonic_seconds", l_monotonic_seconds},
+                                         {"stdout_is_terminal", l_stdout_is_terminal},
+                                         {NULL, NULL}};
+    lua_pushvalue(L, module);
+    luaL_setfuncs(L, functions, 0);
+    lua_pop(L, 1);
+}
