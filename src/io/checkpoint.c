@@ -43,7 +43,8 @@ static int check_file(gf_net *net, const gf_st_file *f, const char *path) {
     for (int i = 0; i < count; i++) {
         const gf_slice *s = gf_net_slice(net, i);
         const gf_st_entry *e = gf_safetensors_find(f, s->name);
-        if (!e) return gf_fail("loading '%s': tensor '%s' of the network is missing", path, s->name);
+        if (!e)
+            return gf_fail("loading '%s': tensor '%s' of the network is missing", path, s->name);
         gf_dtype want = s->kind == GF_SLICE_COUNT ? GF_DTYPE_I64 : GF_DTYPE_F32;
         if (e->dtype != want)
             return gf_fail("loading '%s': tensor '%s' is %s, the network needs %s", path, s->name,
@@ -60,9 +61,10 @@ static int check_file(gf_net *net, const gf_st_file *f, const char *path) {
     for (size_t i = 0; i < gf_safetensors_count(f); i++) {
         const gf_st_entry *e = gf_safetensors_entry(f, i);
         if (gf_net_find_slice(net, e->name) < 0)
-            return gf_fail("loading '%s': tensor '%s' in the file is not part of the network "
-                           "(%d tensors expected)",
-                           path, e->name, count);
+            return gf_fail(
+                "loading '%s': tensor '%s' in the file is not part of the network "
+                "(%d tensors expected)",
+                path, e->name, count);
     }
     return GF_OK;
 }

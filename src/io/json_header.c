@@ -54,10 +54,14 @@ static int hex4(gf_json_cursor *c, unsigned *out) {
     for (int i = 0; i < 4; i++) {
         char h = c->text[c->pos++];
         v <<= 4;
-        if (h >= '0' && h <= '9') v |= (unsigned)(h - '0');
-        else if (h >= 'a' && h <= 'f') v |= (unsigned)(h - 'a' + 10);
-        else if (h >= 'A' && h <= 'F') v |= (unsigned)(h - 'A' + 10);
-        else return gf_fail("bad JSON at byte %zu: '%c' in a \\u escape", c->pos - 1, h);
+        if (h >= '0' && h <= '9')
+            v |= (unsigned)(h - '0');
+        else if (h >= 'a' && h <= 'f')
+            v |= (unsigned)(h - 'a' + 10);
+        else if (h >= 'A' && h <= 'F')
+            v |= (unsigned)(h - 'A' + 10);
+        else
+            return gf_fail("bad JSON at byte %zu: '%c' in a \\u escape", c->pos - 1, h);
     }
     *out = v;
     return GF_OK;
@@ -176,8 +180,8 @@ int gf_json_uint(gf_json_cursor *c, uint64_t *out) {
                        describe_next(c, buf, sizeof buf));
     if (c->pos - start > 1 && c->text[start] == '0')
         return gf_fail("bad JSON at byte %zu: integer with a leading zero", start);
-    if (c->pos < c->length && (c->text[c->pos] == '.' || c->text[c->pos] == 'e' ||
-                               c->text[c->pos] == 'E'))
+    if (c->pos < c->length &&
+        (c->text[c->pos] == '.' || c->text[c->pos] == 'e' || c->text[c->pos] == 'E'))
         return gf_fail("bad JSON at byte %zu: expected an integer, found a fraction or exponent",
                        start);
     *out = v;

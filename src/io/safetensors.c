@@ -96,9 +96,10 @@ static int check_entries(const char *path, const gf_st_entry *entries, size_t co
                            e->name, e->ndim, GF_MAX_DIMS);
         for (int d = 0; d < e->ndim; d++)
             if (e->shape[d] < 0)
-                return gf_fail("safetensors write '%s': tensor '%s' has negative size %lld in "
-                               "dimension %d",
-                               path, e->name, (long long)e->shape[d], d);
+                return gf_fail(
+                    "safetensors write '%s': tensor '%s' has negative size %lld in "
+                    "dimension %d",
+                    path, e->name, (long long)e->shape[d], d);
         int64_t numel = shape_numel(e->ndim, e->shape);
         if (numel < 0)
             return gf_fail("safetensors write '%s': tensor '%s' is too large", path, e->name);
@@ -143,9 +144,12 @@ static void sync_directory(const char *path) {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
-    if (!slash) snprintf(dir, sizeof dir, ".");
-    else if (slash == dir) dir[1] = '\0';
-    else *slash = '\0';
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
     int fd = open(dir, O_RDONLY);
     if (fd >= 0) {
         fsync(fd);
@@ -186,8 +190,8 @@ int gf_safetensors_write(const char *path, const gf_st_entry *entries, size_t co
             snprintf(field, sizeof field, "%s%lld", d ? "," : "", (long long)e->shape[d]);
             put_text(&header, field);
         }
-        snprintf(field, sizeof field, "],\"data_offsets\":[%llu,%llu]}",
-                 (unsigned long long)offset, (unsigned long long)(offset + bytes));
+        snprintf(field, sizeof field, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)offset,
+                 (unsigned long long)(offset + bytes));
         put_text(&header, field);
         offset += bytes;
     }
@@ -209,12 +213,13 @@ int gf_safetensors_write(const char *path, const gf_st_entry *entries, size_t co
     }
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
-        status = gf_fail("safetensors write '%s': cannot create '%s': %s", path, tmp,
-                         strerror(errno));
+        status =
+            gf_fail("safetensors write '%s': cannot create '%s': %s", path, tmp, strerror(errno));
         goto done;
     }
     unsigned char length_bytes[8];
-    for (int i = 0; i < 8; i++) length_bytes[i] = (unsigned char)((uint64_t)header.length >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        length_bytes[i] = (unsigned char)((uint64_t)header.length >> (8 * i));
     bool ok = write_all(fd, length_bytes, 8) == GF_OK &&
               write_all(fd, header.data, header.length) == GF_OK;
     for (size_t k = 0; ok && k < count; k++) {
@@ -223,8 +228,8 @@ int gf_safetensors_write(const char *path, const gf_st_entry *entries, size_t co
         ok = bytes == 0 || write_all(fd, e->data, bytes) == GF_OK;
     }
     if (!ok || fsync(fd) != 0) {
-        status = gf_fail("safetensors write '%s': writing '%s' failed: %s", path, tmp,
-                         strerror(errno));
+        status =
+            gf_fail("safetensors write '%s': writing '%s' failed: %s", path, tmp, strerror(errno));
         close(fd);
         unlink(tmp);
         goto done;
@@ -299,11 +304,13 @@ static int read_exact(int fd, void *buf, size_t size) {
 }
 
 static int parse_dtype(const char *text, const char *tensor, gf_dtype *dtype) {
-    if (strcmp(text, "F32") == 0) *dtype = GF_DTYPE_F32;
-    else if (strcmp(text, "I64") == 0) *dtype = GF_DTYPE_I64;
+    if (strcmp(text, "F32") == 0)
+        *dtype = GF_DTYPE_F32;
+    else if (strcmp(text, "I64") == 0)
+        *dtype = GF_DTYPE_I64;
     else {
-        static const char *known[] = {"BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "I16", "U16", "F16",
-                                      "BF16", "I32", "U32", "F64", "U64"};
+        static const char *known[] = {"BOOL", "U8",   "I8",  "F8_E5M2", "F8_E4M3", "I16", "U16",
+                                      "F16",  "BF16", "I32", "U32",     "F64",     "U64"};
         for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
             if (strcmp(text, known[i]) == 0)
                 return gf_fail("tensor '%s': dtype %s is not supported (graft reads F32 and I64)",
@@ -360,8 +367,10 @@ static int parse_tensor_info(gf_json_cursor *c, const char *name, gf_st_entry *e
             if (strcmp(key, "dtype") == 0 && !have_dtype) {
                 char *text = NULL;
                 status = gf_json_string(c, &text);
-                if (status == GF_OK) status = parse_dtype(text, name, &e->dtype);
-                else gf_fail_context("tensor '%s': dtype", name);
+                if (status == GF_OK)
+                    status = parse_dtype(text, name, &e->dtype);
+                else
+                    gf_fail_context("tensor '%s': dtype", name);
                 free(text);
                 have_dtype = true;
             } else if (strcmp(key, "shape") == 0 && !have_shape) {
@@ -391,7 +400,8 @@ static int parse_tensor_info(gf_json_cursor *c, const char *name, gf_st_entry *e
                 if (gf_json_expect(c, '[') != GF_OK || gf_json_uint(c, begin) != GF_OK ||
                     gf_json_expect(c, ',') != GF_OK || gf_json_uint(c, end) != GF_OK ||
                     gf_json_expect(c, ']') != GF_OK)
-                    status = gf_fail_context("tensor '%s': data_offsets must be [begin, end]", name);
+                    status =
+                        gf_fail_context("tensor '%s': data_offsets must be [begin, end]", name);
                 have_offsets = true;
             } else if (strcmp(key, "dtype") == 0 || strcmp(key, "shape") == 0 ||
                        strcmp(key, "data_offsets") == 0) {
@@ -406,7 +416,9 @@ static int parse_tensor_info(gf_json_cursor *c, const char *name, gf_st_entry *e
     }
     if (!have_dtype || !have_shape || !have_offsets)
         return gf_fail("tensor '%s': missing field '%s'", name,
-                       !have_dtype ? "dtype" : !have_shape ? "shape" : "data_offsets");
+                       !have_dtype   ? "dtype"
+                       : !have_shape ? "shape"
+                                     : "data_offsets");
     return GF_OK;
 }
 
@@ -475,11 +487,12 @@ static int check_layout(gf_st_file *f) {
         if (f->begin[i] > f->end[i] || f->end[i] - f->begin[i] != need) {
             char shape[96];
             gf_shape_format(shape, sizeof shape, e->ndim, e->shape);
-            gf_fail("tensor '%s': shape %s of %s needs %llu bytes but data_offsets [%llu, %llu] "
-                    "hold %lld",
-                    e->name, shape, dtype_name(e->dtype), (unsigned long long)need,
-                    (unsigned long long)f->begin[i], (unsigned long long)f->end[i],
-                    (long long)f->end[i] - (long long)f->begin[i]);
+            gf_fail(
+                "tensor '%s': shape %s of %s needs %llu bytes but data_offsets [%llu, %llu] "
+                "hold %lld",
+                e->name, shape, dtype_name(e->dtype), (unsigned long long)need,
+                (unsigned long long)f->begin[i], (unsigned long long)f->end[i],
+                (long long)f->end[i] - (long long)f->begin[i]);
             free(order);
             return GF_ERR;
         }
@@ -491,9 +504,8 @@ static int check_layout(gf_st_file *f) {
             return GF_ERR;
         }
         if (f->begin[i] % dtype_size(e->dtype)) {
-            gf_fail("tensor '%s': data offset %llu is not a multiple of the %s size (%zu)",
-                    e->name, (unsigned long long)f->begin[i], dtype_name(e->dtype),
-                    dtype_size(e->dtype));
+            gf_fail("tensor '%s': data offset %llu is not a multiple of the %s size (%zu)", e->name,
+                    (unsigned long long)f->begin[i], dtype_name(e->dtype), dtype_size(e->dtype));
             free(order);
             return GF_ERR;
         }
@@ -502,8 +514,9 @@ static int check_layout(gf_st_file *f) {
     /* insertion sort by begin (then end): headers are already nearly in order */
     for (size_t i = 1; i < f->count; i++) {
         size_t k = order[i], j = i;
-        while (j > 0 && (f->begin[order[j - 1]] > f->begin[k] ||
-                         (f->begin[order[j - 1]] == f->begin[k] && f->end[order[j - 1]] > f->end[k]))) {
+        while (j > 0 &&
+               (f->begin[order[j - 1]] > f->begin[k] ||
+                (f->begin[order[j - 1]] == f->begin[k] && f->end[order[j - 1]] > f->end[k]))) {
             order[j] = order[j - 1];
             j--;
         }
@@ -519,19 +532,20 @@ static int check_layout(gf_st_file *f) {
                              f->entries[i].name, (unsigned long long)f->begin[i],
                              (unsigned long long)f->end[i], previous);
         else if (f->begin[i] > covered)
-            status = gf_fail("tensor '%s': bytes %llu to %llu of the data section belong to no "
-                             "tensor",
-                             f->entries[i].name, (unsigned long long)covered,
-                             (unsigned long long)f->begin[i]);
+            status = gf_fail(
+                "tensor '%s': bytes %llu to %llu of the data section belong to no "
+                "tensor",
+                f->entries[i].name, (unsigned long long)covered, (unsigned long long)f->begin[i]);
         covered = f->end[i];
         previous = f->entries[i].name;
     }
     free(order);
     if (status == GF_OK && covered != f->data_size)
-        status = gf_fail("%llu bytes of trailing data after the last tensor (data section %zu "
-                         "bytes, tensors end at %llu)",
-                         (unsigned long long)(f->data_size - covered), f->data_size,
-                         (unsigned long long)covered);
+        status = gf_fail(
+            "%llu bytes of trailing data after the last tensor (data section %zu "
+            "bytes, tensors end at %llu)",
+            (unsigned long long)(f->data_size - covered), f->data_size,
+            (unsigned long long)covered);
     return status;
 }
 
@@ -553,17 +567,19 @@ gf_st_file *gf_safetensors_read(const char *path) {
     uint64_t file_size = (uint64_t)st.st_size;
     unsigned char length_bytes[8];
     if (file_size < 8 || read_exact(fd, length_bytes, 8) != GF_OK) {
-        gf_fail("safetensors read '%s': file is too short (%llu bytes) for the 8-byte header "
-                "length",
-                path, (unsigned long long)file_size);
+        gf_fail(
+            "safetensors read '%s': file is too short (%llu bytes) for the 8-byte header "
+            "length",
+            path, (unsigned long long)file_size);
         goto fail;
     }
     uint64_t header_size = 0;
     for (int i = 0; i < 8; i++) header_size |= (uint64_t)length_bytes[i] << (8 * i);
     if (header_size > file_size - 8) {
-        gf_fail("safetensors read '%s': header length %llu goes beyond the end of the file (%llu "
-                "bytes)",
-                path, (unsigned long long)header_size, (unsigned long long)file_size);
+        gf_fail(
+            "safetensors read '%s': header length %llu goes beyond the end of the file (%llu "
+            "bytes)",
+            path, (unsigned long long)header_size, (unsigned long long)file_size);
         goto fail;
     }
     if (header_size > MAX_HEADER_BYTES) {
@@ -585,8 +601,7 @@ gf_st_file *gf_safetensors_read(const char *path) {
         goto fail;
     }
     header[header_size] = '\0';
-    if (parse_header(f, header, (size_t)header_size) != GF_OK ||
-        check_layout(f) != GF_OK) {
+    if (parse_header(f, header, (size_t)header_size) != GF_OK || check_layout(f) != GF_OK) {
         gf_fail_context("safetensors read '%s'", path);
         goto fail;
     }

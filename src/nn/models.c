@@ -28,7 +28,8 @@ static int resolve(const gf_model_options *o, const char *model, resolved_option
 /* conv -> bn, and the activation when `activate`; returns the last node */
 static int conv_bn(gf_net *net, const char *conv, const char *bn, int input, int out_channels,
                    int kernel, int stride, int groups, bool activate, const resolved_options *r) {
-    int x = gf_net_conv2d(net, conv, input, out_channels, kernel, stride, kernel / 2, groups, false);
+    int x =
+        gf_net_conv2d(net, conv, input, out_channels, kernel, stride, kernel / 2, groups, false);
     if (x < 0) return GF_ERR;
     x = gf_net_batchnorm(net, bn, x);
     if (x < 0 || !activate) return x;
@@ -101,9 +102,10 @@ gf_net *gf_model_resnet_cifar(int depth, const gf_model_options *options) {
 static int inverted_residual(gf_net *net, int index, int x, int in_planes, int out_planes,
                              int expansion, int stride, const resolved_options *r) {
     char names[8][48];
-    static const char *parts[8] = {"conv1", "bn1", "conv2", "bn2", "conv3", "bn3", "shortcut.0",
-                                   "shortcut.1"};
-    for (int i = 0; i < 8; i++) snprintf(names[i], sizeof names[i], "layers.%d.%s", index, parts[i]);
+    static const char *parts[8] = {"conv1", "bn1", "conv2",      "bn2",
+                                   "conv3", "bn3", "shortcut.0", "shortcut.1"};
+    for (int i = 0; i < 8; i++)
+        snprintf(names[i], sizeof names[i], "layers.%d.%s", index, parts[i]);
     int planes = expansion * in_planes;
     int out = conv_bn(net, names[0], names[1], x, planes, 1, 1, 1, true, r);
     if (out < 0) return GF_ERR;
@@ -124,20 +126,22 @@ int gf_model_mobilenetv2_block(gf_net *net, int index, int input, int in_planes,
     resolved_options r;
     if (resolve(NULL, "mobilenetv2 block", &r) != GF_OK) return GF_ERR;
     if (in_planes <= 0 || out_planes <= 0 || expansion <= 0 || stride <= 0)
-        return gf_fail("mobilenetv2 block layers.%d: in_planes %d, out_planes %d, expansion %d, "
-                       "stride %d must be positive",
-                       index, in_planes, out_planes, expansion, stride);
+        return gf_fail(
+            "mobilenetv2 block layers.%d: in_planes %d, out_planes %d, expansion %d, "
+            "stride %d must be positive",
+            index, in_planes, out_planes, expansion, stride);
     const gf_node *in = gf_net_node(net, input);
     if (!in || in->channels != in_planes)
-        return gf_fail("mobilenetv2 block layers.%d: input node %d has %d channels, not in_planes %d",
-                       index, input, in ? in->channels : 0, in_planes);
+        return gf_fail(
+            "mobilenetv2 block layers.%d: input node %d has %d channels, not in_planes %d", index,
+            input, in ? in->channels : 0, in_planes);
     return inverted_residual(net, index, input, in_planes, out_planes, expansion, stride, &r);
 }
 
 gf_net *gf_model_mobilenetv2_cifar(const gf_model_options *options) {
     /* (expansion, out_planes, blocks, stride), with CIFAR's stride 1 in the second stage */
-    static const int stages[7][4] = {{1, 16, 1, 1},  {6, 24, 2, 1},  {6, 32, 3, 2}, {6, 64, 4, 2},
-                                     {6, 96, 3, 1},  {6, 160, 3, 2}, {6, 320, 1, 1}};
+    static const int stages[7][4] = {{1, 16, 1, 1}, {6, 24, 2, 1},  {6, 32, 3, 2}, {6, 64, 4, 2},
+                                     {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
     const char *model = "mobilenetv2";
     resolved_options r;
     if (resolve(options, model, &r) != GF_OK) return NULL;
@@ -149,7 +153,8 @@ gf_net *gf_model_mobilenetv2_cifar(const gf_model_options *options) {
     for (int s = 0; s < 7; s++) {
         for (int b = 0; b < stages[s][2]; b++) {
             int stride = b == 0 ? stages[s][3] : 1;
-            x = inverted_residual(net, index++, x, in_planes, stages[s][1], stages[s][0], stride, &r);
+            x = inverted_residual(net, index++, x, in_planes, stages[s][1], stages[s][0], stride,
+                                  &r);
             if (x < 0) return fail_build(net, model);
             in_planes = stages[s][1];
         }

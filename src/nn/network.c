@@ -53,8 +53,8 @@ struct gf_net {
     node_state *state; /* node_count entries once finalised */
     float *arena;
     size_t arena_floats;
-    int arena_batch;   /* the batch the arena is laid out for */
-    float *workspace;  /* shared kernel scratch (im2col) */
+    int arena_batch;  /* the batch the arena is laid out for */
+    float *workspace; /* shared kernel scratch (im2col) */
     size_t workspace_floats;
     int shaped_batch;  /* the batch node_state.shape was computed for, 0 if none */
     int forward_batch; /* batch of the last training forward that backward may use, 0 if none */
@@ -86,9 +86,7 @@ static const char *node_label(const gf_net *net, int index, char *buf, size_t si
     return buf;
 }
 
-static int64_t node_numel(const gf_node *n) {
-    return (int64_t)n->channels * n->height * n->width;
-}
+static int64_t node_numel(const gf_node *n) { return (int64_t)n->channels * n->height * n->width; }
 
 gf_net *gf_net_create(int in_channels, int in_h, int in_w) {
     if (in_channels <= 0 || in_h <= 0 || in_w <= 0) {
@@ -142,8 +140,8 @@ static int begin_node(gf_net *net, gf_op op, const char *name, int input, const 
     if (net->finalized)
         return gf_fail("%s: the network is already finalised; build all nodes first", what);
     if (input < 0 || input >= net->node_count)
-        return gf_fail("%s '%s': input node %d does not exist (the network has %d nodes)",
-                       what, name ? name : "", input, net->node_count);
+        return gf_fail("%s '%s': input node %d does not exist (the network has %d nodes)", what,
+                       name ? name : "", input, net->node_count);
     bool named = op == GF_OP_CONV2D || op == GF_OP_BATCHNORM || op == GF_OP_LINEAR;
     if (named) {
         if (!name || !name[0]) return gf_fail("%s: a layer with parameters needs a name", what);
@@ -179,13 +177,15 @@ static int add_slice(gf_net *net, const gf_node *node, const char *suffix, gf_sl
     if (net->slice_count == net->slice_capacity) {
         int capacity = net->slice_capacity ? net->slice_capacity * 2 : 32;
         gf_slice *slices = realloc(net->slices, (size_t)capacity * sizeof *slices);
-        if (!slices) return gf_fail("layer '%s': out of memory growing the slice table", node->name);
+        if (!slices)
+            return gf_fail("layer '%s': out of memory growing the slice table", node->name);
         net->slices = slices;
         net->slice_capacity = capacity;
     }
     gf_slice *s = &net->slices[net->slice_count];
     memset(s, 0, sizeof *s);
-    snprintf(s->name, sizeof s->name, "%.75s%s", node->name, suffix); /* begin_node checked the length */
+    snprintf(s->name, sizeof s->name, "%.75s%s", node->name,
+             suffix); /* begin_node checked the length */
     s->kind = kind;
     s->ndim = ndim;
     s->numel = 1;
@@ -218,9 +218,10 @@ int gf_net_conv2d(gf_net *net, const char *name, int input, int out_channels, in
     if (begin_node(net, GF_OP_CONV2D, name, input, "gf_net_conv2d", &n) != GF_OK) return GF_ERR;
     const gf_node *in = &net->nodes[input];
     if (out_channels <= 0 || kernel <= 0 || stride <= 0 || padding < 0 || groups <= 0)
-        return gf_fail("conv2d '%s': out_channels %d, kernel %d, stride %d, padding %d, groups %d "
-                       "must be positive (padding >= 0)",
-                       name, out_channels, kernel, stride, padding, groups);
+        return gf_fail(
+            "conv2d '%s': out_channels %d, kernel %d, stride %d, padding %d, groups %d "
+            "must be positive (padding >= 0)",
+            name, out_channels, kernel, stride, padding, groups);
     if (in->channels % groups || out_channels % groups)
         return gf_fail("conv2d '%s': groups %d must divide in_channels %d and out_channels %d",
                        name, groups, in->channels, out_channels);
@@ -306,9 +307,10 @@ static int pool_node(gf_net *net, gf_op op, int input, int kernel, int stride, i
     if (begin_node(net, op, NULL, input, what, &n) != GF_OK) return GF_ERR;
     const gf_node *in = &net->nodes[input];
     if (kernel <= 0 || stride <= 0 || padding < 0 || 2 * padding > kernel)
-        return gf_fail("%s after node %d: kernel %d, stride %d, padding %d (need kernel, stride > 0 "
-                       "and 0 <= padding <= kernel / 2)",
-                       what, input, kernel, stride, padding);
+        return gf_fail(
+            "%s after node %d: kernel %d, stride %d, padding %d (need kernel, stride > 0 "
+            "and 0 <= padding <= kernel / 2)",
+            what, input, kernel, stride, padding);
     if (in->height + 2 * padding < kernel || in->width + 2 * padding < kernel)
         return gf_fail("%s after node %d: kernel %d does not fit the input %dx%d with padding %d",
                        what, input, kernel, in->height, in->width, padding);
@@ -367,9 +369,10 @@ int gf_net_shortcut_a(gf_net *net, int input, int out_channels, int stride) {
     const gf_node *in = &net->nodes[input];
     int extra = out_channels - in->channels;
     if (stride <= 0 || extra < 0 || extra % 2)
-        return gf_fail("gf_net_shortcut_a after node %d: %d -> %d channels with stride %d (need "
-                       "stride > 0 and an even, non-negative channel increase)",
-                       input, in->channels, out_channels, stride);
+        return gf_fail(
+            "gf_net_shortcut_a after node %d: %d -> %d channels with stride %d (need "
+            "stride > 0 and an even, non-negative channel increase)",
+            input, in->channels, out_channels, stride);
     n->channels = out_channels;
     n->height = (in->height + stride - 1) / stride; /* x[:, :, ::stride, ::stride] */
     n->width = (in->width + stride - 1) / stride;
@@ -427,7 +430,8 @@ int gf_net_finalize(gf_net *net, uint64_t seed) {
     for (int i = net->node_count - 1; i > 0; i--) {
         if (!net->state[i].contributes) continue;
         for (int k = 0; k < 2; k++)
-            if (net->nodes[i].inputs[k] >= 0) net->state[net->nodes[i].inputs[k]].contributes = true;
+            if (net->nodes[i].inputs[k] >= 0)
+                net->state[net->nodes[i].inputs[k]].contributes = true;
     }
     net->finalized = true;
     gf_net_initialise(net, seed);
@@ -619,9 +623,9 @@ static int forward_node(gf_net *net, int i, int batch) {
         if (net->training) {
             net->counters[net->slices[n->batches_tracked].offset]++;
             return gf_batchnorm_forward_train(st->out, st->saved_mean, st->saved_invstd,
-                                              stat(net, n->running_mean),
-                                              stat(net, n->running_var), in, param(net, n->weight),
-                                              param(net, n->bias), &st->shape.bn);
+                                              stat(net, n->running_mean), stat(net, n->running_var),
+                                              in, param(net, n->weight), param(net, n->bias),
+                                              &st->shape.bn);
         }
         return gf_batchnorm_forward_eval(st->out, in, param(net, n->weight), param(net, n->bias),
                                          stat(net, n->running_mean), stat(net, n->running_var),
@@ -640,9 +644,7 @@ static int forward_node(gf_net *net, int i, int batch) {
                           (int)node_numel(in_node), n->out_features);
         return GF_OK;
     case GF_OP_SHORTCUT_A: gf_shortcut_forward(st->out, in, &st->shape.shortcut); return GF_OK;
-    case GF_OP_ADD:
-        gf_add_forward(st->out, in, net->state[n->inputs[1]].out, count);
-        return GF_OK;
+    case GF_OP_ADD: gf_add_forward(st->out, in, net->state[n->inputs[1]].out, count); return GF_OK;
     }
     return gf_fail("unknown operation %d", (int)n->op);
 }
@@ -655,8 +657,8 @@ int gf_net_forward(gf_net *net, const float *input, int batch, const float **out
         return gf_fail_context("gf_net_forward with batch %d", batch);
     if (ensure_arena(net, batch) != GF_OK) return GF_ERR;
     net->forward_batch = 0;
-    memcpy(net->state[0].out, input, (size_t)node_numel(&net->nodes[0]) * (size_t)batch *
-                                         sizeof(float));
+    memcpy(net->state[0].out, input,
+           (size_t)node_numel(&net->nodes[0]) * (size_t)batch * sizeof(float));
     for (int i = 1; i < net->node_count; i++) {
         if (forward_node(net, i, batch) != GF_OK) {
             char label[128];
@@ -694,7 +696,9 @@ static int backward_node(gf_net *net, int i, int batch) {
     case GF_OP_ACTIVATION:
         gf_activation_backward(grad_in, st->grad, in, count, n->activation, n->slope);
         return GF_OK;
-    case GF_OP_MAXPOOL: gf_maxpool_backward(grad_in, st->grad, st->argmax, &st->shape.pool); return GF_OK;
+    case GF_OP_MAXPOOL:
+        gf_maxpool_backward(grad_in, st->grad, st->argmax, &st->shape.pool);
+        return GF_OK;
     case GF_OP_AVGPOOL: gf_avgpool_backward(grad_in, st->grad, &st->shape.pool); return GF_OK;
     case GF_OP_GLOBAL_AVGPOOL:
         gf_global_avgpool_backward(grad_in, st->grad, batch, in_node->channels,
@@ -705,7 +709,9 @@ static int backward_node(gf_net *net, int i, int batch) {
                            st->grad, in, param(net, n->weight), batch, (int)node_numel(in_node),
                            n->out_features);
         return GF_OK;
-    case GF_OP_SHORTCUT_A: gf_shortcut_backward(grad_in, st->grad, &st->shape.shortcut); return GF_OK;
+    case GF_OP_SHORTCUT_A:
+        gf_shortcut_backward(grad_in, st->grad, &st->shape.shortcut);
+        return GF_OK;
     case GF_OP_ADD:
         accumulate(grad_in, st->grad, count);
         accumulate(net->state[n->inputs[1]].grad, st->grad, count);
@@ -717,8 +723,9 @@ static int backward_node(gf_net *net, int i, int batch) {
 int gf_net_backward(gf_net *net, const float *grad_output) {
     int batch = net->forward_batch;
     if (!net->finalized || batch == 0)
-        return gf_fail("gf_net_backward: needs a forward in training mode first (net:train(), "
-                       "then forward)");
+        return gf_fail(
+            "gf_net_backward: needs a forward in training mode first (net:train(), "
+            "then forward)");
     if (!grad_output) return gf_fail("gf_net_backward: grad_output is NULL");
     memset(net->grads, 0, net->param_count * sizeof(float));
     int last = net->node_count - 1;
@@ -798,18 +805,20 @@ int gf_net_copy_state(gf_net *dst, const gf_net *src) {
         return gf_fail("gf_net_copy_state: both networks must be finalised");
     if (dst->slice_count != src->slice_count || dst->param_count != src->param_count ||
         dst->stat_count != src->stat_count || dst->counter_count != src->counter_count)
-        return gf_fail("gf_net_copy_state: different architectures (%d tensors, %zu parameters "
-                       "vs %d tensors, %zu parameters)",
-                       src->slice_count, src->param_count, dst->slice_count, dst->param_count);
+        return gf_fail(
+            "gf_net_copy_state: different architectures (%d tensors, %zu parameters "
+            "vs %d tensors, %zu parameters)",
+            src->slice_count, src->param_count, dst->slice_count, dst->param_count);
     for (int i = 0; i < src->slice_count; i++) {
         const gf_slice *a = &src->slices[i], *b = &dst->slices[i];
         bool same = strcmp(a->name, b->name) == 0 && a->kind == b->kind && a->ndim == b->ndim &&
                     a->offset == b->offset;
         for (int d = 0; same && d < a->ndim; d++) same = a->shape[d] == b->shape[d];
         if (!same)
-            return gf_fail("gf_net_copy_state: tensor %d differs: '%s' in the source, '%s' in the "
-                           "destination (or its shape)",
-                           i, a->name, b->name);
+            return gf_fail(
+                "gf_net_copy_state: tensor %d differs: '%s' in the source, '%s' in the "
+                "destination (or its shape)",
+                i, a->name, b->name);
     }
     memcpy(dst->params, src->params, src->param_count * sizeof(float));
     memcpy(dst->stats, src->stats, src->stat_count * sizeof(float));

@@ -90,13 +90,15 @@ static void test_refused(void) {
     CHECK(gf_net_save(bigger, path, NULL, 0) == GF_OK);
     gf_net *smaller = tiny(5, false, 3), *smaller_ref = tiny(5, false, 3);
     CHECK(gf_net_load(smaller, path) == GF_ERR);
-    CHECK_CONTAINS(gf_error_message(), "tensor 'conv2.weight' in the file is not part of the network");
+    CHECK_CONTAINS(gf_error_message(),
+                   "tensor 'conv2.weight' in the file is not part of the network");
     CHECK(same_state(smaller, smaller_ref));
 
     CHECK(gf_net_save(base, path, NULL, 0) == GF_OK);
     gf_net *wide = tiny(7, false, 4), *wide_ref = tiny(7, false, 4);
     CHECK(gf_net_load(wide, path) == GF_ERR);
-    CHECK_CONTAINS(gf_error_message(), "tensor 'linear.weight' has shape [5, 4], the network needs [7, 4]");
+    CHECK_CONTAINS(gf_error_message(),
+                   "tensor 'linear.weight' has shape [5, 4], the network needs [7, 4]");
     CHECK(same_state(wide, wide_ref));
 
     /* num_batches_tracked written as F32 instead of I64 */
@@ -105,22 +107,26 @@ static void test_refused(void) {
     float zero = 0.0f;
     for (int i = 0; i < count; i++) {
         const gf_slice *s = gf_net_slice(base, i);
-        entries[i] = (gf_st_entry){.name = s->name, .dtype = GF_DTYPE_F32, .ndim = s->ndim,
-                                   .data = s->kind == GF_SLICE_COUNT ? &zero
-                                                                     : gf_net_slice_data(base, s)};
+        entries[i] =
+            (gf_st_entry){.name = s->name,
+                          .dtype = GF_DTYPE_F32,
+                          .ndim = s->ndim,
+                          .data = s->kind == GF_SLICE_COUNT ? &zero : gf_net_slice_data(base, s)};
         memcpy(entries[i].shape, s->shape, sizeof s->shape);
     }
     CHECK(gf_safetensors_write(path, entries, (size_t)count, NULL, 0) == GF_OK);
     gf_net *other = tiny(5, false, 5), *other_ref = tiny(5, false, 5);
     CHECK(gf_net_load(other, path) == GF_ERR);
-    CHECK_CONTAINS(gf_error_message(), "tensor 'bn1.num_batches_tracked' is F32, the network needs I64");
+    CHECK_CONTAINS(gf_error_message(),
+                   "tensor 'bn1.num_batches_tracked' is F32, the network needs I64");
     CHECK(same_state(other, other_ref));
 
     CHECK(gf_net_load(other, path_in_dir("absent.safetensors")) == GF_ERR);
     CHECK_CONTAINS(gf_error_message(), "cannot open");
     free(entries);
     unlink(path);
-    gf_net *nets[] = {base, bigger, reference, smaller, smaller_ref, wide, wide_ref, other, other_ref};
+    gf_net *nets[] = {base, bigger,   reference, smaller,  smaller_ref,
+                      wide, wide_ref, other,     other_ref};
     for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) gf_net_free(nets[i]);
 }
 

@@ -68,9 +68,16 @@ static void test_round_trip(void) {
     float scalar = 42.0f;
     int64_t counts[3] = {7, -1, INT64_MAX};
     gf_st_entry entries[] = {
-        {.name = "layer.weight", .dtype = GF_DTYPE_F32, .ndim = 2, .shape = {2, 3}, .data = weights},
+        {.name = "layer.weight",
+         .dtype = GF_DTYPE_F32,
+         .ndim = 2,
+         .shape = {2, 3},
+         .data = weights},
         {.name = "scalar", .dtype = GF_DTYPE_F32, .ndim = 0, .data = &scalar},
-        {.name = "counts \"quoted\" \\ \n", .dtype = GF_DTYPE_I64, .ndim = 1, .shape = {3},
+        {.name = "counts \"quoted\" \\ \n",
+         .dtype = GF_DTYPE_I64,
+         .ndim = 1,
+         .shape = {3},
          .data = counts},
         {.name = "empty", .dtype = GF_DTYPE_F32, .ndim = 2, .shape = {0, 4}, .data = NULL},
     };
@@ -129,9 +136,10 @@ static void test_exact_layout(void) {
     CHECK(gf_safetensors_write(path, entries, 2, meta, 1) == GF_OK);
     size_t size = 0;
     unsigned char *bytes = read_bytes(path, &size);
-    const char *header = "{\"__metadata__\":{\"format\":\"pt\"},"
-                         "\"n\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[0,8]},"
-                         "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}";
+    const char *header =
+        "{\"__metadata__\":{\"format\":\"pt\"},"
+        "\"n\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[0,8]},"
+        "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}";
     size_t h = strlen(header), padded = (h + 7) / 8 * 8;
     CHECK(size == 8 + padded + 16);
     if (size == 8 + padded + 16) {
@@ -195,47 +203,72 @@ static void test_corrupt_files(void) {
     unsigned char zeros[64] = {0};
     const bad_case cases[] = {
         {"json.st", "{\"a\" {\"dtype\":\"F32\"}}", 0, {"bad JSON at byte 5", "expected ':'"}},
-        {"json2.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}", 4,
+        {"json2.st",
+         "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}",
+         4,
          {"expected '}'", "the end of the header"}},
         {"nested.st", "[1, 2]", 0, {"expected '{'", "'['"}},
-        {"dtype.st", "{\"w\":{\"dtype\":\"Q7\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4,
+        {"dtype.st",
+         "{\"w\":{\"dtype\":\"Q7\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+         4,
          {"tensor 'w'", "unknown dtype 'Q7'"}},
-        {"f16.st", "{\"w\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4,
+        {"f16.st",
+         "{\"w\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}",
+         4,
          {"tensor 'w'", "dtype F16 is not supported"}},
-        {"size.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,20]}}", 20,
+        {"size.st",
+         "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,20]}}",
+         20,
          {"tensor 'w'", "shape [2, 3] of F32 needs 24 bytes but data_offsets [0, 20] hold 20"}},
-        {"range.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 8,
+        {"range.st",
+         "{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}",
+         8,
          {"tensor 'w'", "go beyond the data section (8 bytes)"}},
         {"overlap.st",
          "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
          "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
-         12, {"tensor 'b'", "overlap tensor 'a'"}},
+         12,
+         {"tensor 'b'", "overlap tensor 'a'"}},
         {"gap.st",
          "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
          "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}",
-         12, {"tensor 'b'", "bytes 4 to 8 of the data section belong to no tensor"}},
+         12,
+         {"tensor 'b'", "bytes 4 to 8 of the data section belong to no tensor"}},
         {"twice.st",
          "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
          "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
-         8, {"tensor name 'a' appears twice", "twice.st"}},
-        {"trailing.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 12,
+         8,
+         {"tensor name 'a' appears twice", "twice.st"}},
+        {"trailing.st",
+         "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+         12,
          {"8 bytes of trailing data after the last tensor", "trailing.st"}},
-        {"junk.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}} x", 4,
+        {"junk.st",
+         "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}} x",
+         4,
          {"unexpected 'x' after the header object", "junk.st"}},
-        {"missing.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1]}}", 0,
+        {"missing.st",
+         "{\"a\":{\"dtype\":\"F32\",\"shape\":[1]}}",
+         0,
          {"tensor 'a'", "missing field 'data_offsets'"}},
-        {"dims.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4,
+        {"dims.st",
+         "{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1],\"data_offsets\":[0,4]}}",
+         4,
          {"tensor 'a'", "more than 5 dimensions"}},
         {"field.st",
-         "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],\"extra\":1}}", 4,
+         "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],\"extra\":1}}",
+         4,
          {"tensor 'a'", "unexpected field 'extra'"}},
-        {"negative.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", 4,
+        {"negative.st",
+         "{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}",
+         4,
          {"tensor 'a': shape", "expected a non-negative integer"}},
         {"meta.st", "{\"__metadata__\":{\"k\":1}}", 0, {"__metadata__", "values must be strings"}},
         {"align.st",
          "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
          "\"b\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[4,12]}}",
-         12, {"tensor 'b'", "data offset 4 is not a multiple of the I64 size"}},
+         12,
+         {"tensor 'b'", "data offset 4 is not a multiple of the I64 size"}},
         {"escape.st", "{\"a\\q\":{}}", 0, {"bad JSON", "unknown escape"}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -261,7 +294,8 @@ static void test_corrupt_files(void) {
     unsigned char *bytes = read_bytes(path, &size);
     write_bytes(path, bytes, 30); /* cut inside the header */
     CHECK(gf_safetensors_read(path) == NULL);
-    CHECK_CONTAINS(gf_error_message(), "header length 54 goes beyond the end of the file (30 bytes)");
+    CHECK_CONTAINS(gf_error_message(),
+                   "header length 54 goes beyond the end of the file (30 bytes)");
     write_bytes(path, bytes, size - 2); /* cut inside the data */
     CHECK(gf_safetensors_read(path) == NULL);
     CHECK_CONTAINS(gf_error_message(), "tensor 'a'");

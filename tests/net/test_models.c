@@ -32,8 +32,10 @@ static void check_forward_shape(gf_net *net, int batch, int classes) {
 static void test_resnets(void) {
     /* ResNet-20 for 10 classes has 269,722 trainable parameters; the others as
      * PyTorch counts them for the reference's model (0.46M, 0.66M, 0.85M, 1.7M) */
-    static const struct { int depth; size_t params; } expected[] = {
-        {20, 269722}, {32, 464154}, {44, 658586}, {56, 853018}, {110, 1727962}};
+    static const struct {
+        int depth;
+        size_t params;
+    } expected[] = {{20, 269722}, {32, 464154}, {44, 658586}, {56, 853018}, {110, 1727962}};
     for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++) {
         gf_model_options o = {.classes = 10, .seed = 1};
         gf_net *net = gf_model_resnet_cifar(expected[i].depth, &o);
@@ -98,7 +100,7 @@ static void test_mobilenetv2(void) {
     if (!net) return;
     CHECK(trainable(net) == 2296922);
     CHECK(strcmp(gf_net_slice(net, 6)->name, "layers.0.conv1.weight") == 0);
-    CHECK(gf_net_find_slice(net, "layers.0.shortcut.0.weight") >= 0); /* 32 -> 16 */
+    CHECK(gf_net_find_slice(net, "layers.0.shortcut.0.weight") >= 0);      /* 32 -> 16 */
     CHECK(gf_net_find_slice(net, "layers.1.shortcut.1.running_var") >= 0); /* 16 -> 24 */
     CHECK(gf_net_find_slice(net, "layers.2.shortcut.0.weight") < 0);       /* identity */
     CHECK(gf_net_find_slice(net, "layers.3.shortcut.0.weight") < 0);       /* stride 2 */
@@ -110,7 +112,8 @@ static void test_mobilenetv2(void) {
     int last_conv = -1;
     for (int i = 0; i < gf_net_node_count(net); i++)
         if (gf_net_node(net, i)->op == GF_OP_CONV2D) last_conv = i;
-    CHECK(gf_net_node(net, last_conv)->height == 4 && gf_net_node(net, last_conv)->channels == 1280);
+    CHECK(gf_net_node(net, last_conv)->height == 4 &&
+          gf_net_node(net, last_conv)->channels == 1280);
     check_forward_shape(net, 2, 10);
     gf_net_free(net);
 

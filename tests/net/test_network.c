@@ -133,9 +133,10 @@ static void test_gradients_against_finite_differences(void) {
             checked++;
         }
     }
-    printf("finite differences: %d parameters, worst relative error %.2e (gradients above "
-           "1e-2)\n",
-           checked, worst);
+    printf(
+        "finite differences: %d parameters, worst relative error %.2e (gradients above "
+        "1e-2)\n",
+        checked, worst);
     CHECK(bad == 0);
     CHECK(checked > 60);
     free(analytic);
@@ -193,9 +194,15 @@ static void test_slices_and_initialisation(void) {
     x = gf_net_global_avgpool(net, x);
     x = gf_net_linear(net, "head", x, 50, true);
     CHECK(gf_net_finalize(net, 11) == GF_OK);
-    static const char *names[] = {"wide.weight", "wide.bias", "bn.weight", "bn.bias",
-                                  "bn.running_mean", "bn.running_var", "bn.num_batches_tracked",
-                                  "head.weight", "head.bias"};
+    static const char *names[] = {"wide.weight",
+                                  "wide.bias",
+                                  "bn.weight",
+                                  "bn.bias",
+                                  "bn.running_mean",
+                                  "bn.running_var",
+                                  "bn.num_batches_tracked",
+                                  "head.weight",
+                                  "head.bias"};
     CHECK(gf_net_slice_count(net) == 9);
     for (int i = 0; i < 9 && i < gf_net_slice_count(net); i++) {
         CHECK(strcmp(gf_net_slice(net, i)->name, names[i]) == 0);
@@ -231,7 +238,8 @@ static void test_slices_and_initialisation(void) {
     int bias_ok = 1, bn_ok = 1, head_ok = 1;
     for (int c = 0; c < 64; c++) {
         bias_ok &= conv_bias[c] == 0.0f;
-        bn_ok &= gamma[c] == 1.0f && gamma[64 + c] == 0.0f && var[c] == 1.0f && var[-64 + c] == 0.0f;
+        bn_ok &=
+            gamma[c] == 1.0f && gamma[64 + c] == 0.0f && var[c] == 1.0f && var[-64 + c] == 0.0f;
     }
     float bound = 1.0f / 8.0f, largest = 0.0f;
     for (int k = 0; k < 50; k++) {

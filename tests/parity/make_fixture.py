@@ -1,0 +1,281 @@
+#!/usr/bin/python3
+"""Writes the PyTorch parity fixtures that tests/net/test_parity.c compares graft with.
+
+    /usr/bin/python3 tests/parity/make_fixture.py [output-dir]   (default tests/fixtures)
+
+Needs Debian's python3-torch. The models follow ../shared/reference-notes.md (the
+reference's CIFAR ResNet with option-A shortcuts and its CIFAR MobileNetV2). Each
+fixture holds one training step in PyTorch: the weights and BatchNorm state before
+the step, an input batch and labels, the logits and cross-entropy loss, the gradient
+of every parameter ("grad.<name>"), the BatchNorm state after the step
+("after.<name>") and the evaluation-mode logits after the step ("eval_logits").
+The metadata lists the state_dict keys with shapes in PyTorch's order.
+
+The files are written by a small safetensors writer of our own (Debian 12 has no
+python3-safetensors), byte-compatible with graft's: compact JSON header, 8-byte
+types first, header padded with spaces to a multiple of 8.
+"""
+import json
+import os
+import struct
+import sys
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class OptionAShortcut(nn.Module):
+    """x[:, :, ::2, ::2] with planes // 4 zero channels on each side; no parameters."""
+
+    def __init__(self, planes):
+        super().__init__()
+        self.pad = planes // 4
+
+    def forward(self, x):
+        return F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, self.pad, self.pad))
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, in_planes, planes, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.shortcut = nn.Identity()
+        if stride != 1 or in_planes != planes:
+            self.shortcut = OptionAShortcut(planes)
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.shortcut(x))
+
+
+class ResNetCifar(nn.Module):
+    def __init__(self, depth, classes=10, in_channels=3):
+        super().__init__()
+        n = (depth - 2) // 6
+        self.conv1 = nn.Conv2d(in_channels, 16, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        in_planes = 16
+        for index, planes in enumerate((16, 32, 64)):
+            blocks = []
+            for b in range(n):
+                stride = 2 if index > 0 and b == 0 else 1
+                blocks.append(BasicBlock(in_planes, planes, stride))
+                in_planes = planes
+            setattr(self, "layer%d" % (index + 1), nn.Sequential(*blocks))
+        self.linear = nn.Linear(64, classes)
+        for m in self.modules():  # the reference's weights_init
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_normal_(m.weight)
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.layer3(self.layer2(self.layer1(out)))
+        out = F.avg_pool2d(out, out.size()[3]).flatten(1)
+        return self.linear(out)
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, in_planes, out_planes, expansion, stride):
+        super().__init__()
+        self.stride = stride
+        planes = expansion * in_planes
+        self.conv1 = nn.Conv2d(in_planes, planes, 1, 1, 0, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, groups=planes, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, out_planes, 1, 1, 0, bias=False)
+        self.bn3 = nn.BatchNorm2d(out_planes)
+        self.shortcut = nn.Sequential()
+        if stride == 1 and in_planes != out_planes:
+            self.shortcut = nn.Sequential(nn.Conv2d(in_planes, out_planes, 1, 1, 0, bias=False),
+                                          nn.BatchNorm2d(out_planes))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = F.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return out + self.shortcut(x) if self.stride == 1 else out
+
+
+MOBILENETV2_STAGES = [(1, 16, 1, 1), (6, 24, 2, 1), (6, 32, 3, 2), (6, 64, 4, 2),
+                      (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
+
+
+class MobileNetV2Cifar(nn.Module):
+    def __init__(self, classes=10, in_channels=3):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, 32, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(32)
+        blocks, in_planes = [], 32
+        for expansion, out_planes, count, stride in MOBILENETV2_STAGES:
+            for b in range(count):
+                blocks.append(InvertedResidual(in_planes, out_planes, expansion,
+                                               stride if b == 0 else 1))
+                in_planes = out_planes
+        self.layers = nn.Sequential(*blocks)
+        self.conv2 = nn.Conv2d(320, 1280, 1, 1, 0, bias=False)
+        self.bn2 = nn.BatchNorm2d(1280)
+        self.linear = nn.Linear(1280, classes)
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.layers(out)
+        out = F.relu(self.bn2(self.conv2(out)))
+        out = F.avg_pool2d(out, 4).flatten(1)
+        return self.linear(out)
+
+
+class BlockStack(nn.Module):
+    """Three MobileNetV2 blocks (conv shortcut, identity shortcut, stride 2), global
+    average pooling and a linear classifier: small enough for a committed fixture."""
+
+    def __init__(self, in_planes=16, classes=10):
+        super().__init__()
+        self.layers = nn.Sequential(InvertedResidual(in_planes, 24, 6, 1),
+                                    InvertedResidual(24, 24, 6, 1),
+                                    InvertedResidual(24, 32, 6, 2))
+        self.linear = nn.Linear(32, classes)
+
+    def forward(self, x):
+        out = self.layers(x)
+        out = F.adaptive_avg_pool2d(out, 1).flatten(1)
+        return self.linear(out)
+
+
+def write_safetensors(path, tensors, metadata):
+    """tensors: list of (name, torch tensor) in order; F32 and I64 only."""
+    dtype_names = {torch.float32: "F32", torch.int64: "I64"}
+    ordered = [t for t in tensors if t[1].dtype == torch.int64] + \
+              [t for t in tensors if t[1].dtype != torch.int64]
+    parts = ['"__metadata__":{%s}' % ",".join(
+        "%s:%s" % (json.dumps(k, ensure_ascii=False), json.dumps(v, ensure_ascii=False))
+        for k, v in metadata.items())] if metadata else []
+    blobs, offset = [], 0
+    for name, tensor in ordered:
+        blob = tensor.detach().contiguous().cpu().numpy().tobytes()
+        parts.append('%s:{"dtype":"%s","shape":[%s],"data_offsets":[%d,%d]}' % (
+            json.dumps(name, ensure_ascii=False), dtype_names[tensor.dtype],
+            ",".join(str(d) for d in tensor.shape), offset, offset + len(blob)))
+        blobs.append(blob)
+        offset += len(blob)
+    header = ("{" + ",".join(parts) + "}").encode("utf-8")
+    header += b" " * ((8 - len(header) % 8) % 8)
+    tmp = "%s.tmp-%d" % (path, os.getpid())
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(header)))
+        f.write(header)
+        for blob in blobs:
+            f.write(blob)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def read_safetensors(path):
+    """The raw format read back by hand, to check the writer."""
+    with open(path, "rb") as f:
+        data = f.read()
+    (size,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + size])
+    body = data[8 + size:]
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        dtype = {"F32": torch.float32, "I64": torch.int64}[info["dtype"]]
+        out[name] = torch.frombuffer(bytearray(body[begin:end]), dtype=dtype).reshape(info["shape"])
+    return out, header.get("__metadata__", {})
+
+
+def key_list(model):
+    return ";".join("%s:%s" % (k, ",".join(str(d) for d in v.shape))
+                    for k, v in model.state_dict().items())
+
+
+def randomise_batchnorm(model, generator):
+    """Non-trivial BatchNorm state, so that affine parameters, running statistics and the
+    counter are all exercised."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.copy_(torch.rand(m.weight.shape, generator=generator) + 0.5)
+                m.bias.copy_(0.1 * torch.randn(m.bias.shape, generator=generator))
+                m.running_mean.copy_(0.1 * torch.randn(m.running_mean.shape, generator=generator))
+                m.running_var.copy_(torch.rand(m.running_var.shape, generator=generator) + 0.5)
+                m.num_batches_tracked.fill_(3)
+
+
+def training_step(model, inputs, labels, extra_metadata):
+    before = [(k, v.clone()) for k, v in model.state_dict().items()]
+    model.train()
+    model.zero_grad()
+    logits = model(inputs)
+    loss = F.cross_entropy(logits, labels)
+    loss.backward()
+    tensors = list(before)
+    tensors += [("input", inputs), ("labels", labels), ("logits", logits), ("loss", loss)]
+    tensors += [("grad." + k, p.grad) for k, p in model.named_parameters()]
+    tensors += [("after." + k, v.clone()) for k, v in model.state_dict().items()
+                if k.split(".")[-1] in ("running_mean", "running_var", "num_batches_tracked")]
+    model.eval()
+    with torch.no_grad():
+        tensors.append(("eval_logits", model(inputs)))
+    metadata = {"generator": "tests/parity/make_fixture.py", "torch": torch.__version__,
+                "state_dict": key_list(model),
+                "parameters": str(sum(p.numel() for p in model.parameters()))}
+    metadata.update(extra_metadata)
+    return tensors, metadata
+
+
+def main():
+    out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
+    os.makedirs(out_dir, exist_ok=True)
+    torch.set_num_threads(2)
+
+    torch.manual_seed(20)
+    generator = torch.Generator().manual_seed(1)
+    resnet = ResNetCifar(20)
+    randomise_batchnorm(resnet, generator)
+    inputs = torch.randn(4, 3, 32, 32, generator=generator)
+    labels = torch.tensor([3, 0, 9, 3])
+    tensors, metadata = training_step(resnet, inputs, labels, {})
+    path = os.path.join(out_dir, "resnet20_step.safetensors")
+    write_safetensors(path, tensors, metadata)
+    check(path, tensors)
+    print("%s: ResNet-20, %s parameters, loss %.6f" % (path, metadata["parameters"],
+                                                       dict(tensors)["loss"].item()))
+
+    torch.manual_seed(2)
+    blocks = BlockStack()
+    randomise_batchnorm(blocks, generator)
+    inputs = torch.randn(4, 16, 8, 8, generator=generator)
+    labels = torch.tensor([1, 7, 7, 4])
+    mobilenet = MobileNetV2Cifar()
+    tensors, metadata = training_step(blocks, inputs, labels, {
+        "mobilenetv2_state_dict": key_list(mobilenet),
+        "mobilenetv2_parameters": str(sum(p.numel() for p in mobilenet.parameters())),
+        "resnet_parameters": ",".join(
+            "%d:%d" % (d, sum(p.numel() for p in ResNetCifar(d).parameters()))
+            for d in (20, 32, 44, 56, 110))})
+    path = os.path.join(out_dir, "mobilenetv2_block.safetensors")
+    write_safetensors(path, tensors, metadata)
+    check(path, tensors)
+    print("%s: three MobileNetV2 blocks, MobileNetV2 has %s parameters" % (
+        path, metadata["mobilenetv2_parameters"]))
+
+
+def check(path, tensors):
+    back, _ = read_safetensors(path)
+    for name, tensor in tensors:
+        assert torch.equal(back[name], tensor.detach()), name
+
+
+if __name__ == "__main__":
+    main()
