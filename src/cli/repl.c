@@ -1,0 +1,311 @@
+#include "cli/repl.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+
+#include <lauxlib.h>
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include "cli/interrupt.h"
+#include "cli/run.h"
+
+enum { HISTORY_LIMIT = 1000, MAX_CANDIDATES = 4096 };
+static const char primary_prompt[] = "graft> ";
+static const char continuation_prompt[] = "  ...> ";
+
+/* The Lua state and the graft.repl module (pretty-printer, completion), which the
+ * readline callbacks reach through these. */
+static lua_State *repl_state;
+static int repl_module = LUA_NOREF;
+
+/* ---- history ---- */
+
+static char *history_file;
+
+static void history_open(void) {
+    const char *env = getenv("GRAFT_HISTORY"), *home = getenv("HOME");
+    if (env && env[0]) {
+        history_file = strdup(env);
+    } else if (home && home[0]) {
+        size_t size = strlen(home) + sizeof "/.graft_history";
+        history_file = malloc(size);
+        if (history_file) snprintf(history_file, size, "%s/.graft_history", home);
+    }
+    using_history();
+    stifle_history(HISTORY_LIMIT);
+    /* Timestamps mark where an entry starts, so multi-line statements come back whole. */
+    history_write_timestamps = 1;
+    history_multiline_entries = 1;
+    if (history_file) read_history(history_file);
+}
+
+static void history_remember(const char *statement) {
+    add_history(statement);
+    if (history_file == NULL) return;
+    /* append_history needs an existing file; the first entry creates it */
+    if (append_history(1, history_file) != 0) write_history(history_file);
+}
+
+static void history_close(void) {
+    if (history_file) history_truncate_file(history_file, HISTORY_LIMIT);
+    free(history_file);
+    history_file = NULL;
+    rl_clear_history();
+}
+
+/* ---- reading a line: readline's callback interface, so that Ctrl-C at the
+ * prompt can clear the line instead of ending the program ---- */
+
+typedef enum read_result { READ_LINE, READ_EOF, READ_INTERRUPTED } read_result;
+
+static char *received_line;
+static bool line_complete;
+
+static void on_line(char *line) {
+    received_line = line;
+    line_complete = true;
+    rl_callback_handler_remove(); /* the terminal goes back to normal for the code */
+}
+
+static read_result read_line(const char *prompt, char **line) {
+    sigset_t blocked, waiting;
+    sigemptyset(&blocked);
+    sigaddset(&blocked, SIGINT);
+    /* SIGINT only arrives inside pselect, so none is lost between the check and the wait */
+    sigprocmask(SIG_BLOCK, &blocked, &waiting);
+    sigdelset(&waiting, SIGINT);
+    gf_interrupt_take_pending();
+    line_complete = false;
+    received_line = NULL;
+    rl_callback_handler_install(prompt, on_line);
+    read_result result = READ_LINE;
+    int fd = fileno(rl_instream ? rl_instream : stdin);
+    while (!line_complete) {
+        fd_set fds;
+        FD_ZERO(&fds);
+        FD_SET(fd, &fds);
+        int ready = pselect(fd + 1, &fds, NULL, NULL, NULL, &waiting);
+        if (gf_interrupt_take_pending()) {
+            /* "^C" after the abandoned text, then readline is told the cursor is on
+             * a new line, so that clearing its state erases nothing on screen. */
+            FILE *out = rl_outstream ? rl_outstream : stdout;
+            fputs("^C", out);
+            rl_crlf();
+            fflush(out);
+            rl_on_new_line();
+            rl_replace_line("", 0);
+            rl_free_line_state();
+            rl_callback_sigcleanup();
+            rl_callback_handler_remove();
+            result = READ_INTERRUPTED;
+            break;
+        }
+        if (ready < 0) {
+            if (errno == EINTR) continue;
+            rl_callback_handler_remove();
+            result = READ_EOF;
+            break;
+        }
+        rl_callback_read_char();
+    }
+    sigprocmask(SIG_UNBLOCK, &blocked, NULL);
+    if (result != READ_LINE) return result;
+    *line = received_line;
+    return received_line ? READ_LINE : READ_EOF;
+}
+
+/* ---- completion, computed by graft.repl.complete(word) ---- */
+
+static char *candidates[MAX_CANDIDATES];
+static int candidate_count;
+
+static void clear_candidates(void) {
+    for (int i = 0; i < candidate_count; i++) free(candidates[i]);
+    candidate_count = 0;
+}
+
+static char *next_candidate(const char *text, int state) {
+    static int next;
+    (void)text; /* the candidates were chosen for this text already */
+    if (state == 0) next = 0;
+    return next < candidate_count ? strdup(candidates[next++]) : NULL;
+}
+
+static char **complete(const char *text, int start, int end) {
+    (void)start;
+    (void)end;
+    rl_attempted_completion_over = 1; /* no file names when Lua has nothing */
+    rl_completion_append_character = '\0';
+    lua_State *L = repl_state;
+    if (repl_module == LUA_NOREF) return NULL;
+    int top = lua_gettop(L);
+    clear_candidates();
+    lua_rawgeti(L, LUA_REGISTRYINDEX, repl_module);
+    lua_getfield(L, -1, "complete");
+    lua_pushstring(L, text);
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1)) {
+        lua_Integer n = luaL_len(L, -1);
+        for (lua_Integer i = 1; i <= n && candidate_count < MAX_CANDIDATES; i++) {
+            lua_geti(L, -1, i);
+            const char *s = lua_tostring(L, -1);
+            if (s) candidates[candidate_count++] = strdup(s);
+            lua_pop(L, 1);
+        }
+    }
+    lua_settop(L, top);
+    if (candidate_count == 0) return NULL;
+    char **matches = rl_completion_matches(text, next_candidate);
+    clear_candidates();
+    return matches;
+}
+
+/* ---- evaluating ---- */
+
+static bool incomplete(lua_State *L, int status) {
+    static const char mark[] = "<eof>";
+    size_t length;
+    const char *message = lua_tolstring(L, -1, &length);
+    return status == LUA_ERRSYNTAX && message && length >= sizeof mark - 1 &&
+           strcmp(message + length - (sizeof mark - 1), mark) == 0;
+}
+
+/* Compiles the statement, trying it as an expression first (to print its value). */
+static int compile(lua_State *L, const char *code) {
+    lua_pushfstring(L, "return %s;", code);
+    int status = luaL_loadbuffer(L, lua_tostring(L, -1), lua_rawlen(L, -1), "=input");
+    lua_remove(L, -2);
+    if (status == LUA_OK) return status;
+    lua_pop(L, 1);
+    return luaL_loadbuffer(L, code, strlen(code), "=input");
+}
+
+/* The values above `base` are printed by graft.repl.show, or plainly without it. */
+static void show_results(lua_State *L, int base) {
+    int count = lua_gettop(L) - base;
+    if (count == 0) return;
+    if (repl_module != LUA_NOREF) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, repl_module);
+        lua_getfield(L, -1, "show");
+        lua_remove(L, -2);
+        lua_insert(L, base + 1);
+        gf_cli_report(L, gf_cli_call(L, count, 0));
+        return;
+    }
+    for (int i = base + 1; i <= base + count; i++) {
+        fputs(luaL_tolstring(L, i, NULL), stdout);
+        fputs(i < base + count ? "\t" : "\n", stdout);
+        lua_pop(L, 1);
+    }
+    lua_settop(L, base);
+}
+
+/* The statement as typed, with the prompt's shorthands: "?name" asks for help and
+ * "= expression" prints the expression (as in Lua 5.1). */
+static char *expand_shorthand(const char *statement) {
+    const char *s = statement + strspn(statement, " \t");
+    if (s[0] == '?') {
+        const char *name = s + 1 + strspn(s + 1, " \t");
+        size_t length = strcspn(name, " \t\n");
+        size_t size = length + sizeof "help(\"\")";
+        char *code = malloc(size);
+        if (code == NULL) return NULL;
+        if (length == 0) snprintf(code, size, "help()");
+        else snprintf(code, size, "help(\"%.*s\")", (int)length, name);
+        return code;
+    }
+    if (s[0] == '=') {
+        size_t size = strlen(s) + sizeof "return ";
+        char *code = malloc(size);
+        if (code) snprintf(code, size, "return %s", s + 1);
+        return code;
+    }
+    return strdup(statement);
+}
+
+static void load_repl_module(lua_State *L) {
+    lua_getglobal(L, "require");
+    lua_pushstring(L, "graft.repl");
+    if (gf_cli_call(L, 1, 1) == LUA_OK && lua_istable(L, -1)) {
+        repl_module = luaL_ref(L, LUA_REGISTRYINDEX);
+    } else {
+        fprintf(stderr, "graft: warning: graft.repl did not load (plain printing, no "
+                        "completion): %s\n", lua_tostring(L, -1));
+        lua_pop(L, 1);
+    }
+}
+
+static bool blank(const char *s) { return s[strspn(s, " \t\r\n")] == '\0'; }
+
+int gf_repl_run(lua_State *L) {
+    repl_state = L;
+    load_repl_module(L);
+    rl_readline_name = "graft";
+    rl_catch_signals = 0; /* SIGINT is ours (cli/interrupt.c) */
+    rl_attempted_completion_function = complete;
+    rl_completer_word_break_characters = " \t\n\"\\'`@$><=;|&{(,+-*/%^~#[])}";
+    history_open();
+    printf("graft %s -- help() for help, Ctrl-D to leave\n", GRAFT_VERSION);
+
+    char *statement = NULL; /* lines of the statement being typed */
+    size_t statement_length = 0;
+    for (;;) {
+        char *line = NULL;
+        read_result r = read_line(statement ? continuation_prompt : primary_prompt, &line);
+        if (r == READ_INTERRUPTED) {
+            free(statement);
+            statement = NULL;
+            continue;
+        }
+        if (r == READ_EOF) {
+            fputs("\n", stdout);
+            break;
+        }
+        if (statement == NULL && blank(line)) {
+            free(line);
+            continue;
+        }
+        size_t line_length = strlen(line);
+        char *grown = realloc(statement, statement_length + line_length + 2);
+        if (grown == NULL) {
+            free(line);
+            break;
+        }
+        if (statement == NULL) statement_length = 0;
+        else grown[statement_length++] = '\n';
+        statement = grown;
+        memcpy(statement + statement_length, line, line_length + 1);
+        statement_length += line_length;
+        free(line);
+
+        char *code = expand_shorthand(statement);
+        if (code == NULL) break;
+        int base = lua_gettop(L);
+        int status = compile(L, code);
+        free(code);
+        if (incomplete(L, status)) {
+            lua_pop(L, 1);
+            continue; /* wait for the rest of the statement */
+        }
+        history_remember(statement);
+        free(statement);
+        statement = NULL;
+        if (status == LUA_OK) status = gf_cli_call(L, 0, LUA_MULTRET);
+        if (status == LUA_OK)
+            show_results(L, base);
+        else
+            gf_cli_report(L, status);
+        lua_settop(L, base);
+        fflush(stdout);
+    }
+    free(statement);
+    history_close();
+    if (repl_module != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, repl_module);
+    repl_module = LUA_NOREF;
+    return 0;
+}
