@@ -1,0 +1,251 @@
+/* The fused training step (against the separate calls it fuses), top-k counting
+ * by hand, the evaluation pass, a non-finite loss, and checkpoint directories
+ * (round trip, last complete epoch, pruning, refusal of a damaged file). */
+#include <dirent.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "core/error.h"
+#include "data/loader.h"
+#include "nn/loss.h"
+#include "train/checkpoint_dir.h"
+#include "train/step.h"
+
+enum { CLASSES = 3, SIDE = 6, COUNT = 24, BATCH = 8 };
+
+/* conv 3x3 -> BN -> ReLU -> global average -> linear */
+static gf_net *small_net(uint64_t seed) {
+    gf_net *net = gf_net_create(1, SIDE, SIDE);
+    int x = gf_net_conv2d(net, "conv1", 0, 4, 3, 1, 1, 1, false);
+    x = gf_net_batchnorm(net, "bn1", x);
+    x = gf_net_activation(net, x, GF_ACT_RELU, 0);
+    x = gf_net_global_avgpool(net, x);
+    gf_net_linear(net, "linear", x, CLASSES, true);
+    if (gf_net_finalize(net, seed) != GF_OK) {
+        fprintf(stderr, "%s\n", gf_error_message());
+        exit(1);
+    }
+    return net;
+}
+
+static gf_dataset *small_dataset(void) {
+    gf_dataset *ds = gf_dataset_create(COUNT, 1, SIDE, SIDE, CLASSES);
+    gf_rng rng;
+    gf_rng_seed(&rng, 3, 0);
+    for (int i = 0; i < COUNT; i++) {
+        ds->labels[i] = i % CLASSES;
+        /* class c: brightness around 40 + 80 c, so the task is learnable */
+        for (int p = 0; p < SIDE * SIDE; p++)
+            ds->images[i * SIDE * SIDE + p] =
+                (uint8_t)(gf_rng_below(&rng, 60) + 10 + 80 * ds->labels[i]);
+    }
+    ds->mean[0] = 0.3f;
+    ds->std[0] = 0.3f;
+    return ds;
+}
+
+static void test_count_hits(void) {
+    /* 6 classes; label scores: rank 1, rank 3 (two higher), rank 6 (five higher), tie */
+    float logits[4 * 6] = {5, 1, 2, 3, 4, 0, /* label 0 -> top-1 */
+                           1, 9, 8, 3, 4, 0, /* label 4: 9, 8 higher -> top-5 only */
+                           0, 1, 2, 3, 4, 5, /* label 0: five higher -> neither */
+                           2, 2, 1, 1, 1, 1}; /* label 1 ties with 0: none strictly higher */
+    int32_t labels[4] = {0, 4, 0, 1};
+    int64_t top1 = 0, top5 = 0;
+    gf_count_hits(logits, labels, 4, 6, &top1, &top5);
+    CHECK(top1 == 2);
+    CHECK(top5 == 3);
+}
+
+static void test_step_equals_parts(void) {
+    gf_dataset *ds = small_dataset();
+    gf_net *fused = small_net(5), *parts = small_net(5);
+    gf_sgd *sgd_fused = gf_sgd_create(gf_net_param_count(fused), 0.9f, 0, 5e-4f, false);
+    gf_sgd *sgd_parts = gf_sgd_create(gf_net_param_count(parts), 0.9f, 0, 5e-4f, false);
+    gf_loader_options o = {.batch = BATCH, .shuffle = true, .seed = 1};
+    gf_loader *ld = gf_loader_create(ds, &o);
+    const float *x;
+    const int32_t *y;
+    float grad[BATCH * CLASSES];
+    double first_loss = 0, last_loss = 0;
+    for (int epoch = 0; epoch < 20; epoch++) {
+        gf_loader_start_epoch(ld);
+        double epoch_loss = 0;
+        int n;
+        while ((n = gf_loader_next(ld, &x, &y)) > 0) {
+            gf_step_result r;
+            CHECK(gf_train_step(fused, sgd_fused, x, y, n, 0.05f, &r) == GF_OK);
+            CHECK(r.finite && r.count == n);
+            epoch_loss += r.loss_sum;
+
+            const float *logits;
+            float loss;
+            gf_net_set_training(parts, true);
+            gf_net_forward(parts, x, n, &logits);
+            gf_cross_entropy(&loss, grad, logits, y, n, CLASSES);
+            gf_net_backward(parts, grad);
+            gf_sgd_step(sgd_parts, gf_net_params(parts), gf_net_grads(parts),
+                        gf_net_param_count(parts), 0.05f);
+            CHECK_NEAR(r.loss_sum / n, loss, 1e-6);
+        }
+        if (epoch == 0) first_loss = epoch_loss / COUNT;
+        last_loss = epoch_loss / COUNT;
+    }
+    /* same arithmetic in the same order: identical weights */
+    CHECK(memcmp(gf_net_params(fused), gf_net_params(parts),
+                 gf_net_param_count(fused) * sizeof(float)) == 0);
+    CHECK(last_loss < 0.5 * first_loss);
+
+    /* evaluation: running statistics, mode restored, every test image counted */
+    gf_loader_options eval = {.batch = 5};
+    gf_loader *test = gf_loader_create(ds, &eval);
+    gf_step_result r = {0};
+    CHECK(gf_evaluate(fused, test, &r) == GF_OK);
+    CHECK(r.count == COUNT && r.finite && gf_net_is_training(fused));
+    CHECK(r.top1 >= COUNT * 2 / 3 && r.top5 == COUNT);
+    /* the same numbers from an explicit pass in evaluation mode */
+    gf_net_set_training(parts, false);
+    double loss_sum = 0;
+    int64_t top1 = 0, top5 = 0;
+    gf_loader_start_epoch(test);
+    int n;
+    while ((n = gf_loader_next(test, &x, &y)) > 0) {
+        const float *logits;
+        float loss;
+        gf_net_forward(parts, x, n, &logits);
+        gf_cross_entropy(&loss, NULL, logits, y, n, CLASSES);
+        gf_count_hits(logits, y, n, CLASSES, &top1, &top5);
+        loss_sum += (double)loss * n;
+    }
+    CHECK_NEAR(r.loss_sum, loss_sum, 1e-9);
+    CHECK(r.top1 == top1);
+
+    gf_loader_free(test);
+    gf_loader_free(ld);
+    gf_sgd_free(sgd_fused);
+    gf_sgd_free(sgd_parts);
+    gf_net_free(fused);
+    gf_net_free(parts);
+    gf_dataset_free(ds);
+}
+
+static void test_non_finite_loss(void) {
+    gf_net *net = small_net(2);
+    gf_sgd *sgd = gf_sgd_create(gf_net_param_count(net), 0.9f, 0, 0, false);
+    size_t bytes = gf_net_param_count(net) * sizeof(float);
+    float *before = malloc(bytes);
+    float images[2 * SIDE * SIDE];
+    for (int i = 0; i < 2 * SIDE * SIDE; i++) images[i] = (float)i;
+    int32_t labels[2] = {0, 1};
+    /* an infinite bias makes the logits, and the loss, non-finite */
+    const gf_slice *bias = gf_net_slice(net, gf_net_find_slice(net, "linear.bias"));
+    gf_net_slice_data(net, bias)[1] = INFINITY;
+    memcpy(before, gf_net_params(net), bytes);
+    gf_step_result r;
+    CHECK(gf_train_step(net, sgd, images, labels, 2, 0.1f, &r) == GF_OK);
+    CHECK(!r.finite);
+    CHECK(memcmp(before, gf_net_params(net), bytes) == 0);
+    CHECK(!sgd->buffer_filled);
+    free(before);
+    gf_sgd_free(sgd);
+    gf_net_free(net);
+}
+
+static int count_entries(const char *dir) {
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) n += e->d_name[0] != '.' || strstr(e->d_name, ".tmp-");
+    if (d) closedir(d);
+    return n;
+}
+
+static void test_checkpoints(void) {
+    char dir[] = "/tmp/graft-ckpt-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char sub[64];
+    snprintf(sub, sizeof sub, "%s/run/a", dir); /* made with its parents */
+
+    gf_net *net = small_net(7);
+    gf_sgd *sgd = gf_sgd_create(gf_net_param_count(net), 0.9f, 0, 0, false);
+    for (size_t i = 0; i < sgd->count; i++) sgd->buffer[i] = (float)i * 0.5f;
+    sgd->buffer_filled = true;
+    gf_net_stats(net)[0] = 0.25f;
+    gf_train_state state = {.epoch = 1, .history = "{\"epoch\":1}\n"};
+    gf_rng_seed(&state.loader_rng, 99, 4);
+    gf_rng_u32(&state.loader_rng);
+    CHECK(gf_train_checkpoint_save(sub, net, sgd, &state) == GF_OK);
+    state.epoch = 2;
+    state.history = "{\"epoch\":1}\n{\"epoch\":2}\n";
+    gf_net_params(net)[0] = 42.0f;
+    CHECK(gf_train_checkpoint_save(sub, net, sgd, &state) == GF_OK);
+    /* only the newest epoch stays */
+    CHECK(count_entries(sub) == 1);
+    char last[256];
+    int found = 0;
+    CHECK(gf_train_checkpoint_last(sub, last, sizeof last, &found) == GF_OK && found);
+    CHECK_CONTAINS(last, "/run/a/epoch-0002");
+
+    gf_net *other = small_net(8);
+    gf_sgd *other_sgd = gf_sgd_create(gf_net_param_count(other), 0.9f, 0, 0, false);
+    gf_train_state loaded = {0};
+    CHECK(gf_train_checkpoint_load(sub, other, other_sgd, &loaded, &found) == GF_OK && found);
+    CHECK(loaded.epoch == 2);
+    CHECK(loaded.loader_rng.state == state.loader_rng.state);
+    CHECK(loaded.loader_rng.increment == state.loader_rng.increment);
+    CHECK(loaded.history && strcmp(loaded.history, state.history) == 0);
+    free(loaded.history);
+    CHECK(other_sgd->buffer_filled);
+    CHECK(memcmp(other_sgd->buffer, sgd->buffer, sgd->count * sizeof(float)) == 0);
+    CHECK(memcmp(gf_net_params(other), gf_net_params(net), sgd->count * sizeof(float)) == 0);
+    CHECK(gf_net_params(other)[0] == 42.0f && gf_net_stats(other)[0] == 0.25f);
+
+    /* a damaged trainer file is refused and nothing changes */
+    char path[512];
+    snprintf(path, sizeof path, "%.256s/trainer.safetensors", last);
+    FILE *f = fopen(path, "r+b");
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fclose(f);
+    CHECK(truncate(path, size - 3) == 0);
+    gf_net *fresh = small_net(9);
+    gf_sgd *fresh_sgd = gf_sgd_create(gf_net_param_count(fresh), 0.9f, 0, 0, false);
+    float first = gf_net_params(fresh)[0];
+    CHECK(gf_train_checkpoint_load(sub, fresh, fresh_sgd, &loaded, &found) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "epoch-0002");
+    CHECK(gf_net_params(fresh)[0] == first && !fresh_sgd->buffer_filled);
+
+    /* a network of another size is refused by name */
+    gf_net *bigger = gf_net_create(1, SIDE, SIDE);
+    gf_net_linear(bigger, "linear", 0, 5, true);
+    gf_net_finalize(bigger, 1);
+    gf_sgd *bigger_sgd = gf_sgd_create(gf_net_param_count(bigger), 0.9f, 0, 0, false);
+    CHECK(gf_train_checkpoint_save(sub, net, sgd, &state) == GF_OK);
+    CHECK(gf_train_checkpoint_load(sub, bigger, bigger_sgd, &loaded, &found) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "momentum_buffer");
+
+    /* an empty directory has no checkpoint, and that is not an error */
+    CHECK(gf_train_checkpoint_load(dir, fresh, fresh_sgd, &loaded, &found) == GF_OK && !found);
+
+    gf_sgd_free(bigger_sgd);
+    gf_net_free(bigger);
+    gf_sgd_free(fresh_sgd);
+    gf_net_free(fresh);
+    gf_sgd_free(other_sgd);
+    gf_net_free(other);
+    gf_sgd_free(sgd);
+    gf_net_free(net);
+    char command[128];
+    snprintf(command, sizeof command, "rm -rf %s", dir);
+    CHECK(system(command) == 0);
+}
+
+int main(void) {
+    test_count_hits();
+    test_step_equals_parts();
+    test_non_finite_loss();
+    test_checkpoints();
+    return CHECK_DONE();
+}
