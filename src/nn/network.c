@@ -36,8 +36,9 @@ typedef struct node_state {
         gf_pool_shape pool;
         gf_shortcut_shape shortcut;
     } shape;
-    int last_consumer; /* the latest node reading this one, -1 if none */
+    int last_consumer; /* the latest contributing node reading this one, -1 if none */
     bool contributes;  /* the output depends on this node (backward visits it) */
+    int grad_slot;     /* the shared gradient buffer this node uses, -1 if none */
 } node_state;
 
 struct gf_net {
@@ -53,8 +54,10 @@ struct gf_net {
     node_state *state; /* node_count entries once finalised */
     float *arena;
     size_t arena_floats;
-    int arena_batch;  /* the batch the arena is laid out for */
-    float *workspace; /* shared kernel scratch (im2col) */
+    int arena_batch;     /* the batch the arena is laid out for */
+    float *workspace;    /* shared kernel scratch (im2col) */
+    int64_t *slot_numel; /* per-sample floats of each gradient slot */
+    int slot_count;
     size_t workspace_floats;
     int shaped_batch;  /* the batch node_state.shape was computed for, 0 if none */
     int forward_batch; /* batch of the last training forward that backward may use, 0 if none */
@@ -128,6 +131,7 @@ void gf_net_free(gf_net *net) {
     gf_free(net->stats);
     gf_free(net->counters);
     free(net->state);
+    free(net->slot_numel);
     gf_free(net->arena);
     free(net);
 }
@@ -403,6 +407,51 @@ int gf_net_add(gf_net *net, int a, int b) {
 
 /* ---- finalising and initialising ---------------------------------------- */
 
+/* Gradients of activations live only during backward, from the moment the last
+ * reader of a node (the first one backward reaches) writes into it until the node's
+ * own backward has read it. Nodes whose lifetimes do not overlap share a buffer
+ * ("slot"), which keeps a few activation gradients in memory instead of all. */
+static int assign_gradient_slots(gf_net *net) {
+    int n = net->node_count;
+    net->slot_numel = calloc((size_t)n, sizeof *net->slot_numel);
+    bool *busy = calloc((size_t)n, sizeof *busy);
+    if (!net->slot_numel || !busy) {
+        free(busy);
+        return gf_fail("gf_net_finalize: out of memory");
+    }
+    net->slot_count = 0;
+    for (int i = 0; i < n; i++) net->state[i].grad_slot = -1;
+    for (int i = n - 1; i > 0; i--) {
+        if (!net->state[i].contributes) continue;
+        int born[3] = {i == n - 1 ? i : -1, -1, -1}; /* the output's gradient is the given one */
+        for (int k = 0; k < 2; k++) {
+            int j = net->nodes[i].inputs[k];
+            if (j >= 0 && net->state[j].last_consumer == i) born[k + 1] = j;
+        }
+        for (int b = 0; b < 3; b++) {
+            int j = born[b];
+            if (j < 0 || net->state[j].grad_slot >= 0) continue;
+            /* the smallest free slot that is large enough, else the largest free one */
+            int64_t need = node_numel(&net->nodes[j]);
+            int fit = -1, largest = -1;
+            for (int slot = 0; slot < net->slot_count; slot++) {
+                if (busy[slot]) continue;
+                int64_t size = net->slot_numel[slot];
+                if (size >= need && (fit < 0 || size < net->slot_numel[fit])) fit = slot;
+                if (largest < 0 || size > net->slot_numel[largest]) largest = slot;
+            }
+            int pick = fit >= 0 ? fit : largest;
+            if (pick < 0) pick = net->slot_count++;
+            if (net->slot_numel[pick] < need) net->slot_numel[pick] = need;
+            busy[pick] = true;
+            net->state[j].grad_slot = pick;
+        }
+        busy[net->state[i].grad_slot] = false; /* read by this node's backward, then dead */
+    }
+    free(busy);
+    return GF_OK;
+}
+
 int gf_net_finalize(gf_net *net, uint64_t seed) {
     if (net->finalized) return gf_fail("gf_net_finalize: the network is already finalised");
     net->state = calloc((size_t)net->node_count, sizeof *net->state);
@@ -421,10 +470,6 @@ int gf_net_finalize(gf_net *net, uint64_t seed) {
         net->counters = NULL;
         return gf_fail("gf_net_finalize: out of memory for %zu parameters", net->param_count);
     }
-    for (int i = 0; i < net->node_count; i++) net->state[i].last_consumer = -1;
-    for (int i = 0; i < net->node_count; i++)
-        for (int k = 0; k < 2; k++)
-            if (net->nodes[i].inputs[k] >= 0) net->state[net->nodes[i].inputs[k]].last_consumer = i;
     /* walking backwards from the output marks what backward has to visit */
     net->state[net->node_count - 1].contributes = true;
     for (int i = net->node_count - 1; i > 0; i--) {
@@ -433,6 +478,11 @@ int gf_net_finalize(gf_net *net, uint64_t seed) {
             if (net->nodes[i].inputs[k] >= 0)
                 net->state[net->nodes[i].inputs[k]].contributes = true;
     }
+    for (int i = 0; i < net->node_count; i++) net->state[i].last_consumer = -1;
+    for (int i = 0; i < net->node_count; i++)
+        for (int k = 0; k < 2 && net->state[i].contributes; k++)
+            if (net->nodes[i].inputs[k] >= 0) net->state[net->nodes[i].inputs[k]].last_consumer = i;
+    if (assign_gradient_slots(net) != GF_OK) return GF_ERR;
     net->finalized = true;
     gf_net_initialise(net, seed);
     return GF_OK;
@@ -556,10 +606,12 @@ static int ensure_arena(gf_net *net, int batch) {
     for (int i = 0; i < net->node_count; i++) {
         const gf_node *n = &net->nodes[i];
         size_t per_batch = round_up16((size_t)node_numel(n) * (size_t)layout_batch);
-        total += 2 * per_batch; /* output and its gradient */
+        total += per_batch; /* output */
         if (n->op == GF_OP_BATCHNORM) total += 2 * round_up16((size_t)n->channels);
         if (n->op == GF_OP_MAXPOOL) total += per_batch; /* int32 argmax, one per output */
     }
+    for (int slot = 0; slot < net->slot_count; slot++)
+        total += round_up16((size_t)net->slot_numel[slot] * (size_t)layout_batch);
     total += round_up16(workspace);
     float *arena = gf_alloc(total * sizeof(float), "the activation arena");
     if (!arena) return gf_fail_context("network forward with batch %d", batch);
@@ -576,8 +628,7 @@ static int ensure_arena(gf_net *net, int batch) {
         size_t per_batch = round_up16((size_t)node_numel(n) * (size_t)layout_batch);
         st->out = p;
         p += per_batch;
-        st->grad = p;
-        p += per_batch;
+        st->grad = NULL; /* set below from its gradient slot */
         st->saved_mean = st->saved_invstd = NULL;
         st->argmax = NULL;
         if (n->op == GF_OP_BATCHNORM) {
@@ -590,6 +641,11 @@ static int ensure_arena(gf_net *net, int batch) {
             st->argmax = (int32_t *)(void *)p;
             p += per_batch;
         }
+    }
+    for (int slot = 0; slot < net->slot_count; slot++) {
+        for (int i = 0; i < net->node_count; i++)
+            if (net->state[i].grad_slot == slot) net->state[i].grad = p;
+        p += round_up16((size_t)net->slot_numel[slot] * (size_t)layout_batch);
     }
     net->workspace = p;
     net->forward_batch = 0; /* the saved activations are gone */
@@ -729,6 +785,7 @@ int gf_net_backward(gf_net *net, const float *grad_output) {
     if (!grad_output) return gf_fail("gf_net_backward: grad_output is NULL");
     memset(net->grads, 0, net->param_count * sizeof(float));
     int last = net->node_count - 1;
+    if (last == 0) return GF_OK; /* the input alone: nothing to propagate */
     memcpy(net->state[last].grad, grad_output,
            (size_t)node_numel(&net->nodes[last]) * (size_t)batch * sizeof(float));
     for (int i = last; i > 0; i--) {

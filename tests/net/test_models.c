@@ -70,6 +70,14 @@ static void test_resnets(void) {
     }
     CHECK(shortcuts == 2 && leaky == 0);
     check_forward_shape(net, 2, 10);
+    /* activation gradients share a few buffers: the arena holds the outputs, a
+     * little more for gradients and the im2col scratch, not a second copy */
+    size_t outputs = 0;
+    for (int i = 0; i < gf_net_node_count(net); i++) {
+        const gf_node *n = gf_net_node(net, i);
+        outputs += (size_t)n->channels * n->height * n->width * 2 * sizeof(float);
+    }
+    CHECK(gf_net_arena_bytes(net) < outputs * 3 / 2);
     gf_net_free(net);
 
     gf_model_options o = {.classes = 100, .in_channels = 1, .image_size = 28, .leaky_slope = 0.1f};
