@@ -1,16 +1,24 @@
 /* Conv2d as matrix products: per image and group, the input patches are unrolled
  * into a [C/g * k * k, out_h * out_w] matrix (im2col) and multiplied with the
- * group's weights [out/g, C/g * k * k] by cblas_sgemm. A 1x1 stride-1 convolution
- * without padding needs no unrolling (the image already is that matrix), and the
- * depthwise case (groups == in == out channels) has its own direct kernel, since
- * its matrices would have a single row. */
+ * group's weights [out/g, C/g * k * k]. A 1x1 stride-1 convolution without padding
+ * needs no unrolling (the image already is that matrix), and the depthwise case
+ * (groups == in == out channels) has its own direct kernel, since its matrices would
+ * have a single row.
+ *
+ * The batch is split over the threads of core/parallel.h; each thread has its own
+ * patch matrix and its own copy of the weight (and bias) gradient, which are summed
+ * after the join. The products are core/gemm.h's kernels (see there why not BLAS).
+ *
+ * Workspace layout: [shared packed weights][thread 0 scratch][thread 1 scratch]...,
+ * each thread's scratch being [patch matrix][weight gradient][bias gradient]. */
 #include "nn/conv2d.h"
 
-#include <cblas.h>
 #include <stdbool.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "core/gemm.h"
+#include "core/parallel.h"
 
 int gf_conv2d_shape_init(gf_conv2d_shape *s) {
     if (s->batch < 1 || s->in_channels < 1 || s->in_h < 1 || s->in_w < 1 ||
@@ -35,24 +43,6 @@ int gf_conv2d_shape_init(gf_conv2d_shape *s) {
     return GF_OK;
 }
 
-static bool is_depthwise(const gf_conv2d_shape *s) {
-    return s->groups == s->in_channels && s->groups == s->out_channels && s->groups > 1;
-}
-
-static bool is_pointwise(const gf_conv2d_shape *s) {
-    return s->kernel == 1 && s->stride == 1 && s->padding == 0;
-}
-
-/* rows of the unrolled patch matrix of one group */
-static size_t patch_rows(const gf_conv2d_shape *s) {
-    return (size_t)(s->in_channels / s->groups) * (size_t)s->kernel * (size_t)s->kernel;
-}
-
-size_t gf_conv2d_workspace_floats(const gf_conv2d_shape *s) {
-    if (is_depthwise(s) || is_pointwise(s)) return 0;
-    return patch_rows(s) * (size_t)s->out_h * (size_t)s->out_w;
-}
-
 /* For kernel offset k: the output positions o with 0 <= o*stride - padding + k < size
  * form the range [*begin, *end). */
 static void valid_output_range(int k, int size, int out_size, int stride, int padding,
@@ -67,8 +57,9 @@ static void valid_output_range(int k, int size, int out_size, int stride, int pa
 }
 
 /* col[(c*k + kh)*k + kw][oh*out_w + ow] = in[c][oh*stride - pad + kh][ow*stride - pad + kw]
- * (0 outside the image), for `channels` planes starting at `in`. */
-static void im2col(float *col, const float *in, int channels, const gf_conv2d_shape *s) {
+ * (0 outside the image), for `channels` planes starting at `in`; rows are `ld` apart. */
+static void im2col(float *col, size_t ld, const float *in, int channels,
+                   const gf_conv2d_shape *s) {
     const int k = s->kernel, st = s->stride, pad = s->padding;
     const int h = s->in_h, w = s->in_w, oh_n = s->out_h, ow_n = s->out_w;
     for (int c = 0; c < channels; c++) {
@@ -79,7 +70,7 @@ static void im2col(float *col, const float *in, int channels, const gf_conv2d_sh
             for (int kw = 0; kw < k; kw++) {
                 int ow_lo, ow_hi;
                 valid_output_range(kw, w, ow_n, st, pad, &ow_lo, &ow_hi);
-                float *row = col + ((size_t)(c * k + kh) * k + kw) * oh_n * ow_n;
+                float *row = col + ((size_t)(c * k + kh) * k + kw) * ld;
                 memset(row, 0, sizeof(float) * (size_t)oh_lo * ow_n);
                 for (int oh = oh_lo; oh < oh_hi; oh++) {
                     float *dst = row + (size_t)oh * ow_n;
@@ -99,7 +90,8 @@ static void im2col(float *col, const float *in, int channels, const gf_conv2d_sh
 }
 
 /* The adjoint of im2col: in[...] += col[...] over the same index map. */
-static void col2im_add(float *in, const float *col, int channels, const gf_conv2d_shape *s) {
+static void col2im_add(float *in, const float *col, size_t ld, int channels,
+                       const gf_conv2d_shape *s) {
     const int k = s->kernel, st = s->stride, pad = s->padding;
     const int h = s->in_h, w = s->in_w, oh_n = s->out_h, ow_n = s->out_w;
     for (int c = 0; c < channels; c++) {
@@ -110,7 +102,7 @@ static void col2im_add(float *in, const float *col, int channels, const gf_conv2
             for (int kw = 0; kw < k; kw++) {
                 int ow_lo, ow_hi;
                 valid_output_range(kw, w, ow_n, st, pad, &ow_lo, &ow_hi);
-                const float *row = col + ((size_t)(c * k + kh) * k + kw) * oh_n * ow_n;
+                const float *row = col + ((size_t)(c * k + kh) * k + kw) * ld;
                 for (int oh = oh_lo; oh < oh_hi; oh++) {
                     const float *src = row + (size_t)oh * ow_n;
                     float *dst = plane + (size_t)(oh * st - pad + kh) * w - pad + kw;
@@ -171,100 +163,288 @@ static void depthwise_backward_plane(float *grad_in, float *grad_filter, const f
     }
 }
 
-static void add_bias(float *out, const float *bias, int channels, size_t plane) {
-    for (int c = 0; c < channels; c++)
-        for (size_t i = 0; i < plane; i++) out[(size_t)c * plane + i] += bias[c];
+static bool is_depthwise(const gf_conv2d_shape *s) {
+    return s->groups == s->in_channels && s->groups == s->out_channels && s->groups > 1;
+}
+
+static bool is_pointwise(const gf_conv2d_shape *s) {
+    return s->kernel == 1 && s->stride == 1 && s->padding == 0;
+}
+
+/* rows of the unrolled patch matrix of one group */
+static size_t patch_rows(const gf_conv2d_shape *s) {
+    return (size_t)(s->in_channels / s->groups) * (size_t)s->kernel * (size_t)s->kernel;
+}
+
+static size_t out_plane(const gf_conv2d_shape *s) { return (size_t)s->out_h * s->out_w; }
+static size_t in_plane(const gf_conv2d_shape *s) { return (size_t)s->in_h * s->in_w; }
+
+static size_t weight_floats(const gf_conv2d_shape *s) {
+    return (size_t)s->out_channels * patch_rows(s);
+}
+
+/* packed weights for the forward product, or packed transposed weights for the
+ * input gradient, of every group */
+static size_t shared_floats(const gf_conv2d_shape *s) {
+    if (is_depthwise(s)) return 0;
+    const int rows = (int)patch_rows(s), cout_g = s->out_channels / s->groups;
+    size_t forward = gf_gemm_packed_a_floats(cout_g, rows);
+    size_t backward = gf_gemm_packed_a_floats(rows, cout_g);
+    return (size_t)s->groups * (forward > backward ? forward : backward);
+}
+
+/* Small images are processed a chunk at a time, side by side in one patch matrix
+ * [rows, chunk * P], so that the products have long rows (and the weight gradient
+ * a long sum) instead of one short product per image. About 1 MiB of patches. */
+static int chunk_images(const gf_conv2d_shape *s) {
+    size_t per_image = patch_rows(s) * out_plane(s);
+    size_t chunk = ((size_t)1 << 18) / (per_image ? per_image : 1);
+    if (chunk < 1) chunk = 1;
+    if (chunk > (size_t)s->batch) chunk = (size_t)s->batch;
+    return (int)chunk;
+}
+
+static size_t patch_floats(const gf_conv2d_shape *s) {
+    if (is_depthwise(s)) return 0;
+    return patch_rows(s) * out_plane(s) * (size_t)chunk_images(s);
+}
+
+/* one group's outputs (or output gradients) of a chunk, side by side */
+static size_t gathered_floats(const gf_conv2d_shape *s) {
+    if (is_depthwise(s) || chunk_images(s) == 1) return 0;
+    return (size_t)(s->out_channels / s->groups) * out_plane(s) * (size_t)chunk_images(s);
+}
+
+static size_t round_to_line(size_t floats) { return (floats + 15) / 16 * 16; }
+
+static size_t thread_floats(const gf_conv2d_shape *s) {
+    return round_to_line(patch_floats(s)) + round_to_line(gathered_floats(s)) +
+           round_to_line(weight_floats(s) + (size_t)s->out_channels);
+}
+
+size_t gf_conv2d_workspace_floats(const gf_conv2d_shape *s) {
+    return round_to_line(shared_floats(s)) + (size_t)gf_parallel_threads() * thread_floats(s);
+}
+
+typedef struct conv_job {
+    const gf_conv2d_shape *s;
+    float *out, *grad_in;
+    const float *in, *weight, *bias, *grad_out;
+    bool want_bias_grad;
+    float *workspace;
+    const float *packed; /* per-group packed weights (forward) or transposed (backward) */
+    int threads_used;
+} conv_job;
+
+typedef struct thread_buffers {
+    float *patches, *gathered, *grad_weight, *grad_bias;
+} thread_buffers;
+
+static thread_buffers buffers_of(const conv_job *job, int thread) {
+    const gf_conv2d_shape *s = job->s;
+    thread_buffers b;
+    b.patches = job->workspace + round_to_line(shared_floats(s)) + (size_t)thread * thread_floats(s);
+    b.gathered = b.patches + round_to_line(patch_floats(s));
+    b.grad_weight = b.gathered + round_to_line(gathered_floats(s));
+    b.grad_bias = b.grad_weight + weight_floats(s);
+    return b;
+}
+
+/* Copies channels [first, first + count) of images n0 .. n0 + images - 1 of a
+ * [N, channels_total, P] tensor into rows of a [count, images * P] matrix, or back
+ * (adding) when `to_tensor`. */
+static void gather_rows(float *matrix, float *tensor, int n0, int images, int first, int count,
+                        int channels_total, size_t plane, bool to_tensor) {
+    const size_t ld = (size_t)images * plane;
+    for (int i = 0; i < images; i++)
+        for (int c = 0; c < count; c++) {
+            float *t = tensor + ((size_t)(n0 + i) * channels_total + first + c) * plane;
+            float *m = matrix + (size_t)c * ld + (size_t)i * plane;
+            if (to_tensor)
+                for (size_t p = 0; p < plane; p++) t[p] += m[p];
+            else
+                memcpy(m, t, sizeof(float) * plane);
+        }
+}
+
+/* The patch matrix of group g for a chunk; returns it and its row length. When one
+ * image of a 1x1 stride-1 convolution needs no copy, that is the image itself. */
+static const float *chunk_patches(const conv_job *job, float *patches, int n0, int images,
+                                  int g, size_t *ld) {
+    const gf_conv2d_shape *s = job->s;
+    const int cin_g = s->in_channels / s->groups;
+    const size_t ip = in_plane(s), op = out_plane(s);
+    *ld = (size_t)images * op;
+    if (is_pointwise(s)) {
+        if (images == 1) return job->in + ((size_t)n0 * s->in_channels + (size_t)g * cin_g) * ip;
+        gather_rows(patches, (float *)job->in, n0, images, g * cin_g, cin_g, s->in_channels, ip,
+                    false);
+        return patches;
+    }
+    for (int i = 0; i < images; i++)
+        im2col(patches + (size_t)i * op, *ld,
+               job->in + ((size_t)(n0 + i) * s->in_channels + (size_t)g * cin_g) * ip, cin_g, s);
+    return patches;
+}
+
+static void forward_images(void *ctx, int thread, int threads) {
+    const conv_job *job = ctx;
+    const gf_conv2d_shape *s = job->s;
+    const int groups = s->groups, cout_g = s->out_channels / groups, rows = (int)patch_rows(s);
+    const size_t ip = in_plane(s), op = out_plane(s);
+    const thread_buffers buf = buffers_of(job, thread);
+    int64_t first, last;
+    gf_parallel_share(s->batch, thread, threads, &first, &last);
+    if (is_depthwise(s)) {
+        for (int64_t n = first; n < last; n++)
+            for (int c = 0; c < s->in_channels; c++)
+                depthwise_forward_plane(job->out + ((size_t)n * s->out_channels + c) * op,
+                                        job->in + ((size_t)n * s->in_channels + c) * ip,
+                                        job->weight + (size_t)c * s->kernel * s->kernel,
+                                        job->bias ? job->bias[c] : 0.0f, s);
+        return;
+    }
+    const int chunk = chunk_images(s);
+    for (int64_t n0 = first; n0 < last; n0 += chunk) {
+        const int images = (int)(last - n0 < chunk ? last - n0 : chunk);
+        for (int g = 0; g < groups; g++) {
+            size_t ld;
+            const float *b = chunk_patches(job, buf.patches, (int)n0, images, g, &ld);
+            const float *packed = job->packed + (size_t)g * gf_gemm_packed_a_floats(cout_g, rows);
+            if (images == 1) {
+                gf_gemm_nn(job->out + ((size_t)n0 * s->out_channels + (size_t)g * cout_g) * op,
+                           (int)op, packed, b, (int)ld, cout_g, (int)ld, rows, false);
+                continue;
+            }
+            gf_gemm_nn(buf.gathered, (int)ld, packed, b, (int)ld, cout_g, (int)ld, rows, false);
+            for (int i = 0; i < images; i++)
+                for (int c = 0; c < cout_g; c++)
+                    memcpy(job->out + ((size_t)(n0 + i) * s->out_channels + g * cout_g + c) * op,
+                           buf.gathered + (size_t)c * ld + (size_t)i * op, sizeof(float) * op);
+        }
+        if (job->bias)
+            for (int i = 0; i < images; i++)
+                for (int c = 0; c < s->out_channels; c++) {
+                    float *row = job->out + ((size_t)(n0 + i) * s->out_channels + c) * op;
+                    for (size_t p = 0; p < op; p++) row[p] += job->bias[c];
+                }
+    }
 }
 
 int gf_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
                       const gf_conv2d_shape *s, float *workspace) {
-    const int groups = s->groups;
-    const int cin_g = s->in_channels / groups, cout_g = s->out_channels / groups;
-    const size_t in_plane = (size_t)s->in_h * s->in_w, out_plane = (size_t)s->out_h * s->out_w;
-    const int rows = (int)patch_rows(s);
-    if (!is_depthwise(s) && !is_pointwise(s) && !workspace)
-        return gf_fail("conv2d forward: no workspace for %d x %zu patches", rows, out_plane);
-
-    for (int n = 0; n < s->batch; n++) {
-        const float *image = in + (size_t)n * s->in_channels * in_plane;
-        float *result = out + (size_t)n * s->out_channels * out_plane;
-        if (is_depthwise(s)) {
-            for (int c = 0; c < s->in_channels; c++)
-                depthwise_forward_plane(result + c * out_plane, image + c * in_plane,
-                                        weight + (size_t)c * s->kernel * s->kernel,
-                                        bias ? bias[c] : 0.0f, s);
-            continue;
-        }
-        for (int g = 0; g < groups; g++) {
-            const float *patches = image + (size_t)g * cin_g * in_plane;
-            if (!is_pointwise(s)) {
-                im2col(workspace, patches, cin_g, s);
-                patches = workspace;
-            }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout_g, (int)out_plane,
-                        rows, 1.0f, weight + (size_t)g * cout_g * rows, rows, patches,
-                        (int)out_plane, 0.0f, result + (size_t)g * cout_g * out_plane,
-                        (int)out_plane);
-        }
-        if (bias) add_bias(result, bias, s->out_channels, out_plane);
+    if (!workspace)
+        return gf_fail("conv2d forward: no workspace (%zu floats needed)",
+                       gf_conv2d_workspace_floats(s));
+    conv_job job = {.s = s, .out = out, .in = in, .weight = weight, .bias = bias,
+                    .workspace = workspace, .packed = workspace};
+    if (!is_depthwise(s)) {
+        const int rows = (int)patch_rows(s), cout_g = s->out_channels / s->groups;
+        for (int g = 0; g < s->groups; g++)
+            gf_gemm_pack_a(workspace + (size_t)g * gf_gemm_packed_a_floats(cout_g, rows),
+                           weight + (size_t)g * cout_g * rows, rows, false, cout_g, rows);
     }
+    gf_parallel_run(forward_images, &job);
     return GF_OK;
+}
+
+static void backward_depthwise(const conv_job *job, const thread_buffers *buf, int64_t first,
+                               int64_t last) {
+    const gf_conv2d_shape *s = job->s;
+    const size_t ip = in_plane(s), op = out_plane(s);
+    const int kk = s->kernel * s->kernel;
+    for (int64_t n = first; n < last; n++)
+        for (int c = 0; c < s->in_channels; c++) {
+            size_t in_offset = ((size_t)n * s->in_channels + c) * ip;
+            depthwise_backward_plane(job->grad_in ? job->grad_in + in_offset : NULL,
+                                     buf->grad_weight + (size_t)c * kk,
+                                     job->grad_out + ((size_t)n * s->out_channels + c) * op,
+                                     job->in + in_offset, job->weight + (size_t)c * kk, s);
+        }
+}
+
+static void backward_images(void *ctx, int thread, int threads) {
+    conv_job *job = ctx;
+    const gf_conv2d_shape *s = job->s;
+    const int groups = s->groups, cin_g = s->in_channels / groups;
+    const int cout_g = s->out_channels / groups, rows = (int)patch_rows(s);
+    const size_t ip = in_plane(s), op = out_plane(s);
+    const thread_buffers buf = buffers_of(job, thread);
+    memset(buf.grad_weight, 0, sizeof(float) * (weight_floats(s) + (size_t)s->out_channels));
+    if (thread == 0) job->threads_used = threads;
+    int64_t first, last;
+    gf_parallel_share(s->batch, thread, threads, &first, &last);
+    if (job->want_bias_grad)
+        for (int64_t n = first; n < last; n++)
+            for (int c = 0; c < s->out_channels; c++) {
+                const float *g = job->grad_out + ((size_t)n * s->out_channels + c) * op;
+                float sum = 0.0f;
+                for (size_t i = 0; i < op; i++) sum += g[i];
+                buf.grad_bias[c] += sum;
+            }
+    if (is_depthwise(s)) {
+        backward_depthwise(job, &buf, first, last);
+        return;
+    }
+    const int chunk = chunk_images(s);
+    for (int64_t n0 = first; n0 < last; n0 += chunk) {
+        const int images = (int)(last - n0 < chunk ? last - n0 : chunk);
+        for (int g = 0; g < groups; g++) {
+            size_t ld;
+            float *patches = buf.patches;
+            const float *b = chunk_patches(job, patches, (int)n0, images, g, &ld);
+            const float *grad_g = job->grad_out + ((size_t)n0 * s->out_channels + (size_t)g * cout_g) * op;
+            if (images > 1) {
+                gather_rows(buf.gathered, (float *)job->grad_out, (int)n0, images, g * cout_g,
+                            cout_g, s->out_channels, op, false);
+                grad_g = buf.gathered;
+            }
+            /* dW[out/g, rows] += dY[out/g, chunk P] @ patches[rows, chunk P]^T */
+            gf_gemm_nt(buf.grad_weight + (size_t)g * cout_g * rows, rows, grad_g, (int)ld, b,
+                       (int)ld, cout_g, rows, (int)ld, true);
+            if (!job->grad_in) continue;
+            /* dpatches[rows, chunk P] = W[out/g, rows]^T @ dY[out/g, chunk P] */
+            const float *packed_t = job->packed + (size_t)g * gf_gemm_packed_a_floats(rows, cout_g);
+            if (is_pointwise(s) && images == 1) {
+                gf_gemm_nn(job->grad_in + ((size_t)n0 * s->in_channels + (size_t)g * cin_g) * ip,
+                           (int)op, packed_t, grad_g, (int)ld, rows, (int)ld, cout_g, true);
+                continue;
+            }
+            gf_gemm_nn(patches, (int)ld, packed_t, grad_g, (int)ld, rows, (int)ld, cout_g, false);
+            if (is_pointwise(s)) {
+                gather_rows(patches, job->grad_in, (int)n0, images, g * cin_g, cin_g,
+                            s->in_channels, ip, true);
+                continue;
+            }
+            for (int i = 0; i < images; i++)
+                col2im_add(job->grad_in + ((size_t)(n0 + i) * s->in_channels + (size_t)g * cin_g) * ip,
+                           patches + (size_t)i * op, ld, cin_g, s);
+        }
+    }
 }
 
 int gf_conv2d_backward(float *grad_in, float *grad_weight, float *grad_bias,
                        const float *grad_out, const float *in, const float *weight,
                        const gf_conv2d_shape *s, float *workspace) {
-    const int groups = s->groups;
-    const int cin_g = s->in_channels / groups, cout_g = s->out_channels / groups;
-    const size_t in_plane = (size_t)s->in_h * s->in_w, out_plane = (size_t)s->out_h * s->out_w;
-    const int rows = (int)patch_rows(s);
-    if (!is_depthwise(s) && !is_pointwise(s) && !workspace)
-        return gf_fail("conv2d backward: no workspace for %d x %zu patches", rows, out_plane);
-
-    for (int n = 0; n < s->batch; n++) {
-        const float *image = in + (size_t)n * s->in_channels * in_plane;
-        const float *grad = grad_out + (size_t)n * s->out_channels * out_plane;
-        float *grad_image = grad_in ? grad_in + (size_t)n * s->in_channels * in_plane : NULL;
+    if (!workspace)
+        return gf_fail("conv2d backward: no workspace (%zu floats needed)",
+                       gf_conv2d_workspace_floats(s));
+    conv_job job = {.s = s, .grad_in = grad_in, .in = in, .weight = weight,
+                    .grad_out = grad_out, .want_bias_grad = grad_bias != NULL,
+                    .workspace = workspace, .packed = workspace};
+    if (grad_in && !is_depthwise(s)) {
+        const int rows = (int)patch_rows(s), cout_g = s->out_channels / s->groups;
+        for (int g = 0; g < s->groups; g++)
+            gf_gemm_pack_a(workspace + (size_t)g * gf_gemm_packed_a_floats(rows, cout_g),
+                           weight + (size_t)g * cout_g * rows, rows, true, rows, cout_g);
+    }
+    gf_parallel_run(backward_images, &job);
+    /* sum the threads' gradients in thread order */
+    for (int t = 0; t < job.threads_used; t++) {
+        const thread_buffers buf = buffers_of(&job, t);
+        for (size_t i = 0; i < weight_floats(s); i++) grad_weight[i] += buf.grad_weight[i];
         if (grad_bias)
-            for (int c = 0; c < s->out_channels; c++) {
-                float sum = 0.0f;
-                for (size_t i = 0; i < out_plane; i++) sum += grad[c * out_plane + i];
-                grad_bias[c] += sum;
-            }
-        if (is_depthwise(s)) {
-            const int kk = s->kernel * s->kernel;
-            for (int c = 0; c < s->in_channels; c++)
-                depthwise_backward_plane(grad_image ? grad_image + c * in_plane : NULL,
-                                         grad_weight + (size_t)c * kk, grad + c * out_plane,
-                                         image + c * in_plane, weight + (size_t)c * kk, s);
-            continue;
-        }
-        for (int g = 0; g < groups; g++) {
-            const float *grad_g = grad + (size_t)g * cout_g * out_plane;
-            const float *weight_g = weight + (size_t)g * cout_g * rows;
-            const float *patches = image + (size_t)g * cin_g * in_plane;
-            if (!is_pointwise(s)) {
-                im2col(workspace, patches, cin_g, s);
-                patches = workspace;
-            }
-            /* dW[out/g, rows] += dY[out/g, P] @ patches[rows, P]^T */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cout_g, rows, (int)out_plane,
-                        1.0f, grad_g, (int)out_plane, patches, (int)out_plane, 1.0f,
-                        grad_weight + (size_t)g * cout_g * rows, rows);
-            if (!grad_image) continue;
-            float *grad_image_g = grad_image + (size_t)g * cin_g * in_plane;
-            /* dpatches[rows, P] = W[out/g, rows]^T @ dY[out/g, P] */
-            if (is_pointwise(s)) {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, (int)out_plane,
-                            cout_g, 1.0f, weight_g, rows, grad_g, (int)out_plane, 1.0f,
-                            grad_image_g, (int)out_plane);
-            } else {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, (int)out_plane,
-                            cout_g, 1.0f, weight_g, rows, grad_g, (int)out_plane, 0.0f,
-                            workspace, (int)out_plane);
-                col2im_add(grad_image_g, workspace, cin_g, s);
-            }
-        }
+            for (int c = 0; c < s->out_channels; c++) grad_bias[c] += buf.grad_bias[c];
     }
     return GF_OK;
 }

@@ -1,0 +1,39 @@
+/* Single-threaded matrix-product kernels for the convolution layers (row-major).
+ *
+ * Why not cblas_sgemm: on this project's machines (Intel family 6 model 207) the
+ * Debian OpenBLAS 0.3.21 does not recognise the CPU and falls back to its SSE3
+ * "Prescott" kernels, and its per-call threading costs more than a small
+ * convolution's product. These kernels pick AVX-512, AVX2+FMA or portable code at
+ * run time, and the convolution splits its batch over threads itself (core/parallel.h).
+ *
+ * Two products cover a convolution's forward and backward passes:
+ *   gf_gemm_nn: C[M,N] (+)= A[M,K] B[K,N], A packed once (gf_gemm_pack_a), B read in
+ *               place (an im2col matrix, an image, an output gradient);
+ *   gf_gemm_nt: C[M,N] (+)= A[M,K] B[N,K]^T, both read in place: dot products along
+ *               the long K (weight gradients, summed over every output position). */
+#ifndef GRAFT_CORE_GEMM_H
+#define GRAFT_CORE_GEMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Name of the kernel set in use: "avx512", "avx2" or "portable". */
+const char *gf_gemm_isa(void);
+/* Switches to the named kernel set (tests and benchmarks; call only between products,
+ * since packed A depends on it); GF_ERR if unknown or the CPU lacks the instructions. */
+int gf_gemm_use(const char *isa);
+
+/* Floats needed by gf_gemm_pack_a for an M x K matrix (any kernel set). */
+size_t gf_gemm_packed_a_floats(int m, int k);
+/* Packs A[M,K] (A[i][k] = a[i*lda + k], or a[k*lda + i] when transposed) into row
+ * panels for gf_gemm_nn; rows past M are zero. */
+void gf_gemm_pack_a(float *packed, const float *a, int lda, bool transposed, int m, int k);
+
+/* C[M,N] = A B (accumulate: C += A B); B[k][j] = b[k*ldb + j]. */
+void gf_gemm_nn(float *c, int ldc, const float *packed_a, const float *b, int ldb, int m,
+                int n, int k, bool accumulate);
+/* C[M,N] (+)= A B^T with A[i][k] = a[i*lda + k], B^T[k][j] = b[j*ldb + k]. */
+void gf_gemm_nt(float *c, int ldc, const float *a, int lda, const float *b, int ldb, int m,
+                int n, int k, bool accumulate);
+
+#endif

@@ -1,0 +1,94 @@
+/* The convolution's matrix kernels, every kernel set this CPU can run, against a
+ * triple loop in double: odd sizes (partial tiles in M, N and K), transposed packing,
+ * leading dimensions larger than the width, overwrite and accumulate. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "core/error.h"
+#include "core/gemm.h"
+#include "core/rng.h"
+
+static float *random_floats(size_t n, gf_rng *r) {
+    float *x = malloc(sizeof(float) * n);
+    gf_rng_fill_normal(r, x, n, 0.0f, 1.0f);
+    return x;
+}
+
+/* C = A B (+ C0) with A [m,k] at lda (or transposed storage), B [k,n] at ldb */
+static double worst_nn(int m, int n, int k, bool transposed, bool accumulate, gf_rng *r) {
+    int lda = transposed ? m + 3 : k + 2, ldb = n + 5, ldc = n + 1;
+    size_t a_n = transposed ? (size_t)k * lda : (size_t)m * lda;
+    float *a = random_floats(a_n, r), *b = random_floats((size_t)k * ldb, r);
+    float *c = random_floats((size_t)m * ldc, r), *c0 = malloc(sizeof(float) * m * ldc);
+    memcpy(c0, c, sizeof(float) * m * ldc);
+    float *packed = malloc(sizeof(float) * gf_gemm_packed_a_floats(m, k));
+    gf_gemm_pack_a(packed, a, lda, transposed, m, k);
+    gf_gemm_nn(c, ldc, packed, b, ldb, m, n, k, accumulate);
+    double worst = 0;
+    for (int i = 0; i < m; i++) {
+        for (int j = 0; j < n; j++) {
+            double s = accumulate ? c0[i * ldc + j] : 0.0;
+            for (int t = 0; t < k; t++)
+                s += (double)(transposed ? a[t * lda + i] : a[i * lda + t]) * b[t * ldb + j];
+            worst = fmax(worst, fabs(c[i * ldc + j] - s) / fmax(1.0, fabs(s)));
+        }
+        /* the padding columns between n and ldc stay untouched */
+        for (int j = n; j < ldc; j++) worst = fmax(worst, c[i * ldc + j] != c0[i * ldc + j]);
+    }
+    free(a); free(b); free(c); free(c0); free(packed);
+    return worst;
+}
+
+static double worst_nt(int m, int n, int k, bool accumulate, gf_rng *r) {
+    int lda = k + 1, ldb = k + 3, ldc = n + 2;
+    float *a = random_floats((size_t)m * lda, r), *b = random_floats((size_t)n * ldb, r);
+    float *c = random_floats((size_t)m * ldc, r), *c0 = malloc(sizeof(float) * m * ldc);
+    memcpy(c0, c, sizeof(float) * m * ldc);
+    gf_gemm_nt(c, ldc, a, lda, b, ldb, m, n, k, accumulate);
+    double worst = 0;
+    for (int i = 0; i < m; i++) {
+        for (int j = 0; j < n; j++) {
+            double s = accumulate ? c0[i * ldc + j] : 0.0;
+            for (int t = 0; t < k; t++) s += (double)a[i * lda + t] * b[j * ldb + t];
+            worst = fmax(worst, fabs(c[i * ldc + j] - s) / fmax(1.0, fabs(s)));
+        }
+        for (int j = n; j < ldc; j++) worst = fmax(worst, c[i * ldc + j] != c0[i * ldc + j]);
+    }
+    free(a); free(b); free(c); free(c0);
+    return worst;
+}
+
+int main(void) {
+    const char *sets[3] = {"avx512", "avx2", "portable"};
+    const int sizes[][3] = {{1, 1, 1}, {8, 32, 16}, {16, 64, 144}, {7, 33, 5},
+                            {13, 70, 131}, {3, 5, 200}, {24, 16, 27}, {9, 100, 64}};
+    int tested = 0;
+    for (int s = 0; s < 3; s++) {
+        if (gf_gemm_use(sets[s]) != GF_OK) {
+            CHECK_CONTAINS(gf_error_message(), "cannot run");
+            continue;
+        }
+        CHECK(strcmp(gf_gemm_isa(), sets[s]) == 0);
+        tested++;
+        gf_rng r;
+        gf_rng_seed(&r, 1000 + s, 0);
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            int m = sizes[i][0], n = sizes[i][1], k = sizes[i][2];
+            for (int variant = 0; variant < 4; variant++) {
+                double e = worst_nn(m, n, k, variant & 1, variant & 2, &r);
+                if (e > 1e-5) fprintf(stderr, "%s nn %dx%dx%d variant %d: %g\n", sets[s], m, n, k, variant, e);
+                CHECK(e <= 1e-5);
+            }
+            for (int acc = 0; acc < 2; acc++) {
+                double e = worst_nt(m, n, k, acc, &r);
+                if (e > 1e-5) fprintf(stderr, "%s nt %dx%dx%d acc %d: %g\n", sets[s], m, n, k, acc, e);
+                CHECK(e <= 1e-5);
+            }
+        }
+    }
+    CHECK(tested >= 1);
+    CHECK(gf_gemm_use("sse9") == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "no kernel set named \"sse9\"");
+    return CHECK_DONE();
+}
