@@ -137,13 +137,14 @@ function Trainer:train_epoch()
   local epoch = self.epoch + 1
   local batches = loader:batches()
   loader:start_epoch()
-  local loss_sum, hits, images, batch, lr = 0.0, 0, 0, 0, self:lr()
+  local loss_sum, hits, images, batch, last_lr = 0.0, 0, 0, 0, self:lr()
   local start = core.monotonic_seconds()
   local next_draw = start
   while true do
-    lr = self.schedule:lr(self.iteration)
+    local lr = self.schedule:lr(self.iteration)
     local n, loss, top1, _, finite = core.train_step(net, sgd, loader, lr)
     if not n then break end
+    last_lr = lr
     batch = batch + 1
     if not finite then
       if self.progress then io.stdout:write("\n") end
@@ -166,7 +167,7 @@ function Trainer:train_epoch()
     end
   end
   local seconds = core.monotonic_seconds() - start
-  return { epoch = epoch, loss = loss_sum / images, train_top1 = 100 * hits / images, lr = lr,
+  return { epoch = epoch, loss = loss_sum / images, train_top1 = 100 * hits / images, lr = last_lr,
            images_per_s = images / seconds, seconds = seconds }
 end
 

@@ -1,0 +1,164 @@
+-- graft.data from Lua: the data set tables, CIFAR files written here in the exact
+-- binary format, loaders (determinism, streams, epochs), and clear errors.
+local core = graft.core
+
+local function write(path, bytes)
+  local f = assert(io.open(path, "wb"))
+  f:write(bytes)
+  f:close()
+end
+
+-- A CIFAR directory: record i has label(s) from i and pixels from (i, position).
+local function cifar_dir(kind, counts)
+  local dir = expect.tmpname("-cifar")
+  assert(os.execute("mkdir -p " .. dir))
+  local function records(first, n, label_bytes)
+    local parts = {}
+    for i = first, first + n - 1 do
+      local label = label_bytes == 1 and string.char(i % 10)
+        or string.char(i % 20, (i * 7) % 100)
+      local pixels = {}
+      for p = 0, 3071 do pixels[p + 1] = string.char((i * 31 + p) % 256) end
+      parts[#parts + 1] = label .. table.concat(pixels)
+    end
+    return table.concat(parts)
+  end
+  if kind == "cifar10" then
+    local first = 0
+    for b = 1, 5 do
+      write(dir .. "/data_batch_" .. b .. ".bin", records(first, counts[1], 1))
+      first = first + counts[1]
+    end
+    write(dir .. "/test_batch.bin", records(1000, counts[2], 1))
+  else
+    write(dir .. "/train.bin", records(0, counts[1], 2))
+    write(dir .. "/test.bin", records(1000, counts[2], 2))
+  end
+  return dir
+end
+
+local function remove_dir(dir) os.execute("rm -rf " .. dir) end
+
+describe("graft.data", function()
+  it("reads Fashion-MNIST with its shape, classes and normalisation", function()
+    local fm = graft.data.fashion_mnist { subset = 100, test_subset = 50 }
+    expect.eq(fm:size(), 100)
+    expect.eq(fm.test:size(), 50)
+    expect.eq(fm.shape, { 1, 28, 28 })
+    expect.eq(fm.classes, 10)
+    expect.eq(fm.pad, 2)
+    expect.near(fm.mean, { 0.2860 }, 1e-6)
+    local mean, std = fm.train:normalisation()
+    expect.near(mean, { 0.2860 }, 1e-6)
+    expect.near(std, { 0.3530 }, 1e-6)
+    local image, label = fm.train:image(1)
+    expect.eq(image:shape(), { 1, 28, 28 })
+    -- the first training image of Fashion-MNIST is an ankle boot (class 9)
+    expect.eq(label, 9)
+    expect.eq(fm.class_names[label + 1], "Ankle boot")
+    expect.contains(tostring(fm), "fashion-mnist: 100 training and 50 test images of 1x28x28")
+  end)
+
+  it("reads CIFAR-10 batches in order", function()
+    local dir = cifar_dir("cifar10", { 3, 4 })
+    local c = graft.data.cifar10 { dir = dir }
+    expect.eq(c:size(), 15)
+    expect.eq(c.test:size(), 4)
+    expect.eq(c.shape, { 3, 32, 32 })
+    expect.near(c.std, { 0.2023, 0.1994, 0.2010 }, 1e-6)
+    expect.eq(c.pad, 4)
+    for i = 1, 15 do expect.eq(c.train:label(i), (i - 1) % 10) end
+    -- red plane first: pixel p of record i is (i * 31 + p) % 256
+    local image = c.train:image(8):totable()
+    expect.near(image[2][1][1], ((7 * 31 + 1024) % 256) / 255, 1e-6, "green (0, 0) of image 8")
+    expect.eq(c.test:label(1), 0)
+    expect.eq(graft.data.cifar10 { dir = dir, subset = 4 }:size(), 4)
+    remove_dir(dir)
+  end)
+
+  it("reads CIFAR-100 with fine or coarse labels", function()
+    local dir = cifar_dir("cifar100", { 6, 2 })
+    local fine = graft.data.cifar100 { dir = dir }
+    local coarse = graft.data.cifar100 { dir = dir, labels = "coarse" }
+    expect.eq(fine.classes, 100)
+    expect.eq(coarse.classes, 20)
+    for i = 1, 6 do
+      expect.eq(fine.train:label(i), ((i - 1) * 7) % 100)
+      expect.eq(coarse.train:label(i), (i - 1) % 20)
+    end
+    expect.error(function() graft.data.cifar100 { dir = dir, labels = "medium" } end,
+      "labels must be 'fine'")
+    remove_dir(dir)
+  end)
+
+  it("says where it looked when files are missing, and names bad options", function()
+    local dir = expect.tmpname("-empty")
+    expect.error(function() graft.data.cifar10 { dir = dir } end,
+      { "graft.data.cifar10: files not found", dir, "data/README.md" })
+    expect.error(function() graft.data.mnist { dir = dir } end, { "graft.data.mnist", dir })
+    expect.error(function() graft.data.fashion_mnist { subsets = 3 } end, "unknown option 'subsets'")
+    expect.error(function() graft.data.fashion_mnist { subset = 0 } end, "subset must be a positive integer")
+    expect.error(function() graft.data.load("imagenet") end, "unknown data set 'imagenet'")
+  end)
+
+  it("refuses a damaged CIFAR file, naming file and offset", function()
+    local dir = cifar_dir("cifar10", { 2, 2 })
+    local f = assert(io.open(dir .. "/data_batch_3.bin", "r+b"))
+    f:seek("set", 3073) -- the label of record 2
+    f:write(string.char(12))
+    f:close()
+    expect.error(function() graft.data.cifar10 { dir = dir } end,
+      { dir .. "/data_batch_3.bin", "label 12 at byte offset 3073 is out of range [0, 10)" })
+    write(dir .. "/test_batch.bin", string.rep("\0", 3073 + 5))
+    expect.error(function() graft.data.cifar10 { dir = dir, subset = 1 } end,
+      { "test_batch.bin", "truncated record at byte offset 3073" })
+    remove_dir(dir)
+  end)
+end)
+
+describe("graft.core.loader", function()
+  local fm = graft.data.fashion_mnist { subset = 50, test_subset = 10 }
+
+  local function epoch_labels(loader)
+    local labels = {}
+    for _, y in loader:epoch() do
+      for _, v in ipairs(y) do labels[#labels + 1] = v end
+    end
+    return labels
+  end
+
+  it("gives the same batches for a seed and stream, other orders for other streams", function()
+    local a = core.loader(fm.train, { batch = 16, shuffle = true, pad = 2, flip = true, seed = 3 })
+    local b = core.loader(fm.train, { batch = 16, shuffle = true, pad = 2, flip = true, seed = 3 })
+    local c = core.loader(fm.train, { batch = 16, shuffle = true, pad = 2, flip = true, seed = 3,
+                                      stream = 1 })
+    expect.eq(a:batches(), 4)
+    local xa, ya, na = a:epoch()(a)
+    local xb, yb = b:epoch()(b)
+    expect.eq(na, 16)
+    expect.eq(xa:shape(), { 16, 1, 28, 28 })
+    expect.eq(ya, yb)
+    expect.eq(xa:totable(), xb:totable())
+    local la, lc = epoch_labels(a), epoch_labels(c)
+    expect.eq(#la, 50)
+    expect.truthy(table.concat(la, ",") ~= table.concat(lc, ","), "streams 0 and 1 differ")
+    -- generator state carries an epoch sequence over to another loader
+    local s, inc = a:rng_state()
+    local after = epoch_labels(a)
+    c:set_rng_state(s, inc)
+    expect.eq(epoch_labels(c), after)
+    expect.error(function() c:set_rng_state(s, 2) end, "must be odd")
+    a:close(); b:close(); c:close()
+  end)
+
+  it("keeps the data set open while a loader reads it", function()
+    local ds = graft.data.fashion_mnist { subset = 20, test_subset = 10 }.train
+    local loader = core.loader(ds, { batch = 8 })
+    expect.error(function() ds:close() end, "1 loader(s) still read this dataset")
+    loader:close()
+    ds:close()
+    expect.error(function() ds:size() end, "dataset was closed")
+    expect.error(function() core.loader(fm.train, { batches = 3 }) end, "unknown option 'batches'")
+    expect.error(function() core.loader(fm.train, { pad = 30 }) end, "padding 30")
+  end)
+end)

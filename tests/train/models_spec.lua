@@ -1,0 +1,84 @@
+-- The model zoo: parameter counts as PyTorch counts them, state_dict key names,
+-- options, and shapes.
+local function keys(net)
+  local names = {}
+  for name in pairs(net:parameters()) do names[name] = true end
+  for name in pairs(net:buffers()) do names[name] = true end
+  return names
+end
+
+local function count(t)
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  return n
+end
+
+describe("graft.models", function()
+  it("builds the reference ResNets with PyTorch's parameter counts", function()
+    expect.eq(graft.models.resnet {}:param_count(), 269722)
+    expect.eq(graft.models.resnet { depth = 32 }:param_count(), 464154)
+    expect.eq(graft.models.resnet { depth = 56, classes = 100 }:param_count(), 858868)
+    local k = keys(graft.models.resnet {})
+    for _, name in ipairs { "conv1.weight", "bn1.running_var", "layer1.0.conv1.weight",
+                            "layer3.2.bn2.num_batches_tracked", "linear.bias" } do
+      expect.truthy(k[name], name)
+    end
+  end)
+
+  it("switches to leaky ReLU with a slope", function()
+    -- {activation = slope} over the network's activation nodes
+    local function activations(net)
+      local seen = {}
+      for _, node in ipairs(net:nodes()) do
+        if node.activation then seen[node.activation] = node.slope end
+      end
+      return seen
+    end
+    local leaky = activations(graft.models.resnet { leaky = 0.2 })
+    expect.eq(count(leaky), 1)
+    expect.near(leaky.leaky_relu, 0.2, 1e-6)
+    expect.eq(count(activations(graft.models.resnet {})), 1)
+    expect.truthy(activations(graft.models.resnet {}).relu)
+    expect.near(activations(graft.models.build("resnet20_leaky")).leaky_relu, 0.01, 1e-6)
+    expect.error(function() graft.models.resnet { leaky = -1 } end, "positive slope")
+    expect.error(function() graft.models.resnet { depth = 18 } end, "depth 18 is not one of")
+  end)
+
+  it("builds MobileNetV2, VGG16 and WRN with the common PyTorch definitions", function()
+    expect.eq(graft.models.mobilenetv2 {}:param_count(), 2296922)
+    local vgg = graft.models.vgg16 {}
+    expect.eq(vgg:param_count(), 14728266)
+    local k = keys(vgg)
+    expect.eq(count(k), 93)
+    for _, name in ipairs { "features.0.weight", "features.0.bias", "features.1.running_mean",
+                            "features.41.num_batches_tracked", "classifier.weight" } do
+      expect.truthy(k[name], name)
+    end
+    local y = vgg:forward(graft.randn({ 2, 3, 32, 32 }, 1))
+    expect.eq(y:shape(), { 2, 10 })
+    vgg:close()
+    local wrn = graft.models.wrn { depth = 16, widen = 2, classes = 7, in_channels = 1, image_size = 20 }
+    expect.eq(wrn:param_count(), 691674 - 3 * 16 * 9 + 16 * 9 - (128 + 1) * 10 + (128 + 1) * 7)
+    k = keys(wrn)
+    expect.eq(count(k), 83)
+    for _, name in ipairs { "block1.layer.0.convShortcut.weight", "block2.layer.1.bn2.weight",
+                            "bn1.running_var", "fc.weight" } do
+      expect.truthy(k[name], name)
+    end
+    expect.truthy(not k["block2.layer.1.convShortcut.weight"], "no shortcut conv at equal widths")
+    expect.eq(wrn:forward(graft.randn({ 3, 1, 20, 20 }, 2)):shape(), { 3, 7 })
+    expect.eq(graft.models.build("wrn28_10"):param_count(), 36479194)
+  end)
+
+  it("takes classes, channels and size from a data set, and names bad options", function()
+    local fm = graft.data.fashion_mnist { subset = 10, test_subset = 10 }
+    local net = graft.models.resnet { data = fm }
+    expect.eq(net:input_shape(), { 1, 28, 28 })
+    expect.eq(net:output_shape(), { 10 })
+    expect.error(function() graft.models.vgg16 { data = fm } end, "at least 32x32")
+    expect.error(function() graft.models.mobilenetv2 { clases = 10 } end, "unknown option 'clases'")
+    expect.error(function() graft.models.build("resnet19") end, "depth 19")
+    expect.error(function() graft.models.build("alexnet") end, "unknown model 'alexnet'")
+    expect.error(function() graft.models.wrn { depth = 27 } end, "6n + 4")
+  end)
+end)

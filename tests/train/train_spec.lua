@@ -1,0 +1,112 @@
+-- graft.train and graft.trainer: records, log, hooks, schedules seen from the loop,
+-- lock-step trainers, the NaN stop and checkpoint rules.
+local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
+package.path = here .. "/?.lua;" .. package.path
+local helpers = require "helpers"
+local json = require "graft.json"
+
+local fm = graft.data.fashion_mnist { subset = 256, test_subset = 128 }
+
+describe("graft.train", function()
+  it("returns per-epoch records, appends JSON lines and calls the hooks", function()
+    local log = expect.tmpname(".jsonl")
+    local epochs_seen, batches_seen = {}, 0
+    local history = graft.train {
+      net = helpers.small_cnn {}, data = fm, epochs = 2, batch = 32, lr = 0.05, log = log,
+      quiet = true,
+      on_epoch = function(epoch, record) epochs_seen[#epochs_seen + 1] = epoch; expect.eq(record.epoch, epoch) end,
+      on_batch = function(epoch, batch) batches_seen = batches_seen + 1 end,
+    }
+    expect.eq(#history, 2)
+    expect.eq(epochs_seen, { 1, 2 })
+    expect.eq(batches_seen, 16)
+    for i, r in ipairs(history) do
+      expect.eq(r.epoch, i)
+      for _, field in ipairs { "loss", "train_top1", "test_loss", "test_top1", "lr", "images_per_s", "seconds" } do
+        expect.truthy(type(r[field]) == "number", field)
+      end
+      expect.truthy(r.test_top5 == nil, "no top-5 below 100 classes")
+      expect.truthy(r.test_top1 >= 0 and r.test_top1 <= 100)
+    end
+    -- cosine per iteration: the last batch of epoch 2 is iteration 15 of T = 16
+    expect.near(history[2].lr, 0.05 * (1 + math.cos(math.pi * 15 / 16)) / 2, 1e-6)
+    expect.near(history[1].lr, 0.05 * (1 + math.cos(math.pi * 7 / 16)) / 2, 1e-6)
+    local lines = helpers.lines(log)
+    expect.eq(#lines, 2)
+    local first = json.decode(lines[1])
+    expect.eq(first.epoch, 1)
+    expect.near(first.loss, history[1].loss, 1e-12)
+  end)
+
+  it("applies step and multistep schedules per epoch, with warm-up", function()
+    local t = graft.trainer { net = helpers.small_cnn {}, data = fm, epochs = 5, batch = 64,
+                              schedule = "multistep", milestones = { 1, 3 }, gamma = 0.5,
+                              warmup = 0.5, quiet = true }
+    -- 4 iterations per epoch, warm-up 2 iterations
+    expect.near(t.schedule:lr(0), 0.05, 1e-12)
+    expect.near(t.schedule:lr(1), 0.1, 1e-12)
+    expect.near(t.schedule:lr(4), 0.05, 1e-12)
+    expect.near(t.schedule:lr(12), 0.025, 1e-12)
+    t:close()
+    t = graft.trainer { net = helpers.small_cnn {}, data = fm, epochs = 5, batch = 64,
+                        schedule = "step", step = 2, gamma = 0.1, lr = 1, quiet = true }
+    expect.near(t.schedule:lr(7), 1, 1e-12)
+    expect.near(t.schedule:lr(8), 0.1, 1e-12)
+    t:close()
+    expect.near(graft.train.diff_lr(0.1, 1, 2), 0.05, 1e-12)
+  end)
+
+  it("drives several trainers in lock-step with their own data orders", function()
+    local a = graft.trainer { net = helpers.small_cnn { seed = 1 }, data = fm, epochs = 1, batch = 64, quiet = true }
+    local b = graft.trainer { net = helpers.small_cnn { seed = 1 }, data = fm, epochs = 1, batch = 64,
+                              stream = 1, quiet = true }
+    local ra, rb = a:train_epoch(), b:train_epoch()
+    expect.truthy(ra.loss ~= rb.loss, "different orders give different losses")
+    local test = a:evaluate()
+    expect.truthy(test.test_top1 and test.test_loss)
+    a:end_epoch(ra, test)
+    expect.eq(a.epoch, 1)
+    expect.eq(#a.history, 1)
+    expect.eq(b.epoch, 0)
+    a:close(); b:close()
+  end)
+
+  it("reports top-5 with 100 classes", function()
+    local dir = expect.tmpname("-c100")
+    helpers.write_cifar100(dir, 40, 20)
+    local c100 = graft.data.cifar100 { dir = dir }
+    local h = graft.train { net = helpers.small_cnn { classes = 100, in_channels = 3, size = 32, width = 4 },
+                            data = c100, epochs = 1, batch = 20, quiet = true }
+    expect.truthy(h[1].test_top5 >= h[1].test_top1)
+    helpers.remove_dir(dir)
+  end)
+
+  it("names mismatched shapes and unknown options", function()
+    expect.error(function() graft.train { net = graft.models.resnet {}, data = fm } end,
+      { "takes 3x32x32 images", "1x28x28" })
+    expect.error(function() graft.train { net = helpers.small_cnn { classes = 7 }, data = fm } end,
+      { "7 outputs", "10 classes" })
+    expect.error(function() graft.train { net = helpers.small_cnn {}, data = fm, epoch = 3 } end,
+      "unknown option 'epoch'")
+    expect.error(function() graft.train { net = helpers.small_cnn {}, data = fm, schedule = "linear" } end,
+      "schedule 'linear' unknown")
+    expect.error(function() graft.train { data = fm } end, "net= is required")
+  end)
+
+  it("stops on a non-finite loss, naming epoch and batch, and keeps the last checkpoint", function()
+    local dir = expect.tmpname("-ckpt")
+    local net = helpers.small_cnn {}
+    graft.train { net = net, data = fm, epochs = 1, batch = 32, checkpoint = dir, quiet = true }
+    expect.truthy(graft.core.checkpoint_last(dir):find("epoch%-0001$"))
+    -- the same directory again without resume is refused
+    expect.error(function() graft.train { net = net, data = fm, epochs = 2, checkpoint = dir, quiet = true } end,
+      { "already holds checkpoints", "resume" })
+    local message = expect.error(function()
+      graft.train { net = helpers.small_cnn {}, data = fm, epochs = 2, batch = 32, resume = dir,
+                    lr = 1e9, schedule = "constant", quiet = true }
+    end, { "loss is", "at epoch 2, batch", "the last good checkpoint is " .. dir .. "/epoch-0001" })
+    expect.truthy(message:find("nan") or message:find("inf"), message)
+    expect.truthy(graft.core.checkpoint_last(dir):find("epoch%-0001$"))
+    helpers.remove_dir(dir)
+  end)
+end)
