@@ -48,5 +48,8 @@ void gf_lua_register_tensor(lua_State *L, int module);
 void gf_lua_register_net(lua_State *L, int module);
 void gf_lua_register_data(lua_State *L, int module);
 void gf_lua_register_train(lua_State *L, int module);
+void gf_lua_register_graft(lua_State *L, int module);
+/* child processes with pipes both ways (l_process.c) */
+void gf_lua_register_process(lua_State *L, int module);
 
 #endif

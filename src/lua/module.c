@@ -24,6 +24,8 @@ int luaopen_graft_core(lua_State *L) {
     gf_lua_register_net(L, module);
     gf_lua_register_data(L, module);
     gf_lua_register_train(L, module);
+    gf_lua_register_graft(L, module);
+    gf_lua_register_process(L, module);
     lua_settop(L, module);
     return 1;
 }

@@ -1,77 +1,19 @@
 -- The Lua face of grafting (lua/graft/grafting.lua over src/lua/l_graft.c):
--- values checked by hand, the ring of two real ResNets ending identical, the
--- analysis tables and the errors a user sees. Runs in the graft executable.
-local core = require "graft.core"
+-- values checked by hand, the ring of real ResNets, the analysis tables and the
+-- errors a user sees. Run by tests/lua/run.lua in the graft executable.
+local graft = require "graft"
+local core = graft.core
 local G = require "graft.grafting"
 
-local failures = 0
-local function check(cond, message)
-  if not cond then
-    failures = failures + 1
-    io.stderr:write("FAIL: ", message, "\n", debug.traceback(), "\n")
-  end
-end
-local function near(a, b, tol, message)
-  check(math.abs(a - b) <= tol, string.format("%s: %.10g vs %.10g", message, a, b))
-end
-local function fails_with(fn, fragment, message)
-  local ok, err = pcall(fn)
-  check(not ok and tostring(err):find(fragment, 1, true), message .. ": " .. tostring(err))
+local function resnet8(seed)
+  return core.resnet_cifar { depth = 8, classes = 10, in_channels = 1, image_size = 28, seed = seed }
 end
 
--- criteria
-near(G.entropy(core.tensor{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}), math.log(10), 1e-12, "0..9, max in the last bin")
-near(G.entropy(core.tensor{0, 0, 0, 1}), 0.5623351446188083, 1e-12, "three in bin 1, one in bin 10")
-check(G.entropy(core.tensor{2, 2, 2}) == 0, "constant tensor")
-near(G.entropy(core.tensor{0, 0.4, 0.6, 1, 1}, 2), 0.6730116670092565, 1e-12, "two bins")
-local l1 = G.l1(core.tensor{{1, -2, 3}, {-0.5, 0, 0.5}}):totable()
-near(l1[1], 6, 1e-6, "l1 filter 1")
-near(l1[2], 1, 1e-6, "l1 filter 2")
-local fe = G.filter_entropy(core.tensor{{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 1, 1, 1, 1, 1, 1, 1, 1, 1}}):totable()
-near(fe[1], math.log(10), 1e-6, "filter entropy 1")
-check(fe[2] == 0, "filter entropy 2")
-local w = core.tensor{{0, 1}, {2, 3}}
-near(G.layer_entropy(w, 10, "sum"), 2 * math.log(2), 1e-12, "eq. 5")
-near(G.layer_entropy(w), math.log(4), 1e-12, "eq. 6")
-near(G.layer_l1(w), 6, 1e-12, "layer l1")
-fails_with(function() G.layer_entropy(w, 10, "mean") end, "'layer' or 'sum'", "bad how")
-fails_with(function() G.entropy(core.tensor{1, 0 / 0}) end, "not finite", "NaN")
-fails_with(function() G.entropy(w, 0) end, "bins", "zero bins")
-
--- eq. 7
-check(G.alpha(1, 1) == 0.5, "alpha at d = 0")
-near(G.alpha(1, 0), 0.6997453524305827, 1e-12, "alpha at d = 1")
-near(G.alpha(1, 0, 0.4, 500, true), 0.7, 1e-12, "rounded")
-near(G.alpha(0, 1e9), 0.3, 1e-6, "lower bound")
-near(G.alpha(1, 0, 1, 1), 0.75, 1e-12, "A = 1, c = 1")
-
-local counts, edges = G.histogram(core.tensor{0, 0.25, 0.5, 1}, 4)
-check(#counts == 4 and counts[1] == 1 and counts[4] == 1 and #edges == 5 and edges[5] == 1, "histogram")
-
--- the ring of two ResNet-8 networks
-local function resnet(seed)
-  return core.resnet_cifar{depth = 8, classes = 10, in_channels = 1, image_size = 28, seed = seed}
-end
-local a, b = resnet(1), resnet(2)
-local pa, pb = a:parameters(), b:parameters()
-check(pa["conv1.weight"]:totable()[1][1][1][1] ~= pb["conv1.weight"]:totable()[1][1][1][1], "different inits")
-local records = G.graft_ring({a, b})
-check(#records % 2 == 0 and #records > 0, "two networks' records")
-for i = 1, #records // 2 do
-  local r, s = records[i], records[#records // 2 + i]
-  check(r.network == 1 and r.source == 2 and s.network == 2 and s.source == 1, "ring order")
-  check(r.layer == s.layer, "same layer")
-  near(r.alpha + s.alpha, 1, 1e-6, "alpha(-d) = 1 - alpha(d)")
-  check(r.alpha >= 0.3 - 1e-6 and r.alpha <= 0.7 + 1e-6, "alpha within bounds")
-  check(r.entropy_self == s.entropy_other, "logged entropies")
-end
-check(records[1].layer == "conv1.weight" and records[#records // 2].layer == "linear.weight", "log layers")
--- identical after the round (parameters and running statistics)
-local function same(x, y)
+-- Whether two networks hold the same parameters and statistics, bit for bit; else
+-- the first tensor that differs.
+local function same_state(x, y)
   for name, t in pairs(x:parameters()) do
-    local u = y:parameters()[name]
-    local d = (t - u):abs_sum()
-    if d ~= 0 then return false, name end
+    if (t - y:parameters()[name]):abs_sum() ~= 0 then return false, name end
   end
   for name, t in pairs(x:buffers()) do
     local u = y:buffers()[name]
@@ -83,51 +25,132 @@ local function same(x, y)
   end
   return true
 end
-local ok, where = same(a, b)
-check(ok, "two networks identical after the round, differ at " .. tostring(where))
 
--- a fixed alpha of 0.8 with three networks: network 1 takes from network 3
-local n1, n2, n3 = resnet(11), resnet(12), resnet(13)
-local w1 = n1:parameters()["linear.bias"]:totable()
-local w3 = n3:parameters()["linear.bias"]:totable()
-G.graft_ring({n1, n2, n3}, {alpha = 0.8})
-local after = n1:parameters()["linear.bias"]:totable()
-for i = 1, #after do near(after[i], 0.8 * w1[i] + 0.2 * w3[i], 1e-6, "fixed alpha") end
-fails_with(function() G.graft_ring({n1, "x"}) end, "graft.Net", "not a network")
-fails_with(function() G.graft_ring({n1, core.resnet_cifar{depth = 14, in_channels = 1, image_size = 28}}) end,
-           "network 1", "different architectures")
-fails_with(function() G.graft_ring({n1, n2}, {criterion = "l2"}) end, "'l2'", "unknown criterion")
+-- Sets conv filter f (1-based) of a [out, 1, 3, 3] weight to `value` everywhere.
+local function set_filter(weight, f, value)
+  for i = 1, 3 do
+    for j = 1, 3 do weight[f][1][i][j] = value end
+  end
+end
 
--- analysis: zero two filters of conv1, then count them
-local net = resnet(5)
-local conv1 = net:parameters()["conv1.weight"]
-for i = 1, 9 do conv1[1][1][(i - 1) // 3 + 1][(i - 1) % 3 + 1] = 0 end
-for i = 1, 9 do conv1[2][1][(i - 1) // 3 + 1][(i - 1) % 3 + 1] = 1e-4 end
-local inv = G.invalid_filters(net, 1e-2)
-check(inv.invalid == 2, "two invalid filters, got " .. inv.invalid)
-check(inv.layers[1].name == "conv1.weight" and inv.layers[1].invalid == 2 and inv.layers[1].filters == 16,
-      "per-layer count")
-near(inv.ratio, 2 / inv.filters, 1e-12, "ratio")
-check(G.information(net) > 0, "information")
-local all = G.filter_l1(net)
-check(all:numel() == inv.filters, "one l1 norm per conv filter")
-local hist = G.l1_histogram(net, {bins = 8})
-local total = 0
-for _, c in ipairs(hist.counts) do total = total + c end
-check(total == inv.filters and hist.log, "l1 histogram counts every filter")
+describe("criteria", function()
+  it("entropy of known vectors: the maximum lands in the last bin, constant is 0", function()
+    expect.near(graft.entropy(core.tensor { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 }), math.log(10), 1e-12)
+    expect.near(graft.entropy(core.tensor { 0, 0, 0, 1 }), 0.5623351446188083, 1e-12)
+    expect.eq(graft.entropy(core.tensor { 2, 2, 2 }), 0)
+    expect.near(graft.entropy(core.tensor { 0, 0.4, 0.6, 1, 1 }, 2), 0.6730116670092565, 1e-12)
+  end)
 
--- scions through graft_round
-local internal = G.graft_round({net}, {scion = "internal", gamma = 1e-2}, 1)
-check(internal[1].grafted == 2 and internal[1].scion == "internal" and internal[1].round == 1, "internal round")
-check(G.invalid_filters(net, 1e-2).invalid == 0, "internal scions revive the filters")
-local noisy = resnet(5)
-local c = noisy:parameters()["conv1.weight"]
-for i = 1, 9 do c[3][1][(i - 1) // 3 + 1][(i - 1) % 3 + 1] = 0 end
-local entries = G.graft_round({noisy}, {scion = "noise", gamma = 1e-2, a = 0.5, seed = 3}, 2)
-check(entries[1].grafted == 1 and entries[1].sigma == 0.25, "noise round")
-check(G.invalid_filters(noisy, 1e-2).invalid == 0, "noise revives the filter")
-check(#G.graft_round({a, b}, {scion = "none"}, 1) == 0, "no scion")
-fails_with(function() G.graft_round({a}, {scion = "grass"}, 1) end, "grass", "bad scion")
+  it("per-filter l1 and entropy, layer information by eq. 5 and eq. 6", function()
+    expect.near(graft.l1(core.tensor { { 1, -2, 3 }, { -0.5, 0, 0.5 } }):totable(), { 6, 1 }, 1e-6)
+    local fe = graft.filter_entropy(core.tensor { { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 }, { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 } })
+    expect.near(fe:totable(), { math.log(10), 0 }, 1e-6)
+    local w = core.tensor { { 0, 1 }, { 2, 3 } }
+    expect.near(graft.layer_entropy(w, 10, "sum"), 2 * math.log(2), 1e-12, "eq. 5")
+    expect.near(graft.layer_entropy(w), math.log(4), 1e-12, "eq. 6")
+    expect.near(graft.layer_l1(w), 6, 1e-12)
+  end)
 
-if failures > 0 then error(failures .. " check(s) failed") end
-print("grafting_spec: ok")
+  it("refuses what it cannot measure", function()
+    local w = core.tensor { { 0, 1 }, { 2, 3 } }
+    expect.error(function() graft.layer_entropy(w, 10, "mean") end, "'layer' or 'sum'")
+    expect.error(function() graft.entropy(core.tensor { 1, 0 / 0 }) end, { "not finite", "index 1" })
+    expect.error(function() graft.entropy(w, 0) end, "bins")
+  end)
+
+  it("histogram with the last bin closed", function()
+    local counts, edges = graft.histogram(core.tensor { 0, 0.25, 0.5, 1 }, 4)
+    expect.eq(counts, { 1, 1, 1, 1 })
+    expect.near(edges, { 0, 0.25, 0.5, 0.75, 1 }, 1e-12)
+  end)
+end)
+
+describe("the adaptive coefficient (eq. 7)", function()
+  it("at known differences and at its bounds", function()
+    expect.eq(graft.alpha(1, 1), 0.5)
+    expect.near(graft.alpha(1, 0), 0.6997453524305827, 1e-12, "0.5 + 0.4/pi atan(500)")
+    expect.near(graft.alpha(1, 0, 0.4, 500, true), 0.7, 1e-12, "rounded")
+    expect.near(graft.alpha(0, 1e9), 0.3, 1e-6, "lower bound")
+    expect.near(graft.alpha(1, 0, 1, 1), 0.75, 1e-12, "A = 1, c = 1: 0.5 + atan(1)/pi")
+  end)
+end)
+
+describe("the ring", function()
+  it("leaves two networks identical, with alpha(-d) = 1 - alpha(d) in the log", function()
+    local a, b = resnet8(1), resnet8(2)
+    expect.truthy(not same_state(a, b), "different initialisations")
+    local records = graft.graft_ring { a, b }
+    local half = #records // 2
+    expect.eq(half, 8, "7 convs and the linear layer of ResNet-8, per network")
+    expect.eq(records[1].layer, "conv1.weight")
+    expect.eq(records[half].layer, "linear.weight")
+    for i = 1, half do
+      local r, s = records[i], records[half + i]
+      expect.eq({ r.network, r.source, s.network, s.source }, { 1, 2, 2, 1 }, "ring order")
+      expect.eq(r.layer, s.layer)
+      expect.near(r.alpha + s.alpha, 1, 1e-6, "alpha(-d) = 1 - alpha(d)")
+      expect.truthy(r.alpha >= 0.3 - 1e-6 and r.alpha <= 0.7 + 1e-6, "alpha within (0.3, 0.7)")
+      expect.eq(r.entropy_self, s.entropy_other)
+    end
+    local ok, where = same_state(a, b)
+    expect.truthy(ok, "identical after the round, differ at " .. tostring(where))
+  end)
+
+  it("mixes with a fixed alpha from the previous network's state before the round", function()
+    local n1, n2, n3 = resnet8(11), resnet8(12), resnet8(13)
+    local b1 = n1:parameters()["linear.bias"]:totable()
+    local b2 = n2:parameters()["linear.bias"]:totable()
+    local b3 = n3:parameters()["linear.bias"]:totable()
+    graft.graft_ring({ n1, n2, n3 }, { alpha = 0.8 })
+    local after1 = n1:parameters()["linear.bias"]:totable()
+    local after2 = n2:parameters()["linear.bias"]:totable()
+    for i = 1, #after1 do
+      expect.near(after1[i], 0.8 * b1[i] + 0.2 * b3[i], 1e-6, "network 1 takes from 3")
+      expect.near(after2[i], 0.8 * b2[i] + 0.2 * b1[i], 1e-6, "network 2 takes from 1 as it was")
+    end
+  end)
+
+  it("refuses what it cannot graft", function()
+    local n1 = resnet8(1)
+    expect.error(function() graft.graft_ring { n1, "x" } end, "graft.Net")
+    expect.error(function()
+      graft.graft_ring { n1, core.resnet_cifar { depth = 14, in_channels = 1, image_size = 28 } }
+    end, "network 1")
+    expect.error(function() graft.graft_ring({ n1, resnet8(2) }, { criterion = "l2" }) end, "'l2'")
+    expect.error(function() graft.graft_ring {} end, "list of networks")
+  end)
+end)
+
+describe("analysis and internal scions", function()
+  it("counts invalid filters per layer and in total", function()
+    local net = resnet8(5)
+    local conv1 = net:parameters()["conv1.weight"]
+    set_filter(conv1, 1, 0)
+    set_filter(conv1, 2, 1e-4)
+    local inv = graft.invalid_filters(net, 1e-2)
+    expect.eq(inv.invalid, 2)
+    expect.eq(inv.layers[1].name, "conv1.weight")
+    expect.eq({ inv.layers[1].invalid, inv.layers[1].filters }, { 2, 16 })
+    expect.near(inv.ratio, 2 / inv.filters, 1e-12)
+    expect.eq(graft.filter_l1(net):numel(), inv.filters)
+    expect.truthy(graft.information(net) > 0)
+    local hist = graft.l1_histogram(net, { bins = 8 })
+    local total = 0
+    for _, c in ipairs(hist.counts) do total = total + c end
+    expect.eq(total, inv.filters, "the histogram counts every filter")
+    -- internal scions revive both
+    local entries = graft.graft_round({ net }, { scion = "internal", gamma = 1e-2 }, 1)
+    expect.eq({ entries[1].grafted, entries[1].scion, entries[1].round }, { 2, "internal", 1 })
+    expect.eq(graft.invalid_filters(net, 1e-2).invalid, 0)
+  end)
+
+  it("noise scions with sigma = a^t, other scions and errors", function()
+    local net = resnet8(5)
+    set_filter(net:parameters()["conv1.weight"], 3, 0)
+    local entries = graft.graft_round({ net }, { scion = "noise", gamma = 1e-2, a = 0.5, seed = 3 }, 2)
+    expect.eq({ entries[1].grafted, entries[1].sigma }, { 1, 0.25 })
+    expect.eq(graft.invalid_filters(net, 1e-2).invalid, 0)
+    expect.eq(#graft.graft_round({ net, resnet8(6) }, { scion = "none" }, 1), 0)
+    expect.error(function() graft.graft_round({ net }, { scion = "grass" }, 1) end, "grass")
+  end)
+end)

@@ -1,0 +1,100 @@
+-- End to end through `graft train`: two ResNet-20s, one epoch, on a Fashion-MNIST
+-- subset, entropy grafting. Checks the files it writes and that grafting happened:
+-- alphas in the log, paired as alpha(-d) = 1 - alpha(d), and the two networks
+-- identical after the round (K = 2 with the entropy criterion).
+local graft = require "graft"
+local json = require "graft.json"
+
+local exe = assert(os.getenv("GRAFT_EXE"), "GRAFT_EXE names the graft executable")
+
+local function read(path)
+  local f = assert(io.open(path, "rb"), "missing " .. path)
+  local text = f:read("a")
+  f:close()
+  return text
+end
+
+local function csv_rows(path)
+  local lines = {}
+  for line in read(path):gmatch("[^\n]+") do lines[#lines + 1] = line end
+  local columns = {}
+  for name in lines[1]:gmatch("[^,]+") do columns[#columns + 1] = name end
+  local rows = {}
+  for i = 2, #lines do
+    local row, c = {}, 0
+    for cell in (lines[i] .. ","):gmatch("([^,]*),") do
+      c = c + 1
+      row[columns[c]] = tonumber(cell) or (cell ~= "" and cell or nil)
+    end
+    rows[#rows + 1] = row
+  end
+  return rows
+end
+
+describe("graft train", function()
+  local out = expect.tmpname("-graft-train")
+  local command = string.format("%q train --model resnet20 --num 2 --epochs 1 --subset 1000 "
+    .. "--test-subset 500 --batch 100 --seed 3 --criterion entropy --quiet --out %q 2>&1", exe, out)
+
+  it("trains two networks, grafts them and writes its files", function()
+    local pipe = assert(io.popen(command))
+    local output = pipe:read("a")
+    local ok = pipe:close()
+    expect.truthy(ok, "graft train failed:\n" .. output)
+    expect.contains(output, { "| network |", "| 1 | 0.05 |", "| 2 | 0.1 |", "ensemble of 2" })
+
+    local history = csv_rows(out .. "/history.csv")
+    expect.eq(#history, 2, "one record per network and epoch")
+    expect.eq({ history[1].network, history[2].network }, { 1, 2 })
+    for _, r in ipairs(history) do
+      expect.truthy(r.test_top1 and r.test_top1_before and r.loss and r.information, "fields")
+    end
+    -- identical networks give identical test accuracy after the round
+    expect.eq(history[1].test_top1, history[2].test_top1)
+
+    local log = csv_rows(out .. "/grafting.csv")
+    expect.eq(#log, 2 * 20, "19 convs and the linear layer of ResNet-20, per network")
+    for i = 1, 20 do
+      local r, s = log[i], log[20 + i]
+      expect.eq({ r.round, r.scion, r.network, r.source, s.network }, { 1, "external", 1, 2, 2 })
+      expect.eq(r.layer, s.layer)
+      expect.truthy(r.alpha >= 0.3 - 1e-6 and r.alpha <= 0.7 + 1e-6, "alpha in [0.3, 0.7]")
+      expect.near(r.alpha + s.alpha, 1, 1e-6, "alpha(-d) = 1 - alpha(d)")
+      expect.near(r.entropy_self, s.entropy_other, 1e-6)
+    end
+
+    local summary = json.decode(read(out .. "/summary.json"))
+    expect.eq(summary.options.nets, 2)
+    expect.eq(summary.final[1].test_top1, summary.final[2].test_top1)
+    expect.truthy(summary.ensemble ~= nil, "ensemble accuracy")
+
+    -- the saved networks are the same, tensor by tensor
+    local a = graft.load_tensors(out .. "/net1.safetensors")
+    local b = graft.load_tensors(out .. "/net2.safetensors")
+    local count = 0
+    for name, t in pairs(a) do
+      if type(t) == "userdata" and t.abs_sum then
+        expect.eq((t - b[name]):abs_sum(), 0, name)
+        count = count + 1
+      end
+    end
+    expect.truthy(count > 60, "the checkpoint holds the network's tensors")
+    os.execute(string.format("rm -rf %q", out))
+  end)
+
+  it("explains its flags and refuses unknown ones", function()
+    local pipe = assert(io.popen(string.format("%q train --help", exe)))
+    local help = pipe:read("a")
+    expect.truthy(pipe:close())
+    expect.contains(help, { "--model", "--epochs", "--lr", "--num", "--a", "--c", "--cos", "--difflr",
+                            "--data", "--scion", "--criterion", "--out" })
+    pipe = assert(io.popen(string.format("%q train --epochs ten 2>&1", exe)))
+    local message = pipe:read("a")
+    expect.truthy(not pipe:close(), "a bad value fails")
+    expect.contains(message, "--epochs needs an integer, got 'ten'")
+    pipe = assert(io.popen(string.format("%q train --scion grass --epochs 1 --subset 10 2>&1", exe)))
+    message = pipe:read("a")
+    expect.truthy(not pipe:close())
+    expect.contains(message, "scion must be")
+  end)
+end)
