@@ -28,15 +28,22 @@ local terminals      -- set of terminal names this gnuplot knows
 
 ---------------------------------------------------------------------------- strings
 
--- A gnuplot string expression that reads as `s`: single-quoted (no backquote
--- substitution or backslash escapes there, '' is a quote); lines joined by "\n".
+-- A gnuplot string expression that reads as `s`. Text goes in single quotes (no
+-- backquote substitution or backslash escapes there); a quote is the variable
+-- GRAFT_QUOTE (defined in every script and session) and a line break "\n".
+-- Writing quotes literally ('' or "'") confuses gnuplot's scan for macros and
+-- backquotes, which then expands @name inside the text.
+gnuplot.quote_definition = [[GRAFT_QUOTE = "'"]]
+
 function gnuplot.quote(s)
-  s = tostring(s)
   local parts = {}
-  for line in (s .. "\n"):gmatch("(.-)\r?\n") do
-    parts[#parts + 1] = "'" .. line:gsub("'", "''") .. "'"
+  for piece, separator in (tostring(s):gsub("\r\n", "\n") .. "\n"):gmatch("([^'\n]*)(['\n])") do
+    if piece ~= "" then parts[#parts + 1] = "'" .. piece .. "'" end
+    parts[#parts + 1] = separator == "'" and "GRAFT_QUOTE" or [["\n"]]
   end
-  return table.concat(parts, '."\\n".')
+  parts[#parts] = nil -- the line break added above
+  if #parts == 0 then return '""' end
+  return table.concat(parts, ".")
 end
 
 local function number_text(v)
@@ -82,7 +89,7 @@ end
 
 -- as_text: for the dumb terminal, whose dotted grid would hide the curves
 local function script_text(figure, data_name, header, as_text)
-  local lines = {"# made by graft.plot", "reset"}
+  local lines = {"# made by graft.plot", "reset", gnuplot.quote_definition}
   for _, line in ipairs(header) do lines[#lines + 1] = line end
   lines[#lines + 1] = "set termoption noenhanced"
   local data = gnuplot.quote(data_name)
@@ -120,6 +127,8 @@ local function start()
                         gnuplot.package), 0)
   end
   session = core.spawn{gnuplot.program}
+  -- print answers on stdout, errors stay on stderr
+  session:write("set print '-'\n" .. gnuplot.quote_definition .. "\n")
   sync_count = 0
 end
 
@@ -156,7 +165,12 @@ local function exchange(commands, script_lines)
   if not session then start() end
   sync_count = sync_count + 1
   local marker = "GRAFT-SYNC-" .. sync_count
-  session:write(commands .. "\nset print '-'\nprint '" .. marker .. "'\n")
+  local written, write_error = pcall(session.write, session,
+                                     commands .. "\nset print '-'\nprint '" .. marker .. "'\n")
+  if not written then -- gnuplot has gone; the next picture starts a new one
+    gnuplot.close()
+    error("plot: " .. tostring(write_error), 0)
+  end
   local printed, errors, state = session:read_until(marker, gnuplot.timeout_ms, "stdout")
   if state ~= "marker" then
     local how = session:state()
@@ -168,7 +182,7 @@ local function exchange(commands, script_lines)
   local message = clean_message(errors, script_lines)
   local only_warnings = true
   for line in message:gmatch("[^\n]+") do
-    if not line:find("warning:") then only_warnings = false end
+    if not line:lower():find("warning:") then only_warnings = false end
   end
   if message ~= "" then
     if only_warnings then
@@ -178,6 +192,11 @@ local function exchange(commands, script_lines)
     end
   end
   return printed
+end
+
+-- The process id of the running session, or nil.
+function gnuplot.pid()
+  return session and session:pid()
 end
 
 -- Runs gnuplot commands in the session and returns their printed output.
@@ -315,7 +334,7 @@ function gnuplot.render(figure, opts)
   local text
   if ok and target.format == "text" then
     local f = io.open(output, "rb")
-    text = f and f:read("a") or ""
+    text = (f and f:read("a") or ""):gsub("\f", "") -- the dumb terminal starts a page with a form feed
     if f then f:close() end
   end
   if ok and target.path then

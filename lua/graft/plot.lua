@@ -67,8 +67,8 @@ local function axes(opts)
   if opts.title then c[#c + 1] = "set title " .. q(opts.title) end
   if opts.xlabel then c[#c + 1] = "set xlabel " .. q(opts.xlabel) end
   if opts.ylabel then c[#c + 1] = "set ylabel " .. q(opts.ylabel) end
-  if opts.logx then c[#c + 1] = "set logscale x" end
-  if opts.logy then c[#c + 1] = "set logscale y" end
+  if opts.logx then c[#c + 1] = "set logscale x"; c[#c + 1] = "set format x '%g'" end
+  if opts.logy then c[#c + 1] = "set logscale y"; c[#c + 1] = "set format y '%g'" end
   c[#c + 1] = range_text(opts.xrange, "xrange")
   c[#c + 1] = range_text(opts.yrange, "yrange")
   if opts.key == false then
@@ -284,8 +284,189 @@ function plot.heatmap(opts)
   if opts.cblabel then c[#c + 1] = "set cblabel " .. q(opts.cblabel) end
   c[#c + 1] = range_text(opts.cbrange, "cbrange")
   c[#c + 1] = "set palette " .. (opts.palette or "rgbformulae 33,13,10")
-  c[#c + 1] = "plot $DATA using 1:2:3 with image notitle"
+  if #rows >= 2 and #rows[1] >= 2 then
+    c[#c + 1] = "plot $DATA using 1:2:3 with image notitle"
+  else -- `with image` needs a 2x2 grid at least
+    c[#c + 1] = "set style fill solid 1.0 noborder"
+    c[#c + 1] = "plot $DATA using 1:2:(0.5):(0.5):3 with boxxyerror fillcolor palette notitle"
+  end
   return render(figure, opts)
+end
+
+---------------------------------------------------------------------------- the paper's pictures
+
+-- The graft table, loaded when a picture needs networks (graft requires plot).
+local function graft_api(what)
+  local ok, graft = pcall(require, "graft")
+  if not ok or type(graft[what]) ~= "function" then
+    error("plot: graft." .. what .. " is not available" .. (ok and "" or ": " .. tostring(graft)), 3)
+  end
+  return graft
+end
+
+local function as_list(v) return type(v) == "table" and v or {v} end
+
+-- Fig. 4: the adaptive coefficient alpha = A/pi * atan(c * d) + 0.5 against the
+-- entropy difference d = H(self) - H(other), for each A and c given (numbers or
+-- lists; defaults 0.4 and 500); range: d from -range to range (default 0.05).
+function plot.alpha_curve(opts)
+  opts = opts or {}
+  local range, steps = opts.range or 0.05, 400
+  local series = {}
+  for _, A in ipairs(as_list(opts.A or 0.4)) do
+    for _, c in ipairs(as_list(opts.c or 500)) do
+      local x, y = {}, {}
+      for i = 0, steps do
+        local d = -range + 2 * range * i / steps
+        x[#x + 1], y[#y + 1] = d, A / math.pi * math.atan(c * d) + 0.5
+      end
+      series[#series + 1] = {x = x, y = y, style = "lines", title = string.format("A = %g, c = %g", A, c)}
+    end
+  end
+  return plot.lines{series = series, out = opts.out, width = opts.width, height = opts.height,
+                    title = opts.title or "adaptive coefficient (eq. 7)", key = opts.key or "top left",
+                    xlabel = opts.xlabel or "H(self) - H(other)", ylabel = opts.ylabel or "alpha",
+                    yrange = opts.yrange or {0, 1}}
+end
+
+-- Per-filter l1 norms of every convolution weight (4-d "*.weight") of a network.
+function plot.filter_l1(net)
+  local graft = graft_api("l1")
+  local norms = {}
+  local names = {}
+  for name in pairs(net:parameters()) do names[#names + 1] = name end
+  table.sort(names)
+  local parameters = net:parameters()
+  for _, name in ipairs(names) do
+    local t = parameters[name]
+    if name:find("weight$") and #t:shape() == 4 then
+      for _, v in ipairs(numbers(graft.l1(t), "graft.l1(" .. name .. ")")) do norms[#norms + 1] = v end
+    end
+  end
+  return norms
+end
+
+local function log_thresholds(lo, hi, per_decade)
+  local t = {}
+  for e = math.floor(math.log(lo, 10) * per_decade + 0.5), math.floor(math.log(hi, 10) * per_decade + 0.5) do
+    t[#t + 1] = 10 ^ (e / per_decade)
+  end
+  return t
+end
+
+-- Fig. 6: the ratio of filters whose l1 norm is under a threshold, against the
+-- threshold (log scale), for several networks side by side. Either
+-- nets = {{title =, net =}, ...} (conv filters, l1 as graft.l1) or
+-- series = {{title =, l1 = {per-filter norms}}, ...}; thresholds default to
+-- 1e-5 .. 1 at four per decade.
+function plot.invalid_ratio(opts)
+  opts = opts or {}
+  local thresholds = opts.thresholds or log_thresholds(1e-5, 1, 4)
+  local entries = opts.series or {}
+  for _, n in ipairs(opts.nets or {}) do entries[#entries + 1] = {title = n.title, l1 = plot.filter_l1(n.net)} end
+  if #entries == 0 then error("plot.invalid_ratio: give nets = {{title =, net =}} or series = {{title =, l1 =}}", 2) end
+  local series = {}
+  for i, e in ipairs(entries) do
+    local l1 = numbers(e.l1, "series[" .. i .. "].l1")
+    local ratio = {}
+    for j, t in ipairs(thresholds) do
+      local under = 0
+      for _, v in ipairs(l1) do if v < t then under = under + 1 end end
+      ratio[j] = #l1 > 0 and under / #l1 or 0
+    end
+    series[i] = {x = thresholds, y = ratio, title = string.format("%s (%d filters)", e.title or ("network " .. i), #l1)}
+  end
+  return plot.lines{series = series, logx = true, yrange = opts.yrange or {0, 1}, out = opts.out,
+                    width = opts.width, height = opts.height, key = opts.key or "top left",
+                    title = opts.title or "filters whose l1 norm is under the threshold",
+                    xlabel = opts.xlabel or "threshold", ylabel = opts.ylabel or "ratio of filters"}
+end
+
+-- Fig. 7: network information (sum of layer entropies) and test accuracy
+-- against the number of networks grafted together. networks = {1, 2, ...},
+-- information = {...}, accuracy = {...}, and optionally information_err,
+-- accuracy_err (spread over seeds).
+function plot.information(opts)
+  if type(opts) ~= "table" or not (opts.networks and opts.information and opts.accuracy) then
+    error("plot.information: give networks =, information = and accuracy = arrays", 2)
+  end
+  return plot.lines{series = {
+      {x = opts.networks, y = opts.information, err = opts.information_err, title = "information"},
+      {x = opts.networks, y = opts.accuracy, err = opts.accuracy_err, title = "test accuracy (%)", axis = "y2"}},
+    title = opts.title or "information and accuracy against the number of networks",
+    xlabel = opts.xlabel or "number of networks", ylabel = opts.ylabel or "network information (sum of layer entropies)",
+    y2label = opts.y2label or "test accuracy (%)", key = opts.key or "bottom right",
+    xrange = {0.5, math.max(table.unpack(numbers(opts.networks, "networks"))) + 0.5},
+    out = opts.out, width = opts.width, height = opts.height}
+end
+
+-- Histograms of the per-filter l1 norms (log10) of the conv filters of
+-- networks: nets = {{title =, net =}, ...} or series = {{title =, l1 =}, ...}.
+function plot.l1_histogram(opts)
+  opts = opts or {}
+  local series = {}
+  for _, e in ipairs(opts.series or {}) do series[#series + 1] = {title = e.title, values = e.l1} end
+  for _, n in ipairs(opts.nets or {}) do series[#series + 1] = {title = n.title, values = plot.filter_l1(n.net)} end
+  if #series == 0 then error("plot.l1_histogram: give nets = {{title =, net =}} or series = {{title =, l1 =}}", 2) end
+  return plot.histogram{series = series, log10 = true, bins = opts.bins or 40, out = opts.out,
+                        width = opts.width, height = opts.height, title = opts.title,
+                        xlabel = opts.xlabel or "log10(l1 norm of a filter)", ylabel = opts.ylabel,
+                        normalize = opts.normalize}
+end
+
+-- Training curves of several networks: histories = {history, ...} (each an
+-- array of per-epoch tables, as graft.train returns), metric (a field of those
+-- tables, default "test_acc"), titles = {...}.
+function plot.training_curves(opts)
+  if type(opts) ~= "table" or type(opts.histories) ~= "table" or #opts.histories == 0 then
+    error("plot.training_curves: histories must be an array of per-epoch histories", 2)
+  end
+  local metric = opts.metric or "test_acc"
+  local series = {}
+  for i, history in ipairs(opts.histories) do
+    local x, y = {}, {}
+    for e, record in ipairs(history) do
+      local value = record[metric]
+      if type(value) ~= "number" then
+        error(string.format("plot.training_curves: history %d, epoch %d has no number %q", i, e, metric), 2)
+      end
+      x[#x + 1], y[#y + 1] = record.epoch or e, value
+    end
+    series[i] = {x = x, y = y, title = opts.titles and opts.titles[i] or ("network " .. i)}
+  end
+  return plot.lines{series = series, title = opts.title or (metric .. " per epoch"), xlabel = opts.xlabel or "epoch",
+                    ylabel = opts.ylabel or metric, logy = opts.logy, yrange = opts.yrange, key = opts.key,
+                    out = opts.out, width = opts.width, height = opts.height}
+end
+
+-- Alpha per layer over grafting rounds, as a heat map: log = the grafting
+-- records ({round =, network =, layer =, alpha =}, as graft.run returns),
+-- network (1-based, default 1).
+function plot.alpha_rounds(opts)
+  if type(opts) ~= "table" or type(opts.log) ~= "table" then
+    error("plot.alpha_rounds: log must be the grafting records of a run", 2)
+  end
+  local network = opts.network or 1
+  local layers, layer_index, rounds, round_index, cells = {}, {}, {}, {}, {}
+  for _, r in ipairs(opts.log) do
+    if r.network == network then
+      if not layer_index[r.layer] then layers[#layers + 1] = r.layer; layer_index[r.layer] = #layers end
+      if not round_index[r.round] then rounds[#rounds + 1] = r.round; round_index[r.round] = #rounds end
+      cells[layer_index[r.layer] .. ":" .. round_index[r.round]] = r.alpha
+    end
+  end
+  if #layers == 0 then error("plot.alpha_rounds: no records for network " .. network, 2) end
+  local matrix = {}
+  for l = 1, #layers do
+    matrix[l] = {}
+    for k = 1, #rounds do matrix[l][k] = cells[l .. ":" .. k] or 0 / 0 end
+  end
+  local round_labels = {}
+  for k, r in ipairs(rounds) do round_labels[k] = tostring(r) end
+  return plot.heatmap{matrix = matrix, rows = layers, columns = round_labels, cblabel = "alpha",
+                      cbrange = opts.cbrange, title = opts.title or ("alpha per layer, network " .. network),
+                      xlabel = opts.xlabel or "grafting round", out = opts.out,
+                      width = opts.width, height = opts.height or math.max(500, 14 * #layers + 120)}
 end
 
 return plot

@@ -1,0 +1,68 @@
+-- Shared by the plot and notebook tests: assertions and scratch folders.
+-- Programs are called by absolute path: one test runs with a PATH that finds none.
+local helpers = {}
+
+function helpers.check(condition, message, ...)
+  if not condition then error(string.format(message, ...), 2) end
+end
+
+-- Runs fn, which must fail; returns the error message.
+function helpers.fails(fn, ...)
+  local ok, message = pcall(fn, ...)
+  if ok then error("expected an error, got none", 2) end
+  return tostring(message)
+end
+
+function helpers.contains(text, fragment, what)
+  if not tostring(text):find(fragment, 1, true) then
+    error(string.format("%s lacks %q:\n%s", what or "text", fragment, tostring(text):sub(1, 2000)), 2)
+  end
+end
+
+function helpers.read(path)
+  local f = assert(io.open(path, "rb"))
+  local data = f:read("a")
+  f:close()
+  return data
+end
+
+function helpers.exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+-- A fresh folder, removed by helpers.cleanup().
+local folders = {}
+function helpers.folder()
+  local base = os.tmpname()
+  os.remove(base)
+  assert(os.execute("/bin/mkdir -p '" .. base .. "'"))
+  folders[#folders + 1] = base
+  return base
+end
+
+function helpers.cleanup()
+  for _, dir in ipairs(folders) do os.execute("/bin/rm -rf '" .. dir .. "'") end
+end
+
+-- Names in a folder (sorted).
+function helpers.listing(dir)
+  local p = io.popen("/bin/ls -A '" .. dir .. "'")
+  local names = {}
+  for name in p:read("a"):gmatch("[^\n]+") do names[#names + 1] = name end
+  p:close()
+  table.sort(names)
+  return names
+end
+
+-- Width and height from a PNG's IHDR chunk; errors unless the file is a PNG.
+function helpers.png_size(path)
+  local data = helpers.read(path)
+  helpers.check(data:sub(1, 8) == "\137PNG\r\n\26\n", "%s is not a PNG (signature)", path)
+  helpers.check(data:sub(13, 16) == "IHDR", "%s has no IHDR chunk first", path)
+  local width, height = string.unpack(">I4>I4", data, 17)
+  return width, height, #data
+end
+
+return helpers
