@@ -39,7 +39,9 @@ static void history_open(void) {
     }
     using_history();
     stifle_history(HISTORY_LIMIT);
-    /* Timestamps mark where an entry starts, so multi-line statements come back whole. */
+    /* Timestamp lines ("#1700000000") mark where an entry starts, so multi-line
+     * statements come back whole; readline writes them only with a comment char. */
+    history_comment_char = '#';
     history_write_timestamps = 1;
     history_multiline_entries = 1;
     if (history_file) read_history(history_file);
