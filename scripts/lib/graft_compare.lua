@@ -1,0 +1,77 @@
+-- Baseline against grafted networks: two graft.run experiments with the same
+-- protocol, then one comparison table (Markdown) on stdout and in OUT/comparison.md.
+-- Run by scripts/demo and scripts/graft_fashion_resnet20:
+--   graft scripts/lib/graft_compare.lua --out DIR [--model resnet20] [--epochs N]
+--     [--subset N] [--test-subset N] [--seed N] [--nets K] [--criterion entropy] [--title T]
+local graft = require "graft"
+
+local opts = { model = "resnet20", epochs = 10, seed = 1, nets = 2, criterion = "entropy",
+               title = "Baseline against grafting" }
+local numeric = { epochs = true, subset = true, ["test-subset"] = true, seed = true, nets = true }
+local i = 1
+while i <= #arg do
+  local key = arg[i]:match("^%-%-(.+)$")
+  local value = arg[i + 1]
+  if not key or value == nil then error("graft_compare: bad argument " .. tostring(arg[i])) end
+  if numeric[key] then
+    value = math.tointeger(tonumber(value))
+    if not value then error("graft_compare: --" .. key .. " needs an integer") end
+  end
+  opts[key:gsub("-", "_")] = value
+  i = i + 2
+end
+assert(opts.out, "graft_compare: --out DIR is required")
+
+-- One data set for both runs, loaded once.
+local data = graft.data.fashion_mnist { subset = opts.subset, test_subset = opts.test_subset }
+local common = { model = opts.model, dataset = data, data = "fashion-mnist", epochs = opts.epochs,
+                 seed = opts.seed, batch = 128, lr = 0.1, wd = 5e-4, schedule = "cosine",
+                 threshold = 1e-2 }
+local function with(extra)
+  local o = {}
+  for k, v in pairs(common) do o[k] = v end
+  for k, v in pairs(extra) do o[k] = v end
+  return o
+end
+
+print(string.format("== baseline: one %s, %d epochs, seed %d", opts.model, opts.epochs, opts.seed))
+local baseline = graft.run(with { nets = 1, scion = "none", out = opts.out .. "/baseline" })
+print(string.format("== grafted: %d %s networks, %s grafting, different LR, %d epochs, seed %d",
+  opts.nets, opts.model, opts.criterion, opts.epochs, opts.seed))
+local grafted = graft.run(with { nets = opts.nets, scion = "external", criterion = opts.criterion,
+                                 diff_lr = true, out = opts.out .. "/grafted" })
+
+local function row(name, result)
+  local accs, invalid, info = {}, {}, {}
+  for k, f in ipairs(result.final) do
+    accs[k] = string.format("%.2f", f.test_top1)
+    invalid[k] = string.format("%d/%d (%.2f%%)", f.invalid, f.filters, 100 * f.invalid_ratio)
+    info[k] = string.format("%.2f", f.information)
+  end
+  -- the authors' script reports the test before the last grafting round
+  local before = {}
+  for k, h in ipairs(result.histories) do
+    local last = h[#h]
+    before[k] = last.test_top1_before and string.format("%.2f", last.test_top1_before) or "-"
+  end
+  return string.format("| %s | %s | %s | %s | %s | %s | %.0f |", name, table.concat(accs, " / "),
+    table.concat(before, " / "), result.ensemble and string.format("%.2f", result.ensemble) or "-",
+    table.concat(invalid, " / "), table.concat(info, " / "), result.seconds)
+end
+
+local lines = {
+  string.format("%s: %s on Fashion-MNIST (%s training, %s test images), %d epochs, batch 128, "
+    .. "lr 0.1 cosine per iteration, weight decay 5e-4, momentum 0.9, crop padding 2 and flips, "
+    .. "seed %d.", opts.title, opts.model, opts.subset or "60000", opts.test_subset or "10000",
+    opts.epochs, opts.seed),
+  "",
+  "| run | test top-1 % | before the last round | ensemble | invalid filters (l1 < 1e-2) | information | seconds |",
+  "|---|---|---|---|---|---|---|",
+  row("baseline (1 network)", baseline),
+  row(string.format("grafted (%d networks, %s)", opts.nets, opts.criterion), grafted),
+}
+local text = table.concat(lines, "\n") .. "\n"
+print("\n" .. text)
+local f = assert(io.open(opts.out .. "/comparison.md", "wb"))
+f:write(text)
+f:close()
