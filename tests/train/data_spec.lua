@@ -116,6 +116,44 @@ describe("graft.data", function()
   end)
 end)
 
+describe("data/make_test_files.lua", function()
+  it("makes every format, gzip included, and one set per defect", function()
+    local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
+    local out = expect.tmpname("-made")
+    local exe = os.getenv("GRAFT_EXE") or error("GRAFT_EXE must name the graft executable")
+    expect.truthy(os.execute(string.format("'%s' '%s/../../data/make_test_files.lua' '%s' 40 >/dev/null",
+      exe, here, out)), "the tool ran")
+    for _, kind in ipairs { "idx-plain", "idx-gzip" } do
+      local m = graft.data.mnist { dir = out .. "/" .. kind }
+      expect.eq(m:size(), 40)
+      expect.eq(m.test:size(), 20)
+      expect.eq(m.train:label(1), 1)
+    end
+    local gz = io.open(out .. "/idx-gzip/train-images-idx3-ubyte.gz", "rb")
+    expect.truthy(gz and gz:read(2) == "\31\139", "gzip magic bytes")
+    gz:close()
+    -- the same pixels whether compressed or not
+    local a = graft.data.mnist { dir = out .. "/idx-plain" }.train:image(7):totable()[1]
+    local b = graft.data.mnist { dir = out .. "/idx-gzip" }.train:image(7):totable()[1]
+    for y = 1, 28 do
+      expect.truthy(table.concat(a[y], ",") == table.concat(b[y], ","), "row " .. y)
+    end
+    expect.eq(graft.data.cifar10 { dir = out .. "/cifar10" }:size(), 40)
+    expect.eq(graft.data.cifar100 { dir = out .. "/cifar100" }.train:label(2), 14)
+    local defects = {
+      ["wrong-magic"] = "wrong magic number 0x00000801 at byte offset 0",
+      ["truncated"] = "truncated at byte offset",
+      ["label-out-of-range"] = "label 10 at byte offset 12 is out of range [0, 10)",
+      ["count-mismatch"] = "declares 39 labels",
+    }
+    for defect, message in pairs(defects) do
+      expect.error(function() graft.data.mnist { dir = out .. "/damaged/" .. defect } end,
+        { defect, message })
+    end
+    os.execute("rm -rf '" .. out .. "'")
+  end)
+end)
+
 describe("graft.core.loader", function()
   local fm = graft.data.fashion_mnist { subset = 50, test_subset = 10 }
 
