@@ -58,7 +58,8 @@ void gf_interrupt_begin_lua(void) {
 
 void gf_interrupt_end_lua(void) {
     running_lua = 0;
-    lua_sethook(main_state, NULL, 0, 0); /* a press that came too late to matter */
+    /* a press that came too late to matter; a hook of the user's own stays */
+    if (lua_gethook(main_state) == stop) lua_sethook(main_state, NULL, 0, 0);
     unanswered = 0;
 }
 
