@@ -12,7 +12,7 @@ local core = require "graft.core"
 
 local gnuplot = {}
 
--- Functions called as hook(path, format) after a picture file was made
+-- Functions called as hook(path, format, figure) after a picture file was made
 -- (the notebook runner collects the pictures of a cell this way).
 gnuplot.hooks = {}
 -- When set, a function returning a .png path for pictures made without `out`.
@@ -345,7 +345,7 @@ function gnuplot.render(figure, opts)
   if not ok then error(err, 0) end
 
   if target.path then
-    for _, hook in ipairs(gnuplot.hooks) do hook(target.path, target.format) end
+    for _, hook in ipairs(gnuplot.hooks) do hook(target.path, target.format, figure) end
     return target.path
   elseif text then
     io.write(text)

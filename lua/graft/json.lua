@@ -227,11 +227,11 @@ end
 -- Reads and decodes a JSON file; errors name the file.
 function json.read(path)
   local f, err = io.open(path, "rb")
-  if not f then error("json.read: " .. err, 2) end
+  if not f then error("json.read: " .. err, 0) end
   local text = f:read("a")
   f:close()
   local ok, value = pcall(json.decode, text)
-  if not ok then error(path .. ": " .. value, 2) end
+  if not ok then error(path .. ": " .. value, 0) end
   return value
 end
 

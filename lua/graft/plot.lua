@@ -5,11 +5,13 @@
 -- or false for none), out (a .png, .svg or .pdf file; without it: a window when
 -- there is a display, otherwise text at the terminal), width, height (pixels).
 -- Values are Lua arrays or tensors. Each function returns the file it made.
+local core = require "graft.core"
+local doc = require "graft.doc"
 local gnuplot = require "graft.gnuplot"
 
 local plot = {}
 plot.gnuplot = gnuplot
-plot.hooks = gnuplot.hooks -- hook(path, format) after each picture file
+plot.hooks = gnuplot.hooks -- hook(path, format, figure) after each picture file
 
 local q = gnuplot.quote
 
@@ -295,18 +297,16 @@ end
 
 ---------------------------------------------------------------------------- the paper's pictures
 
--- The graft table, loaded when a picture needs networks (graft requires plot).
-local function graft_api(what)
-  local ok, graft = pcall(require, "graft")
-  if not ok or type(graft[what]) ~= "function" then
-    error("plot: graft." .. what .. " is not available" .. (ok and "" or ": " .. tostring(graft)), 3)
-  end
-  return graft
+-- Per-filter l1 norms of every conv filter of a network (graft.filter_l1, the
+-- same numbers as the invalid-filter analysis). graft is loaded on first use:
+-- it loads this module itself.
+local function filter_l1(net)
+  return numbers(require("graft").filter_l1(net), "graft.filter_l1(net)")
 end
 
 local function as_list(v) return type(v) == "table" and v or {v} end
 
--- Fig. 4: the adaptive coefficient alpha = A/pi * atan(c * d) + 0.5 against the
+-- Fig. 4: the adaptive coefficient (graft.alpha, unrounded) against the
 -- entropy difference d = H(self) - H(other), for each A and c given (numbers or
 -- lists; defaults 0.4 and 500); range: d from -range to range (default 0.05).
 function plot.alpha_curve(opts)
@@ -318,7 +318,7 @@ function plot.alpha_curve(opts)
       local x, y = {}, {}
       for i = 0, steps do
         local d = -range + 2 * range * i / steps
-        x[#x + 1], y[#y + 1] = d, A / math.pi * math.atan(c * d) + 0.5
+        x[#x + 1], y[#y + 1] = d, core.alpha(d, 0, A, c)
       end
       series[#series + 1] = {x = x, y = y, style = "lines", title = string.format("A = %g, c = %g", A, c)}
     end
@@ -327,23 +327,6 @@ function plot.alpha_curve(opts)
                     title = opts.title or "adaptive coefficient (eq. 7)", key = opts.key or "top left",
                     xlabel = opts.xlabel or "H(self) - H(other)", ylabel = opts.ylabel or "alpha",
                     yrange = opts.yrange or {0, 1}}
-end
-
--- Per-filter l1 norms of every convolution weight (4-d "*.weight") of a network.
-function plot.filter_l1(net)
-  local graft = graft_api("l1")
-  local norms = {}
-  local names = {}
-  for name in pairs(net:parameters()) do names[#names + 1] = name end
-  table.sort(names)
-  local parameters = net:parameters()
-  for _, name in ipairs(names) do
-    local t = parameters[name]
-    if name:find("weight$") and #t:shape() == 4 then
-      for _, v in ipairs(numbers(graft.l1(t), "graft.l1(" .. name .. ")")) do norms[#norms + 1] = v end
-    end
-  end
-  return norms
 end
 
 local function log_thresholds(lo, hi, per_decade)
@@ -363,7 +346,7 @@ function plot.invalid_ratio(opts)
   opts = opts or {}
   local thresholds = opts.thresholds or log_thresholds(1e-5, 1, 4)
   local entries = opts.series or {}
-  for _, n in ipairs(opts.nets or {}) do entries[#entries + 1] = {title = n.title, l1 = plot.filter_l1(n.net)} end
+  for _, n in ipairs(opts.nets or {}) do entries[#entries + 1] = {title = n.title, l1 = filter_l1(n.net)} end
   if #entries == 0 then error("plot.invalid_ratio: give nets = {{title =, net =}} or series = {{title =, l1 =}}", 2) end
   local series = {}
   for i, e in ipairs(entries) do
@@ -401,12 +384,13 @@ function plot.information(opts)
 end
 
 -- Histograms of the per-filter l1 norms (log10) of the conv filters of
--- networks: nets = {{title =, net =}, ...} or series = {{title =, l1 =}, ...}.
+-- networks: nets = {{title =, net =}, ...} or series = {{title =, l1 =}, ...};
+-- bins (default 40), normalize.
 function plot.l1_histogram(opts)
   opts = opts or {}
   local series = {}
   for _, e in ipairs(opts.series or {}) do series[#series + 1] = {title = e.title, values = e.l1} end
-  for _, n in ipairs(opts.nets or {}) do series[#series + 1] = {title = n.title, values = plot.filter_l1(n.net)} end
+  for _, n in ipairs(opts.nets or {}) do series[#series + 1] = {title = n.title, values = filter_l1(n.net)} end
   if #series == 0 then error("plot.l1_histogram: give nets = {{title =, net =}} or series = {{title =, l1 =}}", 2) end
   return plot.histogram{series = series, log10 = true, bins = opts.bins or 40, out = opts.out,
                         width = opts.width, height = opts.height, title = opts.title,
@@ -416,12 +400,12 @@ end
 
 -- Training curves of several networks: histories = {history, ...} (each an
 -- array of per-epoch tables, as graft.train returns), metric (a field of those
--- tables, default "test_acc"), titles = {...}.
+-- tables, default "test_top1"), titles = {...}.
 function plot.training_curves(opts)
   if type(opts) ~= "table" or type(opts.histories) ~= "table" or #opts.histories == 0 then
     error("plot.training_curves: histories must be an array of per-epoch histories", 2)
   end
-  local metric = opts.metric or "test_acc"
+  local metric = opts.metric or "test_top1"
   local series = {}
   for i, history in ipairs(opts.histories) do
     local x, y = {}, {}
@@ -468,5 +452,39 @@ function plot.alpha_rounds(opts)
                       xlabel = opts.xlabel or "grafting round", out = opts.out,
                       width = opts.width, height = opts.height or math.max(500, 14 * #layers + 120)}
 end
+
+---------------------------------------------------------------------------- help texts
+
+doc(plot, [[graft.plot: pictures through one gnuplot session
+graft.plot.lines, histogram, bars, heatmap, and the paper's pictures: alpha_curve
+(Fig. 4), invalid_ratio (Fig. 6), information (Fig. 7), l1_histogram,
+training_curves, alpha_rounds. Common options: title, xlabel, ylabel, logx, logy,
+xrange = {lo, hi}, yrange, key ("top left", false), out = "x.png" | "x.svg" |
+"x.pdf" (without out: a window when there is a display, else text), width, height.
+Without gnuplot the data and script are written next to out (x.dat, x.gp).]])
+doc(plot.lines, [[graft.plot.lines{series = {{x =, y =, title =, err =, style =, axis =}, ...}, ...} -> file
+Line plots; x defaults to 1..#y, err draws error bars, style "lines" |
+"linespoints" | "points", axis = "y2" uses the right axis (y2label, y2range).]])
+doc(plot.histogram, [[graft.plot.histogram{values = {...} | series = {{values =, title =}}, bins = 30, ...} -> file
+Histograms over a common range (range = {lo, hi}); normalize = true for
+fractions; log10 = true bins log10 of the positive values.]])
+doc(plot.bars, [[graft.plot.bars{labels = {...}, series = {{values =, err =, title =}, ...}, ...} -> file
+Grouped bars, one group per label, with error bars where err is given.]])
+doc(plot.heatmap, [[graft.plot.heatmap{matrix = {{...}, ...}, rows =, columns =, cblabel =, cbrange =} -> file
+A matrix as coloured cells, row 1 at the top; rows/columns label them.]])
+doc(plot.alpha_curve, [[graft.plot.alpha_curve{A = 0.4 | {...}, c = 500 | {...}, range = 0.05} -> file
+Fig. 4: alpha (eq. 7) against H(self) - H(other), one curve per A and c.]])
+doc(plot.invalid_ratio, [[graft.plot.invalid_ratio{nets = {{title =, net =}} | series = {{title =, l1 =}}, thresholds =} -> file
+Fig. 6: the ratio of conv filters with l1 norm under a threshold, against the
+threshold (default 1e-5 .. 1, log scale).]])
+doc(plot.information, [[graft.plot.information{networks =, information =, accuracy =, information_err =, accuracy_err =} -> file
+Fig. 7: network information (left axis) and test accuracy (right axis) against
+the number of networks grafted together.]])
+doc(plot.l1_histogram, [[graft.plot.l1_histogram{nets = {{title =, net =}} | series = {{title =, l1 =}}, bins = 40} -> file
+Histograms of log10 of the conv filters' l1 norms.]])
+doc(plot.training_curves, [[graft.plot.training_curves{histories = {...}, metric = "test_top1", titles =} -> file
+One curve per network of a per-epoch metric (result.histories of graft.run).]])
+doc(plot.alpha_rounds, [[graft.plot.alpha_rounds{log = result.log, network = 1} -> file
+Heat map of alpha per layer (rows) over grafting rounds (columns).]])
 
 return plot

@@ -65,4 +65,32 @@ function helpers.png_size(path)
   return width, height, #data
 end
 
+function helpers.base64_decode(text)
+  local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+  local value = {}
+  for i = 1, 64 do value[alphabet:sub(i, i)] = i - 1 end
+  local out, bits, count = {}, 0, 0
+  for c in text:gmatch("[^=%s]") do
+    helpers.check(value[c], "not base64: %q", c)
+    bits, count = (bits << 6) | value[c], count + 6
+    if count >= 8 then
+      count = count - 8
+      out[#out + 1] = string.char((bits >> count) & 255)
+    end
+  end
+  return table.concat(out)
+end
+
+-- Runs a shell command; returns its exit status and what it wrote (both streams).
+function helpers.run(command)
+  local p = io.popen(command .. " 2>&1")
+  local output = p:read("a")
+  local _, _, status = p:close()
+  return status, output
+end
+
+function helpers.shell_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
 return helpers

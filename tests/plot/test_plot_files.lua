@@ -51,8 +51,8 @@ plot.invalid_ratio{series = {{title = "a", l1 = {1e-4, 1e-2, 1}}, {title = "b", 
                    out = dir .. "/ratio.png"}
 plot.information{networks = {1, 2, 3}, information = {10, 11, 11.5}, accuracy = {90, 91, 91.2},
                  out = dir .. "/information.png"}
-plot.training_curves{histories = {{{epoch = 1, test_acc = 80}, {epoch = 2, test_acc = 85}},
-                                  {{epoch = 1, test_acc = 79}, {epoch = 2, test_acc = 86}}},
+plot.training_curves{histories = {{{epoch = 1, test_top1 = 80}, {epoch = 2, test_top1 = 85}},
+                                  {{epoch = 1, test_top1 = 79}, {epoch = 2, test_top1 = 86}}},
                      out = dir .. "/curves.png"}
 plot.alpha_rounds{log = {{round = 1, network = 1, layer = "conv1.weight", alpha = 0.4},
                          {round = 2, network = 1, layer = "conv1.weight", alpha = 0.6},
