@@ -18,8 +18,8 @@ local DEFAULTS = {
   wd = 5e-4, momentum = 0.9, ensemble = true, threshold = 1e-2, gamma = 1e-2, a = 0.9,
   test_before = true, quiet = false,
 }
-local OPTIONAL = { alpha = true, subset = true, test_subset = true, out = true, data_dir = true,
-                   pad = true, dataset = true, on_epoch = true }
+local OPTIONAL = { alpha = true, every = true, subset = true, test_subset = true, out = true,
+                   data_dir = true, pad = true, dataset = true, on_epoch = true }
 local SCIONS = { none = true, noise = true, internal = true, external = true }
 
 local function fail(fmt, ...) error(string.format("graft.run: " .. fmt, ...), 3) end
@@ -44,6 +44,10 @@ local function read_options(opts)
   end
   if o.criterion ~= "entropy" and o.criterion ~= "entropy_sum" and o.criterion ~= "l1" then
     fail("criterion must be 'entropy', 'entropy_sum' or 'l1', got '%s'", tostring(o.criterion))
+  end
+  if o.every ~= nil and (math.type(o.every) ~= "integer" or o.every < 1) then
+    fail("every (iterations between grafting rounds) must be a positive integer, got %s",
+      tostring(o.every))
   end
   if o.alpha ~= nil and (type(o.alpha) ~= "number" or o.alpha < 0 or o.alpha > 1) then
     fail("alpha (fixed) must be a number in [0, 1], got %s", tostring(o.alpha))
@@ -151,6 +155,47 @@ local function ensemble_accuracy(nets, test_set)
   return 100 * hits / total
 end
 
+-- One epoch of all K networks batch by batch (the trainers' loaders, optimizers and
+-- schedules), calling graft_now() after every `every` iterations counted over the
+-- whole run. Returns one record per network, as trainer:train_epoch() does.
+local function lockstep_epoch(trainers, every, counter, graft_now)
+  local sums = {}
+  for k, t in ipairs(trainers) do
+    t.loader:start_epoch()
+    sums[k] = { loss = 0.0, hits = 0, images = 0, lr = t:lr(), start = core.monotonic_seconds() }
+  end
+  local batch = 0
+  while true do
+    local stepped = false
+    for k, t in ipairs(trainers) do
+      local s = sums[k]
+      s.lr = t:lr()
+      local n, loss, top1, _, finite = core.train_step(t.net, t.sgd, t.loader, s.lr)
+      if n then
+        if not finite then
+          error(string.format("graft.run: network %d: loss is %s at epoch %d, batch %d (learning "
+            .. "rate %g); stopped", k, tostring(loss), t.epoch + 1, batch + 1, s.lr), 0)
+        end
+        t.iteration = t.iteration + 1
+        s.loss, s.hits, s.images = s.loss + loss * n, s.hits + top1, s.images + n
+        stepped = true
+      end
+    end
+    if not stepped then break end
+    batch = batch + 1
+    counter.iterations = counter.iterations + 1
+    if counter.iterations % every == 0 then graft_now() end
+  end
+  local records = {}
+  for k, t in ipairs(trainers) do
+    local s = sums[k]
+    local seconds = core.monotonic_seconds() - s.start
+    records[k] = { epoch = t.epoch + 1, loss = s.loss / s.images, train_top1 = 100 * s.hits / s.images,
+                   lr = s.lr, images_per_s = s.images / seconds, seconds = seconds }
+  end
+  return records
+end
+
 local function analyse(net, o)
   local invalid = grafting.invalid_filters(net, o.threshold)
   return { information = grafting.information(net, o.bins), invalid = invalid.invalid,
@@ -217,17 +262,27 @@ local run = function(opts)
   end
 
   local start = core.monotonic_seconds()
+  local counter, rounds = { iterations = 0 }, 0
+  local function graft_now()
+    rounds = rounds + 1
+    local entries = grafting.graft_round(nets, ring, rounds)
+    for _, entry in ipairs(entries) do log[#log + 1] = entry end
+    return entries
+  end
   for epoch = 1, o.epochs do
     local records = {}
-    for k = 1, K do records[k] = trainers[k]:train_epoch() end
-    if grafts then
+    if o.every then
+      records = lockstep_epoch(trainers, o.every, counter, grafts and graft_now or function() end)
+    else
+      for k = 1, K do records[k] = trainers[k]:train_epoch() end
+    end
+    if grafts and not o.every then
       -- the authors' script tests before grafting; graft keeps both
       if o.test_before then
         for k = 1, K do records[k].test_top1_before = trainers[k]:evaluate().test_top1 end
       end
-      local entries = grafting.graft_round(nets, ring, epoch)
-      for _, entry in ipairs(entries) do log[#log + 1] = entry end
-      if not o.quiet then print(describe_round(o, epoch, entries, records)) end
+      local entries = graft_now()
+      if not o.quiet then print(describe_round(o, rounds, entries, records)) end
     end
     for k = 1, K do
       local record = records[k]
@@ -269,13 +324,15 @@ end
 local M = doc(run, [==[
 graft.run{model='resnet20', data='fashion-mnist', nets=2, epochs=10, scion='external', ...} -> result
 One grafting experiment: `nets` networks (K) train in lock-step, and after every epoch
-one grafting round runs (grafting happens after the last epoch too, as in Algorithm 1).
+one grafting round runs (grafting happens after the last epoch too, as in Algorithm 1);
+with every=N, a round runs after every N iterations instead (the K networks then
+train batch by batch in turn; no test before the rounds).
 Network k (1-based) is initialised with seed*100 + k, reads the data in its own order
 (stream k; same_order=true: one order for all) and, with diff_lr=true, starts at the
 reference's different learning rate lr*(1+cos(pi*(K-k)/K))/2.
 Options (defaults): scion='external' | 'noise' | 'internal' | 'none'; criterion='entropy'
 (eq. 6) | 'entropy_sum' (eq. 5) | 'l1'; A=0.4, c=500, round=true (alpha to 2 decimals);
-alpha=nil (a number: fixed alpha); filter_level=false; bins=10; gamma=1e-2 and a=0.9
+alpha=nil (a number: fixed alpha); every=nil (graft every N iterations); filter_level=false; bins=10; gamma=1e-2 and a=0.9
 (noise and internal scions: threshold, sigma_t = a^t); diff_lr=true; same_order=false;
 schedule='cosine' | 'step' (x0.1 every 60 epochs) | ...; seed=1; subset, test_subset
 (first n images); batch=128; lr=0.1; wd=5e-4; momentum=0.9; pad (crop padding, the data

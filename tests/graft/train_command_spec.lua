@@ -82,6 +82,16 @@ describe("graft train", function()
     os.execute(string.format("rm -rf %q", out))
   end)
 
+  it("grafts every N iterations with every = N", function()
+    -- 256 images in batches of 128: two iterations per epoch, a round after each
+    local result = graft.run { nets = 2, epochs = 1, subset = 256, test_subset = 100, every = 1,
+                               quiet = true, ensemble = false, seed = 4 }
+    expect.eq(#result.log, 2 * 2 * 20, "two rounds of two networks and 20 layers")
+    expect.eq({ result.log[1].round, result.log[#result.log].round }, { 1, 2 })
+    expect.eq(result.final[1].test_top1, result.final[2].test_top1, "identical after the last round")
+    expect.eq(#result.histories[1], 1)
+  end)
+
   it("explains its flags and refuses unknown ones", function()
     local pipe = assert(io.popen(string.format("%q train --help", exe)))
     local help = pipe:read("a")

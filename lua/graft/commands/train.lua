@@ -20,6 +20,7 @@ graft's own:
   --scion S         external (default), noise, internal, none
   --criterion C     entropy (default, eq. 6), entropy_sum (eq. 5), l1
   --alpha X         a fixed alpha instead of eq. 7
+  --every N         graft every N iterations instead of after every epoch
   --filter-level    graft filter by filter instead of layer by layer
   --no-round        do not round alpha to 2 decimals
   --gamma X         invalid-filter threshold of the noise and internal scions (1e-2)
@@ -43,6 +44,7 @@ local VALUE = {
   ["--c"] = { "c", "number" }, ["--data"] = { "data", "string" },
   ["--data-dir"] = { "data_dir", "string" }, ["--scion"] = { "scion", "string" },
   ["--criterion"] = { "criterion", "string" }, ["--alpha"] = { "alpha", "number" },
+  ["--every"] = { "every", "integer" },
   ["--gamma"] = { "gamma", "number" }, ["--noise-a"] = { "a", "number" },
   ["--schedule"] = { "schedule", "string" }, ["--seed"] = { "seed", "integer" },
   ["--subset"] = { "subset", "integer" }, ["--test-subset"] = { "test_subset", "integer" },
