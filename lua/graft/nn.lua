@@ -193,15 +193,10 @@ local function join(prefix, name)
   return prefix .. "." .. name
 end
 
-local function node_info(net, node)
-  return core.net_node(net, node)
-end
-
+-- A node's per-sample output shape, "[C]" or "[C, H, W]".
 local function describe_node(info)
-  local shape = info.height == 1 and info.width == 1
-    and string.format("[%d]", info.channels)
-    or string.format("[%d, %d, %d]", info.channels, info.height, info.width)
-  return shape
+  if info.height == 1 and info.width == 1 then return string.format("[%d]", info.channels) end
+  return string.format("[%d, %d, %d]", info.channels, info.height, info.width)
 end
 
 -- Calls a core builder, turning its error into one that names the layer.
@@ -226,7 +221,7 @@ end
 -- Adds the nodes of `layer` reading node `input`; returns the output node.
 function emit(layer, net, input, name)
   local kind = layer.kind
-  local info = node_info(net, input)
+  local info = core.net_node(net, input)
   local function mismatch(what, expected, got)
     error(string.format("graft.nn.build: %s '%s' expects %s %d, its input %s gives %d",
       kind, name, what, expected, describe_node(info), got), 0)
