@@ -27,9 +27,10 @@ static int short_read(gf_file_reader *r, size_t wanted, size_t got, const char *
     const char *zmessage = gzerror((gzFile)r->gz, &code);
     int64_t at = r->offset + (int64_t)got;
     if (code != Z_OK && code != Z_STREAM_END)
-        return gf_fail("%s: corrupt or truncated gzip data at byte offset %lld of the "
-                       "decompressed data while reading %s (zlib: %s)",
-                       r->path, (long long)at, what, zmessage);
+        return gf_fail("%s: corrupt or truncated gzip data while reading %s, at byte offset "
+                       "%lld of the decompressed data (zlib had read %lld bytes of the file: "
+                       "%s)", r->path, what, (long long)at, (long long)gzoffset((gzFile)r->gz),
+                       zmessage);
     return gf_fail("%s: truncated at byte offset %lld while reading %s (%zu more bytes "
                    "needed)", r->path, (long long)at, what, wanted - got);
 }
