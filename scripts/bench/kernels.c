@@ -2,14 +2,17 @@
  * (CIFAR, batch 128): milliseconds per forward and per backward of each layer kind,
  * and the sum over a whole ResNet-20 / MobileNetV2 weighted by how often each shape
  * occurs there. Not a test; run it after changing a kernel:
- *   <build>/tests/nn/bench_kernels [repeats] [resnet]   (see docs/kernels.md) */
+ *   <build>/tests/nn/bench_kernels [repeats] [resnet] [cpu]   (see docs/kernels.md) */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/error.h"
+#include "core/gemm.h"
 #include "core/memory.h"
+#include "core/parallel.h"
 #include "core/rng.h"
 #include "nn/activation.h"
 #include "nn/batchnorm.h"
@@ -17,9 +20,13 @@
 
 enum { BATCH = 128 };
 
+/* Wall time by default; with "cpu", the process's CPU time (all threads summed),
+ * which other processes on a busy machine disturb much less. */
+static clockid_t bench_clock = CLOCK_MONOTONIC;
+
 static double now_ms(void) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(bench_clock, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
@@ -124,6 +131,13 @@ static void run_network(const char *name, const layer_shape *layers, int n_layer
 int main(int argc, char **argv) {
     int repeats = argc > 1 ? atoi(argv[1]) : 3;
     if (repeats < 1) repeats = 1;
+    bool resnet_only = false;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "resnet") == 0) resnet_only = true;
+        if (strcmp(argv[i], "cpu") == 0) bench_clock = CLOCK_PROCESS_CPUTIME_ID;
+    }
+    printf("threads %d, gemm kernels %s, %s time\n", gf_parallel_threads(), gf_gemm_isa(),
+           bench_clock == CLOCK_MONOTONIC ? "wall" : "CPU");
     const layer_shape resnet20[] = {
         {"conv1 3->16 32x32", 3, 32, 16, 3, 1, 1, 1},
         {"16->16 32x32", 16, 32, 16, 3, 1, 1, 6},
@@ -133,7 +147,7 @@ int main(int argc, char **argv) {
         {"64->64 8x8", 64, 8, 64, 3, 1, 1, 5},
     };
     run_network("ResNet-20", resnet20, (int)(sizeof resnet20 / sizeof resnet20[0]), repeats);
-    if (argc > 2 && strcmp(argv[2], "resnet") == 0) return 0;
+    if (resnet_only) return 0;
     /* MobileNetV2 (CIFAR): per block expand 1x1, depthwise 3x3, project 1x1, and 1x1
      * shortcut convolutions where stride-1 blocks change the width */
     const layer_shape mobilenet[] = {

@@ -1,8 +1,30 @@
+/* Pointwise activations, split over the threads of core/parallel.h for large tensors. */
 #include "nn/activation.h"
 
-void gf_activation_forward(float *out, const float *in, size_t n, gf_activation_kind kind,
-                           float slope) {
-    switch (kind) {
+#include <stdint.h>
+
+#include "core/parallel.h"
+
+/* below this many elements a thread hand-off costs more than it saves */
+enum { PARALLEL_MIN_ELEMENTS = 1 << 15 };
+
+typedef struct activation_job {
+    float *out;
+    const float *in, *grad_out;
+    size_t n;
+    gf_activation_kind kind;
+    float slope;
+} activation_job;
+
+static void forward_range(void *ctx, int thread, int threads) {
+    const activation_job *job = ctx;
+    int64_t begin, end;
+    gf_parallel_share((int64_t)job->n, thread, threads, &begin, &end);
+    const float *in = job->in + begin;
+    float *out = job->out + begin;
+    const size_t n = (size_t)(end - begin);
+    const float slope = job->slope;
+    switch (job->kind) {
     case GF_ACT_RELU:
         for (size_t i = 0; i < n; i++) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
         break;
@@ -17,9 +39,15 @@ void gf_activation_forward(float *out, const float *in, size_t n, gf_activation_
 }
 
 /* grad_in must not alias grad_out: the gradient is added, not stored. */
-void gf_activation_backward(float *grad_in, const float *grad_out, const float *in, size_t n,
-                            gf_activation_kind kind, float slope) {
-    switch (kind) {
+static void backward_range(void *ctx, int thread, int threads) {
+    const activation_job *job = ctx;
+    int64_t begin, end;
+    gf_parallel_share((int64_t)job->n, thread, threads, &begin, &end);
+    const float *in = job->in + begin, *grad_out = job->grad_out + begin;
+    float *grad_in = job->out + begin;
+    const size_t n = (size_t)(end - begin);
+    const float slope = job->slope;
+    switch (job->kind) {
     case GF_ACT_RELU:
         for (size_t i = 0; i < n; i++) grad_in[i] += in[i] > 0.0f ? grad_out[i] : 0.0f;
         break;
@@ -32,4 +60,24 @@ void gf_activation_backward(float *grad_in, const float *grad_out, const float *
             grad_in[i] += (in[i] > 0.0f && in[i] < 6.0f) ? grad_out[i] : 0.0f;
         break;
     }
+}
+
+static void run(gf_parallel_fn fn, activation_job *job) {
+    if (job->n < PARALLEL_MIN_ELEMENTS)
+        fn(job, 0, 1);
+    else
+        gf_parallel_run(fn, job);
+}
+
+void gf_activation_forward(float *out, const float *in, size_t n, gf_activation_kind kind,
+                           float slope) {
+    activation_job job = {.out = out, .in = in, .n = n, .kind = kind, .slope = slope};
+    run(forward_range, &job);
+}
+
+void gf_activation_backward(float *grad_in, const float *grad_out, const float *in, size_t n,
+                            gf_activation_kind kind, float slope) {
+    activation_job job = {.out = grad_in, .in = in, .grad_out = grad_out, .n = n, .kind = kind,
+                          .slope = slope};
+    run(backward_range, &job);
 }

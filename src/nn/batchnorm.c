@@ -1,12 +1,74 @@
-/* BatchNorm2d over NCHW: statistics per channel across batch and space. Sums are
- * accumulated in double so that a large batch of large activations keeps the
- * variance (a difference of two sums) accurate. */
+/* BatchNorm2d over NCHW: statistics per channel across batch and space. Channels are
+ * split over the threads of core/parallel.h. Each plane (one image's H*W values of a
+ * channel) is summed in 16 float lanes, the planes' sums in double, so that a large
+ * batch of large activations keeps the variance accurate while the inner loops
+ * vectorise (a double accumulator would serialise them). */
 #include "nn/batchnorm.h"
 
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "core/error.h"
+#include "core/parallel.h"
+
+typedef float lanes16 __attribute__((vector_size(64)));
+
+/* (vectors passed by pointer: by value they would depend on the compiler's ISA flags) */
+static lanes16 *load16(lanes16 *v, const float *p) {
+    memcpy(v, p, sizeof *v);
+    return v;
+}
+
+static double lane_sum(const lanes16 *v) {
+    float lanes[16];
+    memcpy(lanes, v, sizeof lanes);
+    double s = 0.0;
+    for (int i = 0; i < 16; i++) s += lanes[i];
+    return s;
+}
+
+/* sum of x[i] - shift */
+static double plane_sum(const float *x, size_t n, float shift) {
+    lanes16 acc = {0}, v;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) acc += *load16(&v, x + i) - shift;
+    double s = lane_sum(&acc);
+    for (; i < n; i++) s += x[i] - shift;
+    return s;
+}
+
+/* sum of (x[i] - mean)^2 */
+static double plane_squares(const float *x, size_t n, float mean) {
+    lanes16 acc = {0}, v;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        lanes16 d = *load16(&v, x + i) - mean;
+        acc += d * d;
+    }
+    double s = lane_sum(&acc);
+    for (; i < n; i++) s += (double)(x[i] - mean) * (x[i] - mean);
+    return s;
+}
+
+/* sums of dy and of dy * (x - mean) */
+static void plane_grad_sums(const float *dy, const float *x, size_t n, float mean,
+                            double *sum_dy, double *sum_dy_centred) {
+    lanes16 a = {0}, b = {0}, g, v;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        load16(&g, dy + i);
+        a += g;
+        b += g * (*load16(&v, x + i) - mean);
+    }
+    double s = lane_sum(&a), t = lane_sum(&b);
+    for (; i < n; i++) {
+        s += dy[i];
+        t += (double)dy[i] * (x[i] - mean);
+    }
+    *sum_dy += s;
+    *sum_dy_centred += t;
+}
 
 static int check_shape(const gf_batchnorm_shape *s, const char *operation) {
     if (s->batch < 1 || s->channels < 1 || s->spatial < 1 || !(s->eps > 0.0f) ||
@@ -18,98 +80,135 @@ static int check_shape(const gf_batchnorm_shape *s, const char *operation) {
     return GF_OK;
 }
 
+typedef struct bn_job {
+    const gf_batchnorm_shape *s;
+    float *out, *saved_mean, *saved_invstd, *running_mean, *running_var;
+    float *grad_in, *grad_gamma, *grad_beta;
+    const float *in, *gamma, *beta, *grad_out, *mean, *invstd, *var;
+} bn_job;
+
+/* y = x * scale[c] + shift[c] over one channel of every image */
+static void apply_affine(float *out, const float *in, const gf_batchnorm_shape *s, int c,
+                         float scale, float shift) {
+    const size_t plane = (size_t)s->spatial, stride = (size_t)s->channels * plane;
+    for (int n = 0; n < s->batch; n++) {
+        const float *x = in + n * stride + (size_t)c * plane;
+        float *y = out + n * stride + (size_t)c * plane;
+        for (size_t i = 0; i < plane; i++) y[i] = x[i] * scale + shift;
+    }
+}
+
+static void forward_train_channels(void *ctx, int thread, int threads) {
+    const bn_job *job = ctx;
+    const gf_batchnorm_shape *s = job->s;
+    const size_t plane = (size_t)s->spatial, stride = (size_t)s->channels * plane;
+    const double count = (double)s->batch * (double)plane;
+    int64_t first, last;
+    gf_parallel_share(s->channels, thread, threads, &first, &last);
+    for (int64_t c = first; c < last; c++) {
+        const float *x = job->in + (size_t)c * plane;
+        /* shifting by one sample keeps the float lane sums small */
+        const float shift = x[0];
+        double sum = 0.0;
+        for (int n = 0; n < s->batch; n++) sum += plane_sum(x + n * stride, plane, shift);
+        const double mean = shift + sum / count;
+        double squares = 0.0;
+        for (int n = 0; n < s->batch; n++)
+            squares += plane_squares(x + n * stride, plane, (float)mean);
+        const double var = squares / count; /* biased: used to normalise */
+        const double invstd = 1.0 / sqrt(var + s->eps);
+        job->saved_mean[c] = (float)mean;
+        job->saved_invstd[c] = (float)invstd;
+        job->running_mean[c] =
+            (float)((1.0 - s->momentum) * job->running_mean[c] + s->momentum * mean);
+        job->running_var[c] = (float)((1.0 - s->momentum) * job->running_var[c] +
+                                      s->momentum * squares / (count - 1.0));
+        apply_affine(job->out, job->in, s, (int)c, (float)(job->gamma[c] * invstd),
+                     (float)(job->beta[c] - mean * job->gamma[c] * invstd));
+    }
+}
+
 int gf_batchnorm_forward_train(float *out, float *saved_mean, float *saved_invstd,
                                float *running_mean, float *running_var, const float *in,
                                const float *gamma, const float *beta,
                                const gf_batchnorm_shape *s) {
     if (check_shape(s, "batchnorm forward") != GF_OK) return GF_ERR;
-    const size_t count = (size_t)s->batch * s->spatial;
-    if (count < 2)
+    if ((size_t)s->batch * s->spatial < 2)
         return gf_fail("batchnorm forward: training needs more than 1 value per channel "
                        "(batch %d, spatial %d)",
                        s->batch, s->spatial);
-    const size_t plane = (size_t)s->spatial, stride = (size_t)s->channels * plane;
-    for (int c = 0; c < s->channels; c++) {
-        const float *x = in + (size_t)c * plane;
-        double sum = 0.0;
-        for (int n = 0; n < s->batch; n++)
-            for (size_t i = 0; i < plane; i++) sum += x[n * stride + i];
-        const double mean = sum / (double)count;
-        double squares = 0.0;
-        for (int n = 0; n < s->batch; n++)
-            for (size_t i = 0; i < plane; i++) {
-                double d = x[n * stride + i] - mean;
-                squares += d * d;
-            }
-        const double var = squares / (double)count; /* biased: used to normalise */
-        const double invstd = 1.0 / sqrt(var + s->eps);
-        saved_mean[c] = (float)mean;
-        saved_invstd[c] = (float)invstd;
-        running_mean[c] = (float)((1.0 - s->momentum) * running_mean[c] + s->momentum * mean);
-        running_var[c] = (float)((1.0 - s->momentum) * running_var[c] +
-                                 s->momentum * squares / (double)(count - 1));
-
-        const float scale = (float)(gamma[c] * invstd);
-        const float shift = (float)(beta[c] - mean * gamma[c] * invstd);
-        float *y = out + (size_t)c * plane;
-        for (int n = 0; n < s->batch; n++)
-            for (size_t i = 0; i < plane; i++) y[n * stride + i] = x[n * stride + i] * scale + shift;
-    }
+    bn_job job = {.s = s, .out = out, .saved_mean = saved_mean, .saved_invstd = saved_invstd,
+                  .running_mean = running_mean, .running_var = running_var, .in = in,
+                  .gamma = gamma, .beta = beta};
+    gf_parallel_run(forward_train_channels, &job);
     return GF_OK;
+}
+
+static void forward_eval_channels(void *ctx, int thread, int threads) {
+    const bn_job *job = ctx;
+    int64_t first, last;
+    gf_parallel_share(job->s->channels, thread, threads, &first, &last);
+    for (int64_t c = first; c < last; c++) {
+        const double invstd = 1.0 / sqrt((double)job->var[c] + job->s->eps);
+        apply_affine(job->out, job->in, job->s, (int)c, (float)(job->gamma[c] * invstd),
+                     (float)(job->beta[c] - job->mean[c] * job->gamma[c] * invstd));
+    }
 }
 
 int gf_batchnorm_forward_eval(float *out, const float *in, const float *gamma,
                               const float *beta, const float *running_mean,
                               const float *running_var, const gf_batchnorm_shape *s) {
     if (check_shape(s, "batchnorm forward (eval)") != GF_OK) return GF_ERR;
-    const size_t plane = (size_t)s->spatial, stride = (size_t)s->channels * plane;
-    for (int c = 0; c < s->channels; c++) {
-        const double invstd = 1.0 / sqrt((double)running_var[c] + s->eps);
-        const float scale = (float)(gamma[c] * invstd);
-        const float shift = (float)(beta[c] - running_mean[c] * gamma[c] * invstd);
-        const float *x = in + (size_t)c * plane;
-        float *y = out + (size_t)c * plane;
-        for (int n = 0; n < s->batch; n++)
-            for (size_t i = 0; i < plane; i++) y[n * stride + i] = x[n * stride + i] * scale + shift;
-    }
+    bn_job job = {.s = s, .out = out, .in = in, .gamma = gamma, .beta = beta,
+                  .mean = running_mean, .var = running_var};
+    gf_parallel_run(forward_eval_channels, &job);
     return GF_OK;
 }
 
 /* With xhat = (x - mean) * invstd and y = gamma * xhat + beta:
  *   dbeta = sum dy, dgamma = sum dy * xhat,
- *   dx = gamma * invstd / M * (M * dy - dbeta - xhat * dgamma). */
+ *   dx = gamma * invstd / M * (M * dy - dbeta - xhat * dgamma),
+ * folded per channel into dx += a * dy + b * x + d. */
+static void backward_channels(void *ctx, int thread, int threads) {
+    const bn_job *job = ctx;
+    const gf_batchnorm_shape *s = job->s;
+    const size_t plane = (size_t)s->spatial, stride = (size_t)s->channels * plane;
+    const double count = (double)s->batch * (double)plane;
+    int64_t first, last;
+    gf_parallel_share(s->channels, thread, threads, &first, &last);
+    for (int64_t c = first; c < last; c++) {
+        const float *x = job->in + (size_t)c * plane;
+        const float *dy = job->grad_out + (size_t)c * plane;
+        const float mean = job->mean[c];
+        const double invstd = job->invstd[c];
+        double sum_dy = 0.0, sum_dy_centred = 0.0;
+        for (int n = 0; n < s->batch; n++)
+            plane_grad_sums(dy + n * stride, x + n * stride, plane, mean, &sum_dy,
+                            &sum_dy_centred);
+        const double sum_dy_xhat = sum_dy_centred * invstd;
+        job->grad_beta[c] += (float)sum_dy;
+        job->grad_gamma[c] += (float)sum_dy_xhat;
+        if (!job->grad_in) continue;
+        const double k = job->gamma[c] * invstd;
+        const float a = (float)k;
+        const float b = (float)(-k * sum_dy_xhat / count * invstd);
+        const float d = (float)(-k * sum_dy / count + k * sum_dy_xhat / count * invstd * mean);
+        for (int n = 0; n < s->batch; n++) {
+            const float *xn = x + n * stride, *dyn = dy + n * stride;
+            float *dx = job->grad_in + n * stride + (size_t)c * plane;
+            for (size_t i = 0; i < plane; i++) dx[i] += a * dyn[i] + b * xn[i] + d;
+        }
+    }
+}
+
 int gf_batchnorm_backward(float *grad_in, float *grad_gamma, float *grad_beta,
                           const float *grad_out, const float *in, const float *saved_mean,
                           const float *saved_invstd, const float *gamma,
                           const gf_batchnorm_shape *s) {
     if (check_shape(s, "batchnorm backward") != GF_OK) return GF_ERR;
-    const size_t plane = (size_t)s->spatial, stride = (size_t)s->channels * plane;
-    const double count = (double)s->batch * (double)s->spatial;
-    for (int c = 0; c < s->channels; c++) {
-        const float *x = in + (size_t)c * plane;
-        const float *dy = grad_out + (size_t)c * plane;
-        const float mean = saved_mean[c], invstd = saved_invstd[c];
-        double sum_dy = 0.0, sum_dy_xhat = 0.0;
-        for (int n = 0; n < s->batch; n++)
-            for (size_t i = 0; i < plane; i++) {
-                size_t j = n * stride + i;
-                sum_dy += dy[j];
-                sum_dy_xhat += dy[j] * ((x[j] - mean) * invstd);
-            }
-        grad_beta[c] += (float)sum_dy;
-        grad_gamma[c] += (float)sum_dy_xhat;
-        if (!grad_in) continue;
-        /* dx = a * dy + b * x + d, folded per channel */
-        const double k = gamma[c] * invstd;
-        const float a = (float)k;
-        const float b = (float)(-k * sum_dy_xhat / count * invstd);
-        const float d = (float)(-k * sum_dy / count + k * sum_dy_xhat / count * invstd * mean);
-        float *dx = grad_in + (size_t)c * plane;
-        for (int n = 0; n < s->batch; n++)
-            for (size_t i = 0; i < plane; i++) {
-                size_t j = n * stride + i;
-                dx[j] += a * dy[j] + b * x[j] + d;
-            }
-    }
+    bn_job job = {.s = s, .grad_in = grad_in, .grad_gamma = grad_gamma, .grad_beta = grad_beta,
+                  .grad_out = grad_out, .in = in, .mean = saved_mean, .invstd = saved_invstd,
+                  .gamma = gamma};
+    gf_parallel_run(backward_channels, &job);
     return GF_OK;
 }

@@ -106,7 +106,10 @@ static void col2im_add(float *in, const float *col, size_t ld, int channels,
                 for (int oh = oh_lo; oh < oh_hi; oh++) {
                     const float *src = row + (size_t)oh * ow_n;
                     float *dst = plane + (size_t)(oh * st - pad + kh) * w - pad + kw;
-                    for (int ow = ow_lo; ow < ow_hi; ow++) dst[ow * st] += src[ow];
+                    if (st == 1) /* contiguous: the compiler vectorises this */
+                        for (int ow = ow_lo; ow < ow_hi; ow++) dst[ow] += src[ow];
+                    else
+                        for (int ow = ow_lo; ow < ow_hi; ow++) dst[ow * st] += src[ow];
                 }
             }
         }

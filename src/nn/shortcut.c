@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/parallel.h"
 
 int gf_shortcut_shape_init(gf_shortcut_shape *s) {
     if (s->batch < 1 || s->in_channels < 1 || s->in_h < 1 || s->in_w < 1 || s->stride < 1 ||
@@ -46,6 +47,23 @@ void gf_shortcut_backward(float *grad_in, const float *grad_out, const gf_shortc
         }
 }
 
+typedef struct add_job {
+    float *out;
+    const float *a, *b;
+    size_t n;
+} add_job;
+
+static void add_range(void *ctx, int thread, int threads) {
+    const add_job *job = ctx;
+    int64_t begin, end;
+    gf_parallel_share((int64_t)job->n, thread, threads, &begin, &end);
+    for (int64_t i = begin; i < end; i++) job->out[i] = job->a[i] + job->b[i];
+}
+
 void gf_add_forward(float *out, const float *a, const float *b, size_t n) {
-    for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+    add_job job = {.out = out, .a = a, .b = b, .n = n};
+    if (n < ((size_t)1 << 15)) /* a thread hand-off would cost more */
+        add_range(&job, 0, 1);
+    else
+        gf_parallel_run(add_range, &job);
 }

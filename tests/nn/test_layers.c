@@ -81,9 +81,26 @@ static void activations(void) {
         free(g);
         teardown(&c);
     }
+    /* large tensors take the threaded path: same results as a plain loop */
+    const size_t big = 100003;
+    float *x = gradcheck_random(big, 77, 3.0f), *y = malloc(sizeof(float) * big);
+    float *gy = gradcheck_random(big, 78, 1.0f), *gx = gradcheck_random(big, 79, 1.0f);
+    float *gx0 = gradcheck_copy(gx, big);
+    gf_activation_forward(y, x, big, GF_ACT_LEAKY_RELU, 0.1f);
+    gf_activation_backward(gx, gy, x, big, GF_ACT_LEAKY_RELU, 0.1f);
+    int mismatches = 0;
+    for (size_t i = 0; i < big; i++) {
+        mismatches += y[i] != (x[i] > 0 ? x[i] : 0.1f * x[i]);
+        mismatches += gx[i] != gx0[i] + (x[i] > 0 ? gy[i] : 0.1f * gy[i]);
+    }
+    gf_add_forward(y, x, gy, big);
+    for (size_t i = 0; i < big; i++) mismatches += y[i] != x[i] + gy[i];
+    CHECK(mismatches == 0);
+    free(x); free(y); free(gy); free(gx); free(gx0);
+
     /* PyTorch's convention: gradient 0 at exactly 0 */
-    float x = 0.0f, one = 1.0f, g = 0.0f;
-    gf_activation_backward(&g, &one, &x, 1, GF_ACT_RELU, 0.0f);
+    float zero = 0.0f, one = 1.0f, g = 0.0f;
+    gf_activation_backward(&g, &one, &zero, 1, GF_ACT_RELU, 0.0f);
     CHECK(g == 0.0f);
 }
 
