@@ -60,6 +60,15 @@ local function locate(name, dir, files, hint)
     table.concat(dirs, ", "), hint), 3)
 end
 
+-- Calls a reader; its error comes back as "graft.data.<name>: <file>: <what, where>",
+-- without the position inside this file.
+local function read(fname, reader, ...)
+  local ok, result = pcall(reader, ...)
+  if ok then return result end
+  local message = tostring(result):gsub("^[^\n]-%.lua:%d+: ", ""):gsub("^graft%.core%.[%w_]+: ", "")
+  error(fname .. ": " .. message, 0)
+end
+
 local Dataset = {}
 Dataset.__index = Dataset
 
@@ -107,8 +116,9 @@ local function idx_dataset(name, opts, fields)
     names "train-images-idx3-ubyte", names "train-labels-idx1-ubyte",
     names "t10k-images-idx3-ubyte", names "t10k-labels-idx1-ubyte",
   }, fields.hint)
-  local train = core.data_idx(files[1], files[2], 10, opts.subset or 0)
-  local test = core.data_idx(files[3], files[4], 10, opts.test_subset or 0)
+  local fname = "graft.data." .. name:gsub("-", "_")
+  local train = read(fname, core.data_idx, files[1], files[2], 10, opts.subset or 0)
+  local test = read(fname, core.data_idx, files[3], files[4], 10, opts.test_subset or 0)
   return make(name, dir, train, test, fields)
 end
 
@@ -147,9 +157,10 @@ data.cifar10 = doc(function(opts)
   wanted[6] = { "test_batch.bin" }
   local files, dir = locate("cifar10", opts.dir, wanted,
     "download the binary version (cifar-10-binary.tar.gz) and see data/README.md")
-  local train = core.data_cifar({ files[1], files[2], files[3], files[4], files[5] }, "cifar10",
-    opts.subset or 0)
-  local test = core.data_cifar({ files[6] }, "cifar10", opts.test_subset or 0)
+  local train = read("graft.data.cifar10", core.data_cifar,
+    { files[1], files[2], files[3], files[4], files[5] }, "cifar10", opts.subset or 0)
+  local test = read("graft.data.cifar10", core.data_cifar, { files[6] }, "cifar10",
+    opts.test_subset or 0)
   return make("cifar10", dir, train, test, {
     mean = { 0.4914, 0.4822, 0.4465 }, std = { 0.2023, 0.1994, 0.2010 }, pad = 4,
     class_names = { "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
@@ -170,8 +181,9 @@ data.cifar100 = doc(function(opts)
   local files, dir = locate("cifar100", opts.dir,
     { { "train.bin" }, { "test.bin" }, subdirs = { "", "cifar-100-binary" } },
     "download the binary version (cifar-100-binary.tar.gz) and see data/README.md")
-  local train = core.data_cifar({ files[1] }, labels, opts.subset or 0)
-  local test = core.data_cifar({ files[2] }, labels, opts.test_subset or 0)
+  local train = read("graft.data.cifar100", core.data_cifar, { files[1] }, labels, opts.subset or 0)
+  local test = read("graft.data.cifar100", core.data_cifar, { files[2] }, labels,
+    opts.test_subset or 0)
   return make("cifar100", dir, train, test, {
     mean = { 0.5071, 0.4865, 0.4409 }, std = { 0.2673, 0.2564, 0.2762 }, pad = 4,
   })
