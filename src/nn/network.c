@@ -452,6 +452,21 @@ static int assign_gradient_slots(gf_net *net) {
     return GF_OK;
 }
 
+/* Undoes a failed gf_net_finalize, so that the network can be freed or finalised again. */
+static int release_buffers(gf_net *net) {
+    free(net->state);
+    free(net->slot_numel);
+    gf_free(net->params);
+    gf_free(net->grads);
+    gf_free(net->stats);
+    gf_free(net->counters);
+    net->state = NULL;
+    net->slot_numel = NULL;
+    net->params = net->grads = net->stats = NULL;
+    net->counters = NULL;
+    return GF_ERR;
+}
+
 int gf_net_finalize(gf_net *net, uint64_t seed) {
     if (net->finalized) return gf_fail("gf_net_finalize: the network is already finalised");
     net->state = calloc((size_t)net->node_count, sizeof *net->state);
@@ -460,14 +475,7 @@ int gf_net_finalize(gf_net *net, uint64_t seed) {
     net->stats = gf_alloc(net->stat_count * sizeof(float), "the BatchNorm statistics");
     net->counters = gf_alloc(net->counter_count * sizeof(int64_t), "the BatchNorm counters");
     if (!net->state || !net->params || !net->grads || !net->stats || !net->counters) {
-        free(net->state);
-        gf_free(net->params);
-        gf_free(net->grads);
-        gf_free(net->stats);
-        gf_free(net->counters);
-        net->state = NULL;
-        net->params = net->grads = net->stats = NULL;
-        net->counters = NULL;
+        release_buffers(net);
         return gf_fail("gf_net_finalize: out of memory for %zu parameters", net->param_count);
     }
     /* walking backwards from the output marks what backward has to visit */
@@ -482,7 +490,7 @@ int gf_net_finalize(gf_net *net, uint64_t seed) {
     for (int i = 0; i < net->node_count; i++)
         for (int k = 0; k < 2 && net->state[i].contributes; k++)
             if (net->nodes[i].inputs[k] >= 0) net->state[net->nodes[i].inputs[k]].last_consumer = i;
-    if (assign_gradient_slots(net) != GF_OK) return GF_ERR;
+    if (assign_gradient_slots(net) != GF_OK) return release_buffers(net);
     net->finalized = true;
     gf_net_initialise(net, seed);
     return GF_OK;
