@@ -116,53 +116,90 @@ static void col2im_add(float *in, const float *col, size_t ld, int channels,
     }
 }
 
-/* Depthwise: each channel convolved with its own k x k filter. */
+/* sum a[i] * b[i] in 16 separate partial sums, which the compiler can vectorise
+ * (one float accumulator would have to be summed in order) */
+static float dot(const float *a, const float *b, int n) {
+    float partial[16] = {0};
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; j++) partial[j] += a[i + j] * b[i + j];
+    float sum = 0.0f;
+    for (; i < n; i++) sum += a[i] * b[i];
+    for (int j = 0; j < 16; j++) sum += partial[j];
+    return sum;
+}
+
+/* Depthwise: each channel convolved with its own k x k filter, over a zero-padded
+ * copy of the plane ([h + 2p, w + 2p], `padded`), so that no tap needs a bounds
+ * check and stride-1 rows are contiguous. */
+static size_t padded_plane_floats(const gf_conv2d_shape *s) {
+    return (size_t)(s->in_h + 2 * s->padding) * (size_t)(s->in_w + 2 * s->padding);
+}
+
+static void pad_plane(float *padded, const float *in, const gf_conv2d_shape *s) {
+    const int pad = s->padding, pw = s->in_w + 2 * pad;
+    memset(padded, 0, sizeof(float) * padded_plane_floats(s));
+    for (int ih = 0; ih < s->in_h; ih++)
+        memcpy(padded + (size_t)(ih + pad) * pw + pad, in + (size_t)ih * s->in_w,
+               sizeof(float) * (size_t)s->in_w);
+}
+
 static void depthwise_forward_plane(float *out, const float *in, const float *filter,
-                                    float bias, const gf_conv2d_shape *s) {
-    const int k = s->kernel, st = s->stride, pad = s->padding;
-    const int h = s->in_h, w = s->in_w, oh_n = s->out_h, ow_n = s->out_w;
-    for (int i = 0; i < oh_n * ow_n; i++) out[i] = bias;
-    for (int kh = 0; kh < k; kh++) {
-        int oh_lo, oh_hi;
-        valid_output_range(kh, h, oh_n, st, pad, &oh_lo, &oh_hi);
-        for (int kw = 0; kw < k; kw++) {
-            int ow_lo, ow_hi;
-            valid_output_range(kw, w, ow_n, st, pad, &ow_lo, &ow_hi);
-            const float wv = filter[kh * k + kw];
-            for (int oh = oh_lo; oh < oh_hi; oh++) {
-                float *dst = out + (size_t)oh * ow_n;
-                const float *src = in + (size_t)(oh * st - pad + kh) * w - pad + kw;
-                for (int ow = ow_lo; ow < ow_hi; ow++) dst[ow] += wv * src[ow * st];
+                                    float bias, const gf_conv2d_shape *s, float *padded) {
+    const int k = s->kernel, st = s->stride, pw = s->in_w + 2 * s->padding;
+    const int oh_n = s->out_h, ow_n = s->out_w;
+    pad_plane(padded, in, s);
+    for (int oh = 0; oh < oh_n; oh++) {
+        float *dst = out + (size_t)oh * ow_n;
+        for (int ow = 0; ow < ow_n; ow++) dst[ow] = bias;
+        for (int kh = 0; kh < k; kh++)
+            for (int kw = 0; kw < k; kw++) {
+                const float wv = filter[kh * k + kw];
+                const float *src = padded + (size_t)(oh * st + kh) * pw + kw;
+                if (st == 1) /* contiguous: vectorised */
+                    for (int ow = 0; ow < ow_n; ow++) dst[ow] += wv * src[ow];
+                else
+                    for (int ow = 0; ow < ow_n; ow++) dst[ow] += wv * src[ow * st];
             }
-        }
     }
 }
 
+/* `padded` receives the padded input, `grad_padded` the input gradient on the padded
+ * grid, whose interior is then added to grad_in. */
 static void depthwise_backward_plane(float *grad_in, float *grad_filter, const float *grad_out,
                                      const float *in, const float *filter,
-                                     const gf_conv2d_shape *s) {
-    const int k = s->kernel, st = s->stride, pad = s->padding;
-    const int h = s->in_h, w = s->in_w, oh_n = s->out_h, ow_n = s->out_w;
-    for (int kh = 0; kh < k; kh++) {
-        int oh_lo, oh_hi;
-        valid_output_range(kh, h, oh_n, st, pad, &oh_lo, &oh_hi);
+                                     const gf_conv2d_shape *s, float *padded,
+                                     float *grad_padded) {
+    const int k = s->kernel, st = s->stride, pad = s->padding, pw = s->in_w + 2 * pad;
+    const int oh_n = s->out_h, ow_n = s->out_w;
+    pad_plane(padded, in, s);
+    if (grad_in) memset(grad_padded, 0, sizeof(float) * padded_plane_floats(s));
+    for (int kh = 0; kh < k; kh++)
         for (int kw = 0; kw < k; kw++) {
-            int ow_lo, ow_hi;
-            valid_output_range(kw, w, ow_n, st, pad, &ow_lo, &ow_hi);
             const float wv = filter[kh * k + kw];
             float dw = 0.0f;
-            for (int oh = oh_lo; oh < oh_hi; oh++) {
+            for (int oh = 0; oh < oh_n; oh++) {
                 const float *g = grad_out + (size_t)oh * ow_n;
-                size_t offset = (size_t)(oh * st - pad + kh) * w - pad + kw;
-                const float *src = in + offset;
-                for (int ow = ow_lo; ow < ow_hi; ow++) dw += g[ow] * src[ow * st];
-                if (grad_in) {
-                    float *dst = grad_in + offset;
-                    for (int ow = ow_lo; ow < ow_hi; ow++) dst[ow * st] += wv * g[ow];
+                const size_t offset = (size_t)(oh * st + kh) * pw + kw;
+                const float *src = padded + offset;
+                float *dst = grad_padded + offset;
+                if (st == 1) {
+                    dw += dot(g, src, ow_n);
+                    if (grad_in)
+                        for (int ow = 0; ow < ow_n; ow++) dst[ow] += wv * g[ow];
+                } else {
+                    for (int ow = 0; ow < ow_n; ow++) dw += g[ow] * src[ow * st];
+                    if (grad_in)
+                        for (int ow = 0; ow < ow_n; ow++) dst[ow * st] += wv * g[ow];
                 }
             }
             grad_filter[kh * k + kw] += dw;
         }
+    if (!grad_in) return;
+    for (int ih = 0; ih < s->in_h; ih++) {
+        float *dst = grad_in + (size_t)ih * s->in_w;
+        const float *src = grad_padded + (size_t)(ih + pad) * pw + pad;
+        for (int iw = 0; iw < s->in_w; iw++) dst[iw] += src[iw];
     }
 }
 
@@ -207,8 +244,9 @@ static int chunk_images(const gf_conv2d_shape *s) {
     return (int)chunk;
 }
 
+/* per thread: the patch matrix, or for depthwise two padded planes */
 static size_t patch_floats(const gf_conv2d_shape *s) {
-    if (is_depthwise(s)) return 0;
+    if (is_depthwise(s)) return 2 * padded_plane_floats(s);
     return patch_rows(s) * out_plane(s) * (size_t)chunk_images(s);
 }
 
@@ -304,7 +342,7 @@ static void forward_images(void *ctx, int thread, int threads) {
                 depthwise_forward_plane(job->out + ((size_t)n * s->out_channels + c) * op,
                                         job->in + ((size_t)n * s->in_channels + c) * ip,
                                         job->weight + (size_t)c * s->kernel * s->kernel,
-                                        job->bias ? job->bias[c] : 0.0f, s);
+                                        job->bias ? job->bias[c] : 0.0f, s, buf.patches);
         return;
     }
     const int chunk = chunk_images(s);
@@ -362,7 +400,8 @@ static void backward_depthwise(const conv_job *job, const thread_buffers *buf, i
             depthwise_backward_plane(job->grad_in ? job->grad_in + in_offset : NULL,
                                      buf->grad_weight + (size_t)c * kk,
                                      job->grad_out + ((size_t)n * s->out_channels + c) * op,
-                                     job->in + in_offset, job->weight + (size_t)c * kk, s);
+                                     job->in + in_offset, job->weight + (size_t)c * kk, s,
+                                     buf->patches, buf->patches + padded_plane_floats(s));
         }
 }
 
