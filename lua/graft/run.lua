@@ -332,8 +332,9 @@ Network k (1-based) is initialised with seed*100 + k, reads the data in its own 
 reference's different learning rate lr*(1+cos(pi*(K-k)/K))/2.
 Options (defaults): scion='external' | 'noise' | 'internal' | 'none'; criterion='entropy'
 (eq. 6) | 'entropy_sum' (eq. 5) | 'l1'; A=0.4, c=500, round=true (alpha to 2 decimals);
-alpha=nil (a number: fixed alpha); every=nil (graft every N iterations); filter_level=false; bins=10; gamma=1e-2 and a=0.9
-(noise and internal scions: threshold, sigma_t = a^t); diff_lr=true; same_order=false;
+alpha=nil (a number: fixed alpha); every=nil (graft every N iterations);
+filter_level=false; bins=10; gamma=1e-2 and a=0.9 (noise and internal scions:
+threshold, sigma_t = a^t); diff_lr=true; same_order=false;
 schedule='cosine' | 'step' (x0.1 every 60 epochs) | ...; seed=1; subset, test_subset
 (first n images); batch=128; lr=0.1; wd=5e-4; momentum=0.9; pad (crop padding, the data
 set's); threshold=1e-2 (invalid filters: l1 under it); test_before=true (also test
