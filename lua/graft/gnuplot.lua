@@ -302,8 +302,8 @@ local function leave_for_elsewhere(figure, target, opts)
 end
 
 -- Draws the figure. opts: out (file name), width, height (pixels), columns,
--- rows (text size), text (prefer text over a window). Returns the file made,
--- or nothing for windows and text (text is written to stdout).
+-- rows (text size), text (prefer text over a window). Returns the file made
+-- when out was given, otherwise nothing (text is written to stdout).
 function gnuplot.render(figure, opts)
   opts = opts or {}
   local target = choose_target(opts)
@@ -346,7 +346,7 @@ function gnuplot.render(figure, opts)
 
   if target.path then
     for _, hook in ipairs(gnuplot.hooks) do hook(target.path, target.format, figure) end
-    return target.path
+    if opts.out then return target.path end -- a file chosen by default_output is not the caller's
   elseif text then
     io.write(text)
   end

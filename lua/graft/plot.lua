@@ -125,6 +125,20 @@ function plot.lines(opts)
     clauses[i] = string.format("$DATA index %d using 1:2%s with %s%s lw 2 %s", i - 1,
                                err and ":3" or "", style, axis, title_of(s.title))
   end
+  -- a range of one value makes gnuplot warn; widen it as gnuplot would, quietly
+  for _, axis in ipairs{"x", "y"} do
+    local lo, hi = math.huge, -math.huge
+    for _, block in ipairs(figure.blocks) do
+      for _, row in ipairs(block) do
+        local v = row[axis == "x" and 1 or 2]
+        if finite(v) then lo, hi = math.min(lo, v), math.max(hi, v) end
+      end
+    end
+    if lo == hi and not opts[axis .. "range"] then
+      local pad = lo ~= 0 and math.abs(lo) * 0.01 or 1
+      figure.commands[#figure.commands + 1] = range_text({lo - pad, hi + pad}, axis .. "range")
+    end
+  end
   if uses_y2 then
     figure.commands[#figure.commands + 1] = "set ytics nomirror"
     figure.commands[#figure.commands + 1] = "set y2tics"

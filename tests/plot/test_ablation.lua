@@ -1,0 +1,57 @@
+-- The ablation scripts end to end on tiny settings: the table beside the paper's
+-- numbers, the CSV files and pictures, and the reuse of finished runs.
+local h = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "helpers.lua")
+local json = require "graft.json"
+local root = assert(arg[1], "usage: test_ablation.lua SOURCE_ROOT")
+local dir = h.folder()
+local q = h.shell_quote
+local tiny = " --subset 128 --test-subset 128 --epochs 1 --seeds 2 --out "
+
+local function run(script, out)
+  return h.run("cd " .. q(dir) .. " && " .. q(root .. "/scripts/ablation/" .. script) .. tiny .. q(out))
+end
+
+-- Table 2: four variants, two seeds.
+local out = dir .. "/table2"
+local status, text = run("table2_scions", out)
+h.check(status == 0, "table2_scions: status %s\n%s", tostring(status), text)
+h.contains(text, "| variant | paper CIFAR-10 | paper CIFAR-100 | paper gain (C-10) | measured | measured gain | verdict |",
+           "table header")
+h.contains(text, "| noise | 92.51 | 72.34 | +0.09 | ", "paper numbers beside the measured ones")
+local rows = 0
+for line in h.read(out .. "/table.md"):gmatch("[^\n]+") do
+  if line:find("^| [%w-]+ | %d") then
+    rows = rows + 1
+    local cells = select(2, line:gsub("|", ""))
+    h.check(cells == 8, "a table row with %d separators (a verdict with '|'?): %s", cells, line)
+  end
+end
+h.check(rows == 4, "table.md has %d variant rows", rows)
+local runs_csv = h.read(out .. "/runs.csv")
+h.check(select(2, runs_csv:gsub("\n", "")) == 9, "runs.csv: header and 8 runs:\n%s", runs_csv)
+h.contains(h.read(out .. "/summary.csv"), "variant,seeds,mean,sd,paper_cifar10", "summary.csv")
+for _, picture in ipairs{"accuracy.png", "gain.png"} do h.png_size(out .. "/" .. picture) end
+-- each run's own folder, from graft.run
+local summary = json.read(out .. "/runs/external-seed2/summary.json")
+h.check(summary.options.nets == 2 and summary.options.seed == 2 and summary.options.diff_lr == false,
+        "external run options: %s", json.encode(summary.options))
+
+-- Run again: every run is found finished and reused, with the same table.
+local again_status, again = run("table2_scions", out)
+h.check(again_status == 0, "rerun: status %s", tostring(again_status))
+h.check(select(2, again:gsub("finished before", "")) == 8, "rerun did not reuse the 8 runs:\n%s", again)
+h.check(again:match("| external | .-\n") == text:match("| external | .-\n"), "reused runs changed the table")
+
+-- Fig. 6: its own table of filters under thresholds and two pictures.
+out = dir .. "/fig6"
+status, text = run("fig6_invalid_filters", out)
+h.check(status == 0, "fig6_invalid_filters: status %s\n%s", tostring(status), text)
+h.contains(text, "| threshold | baseline | grafted | paper (baseline / grafted) |", "fig6 table")
+h.contains(text, "| 0.01 | 0.00 ± 0.00 | 0.00 ± 0.00 | ResNet-32: 3.1% / 0.7%", "fig6 row")
+for _, picture in ipairs{"fig6.png", "l1_histogram.png", "accuracy.png"} do h.png_size(out .. "/" .. picture) end
+
+-- Bad options are refused with the usage.
+status, text = h.run(q(root .. "/scripts/ablation/table2_scions") .. " --preset huge")
+h.check(status == 2 and text:find("unknown preset 'huge'") and text:find("usage:"), "bad preset: %s", text)
+h.cleanup()
+print("ablation scripts: ok")
