@@ -308,9 +308,6 @@ function gnuplot.render(figure, opts)
   opts = opts or {}
   local target = choose_target(opts)
   if not gnuplot.find() then leave_for_elsewhere(figure, target, opts) end
-  if target.format == "window" and not terminal_lines(target, opts) then
-    target = {format = "text"} -- a gnuplot without window terminals (gnuplot-nox)
-  end
 
   local scratch = os.tmpname() -- removed below whatever happens
   local data_path, script_path = scratch .. ".dat", scratch .. ".gp"
@@ -322,6 +319,10 @@ function gnuplot.render(figure, opts)
     output = scratch .. ".txt"
   end
   local header = terminal_lines(target, opts, output)
+  if not header then -- a window was asked for, but this gnuplot has none (gnuplot-nox)
+    target, output = {format = "text"}, scratch .. ".txt"
+    header = terminal_lines(target, opts, output)
+  end
   local script = script_text(figure, data_path, header, target.format == "text")
   local script_lines = {}
   for line in script:gmatch("([^\n]*)\n") do script_lines[#script_lines + 1] = line end
