@@ -123,13 +123,11 @@ local function capturing_file(real, write)
   end})
 end
 
+-- Values as the prompt shows them (short tables, quoted strings).
 local function format_values(values)
-  local pretty = package.loaded["graft.pretty"] -- the prompt's printer, when there is one
+  local repl = require "graft.repl"
   local parts = {}
-  for i = 1, values.n do
-    local v = values[i]
-    parts[i] = pretty and type(pretty.format) == "function" and pretty.format(v) or tostring(v)
-  end
+  for i = 1, values.n do parts[i] = repl.format(values[i]) end
   return table.concat(parts, "\t")
 end
 
