@@ -169,13 +169,14 @@ local function lockstep_epoch(trainers, every, counter, graft_now)
     local stepped = false
     for k, t in ipairs(trainers) do
       local s = sums[k]
-      s.lr = t:lr()
-      local n, loss, top1, _, finite = core.train_step(t.net, t.sgd, t.loader, s.lr)
+      local lr = t:lr()
+      local n, loss, top1, _, finite = core.train_step(t.net, t.sgd, t.loader, lr)
       if n then
         if not finite then
           error(string.format("graft.run: network %d: loss is %s at epoch %d, batch %d (learning "
-            .. "rate %g); stopped", k, tostring(loss), t.epoch + 1, batch + 1, s.lr), 0)
+            .. "rate %g); stopped", k, tostring(loss), t.epoch + 1, batch + 1, lr), 0)
         end
+        s.lr = lr -- the epoch's record keeps the rate of its last batch, as the trainer does
         t.iteration = t.iteration + 1
         s.loss, s.hits, s.images = s.loss + loss * n, s.hits + top1, s.images + n
         stepped = true

@@ -90,6 +90,10 @@ describe("graft train", function()
     expect.eq({ result.log[1].round, result.log[#result.log].round }, { 1, 2 })
     expect.eq(result.final[1].test_top1, result.final[2].test_top1, "identical after the last round")
     expect.eq(#result.histories[1], 1)
+    -- the epoch's lr is its last batch's (cosine over 2 iterations: half the initial rate),
+    -- not the rate after the schedule ended (0)
+    expect.near(result.histories[1][1].lr, 0.05 / 2, 1e-9, "network 1 starts at 0.05")
+    expect.near(result.histories[2][1].lr, 0.1 / 2, 1e-9, "network 2 starts at 0.1")
   end)
 
   it("explains its flags and refuses unknown ones", function()
