@@ -254,4 +254,15 @@ function json.write(path, value, opts)
   end
 end
 
+local doc = require "graft.doc"
+doc(json, [[graft.json: JSON for notebooks and run logs
+json.decode(text), json.encode(value [, {indent = n}]), json.read(path),
+json.write(path, value [, opts]) (atomic). Objects and arrays keep their kind
+(json.object(t), json.array(t) mark new ones); json.null is null.]])
+doc(json.decode, [[graft.json.decode(text) -> value
+Arrays and objects come back marked (json.is_array); null is json.null; errors
+name line and column.]])
+doc(json.encode, [[graft.json.encode(value [, {indent = n}]) -> text
+Keys sorted; integers stay integers; NaN and infinities are refused naming where.]])
+
 return json

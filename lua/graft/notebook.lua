@@ -305,4 +305,14 @@ function notebook.new(cells)
   return nb
 end
 
+local doc = require "graft.doc"
+doc(notebook, [==[graft.notebook: run the Lua cells of Jupyter notebooks (graft notebook IN [-o OUT])
+notebook.run(nb, {continue =, quick =, env =, progress =}) -> ok, failures
+notebook.run_file(in_path [, out_path [, opts]]) -> ok, failures
+notebook.new{"code", {markdown = "text"}, ...} -> a new nbformat 4.5 notebook]==])
+doc(notebook.run_file, [==[graft.notebook.run_file(in_path [, out_path [, opts]]) -> ok, failures
+Runs the code cells in order in one environment and writes text, values, errors
+and pictures (PNG) into the notebook, atomically; stops at the first error
+unless opts.continue.]==])
+
 return notebook
