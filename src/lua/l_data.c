@@ -8,6 +8,7 @@
 #include "data/idx.h"
 #include "data/loader.h"
 #include "lua/binding.h"
+#include "lua/options.h"
 
 typedef struct lua_dataset {
     gf_dataset *ds; /* NULL once closed */
@@ -198,20 +199,6 @@ static int ds_tostring(lua_State *L) {
 
 /* ---- loaders ---- */
 
-static bool opt_bool_field(lua_State *L, int index, const char *key, bool fallback) {
-    lua_getfield(L, index, key);
-    bool v = lua_isnil(L, -1) ? fallback : lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    return v;
-}
-
-static lua_Integer opt_int_field(lua_State *L, int index, const char *key, lua_Integer fallback) {
-    lua_getfield(L, index, key);
-    lua_Integer v = lua_isnil(L, -1) ? fallback : luaL_checkinteger(L, -1);
-    lua_pop(L, 1);
-    return v;
-}
-
 /* graft.core.loader(dataset, {batch=128, shuffle=false, pad=0, flip=false, seed=0,
  * stream=0}) */
 static int l_loader(lua_State *L) {
@@ -219,21 +206,14 @@ static int l_loader(lua_State *L) {
     luaL_checktype(L, 2, LUA_TTABLE);
     static const char *const allowed[] = {"batch", "shuffle", "pad", "flip", "seed", "stream",
                                           NULL};
-    for (lua_pushnil(L); lua_next(L, 2); lua_pop(L, 1)) {
-        bool known = false;
-        for (int i = 0; allowed[i] && lua_type(L, -2) == LUA_TSTRING; i++)
-            known = known || strcmp(allowed[i], lua_tostring(L, -2)) == 0;
-        if (!known)
-            return luaL_error(L, "graft.core.loader: unknown option '%s'",
-                              luaL_tolstring(L, -2, NULL));
-    }
+    gf_lua_check_options(L, 2, "graft.core.loader", allowed);
     gf_loader_options o = {
-        .batch = (int)opt_int_field(L, 2, "batch", 128),
-        .shuffle = opt_bool_field(L, 2, "shuffle", false),
-        .pad = (int)opt_int_field(L, 2, "pad", 0),
-        .flip = opt_bool_field(L, 2, "flip", false),
-        .seed = (uint64_t)opt_int_field(L, 2, "seed", 0),
-        .stream = (uint64_t)opt_int_field(L, 2, "stream", 0),
+        .batch = (int)gf_lua_opt_integer(L, 2, "batch", 128),
+        .shuffle = gf_lua_opt_boolean(L, 2, "shuffle", false),
+        .pad = (int)gf_lua_opt_integer(L, 2, "pad", 0),
+        .flip = gf_lua_opt_boolean(L, 2, "flip", false),
+        .seed = (uint64_t)gf_lua_opt_integer(L, 2, "seed", 0),
+        .stream = (uint64_t)gf_lua_opt_integer(L, 2, "stream", 0),
     };
     lua_loader *u = lua_newuserdatauv(L, sizeof *u, 1);
     u->loader = NULL;

@@ -9,6 +9,7 @@
 #include "io/checkpoint.h"
 #include "lua/architecture.h"
 #include "lua/binding.h"
+#include "lua/options.h"
 #include "lua/owner.h"
 #include "lua/safetensors_guard.h"
 #include "nn/loss.h"
@@ -80,38 +81,6 @@ static int net_close(lua_State *L) {
     u->owner.closed = true;
     if (u->owner.views == 0) release(u); /* else parameter views still point into it */
     return 0;
-}
-
-/* Reads an optional table of options, refusing keys outside `allowed`. */
-static void check_options(lua_State *L, int index, const char *operation,
-                          const char *const *allowed) {
-    if (lua_isnoneornil(L, index)) return;
-    luaL_checktype(L, index, LUA_TTABLE);
-    for (lua_pushnil(L); lua_next(L, index); lua_pop(L, 1)) {
-        bool known = false;
-        if (lua_type(L, -2) == LUA_TSTRING)
-            for (int i = 0; allowed[i]; i++) known = known || strcmp(allowed[i], lua_tostring(L, -2)) == 0;
-        if (!known) {
-            lua_pushvalue(L, -2);
-            luaL_error(L, "%s: unknown option '%s'", operation, luaL_tolstring(L, -1, NULL));
-        }
-    }
-}
-
-static lua_Integer opt_integer_field(lua_State *L, int index, const char *key, lua_Integer fallback) {
-    if (lua_isnoneornil(L, index)) return fallback;
-    lua_getfield(L, index, key);
-    lua_Integer v = lua_isnil(L, -1) ? fallback : luaL_checkinteger(L, -1);
-    lua_pop(L, 1);
-    return v;
-}
-
-static lua_Number opt_number_field(lua_State *L, int index, const char *key, lua_Number fallback) {
-    if (lua_isnoneornil(L, index)) return fallback;
-    lua_getfield(L, index, key);
-    lua_Number v = lua_isnil(L, -1) ? fallback : luaL_checknumber(L, -1);
-    lua_pop(L, 1);
-    return v;
 }
 
 /* ---- building node by node ---- */
@@ -282,20 +251,20 @@ static int m_nodes(lua_State *L) {
 /* ---- the reference models ---- */
 
 static void read_model_options(lua_State *L, gf_model_options *o) {
-    o->classes = (int)opt_integer_field(L, 1, "classes", 10);
-    o->in_channels = (int)opt_integer_field(L, 1, "in_channels", 3);
-    o->image_size = (int)opt_integer_field(L, 1, "image_size", 32);
-    o->leaky_slope = (float)opt_number_field(L, 1, "leaky_slope", 0.0);
-    o->seed = (uint64_t)opt_integer_field(L, 1, "seed", 0);
+    o->classes = (int)gf_lua_opt_integer(L, 1, "classes", 10);
+    o->in_channels = (int)gf_lua_opt_integer(L, 1, "in_channels", 3);
+    o->image_size = (int)gf_lua_opt_integer(L, 1, "image_size", 32);
+    o->leaky_slope = (float)gf_lua_opt_number(L, 1, "leaky_slope", 0.0);
+    o->seed = (uint64_t)gf_lua_opt_integer(L, 1, "seed", 0);
 }
 
 static int l_resnet_cifar(lua_State *L) {
     static const char *const allowed[] = {"depth", "classes", "in_channels", "image_size",
                                           "leaky_slope", "seed", NULL};
-    check_options(L, 1, "graft.core.resnet_cifar", allowed);
+    gf_lua_check_options(L, 1, "graft.core.resnet_cifar", allowed);
     gf_model_options o;
     read_model_options(L, &o);
-    int depth = (int)opt_integer_field(L, 1, "depth", 20);
+    int depth = (int)gf_lua_opt_integer(L, 1, "depth", 20);
     gf_net *net = gf_model_resnet_cifar(depth, &o);
     if (net == NULL) return gf_lua_raise(L, "graft.core.resnet_cifar");
     char model[64];
@@ -306,7 +275,7 @@ static int l_resnet_cifar(lua_State *L) {
 
 static int l_mobilenetv2_cifar(lua_State *L) {
     static const char *const allowed[] = {"classes", "in_channels", "image_size", "seed", NULL};
-    check_options(L, 1, "graft.core.mobilenetv2_cifar", allowed);
+    gf_lua_check_options(L, 1, "graft.core.mobilenetv2_cifar", allowed);
     gf_model_options o;
     read_model_options(L, &o);
     gf_net *net = gf_model_mobilenetv2_cifar(&o);

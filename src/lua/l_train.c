@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "lua/binding.h"
+#include "lua/options.h"
 #include "train/checkpoint_dir.h"
 #include "train/schedule.h"
 #include "train/sgd.h"
@@ -23,43 +24,19 @@ static gf_sgd *check_sgd(lua_State *L, int index) {
     return u->sgd;
 }
 
-static void check_keys(lua_State *L, int index, const char *operation,
-                       const char *const *allowed) {
-    for (lua_pushnil(L); lua_next(L, index); lua_pop(L, 1)) {
-        bool known = false;
-        for (int i = 0; allowed[i] && lua_type(L, -2) == LUA_TSTRING; i++)
-            known = known || strcmp(allowed[i], lua_tostring(L, -2)) == 0;
-        if (!known) luaL_error(L, "%s: unknown option '%s'", operation, luaL_tolstring(L, -2, NULL));
-    }
-}
-
-static lua_Number number_field(lua_State *L, int index, const char *key, lua_Number fallback) {
-    lua_getfield(L, index, key);
-    lua_Number v = lua_isnil(L, -1) ? fallback : luaL_checknumber(L, -1);
-    lua_pop(L, 1);
-    return v;
-}
-
-static lua_Integer integer_field(lua_State *L, int index, const char *key, lua_Integer fallback) {
-    lua_getfield(L, index, key);
-    lua_Integer v = lua_isnil(L, -1) ? fallback : luaL_checkinteger(L, -1);
-    lua_pop(L, 1);
-    return v;
-}
-
 /* graft.core.sgd{count = n or net = net, momentum = 0, dampening = 0,
  * weight_decay = 0, nesterov = false} */
 static int l_sgd(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     static const char *const allowed[] = {"count", "net", "momentum", "dampening",
                                           "weight_decay", "nesterov", NULL};
-    check_keys(L, 1, "graft.core.sgd", allowed);
+    gf_lua_check_options(L, 1, "graft.core.sgd", allowed);
     lua_getfield(L, 1, "net");
     lua_Integer count;
     if (!lua_isnil(L, -1))
         count = (lua_Integer)gf_net_param_count(gf_lua_check_net(L, -1));
     else
-        count = integer_field(L, 1, "count", -1);
+        count = gf_lua_opt_integer(L, 1, "count", -1);
     lua_pop(L, 1);
     if (count < 0) return luaL_error(L, "graft.core.sgd: give net= or count= (parameters)");
     lua_getfield(L, 1, "nesterov");
@@ -68,9 +45,9 @@ static int l_sgd(lua_State *L) {
     lua_sgd *u = lua_newuserdatauv(L, sizeof *u, 0);
     u->sgd = NULL;
     luaL_setmetatable(L, GF_LUA_SGD);
-    u->sgd = gf_sgd_create((size_t)count, (float)number_field(L, 1, "momentum", 0),
-                           (float)number_field(L, 1, "dampening", 0),
-                           (float)number_field(L, 1, "weight_decay", 0), nesterov);
+    u->sgd = gf_sgd_create((size_t)count, (float)gf_lua_opt_number(L, 1, "momentum", 0),
+                           (float)gf_lua_opt_number(L, 1, "dampening", 0),
+                           (float)gf_lua_opt_number(L, 1, "weight_decay", 0), nesterov);
     if (!u->sgd) return gf_lua_raise(L, "graft.core.sgd");
     return 1;
 }
@@ -131,18 +108,18 @@ static int l_schedule(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     static const char *const allowed[] = {"kind", "lr", "iterations_per_epoch", "epochs", "step",
                                           "gamma", "milestones", "warmup_iterations", NULL};
-    check_keys(L, 1, "graft.core.schedule", allowed);
+    gf_lua_check_options(L, 1, "graft.core.schedule", allowed);
     gf_schedule s = {0};
     lua_getfield(L, 1, "kind");
     const char *kind = luaL_optstring(L, -1, "constant");
     if (gf_schedule_kind_parse(kind, &s.kind) != GF_OK) return gf_lua_raise(L, "graft.core.schedule");
     lua_pop(L, 1);
-    s.lr = number_field(L, 1, "lr", 0.1);
-    s.iterations_per_epoch = integer_field(L, 1, "iterations_per_epoch", 1);
-    s.epochs = (int)integer_field(L, 1, "epochs", 1);
-    s.step_epochs = (int)integer_field(L, 1, "step", 60);
-    s.gamma = number_field(L, 1, "gamma", 0.1);
-    s.warmup_iterations = integer_field(L, 1, "warmup_iterations", 0);
+    s.lr = gf_lua_opt_number(L, 1, "lr", 0.1);
+    s.iterations_per_epoch = gf_lua_opt_integer(L, 1, "iterations_per_epoch", 1);
+    s.epochs = (int)gf_lua_opt_integer(L, 1, "epochs", 1);
+    s.step_epochs = (int)gf_lua_opt_integer(L, 1, "step", 60);
+    s.gamma = gf_lua_opt_number(L, 1, "gamma", 0.1);
+    s.warmup_iterations = gf_lua_opt_integer(L, 1, "warmup_iterations", 0);
     lua_getfield(L, 1, "milestones");
     if (!lua_isnil(L, -1)) {
         luaL_checktype(L, -1, LUA_TTABLE);

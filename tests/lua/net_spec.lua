@@ -41,6 +41,14 @@ describe("the reference models", function()
     expect.error(function() core.resnet_cifar { depht = 20 } end, "unknown option 'depht'")
     expect.error(function() core.resnet_cifar { depth = 21 } end, "graft.core.resnet_cifar")
   end)
+
+  it("name the function and the option whose value has the wrong type", function()
+    expect.error(function() core.resnet_cifar { depth = "twenty" } end,
+      { "resnet_cifar", "option 'depth'", "integer expected, got string" })
+    expect.error(function() core.resnet_cifar { depth = 20.5 } end, "option 'depth': integer expected")
+    expect.error(function() core.sgd { count = 4, momentum = {} } end,
+      { "sgd", "option 'momentum'", "number expected, got table" })
+  end)
 end)
 
 describe("forward and backward", function()
