@@ -99,7 +99,8 @@ train.trainer = doc(function(opts)
 end, [[graft.trainer{net=, data=, epochs=, ...} -> trainer
 The training loop as an object, for driving several networks in lock-step. Takes
 the options of graft.train. Methods: t:train_epoch() -> record (one pass over the
-training set), t:evaluate() -> test metrics, t:end_epoch(record, test) (history, log,
+training set), t:train_batch() -> n, loss, top1 (one batch of the current epoch; nil
+and the epoch's record when it is over), t:evaluate() -> test metrics, t:end_epoch(record, test) (history, log,
 checkpoint, on_epoch), t:run_epoch() (all three), t:save_checkpoint(dir),
 t:load_checkpoint(dir), t:lr() (the rate of the next batch). Fields: net, data,
 epoch (completed), history, options.]])
@@ -132,43 +133,56 @@ end
 
 train.Trainer = Trainer
 
-function Trainer:train_epoch()
-  local o, net, sgd, loader = self.options, self.net, self.sgd, self.loader
-  local epoch = self.epoch + 1
-  local batches = loader:batches()
-  loader:start_epoch()
-  local loss_sum, hits, images, batch, last_lr = 0.0, 0, 0, 0, self:lr()
-  local start = core.monotonic_seconds()
-  local next_draw = start
-  while true do
-    local lr = self.schedule:lr(self.iteration)
-    local n, loss, top1, _, finite = core.train_step(net, sgd, loader, lr)
-    if not n then break end
-    last_lr = lr
-    batch = batch + 1
-    if not finite then
-      if self.progress then io.stdout:write("\n") end
-      local last = self.checkpoint and core.checkpoint_last(self.checkpoint)
-      error(string.format("graft.train: %sloss is %s at epoch %d, batch %d of %d (learning rate "
-        .. "%g); training stopped, the weights are those before this batch%s", self:label(),
-        tostring(loss), epoch, batch, batches, lr,
-        last and ("; the last good checkpoint is " .. last) or ""), 2)
-    end
-    self.iteration = self.iteration + 1
-    loss_sum, hits, images = loss_sum + loss * n, hits + top1, images + n
-    if o.on_batch then o.on_batch(epoch, batch, loss) end
-    if self.progress then
-      local now = core.monotonic_seconds()
-      if now >= next_draw or batch == batches then
-        self:draw_progress(epoch, batch, batches, loss_sum / images, 100 * hits / images, images,
-          now - start)
-        next_draw = now + 0.25
-      end
+-- One batch of the current epoch (the first call starts it): n, loss, top1 of the
+-- batch, or nil and the epoch's record when the epoch has no batch left (the next
+-- call starts the next epoch). The epoch's sums live in self.running meanwhile.
+function Trainer:train_batch()
+  local run = self.running
+  if not run then
+    self.loader:start_epoch()
+    local now = core.monotonic_seconds()
+    run = { epoch = self.epoch + 1, batches = self.loader:batches(), loss_sum = 0.0, hits = 0,
+            images = 0, batch = 0, last_lr = self:lr(), start = now, next_draw = now }
+    self.running = run
+  end
+  local lr = self.schedule:lr(self.iteration)
+  local n, loss, top1, _, finite = core.train_step(self.net, self.sgd, self.loader, lr)
+  if not n then
+    self.running = nil
+    local seconds = core.monotonic_seconds() - run.start
+    return nil, { epoch = run.epoch, loss = run.loss_sum / run.images,
+                  train_top1 = 100 * run.hits / run.images, lr = run.last_lr,
+                  images_per_s = run.images / seconds, seconds = seconds }
+  end
+  run.last_lr = lr
+  run.batch = run.batch + 1
+  if not finite then
+    if self.progress then io.stdout:write("\n") end
+    local last = self.checkpoint and core.checkpoint_last(self.checkpoint)
+    error(string.format("graft.train: %sloss is %s at epoch %d, batch %d of %d (learning rate "
+      .. "%g); training stopped, the weights are those before this batch%s", self:label(),
+      tostring(loss), run.epoch, run.batch, run.batches, lr,
+      last and ("; the last good checkpoint is " .. last) or ""), 0)
+  end
+  self.iteration = self.iteration + 1
+  run.loss_sum, run.hits, run.images = run.loss_sum + loss * n, run.hits + top1, run.images + n
+  if self.options.on_batch then self.options.on_batch(run.epoch, run.batch, loss) end
+  if self.progress then
+    local now = core.monotonic_seconds()
+    if now >= run.next_draw or run.batch == run.batches then
+      self:draw_progress(run.epoch, run.batch, run.batches, run.loss_sum / run.images,
+        100 * run.hits / run.images, run.images, now - run.start)
+      run.next_draw = now + 0.25
     end
   end
-  local seconds = core.monotonic_seconds() - start
-  return { epoch = epoch, loss = loss_sum / images, train_top1 = 100 * hits / images, lr = last_lr,
-           images_per_s = images / seconds, seconds = seconds }
+  return n, loss, top1
+end
+
+function Trainer:train_epoch()
+  while true do
+    local n, record = self:train_batch()
+    if not n then return record end
+  end
 end
 
 function Trainer:evaluate()
