@@ -2,7 +2,9 @@
 -- lock-step on one data set, each with its own initialisation, data order and
 -- (with diff_lr) initial learning rate; after every epoch one grafting round
 -- (lua/graft/grafting.lua) runs over them. Returns every network's history, the
--- grafting log, the final accuracies and the ensemble's, and writes them into `out`.
+-- grafting log, the final accuracies and the ensemble's, and writes them into `out`,
+-- with a checkpoint of the whole run after every epoch so that `resume = true`
+-- continues a killed run to the same bytes.
 local core = require "graft.core"
 local doc = require "graft.doc"
 local json = require "graft.json"
@@ -19,16 +21,19 @@ local DEFAULTS = {
   test_before = true, quiet = false,
 }
 local OPTIONAL = { alpha = true, every = true, subset = true, test_subset = true, out = true,
-                   data_dir = true, pad = true, dataset = true, on_epoch = true }
+                   data_dir = true, pad = true, dataset = true, on_epoch = true, resume = true }
 local SCIONS = { none = true, noise = true, internal = true, external = true }
 
+-- Errors name the line that called graft.run: fail is called by graft.run itself,
+-- option_fail by read_options.
 local function fail(fmt, ...) error(string.format("graft.run: " .. fmt, ...), 3) end
+local function option_fail(fmt, ...) error(string.format("graft.run: " .. fmt, ...), 4) end
 
 local function read_options(opts)
-  if type(opts) ~= "table" then fail("options must be a table") end
+  if type(opts) ~= "table" then option_fail("options must be a table") end
   local o = {}
   for k, v in pairs(opts) do
-    if DEFAULTS[k] == nil and not OPTIONAL[k] then fail("unknown option '%s'", tostring(k)) end
+    if DEFAULTS[k] == nil and not OPTIONAL[k] then option_fail("unknown option '%s'", tostring(k)) end
     o[k] = v
   end
   for k, v in pairs(DEFAULTS) do
@@ -36,22 +41,31 @@ local function read_options(opts)
   end
   for _, k in ipairs { "nets", "epochs", "seed", "batch", "bins" } do
     if math.type(o[k]) ~= "integer" or o[k] < 1 then
-      fail("%s must be a positive integer, got %s", k, tostring(o[k]))
+      option_fail("%s must be a positive integer, got %s", k, tostring(o[k]))
     end
   end
   if not SCIONS[o.scion] then
-    fail("scion must be 'none', 'noise', 'internal' or 'external', got '%s'", tostring(o.scion))
+    option_fail("scion must be 'none', 'noise', 'internal' or 'external', got '%s'", tostring(o.scion))
   end
   if o.criterion ~= "entropy" and o.criterion ~= "entropy_sum" and o.criterion ~= "l1" then
-    fail("criterion must be 'entropy', 'entropy_sum' or 'l1', got '%s'", tostring(o.criterion))
+    option_fail("criterion must be 'entropy', 'entropy_sum' or 'l1', got '%s'", tostring(o.criterion))
   end
   if o.every ~= nil and (math.type(o.every) ~= "integer" or o.every < 1) then
-    fail("every (iterations between grafting rounds) must be a positive integer, got %s",
+    option_fail("every (iterations between grafting rounds) must be a positive integer, got %s",
       tostring(o.every))
   end
   if o.alpha ~= nil and (type(o.alpha) ~= "number" or o.alpha < 0 or o.alpha > 1) then
-    fail("alpha (fixed) must be a number in [0, 1], got %s", tostring(o.alpha))
+    option_fail("alpha (fixed) must be a number in [0, 1], got %s", tostring(o.alpha))
   end
+  if type(o.resume) == "string" then
+    if o.out ~= nil and o.out ~= o.resume then
+      option_fail("resume = '%s' and out = '%s' name different directories", o.resume, tostring(o.out))
+    end
+    o.out = o.resume
+  elseif o.resume ~= nil and type(o.resume) ~= "boolean" then
+    option_fail("resume must be true or the run's directory, got %s", tostring(o.resume))
+  end
+  if o.resume and not o.out then option_fail("resume needs out (the directory of the run to continue)") end
   return o
 end
 
@@ -155,46 +169,23 @@ local function ensemble_accuracy(nets, test_set)
   return 100 * hits / total
 end
 
--- One epoch of all K networks batch by batch (the trainers' loaders, optimizers and
--- schedules), calling graft_now() after every `every` iterations counted over the
--- whole run. Returns one record per network, as trainer:train_epoch() does.
+-- One epoch of all K networks batch by batch in turn (trainer:train_batch), calling
+-- graft_now() after every `every` iterations counted over the whole run. Returns
+-- one record per network, as trainer:train_epoch() does.
 local function lockstep_epoch(trainers, every, counter, graft_now)
-  local sums = {}
-  for k, t in ipairs(trainers) do
-    t.loader:start_epoch()
-    sums[k] = { loss = 0.0, hits = 0, images = 0, lr = t:lr(), start = core.monotonic_seconds() }
-  end
-  local batch = 0
+  local records = {}
   while true do
     local stepped = false
     for k, t in ipairs(trainers) do
-      local s = sums[k]
-      local lr = t:lr()
-      local n, loss, top1, _, finite = core.train_step(t.net, t.sgd, t.loader, lr)
-      if n then
-        if not finite then
-          error(string.format("graft.run: network %d: loss is %s at epoch %d, batch %d (learning "
-            .. "rate %g); stopped", k, tostring(loss), t.epoch + 1, batch + 1, lr), 0)
-        end
-        s.lr = lr -- the epoch's record keeps the rate of its last batch, as the trainer does
-        t.iteration = t.iteration + 1
-        s.loss, s.hits, s.images = s.loss + loss * n, s.hits + top1, s.images + n
-        stepped = true
+      if not records[k] then
+        local n, record = t:train_batch()
+        if n then stepped = true else records[k] = record end
       end
     end
-    if not stepped then break end
-    batch = batch + 1
+    if not stepped then return records end
     counter.iterations = counter.iterations + 1
     if counter.iterations % every == 0 then graft_now() end
   end
-  local records = {}
-  for k, t in ipairs(trainers) do
-    local s = sums[k]
-    local seconds = core.monotonic_seconds() - s.start
-    records[k] = { epoch = t.epoch + 1, loss = s.loss / s.images, train_top1 = 100 * s.hits / s.images,
-                   lr = s.lr, images_per_s = s.images / seconds, seconds = seconds }
-  end
-  return records
 end
 
 local function analyse(net, o)
@@ -230,9 +221,116 @@ local function describe_round(o, round, entries, records)
   return parts[1] .. ": " .. table.concat(parts, ", ", 2)
 end
 
+-- ---- checkpoints of the whole run ----
+-- out/checkpoints/epoch-0003/run_state.json     the run's own state (below)
+-- out/checkpoints/epoch-0003/net<k>/epoch-0003/ network k's trainer checkpoint
+-- An epoch's directory is filled under a temporary name and renamed into place,
+-- so a directory named epoch-NNNN always holds all K networks and the run state.
+local RUN_STATE_FORMAT = "graft-run/1"
+
+-- Options that do not change what a run computes: they may differ on resume.
+local FREE_ON_RESUME = { quiet = true, out = true, resume = true, data_dir = true,
+                         ensemble = true, dataset = true, on_epoch = true }
+
+-- What must be the same to continue a run: every other option, and the data set's size.
+local function run_identity(o, data)
+  local identity = { train_images = data.train:size(), test_images = data.test:size() }
+  for key, value in pairs(o) do
+    local kind = type(value)
+    if not FREE_ON_RESUME[key] and (kind == "number" or kind == "string" or kind == "boolean") then
+      identity[key] = value
+    end
+  end
+  return identity
+end
+
+local function check_same_run(saved, identity, dir)
+  local keys = {}
+  for key in pairs(saved) do keys[#keys + 1] = key end
+  for key in pairs(identity) do
+    if saved[key] == nil then keys[#keys + 1] = key end
+  end
+  table.sort(keys)
+  for _, key in ipairs(keys) do
+    local was, now = saved[key], identity[key]
+    if was == json.null then was = nil end
+    if was ~= now then
+      error(string.format("graft.run: cannot resume %s with different options: %s is %s here, "
+        .. "%s in the run being resumed; give the run's options again, or start a new run in "
+        .. "another out", dir, key, now == nil and "unset" or tostring(now),
+        was == nil and "unset" or tostring(was)), 0)
+    end
+  end
+end
+
+local function remove_dir(dir) os.execute("rm -rf " .. shell_quote(dir)) end
+
+local function read_file(path)
+  local f, err = io.open(path, "rb")
+  if not f then error("graft.run: cannot read " .. path .. ": " .. err, 0) end
+  local text = f:read("a")
+  f:close()
+  return text
+end
+
+local function plain(record)
+  setmetatable(record, nil)
+  return record
+end
+
+-- Saves the run after `epoch`: every trainer, then run_state.json, then the rename
+-- that makes the epoch count; older epochs are removed afterwards.
+local function save_run(root, epoch, trainers, state)
+  local name = string.format("epoch-%04d", epoch)
+  local tmp = string.format("%s/.%s.tmp", root, name)
+  remove_dir(tmp)
+  make_dir(tmp)
+  for k, t in ipairs(trainers) do t:save_checkpoint(string.format("%s/net%d", tmp, k)) end
+  local log = {}
+  for i, entry in ipairs(state.log) do
+    local copy = {}
+    for k, v in pairs(entry) do copy[k] = v end
+    log[i] = json.object(copy)
+  end
+  write_file(tmp .. "/run_state.json", json.encode(json.object {
+    format = RUN_STATE_FORMAT, epoch = epoch, rounds = state.rounds,
+    iterations = state.iterations, seconds = state.seconds,
+    options = json.object(state.identity), log = json.array(log),
+  }) .. "\n")
+  local ok, err = os.rename(tmp, root .. "/" .. name)
+  if not ok then error("graft.run: cannot rename " .. tmp .. ": " .. err, 0) end
+  os.execute(string.format("cd %s && for d in epoch-* .epoch-*; do [ \"$d\" = %s ] || "
+    .. "rm -rf \"$d\"; done", shell_quote(root), name))
+end
+
+-- Loads the run saved in the epoch directory `last` into the trainers; returns its state.
+local function load_run(last, trainers, identity, out)
+  local state = json.decode(read_file(last .. "/run_state.json"))
+  if state.format ~= RUN_STATE_FORMAT then
+    error(string.format("graft.run: %s/run_state.json is not a graft.run state (format %s)", last,
+      tostring(state.format)), 0)
+  end
+  check_same_run(state.options, identity, out)
+  for k, t in ipairs(trainers) do
+    local dir = string.format("%s/net%d", last, k)
+    if not t:load_checkpoint(dir) or t.epoch ~= state.epoch then
+      error(string.format("graft.run: %s does not hold network %d after epoch %d", dir, k,
+        state.epoch), 0)
+    end
+  end
+  for _, entry in ipairs(state.log) do plain(entry) end
+  return state
+end
+
 local run = function(opts)
   local o = read_options(opts)
   local K = o.nets
+  local root = o.out and (o.out .. "/checkpoints")
+  local last = root and core.checkpoint_last(root)
+  if last and not o.resume then
+    fail("%s already holds the checkpoints of a run (%s); pass resume = true (graft train "
+      .. "--resume) to continue it, or choose another out", o.out, last)
+  end
   local data = o.dataset or data_sets.load(o.data, { dir = o.data_dir, subset = o.subset,
                                                      test_subset = o.test_subset })
   local nets, trainers = {}, {}
@@ -253,24 +351,41 @@ local run = function(opts)
   -- a ring of one network takes nothing from outside: external grafting is then a no-op
   local grafts = o.scion == "noise" or o.scion == "internal" or (o.scion == "external" and K > 1)
 
-  local history, log = {}, {}
+  local start = core.monotonic_seconds()
+  local identity = run_identity(o, data)
+  local state = { rounds = 0, iterations = 0, seconds = 0, log = {} }
+  local history = {}
+  if last then
+    state = load_run(last, trainers, identity, o.out)
+    for epoch = 1, trainers[1].epoch do
+      for k = 1, K do history[#history + 1] = trainers[k].history[epoch] end
+    end
+    if not o.quiet then
+      print(string.format("graft.run: resumed %s after epoch %d of %d", o.out, trainers[1].epoch,
+        o.epochs))
+    end
+  elseif o.resume and not o.quiet then
+    print(string.format("graft.run: no complete epoch in %s: starting from epoch 1", o.out))
+  end
+  local log = state.log
   if o.out then make_dir(o.out) end
   local function save_tables()
     if not o.out then return end
     write_file(o.out .. "/history.csv", csv(HISTORY_COLUMNS, history))
     write_file(o.out .. "/history.jsonl", jsonl(history))
     write_file(o.out .. "/grafting.csv", csv(LOG_COLUMNS, log))
+    write_file(o.out .. "/grafting.jsonl", jsonl(log))
   end
+  save_tables() -- on resume: exactly the completed epochs
 
-  local start = core.monotonic_seconds()
-  local counter, rounds = { iterations = 0 }, 0
+  local counter = { iterations = state.iterations }
   local function graft_now()
-    rounds = rounds + 1
-    local entries = grafting.graft_round(nets, ring, rounds)
+    state.rounds = state.rounds + 1
+    local entries = grafting.graft_round(nets, ring, state.rounds)
     for _, entry in ipairs(entries) do log[#log + 1] = entry end
     return entries
   end
-  for epoch = 1, o.epochs do
+  for epoch = trainers[1].epoch + 1, o.epochs do
     local records = {}
     if o.every then
       records = lockstep_epoch(trainers, o.every, counter, grafts and graft_now or function() end)
@@ -283,7 +398,7 @@ local run = function(opts)
         for k = 1, K do records[k].test_top1_before = trainers[k]:evaluate().test_top1 end
       end
       local entries = graft_now()
-      if not o.quiet then print(describe_round(o, rounds, entries, records)) end
+      if not o.quiet then print(describe_round(o, state.rounds, entries, records)) end
     end
     for k = 1, K do
       local record = records[k]
@@ -293,16 +408,21 @@ local run = function(opts)
       history[#history + 1] = record
       if o.on_epoch then o.on_epoch(k, epoch, record) end
     end
+    if o.out then
+      save_run(root, epoch, trainers, { rounds = state.rounds, iterations = counter.iterations,
+        seconds = state.seconds + core.monotonic_seconds() - start, log = log,
+        identity = identity })
+    end
     save_tables()
   end
 
   local result = { options = o, histories = {}, log = log, final = {}, history = history,
-                   seconds = core.monotonic_seconds() - start }
+                   seconds = state.seconds + core.monotonic_seconds() - start }
   for k = 1, K do
     result.histories[k] = trainers[k].history
-    local last = trainers[k].history[#trainers[k].history]
+    local last_record = trainers[k].history[#trainers[k].history]
     local final = analyse(nets[k], o)
-    final.test_top1 = last.test_top1
+    final.test_top1 = last_record.test_top1
     final.lr = initial_lr(o, k)
     result.final[k] = final
   end
@@ -318,6 +438,8 @@ local run = function(opts)
       if type(value) ~= "function" and type(value) ~= "table" then summary.options[key] = value end
     end
     write_file(o.out .. "/summary.json", json.encode(summary, { indent = 2 }) .. "\n")
+    -- the run is complete: its results are the files above
+    remove_dir(root)
   end
   return result
 end

@@ -101,7 +101,7 @@ describe("graft train", function()
     local help = pipe:read("a")
     expect.truthy(pipe:close())
     expect.contains(help, { "--model", "--epochs", "--lr", "--num", "--a", "--c", "--cos", "--difflr",
-                            "--data", "--scion", "--criterion", "--out" })
+                            "--data", "--scion", "--criterion", "--out", "--resume" })
     pipe = assert(io.popen(string.format("%q train --epochs ten 2>&1", exe)))
     local message = pipe:read("a")
     expect.truthy(not pipe:close(), "a bad value fails")

@@ -34,7 +34,11 @@ graft's own:
   --threshold X     l1 threshold for counting invalid filters (default 1e-2)
   --no-test-before  do not test before each grafting round
   --no-ensemble     skip the ensemble's test accuracy
-  --out DIR         write history.csv/.jsonl, grafting.csv, summary.json, net<k>.safetensors
+  --out DIR         write history.csv/.jsonl, grafting.csv/.jsonl (after every epoch),
+                    summary.json and net<k>.safetensors (at the end), and a checkpoint of
+                    every network and of the run after every epoch (removed at the end)
+  --resume          continue the run in --out from its last complete epoch (give the
+                    same options; the result is bit-identical to an uninterrupted run)
   --quiet           no per-epoch lines
   -h, --help        this text]]
 
@@ -56,7 +60,7 @@ local FLAG = {
   ["--same-lr"] = { "diff_lr", false }, ["--filter-level"] = { "filter_level", true },
   ["--no-round"] = { "round", false }, ["--same-order"] = { "same_order", true },
   ["--no-test-before"] = { "test_before", false }, ["--no-ensemble"] = { "ensemble", false },
-  ["--quiet"] = { "quiet", true },
+  ["--quiet"] = { "quiet", true }, ["--resume"] = { "resume", true },
 }
 
 local function convert(text, kind)
