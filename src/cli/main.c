@@ -171,25 +171,37 @@ static int compare_strings(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* "graft: unknown command 'x'; available commands: a, b" */
-static void list_commands(const char *directory, const char *name) {
+/* The commands in directory (lua/graft/commands/<name>.lua), sorted, comma-separated
+ * into out; *count = how many. */
+static void command_list(const char *directory, char *out, size_t size, int *count) {
     char *names[256];
-    int count = 0;
+    int n = 0;
     DIR *dir = opendir(directory);
-    for (struct dirent *e; dir && (e = readdir(dir)) && count < 256;) {
+    for (struct dirent *e; dir && (e = readdir(dir)) && n < 256;) {
         size_t length = strlen(e->d_name);
         if (length > 4 && strcmp(e->d_name + length - 4, ".lua") == 0)
-            names[count++] = strndup(e->d_name, length - 4);
+            names[n++] = strndup(e->d_name, length - 4);
     }
     if (dir) closedir(dir);
-    qsort(names, (size_t)count, sizeof names[0], compare_strings);
-    fprintf(stderr, "graft: unknown command '%s'; ", name);
-    if (count == 0) fprintf(stderr, "no commands are installed in %s", directory);
-    else fprintf(stderr, "available commands:");
-    for (int i = 0; i < count; i++) {
-        fprintf(stderr, "%s %s", i ? "," : "", names[i]);
+    qsort(names, (size_t)n, sizeof names[0], compare_strings);
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        int written = snprintf(out + used, size - used, "%s%s", i ? ", " : "", names[i]);
+        if (written > 0 && (size_t)written < size - used) used += (size_t)written;
         free(names[i]);
     }
+    *count = n;
+}
+
+/* "graft: unknown command 'x'; available commands: a, b" */
+static void report_unknown_command(const char *directory, const char *name) {
+    char list[4096];
+    int count;
+    command_list(directory, list, sizeof list, &count);
+    fprintf(stderr, "graft: unknown command '%s'; ", name);
+    if (count == 0) fprintf(stderr, "no commands are installed in %s", directory);
+    else fprintf(stderr, "available commands: %s", list);
     fprintf(stderr, "\n(a script must be an existing file or end in .lua; see graft --help)\n");
 }
 
@@ -208,7 +220,7 @@ static int run_command(lua_State *L, const char *dir, int argc, char **argv, int
     snprintf(directory, sizeof directory, "%s/graft/commands", dir);
     snprintf(path, sizeof path, "%s/%s.lua", directory, name);
     if (!is_command_name(name) || !is_file(path)) {
-        list_commands(directory, name);
+        report_unknown_command(directory, name);
         return 1;
     }
     int status = luaL_loadfile(L, path);
@@ -246,6 +258,11 @@ static int protected_main(lua_State *L) {
     if (parse_options(argc, argv, &o) != 0) return lua_pushinteger(L, 1), 1;
     if (o.help) {
         fputs(usage, stdout);
+        char directory[4096], list[4096];
+        int count;
+        snprintf(directory, sizeof directory, "%s/graft/commands", lua_directory());
+        command_list(directory, list, sizeof list, &count);
+        if (count > 0) printf("available commands: %s (graft <command> --help)\n", list);
         return lua_pushinteger(L, 0), 1;
     }
     if (o.version) {

@@ -78,6 +78,8 @@ describe("options", function()
     local out, status = run(quote(exe) .. " --help")
     expect.eq(status, 0)
     expect.contains(out, { "usage: graft", "-e code", "-i", "GRAFT_HISTORY" })
+    -- the commands found in lua/graft/commands/, as the unknown-command error lists them
+    expect.contains(out, { "available commands: ", "notebook", "train (graft <command> --help)" })
     out, status = run(quote(exe) .. " --version")
     expect.eq(status, 0)
     expect.contains(out, { "graft 0.1.0", "Lua 5.4" })
