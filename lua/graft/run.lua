@@ -463,14 +463,18 @@ schedule='cosine' | 'step' (x0.1 every 60 epochs) | ...; seed=1; subset, test_su
 set's); threshold=1e-2 (invalid filters: l1 under it); test_before=true (also test
 each network before each grafting round, as the authors' script reports);
 ensemble=true; out='runs/x'; quiet=false; dataset (an already loaded graft.data set);
-on_epoch=function(k, epoch, record).
+on_epoch=function(k, epoch, record); resume=true (or the run's directory): continue
+the run in out from its last complete epoch, bit-identical to an uninterrupted run
+(the options must be the same; quiet, ensemble, data_dir, dataset, on_epoch may differ).
 result: histories[k] (per epoch: loss, train_top1, test_top1_before, test_top1, lr,
 information, invalid, invalid_ratio, seconds...), history (all records), log (the
 grafting log: one entry per round, network and layer), final[k] = {test_top1,
 invalid, filters, invalid_ratio, information, lr}, ensemble (test accuracy of the
 mean softmax of the K networks), nets, seconds.
-Files in out: history.csv, history.jsonl, grafting.csv (rewritten after every epoch),
-net<k>.safetensors and summary.json at the end.]==])
+Files in out: history.csv, history.jsonl, grafting.csv, grafting.jsonl (rewritten
+after every epoch), checkpoints/epoch-NNNN (every network and the run's state after
+every epoch; removed when the run is complete), net<k>.safetensors and summary.json
+at the end. Without resume, an out that holds checkpoints is refused.]==])
 
 local graft = package.loaded["graft"]
 if type(graft) == "table" then graft.run = M end
