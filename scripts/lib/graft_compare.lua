@@ -24,9 +24,11 @@ assert(opts.out, "graft_compare: --out DIR is required")
 
 -- One data set for both runs, loaded once.
 local data = graft.data.fashion_mnist { subset = opts.subset, test_subset = opts.test_subset }
+-- resume: an interrupted run continues from its last complete epoch (a finished one
+-- holds no checkpoints and runs again)
 local common = { model = opts.model, dataset = data, data = "fashion-mnist", epochs = opts.epochs,
                  seed = opts.seed, batch = 128, lr = 0.1, wd = 5e-4, schedule = "cosine",
-                 threshold = 1e-2 }
+                 threshold = 1e-2, resume = true }
 local function with(extra)
   local o = {}
   for k, v in pairs(common) do o[k] = v end
