@@ -257,7 +257,7 @@ function plot.bars(opts)
                                           i - 1, i, title_of(s.title))
     if err then
       clauses[#clauses + 1] = string.format("$DATA index %d using 1:2:4 with yerrorbars "
-                                            .. "lc rgb 'black' ps 0 notitle", i - 1)
+                                            .. "lc rgb 'black' pt 7 ps 0.3 notitle", i - 1)
     end
   end
   local c = figure.commands

@@ -283,7 +283,7 @@ function ablation.main(spec)
     return
   end
   ablation.make_dir(out)
-  local command = "scripts/ablation/" .. spec.name .. " " .. table.concat(arg or {}, " ")
+  local command = table.concat({"scripts/ablation/" .. spec.name, table.unpack(arg or {})}, " ")
   ablation.write(out .. "/command.txt", command .. "\n")
 
   local data_cache, measured, rows = {}, {}, {}
