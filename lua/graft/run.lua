@@ -322,18 +322,11 @@ local function load_run(last, trainers, identity, out)
   return state
 end
 
-local run = function(opts)
-  local o = read_options(opts)
+-- The body of graft.run: builds the K networks and trainers into nets and trainers
+-- (so that the caller can close them if this fails) and trains the ring.
+local function run_ring(o, data, last, nets, trainers)
   local K = o.nets
   local root = o.out and (o.out .. "/checkpoints")
-  local last = root and core.checkpoint_last(root)
-  if last and not o.resume then
-    fail("%s already holds the checkpoints of a run (%s); pass resume = true (graft train "
-      .. "--resume) to continue it, or choose another out", o.out, last)
-  end
-  local data = o.dataset or data_sets.load(o.data, { dir = o.data_dir, subset = o.subset,
-                                                     test_subset = o.test_subset })
-  local nets, trainers = {}, {}
   for k = 1, K do
     -- each network its own initialisation; data order: one stream per network
     -- unless same_order
@@ -440,6 +433,27 @@ local run = function(opts)
     write_file(o.out .. "/summary.json", json.encode(summary, { indent = 2 }) .. "\n")
     -- the run is complete: its results are the files above
     remove_dir(root)
+  end
+  return result
+end
+
+local run = function(opts)
+  local o = read_options(opts)
+  local root = o.out and (o.out .. "/checkpoints")
+  local last = root and core.checkpoint_last(root)
+  if last and not o.resume then
+    fail("%s already holds the checkpoints of a run (%s); pass resume = true (graft train "
+      .. "--resume) to continue it, or choose another out", o.out, last)
+  end
+  local data = o.dataset or data_sets.load(o.data, { dir = o.data_dir, subset = o.subset,
+                                                     test_subset = o.test_subset })
+  local nets, trainers = {}, {}
+  local ok, result = pcall(run_ring, o, data, last, nets, trainers)
+  if not ok then
+    -- a failed run releases its loader threads and buffers now, not at some later
+    -- garbage collection; the checkpoints of its complete epochs stay for resume
+    for _, t in ipairs(trainers) do t:close() end
+    error(result, 0)
   end
   return result
 end

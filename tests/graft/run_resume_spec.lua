@@ -97,6 +97,17 @@ describe("graft.run resume", function()
     remove(cut)
   end)
 
+  it("closes its networks' loaders when it fails", function()
+    local data = graft.data.fashion_mnist { subset = 32, test_subset = 16 }
+    expect.error(function()
+      graft.run { model = "resnet20", dataset = data, nets = 2, epochs = 2, batch = 16, quiet = true,
+                  ensemble = false, on_epoch = function() error("failed in epoch 1") end }
+    end, "failed in epoch 1")
+    -- a dataset refuses to close while a loader still reads it
+    data.train:close()
+    data.test:close()
+  end)
+
   -- Three runs of two ResNet-20s on 192 images: tens of seconds optimised, minutes
   -- under the sanitizers.
   if sanitized then return end

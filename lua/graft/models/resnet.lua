@@ -4,13 +4,12 @@
 local core = require "graft.core"
 local common = require "graft.models.common"
 
-local DEPTHS = { [20] = true, [32] = true, [44] = true, [56] = true, [110] = true }
-
 return function(opts)
   opts = common.options("graft.models.resnet", opts, { depth = true, leaky = true })
   local depth = opts.depth or 20
-  if not DEPTHS[depth] then
-    error("graft.models.resnet: depth " .. tostring(depth) .. " is not one of 20, 32, 44, 56, 110", 2)
+  -- n = (depth - 2) / 6 basic blocks per stage: 8, 14, 20, 32, 44, 56, 110, ...
+  if math.type(depth) ~= "integer" or depth < 8 or (depth - 2) % 6 ~= 0 then
+    error("graft.models.resnet: depth " .. tostring(depth) .. " is not 6n + 2 (8, 14, 20, 32, 44, 56, 110, ...)", 2)
   end
   local leaky = opts.leaky
   if leaky == true then leaky = 0.01 end -- PyTorch's default slope
