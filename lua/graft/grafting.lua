@@ -70,6 +70,29 @@ graft.l1_histogram(net [, {bins = 20, log = true, lo =, hi =}]) -> {counts, edge
 the distribution of the conv filters' l1 norms; with log, of log10(l1) (l1 = 0
 counted at log10(1e-12)).]=])
 
+M.distance = doc(function(net, other)
+  local mine, names = net:parameters()
+  local theirs, their_names = other:parameters()
+  if #names ~= #their_names then
+    error(string.format("graft.distance: the networks have %d and %d parameter tensors", #names,
+      #their_names), 2)
+  end
+  local squared_difference, squared_norm = 0, 0
+  for _, name in ipairs(names) do
+    local x, y = mine[name], theirs[name]
+    if not y then error(string.format("graft.distance: the other network has no parameter '%s'", name), 2) end
+    local ok, difference = pcall(function() return x - y end)
+    if not ok then error(string.format("graft.distance: parameter '%s': %s", name, difference), 2) end
+    squared_difference = squared_difference + (difference * difference):sum()
+    squared_norm = squared_norm + (y * y):sum()
+  end
+  return math.sqrt(squared_difference / squared_norm)
+end, [=[
+graft.distance(net, other) -> ||W_net - W_other|| / ||W_other|| over all parameters
+(not the BatchNorm statistics): how far apart two networks of a ring are. Two
+grafted networks are 0 apart after every round (alpha(-d) = 1 - alpha(d)); with
+K > 2 the rounds bring the networks together only gradually.]=])
+
 M.scion_noise = doc(core.scion_noise, [=[
 graft.scion_noise(net, gamma, sigma, seed [, stream]) -> number of filters grafted:
 N(0, sigma) into every conv filter with l1 < gamma (3.1.1).]=])

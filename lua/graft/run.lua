@@ -126,7 +126,8 @@ local function jsonl(rows)
 end
 
 local HISTORY_COLUMNS = { "network", "epoch", "lr", "loss", "train_top1", "test_top1_before",
-  "test_top1", "test_loss", "information", "invalid", "invalid_ratio", "images_per_s", "seconds" }
+  "test_top1", "test_loss", "information", "invalid", "invalid_ratio", "distance", "images_per_s",
+  "seconds" }
 local LOG_COLUMNS = { "round", "scion", "network", "source", "layer", "alpha", "info_self",
   "info_other", "entropy_self", "entropy_other", "l1_self", "l1_other", "grafted", "sigma" }
 
@@ -397,6 +398,8 @@ local function run_ring(o, data, last, nets, trainers)
       local record = records[k]
       record.network = k
       for field, value in pairs(analyse(nets[k], o)) do record[field] = value end
+      -- how far the ring's networks are apart after this epoch's rounds
+      if K > 1 then record.distance = grafting.distance(nets[k], nets[k == 1 and K or k - 1]) end
       trainers[k]:end_epoch(record, trainers[k]:evaluate())
       history[#history + 1] = record
       if o.on_epoch then o.on_epoch(k, epoch, record) end
@@ -481,7 +484,8 @@ on_epoch=function(k, epoch, record); resume=true (or the run's directory): conti
 the run in out from its last complete epoch, bit-identical to an uninterrupted run
 (the options must be the same; quiet, ensemble, data_dir, dataset, on_epoch may differ).
 result: histories[k] (per epoch: loss, train_top1, test_top1_before, test_top1, lr,
-information, invalid, invalid_ratio, seconds...), history (all records), log (the
+information, invalid, invalid_ratio, distance (to network k - 1, see graft.distance;
+K > 1), seconds...), history (all records), log (the
 grafting log: one entry per round, network and layer), final[k] = {test_top1,
 invalid, filters, invalid_ratio, information, lr}, ensemble (test accuracy of the
 mean softmax of the K networks), nets, seconds.

@@ -110,6 +110,44 @@ describe("the ring", function()
     end
   end)
 
+  it("measures how far apart its networks are", function()
+    -- the reference: squared sums over the flattened parameters, in Lua doubles
+    local function flatten(t, out)
+      for _, v in ipairs(t) do
+        if type(v) == "table" then flatten(v, out) else out[#out + 1] = v end
+      end
+      return out
+    end
+    local function squared(net_x, net_y)
+      local xs, names = net_x:parameters()
+      local ys = net_y and net_y:parameters()
+      local total = 0
+      for _, name in ipairs(names) do
+        local x = flatten(xs[name]:totable(), {})
+        local y = ys and flatten(ys[name]:totable(), {})
+        for i, v in ipairs(x) do total = total + (v - (y and y[i] or 0)) ^ 2 end
+      end
+      return total
+    end
+    local n1, n2, n3 = resnet8(21), resnet8(22), resnet8(23)
+    expect.eq(graft.distance(n1, resnet8(21)), 0)
+    expect.near(graft.distance(n1, n2), math.sqrt(squared(n1, n2) / squared(n2)), 1e-6)
+    -- alpha = 0.5: network 1 becomes (W1 + W3) / 2, network 2 (W2 + W1) / 2, so
+    -- they differ by (W3 - W2) / 2
+    local half_apart = math.sqrt(squared(n3, n2)) / 2
+    graft.graft_ring({ n1, n2, n3 }, { alpha = 0.5 })
+    expect.near(graft.distance(n1, n2), half_apart / math.sqrt(squared(n2)), 1e-6)
+    local m1, m2 = resnet8(24), resnet8(25)
+    graft.graft_ring { m1, m2 }
+    expect.eq(graft.distance(m1, m2), 0, "two networks are identical after a round")
+    expect.error(function()
+      graft.distance(n1, core.resnet_cifar { depth = 14, in_channels = 1, image_size = 28 })
+    end, "graft.distance: the networks have 23 and 41 parameter tensors")
+    expect.error(function()
+      graft.distance(n1, core.resnet_cifar { depth = 8, in_channels = 3, image_size = 28 })
+    end, { "graft.distance: parameter 'conv1.weight'", "differ" })
+  end)
+
   it("refuses what it cannot graft", function()
     local n1 = resnet8(1)
     expect.error(function() graft.graft_ring { n1, "x" } end, "graft.Net")

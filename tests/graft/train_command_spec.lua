@@ -51,6 +51,7 @@ describe("graft train", function()
     end
     -- identical networks give identical test accuracy after the round
     expect.eq(history[1].test_top1, history[2].test_top1)
+    expect.eq({ history[1].distance, history[2].distance }, { 0, 0 }, "no distance between them")
 
     local log = csv_rows(out .. "/grafting.csv")
     expect.eq(#log, 2 * 20, "19 convs and the linear layer of ResNet-20, per network")
