@@ -1,6 +1,7 @@
 -- The ablation scripts end to end on tiny settings: the table beside the paper's
 -- numbers, the CSV files and pictures, and the reuse of finished runs.
 local h = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "helpers.lua")
+local graft = require "graft"
 local json = require "graft.json"
 local root = assert(arg[1], "usage: test_ablation.lua SOURCE_ROOT")
 local dir = h.folder()
@@ -41,6 +42,32 @@ local again_status, again = run("table2_scions", out)
 h.check(again_status == 0, "rerun: status %s", tostring(again_status))
 h.check(select(2, again:gsub("finished before", "")) == 8, "rerun did not reuse the 8 runs:\n%s", again)
 h.check(again:match("| external | .-\n") == text:match("| external | .-\n"), "reused runs changed the table")
+
+-- An interrupted run continues from its last complete epoch: one run of Table 3 is
+-- made again and stopped by an error in its second epoch (as a kill would leave it),
+-- and the script, started again, resumes it to the same result.
+out = dir .. "/table3"
+local two_epochs = " --subset 128 --test-subset 128 --epochs 2 --seeds 1 --out "
+local function run_table3()
+  return h.run("cd " .. q(dir) .. " && " .. q(root .. "/scripts/ablation/table3_criteria") .. two_epochs .. q(out))
+end
+status, text = run_table3()
+h.check(status == 0, "table3_criteria: status %s\n%s", tostring(status), text)
+local run_dir = out .. "/runs/entropy-seed1"
+local options = json.read(run_dir .. "/summary.json").options
+os.execute("/bin/rm -rf " .. q(run_dir))
+options.out = run_dir
+options.on_epoch = function(_, epoch) if epoch == 2 then error("stopped in epoch 2") end end
+local stopped = h.fails(graft.run, options)
+h.contains(stopped, "stopped in epoch 2", "the stopped run's error")
+h.check(h.exists(run_dir .. "/checkpoints/epoch-0001/run_state.json"), "epoch 1 checkpointed")
+local resumed_status, resumed = run_table3()
+h.check(resumed_status == 0, "table3_criteria after the stop: status %s\n%s", tostring(resumed_status), resumed)
+h.contains(resumed, "entropy, seed 1: ", "progress line")
+h.check(resumed:find("entropy, seed 1: [%d.]+%% %(resumed after epoch 1,"), "not resumed:\n%s", resumed)
+h.check(select(2, resumed:gsub("finished before", "")) == 2, "baseline and l1 not reused:\n%s", resumed)
+h.check(resumed:match("| entropy | .-\n") == text:match("| entropy | .-\n"),
+        "the resumed run changed the table:\n%s\n%s", text, resumed)
 
 -- Fig. 6: its own table of filters under thresholds and two pictures.
 out = dir .. "/fig6"

@@ -11,7 +11,8 @@
 -- and ablation.main parses the command line:
 --   --preset quick|paper  --seeds N  --out DIR  --data-dir DIR (CIFAR files)
 --   --data cifar10|cifar100|fashion-mnist  --model NAME  --epochs N  --subset N
---   --test-subset N  --fresh (rerun even where a finished run is in DIR)  --plan
+--   --test-subset N  --fresh (rerun even where a finished run is in DIR; without it an
+--   interrupted run continues from its last complete epoch)  --plan
 local graft = require "graft"
 local json = require "graft.json"
 
@@ -82,6 +83,10 @@ function ablation.make_dir(dir)
   assert(os.execute("mkdir -p " .. shell_quote(dir)), "cannot create " .. dir)
 end
 
+function ablation.remove_dir(dir)
+  assert(os.execute("rm -rf " .. shell_quote(dir)), "cannot remove " .. dir)
+end
+
 function ablation.write(path, text)
   local tmp = path .. ".tmp"
   local f = assert(io.open(tmp, "wb"))
@@ -132,7 +137,8 @@ usage: scripts/ablation/%s [--preset %s] [--seeds N] [--out DIR] [--data-dir DIR
              paper: the paper's settings (CIFAR, 200 epochs; needs the CIFAR files in --data-dir)
   --seeds N  seeds 1..N per variant (default: the preset's, 3)
   --out DIR  output folder (default runs/%s[-paper])
-  --fresh    rerun variants whose finished run is already in DIR
+  --fresh    rerun variants whose finished or interrupted run is already in DIR
+             (without it, finished runs are reused and interrupted ones continued)
   --plan     print the runs and their sizes, run nothing]], spec.name, table.concat(presets, "|"),
     spec.title, spec.name)
 end
@@ -287,32 +293,46 @@ function ablation.main(spec)
   ablation.write(out .. "/command.txt", command .. "\n")
 
   local data_cache, measured, rows = {}, {}, {}
-  local started = graft.core.monotonic_seconds()
+  local ran, ran_seconds = 0, 0
   for index, p in ipairs(plan) do
     local o = p.options
     local summary = not cli.fresh and finished_run(p.dir, o)
-    local m, seconds
+    local m, seconds, how
     if summary then
       m = measure({final = summary.final, ensemble = summary.ensemble, options = summary.options}, p.variant, p.dir)
-      seconds = summary.seconds
+      seconds, how = summary.seconds, "finished before"
     else
+      if cli.fresh then ablation.remove_dir(p.dir) end
+      -- an interrupted run (killed, or stopped by an error) continues from its last
+      -- complete epoch; graft.run refuses one whose options differ
+      local interrupted = graft.core.checkpoint_last(p.dir .. "/checkpoints")
+      how = interrupted and string.format("resumed after epoch %d", tonumber(interrupted:match("(%d+)$")))
+            or "ran"
+      local started = graft.core.monotonic_seconds()
       o.dataset = load_data(o, data_cache)
-      o.out = p.dir
-      local result = graft.run(o)
-      o.dataset, o.out = nil, nil
+      o.out, o.resume = p.dir, true
+      local ok, result = pcall(graft.run, o)
+      o.dataset, o.out, o.resume = nil, nil, nil
+      if not ok then
+        error(string.format("%s: run %s, seed %d: %s%s", spec.name, p.variant.name, p.seed, result,
+          tostring(result):find("cannot resume") and " (--fresh starts it again)" or ""), 0)
+      end
       m = measure(result, p.variant, p.dir)
       seconds = result.seconds
       result.nets = nil
+      ran, ran_seconds = ran + 1, ran_seconds + graft.core.monotonic_seconds() - started
     end
     m.variant, m.seed, m.seconds = p.variant.name, p.seed, seconds
     m.dir = p.dir
     measured[#measured + 1] = m
     rows[#rows + 1] = m
-    local elapsed = graft.core.monotonic_seconds() - started
+    -- the time left, from the runs made now (reused ones cost nothing)
+    local left = ""
+    if index < #plan and ran > 0 then
+      left = string.format("; about %.0f min left", ran_seconds / ran * (#plan - index) / 60)
+    end
     print(string.format("[%d/%d] %s, seed %d: %.2f%% (%s, %.0f s)%s", index, #plan, p.variant.name,
-                        p.seed, m.accuracy, summary and "finished before" or "ran",
-                        seconds or 0, index < #plan and string.format("; about %.0f min left",
-                        elapsed / index * (#plan - index) / 60) or ""))
+                        p.seed, m.accuracy, how, seconds or 0, left))
   end
 
   -- per-variant statistics
