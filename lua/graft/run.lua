@@ -324,10 +324,10 @@ local function load_run(last, trainers, identity, out)
 end
 
 -- The body of graft.run: builds the K networks and trainers into nets and trainers
--- (so that the caller can close them if this fails) and trains the ring.
-local function run_ring(o, data, last, nets, trainers)
+-- (so that the caller can close them if this fails) and trains the ring; root is
+-- the checkpoint directory (nil without out), last its last complete epoch.
+local function run_ring(o, data, root, last, nets, trainers)
   local K = o.nets
-  local root = o.out and (o.out .. "/checkpoints")
   for k = 1, K do
     -- each network its own initialisation; data order: one stream per network
     -- unless same_order
@@ -451,7 +451,7 @@ local run = function(opts)
   local data = o.dataset or data_sets.load(o.data, { dir = o.data_dir, subset = o.subset,
                                                      test_subset = o.test_subset })
   local nets, trainers = {}, {}
-  local ok, result = pcall(run_ring, o, data, last, nets, trainers)
+  local ok, result = pcall(run_ring, o, data, root, last, nets, trainers)
   if not ok then
     -- a failed run releases its loader threads and buffers now, not at some later
     -- garbage collection; the checkpoints of its complete epochs stay for resume
