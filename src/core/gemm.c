@@ -12,10 +12,11 @@
 
 #include "core/error.h"
 
-typedef void (*nn_kernel_fn)(int k, const float *packed_a, const float *b, int ldb, float *c,
-                             int ldc, int m_valid, int n_valid, bool accumulate);
-typedef void (*nt_kernel_fn)(int k, const float *a, int lda, const float *b, int ldb, float *c,
-                             int ldc, int m_valid, int n_valid, bool accumulate);
+/* nn kernel: B[kk][j] = b_rows[kk][col + j]; nt kernel: rows of A and B from tables */
+typedef void (*nn_kernel_fn)(int k, const float *packed_a, const float *const *b_rows, size_t col,
+                             float *c, int ldc, int m_valid, int n_valid, bool accumulate);
+typedef void (*nt_kernel_fn)(int k, const float *const *a_rows, const float *const *b_rows,
+                             float *c, int ldc, int m_valid, int n_valid, bool accumulate);
 
 typedef struct kernel_set {
     const char *name;
@@ -50,14 +51,16 @@ enum { MR_MAX = 8, NR_MAX = 32, NT_TILE = 4, PAD_K = 64 };
     }
 
 #define DEFINE_NN_KERNEL(NAME, ATTR, VEC, VL, MR)                                         \
-    ATTR static void NAME(int k, const float *packed_a, const float *b, int ldb, float *c,  \
-                          int ldc, int m_valid, int n_valid, bool accumulate) {             \
+    ATTR static void NAME(int k, const float *packed_a, const float *const *b_rows,         \
+                          size_t col, float *c, int ldc, int m_valid, int n_valid,          \
+                          bool accumulate) {                                                \
         VEC acc[MR][2];                                                                   \
         for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = (VEC){0};                    \
         for (int kk = 0; kk < k; kk++) {                                                  \
             VEC b0, b1;                                                                   \
-            memcpy(&b0, b + (size_t)kk * ldb, sizeof b0);                                 \
-            memcpy(&b1, b + (size_t)kk * ldb + VL, sizeof b1);                            \
+            const float *b = b_rows[kk] + col;                                            \
+            memcpy(&b0, b, sizeof b0);                                                    \
+            memcpy(&b1, b + VL, sizeof b1);                                               \
             const float *a = packed_a + (size_t)kk * MR;                                  \
             _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) {                        \
                 acc[i][0] += a[i] * b0;                                                   \
@@ -70,12 +73,12 @@ enum { MR_MAX = 8, NR_MAX = 32, NT_TILE = 4, PAD_K = 64 };
 /* Rows of A (i) and B (j) past the valid ones repeat the last valid row; their sums
  * are computed and dropped, which keeps the loop free of branches. */
 #define DEFINE_NT_KERNEL(NAME, ATTR, VEC, VL)                                             \
-    ATTR static void NAME(int k, const float *a, int lda, const float *b, int ldb, float *c, \
-                          int ldc, int m_valid, int n_valid, bool accumulate) {             \
+    ATTR static void NAME(int k, const float *const *a_rows, const float *const *b_rows,    \
+                          float *c, int ldc, int m_valid, int n_valid, bool accumulate) {   \
         const float *ar[NT_TILE], *br[NT_TILE];                                           \
         for (int t = 0; t < NT_TILE; t++) {                                               \
-            ar[t] = a + (size_t)(t < m_valid ? t : m_valid - 1) * lda;                    \
-            br[t] = b + (size_t)(t < n_valid ? t : n_valid - 1) * ldb;                    \
+            ar[t] = a_rows[t < m_valid ? t : m_valid - 1];                                \
+            br[t] = b_rows[t < n_valid ? t : n_valid - 1];                                \
         }                                                                                 \
         VEC acc[NT_TILE][NT_TILE];                                                        \
         for (int i = 0; i < NT_TILE; i++)                                                 \
@@ -188,7 +191,11 @@ void gf_gemm_pack_a(float *packed, const float *a, int lda, bool transposed, int
     }
 }
 
-void gf_gemm_nn(float *c, int ldc, const float *packed_a, const float *b, int ldb, int m,
+void gf_gemm_rows(const float **rows, const float *base, size_t ld, int count) {
+    for (int i = 0; i < count; i++) rows[i] = base + (size_t)i * ld;
+}
+
+void gf_gemm_nn(float *c, int ldc, const float *packed_a, const float *const *b_rows, int m,
                 int n, int k, bool accumulate) {
     const kernel_set *ks = kernels();
     const int mr = ks->mr, nr = ks->nr;
@@ -196,33 +203,34 @@ void gf_gemm_nn(float *c, int ldc, const float *packed_a, const float *b, int ld
         const int n_valid = n - j < nr ? n - j : nr;
         if (n_valid == nr) {
             for (int i = 0; i < m; i += mr)
-                ks->nn(k, packed_a + (size_t)i * k, b + j, ldb, c + (size_t)i * ldc + j, ldc,
-                       m - i < mr ? m - i : mr, nr, accumulate);
+                ks->nn(k, packed_a + (size_t)i * k, b_rows, (size_t)j, c + (size_t)i * ldc + j,
+                       ldc, m - i < mr ? m - i : mr, nr, accumulate);
             continue;
         }
         /* the last, narrow column block: the kernel reads nr columns, so it gets a
          * zero-padded copy, PAD_K rows at a time */
         float padded[PAD_K * NR_MAX];
+        const float *padded_rows[PAD_K];
         for (int k0 = 0; k0 < k; k0 += PAD_K) {
             const int k_len = k - k0 < PAD_K ? k - k0 : PAD_K;
             memset(padded, 0, sizeof padded);
-            for (int kk = 0; kk < k_len; kk++)
-                memcpy(padded + kk * nr, b + (size_t)(k0 + kk) * ldb + j,
-                       sizeof(float) * (size_t)n_valid);
+            for (int kk = 0; kk < k_len; kk++) {
+                memcpy(padded + kk * nr, b_rows[k0 + kk] + j, sizeof(float) * (size_t)n_valid);
+                padded_rows[kk] = padded + kk * nr;
+            }
             for (int i = 0; i < m; i += mr)
-                ks->nn(k_len, packed_a + (size_t)i * k + (size_t)k0 * mr, padded, nr,
+                ks->nn(k_len, packed_a + (size_t)i * k + (size_t)k0 * mr, padded_rows, 0,
                        c + (size_t)i * ldc + j, ldc, m - i < mr ? m - i : mr, n_valid,
                        accumulate || k0 > 0);
         }
     }
 }
 
-void gf_gemm_nt(float *c, int ldc, const float *a, int lda, const float *b, int ldb, int m,
+void gf_gemm_nt(float *c, int ldc, const float *const *a_rows, const float *const *b_rows, int m,
                 int n, int k, bool accumulate) {
     const nt_kernel_fn nt = kernels()->nt;
     for (int i = 0; i < m; i += NT_TILE)
         for (int j = 0; j < n; j += NT_TILE)
-            nt(k, a + (size_t)i * lda, lda, b + (size_t)j * ldb, ldb, c + (size_t)i * ldc + j,
-               ldc, m - i < NT_TILE ? m - i : NT_TILE, n - j < NT_TILE ? n - j : NT_TILE,
-               accumulate);
+            nt(k, a_rows + i, b_rows + j, c + (size_t)i * ldc + j, ldc,
+               m - i < NT_TILE ? m - i : NT_TILE, n - j < NT_TILE ? n - j : NT_TILE, accumulate);
 }

@@ -8,9 +8,11 @@
  *
  * Two products cover a convolution's forward and backward passes:
  *   gf_gemm_nn: C[M,N] (+)= A[M,K] B[K,N], A packed once (gf_gemm_pack_a), B read in
- *               place (an im2col matrix, an image, an output gradient);
- *   gf_gemm_nt: C[M,N] (+)= A[M,K] B[N,K]^T, both read in place: dot products along
- *               the long K (weight gradients, summed over every output position). */
+ *               place through a table of row pointers (rows of an im2col matrix, of an
+ *               image, or shifted views of a zero-padded image);
+ *   gf_gemm_nt: C[M,N] (+)= A[M,K] B[N,K]^T, both read in place through row tables:
+ *               dot products along the long K (weight gradients, summed over every
+ *               output position). */
 #ifndef GRAFT_CORE_GEMM_H
 #define GRAFT_CORE_GEMM_H
 
@@ -29,11 +31,15 @@ size_t gf_gemm_packed_a_floats(int m, int k);
  * panels for gf_gemm_nn; rows past M are zero. */
 void gf_gemm_pack_a(float *packed, const float *a, int lda, bool transposed, int m, int k);
 
-/* C[M,N] = A B (accumulate: C += A B); B[k][j] = b[k*ldb + j]. */
-void gf_gemm_nn(float *c, int ldc, const float *packed_a, const float *b, int ldb, int m,
+/* Fills rows[i] = base + i * ld for i < count: the row table of a plain matrix. */
+void gf_gemm_rows(const float **rows, const float *base, size_t ld, int count);
+
+/* C[M,N] = A B (accumulate: C += A B); B[k][j] = b_rows[k][j]. Rows are given as a
+ * table so that they may overlap: a convolution's shifted views of one padded image. */
+void gf_gemm_nn(float *c, int ldc, const float *packed_a, const float *const *b_rows, int m,
                 int n, int k, bool accumulate);
-/* C[M,N] (+)= A B^T with A[i][k] = a[i*lda + k], B^T[k][j] = b[j*ldb + k]. */
-void gf_gemm_nt(float *c, int ldc, const float *a, int lda, const float *b, int ldb, int m,
+/* C[M,N] (+)= A B^T with A[i][k] = a_rows[i][k], B^T[k][j] = b_rows[j][k]. */
+void gf_gemm_nt(float *c, int ldc, const float *const *a_rows, const float *const *b_rows, int m,
                 int n, int k, bool accumulate);
 
 #endif

@@ -1,16 +1,18 @@
 /* Conv2d as matrix products: per image and group, the input patches are unrolled
  * into a [C/g * k * k, out_h * out_w] matrix (im2col) and multiplied with the
  * group's weights [out/g, C/g * k * k]. A 1x1 stride-1 convolution without padding
- * needs no unrolling (the image already is that matrix), and the depthwise case
- * (groups == in == out channels) has its own direct kernel, since its matrices would
- * have a single row.
+ * needs no unrolling (the image already is that matrix); "same" convolutions (stride
+ * 1, padding (k - 1) / 2) read shifted rows of a zero-padded copy instead
+ * (nn/conv2d_grid.h); and the depthwise case (groups == in == out channels) has its
+ * own direct kernel, since its matrices would have a single row.
  *
  * The batch is split over the threads of core/parallel.h; each thread has its own
  * patch matrix and its own copy of the weight (and bias) gradient, which are summed
  * after the join. The products are core/gemm.h's kernels (see there why not BLAS).
  *
  * Workspace layout: [shared packed weights][thread 0 scratch][thread 1 scratch]...,
- * each thread's scratch being [patch matrix][weight gradient][bias gradient]. */
+ * each thread's scratch being [patch matrix or padded grids][gathered outputs]
+ * [weight gradient][bias gradient][row table of the products]. */
 #include "nn/conv2d.h"
 
 #include <stdbool.h>
@@ -19,6 +21,7 @@
 #include "core/error.h"
 #include "core/gemm.h"
 #include "core/parallel.h"
+#include "nn/conv2d_grid.h"
 
 int gf_conv2d_shape_init(gf_conv2d_shape *s) {
     if (s->batch < 1 || s->in_channels < 1 || s->in_h < 1 || s->in_w < 1 ||
@@ -223,20 +226,25 @@ static size_t weight_floats(const gf_conv2d_shape *s) {
     return (size_t)s->out_channels * patch_rows(s);
 }
 
-/* packed weights for the forward product, or packed transposed weights for the
- * input gradient, of every group */
+/* packed weights for the forward product, or packed transposed (for the grid path:
+ * flipped, plus the unpacked flipped matrix) weights for the input gradient, of every
+ * group */
 static size_t shared_floats(const gf_conv2d_shape *s) {
     if (is_depthwise(s)) return 0;
     const int rows = (int)patch_rows(s), cout_g = s->out_channels / s->groups;
-    size_t forward = gf_gemm_packed_a_floats(cout_g, rows);
-    size_t backward = gf_gemm_packed_a_floats(rows, cout_g);
-    return (size_t)s->groups * (forward > backward ? forward : backward);
+    size_t forward = (size_t)s->groups * gf_gemm_packed_a_floats(cout_g, rows);
+    size_t backward = (size_t)s->groups * gf_gemm_packed_a_floats(rows, cout_g);
+    if (gf_conv2d_grid_applies(s))
+        backward = (size_t)s->groups * gf_conv2d_grid_flipped_floats(s) +
+                   gf_conv2d_grid_flipped_scratch_floats(s);
+    return forward > backward ? forward : backward;
 }
 
 /* Small images are processed a chunk at a time, side by side in one patch matrix
  * [rows, chunk * P], so that the products have long rows (and the weight gradient
  * a long sum) instead of one short product per image. About 1 MiB of patches. */
 static int chunk_images(const gf_conv2d_shape *s) {
+    if (gf_conv2d_grid_applies(s)) return gf_conv2d_grid_chunk(s);
     size_t per_image = patch_rows(s) * out_plane(s);
     size_t chunk = ((size_t)1 << 18) / (per_image ? per_image : 1);
     if (chunk < 1) chunk = 1;
@@ -244,23 +252,37 @@ static int chunk_images(const gf_conv2d_shape *s) {
     return (int)chunk;
 }
 
-/* per thread: the patch matrix, or for depthwise two padded planes */
+/* per thread: the patch matrix, the padded grids, or for depthwise two padded planes */
 static size_t patch_floats(const gf_conv2d_shape *s) {
     if (is_depthwise(s)) return 2 * padded_plane_floats(s);
+    if (gf_conv2d_grid_applies(s)) return gf_conv2d_grid_scratch_floats(s);
     return patch_rows(s) * out_plane(s) * (size_t)chunk_images(s);
 }
 
 /* one group's outputs (or output gradients) of a chunk, side by side */
 static size_t gathered_floats(const gf_conv2d_shape *s) {
-    if (is_depthwise(s) || chunk_images(s) == 1) return 0;
+    if (is_depthwise(s) || gf_conv2d_grid_applies(s) || chunk_images(s) == 1) return 0;
     return (size_t)(s->out_channels / s->groups) * out_plane(s) * (size_t)chunk_images(s);
 }
 
 static size_t round_to_line(size_t floats) { return (floats + 15) / 16 * 16; }
 
+/* entries of the row table: the rows of B of one product, and of A for the weight
+ * gradient */
+static size_t row_table_entries(const gf_conv2d_shape *s) {
+    if (is_depthwise(s)) return 0;
+    if (gf_conv2d_grid_applies(s)) return 2 * gf_conv2d_grid_row_count(s);
+    return patch_rows(s) + (size_t)(s->out_channels / s->groups);
+}
+
+static size_t row_table_floats(const gf_conv2d_shape *s) {
+    return round_to_line((row_table_entries(s) * sizeof(float *) + sizeof(float) - 1) /
+                         sizeof(float));
+}
+
 static size_t thread_floats(const gf_conv2d_shape *s) {
     return round_to_line(patch_floats(s)) + round_to_line(gathered_floats(s)) +
-           round_to_line(weight_floats(s) + (size_t)s->out_channels);
+           round_to_line(weight_floats(s) + (size_t)s->out_channels) + row_table_floats(s);
 }
 
 size_t gf_conv2d_workspace_floats(const gf_conv2d_shape *s) {
@@ -279,6 +301,7 @@ typedef struct conv_job {
 
 typedef struct thread_buffers {
     float *patches, *gathered, *grad_weight, *grad_bias;
+    const float **rows;
 } thread_buffers;
 
 static thread_buffers buffers_of(const conv_job *job, int thread) {
@@ -288,6 +311,9 @@ static thread_buffers buffers_of(const conv_job *job, int thread) {
     b.gathered = b.patches + round_to_line(patch_floats(s));
     b.grad_weight = b.gathered + round_to_line(gathered_floats(s));
     b.grad_bias = b.grad_weight + weight_floats(s);
+    /* 16-float (64-byte) aligned, like the whole workspace, so fit for pointers */
+    b.rows = (const float **)(void *)(b.grad_weight +
+                                      round_to_line(weight_floats(s) + (size_t)s->out_channels));
     return b;
 }
 
@@ -346,18 +372,29 @@ static void forward_images(void *ctx, int thread, int threads) {
         return;
     }
     const int chunk = chunk_images(s);
+    if (gf_conv2d_grid_applies(s)) {
+        for (int64_t n0 = first; n0 < last; n0 += chunk) {
+            const int images = (int)(last - n0 < chunk ? last - n0 : chunk);
+            const gf_conv2d_grid_chunk_args args = {
+                .s = s, .first_image = (int)n0, .images = images, .scratch = buf.patches,
+                .rows = buf.rows, .fresh_scratch = n0 == first || images < chunk};
+            gf_conv2d_grid_forward_chunk(&args, job->out, job->in, job->packed, job->bias);
+        }
+        return;
+    }
     for (int64_t n0 = first; n0 < last; n0 += chunk) {
         const int images = (int)(last - n0 < chunk ? last - n0 : chunk);
         for (int g = 0; g < groups; g++) {
             size_t ld;
-            const float *b = chunk_patches(job, buf.patches, (int)n0, images, g, &ld);
+            const float *patches = chunk_patches(job, buf.patches, (int)n0, images, g, &ld);
+            gf_gemm_rows(buf.rows, patches, ld, rows);
             const float *packed = job->packed + (size_t)g * gf_gemm_packed_a_floats(cout_g, rows);
             if (images == 1) {
                 gf_gemm_nn(job->out + ((size_t)n0 * s->out_channels + (size_t)g * cout_g) * op,
-                           (int)op, packed, b, (int)ld, cout_g, (int)ld, rows, false);
+                           (int)op, packed, buf.rows, cout_g, (int)ld, rows, false);
                 continue;
             }
-            gf_gemm_nn(buf.gathered, (int)ld, packed, b, (int)ld, cout_g, (int)ld, rows, false);
+            gf_gemm_nn(buf.gathered, (int)ld, packed, buf.rows, cout_g, (int)ld, rows, false);
             for (int i = 0; i < images; i++)
                 for (int c = 0; c < cout_g; c++)
                     memcpy(job->out + ((size_t)(n0 + i) * s->out_channels + g * cout_g + c) * op,
@@ -429,30 +466,44 @@ static void backward_images(void *ctx, int thread, int threads) {
         return;
     }
     const int chunk = chunk_images(s);
+    if (gf_conv2d_grid_applies(s)) {
+        for (int64_t n0 = first; n0 < last; n0 += chunk) {
+            const int images = (int)(last - n0 < chunk ? last - n0 : chunk);
+            const gf_conv2d_grid_chunk_args args = {
+                .s = s, .first_image = (int)n0, .images = images, .scratch = buf.patches,
+                .rows = buf.rows, .fresh_scratch = n0 == first || images < chunk};
+            gf_conv2d_grid_backward_chunk(&args, job->grad_in, buf.grad_weight, job->grad_out,
+                                          job->in, job->packed);
+        }
+        return;
+    }
+    const float **patch_rows_table = buf.rows, **grad_rows_table = buf.rows + rows;
     for (int64_t n0 = first; n0 < last; n0 += chunk) {
         const int images = (int)(last - n0 < chunk ? last - n0 : chunk);
         for (int g = 0; g < groups; g++) {
             size_t ld;
             float *patches = buf.patches;
             const float *b = chunk_patches(job, patches, (int)n0, images, g, &ld);
+            gf_gemm_rows(patch_rows_table, b, ld, rows);
             const float *grad_g = job->grad_out + ((size_t)n0 * s->out_channels + (size_t)g * cout_g) * op;
             if (images > 1) {
                 gather_rows(buf.gathered, (float *)job->grad_out, (int)n0, images, g * cout_g,
                             cout_g, s->out_channels, op, false);
                 grad_g = buf.gathered;
             }
+            gf_gemm_rows(grad_rows_table, grad_g, ld, cout_g);
             /* dW[out/g, rows] += dY[out/g, chunk P] @ patches[rows, chunk P]^T */
-            gf_gemm_nt(buf.grad_weight + (size_t)g * cout_g * rows, rows, grad_g, (int)ld, b,
-                       (int)ld, cout_g, rows, (int)ld, true);
+            gf_gemm_nt(buf.grad_weight + (size_t)g * cout_g * rows, rows, grad_rows_table,
+                       patch_rows_table, cout_g, rows, (int)ld, true);
             if (!job->grad_in) continue;
             /* dpatches[rows, chunk P] = W[out/g, rows]^T @ dY[out/g, chunk P] */
             const float *packed_t = job->packed + (size_t)g * gf_gemm_packed_a_floats(rows, cout_g);
             if (is_pointwise(s) && images == 1) {
                 gf_gemm_nn(job->grad_in + ((size_t)n0 * s->in_channels + (size_t)g * cin_g) * ip,
-                           (int)op, packed_t, grad_g, (int)ld, rows, (int)ld, cout_g, true);
+                           (int)op, packed_t, grad_rows_table, rows, (int)ld, cout_g, true);
                 continue;
             }
-            gf_gemm_nn(patches, (int)ld, packed_t, grad_g, (int)ld, rows, (int)ld, cout_g, false);
+            gf_gemm_nn(patches, (int)ld, packed_t, grad_rows_table, rows, (int)ld, cout_g, false);
             if (is_pointwise(s)) {
                 gather_rows(patches, job->grad_in, (int)n0, images, g * cin_g, cin_g,
                             s->in_channels, ip, true);
@@ -474,7 +525,11 @@ int gf_conv2d_backward(float *grad_in, float *grad_weight, float *grad_bias,
     conv_job job = {.s = s, .grad_in = grad_in, .in = in, .weight = weight,
                     .grad_out = grad_out, .want_bias_grad = grad_bias != NULL,
                     .workspace = workspace, .packed = workspace};
-    if (grad_in && !is_depthwise(s)) {
+    if (grad_in && gf_conv2d_grid_applies(s)) {
+        gf_conv2d_grid_pack_flipped(workspace,
+                                    workspace + (size_t)s->groups * gf_conv2d_grid_flipped_floats(s),
+                                    weight, s);
+    } else if (grad_in && !is_depthwise(s)) {
         const int rows = (int)patch_rows(s), cout_g = s->out_channels / s->groups;
         for (int g = 0; g < s->groups; g++)
             gf_gemm_pack_a(workspace + (size_t)g * gf_gemm_packed_a_floats(rows, cout_g),

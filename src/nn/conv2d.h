@@ -14,7 +14,7 @@ typedef struct gf_conv2d_shape {
 
 /* Validates the sizes and computes out_h/out_w; the error names every size. */
 int gf_conv2d_shape_init(gf_conv2d_shape *s);
-/* Floats of scratch memory forward/backward need (im2col buffers). */
+/* Floats of scratch memory forward/backward need (im2col matrices, padded grids). */
 size_t gf_conv2d_workspace_floats(const gf_conv2d_shape *s);
 
 /* out [N, out_channels, out_h, out_w] is overwritten; bias may be NULL. */

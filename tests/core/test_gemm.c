@@ -1,6 +1,8 @@
 /* The convolution's matrix kernels, every kernel set this CPU can run, against a
  * triple loop in double: odd sizes (partial tiles in M, N and K), transposed packing,
- * leading dimensions larger than the width, overwrite and accumulate. */
+ * leading dimensions larger than the width, overwrite and accumulate, and rows given
+ * as a table of overlapping views (random offsets into one buffer, as a convolution's
+ * shifted views of a padded image). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,47 +17,64 @@ static float *random_floats(size_t n, gf_rng *r) {
     return x;
 }
 
-/* C = A B (+ C0) with A [m,k] at lda (or transposed storage), B [k,n] at ldb */
-static double worst_nn(int m, int n, int k, bool transposed, bool accumulate, gf_rng *r) {
-    int lda = transposed ? m + 3 : k + 2, ldb = n + 5, ldc = n + 1;
+/* A table of `count` rows of `width` floats: plain rows `ld` apart, or (overlapping)
+ * views at random offsets into one buffer. *storage receives the buffer to free. */
+static const float **row_table(int count, int width, int ld, bool overlapping, float **storage,
+                               gf_rng *r) {
+    const float **rows = malloc(sizeof(float *) * (size_t)count);
+    size_t span = overlapping ? (size_t)width + 2 * (size_t)count : (size_t)count * ld;
+    *storage = random_floats(span, r);
+    for (int i = 0; i < count; i++)
+        rows[i] = *storage + (overlapping ? gf_rng_below(r, (uint32_t)(2 * count + 1))
+                                          : (size_t)i * ld);
+    return rows;
+}
+
+/* C = A B (+ C0) with A [m,k] at lda (or transposed storage), B [k,n] from a row table */
+static double worst_nn(int m, int n, int k, bool transposed, bool accumulate, bool overlapping,
+                       gf_rng *r) {
+    int lda = transposed ? m + 3 : k + 2, ldc = n + 1;
     size_t a_n = transposed ? (size_t)k * lda : (size_t)m * lda;
-    float *a = random_floats(a_n, r), *b = random_floats((size_t)k * ldb, r);
+    float *a = random_floats(a_n, r), *b_storage;
+    const float **b = row_table(k, n, n + 5, overlapping, &b_storage, r);
     float *c = random_floats((size_t)m * ldc, r), *c0 = malloc(sizeof(float) * m * ldc);
     memcpy(c0, c, sizeof(float) * m * ldc);
     float *packed = malloc(sizeof(float) * gf_gemm_packed_a_floats(m, k));
     gf_gemm_pack_a(packed, a, lda, transposed, m, k);
-    gf_gemm_nn(c, ldc, packed, b, ldb, m, n, k, accumulate);
+    gf_gemm_nn(c, ldc, packed, b, m, n, k, accumulate);
     double worst = 0;
     for (int i = 0; i < m; i++) {
         for (int j = 0; j < n; j++) {
             double s = accumulate ? c0[i * ldc + j] : 0.0;
             for (int t = 0; t < k; t++)
-                s += (double)(transposed ? a[t * lda + i] : a[i * lda + t]) * b[t * ldb + j];
+                s += (double)(transposed ? a[t * lda + i] : a[i * lda + t]) * b[t][j];
             worst = fmax(worst, fabs(c[i * ldc + j] - s) / fmax(1.0, fabs(s)));
         }
         /* the padding columns between n and ldc stay untouched */
         for (int j = n; j < ldc; j++) worst = fmax(worst, c[i * ldc + j] != c0[i * ldc + j]);
     }
-    free(a); free(b); free(c); free(c0); free(packed);
+    free(a); free(b); free(b_storage); free(c); free(c0); free(packed);
     return worst;
 }
 
-static double worst_nt(int m, int n, int k, bool accumulate, gf_rng *r) {
-    int lda = k + 1, ldb = k + 3, ldc = n + 2;
-    float *a = random_floats((size_t)m * lda, r), *b = random_floats((size_t)n * ldb, r);
+static double worst_nt(int m, int n, int k, bool accumulate, bool overlapping, gf_rng *r) {
+    int ldc = n + 2;
+    float *a_storage, *b_storage;
+    const float **a = row_table(m, k, k + 1, overlapping, &a_storage, r);
+    const float **b = row_table(n, k, k + 3, overlapping, &b_storage, r);
     float *c = random_floats((size_t)m * ldc, r), *c0 = malloc(sizeof(float) * m * ldc);
     memcpy(c0, c, sizeof(float) * m * ldc);
-    gf_gemm_nt(c, ldc, a, lda, b, ldb, m, n, k, accumulate);
+    gf_gemm_nt(c, ldc, a, b, m, n, k, accumulate);
     double worst = 0;
     for (int i = 0; i < m; i++) {
         for (int j = 0; j < n; j++) {
             double s = accumulate ? c0[i * ldc + j] : 0.0;
-            for (int t = 0; t < k; t++) s += (double)a[i * lda + t] * b[j * ldb + t];
+            for (int t = 0; t < k; t++) s += (double)a[i][t] * b[j][t];
             worst = fmax(worst, fabs(c[i * ldc + j] - s) / fmax(1.0, fabs(s)));
         }
         for (int j = n; j < ldc; j++) worst = fmax(worst, c[i * ldc + j] != c0[i * ldc + j]);
     }
-    free(a); free(b); free(c); free(c0);
+    free(a); free(b); free(a_storage); free(b_storage); free(c); free(c0);
     return worst;
 }
 
@@ -75,14 +94,15 @@ int main(void) {
         gf_rng_seed(&r, 1000 + s, 0);
         for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
             int m = sizes[i][0], n = sizes[i][1], k = sizes[i][2];
-            for (int variant = 0; variant < 4; variant++) {
-                double e = worst_nn(m, n, k, variant & 1, variant & 2, &r);
+            for (int variant = 0; variant < 8; variant++) {
+                double e = worst_nn(m, n, k, variant & 1, variant & 2, variant & 4, &r);
                 if (e > 1e-5) fprintf(stderr, "%s nn %dx%dx%d variant %d: %g\n", sets[s], m, n, k, variant, e);
                 CHECK(e <= 1e-5);
             }
-            for (int acc = 0; acc < 2; acc++) {
-                double e = worst_nt(m, n, k, acc, &r);
-                if (e > 1e-5) fprintf(stderr, "%s nt %dx%dx%d acc %d: %g\n", sets[s], m, n, k, acc, e);
+            for (int variant = 0; variant < 4; variant++) {
+                double e = worst_nt(m, n, k, variant & 1, variant & 2, &r);
+                if (e > 1e-5)
+                    fprintf(stderr, "%s nt %dx%dx%d variant %d: %g\n", sets[s], m, n, k, variant, e);
                 CHECK(e <= 1e-5);
             }
         }

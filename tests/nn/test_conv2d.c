@@ -1,6 +1,6 @@
 /* Conv2d: forward against a direct (naive) convolution in double, and input, weight
  * and bias gradients against finite differences, over strides, paddings, 1x1,
- * groups and depthwise. */
+ * groups, depthwise and the padded-grid path of "same" convolutions. */
 #include "core/error.h"
 #include "gradcheck.h"
 #include "nn/conv2d.h"
@@ -134,6 +134,10 @@ int main(void) {
     run_case("1x1 stride 2", shape(2, 4, 5, 5, 3, 1, 2, 0, 1), 0, 500);
     run_case("5x5 stride 2 pad 2", shape(2, 2, 9, 8, 3, 5, 2, 2, 1), 1, 600);
     run_case("groups 2", shape(2, 4, 6, 6, 6, 3, 1, 1, 2), 1, 700);
+    /* "same" convolutions go through the padded grid (nn/conv2d_grid.h): 5x5 with two
+     * pad rows and columns, and a batch in chunks of 2 images with a shorter last one */
+    run_case("5x5 stride 1 pad 2", shape(3, 3, 7, 9, 4, 5, 1, 2, 1), 1, 720);
+    run_case("3x3 same, chunks of 2", shape(7, 16, 36, 36, 4, 3, 1, 1, 1), 1, 740);
     run_case("groups 2 1x1", shape(2, 4, 5, 4, 6, 1, 1, 0, 2), 0, 750);
     run_case("depthwise stride 1", shape(2, 4, 6, 7, 4, 3, 1, 1, 4), 1, 800);
     run_case("depthwise stride 2", shape(2, 3, 7, 7, 3, 3, 2, 1, 3), 0, 900);
