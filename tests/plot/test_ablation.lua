@@ -69,6 +69,28 @@ h.check(select(2, resumed:gsub("finished before", "")) == 2, "baseline and l1 no
 h.check(resumed:match("| entropy | .-\n") == text:match("| entropy | .-\n"),
         "the resumed run changed the table:\n%s\n%s", text, resumed)
 
+-- A stopped run whose settings then change cannot continue: the script says so and
+-- points to --fresh, which runs it again from the start.
+run_dir = out .. "/runs/l1-seed1"
+options = json.read(run_dir .. "/summary.json").options
+os.execute("/bin/rm -rf " .. q(run_dir))
+options.out = run_dir
+options.on_epoch = function(_, epoch) if epoch == 2 then error("stopped in epoch 2") end end
+h.fails(graft.run, options)
+local three_epochs = two_epochs:gsub("%-%-epochs 2", "--epochs 3")
+local function run_table3_longer(extra)
+  return h.run("cd " .. q(dir) .. " && " .. q(root .. "/scripts/ablation/table3_criteria") .. three_epochs ..
+               q(out) .. (extra or ""))
+end
+local changed_status, changed = run_table3_longer()
+h.check(changed_status ~= 0, "a stopped run with other settings was continued:\n%s", changed)
+h.contains(changed, "cannot resume", "the refusal")
+h.contains(changed, "(--fresh starts it again)", "the hint")
+local fresh_status, fresh = run_table3_longer(" --fresh")
+h.check(fresh_status == 0, "--fresh after the refusal: status %s\n%s", tostring(fresh_status), fresh)
+h.check(#json.read(run_dir .. "/summary.json").final == 2 and
+        json.read(run_dir .. "/summary.json").options.epochs == 3, "the l1 run was not made again")
+
 -- Fig. 6: its own table of filters under thresholds and two pictures.
 out = dir .. "/fig6"
 status, text = run("fig6_invalid_filters", out)
