@@ -30,7 +30,7 @@ ablation.main{
   title = "Fig. 7: information against the number of networks",
   paper_note = "MobileNetV2 on CIFAR-10 (Fig. 7; accuracies of Table 6)",
   presets = {
-    quick = ablation.preset(ablation.quick, {subset = 1000, epochs = 5}),
+    quick = ablation.preset(ablation.quick, {subset = 2500}),
     paper = ablation.preset(ablation.paper),
   },
   report = report,

@@ -10,7 +10,7 @@ ablation.main{
   title = "Table 4: training diversity",
   paper_note = "MobileNetV2 on CIFAR-10 / CIFAR-100, 200 epochs (Table 4; baseline from Table 2)",
   presets = {
-    quick = ablation.preset(ablation.quick, {subset = 1500}),
+    quick = ablation.preset(ablation.quick, {subset = 3500}),
     paper = ablation.preset(ablation.paper),
   },
   variants = function()

@@ -19,7 +19,7 @@ ablation.main{
   title = "Table 6: grafting with K networks",
   paper_note = "MobileNetV2 on CIFAR-10 / CIFAR-100, 200 epochs (Table 6)",
   presets = {
-    quick = ablation.preset(ablation.quick, {subset = 500, epochs = 5}, 2),
+    quick = ablation.preset(ablation.quick, {subset = 1000}, 2),
     paper = ablation.preset(ablation.paper),
   },
   measure = measure,
