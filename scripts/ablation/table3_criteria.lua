@@ -14,8 +14,8 @@ local PAPER = {
 ablation.main{
   name = "table3_criteria",
   title = "Table 3: l1 norm against entropy",
-  paper_note = "CIFAR-10 / CIFAR-100, 200 epochs (Table 3); the paper has no ResNet-20 row, so a "
-               .. "ResNet-20 run is shown beside the ResNet-32 row",
+  paper_note = "CIFAR-10 / CIFAR-100, 200 epochs (Table 3); for a model without a row of its own "
+               .. "(such as the quick preset's ResNet-8) the ResNet-32 row is shown",
   presets = {
     quick = ablation.preset(ablation.quick),
     paper = ablation.preset(ablation.paper),
