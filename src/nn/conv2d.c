@@ -317,6 +317,13 @@ static thread_buffers buffers_of(const conv_job *job, int thread) {
     return b;
 }
 
+static gf_conv2d_grid_images grid_images(const gf_conv2d_shape *s, const thread_buffers *buf,
+                                         int64_t first, int64_t last) {
+    gf_conv2d_grid_images images = {.s = s, .first = (int)first, .last = (int)last,
+                                    .scratch = buf->patches, .rows = buf->rows};
+    return images;
+}
+
 /* Copies channels [first, first + count) of images n0 .. n0 + images - 1 of a
  * [N, channels_total, P] tensor into rows of a [count, images * P] matrix, or back
  * (adding) when `to_tensor`. */
@@ -371,17 +378,12 @@ static void forward_images(void *ctx, int thread, int threads) {
                                         job->bias ? job->bias[c] : 0.0f, s, buf.patches);
         return;
     }
-    const int chunk = chunk_images(s);
     if (gf_conv2d_grid_applies(s)) {
-        for (int64_t n0 = first; n0 < last; n0 += chunk) {
-            const int images = (int)(last - n0 < chunk ? last - n0 : chunk);
-            const gf_conv2d_grid_chunk_args args = {
-                .s = s, .first_image = (int)n0, .images = images, .scratch = buf.patches,
-                .rows = buf.rows, .fresh_scratch = n0 == first || images < chunk};
-            gf_conv2d_grid_forward_chunk(&args, job->out, job->in, job->packed, job->bias);
-        }
+        const gf_conv2d_grid_images images = grid_images(s, &buf, first, last);
+        gf_conv2d_grid_forward(&images, job->out, job->in, job->packed, job->bias);
         return;
     }
+    const int chunk = chunk_images(s);
     for (int64_t n0 = first; n0 < last; n0 += chunk) {
         const int images = (int)(last - n0 < chunk ? last - n0 : chunk);
         for (int g = 0; g < groups; g++) {
@@ -465,18 +467,13 @@ static void backward_images(void *ctx, int thread, int threads) {
         backward_depthwise(job, &buf, first, last);
         return;
     }
-    const int chunk = chunk_images(s);
     if (gf_conv2d_grid_applies(s)) {
-        for (int64_t n0 = first; n0 < last; n0 += chunk) {
-            const int images = (int)(last - n0 < chunk ? last - n0 : chunk);
-            const gf_conv2d_grid_chunk_args args = {
-                .s = s, .first_image = (int)n0, .images = images, .scratch = buf.patches,
-                .rows = buf.rows, .fresh_scratch = n0 == first || images < chunk};
-            gf_conv2d_grid_backward_chunk(&args, job->grad_in, buf.grad_weight, job->grad_out,
-                                          job->in, job->packed);
-        }
+        const gf_conv2d_grid_images images = grid_images(s, &buf, first, last);
+        gf_conv2d_grid_backward(&images, job->grad_in, buf.grad_weight, job->grad_out, job->in,
+                                job->packed);
         return;
     }
+    const int chunk = chunk_images(s);
     const float **patch_rows_table = buf.rows, **grad_rows_table = buf.rows + rows;
     for (int64_t n0 = first; n0 < last; n0 += chunk) {
         const int images = (int)(last - n0 < chunk ? last - n0 : chunk);

@@ -139,7 +139,7 @@ typedef struct chunk_buffers {
     float *input, *grad, *outputs;
 } chunk_buffers;
 
-static chunk_buffers buffers_of(const gf_conv2d_grid_chunk_args *a, const grid *g) {
+static chunk_buffers buffers_of(const gf_conv2d_grid_images *a, const grid *g) {
     const gf_conv2d_shape *s = a->s;
     chunk_buffers b;
     b.input = a->scratch;
@@ -148,34 +148,42 @@ static chunk_buffers buffers_of(const gf_conv2d_grid_chunk_args *a, const grid *
     return b;
 }
 
-void gf_conv2d_grid_forward_chunk(const gf_conv2d_grid_chunk_args *a, float *out, const float *in,
-                                  const float *packed, const float *bias) {
+/* Images first .. first + images - 1; `fresh`: the scratch's pads are not known to
+ * be zero (first chunk of a call, or a shorter chunk after a longer one, whose rows
+ * past the last image still hold the previous chunk's data). */
+typedef struct chunk {
+    int first, images;
+    bool fresh;
+} chunk;
+
+static void forward_chunk(const gf_conv2d_grid_images *a, const chunk *ch, float *out,
+                          const float *in, const float *packed, const float *bias) {
     const gf_conv2d_shape *s = a->s;
-    const grid g = grid_of(s, a->images);
+    const grid g = grid_of(s, ch->images);
     const chunk_buffers b = buffers_of(a, &g);
     const int k = s->kernel, cin_g = s->in_channels / s->groups;
     const int cout_g = s->out_channels / s->groups;
-    fill_grid(b.input, in, s->in_channels, &g, s, a->first_image, a->fresh_scratch);
+    fill_grid(b.input, in, s->in_channels, &g, s, ch->first, ch->fresh);
     for (int gr = 0; gr < s->groups; gr++) {
         shifted_rows(a->rows, b.input + (size_t)gr * cin_g * g.plane, cin_g, &g, k);
         gf_gemm_nn(b.outputs + (size_t)gr * cout_g * g.length, (int)g.length,
                    packed + (size_t)gr * gf_gemm_packed_a_floats(cout_g, cin_g * k * k), a->rows,
                    cout_g, (int)g.length, cin_g * k * k, false);
     }
-    extract_grid(out, b.outputs, s->out_channels, &g, s, a->first_image, bias, false);
+    extract_grid(out, b.outputs, s->out_channels, &g, s, ch->first, bias, false);
 }
 
-void gf_conv2d_grid_backward_chunk(const gf_conv2d_grid_chunk_args *a, float *grad_in,
-                                   float *grad_weight, const float *grad_out, const float *in,
-                                   const float *packed_flipped) {
+static void backward_chunk(const gf_conv2d_grid_images *a, const chunk *ch, float *grad_in,
+                           float *grad_weight, const float *grad_out, const float *in,
+                           const float *packed_flipped) {
     const gf_conv2d_shape *s = a->s;
-    const grid g = grid_of(s, a->images);
+    const grid g = grid_of(s, ch->images);
     const chunk_buffers b = buffers_of(a, &g);
     const int k = s->kernel, kk = k * k, cin_g = s->in_channels / s->groups;
     const int cout_g = s->out_channels / s->groups;
     const float **rows = a->rows, **grad_rows = a->rows + gf_conv2d_grid_row_count(s);
-    fill_grid(b.input, in, s->in_channels, &g, s, a->first_image, a->fresh_scratch);
-    fill_grid(b.grad, grad_out, s->out_channels, &g, s, a->first_image, a->fresh_scratch);
+    fill_grid(b.input, in, s->in_channels, &g, s, ch->first, ch->fresh);
+    fill_grid(b.grad, grad_out, s->out_channels, &g, s, ch->first, ch->fresh);
     for (int gr = 0; gr < s->groups; gr++) {
         const float *grad_planes = b.grad + (size_t)gr * cout_g * g.plane;
         /* dW[o][(c, kh, kw)] += sum over positions of dY[o] * shifted input; dY is
@@ -192,5 +200,29 @@ void gf_conv2d_grid_backward_chunk(const gf_conv2d_grid_chunk_args *a, float *gr
                    (int)g.length, cout_g * kk, false);
     }
     if (grad_in)
-        extract_grid(grad_in, b.outputs, s->in_channels, &g, s, a->first_image, NULL, true);
+        extract_grid(grad_in, b.outputs, s->in_channels, &g, s, ch->first, NULL, true);
+}
+
+/* The chunks of a thread's images, in order. */
+static chunk chunk_at(const gf_conv2d_grid_images *a, int first) {
+    const int size = gf_conv2d_grid_chunk(a->s);
+    chunk ch = {.first = first, .images = a->last - first < size ? a->last - first : size};
+    ch.fresh = first == a->first || ch.images < size;
+    return ch;
+}
+
+void gf_conv2d_grid_forward(const gf_conv2d_grid_images *a, float *out, const float *in,
+                            const float *packed, const float *bias) {
+    for (int first = a->first; first < a->last; first += gf_conv2d_grid_chunk(a->s)) {
+        const chunk ch = chunk_at(a, first);
+        forward_chunk(a, &ch, out, in, packed, bias);
+    }
+}
+
+void gf_conv2d_grid_backward(const gf_conv2d_grid_images *a, float *grad_in, float *grad_weight,
+                             const float *grad_out, const float *in, const float *packed_flipped) {
+    for (int first = a->first; first < a->last; first += gf_conv2d_grid_chunk(a->s)) {
+        const chunk ch = chunk_at(a, first);
+        backward_chunk(a, &ch, grad_in, grad_weight, grad_out, in, packed_flipped);
+    }
 }

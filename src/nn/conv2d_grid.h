@@ -35,20 +35,20 @@ size_t gf_conv2d_grid_flipped_scratch_floats(const gf_conv2d_shape *s);
 void gf_conv2d_grid_pack_flipped(float *packed, float *scratch, const float *weight,
                                  const gf_conv2d_shape *s);
 
-typedef struct gf_conv2d_grid_chunk_args {
+/* One thread's share of the batch and its buffers. The images are processed a chunk
+ * (gf_conv2d_grid_chunk) at a time. */
+typedef struct gf_conv2d_grid_images {
     const gf_conv2d_shape *s;
-    int first_image, images;
+    int first, last;      /* images first .. last - 1 */
     float *scratch;       /* gf_conv2d_grid_scratch_floats */
     const float **rows;   /* 2 * gf_conv2d_grid_row_count entries */
-    bool fresh_scratch;   /* the scratch's pads are not known to be zero */
-} gf_conv2d_grid_chunk_args;
+} gf_conv2d_grid_images;
 
-/* out = conv(in) (+ bias) for the chunk's images; packed = forward-packed weights. */
-void gf_conv2d_grid_forward_chunk(const gf_conv2d_grid_chunk_args *a, float *out, const float *in,
-                                  const float *packed, const float *bias);
-/* grad_weight += ..., grad_in += ... (grad_in may be NULL) for the chunk's images. */
-void gf_conv2d_grid_backward_chunk(const gf_conv2d_grid_chunk_args *a, float *grad_in,
-                                   float *grad_weight, const float *grad_out, const float *in,
-                                   const float *packed_flipped);
+/* out = conv(in) (+ bias) for the images; packed = forward-packed weights. */
+void gf_conv2d_grid_forward(const gf_conv2d_grid_images *a, float *out, const float *in,
+                            const float *packed, const float *bias);
+/* grad_weight += ..., grad_in += ... (grad_in may be NULL) for the images. */
+void gf_conv2d_grid_backward(const gf_conv2d_grid_images *a, float *grad_in, float *grad_weight,
+                             const float *grad_out, const float *in, const float *packed_flipped);
 
 #endif
