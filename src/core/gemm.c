@@ -3,8 +3,11 @@
  *
  * gf_gemm_nn computes MR x NR tiles of C: per k, NR floats of a row of B (two
  * vectors) times MR broadcast values of the packed A panel, MR * 2 accumulators in
- * registers. gf_gemm_nt computes 4 x 4 tiles as dot products of rows of A and B, 16
- * vector accumulators summed across lanes at the end. */
+ * registers. gf_gemm_nt transposes one vector's worth of rows of A into a panel
+ * [k][VL] and computes VL x NJ tiles of C as outer products too: per k, the panel's
+ * vector times NJ values broadcast from rows of B. Dot products along rows of A and
+ * B (the first version) needed a lane sum per element of C, and two vector loads per
+ * 16 FMAs that, on shifted rows, mostly crossed cache lines. */
 #include "core/gemm.h"
 
 #include <pthread.h>
@@ -15,17 +18,23 @@
 /* nn kernel: B[kk][j] = b_rows[kk][col + j]; nt kernel: rows of A and B from tables */
 typedef void (*nn_kernel_fn)(int k, const float *packed_a, const float *const *b_rows, size_t col,
                              float *c, int ldc, int m_valid, int n_valid, bool accumulate);
-typedef void (*nt_kernel_fn)(int k, const float *const *a_rows, const float *const *b_rows,
-                             float *c, int ldc, int m_valid, int n_valid, bool accumulate);
+typedef void (*pack_panel_fn)(float *panel, const float *const *a_rows, int m_valid, int k);
+typedef void (*nt_kernel_fn)(int k, const float *panel, const float *const *b_rows, float *c,
+                             int ldc, int m_valid, int n_valid, bool accumulate);
 
 typedef struct kernel_set {
     const char *name;
-    int mr, nr;
+    int mr, nr;            /* nn tile */
+    int nt_lanes, nt_cols; /* nt tile: rows of A per vector; rows of B */
     nn_kernel_fn nn;
-    nt_kernel_fn nt;
+    /* [0]: narrow panels (one vector of rows of A), [1]: wide (two): a wide tile
+     * needs one broadcast per two FMAs, a narrow one per FMA, but wastes no lanes on
+     * the last rows of A */
+    pack_panel_fn pack[2];
+    nt_kernel_fn nt[2];
 } kernel_set;
 
-enum { MR_MAX = 8, NR_MAX = 32, NT_TILE = 4, PAD_K = 64 };
+enum { MR_MAX = 8, NR_MAX = 32, NT_ROWS_MAX = 32, PAD_K = 64 };
 
 /* Writes an MR x NR register tile (rows acc[i][0..1]) into C, whole or its valid part. */
 #define STORE_TILE(VEC, VL, MR)                                                          \
@@ -70,36 +79,48 @@ enum { MR_MAX = 8, NR_MAX = 32, NT_TILE = 4, PAD_K = 64 };
         STORE_TILE(VEC, VL, MR)                                                           \
     }
 
-/* Rows of A (i) and B (j) past the valid ones repeat the last valid row; their sums
- * are computed and dropped, which keeps the loop free of branches. */
-#define DEFINE_NT_KERNEL(NAME, ATTR, VEC, VL, LANE_SUM)                                   \
-    ATTR static void NAME(int k, const float *const *a_rows, const float *const *b_rows,    \
-                          float *c, int ldc, int m_valid, int n_valid, bool accumulate) {   \
-        const float *ar[NT_TILE], *br[NT_TILE];                                           \
-        for (int t = 0; t < NT_TILE; t++) {                                               \
-            ar[t] = a_rows[t < m_valid ? t : m_valid - 1];                                \
-            br[t] = b_rows[t < n_valid ? t : n_valid - 1];                                \
-        }                                                                                 \
-        VEC acc[NT_TILE][NT_TILE];                                                        \
-        for (int i = 0; i < NT_TILE; i++)                                                 \
-            for (int j = 0; j < NT_TILE; j++) acc[i][j] = (VEC){0};                       \
+/* C tile [NV * VL rows][NJ columns] from a panel (one row of A per lane, NV vectors
+ * per k) and NJ rows of B, broadcast one value at a time. Rows of B past the valid
+ * ones repeat the last valid row; their sums are computed and dropped, which keeps
+ * the loop free of branches. U accumulator sets (consecutive k) give the FMA
+ * pipelines enough independent sums when NV * NJ alone is too few. */
+#define DEFINE_NT_KERNEL(NAME, ATTR, VEC, VL, NV, NJ, U)                                  \
+    ATTR static void NAME(int k, const float *panel, const float *const *b_rows, float *c, \
+                          int ldc, int m_valid, int n_valid, bool accumulate) {            \
+        const float *br[NJ];                                                              \
+        for (int j = 0; j < NJ; j++) br[j] = b_rows[j < n_valid ? j : n_valid - 1];       \
+        VEC acc[U][NJ][NV];                                                               \
+        for (int u = 0; u < U; u++)                                                       \
+            for (int j = 0; j < NJ; j++)                                                  \
+                for (int v = 0; v < NV; v++) acc[u][j][v] = (VEC){0};                     \
         int kk = 0;                                                                       \
-        for (; kk + VL <= k; kk += VL) {                                                  \
-            VEC av[NT_TILE], bv[NT_TILE];                                                 \
-            for (int t = 0; t < NT_TILE; t++) {                                           \
-                memcpy(&av[t], ar[t] + kk, sizeof av[t]);                                 \
-                memcpy(&bv[t], br[t] + kk, sizeof bv[t]);                                 \
+        for (; kk + U <= k; kk += U)                                                      \
+            _Pragma("GCC unroll 4") for (int u = 0; u < U; u++) {                         \
+                VEC a[NV];                                                                \
+                _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                      \
+                    memcpy(&a[v], panel + ((size_t)(kk + u) * NV + v) * VL, sizeof a[v]); \
+                _Pragma("GCC unroll 16") for (int j = 0; j < NJ; j++) {                   \
+                    const float b = br[j][kk + u];                                        \
+                    _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                  \
+                        acc[u][j][v] += b * a[v];                                         \
+                }                                                                         \
             }                                                                             \
-            _Pragma("GCC unroll 4") for (int i = 0; i < NT_TILE; i++)                     \
-                _Pragma("GCC unroll 4") for (int j = 0; j < NT_TILE; j++)                 \
-                    acc[i][j] += av[i] * bv[j];                                           \
-        }                                                                                 \
+        for (; kk < k; kk++)                                                              \
+            for (int v = 0; v < NV; v++) {                                                \
+                VEC a;                                                                    \
+                memcpy(&a, panel + ((size_t)kk * NV + v) * VL, sizeof a);                 \
+                for (int j = 0; j < NJ; j++) acc[0][j][v] += br[j][kk] * a;               \
+            }                                                                             \
+        float tile[NJ][NV * VL];                                                          \
+        for (int j = 0; j < NJ; j++)                                                      \
+            for (int v = 0; v < NV; v++) {                                                \
+                for (int u = 1; u < U; u++) acc[0][j][v] += acc[u][j][v];                 \
+                memcpy(&tile[j][v * VL], &acc[0][j][v], sizeof acc[0][j][v]);             \
+            }                                                                             \
         for (int i = 0; i < m_valid; i++)                                                 \
             for (int j = 0; j < n_valid; j++) {                                           \
-                float sum = LANE_SUM(acc[i][j]);                                          \
-                for (int t = kk; t < k; t++) sum += ar[i][t] * br[j][t];                  \
                 float *out = c + (size_t)i * ldc + j;                                     \
-                *out = accumulate ? *out + sum : sum;                                     \
+                *out = tile[j][i] + (accumulate ? *out : 0.0f);                           \
             }                                                                             \
     }
 
@@ -111,43 +132,87 @@ typedef int ivec16 __attribute__((vector_size(64)));
 typedef int ivec8 __attribute__((vector_size(32)));
 typedef int ivec4 __attribute__((vector_size(16)));
 
-/* The sum of a vector's lanes, by folding it onto itself with shuffles of constant
- * masks: storing the accumulators and adding their lanes one by one from memory made
- * each 4 x 4 tile of gf_gemm_nt cost about 1000 cycles more than its dot products. */
-#define FOLD(V, MASK) V += __builtin_shuffle(V, MASK)
-#define LANE_SUM_4(V)                                                                     \
-    ({ vec4 v_ = (V); FOLD(v_, ((ivec4){2, 3, 0, 1})); FOLD(v_, ((ivec4){1, 0, 3, 2}));    \
-       v_[0]; })
-#define LANE_SUM_8(V)                                                                     \
-    ({ vec8 v_ = (V); FOLD(v_, ((ivec8){4, 5, 6, 7, 0, 1, 2, 3}));                         \
-       FOLD(v_, ((ivec8){2, 3, 0, 1, 6, 7, 4, 5})); FOLD(v_, ((ivec8){1, 0, 3, 2, 5, 4, 7, 6})); \
-       v_[0]; })
-#define LANE_SUM_16(V)                                                                    \
-    ({ vec16 v_ = (V);                                                                    \
-       FOLD(v_, ((ivec16){8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7}));          \
-       FOLD(v_, ((ivec16){4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11}));          \
-       FOLD(v_, ((ivec16){2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13}));          \
-       FOLD(v_, ((ivec16){1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14}));          \
-       v_[0]; })
+/* gf_gemm_nt's kernel reads A transposed: VL rows of A become a panel [k][VL]. A
+ * VL x VL block is transposed in registers in log2(VL) stages; the stage of half-size
+ * h swaps the off-diagonal h x h blocks of every 2h x 2h block, rows i and i + h
+ * exchanging lanes through two-source shuffles with constant masks (masks built at
+ * run time make GCC emit slow generic permutes). LO: lane l of row i takes row i's
+ * lane l where (l & h) == 0, else row i + h's lane l - h; HI: the complement. */
+#define SWAP_BLOCKS(R, VL, H, LO, HI)                                                   \
+    _Pragma("GCC unroll 16") for (int i_ = 0; i_ < VL; i_++) if (!(i_ & H)) {            \
+        __typeof__(R[0]) lo_ = __builtin_shuffle(R[i_], R[i_ + H], LO);                    \
+        R[i_ + H] = __builtin_shuffle(R[i_], R[i_ + H], HI);                               \
+        R[i_] = lo_;                                                                        \
+    }
+#define TRANSPOSE_16(R)                                                                   \
+    SWAP_BLOCKS(R, 16, 8, ((ivec16){0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23}), \
+                ((ivec16){8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31}))   \
+    SWAP_BLOCKS(R, 16, 4, ((ivec16){0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27}), \
+                ((ivec16){4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31}))     \
+    SWAP_BLOCKS(R, 16, 2, ((ivec16){0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29}), \
+                ((ivec16){2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31}))     \
+    SWAP_BLOCKS(R, 16, 1, ((ivec16){0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30}), \
+                ((ivec16){1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31}))
+#define TRANSPOSE_8(R)                                                                    \
+    SWAP_BLOCKS(R, 8, 4, ((ivec8){0, 1, 2, 3, 8, 9, 10, 11}), ((ivec8){4, 5, 6, 7, 12, 13, 14, 15})) \
+    SWAP_BLOCKS(R, 8, 2, ((ivec8){0, 1, 8, 9, 4, 5, 12, 13}), ((ivec8){2, 3, 10, 11, 6, 7, 14, 15})) \
+    SWAP_BLOCKS(R, 8, 1, ((ivec8){0, 8, 2, 10, 4, 12, 6, 14}), ((ivec8){1, 9, 3, 11, 5, 13, 7, 15}))
+#define TRANSPOSE_4(R)                                                                    \
+    SWAP_BLOCKS(R, 4, 2, ((ivec4){0, 1, 4, 5}), ((ivec4){2, 3, 6, 7}))                      \
+    SWAP_BLOCKS(R, 4, 1, ((ivec4){0, 4, 2, 6}), ((ivec4){1, 5, 3, 7}))
+
+/* panel[kk][r] = a_rows[r][kk] for r < m_valid, 0 for the rows past them; NV blocks
+ * of VL rows, each transposed in registers */
+#define DEFINE_PACK_PANEL(NAME, ATTR, VEC, VL, NV, TRANSPOSE)                             \
+    ATTR static void NAME(float *panel, const float *const *a_rows, int m_valid, int k) { \
+        const int width = NV * VL;                                                        \
+        int kk = 0;                                                                       \
+        for (; kk + VL <= k; kk += VL)                                                    \
+            for (int v = 0; v < NV; v++) {                                                \
+                VEC r[VL];                                                                \
+                for (int i = 0; i < VL; i++) {                                            \
+                    r[i] = (VEC){0};                                                      \
+                    if (v * VL + i < m_valid) memcpy(&r[i], a_rows[v * VL + i] + kk, sizeof r[i]); \
+                }                                                                         \
+                TRANSPOSE(r)                                                              \
+                for (int i = 0; i < VL; i++)                                              \
+                    memcpy(panel + (size_t)(kk + i) * width + v * VL, &r[i], sizeof r[i]); \
+            }                                                                             \
+        for (; kk < k; kk++)                                                              \
+            for (int i = 0; i < width; i++)                                               \
+                panel[(size_t)kk * width + i] = i < m_valid ? a_rows[i][kk] : 0.0f;       \
+    }
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define HAVE_X86_KERNELS 1
 #define AVX512 __attribute__((target("avx512f")))
 #define AVX2 __attribute__((target("avx2,fma")))
 DEFINE_NN_KERNEL(nn_avx512, AVX512, vec16, 16, 8)
-DEFINE_NT_KERNEL(nt_avx512, AVX512, vec16, 16, LANE_SUM_16)
+DEFINE_NT_KERNEL(nt_wide_avx512, AVX512, vec16, 16, 2, 8, 1)
+DEFINE_NT_KERNEL(nt_narrow_avx512, AVX512, vec16, 16, 1, 8, 2)
+DEFINE_PACK_PANEL(pack_wide_avx512, AVX512, vec16, 16, 2, TRANSPOSE_16)
+DEFINE_PACK_PANEL(pack_narrow_avx512, AVX512, vec16, 16, 1, TRANSPOSE_16)
 DEFINE_NN_KERNEL(nn_avx2, AVX2, vec8, 8, 6)
-DEFINE_NT_KERNEL(nt_avx2, AVX2, vec8, 8, LANE_SUM_8)
+DEFINE_NT_KERNEL(nt_wide_avx2, AVX2, vec8, 8, 2, 6, 1)
+DEFINE_NT_KERNEL(nt_narrow_avx2, AVX2, vec8, 8, 1, 6, 2)
+DEFINE_PACK_PANEL(pack_wide_avx2, AVX2, vec8, 8, 2, TRANSPOSE_8)
+DEFINE_PACK_PANEL(pack_narrow_avx2, AVX2, vec8, 8, 1, TRANSPOSE_8)
 #endif
 DEFINE_NN_KERNEL(nn_portable, , vec4, 4, 4)
-DEFINE_NT_KERNEL(nt_portable, , vec4, 4, LANE_SUM_4)
+DEFINE_NT_KERNEL(nt_wide_portable, , vec4, 4, 2, 6, 1)
+DEFINE_NT_KERNEL(nt_narrow_portable, , vec4, 4, 1, 6, 2)
+DEFINE_PACK_PANEL(pack_wide_portable, , vec4, 4, 2, TRANSPOSE_4)
+DEFINE_PACK_PANEL(pack_narrow_portable, , vec4, 4, 1, TRANSPOSE_4)
 
 static const kernel_set kernel_sets[] = {
 #ifdef HAVE_X86_KERNELS
-    {"avx512", 8, 32, nn_avx512, nt_avx512},
-    {"avx2", 6, 16, nn_avx2, nt_avx2},
+    {"avx512", 8, 32, 16, 8, nn_avx512, {pack_narrow_avx512, pack_wide_avx512},
+     {nt_narrow_avx512, nt_wide_avx512}},
+    {"avx2", 6, 16, 8, 6, nn_avx2, {pack_narrow_avx2, pack_wide_avx2},
+     {nt_narrow_avx2, nt_wide_avx2}},
 #endif
-    {"portable", 4, 8, nn_portable, nt_portable},
+    {"portable", 4, 8, 4, 6, nn_portable, {pack_narrow_portable, pack_wide_portable},
+     {nt_narrow_portable, nt_wide_portable}},
 };
 enum { KERNEL_SET_COUNT = sizeof kernel_sets / sizeof kernel_sets[0] };
 
@@ -246,11 +311,18 @@ void gf_gemm_nn(float *c, int ldc, const float *packed_a, const float *const *b_
     }
 }
 
+size_t gf_gemm_nt_scratch_floats(int k) { return (size_t)NT_ROWS_MAX * (size_t)k; }
+
 void gf_gemm_nt(float *c, int ldc, const float *const *a_rows, const float *const *b_rows, int m,
-                int n, int k, bool accumulate) {
-    const nt_kernel_fn nt = kernels()->nt;
-    for (int i = 0; i < m; i += NT_TILE)
-        for (int j = 0; j < n; j += NT_TILE)
-            nt(k, a_rows + i, b_rows + j, c + (size_t)i * ldc + j, ldc,
-               m - i < NT_TILE ? m - i : NT_TILE, n - j < NT_TILE ? n - j : NT_TILE, accumulate);
+                int n, int k, bool accumulate, float *scratch) {
+    const kernel_set *ks = kernels();
+    const int wide_rows = 2 * ks->nt_lanes;
+    for (int i = 0; i < m; i += wide_rows) {
+        const int m_valid = m - i < wide_rows ? m - i : wide_rows;
+        const int wide = m_valid > ks->nt_lanes;
+        ks->pack[wide](scratch, a_rows + i, m_valid, k);
+        for (int j = 0; j < n; j += ks->nt_cols)
+            ks->nt[wide](k, scratch, b_rows + j, c + (size_t)i * ldc + j, ldc, m_valid,
+                         n - j < ks->nt_cols ? n - j : ks->nt_cols, accumulate);
+    }
 }

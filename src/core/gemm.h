@@ -10,9 +10,9 @@
  *   gf_gemm_nn: C[M,N] (+)= A[M,K] B[K,N], A packed once (gf_gemm_pack_a), B read in
  *               place through a table of row pointers (rows of an im2col matrix, of an
  *               image, or shifted views of a zero-padded image);
- *   gf_gemm_nt: C[M,N] (+)= A[M,K] B[N,K]^T, both read in place through row tables:
- *               dot products along the long K (weight gradients, summed over every
- *               output position). */
+ *   gf_gemm_nt: C[M,N] (+)= A[M,K] B[N,K]^T, both given as row tables, A copied
+ *               transposed into scratch a panel at a time (weight gradients: the
+ *               sum over every output position, a long K). */
 #ifndef GRAFT_CORE_GEMM_H
 #define GRAFT_CORE_GEMM_H
 
@@ -38,8 +38,10 @@ void gf_gemm_rows(const float **rows, const float *base, size_t ld, int count);
  * table so that they may overlap: a convolution's shifted views of one padded image. */
 void gf_gemm_nn(float *c, int ldc, const float *packed_a, const float *const *b_rows, int m,
                 int n, int k, bool accumulate);
+/* Floats of scratch gf_gemm_nt needs for a given K (any kernel set). */
+size_t gf_gemm_nt_scratch_floats(int k);
 /* C[M,N] (+)= A B^T with A[i][k] = a_rows[i][k], B^T[k][j] = b_rows[j][k]. */
 void gf_gemm_nt(float *c, int ldc, const float *const *a_rows, const float *const *b_rows, int m,
-                int n, int k, bool accumulate);
+                int n, int k, bool accumulate, float *scratch);
 
 #endif

@@ -12,7 +12,8 @@
  *
  * Workspace layout: [shared packed weights][thread 0 scratch][thread 1 scratch]...,
  * each thread's scratch being [patch matrix or padded grids][gathered outputs]
- * [weight gradient][bias gradient][row table of the products]. */
+ * [weight gradient][bias gradient][row table of the products][the weight-gradient
+ * product's scratch]. */
 #include "nn/conv2d.h"
 
 #include <stdbool.h>
@@ -280,9 +281,16 @@ static size_t row_table_floats(const gf_conv2d_shape *s) {
                          sizeof(float));
 }
 
+/* the weight-gradient product's scratch (the grid path keeps its own) */
+static size_t product_floats(const gf_conv2d_shape *s) {
+    if (is_depthwise(s) || gf_conv2d_grid_applies(s)) return 0;
+    return gf_gemm_nt_scratch_floats((int)(out_plane(s) * (size_t)chunk_images(s)));
+}
+
 static size_t thread_floats(const gf_conv2d_shape *s) {
     return round_to_line(patch_floats(s)) + round_to_line(gathered_floats(s)) +
-           round_to_line(weight_floats(s) + (size_t)s->out_channels) + row_table_floats(s);
+           round_to_line(weight_floats(s) + (size_t)s->out_channels) + row_table_floats(s) +
+           round_to_line(product_floats(s));
 }
 
 size_t gf_conv2d_workspace_floats(const gf_conv2d_shape *s) {
@@ -300,7 +308,7 @@ typedef struct conv_job {
 } conv_job;
 
 typedef struct thread_buffers {
-    float *patches, *gathered, *grad_weight, *grad_bias;
+    float *patches, *gathered, *grad_weight, *grad_bias, *product;
     const float **rows;
 } thread_buffers;
 
@@ -314,6 +322,7 @@ static thread_buffers buffers_of(const conv_job *job, int thread) {
     /* 16-float (64-byte) aligned, like the whole workspace, so fit for pointers */
     b.rows = (const float **)(void *)(b.grad_weight +
                                       round_to_line(weight_floats(s) + (size_t)s->out_channels));
+    b.product = (float *)(void *)b.rows + row_table_floats(s);
     return b;
 }
 
@@ -491,7 +500,7 @@ static void backward_images(void *ctx, int thread, int threads) {
             gf_gemm_rows(grad_rows_table, grad_g, ld, cout_g);
             /* dW[out/g, rows] += dY[out/g, chunk P] @ patches[rows, chunk P]^T */
             gf_gemm_nt(buf.grad_weight + (size_t)g * cout_g * rows, rows, grad_rows_table,
-                       patch_rows_table, cout_g, rows, (int)ld, true);
+                       patch_rows_table, cout_g, rows, (int)ld, true, buf.product);
             if (!job->grad_in) continue;
             /* dpatches[rows, chunk P] = W[out/g, rows]^T @ dY[out/g, chunk P] */
             const float *packed_t = job->packed + (size_t)g * gf_gemm_packed_a_floats(rows, cout_g);

@@ -48,11 +48,13 @@ int gf_conv2d_grid_chunk(const gf_conv2d_shape *s) {
 }
 
 /* [padded input: in_channels planes][padded output gradient: out_channels planes]
- * [outputs on the grid: max(in, out) channels x length] */
+ * [outputs on the grid: max(in, out) channels x length][the weight-gradient
+ * product's scratch] */
 size_t gf_conv2d_grid_scratch_floats(const gf_conv2d_shape *s) {
     grid g = grid_of(s, gf_conv2d_grid_chunk(s));
     return (size_t)(s->in_channels + s->out_channels) * g.plane +
-           (size_t)max_channels(s) * g.length;
+           round_to_line((size_t)max_channels(s) * g.length) +
+           gf_gemm_nt_scratch_floats((int)g.length);
 }
 
 size_t gf_conv2d_grid_row_count(const gf_conv2d_shape *s) {
@@ -136,7 +138,7 @@ static void shifted_rows(const float **rows, const float *planes, int channels, 
 }
 
 typedef struct chunk_buffers {
-    float *input, *grad, *outputs;
+    float *input, *grad, *outputs, *product;
 } chunk_buffers;
 
 static chunk_buffers buffers_of(const gf_conv2d_grid_images *a, const grid *g) {
@@ -145,6 +147,7 @@ static chunk_buffers buffers_of(const gf_conv2d_grid_images *a, const grid *g) {
     b.input = a->scratch;
     b.grad = b.input + (size_t)s->in_channels * g->plane;
     b.outputs = b.grad + (size_t)s->out_channels * g->plane;
+    b.product = b.outputs + round_to_line((size_t)max_channels(s) * g->length);
     return b;
 }
 
@@ -192,7 +195,7 @@ static void backward_chunk(const gf_conv2d_grid_images *a, const chunk *ch, floa
             grad_rows[o] = grad_planes + (size_t)o * g.plane + g.front + (size_t)g.pad * g.row;
         shifted_rows(rows, b.input + (size_t)gr * cin_g * g.plane, cin_g, &g, k);
         gf_gemm_nt(grad_weight + (size_t)gr * cout_g * cin_g * kk, cin_g * kk, grad_rows, rows,
-                   cout_g, cin_g * kk, (int)g.length, true);
+                   cout_g, cin_g * kk, (int)g.length, true, b.product);
         if (!grad_in) continue;
         shifted_rows(rows, grad_planes, cout_g, &g, k);
         gf_gemm_nn(b.outputs + (size_t)gr * cin_g * g.length, (int)g.length,

@@ -64,7 +64,9 @@ static double worst_nt(int m, int n, int k, bool accumulate, bool overlapping, g
     const float **b = row_table(n, k, k + 3, overlapping, &b_storage, r);
     float *c = random_floats((size_t)m * ldc, r), *c0 = malloc(sizeof(float) * m * ldc);
     memcpy(c0, c, sizeof(float) * m * ldc);
-    gf_gemm_nt(c, ldc, a, b, m, n, k, accumulate);
+    float *scratch = malloc(sizeof(float) * gf_gemm_nt_scratch_floats(k));
+    gf_gemm_nt(c, ldc, a, b, m, n, k, accumulate, scratch);
+    free(scratch);
     double worst = 0;
     for (int i = 0; i < m; i++) {
         for (int j = 0; j < n; j++) {
@@ -81,7 +83,7 @@ static double worst_nt(int m, int n, int k, bool accumulate, bool overlapping, g
 int main(void) {
     const char *sets[3] = {"avx512", "avx2", "portable"};
     const int sizes[][3] = {{1, 1, 1}, {8, 32, 16}, {16, 64, 144}, {7, 33, 5},
-                            {13, 70, 131}, {3, 5, 200}, {24, 16, 27}, {9, 100, 64}};
+                            {13, 70, 131}, {3, 5, 200}, {24, 16, 27}, {9, 100, 64}, {40, 9, 50}};
     int tested = 0;
     for (int s = 0; s < 3; s++) {
         if (gf_gemm_use(sets[s]) != GF_OK) {
