@@ -71,7 +71,8 @@ static timing time_conv(const layer_shape *l, int repeats, int with_grad_in) {
         double t0 = now_ms();
         gf_conv2d_forward(out, in, w, NULL, &s, ws);
         double t1 = now_ms();
-        gf_conv2d_backward(with_grad_in ? grad_in : NULL, grad_w, NULL, out, in, w, &s, ws);
+        gf_conv2d_backward(with_grad_in ? grad_in : NULL, grad_w, NULL, out, in, w, &s, ws,
+                           GF_GRAD_STORE);
         double t2 = now_ms();
         if (r && t1 - t0 < t.forward) t.forward = t1 - t0;
         if (r && t2 - t1 < t.backward) t.backward = t2 - t1;
@@ -96,9 +97,10 @@ static timing time_batchnorm_relu(int channels, int size, int repeats) {
                                    stats + 3 * channels, in, gamma, beta, &s);
         gf_activation_forward(act, out, n, GF_ACT_RELU, 0.0f);
         double t1 = now_ms();
-        gf_activation_backward(grad_mid, grad, out, n, GF_ACT_RELU, 0.0f);
+        /* as in a network, where each is its input's only reader */
+        gf_activation_backward(grad_mid, grad, out, n, GF_ACT_RELU, 0.0f, GF_GRAD_STORE);
         gf_batchnorm_backward(grad_in, grads, grads + channels, grad_mid, in, stats,
-                              stats + channels, gamma, &s);
+                              stats + channels, gamma, &s, GF_GRAD_STORE);
         double t2 = now_ms();
         if (r && t1 - t0 < t.forward) t.forward = t1 - t0;
         if (r && t2 - t1 < t.backward) t.backward = t2 - t1;

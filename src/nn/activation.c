@@ -1,6 +1,7 @@
 /* Pointwise activations, split over the threads of core/parallel.h for large tensors. */
 #include "nn/activation.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/parallel.h"
@@ -14,6 +15,7 @@ typedef struct activation_job {
     size_t n;
     gf_activation_kind kind;
     float slope;
+    gf_grad_write write;
 } activation_job;
 
 static void forward_range(void *ctx, int thread, int threads) {
@@ -38,9 +40,23 @@ static void forward_range(void *ctx, int thread, int threads) {
     }
 }
 
-/* grad_in must not alias grad_out: the gradient is added, not stored. grad_out[i] is
- * loaded unconditionally: a load under the condition kept the compiler from turning
- * the branch into a vector select, and the branch on random signs mispredicts. */
+/* The derivative's factor for one element: grad_out[i] is loaded unconditionally,
+ * since a load under the condition kept the compiler from turning the branch into a
+ * vector select, and the branch on random signs mispredicts. */
+static inline float local_gradient(gf_activation_kind kind, float x, float g, float slope) {
+    switch (kind) {
+    case GF_ACT_RELU: return x > 0.0f ? g : 0.0f;
+    case GF_ACT_LEAKY_RELU: return x > 0.0f ? g : slope * g;
+    case GF_ACT_RELU6: return (x > 0.0f && x < 6.0f) ? g : 0.0f;
+    }
+    return 0.0f;
+}
+
+/* One loop per kind and write mode, each with constants the compiler can vectorise.
+ * grad_in must not alias grad_out. */
+#define BACKWARD_LOOP(KIND, OP)                                                           \
+    for (size_t i = 0; i < n; i++) grad_in[i] OP local_gradient(KIND, in[i], grad_out[i], slope)
+
 static void backward_range(void *ctx, int thread, int threads) {
     const activation_job *job = ctx;
     int64_t begin, end;
@@ -49,24 +65,16 @@ static void backward_range(void *ctx, int thread, int threads) {
     float *grad_in = job->out + begin;
     const size_t n = (size_t)(end - begin);
     const float slope = job->slope;
+    const bool store = job->write == GF_GRAD_STORE;
     switch (job->kind) {
     case GF_ACT_RELU:
-        for (size_t i = 0; i < n; i++) {
-            const float g = grad_out[i];
-            grad_in[i] += in[i] > 0.0f ? g : 0.0f;
-        }
+        if (store) BACKWARD_LOOP(GF_ACT_RELU, =); else BACKWARD_LOOP(GF_ACT_RELU, +=);
         break;
     case GF_ACT_LEAKY_RELU:
-        for (size_t i = 0; i < n; i++) {
-            const float g = grad_out[i];
-            grad_in[i] += in[i] > 0.0f ? g : slope * g;
-        }
+        if (store) BACKWARD_LOOP(GF_ACT_LEAKY_RELU, =); else BACKWARD_LOOP(GF_ACT_LEAKY_RELU, +=);
         break;
     case GF_ACT_RELU6:
-        for (size_t i = 0; i < n; i++) {
-            const float g = grad_out[i];
-            grad_in[i] += (in[i] > 0.0f && in[i] < 6.0f) ? g : 0.0f;
-        }
+        if (store) BACKWARD_LOOP(GF_ACT_RELU6, =); else BACKWARD_LOOP(GF_ACT_RELU6, +=);
         break;
     }
 }
@@ -85,8 +93,8 @@ void gf_activation_forward(float *out, const float *in, size_t n, gf_activation_
 }
 
 void gf_activation_backward(float *grad_in, const float *grad_out, const float *in, size_t n,
-                            gf_activation_kind kind, float slope) {
+                            gf_activation_kind kind, float slope, gf_grad_write write) {
     activation_job job = {.out = grad_in, .in = in, .grad_out = grad_out, .n = n, .kind = kind,
-                          .slope = slope};
+                          .slope = slope, .write = write};
     run(backward_range, &job);
 }

@@ -85,6 +85,7 @@ typedef struct bn_job {
     float *out, *saved_mean, *saved_invstd, *running_mean, *running_var;
     float *grad_in, *grad_gamma, *grad_beta;
     const float *in, *gamma, *beta, *grad_out, *mean, *invstd, *var;
+    gf_grad_write write;
 } bn_job;
 
 /* y = x * scale[c] + shift[c] over one channel of every image */
@@ -168,7 +169,7 @@ int gf_batchnorm_forward_eval(float *out, const float *in, const float *gamma,
 /* With xhat = (x - mean) * invstd and y = gamma * xhat + beta:
  *   dbeta = sum dy, dgamma = sum dy * xhat,
  *   dx = gamma * invstd / M * (M * dy - dbeta - xhat * dgamma),
- * folded per channel into dx += a * dy + b * x + d. */
+ * folded per channel into dx (+)= a * dy + b * x + d. */
 static void backward_channels(void *ctx, int thread, int threads) {
     const bn_job *job = ctx;
     const gf_batchnorm_shape *s = job->s;
@@ -196,7 +197,10 @@ static void backward_channels(void *ctx, int thread, int threads) {
         for (int n = 0; n < s->batch; n++) {
             const float *xn = x + n * stride, *dyn = dy + n * stride;
             float *dx = job->grad_in + n * stride + (size_t)c * plane;
-            for (size_t i = 0; i < plane; i++) dx[i] += a * dyn[i] + b * xn[i] + d;
+            if (job->write == GF_GRAD_STORE)
+                for (size_t i = 0; i < plane; i++) dx[i] = a * dyn[i] + b * xn[i] + d;
+            else
+                for (size_t i = 0; i < plane; i++) dx[i] += a * dyn[i] + b * xn[i] + d;
         }
     }
 }
@@ -204,11 +208,11 @@ static void backward_channels(void *ctx, int thread, int threads) {
 int gf_batchnorm_backward(float *grad_in, float *grad_gamma, float *grad_beta,
                           const float *grad_out, const float *in, const float *saved_mean,
                           const float *saved_invstd, const float *gamma,
-                          const gf_batchnorm_shape *s) {
+                          const gf_batchnorm_shape *s, gf_grad_write write) {
     if (check_shape(s, "batchnorm backward") != GF_OK) return GF_ERR;
     bn_job job = {.s = s, .grad_in = grad_in, .grad_gamma = grad_gamma, .grad_beta = grad_beta,
                   .grad_out = grad_out, .in = in, .mean = saved_mean, .invstd = saved_invstd,
-                  .gamma = gamma};
+                  .gamma = gamma, .write = write};
     gf_parallel_run(backward_channels, &job);
     return GF_OK;
 }

@@ -5,6 +5,8 @@
 #ifndef GRAFT_NN_BATCHNORM_H
 #define GRAFT_NN_BATCHNORM_H
 
+#include "nn/grad_write.h"
+
 typedef struct gf_batchnorm_shape {
     int batch, channels, spatial; /* spatial = H*W */
     float eps, momentum;
@@ -18,10 +20,11 @@ int gf_batchnorm_forward_train(float *out, float *saved_mean, float *saved_invst
 int gf_batchnorm_forward_eval(float *out, const float *in, const float *gamma,
                               const float *beta, const float *running_mean,
                               const float *running_var, const gf_batchnorm_shape *s);
-/* Training-mode backward; accumulates into grad_in, grad_gamma, grad_beta. */
+/* Training-mode backward; adds into grad_gamma, grad_beta, and adds into or stores
+ * grad_in (`write`). */
 int gf_batchnorm_backward(float *grad_in, float *grad_gamma, float *grad_beta,
                           const float *grad_out, const float *in, const float *saved_mean,
                           const float *saved_invstd, const float *gamma,
-                          const gf_batchnorm_shape *s);
+                          const gf_batchnorm_shape *s, gf_grad_write write);
 
 #endif

@@ -302,6 +302,7 @@ typedef struct conv_job {
     float *out, *grad_in;
     const float *in, *weight, *bias, *grad_out;
     bool want_bias_grad;
+    gf_grad_write write; /* of grad_in */
     float *workspace;
     const float *packed; /* per-group packed weights (forward) or transposed (backward) */
     int threads_used;
@@ -472,14 +473,19 @@ static void backward_images(void *ctx, int thread, int threads) {
                 for (size_t i = 0; i < op; i++) sum += g[i];
                 buf.grad_bias[c] += sum;
             }
-    if (is_depthwise(s)) {
-        backward_depthwise(job, &buf, first, last);
-        return;
-    }
     if (gf_conv2d_grid_applies(s)) {
         const gf_conv2d_grid_images images = grid_images(s, &buf, first, last);
-        gf_conv2d_grid_backward(&images, job->grad_in, buf.grad_weight, job->grad_out, job->in,
-                                job->packed);
+        gf_conv2d_grid_backward(&images, job->grad_in, job->write, buf.grad_weight,
+                                job->grad_out, job->in, job->packed);
+        return;
+    }
+    /* the other paths add up their contributions: storing means clearing this
+     * thread's images first */
+    if (job->grad_in && job->write == GF_GRAD_STORE)
+        memset(job->grad_in + (size_t)first * s->in_channels * ip, 0,
+               sizeof(float) * (size_t)(last - first) * s->in_channels * ip);
+    if (is_depthwise(s)) {
+        backward_depthwise(job, &buf, first, last);
         return;
     }
     const int chunk = chunk_images(s);
@@ -524,13 +530,13 @@ static void backward_images(void *ctx, int thread, int threads) {
 
 int gf_conv2d_backward(float *grad_in, float *grad_weight, float *grad_bias,
                        const float *grad_out, const float *in, const float *weight,
-                       const gf_conv2d_shape *s, float *workspace) {
+                       const gf_conv2d_shape *s, float *workspace, gf_grad_write write) {
     if (!workspace)
         return gf_fail("conv2d backward: no workspace (%zu floats needed)",
                        gf_conv2d_workspace_floats(s));
     conv_job job = {.s = s, .grad_in = grad_in, .in = in, .weight = weight,
                     .grad_out = grad_out, .want_bias_grad = grad_bias != NULL,
-                    .workspace = workspace, .packed = workspace};
+                    .write = write, .workspace = workspace, .packed = workspace};
     if (grad_in && gf_conv2d_grid_applies(s)) {
         gf_conv2d_grid_pack_flipped(workspace,
                                     workspace + (size_t)s->groups * gf_conv2d_grid_flipped_floats(s),

@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "nn/grad_write.h"
+
 typedef struct gf_conv2d_shape {
     int batch, in_channels, in_h, in_w;
     int out_channels, kernel, stride, padding, groups;
@@ -20,10 +22,10 @@ size_t gf_conv2d_workspace_floats(const gf_conv2d_shape *s);
 /* out [N, out_channels, out_h, out_w] is overwritten; bias may be NULL. */
 int gf_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
                       const gf_conv2d_shape *s, float *workspace);
-/* Accumulates (+=) into grad_in (may be NULL: not needed), grad_weight and
- * grad_bias (may be NULL when there is no bias). */
+/* Accumulates (+=) into grad_weight and grad_bias (may be NULL when there is no
+ * bias); adds into or stores (`write`) grad_in (may be NULL: not needed). */
 int gf_conv2d_backward(float *grad_in, float *grad_weight, float *grad_bias,
                        const float *grad_out, const float *in, const float *weight,
-                       const gf_conv2d_shape *s, float *workspace);
+                       const gf_conv2d_shape *s, float *workspace, gf_grad_write write);
 
 #endif

@@ -177,8 +177,8 @@ static void forward_chunk(const gf_conv2d_grid_images *a, const chunk *ch, float
 }
 
 static void backward_chunk(const gf_conv2d_grid_images *a, const chunk *ch, float *grad_in,
-                           float *grad_weight, const float *grad_out, const float *in,
-                           const float *packed_flipped) {
+                           gf_grad_write write, float *grad_weight, const float *grad_out,
+                           const float *in, const float *packed_flipped) {
     const gf_conv2d_shape *s = a->s;
     const grid g = grid_of(s, ch->images);
     const chunk_buffers b = buffers_of(a, &g);
@@ -203,7 +203,8 @@ static void backward_chunk(const gf_conv2d_grid_images *a, const chunk *ch, floa
                    (int)g.length, cout_g * kk, false);
     }
     if (grad_in)
-        extract_grid(grad_in, b.outputs, s->in_channels, &g, s, ch->first, NULL, true);
+        extract_grid(grad_in, b.outputs, s->in_channels, &g, s, ch->first, NULL,
+                     write == GF_GRAD_ADD);
 }
 
 /* The chunks of a thread's images, in order. */
@@ -222,10 +223,11 @@ void gf_conv2d_grid_forward(const gf_conv2d_grid_images *a, float *out, const fl
     }
 }
 
-void gf_conv2d_grid_backward(const gf_conv2d_grid_images *a, float *grad_in, float *grad_weight,
-                             const float *grad_out, const float *in, const float *packed_flipped) {
+void gf_conv2d_grid_backward(const gf_conv2d_grid_images *a, float *grad_in, gf_grad_write write,
+                             float *grad_weight, const float *grad_out, const float *in,
+                             const float *packed_flipped) {
     for (int first = a->first; first < a->last; first += gf_conv2d_grid_chunk(a->s)) {
         const chunk ch = chunk_at(a, first);
-        backward_chunk(a, &ch, grad_in, grad_weight, grad_out, in, packed_flipped);
+        backward_chunk(a, &ch, grad_in, write, grad_weight, grad_out, in, packed_flipped);
     }
 }

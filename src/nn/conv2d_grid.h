@@ -47,8 +47,9 @@ typedef struct gf_conv2d_grid_images {
 /* out = conv(in) (+ bias) for the images; packed = forward-packed weights. */
 void gf_conv2d_grid_forward(const gf_conv2d_grid_images *a, float *out, const float *in,
                             const float *packed, const float *bias);
-/* grad_weight += ..., grad_in += ... (grad_in may be NULL) for the images. */
-void gf_conv2d_grid_backward(const gf_conv2d_grid_images *a, float *grad_in, float *grad_weight,
-                             const float *grad_out, const float *in, const float *packed_flipped);
+/* grad_weight += ..., grad_in += or = ... (`write`; grad_in may be NULL) for the images. */
+void gf_conv2d_grid_backward(const gf_conv2d_grid_images *a, float *grad_in, gf_grad_write write,
+                             float *grad_weight, const float *grad_out, const float *in,
+                             const float *packed_flipped);
 
 #endif

@@ -734,11 +734,8 @@ int gf_net_forward(gf_net *net, const float *input, int batch, const float **out
     return GF_OK;
 }
 
-static void accumulate(float *dst, const float *src, size_t n) {
-    for (size_t i = 0; i < n; i++) dst[i] += src[i];
-}
-
-static int backward_node(gf_net *net, int i, int batch) {
+/* write[k]: how node i's backward writes the gradient of its input k */
+static int backward_node(gf_net *net, int i, int batch, const gf_grad_write write[2]) {
     const gf_node *n = &net->nodes[i];
     node_state *st = &net->state[i];
     int input = n->inputs[0];
@@ -752,13 +749,13 @@ static int backward_node(gf_net *net, int i, int batch) {
         /* nobody asks for the gradient of the network's input */
         return gf_conv2d_backward(input == 0 ? NULL : grad_in, grad(net, n->weight),
                                   grad(net, n->bias), st->grad, in, param(net, n->weight),
-                                  &st->shape.conv, net->workspace);
+                                  &st->shape.conv, net->workspace, write[0]);
     case GF_OP_BATCHNORM:
         return gf_batchnorm_backward(grad_in, grad(net, n->weight), grad(net, n->bias), st->grad,
                                      in, st->saved_mean, st->saved_invstd, param(net, n->weight),
-                                     &st->shape.bn);
+                                     &st->shape.bn, write[0]);
     case GF_OP_ACTIVATION:
-        gf_activation_backward(grad_in, st->grad, in, count, n->activation, n->slope);
+        gf_activation_backward(grad_in, st->grad, in, count, n->activation, n->slope, write[0]);
         return GF_OK;
     case GF_OP_MAXPOOL:
         gf_maxpool_backward(grad_in, st->grad, st->argmax, &st->shape.pool);
@@ -777,11 +774,17 @@ static int backward_node(gf_net *net, int i, int batch) {
         gf_shortcut_backward(grad_in, st->grad, &st->shape.shortcut);
         return GF_OK;
     case GF_OP_ADD:
-        accumulate(grad_in, st->grad, count);
-        accumulate(net->state[n->inputs[1]].grad, st->grad, count);
+        gf_add_backward(grad_in, st->grad, count, write[0]);
+        gf_add_backward(net->state[n->inputs[1]].grad, st->grad, count, write[1]);
         return GF_OK;
     }
     return gf_fail("unknown operation %d", (int)n->op);
+}
+
+/* the operations whose backward kernels can store their input's gradient */
+static bool can_store_grad(gf_op op) {
+    return op == GF_OP_CONV2D || op == GF_OP_BATCHNORM || op == GF_OP_ACTIVATION ||
+           op == GF_OP_ADD;
 }
 
 int gf_net_backward(gf_net *net, const float *grad_output) {
@@ -799,15 +802,20 @@ int gf_net_backward(gf_net *net, const float *grad_output) {
     for (int i = last; i > 0; i--) {
         node_state *st = &net->state[i];
         if (!st->contributes) continue;
-        /* kernels accumulate into their input's gradient: the input's latest reader,
-         * which backward reaches first, clears it */
+        /* kernels add into their input's gradient; the input's latest reader, which
+         * backward reaches first, stores into it when its kernel can, else clears it */
+        gf_grad_write write[2] = {GF_GRAD_ADD, GF_GRAD_ADD};
         for (int k = 0; k < 2; k++) {
             int j = net->nodes[i].inputs[k];
-            if (j >= 0 && net->state[j].last_consumer == i)
+            const bool repeated = k == 1 && j == net->nodes[i].inputs[0]; /* x + x */
+            if (j < 0 || net->state[j].last_consumer != i || repeated) continue;
+            if (can_store_grad(net->nodes[i].op))
+                write[k] = GF_GRAD_STORE;
+            else
                 memset(net->state[j].grad, 0,
                        (size_t)node_numel(&net->nodes[j]) * (size_t)batch * sizeof(float));
         }
-        if (backward_node(net, i, batch) != GF_OK) {
+        if (backward_node(net, i, batch, write) != GF_OK) {
             char label[128];
             return gf_fail_context("backward of %s", node_label(net, i, label, sizeof label));
         }

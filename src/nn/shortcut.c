@@ -67,3 +67,11 @@ void gf_add_forward(float *out, const float *a, const float *b, size_t n) {
     else
         gf_parallel_run(add_range, &job);
 }
+
+void gf_add_backward(float *grad_in, const float *grad_out, size_t n, gf_grad_write write) {
+    if (write == GF_GRAD_ADD) {
+        gf_add_forward(grad_in, grad_in, grad_out, n);
+        return;
+    }
+    memcpy(grad_in, grad_out, sizeof(float) * n);
+}

@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "nn/grad_write.h"
+
 typedef struct gf_shortcut_shape {
     int batch, in_channels, in_h, in_w, stride, pad;
     int out_channels, out_h, out_w; /* filled by gf_shortcut_shape_init */
@@ -18,5 +20,7 @@ void gf_shortcut_backward(float *grad_in, const float *grad_out, const gf_shortc
 
 /* out = a + b (out may alias either) */
 void gf_add_forward(float *out, const float *a, const float *b, size_t n);
+/* The residual add's backward for one of its inputs: grad_in (+)= grad_out. */
+void gf_add_backward(float *grad_in, const float *grad_out, size_t n, gf_grad_write write);
 
 #endif

@@ -53,12 +53,22 @@ static void training_gradients(int batch, int channels, int spatial, uint64_t se
     float *p_in = gradcheck_copy(grad_in, c.n), *p_gamma = gradcheck_copy(grad_gamma, channels);
     float *p_beta = gradcheck_copy(grad_beta, channels);
     CHECK(gf_batchnorm_backward(grad_in, grad_gamma, grad_beta, c.probe, c.in, c.mean, c.invstd,
-                                c.gamma, &c.s) == GF_OK);
+                                c.gamma, &c.s, GF_GRAD_ADD) == GF_OK);
     gradcheck_remove_prior(grad_in, p_in, c.n);
     gradcheck_remove_prior(grad_gamma, p_gamma, channels);
     gradcheck_remove_prior(grad_beta, p_beta, channels);
 
     char what[96];
+    /* storing grad_in (into garbage) gives what adding contributed */
+    float *stored = gradcheck_random(c.n, seed + 7, 100.0f);
+    float *scratch_gamma = calloc((size_t)channels, sizeof(float));
+    float *scratch_beta = calloc((size_t)channels, sizeof(float));
+    CHECK(gf_batchnorm_backward(stored, scratch_gamma, scratch_beta, c.probe, c.in, c.mean,
+                                c.invstd, c.gamma, &c.s, GF_GRAD_STORE) == GF_OK);
+    snprintf(what, sizeof what, "batchnorm %dx%dx%d grad input", batch, channels, spatial);
+    CHECK(gradcheck_store_differs(what, stored, grad_in, c.n) <= 1e-5);
+    free(stored); free(scratch_gamma); free(scratch_beta);
+
     snprintf(what, sizeof what, "batchnorm %dx%dx%d grad input", batch, channels, spatial);
     check_gradient(what, c.in, c.n, grad_in, bn_loss, &c, 2e-3f, 1e-2, 2e-3, 150, seed);
     snprintf(what, sizeof what, "batchnorm %dx%dx%d grad gamma", batch, channels, spatial);

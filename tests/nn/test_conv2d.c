@@ -71,7 +71,8 @@ static void run_case(const char *label, gf_conv2d_shape s, int with_bias, uint64
     float *grad_b = with_bias ? gradcheck_random((size_t)p->out_channels, seed + 6, 1.0f) : NULL;
     float *prior_in = gradcheck_copy(grad_in, c.in_n), *prior_w = gradcheck_copy(grad_w, c.weight_n);
     float *prior_b = with_bias ? gradcheck_copy(grad_b, (size_t)p->out_channels) : NULL;
-    CHECK(gf_conv2d_backward(grad_in, grad_w, grad_b, c.probe, c.in, c.weight, p, c.workspace) == GF_OK);
+    CHECK(gf_conv2d_backward(grad_in, grad_w, grad_b, c.probe, c.in, c.weight, p, c.workspace,
+                             GF_GRAD_ADD) == GF_OK);
     gradcheck_remove_prior(grad_in, prior_in, c.in_n);
     gradcheck_remove_prior(grad_w, prior_w, c.weight_n);
     if (with_bias) gradcheck_remove_prior(grad_b, prior_b, (size_t)p->out_channels);
@@ -88,9 +89,20 @@ static void run_case(const char *label, gf_conv2d_shape s, int with_bias, uint64
                        2e-3, 1e-3, 200, seed);
     }
 
+    /* storing grad_in (into garbage) gives what adding contributed */
+    float *stored = gradcheck_random(c.in_n, seed + 7, 100.0f);
+    float *grad_w3 = calloc(c.weight_n, sizeof(float));
+    CHECK(gf_conv2d_backward(stored, grad_w3, NULL, c.probe, c.in, c.weight, p, c.workspace,
+                             GF_GRAD_STORE) == GF_OK);
+    snprintf(what, sizeof what, "%s: grad input", label);
+    CHECK(gradcheck_store_differs(what, stored, grad_in, c.in_n) <= 1e-5);
+    free(stored);
+    free(grad_w3);
+
     /* without grad_in, the weight gradient is the same */
     float *grad_w2 = calloc(c.weight_n, sizeof(float));
-    CHECK(gf_conv2d_backward(NULL, grad_w2, NULL, c.probe, c.in, c.weight, p, c.workspace) == GF_OK);
+    CHECK(gf_conv2d_backward(NULL, grad_w2, NULL, c.probe, c.in, c.weight, p, c.workspace,
+                             GF_GRAD_ADD) == GF_OK);
     double wd = 0.0;
     for (size_t i = 0; i < c.weight_n; i++) wd = fmax(wd, fabs(grad_w2[i] - grad_w[i]));
     CHECK(wd < 1e-3);

@@ -50,7 +50,7 @@ static float *input_gradient(layer_case *c, void (*backward)(layer_case *, float
 /* ---- activations ---- */
 static void act_forward(layer_case *c) { gf_activation_forward(c->out, c->in, c->in_n, c->kind, c->slope); }
 static void act_backward(layer_case *c, float *g) {
-    gf_activation_backward(g, c->probe, c->in, c->in_n, c->kind, c->slope);
+    gf_activation_backward(g, c->probe, c->in, c->in_n, c->kind, c->slope, GF_GRAD_ADD);
 }
 
 static void activations(void) {
@@ -78,6 +78,10 @@ static void activations(void) {
         CHECK(wrong == 0);
         float *g = input_gradient(&c, act_backward);
         check_gradient(names[k], c.in, c.in_n, g, layer_loss, &c, 1e-2f, 1e-3, 1e-4, 300, 1);
+        float *stored = gradcheck_random(c.in_n, 20 + k, 100.0f);
+        gf_activation_backward(stored, c.probe, c.in, c.in_n, c.kind, c.slope, GF_GRAD_STORE);
+        CHECK(gradcheck_store_differs(names[k], stored, g, c.in_n) <= 1e-5);
+        free(stored);
         free(g);
         teardown(&c);
     }
@@ -87,7 +91,7 @@ static void activations(void) {
     float *gy = gradcheck_random(big, 78, 1.0f), *gx = gradcheck_random(big, 79, 1.0f);
     float *gx0 = gradcheck_copy(gx, big);
     gf_activation_forward(y, x, big, GF_ACT_LEAKY_RELU, 0.1f);
-    gf_activation_backward(gx, gy, x, big, GF_ACT_LEAKY_RELU, 0.1f);
+    gf_activation_backward(gx, gy, x, big, GF_ACT_LEAKY_RELU, 0.1f, GF_GRAD_ADD);
     int mismatches = 0;
     for (size_t i = 0; i < big; i++) {
         mismatches += y[i] != (x[i] > 0 ? x[i] : 0.1f * x[i]);
@@ -100,7 +104,7 @@ static void activations(void) {
 
     /* PyTorch's convention: gradient 0 at exactly 0 */
     float zero = 0.0f, one = 1.0f, g = 0.0f;
-    gf_activation_backward(&g, &one, &zero, 1, GF_ACT_RELU, 0.0f);
+    gf_activation_backward(&g, &one, &zero, 1, GF_ACT_RELU, 0.0f, GF_GRAD_ADD);
     CHECK(g == 0.0f);
 }
 
