@@ -28,27 +28,24 @@ static double lane_sum(const lanes16 *v) {
     return s;
 }
 
-/* sum of x[i] - shift */
-static double plane_sum(const float *x, size_t n, float shift) {
-    lanes16 acc = {0}, v;
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) acc += *load16(&v, x + i) - shift;
-    double s = lane_sum(&acc);
-    for (; i < n; i++) s += x[i] - shift;
-    return s;
-}
-
-/* sum of (x[i] - mean)^2 */
-static double plane_squares(const float *x, size_t n, float mean) {
-    lanes16 acc = {0}, v;
+/* adds the sums of d = x[i] - shift and of d^2: both moments in one pass over the
+ * plane (memory, not arithmetic, bounds this loop) */
+static void plane_moments(const float *x, size_t n, float shift, double *sum, double *squares) {
+    lanes16 a = {0}, b = {0}, v;
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        lanes16 d = *load16(&v, x + i) - mean;
-        acc += d * d;
+        lanes16 d = *load16(&v, x + i) - shift;
+        a += d;
+        b += d * d;
     }
-    double s = lane_sum(&acc);
-    for (; i < n; i++) s += (double)(x[i] - mean) * (x[i] - mean);
-    return s;
+    double s = lane_sum(&a), q = lane_sum(&b);
+    for (; i < n; i++) {
+        double d = (double)x[i] - shift;
+        s += d;
+        q += d * d;
+    }
+    *sum += s;
+    *squares += q;
 }
 
 /* sums of dy and of dy * (x - mean) */
@@ -108,14 +105,15 @@ static void forward_train_channels(void *ctx, int thread, int threads) {
     gf_parallel_share(s->channels, thread, threads, &first, &last);
     for (int64_t c = first; c < last; c++) {
         const float *x = job->in + (size_t)c * plane;
-        /* shifting by one sample keeps the float lane sums small */
+        /* shifting by one sample of the channel keeps the moments about the shift
+         * within a few variances, so var = E[d^2] - E[d]^2 cancels little */
         const float shift = x[0];
-        double sum = 0.0;
-        for (int n = 0; n < s->batch; n++) sum += plane_sum(x + n * stride, plane, shift);
-        const double mean = shift + sum / count;
-        double squares = 0.0;
+        double sum = 0.0, shifted_squares = 0.0;
         for (int n = 0; n < s->batch; n++)
-            squares += plane_squares(x + n * stride, plane, (float)mean);
+            plane_moments(x + n * stride, plane, shift, &sum, &shifted_squares);
+        const double mean_shift = sum / count, mean = shift + mean_shift;
+        double squares = shifted_squares - sum * mean_shift; /* sum of (x - mean)^2 */
+        if (squares < 0.0) squares = 0.0;
         const double var = squares / count; /* biased: used to normalise */
         const double invstd = 1.0 / sqrt(var + s->eps);
         job->saved_mean[c] = (float)mean;

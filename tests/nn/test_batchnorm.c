@@ -1,6 +1,7 @@
 /* BatchNorm2d: training-mode gradients (input, gamma, beta) against finite
  * differences, running statistics against a hand computation (unbiased variance,
- * momentum 0.1), normalised output moments, and evaluation mode. */
+ * momentum 0.1), normalised output moments, the variance of channels far from zero,
+ * and evaluation mode. */
 #include "core/error.h"
 #include "gradcheck.h"
 #include "nn/batchnorm.h"
@@ -131,8 +132,44 @@ static void statistics_and_output(void) {
     free_case(&c);
 }
 
+/* Channels far from zero with a small spread (mean 1000, sd 0.01; mean -5000, sd 3;
+ * one far sample first, as the moments are taken about the first sample): the
+ * variance, against two passes in double, stays accurate. */
+static void variance_of_offset_channels(void) {
+    bn_case c;
+    const int batch = 8, channels = 2, spatial = 300;
+    alloc_case(&c, batch, channels, spatial, 91);
+    const float centre[2] = {1000.0f, -5000.0f}, spread[2] = {0.01f, 3.0f};
+    for (size_t i = 0; i < c.n; i++) {
+        int ch = (int)((i / spatial) % channels);
+        c.in[i] = centre[ch] + spread[ch] * (c.in[i] - (float)ch + 1.0f) / 2.0f;
+    }
+    c.in[0] = centre[0] + 5.0f * spread[0];
+    CHECK(gf_batchnorm_forward_train(c.out, c.mean, c.invstd, c.run_mean, c.run_var, c.in,
+                                     c.gamma, c.beta, &c.s) == GF_OK);
+    for (int ch = 0; ch < channels; ch++) {
+        double sum = 0.0, squares = 0.0, count = (double)batch * spatial;
+        for (int n = 0; n < batch; n++)
+            for (int i = 0; i < spatial; i++) sum += c.in[(n * channels + ch) * spatial + i];
+        double mean = sum / count;
+        for (int n = 0; n < batch; n++)
+            for (int i = 0; i < spatial; i++) {
+                double d = c.in[(n * channels + ch) * spatial + i] - mean;
+                squares += d * d;
+            }
+        double var = squares / count, invstd = 1.0 / sqrt(var + 1e-5);
+        if (fabs(c.invstd[ch] - invstd) > 1e-4 * invstd)
+            fprintf(stderr, "channel %d: invstd %g, two passes in double %g\n", ch,
+                    (double)c.invstd[ch], invstd);
+        CHECK(fabs(c.invstd[ch] - invstd) <= 1e-4 * invstd);
+        CHECK(fabs(c.mean[ch] - mean) <= 1e-6 * fabs(mean));
+    }
+    free_case(&c);
+}
+
 int main(void) {
     statistics_and_output();
+    variance_of_offset_channels();
     training_gradients(2, 3, 5, 10);
     training_gradients(4, 2, 9, 20);
     training_gradients(5, 3, 1, 30); /* after global pooling: spatial 1 */
