@@ -47,6 +47,7 @@ void gf_shortcut_backward(float *grad_in, const float *grad_out, const gf_shortc
         }
 }
 
+/* out = a + b, or out = a when b is NULL (the backward's copy) */
 typedef struct add_job {
     float *out;
     const float *a, *b;
@@ -57,21 +58,27 @@ static void add_range(void *ctx, int thread, int threads) {
     const add_job *job = ctx;
     int64_t begin, end;
     gf_parallel_share((int64_t)job->n, thread, threads, &begin, &end);
+    if (!job->b) {
+        memcpy(job->out + begin, job->a + begin, sizeof(float) * (size_t)(end - begin));
+        return;
+    }
     for (int64_t i = begin; i < end; i++) job->out[i] = job->a[i] + job->b[i];
+}
+
+static void run_add(add_job *job) {
+    if (job->n < ((size_t)1 << 15)) /* a thread hand-off would cost more */
+        add_range(job, 0, 1);
+    else
+        gf_parallel_run(add_range, job);
 }
 
 void gf_add_forward(float *out, const float *a, const float *b, size_t n) {
     add_job job = {.out = out, .a = a, .b = b, .n = n};
-    if (n < ((size_t)1 << 15)) /* a thread hand-off would cost more */
-        add_range(&job, 0, 1);
-    else
-        gf_parallel_run(add_range, &job);
+    run_add(&job);
 }
 
 void gf_add_backward(float *grad_in, const float *grad_out, size_t n, gf_grad_write write) {
-    if (write == GF_GRAD_ADD) {
-        gf_add_forward(grad_in, grad_in, grad_out, n);
-        return;
-    }
-    memcpy(grad_in, grad_out, sizeof(float) * n);
+    add_job job = {.out = grad_in, .a = write == GF_GRAD_ADD ? grad_in : grad_out,
+                   .b = write == GF_GRAD_ADD ? grad_out : NULL, .n = n};
+    run_add(&job);
 }

@@ -284,6 +284,19 @@ static void shortcut_and_add(void) {
     float a[5] = {1, 2, 3, 4, 5}, b[5] = {0.5f, -2, 0, 1, 10};
     gf_add_forward(a, a, b, 5);
     CHECK(a[0] == 1.5f && a[1] == 0.0f && a[4] == 15.0f);
+    /* the add's backward, small and threaded: added onto a prior, or stored over garbage */
+    const size_t sizes[2] = {7, 100003};
+    for (int t = 0; t < 2; t++) {
+        const size_t n = sizes[t];
+        float *g = gradcheck_random(n, 500 + t, 1.0f), *prior = gradcheck_random(n, 510 + t, 1.0f);
+        float *added = gradcheck_copy(prior, n), *stored = gradcheck_random(n, 520 + t, 100.0f);
+        gf_add_backward(added, g, n, GF_GRAD_ADD);
+        gf_add_backward(stored, g, n, GF_GRAD_STORE);
+        int wrong = 0;
+        for (size_t i = 0; i < n; i++) wrong += added[i] != prior[i] + g[i] || stored[i] != g[i];
+        CHECK(wrong == 0);
+        free(g); free(prior); free(added); free(stored);
+    }
 }
 
 int main(void) {
