@@ -83,29 +83,28 @@ static timing time_conv(const layer_shape *l, int repeats, int with_grad_in) {
 
 static timing time_batchnorm_relu(int channels, int size, int repeats) {
     gf_batchnorm_shape s = {.batch = BATCH, .channels = channels, .spatial = size * size,
-                            .eps = 1e-5f, .momentum = 0.1f};
+                            .eps = 1e-5f, .momentum = 0.1f, .activated = true,
+                            .activation = GF_ACT_RELU};
     size_t n = (size_t)BATCH * channels * size * size;
-    float *in = random_buffer(n, 1), *out = random_buffer(n, 2), *act = random_buffer(n, 3);
-    float *grad = random_buffer(n, 4), *grad_in = random_buffer(n, 5), *grad_mid = random_buffer(n, 6);
+    float *in = random_buffer(n, 1), *act = random_buffer(n, 3);
+    float *grad = random_buffer(n, 4), *grad_in = random_buffer(n, 5);
     float *gamma = random_buffer(channels, 7), *beta = random_buffer(channels, 8);
     float *stats = random_buffer(4 * (size_t)channels, 9), *grads = random_buffer(2 * (size_t)channels, 10);
     for (int c = 0; c < channels; c++) stats[3 * channels + c] = 1.0f;
     timing t = {1e30, 1e30};
     for (int r = 0; r <= repeats; r++) {
         double t0 = now_ms();
-        gf_batchnorm_forward_train(out, stats, stats + channels, stats + 2 * channels,
+        /* fused, and storing the input gradient, as in a network */
+        gf_batchnorm_forward_train(act, stats, stats + channels, stats + 2 * channels,
                                    stats + 3 * channels, in, gamma, beta, &s);
-        gf_activation_forward(act, out, n, GF_ACT_RELU, 0.0f);
         double t1 = now_ms();
-        /* as in a network, where each is its input's only reader */
-        gf_activation_backward(grad_mid, grad, out, n, GF_ACT_RELU, 0.0f, GF_GRAD_STORE);
-        gf_batchnorm_backward(grad_in, grads, grads + channels, grad_mid, in, stats,
+        gf_batchnorm_backward(grad_in, grads, grads + channels, grad, act, in, stats,
                               stats + channels, gamma, &s, GF_GRAD_STORE);
         double t2 = now_ms();
         if (r && t1 - t0 < t.forward) t.forward = t1 - t0;
         if (r && t2 - t1 < t.backward) t.backward = t2 - t1;
     }
-    gf_free(in); gf_free(out); gf_free(act); gf_free(grad); gf_free(grad_in); gf_free(grad_mid);
+    gf_free(in); gf_free(act); gf_free(grad); gf_free(grad_in);
     gf_free(gamma); gf_free(beta); gf_free(stats); gf_free(grads);
     return t;
 }

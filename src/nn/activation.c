@@ -18,6 +18,9 @@ typedef struct activation_job {
     gf_grad_write write;
 } activation_job;
 
+/* one loop per kind, each with constants the compiler can vectorise */
+#define FORWARD_LOOP(KIND) for (size_t i = 0; i < n; i++) out[i] = gf_activation_value(KIND, in[i], slope)
+
 static void forward_range(void *ctx, int thread, int threads) {
     const activation_job *job = ctx;
     int64_t begin, end;
@@ -27,35 +30,16 @@ static void forward_range(void *ctx, int thread, int threads) {
     const size_t n = (size_t)(end - begin);
     const float slope = job->slope;
     switch (job->kind) {
-    case GF_ACT_RELU:
-        for (size_t i = 0; i < n; i++) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
-        break;
-    case GF_ACT_LEAKY_RELU:
-        for (size_t i = 0; i < n; i++) out[i] = in[i] > 0.0f ? in[i] : slope * in[i];
-        break;
-    case GF_ACT_RELU6:
-        for (size_t i = 0; i < n; i++)
-            out[i] = in[i] > 0.0f ? (in[i] < 6.0f ? in[i] : 6.0f) : 0.0f;
-        break;
+    case GF_ACT_RELU: FORWARD_LOOP(GF_ACT_RELU); break;
+    case GF_ACT_LEAKY_RELU: FORWARD_LOOP(GF_ACT_LEAKY_RELU); break;
+    case GF_ACT_RELU6: FORWARD_LOOP(GF_ACT_RELU6); break;
     }
-}
-
-/* The derivative's factor for one element: grad_out[i] is loaded unconditionally,
- * since a load under the condition kept the compiler from turning the branch into a
- * vector select, and the branch on random signs mispredicts. */
-static inline float local_gradient(gf_activation_kind kind, float x, float g, float slope) {
-    switch (kind) {
-    case GF_ACT_RELU: return x > 0.0f ? g : 0.0f;
-    case GF_ACT_LEAKY_RELU: return x > 0.0f ? g : slope * g;
-    case GF_ACT_RELU6: return (x > 0.0f && x < 6.0f) ? g : 0.0f;
-    }
-    return 0.0f;
 }
 
 /* One loop per kind and write mode, each with constants the compiler can vectorise.
  * grad_in must not alias grad_out. */
 #define BACKWARD_LOOP(KIND, OP)                                                           \
-    for (size_t i = 0; i < n; i++) grad_in[i] OP local_gradient(KIND, in[i], grad_out[i], slope)
+    for (size_t i = 0; i < n; i++) grad_in[i] OP gf_activation_gradient(KIND, in[i], grad_out[i], slope)
 
 static void backward_range(void *ctx, int thread, int threads) {
     const activation_job *job = ctx;

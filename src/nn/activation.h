@@ -13,6 +13,31 @@ typedef enum gf_activation_kind {
     GF_ACT_RELU6
 } gf_activation_kind;
 
+/* One element, for kernels that apply an activation inside their own loop
+ * (BatchNorm fused with the activation after it). */
+static inline float gf_activation_value(gf_activation_kind kind, float x, float slope) {
+    switch (kind) {
+    case GF_ACT_RELU: return x > 0.0f ? x : 0.0f;
+    case GF_ACT_LEAKY_RELU: return x > 0.0f ? x : slope * x;
+    case GF_ACT_RELU6: return x > 0.0f ? (x < 6.0f ? x : 6.0f) : 0.0f;
+    }
+    return x;
+}
+
+/* The gradient through one element given the forward input x and the output gradient
+ * g (g is used unconditionally, so that the compiler turns the choice into a vector
+ * select: a branch on random signs mispredicts). The activation's output decides the
+ * same way wherever it is positive exactly when x is: for ReLU, ReLU6 and a leaky
+ * slope >= 0, x may be the output instead. */
+static inline float gf_activation_gradient(gf_activation_kind kind, float x, float g, float slope) {
+    switch (kind) {
+    case GF_ACT_RELU: return x > 0.0f ? g : 0.0f;
+    case GF_ACT_LEAKY_RELU: return x > 0.0f ? g : slope * g;
+    case GF_ACT_RELU6: return (x > 0.0f && x < 6.0f) ? g : 0.0f;
+    }
+    return g;
+}
+
 void gf_activation_forward(float *out, const float *in, size_t n, gf_activation_kind kind,
                            float slope);
 void gf_activation_backward(float *grad_in, const float *grad_out, const float *in, size_t n,

@@ -67,6 +67,47 @@ static void plane_grad_sums(const float *dy, const float *x, size_t n, float mea
     *sum_dy_centred += t;
 }
 
+/* plane_grad_sums with dy the gradient through the fused activation, from its output
+ * z and output gradient dz; always inlined with a constant kind, so that the 16-lane
+ * gradient below becomes a vector select */
+static inline __attribute__((always_inline)) void activated_grad_sums(
+    gf_activation_kind kind, float slope, const float *dz, const float *z, const float *x,
+    size_t n, float mean, double *sum_dy, double *sum_dy_centred) {
+    lanes16 a = {0}, b = {0}, g, v;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        float dy[16];
+        for (int l = 0; l < 16; l++) dy[l] = gf_activation_gradient(kind, z[i + l], dz[i + l], slope);
+        load16(&g, dy);
+        a += g;
+        b += g * (*load16(&v, x + i) - mean);
+    }
+    double s = lane_sum(&a), t = lane_sum(&b);
+    for (; i < n; i++) {
+        const float dy = gf_activation_gradient(kind, z[i], dz[i], slope);
+        s += dy;
+        t += (double)dy * (x[i] - mean);
+    }
+    *sum_dy += s;
+    *sum_dy_centred += t;
+}
+
+static void plane_activated_grad_sums(const gf_batchnorm_shape *s, const float *dz, const float *z,
+                                      const float *x, size_t n, float mean, double *sum_dy,
+                                      double *sum_dy_centred) {
+    switch (s->activation) {
+    case GF_ACT_RELU:
+        activated_grad_sums(GF_ACT_RELU, s->slope, dz, z, x, n, mean, sum_dy, sum_dy_centred);
+        break;
+    case GF_ACT_LEAKY_RELU:
+        activated_grad_sums(GF_ACT_LEAKY_RELU, s->slope, dz, z, x, n, mean, sum_dy, sum_dy_centred);
+        break;
+    case GF_ACT_RELU6:
+        activated_grad_sums(GF_ACT_RELU6, s->slope, dz, z, x, n, mean, sum_dy, sum_dy_centred);
+        break;
+    }
+}
+
 static int check_shape(const gf_batchnorm_shape *s, const char *operation) {
     if (s->batch < 1 || s->channels < 1 || s->spatial < 1 || !(s->eps > 0.0f) ||
         !(s->momentum >= 0.0f && s->momentum <= 1.0f))
@@ -74,6 +115,10 @@ static int check_shape(const gf_batchnorm_shape *s, const char *operation) {
                        "momentum %g)",
                        operation, s->batch, s->channels, s->spatial, (double)s->eps,
                        (double)s->momentum);
+    if (s->activated && s->activation == GF_ACT_LEAKY_RELU && !(s->slope >= 0.0f))
+        return gf_fail("%s: a fused leaky ReLU needs a slope >= 0 (got %g): its gradient is "
+                       "read from the output's sign",
+                       operation, (double)s->slope);
     return GF_OK;
 }
 
@@ -82,17 +127,33 @@ typedef struct bn_job {
     float *out, *saved_mean, *saved_invstd, *running_mean, *running_var;
     float *grad_in, *grad_gamma, *grad_beta;
     const float *in, *gamma, *beta, *grad_out, *mean, *invstd, *var;
+    const float *activated_out; /* the fused activation's output (backward) */
     gf_grad_write write;
 } bn_job;
 
-/* y = x * scale[c] + shift[c] over one channel of every image */
+/* y = x * scale[c] + shift[c] over one channel of every image, through the fused
+ * activation when there is one (one loop per kind, each vectorised) */
+#define AFFINE_LOOP(VALUE) for (size_t i = 0; i < plane; i++) y[i] = VALUE(x[i] * scale + shift)
+#define PLAIN(v) (v)
+#define RELU(v) gf_activation_value(GF_ACT_RELU, v, slope)
+#define LEAKY_RELU(v) gf_activation_value(GF_ACT_LEAKY_RELU, v, slope)
+#define RELU6(v) gf_activation_value(GF_ACT_RELU6, v, slope)
 static void apply_affine(float *out, const float *in, const gf_batchnorm_shape *s, int c,
                          float scale, float shift) {
     const size_t plane = (size_t)s->spatial, stride = (size_t)s->channels * plane;
+    const float slope = s->slope;
     for (int n = 0; n < s->batch; n++) {
         const float *x = in + n * stride + (size_t)c * plane;
         float *y = out + n * stride + (size_t)c * plane;
-        for (size_t i = 0; i < plane; i++) y[i] = x[i] * scale + shift;
+        if (!s->activated) {
+            AFFINE_LOOP(PLAIN);
+            continue;
+        }
+        switch (s->activation) {
+        case GF_ACT_RELU: AFFINE_LOOP(RELU); break;
+        case GF_ACT_LEAKY_RELU: AFFINE_LOOP(LEAKY_RELU); break;
+        case GF_ACT_RELU6: AFFINE_LOOP(RELU6); break;
+        }
     }
 }
 
@@ -164,6 +225,23 @@ int gf_batchnorm_forward_eval(float *out, const float *in, const float *gamma,
     return GF_OK;
 }
 
+/* dx (+)= a * dy + b * x + d with dy the gradient through the fused activation */
+#define INPUT_GRADIENT_LOOP(KIND, OP)                                                      \
+    for (size_t i = 0; i < n; i++)                                                        \
+        dx[i] OP a * gf_activation_gradient(KIND, z[i], dz[i], slope) + b * x[i] + d
+#define INPUT_GRADIENT(KIND)                                                              \
+    if (write == GF_GRAD_STORE) INPUT_GRADIENT_LOOP(KIND, =); else INPUT_GRADIENT_LOOP(KIND, +=)
+static void input_gradient_activated(float *dx, gf_grad_write write, const gf_batchnorm_shape *s,
+                                     float a, float b, float d, const float *dz, const float *z,
+                                     const float *x, size_t n) {
+    const float slope = s->slope;
+    switch (s->activation) {
+    case GF_ACT_RELU: INPUT_GRADIENT(GF_ACT_RELU); break;
+    case GF_ACT_LEAKY_RELU: INPUT_GRADIENT(GF_ACT_LEAKY_RELU); break;
+    case GF_ACT_RELU6: INPUT_GRADIENT(GF_ACT_RELU6); break;
+    }
+}
+
 /* With xhat = (x - mean) * invstd and y = gamma * xhat + beta:
  *   dbeta = sum dy, dgamma = sum dy * xhat,
  *   dx = gamma * invstd / M * (M * dy - dbeta - xhat * dgamma),
@@ -180,10 +258,15 @@ static void backward_channels(void *ctx, int thread, int threads) {
         const float *dy = job->grad_out + (size_t)c * plane;
         const float mean = job->mean[c];
         const double invstd = job->invstd[c];
+        const float *z = s->activated ? job->activated_out + (size_t)c * plane : NULL;
         double sum_dy = 0.0, sum_dy_centred = 0.0;
         for (int n = 0; n < s->batch; n++)
-            plane_grad_sums(dy + n * stride, x + n * stride, plane, mean, &sum_dy,
-                            &sum_dy_centred);
+            if (z)
+                plane_activated_grad_sums(s, dy + n * stride, z + n * stride, x + n * stride,
+                                          plane, mean, &sum_dy, &sum_dy_centred);
+            else
+                plane_grad_sums(dy + n * stride, x + n * stride, plane, mean, &sum_dy,
+                                &sum_dy_centred);
         const double sum_dy_xhat = sum_dy_centred * invstd;
         job->grad_beta[c] += (float)sum_dy;
         job->grad_gamma[c] += (float)sum_dy_xhat;
@@ -195,7 +278,9 @@ static void backward_channels(void *ctx, int thread, int threads) {
         for (int n = 0; n < s->batch; n++) {
             const float *xn = x + n * stride, *dyn = dy + n * stride;
             float *dx = job->grad_in + n * stride + (size_t)c * plane;
-            if (job->write == GF_GRAD_STORE)
+            if (z)
+                input_gradient_activated(dx, job->write, s, a, b, d, dyn, z + n * stride, xn, plane);
+            else if (job->write == GF_GRAD_STORE)
                 for (size_t i = 0; i < plane; i++) dx[i] = a * dyn[i] + b * xn[i] + d;
             else
                 for (size_t i = 0; i < plane; i++) dx[i] += a * dyn[i] + b * xn[i] + d;
@@ -204,13 +289,15 @@ static void backward_channels(void *ctx, int thread, int threads) {
 }
 
 int gf_batchnorm_backward(float *grad_in, float *grad_gamma, float *grad_beta,
-                          const float *grad_out, const float *in, const float *saved_mean,
-                          const float *saved_invstd, const float *gamma,
+                          const float *grad_out, const float *out, const float *in,
+                          const float *saved_mean, const float *saved_invstd, const float *gamma,
                           const gf_batchnorm_shape *s, gf_grad_write write) {
     if (check_shape(s, "batchnorm backward") != GF_OK) return GF_ERR;
+    if (s->activated && !out)
+        return gf_fail("batchnorm backward: fused with an activation, it needs the forward's output");
     bn_job job = {.s = s, .grad_in = grad_in, .grad_gamma = grad_gamma, .grad_beta = grad_beta,
-                  .grad_out = grad_out, .in = in, .mean = saved_mean, .invstd = saved_invstd,
-                  .gamma = gamma, .write = write};
+                  .grad_out = grad_out, .activated_out = out, .in = in, .mean = saved_mean,
+                  .invstd = saved_invstd, .gamma = gamma, .write = write};
     gf_parallel_run(backward_channels, &job);
     return GF_OK;
 }

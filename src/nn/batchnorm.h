@@ -1,15 +1,26 @@
 /* BatchNorm2d as PyTorch defines it: in training, normalise with the batch mean and
  * biased batch variance and update running_mean/running_var with momentum (0.1),
  * the running variance taking the unbiased batch variance; in evaluation, normalise
- * with the running statistics. eps 1e-5. */
+ * with the running statistics. eps 1e-5.
+ *
+ * Optionally fused with the activation after it (`activated`): the forward writes
+ * activation(BatchNorm(in)) and the backward takes that output and its gradient,
+ * which saves a pass over the tensor each way. The activation's gradient is decided
+ * from its output, so the fusion holds for ReLU, ReLU6 and a leaky slope >= 0. */
 #ifndef GRAFT_NN_BATCHNORM_H
 #define GRAFT_NN_BATCHNORM_H
 
+#include <stdbool.h>
+
+#include "nn/activation.h"
 #include "nn/grad_write.h"
 
 typedef struct gf_batchnorm_shape {
     int batch, channels, spatial; /* spatial = H*W */
     float eps, momentum;
+    bool activated; /* followed by `activation` (with `slope`) inside the kernels */
+    gf_activation_kind activation;
+    float slope;
 } gf_batchnorm_shape;
 
 /* saved_mean / saved_invstd [channels] are written for the backward pass. */
@@ -21,10 +32,11 @@ int gf_batchnorm_forward_eval(float *out, const float *in, const float *gamma,
                               const float *beta, const float *running_mean,
                               const float *running_var, const gf_batchnorm_shape *s);
 /* Training-mode backward; adds into grad_gamma, grad_beta, and adds into or stores
- * grad_in (`write`). */
+ * grad_in (`write`). When s->activated, grad_out is the gradient of the activated
+ * output `out` (read only then; NULL otherwise is fine). */
 int gf_batchnorm_backward(float *grad_in, float *grad_gamma, float *grad_beta,
-                          const float *grad_out, const float *in, const float *saved_mean,
-                          const float *saved_invstd, const float *gamma,
+                          const float *grad_out, const float *out, const float *in,
+                          const float *saved_mean, const float *saved_invstd, const float *gamma,
                           const gf_batchnorm_shape *s, gf_grad_write write);
 
 #endif

@@ -39,6 +39,10 @@ typedef struct node_state {
     int last_consumer; /* the latest contributing node reading this one, -1 if none */
     bool contributes;  /* the output depends on this node (backward visits it) */
     int grad_slot;     /* the shared gradient buffer this node uses, -1 if none */
+    /* BatchNorm followed by an activation that alone reads it: the activation runs
+     * inside BatchNorm's kernels (nn/batchnorm.h), which saves a pass each way */
+    int fused_activation; /* BatchNorm: that activation node, else -1 */
+    bool fused;           /* activation: computed by the BatchNorm before it */
 } node_state;
 
 struct gf_net {
@@ -407,6 +411,31 @@ int gf_net_add(gf_net *net, int a, int b) {
 
 /* ---- finalising and initialising ---------------------------------------- */
 
+/* The node whose gradient node i's backward reads: its own, or for a BatchNorm fused
+ * with the activation after it, the activation's. */
+static int gradient_read_by(const gf_net *net, int i) {
+    return net->state[i].fused_activation >= 0 ? net->state[i].fused_activation : i;
+}
+
+/* A BatchNorm whose only reader is the next node, an activation whose gradient can be
+ * read from its output's sign (nn/batchnorm.h), and not the network's output. */
+static void fuse_activations(gf_net *net) {
+    int n = net->node_count;
+    for (int i = 0; i < n; i++) net->state[i].fused_activation = -1, net->state[i].fused = false;
+    for (int i = 1; i + 1 < n - 1; i++) {
+        const gf_node *bn = &net->nodes[i], *act = &net->nodes[i + 1];
+        if (bn->op != GF_OP_BATCHNORM || act->op != GF_OP_ACTIVATION || act->inputs[0] != i)
+            continue;
+        if (act->activation == GF_ACT_LEAKY_RELU && !(act->slope >= 0.0f)) continue;
+        int readers = 0;
+        for (int j = 0; j < n; j++)
+            for (int k = 0; k < 2; k++) readers += net->nodes[j].inputs[k] == i;
+        if (readers != 1) continue;
+        net->state[i].fused_activation = i + 1;
+        net->state[i + 1].fused = true;
+    }
+}
+
 /* Gradients of activations live only during backward, from the moment the last
  * reader of a node (the first one backward reaches) writes into it until the node's
  * own backward has read it. Nodes whose lifetimes do not overlap share a buffer
@@ -422,7 +451,8 @@ static int assign_gradient_slots(gf_net *net) {
     net->slot_count = 0;
     for (int i = 0; i < n; i++) net->state[i].grad_slot = -1;
     for (int i = n - 1; i > 0; i--) {
-        if (!net->state[i].contributes) continue;
+        /* a fused activation's gradient stays alive until its BatchNorm's backward */
+        if (!net->state[i].contributes || net->state[i].fused) continue;
         int born[3] = {i == n - 1 ? i : -1, -1, -1}; /* the output's gradient is the given one */
         for (int k = 0; k < 2; k++) {
             int j = net->nodes[i].inputs[k];
@@ -446,7 +476,7 @@ static int assign_gradient_slots(gf_net *net) {
             busy[pick] = true;
             net->state[j].grad_slot = pick;
         }
-        busy[net->state[i].grad_slot] = false; /* read by this node's backward, then dead */
+        busy[net->state[gradient_read_by(net, i)].grad_slot] = false; /* read, then dead */
     }
     free(busy);
     return GF_OK;
@@ -490,6 +520,7 @@ int gf_net_finalize(gf_net *net, uint64_t seed) {
     for (int i = 0; i < net->node_count; i++)
         for (int k = 0; k < 2 && net->state[i].contributes; k++)
             if (net->nodes[i].inputs[k] >= 0) net->state[net->nodes[i].inputs[k]].last_consumer = i;
+    fuse_activations(net);
     if (assign_gradient_slots(net) != GF_OK) return release_buffers(net);
     net->finalized = true;
     gf_net_initialise(net, seed);
@@ -566,6 +597,12 @@ static int shape_nodes(gf_net *net, int batch) {
                                                 .spatial = n->height * n->width,
                                                 .eps = BN_EPS,
                                                 .momentum = BN_MOMENTUM};
+            if (st->fused_activation >= 0) {
+                const gf_node *act = &net->nodes[st->fused_activation];
+                st->shape.bn.activated = true;
+                st->shape.bn.activation = act->activation;
+                st->shape.bn.slope = act->slope;
+            }
             break;
         case GF_OP_MAXPOOL:
         case GF_OP_AVGPOOL:
@@ -678,6 +715,9 @@ static int forward_node(gf_net *net, int i, int batch) {
     const gf_node *in_node = &net->nodes[n->inputs[0]];
     const float *in = net->state[n->inputs[0]].out;
     size_t count = (size_t)node_numel(n) * (size_t)batch;
+    /* a BatchNorm fused with its activation writes the activation's output */
+    float *out = st->fused_activation >= 0 ? net->state[st->fused_activation].out : st->out;
+    if (st->fused) return GF_OK;
     switch (n->op) {
     case GF_OP_INPUT: return GF_OK;
     case GF_OP_CONV2D:
@@ -686,12 +726,12 @@ static int forward_node(gf_net *net, int i, int batch) {
     case GF_OP_BATCHNORM:
         if (net->training) {
             net->counters[net->slices[n->batches_tracked].offset]++;
-            return gf_batchnorm_forward_train(st->out, st->saved_mean, st->saved_invstd,
+            return gf_batchnorm_forward_train(out, st->saved_mean, st->saved_invstd,
                                               stat(net, n->running_mean), stat(net, n->running_var),
                                               in, param(net, n->weight), param(net, n->bias),
                                               &st->shape.bn);
         }
-        return gf_batchnorm_forward_eval(st->out, in, param(net, n->weight), param(net, n->bias),
+        return gf_batchnorm_forward_eval(out, in, param(net, n->weight), param(net, n->bias),
                                          stat(net, n->running_mean), stat(net, n->running_var),
                                          &st->shape.bn);
     case GF_OP_ACTIVATION:
@@ -750,10 +790,12 @@ static int backward_node(gf_net *net, int i, int batch, const gf_grad_write writ
         return gf_conv2d_backward(input == 0 ? NULL : grad_in, grad(net, n->weight),
                                   grad(net, n->bias), st->grad, in, param(net, n->weight),
                                   &st->shape.conv, net->workspace, write[0]);
-    case GF_OP_BATCHNORM:
-        return gf_batchnorm_backward(grad_in, grad(net, n->weight), grad(net, n->bias), st->grad,
-                                     in, st->saved_mean, st->saved_invstd, param(net, n->weight),
-                                     &st->shape.bn, write[0]);
+    case GF_OP_BATCHNORM: {
+        const node_state *read = &net->state[gradient_read_by(net, i)];
+        return gf_batchnorm_backward(grad_in, grad(net, n->weight), grad(net, n->bias), read->grad,
+                                     read->out, in, st->saved_mean, st->saved_invstd,
+                                     param(net, n->weight), &st->shape.bn, write[0]);
+    }
     case GF_OP_ACTIVATION:
         gf_activation_backward(grad_in, st->grad, in, count, n->activation, n->slope, write[0]);
         return GF_OK;
@@ -801,7 +843,7 @@ int gf_net_backward(gf_net *net, const float *grad_output) {
            (size_t)node_numel(&net->nodes[last]) * (size_t)batch * sizeof(float));
     for (int i = last; i > 0; i--) {
         node_state *st = &net->state[i];
-        if (!st->contributes) continue;
+        if (!st->contributes || st->fused) continue; /* a fused activation: see its BatchNorm */
         /* kernels add into their input's gradient; the input's latest reader, which
          * backward reaches first, stores into it when its kernel can, else clears it */
         gf_grad_write write[2] = {GF_GRAD_ADD, GF_GRAD_ADD};

@@ -20,15 +20,22 @@ enum { BATCH = 3, CLASSES = 3, IN_C = 2, IN_HW = 6 };
  * conv, BatchNorm in training mode, pooling and a linear head. With `slope` > 0 it
  * has leaky ReLUs; the finite-difference check uses none (slope 0), since a step
  * across an activation's kink spoils a central difference: activations are checked
- * in the layer tests and, inside whole networks, by the PyTorch parity test. */
-static gf_net *small_net(uint64_t seed, float slope) {
+ * in the layer tests and, inside whole networks, by the PyTorch parity test.
+ * `unfused` puts an unused reader between each BatchNorm and its activation, so that
+ * the network does not fuse them (nn/batchnorm.h). */
+static int activation_after(gf_net *net, int bn, float slope, bool unfused) {
+    if (unfused) gf_net_global_avgpool(net, bn);
+    return gf_net_activation(net, bn, GF_ACT_LEAKY_RELU, slope);
+}
+
+static gf_net *small_net(uint64_t seed, float slope, bool unfused) {
     gf_net *net = gf_net_create(IN_C, IN_HW, IN_HW);
     int x = gf_net_conv2d(net, "conv1", 0, 4, 3, 1, 1, 1, false);
     int stem = gf_net_batchnorm(net, "bn1", x);
-    if (slope > 0) stem = gf_net_activation(net, stem, GF_ACT_LEAKY_RELU, slope);
+    if (slope > 0) stem = activation_after(net, stem, slope, unfused);
     x = gf_net_conv2d(net, "block.conv1", stem, 4, 3, 1, 1, 1, true);
     x = gf_net_batchnorm(net, "block.bn1", x);
-    if (slope > 0) x = gf_net_activation(net, x, GF_ACT_LEAKY_RELU, slope);
+    if (slope > 0) x = activation_after(net, x, slope, unfused);
     x = gf_net_conv2d(net, "block.conv2", x, 4, 3, 1, 1, 2, false);
     x = gf_net_batchnorm(net, "block.bn2", x);
     int mid = gf_net_add(net, x, stem);
@@ -71,7 +78,7 @@ static double loss_of(fd_context *c) {
 
 static void test_gradients_against_finite_differences(void) {
     uint64_t seed = getenv("GRAFT_TEST_SEED") ? strtoull(getenv("GRAFT_TEST_SEED"), NULL, 10) : 7;
-    gf_net *net = small_net(seed, 0.0f);
+    gf_net *net = small_net(seed, 0.0f, false);
     CHECK(net != NULL);
     if (!net) return;
     float input[BATCH * IN_C * IN_HW * IN_HW];
@@ -141,6 +148,55 @@ static void test_gradients_against_finite_differences(void) {
     CHECK(checked > 60);
     free(analytic);
     gf_net_free(net);
+}
+
+static double worst_relative(const float *a, const float *b, size_t n) {
+    double worst = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]) / fmax(1.0, fabs((double)b[i]));
+        if (!(d <= worst)) worst = d;
+    }
+    return worst;
+}
+
+/* BatchNorm fused with its leaky ReLU gives what the two nodes give apart: logits
+ * (training and evaluation), gradients and running statistics. */
+static void test_fused_activations_match_separate(void) {
+    gf_net *fused = small_net(11, 0.2f, false), *apart = small_net(11, 0.2f, true);
+    CHECK(fused && apart);
+    if (!fused || !apart) return;
+    size_t count = gf_net_param_count(fused);
+    CHECK(count == gf_net_param_count(apart));
+    CHECK(memcmp(gf_net_params(fused), gf_net_params(apart), count * sizeof(float)) == 0);
+    float input[BATCH * IN_C * IN_HW * IN_HW];
+    gf_rng rng;
+    gf_rng_seed(&rng, 12, 0);
+    gf_rng_fill_normal(&rng, input, sizeof input / sizeof input[0], 0.0f, 1.0f);
+    int32_t labels[BATCH] = {1, 2, 0};
+    float grads[2][BATCH * CLASSES], logits[2][BATCH * CLASSES], loss;
+    gf_net *nets[2] = {fused, apart};
+    for (int k = 0; k < 2; k++) {
+        const float *out;
+        gf_net_set_training(nets[k], true);
+        CHECK(gf_net_forward(nets[k], input, BATCH, &out) == GF_OK);
+        memcpy(logits[k], out, sizeof logits[k]);
+        CHECK(gf_cross_entropy(&loss, grads[k], out, labels, BATCH, CLASSES) == GF_OK);
+        CHECK(gf_net_backward(nets[k], grads[k]) == GF_OK);
+    }
+    CHECK(worst_relative(logits[0], logits[1], BATCH * CLASSES) <= 1e-5);
+    double g = worst_relative(gf_net_grads(fused), gf_net_grads(apart), count);
+    if (g > 1e-5) fprintf(stderr, "fused network: gradients differ by %g\n", g);
+    CHECK(g <= 1e-5);
+    CHECK(worst_relative(gf_net_stats(fused), gf_net_stats(apart), gf_net_stat_count(fused)) <= 1e-6);
+    for (int k = 0; k < 2; k++) {
+        const float *out;
+        gf_net_set_training(nets[k], false);
+        CHECK(gf_net_forward(nets[k], input, BATCH, &out) == GF_OK);
+        memcpy(logits[k], out, sizeof logits[k]);
+    }
+    CHECK(worst_relative(logits[0], logits[1], BATCH * CLASSES) <= 1e-5);
+    gf_net_free(fused);
+    gf_net_free(apart);
 }
 
 static void test_build_errors(void) {
@@ -259,7 +315,7 @@ static void test_slices_and_initialisation(void) {
 }
 
 static void test_batchnorm_modes_and_arena(void) {
-    gf_net *net = small_net(5, 0.1f);
+    gf_net *net = small_net(5, 0.1f, false);
     float input[8 * IN_C * IN_HW * IN_HW];
     gf_rng rng;
     gf_rng_seed(&rng, 4, 2);
@@ -308,7 +364,7 @@ static void test_batchnorm_modes_and_arena(void) {
 }
 
 static void test_copy_state(void) {
-    gf_net *a = small_net(1, 0.1f), *b = small_net(2, 0.1f);
+    gf_net *a = small_net(1, 0.1f, false), *b = small_net(2, 0.1f, false);
     float input[BATCH * IN_C * IN_HW * IN_HW] = {0};
     input[5] = 1.0f;
     const float *out;
@@ -331,6 +387,7 @@ static void test_copy_state(void) {
 
 int main(void) {
     test_gradients_against_finite_differences();
+    test_fused_activations_match_separate();
     test_build_errors();
     test_slices_and_initialisation();
     test_batchnorm_modes_and_arena();

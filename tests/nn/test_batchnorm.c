@@ -1,7 +1,7 @@
 /* BatchNorm2d: training-mode gradients (input, gamma, beta) against finite
  * differences, running statistics against a hand computation (unbiased variance,
  * momentum 0.1), normalised output moments, the variance of channels far from zero,
- * and evaluation mode. */
+ * evaluation mode, and the fused activation against the two kernels in turn. */
 #include "core/error.h"
 #include "gradcheck.h"
 #include "nn/batchnorm.h"
@@ -53,8 +53,8 @@ static void training_gradients(int batch, int channels, int spatial, uint64_t se
     float *grad_beta = gradcheck_random((size_t)channels, seed + 6, 1.0f);
     float *p_in = gradcheck_copy(grad_in, c.n), *p_gamma = gradcheck_copy(grad_gamma, channels);
     float *p_beta = gradcheck_copy(grad_beta, channels);
-    CHECK(gf_batchnorm_backward(grad_in, grad_gamma, grad_beta, c.probe, c.in, c.mean, c.invstd,
-                                c.gamma, &c.s, GF_GRAD_ADD) == GF_OK);
+    CHECK(gf_batchnorm_backward(grad_in, grad_gamma, grad_beta, c.probe, NULL, c.in, c.mean,
+                                c.invstd, c.gamma, &c.s, GF_GRAD_ADD) == GF_OK);
     gradcheck_remove_prior(grad_in, p_in, c.n);
     gradcheck_remove_prior(grad_gamma, p_gamma, channels);
     gradcheck_remove_prior(grad_beta, p_beta, channels);
@@ -64,7 +64,7 @@ static void training_gradients(int batch, int channels, int spatial, uint64_t se
     float *stored = gradcheck_random(c.n, seed + 7, 100.0f);
     float *scratch_gamma = calloc((size_t)channels, sizeof(float));
     float *scratch_beta = calloc((size_t)channels, sizeof(float));
-    CHECK(gf_batchnorm_backward(stored, scratch_gamma, scratch_beta, c.probe, c.in, c.mean,
+    CHECK(gf_batchnorm_backward(stored, scratch_gamma, scratch_beta, c.probe, NULL, c.in, c.mean,
                                 c.invstd, c.gamma, &c.s, GF_GRAD_STORE) == GF_OK);
     snprintf(what, sizeof what, "batchnorm %dx%dx%d grad input", batch, channels, spatial);
     CHECK(gradcheck_store_differs(what, stored, grad_in, c.n) <= 1e-5);
@@ -167,8 +167,89 @@ static void variance_of_offset_channels(void) {
     free_case(&c);
 }
 
+static double worst_difference(const float *a, const float *b, size_t n) {
+    double worst = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]) / fmax(1.0, fabs((double)b[i]));
+        if (!(d <= worst)) worst = d;
+    }
+    return worst;
+}
+
+/* BatchNorm fused with the activation after it against the two kernels one after
+ * the other: outputs, running statistics and the input, gamma and beta gradients,
+ * in training and evaluation, for each kind (odd plane size: the vector loops' tails). */
+static void fused_activation(void) {
+    const gf_activation_kind kinds[3] = {GF_ACT_RELU, GF_ACT_LEAKY_RELU, GF_ACT_RELU6};
+    for (int k = 0; k < 3; k++) {
+        bn_case c;
+        const int batch = 3, channels = 5, spatial = 37;
+        alloc_case(&c, batch, channels, spatial, 60 + k);
+        for (size_t i = 0; i < c.n; i++) c.in[i] *= 3.0f; /* reach ReLU6's upper kink too */
+        const float slope = 0.1f;
+        const size_t n = c.n, ch = (size_t)channels;
+        float *y = malloc(sizeof(float) * n), *z = malloc(sizeof(float) * n);
+        float *dy = malloc(sizeof(float) * n), *mean2 = malloc(sizeof(float) * ch);
+        float *invstd2 = malloc(sizeof(float) * ch), *rm2 = malloc(sizeof(float) * ch);
+        float *rv2 = malloc(sizeof(float) * ch);
+        for (size_t i = 0; i < ch; i++) c.run_mean[i] = rm2[i] = 0.0f, c.run_var[i] = rv2[i] = 1.0f;
+        /* separate: BatchNorm, then the activation */
+        CHECK(gf_batchnorm_forward_train(y, c.mean, c.invstd, c.run_mean, c.run_var, c.in, c.gamma,
+                                         c.beta, &c.s) == GF_OK);
+        gf_activation_forward(z, y, n, kinds[k], slope);
+        gf_batchnorm_shape fused = c.s;
+        fused.activated = true;
+        fused.activation = kinds[k];
+        fused.slope = slope;
+        CHECK(gf_batchnorm_forward_train(c.out, mean2, invstd2, rm2, rv2, c.in, c.gamma, c.beta,
+                                         &fused) == GF_OK);
+        CHECK(worst_difference(c.out, z, n) <= 1e-6);
+        CHECK(worst_difference(rm2, c.run_mean, ch) == 0.0 && worst_difference(rv2, c.run_var, ch) == 0.0);
+        /* backward, the probe as the activation output's gradient */
+        float *g_sep = calloc(n, sizeof(float)), *g_fused = gradcheck_random(n, 70 + k, 100.0f);
+        float *p_sep = calloc(2 * ch, sizeof(float)), *p_fused = calloc(2 * ch, sizeof(float));
+        gf_activation_backward(dy, c.probe, y, n, kinds[k], slope, GF_GRAD_STORE);
+        CHECK(gf_batchnorm_backward(g_sep, p_sep, p_sep + ch, dy, NULL, c.in, c.mean, c.invstd,
+                                    c.gamma, &c.s, GF_GRAD_ADD) == GF_OK);
+        CHECK(gf_batchnorm_backward(g_fused, p_fused, p_fused + ch, c.probe, c.out, c.in, mean2,
+                                    invstd2, c.gamma, &fused, GF_GRAD_STORE) == GF_OK);
+        double wg = worst_difference(g_fused, g_sep, n), wp = worst_difference(p_fused, p_sep, 2 * ch);
+        if (wg > 1e-5 || wp > 1e-5)
+            fprintf(stderr, "fused kind %d: input gradient differs by %g, gamma/beta by %g\n", k,
+                    wg, wp);
+        CHECK(wg <= 1e-5 && wp <= 1e-5);
+        /* evaluation mode */
+        CHECK(gf_batchnorm_forward_eval(y, c.in, c.gamma, c.beta, c.run_mean, c.run_var, &c.s) ==
+              GF_OK);
+        gf_activation_forward(z, y, n, kinds[k], slope);
+        CHECK(gf_batchnorm_forward_eval(c.out, c.in, c.gamma, c.beta, c.run_mean, c.run_var,
+                                        &fused) == GF_OK);
+        CHECK(worst_difference(c.out, z, n) <= 1e-6);
+        free(y); free(z); free(dy); free(mean2); free(invstd2); free(rm2); free(rv2);
+        free(g_sep); free(g_fused); free(p_sep); free(p_fused);
+        free_case(&c);
+    }
+    /* the gradient is read from the output's sign: a negative leaky slope cannot be fused,
+     * and the backward needs that output */
+    bn_case c;
+    alloc_case(&c, 2, 2, 3, 80);
+    gf_batchnorm_shape bad = c.s;
+    bad.activated = true;
+    bad.activation = GF_ACT_LEAKY_RELU;
+    bad.slope = -0.5f;
+    CHECK(gf_batchnorm_forward_train(c.out, c.mean, c.invstd, c.run_mean, c.run_var, c.in, c.gamma,
+                                     c.beta, &bad) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "a fused leaky ReLU needs a slope >= 0 (got -0.5)");
+    bad.slope = 0.1f;
+    CHECK(gf_batchnorm_backward(c.out, c.gamma, c.beta, c.probe, NULL, c.in, c.mean, c.invstd,
+                                c.gamma, &bad, GF_GRAD_ADD) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "needs the forward's output");
+    free_case(&c);
+}
+
 int main(void) {
     statistics_and_output();
+    fused_activation();
     variance_of_offset_channels();
     training_gradients(2, 3, 5, 10);
     training_gradients(4, 2, 9, 20);
