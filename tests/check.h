@@ -4,6 +4,7 @@
 #define GRAFT_TESTS_CHECK_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,5 +40,15 @@ static int check_failures = 0;
     } while (0)
 
 #define CHECK_DONE() (check_failures == 0 ? 0 : 1)
+
+/* The largest |a[i] - b[i]| / max(1, |b[i]|); a NaN makes it NaN (no check passes). */
+static inline double check_worst_relative(const float *a, const float *b, size_t n) {
+    double worst = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]) / fmax(1.0, fabs((double)b[i]));
+        if (!(d <= worst)) worst = d;
+    }
+    return worst;
+}
 
 #endif

@@ -150,15 +150,6 @@ static void test_gradients_against_finite_differences(void) {
     gf_net_free(net);
 }
 
-static double worst_relative(const float *a, const float *b, size_t n) {
-    double worst = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]) / fmax(1.0, fabs((double)b[i]));
-        if (!(d <= worst)) worst = d;
-    }
-    return worst;
-}
-
 /* BatchNorm fused with its leaky ReLU gives what the two nodes give apart: logits
  * (training and evaluation), gradients and running statistics. */
 static void test_fused_activations_match_separate(void) {
@@ -183,18 +174,18 @@ static void test_fused_activations_match_separate(void) {
         CHECK(gf_cross_entropy(&loss, grads[k], out, labels, BATCH, CLASSES) == GF_OK);
         CHECK(gf_net_backward(nets[k], grads[k]) == GF_OK);
     }
-    CHECK(worst_relative(logits[0], logits[1], BATCH * CLASSES) <= 1e-5);
-    double g = worst_relative(gf_net_grads(fused), gf_net_grads(apart), count);
+    CHECK(check_worst_relative(logits[0], logits[1], BATCH * CLASSES) <= 1e-5);
+    double g = check_worst_relative(gf_net_grads(fused), gf_net_grads(apart), count);
     if (g > 1e-5) fprintf(stderr, "fused network: gradients differ by %g\n", g);
     CHECK(g <= 1e-5);
-    CHECK(worst_relative(gf_net_stats(fused), gf_net_stats(apart), gf_net_stat_count(fused)) <= 1e-6);
+    CHECK(check_worst_relative(gf_net_stats(fused), gf_net_stats(apart), gf_net_stat_count(fused)) <= 1e-6);
     for (int k = 0; k < 2; k++) {
         const float *out;
         gf_net_set_training(nets[k], false);
         CHECK(gf_net_forward(nets[k], input, BATCH, &out) == GF_OK);
         memcpy(logits[k], out, sizeof logits[k]);
     }
-    CHECK(worst_relative(logits[0], logits[1], BATCH * CLASSES) <= 1e-5);
+    CHECK(check_worst_relative(logits[0], logits[1], BATCH * CLASSES) <= 1e-5);
     gf_net_free(fused);
     gf_net_free(apart);
 }

@@ -93,11 +93,7 @@ static inline float *gradcheck_copy(const float *x, size_t n) {
  * prior and taken out again; prints it under `what` when above 1e-5. */
 static inline double gradcheck_store_differs(const char *what, const float *stored,
                                              const float *added, size_t n) {
-    double worst = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)stored[i] - added[i]) / fmax(1.0, fabs((double)added[i]));
-        if (!(d <= worst)) worst = d; /* a NaN stays the worst */
-    }
+    double worst = check_worst_relative(stored, added, n);
     if (!(worst <= 1e-5)) fprintf(stderr, "%s: stored gradient differs by %g\n", what, worst);
     return worst;
 }

@@ -81,6 +81,22 @@ static void training_gradients(int batch, int channels, int spatial, uint64_t se
     free_case(&c);
 }
 
+/* Mean and sum of squared deviations of channel ch of a [batch, channels, spatial]
+ * tensor, in two passes in double. */
+static void channel_moments(const float *x, int batch, int channels, int spatial, int ch,
+                            double *mean, double *squares) {
+    double sum = 0.0;
+    for (int n = 0; n < batch; n++)
+        for (int i = 0; i < spatial; i++) sum += x[(n * channels + ch) * spatial + i];
+    *mean = sum / ((double)batch * spatial);
+    *squares = 0.0;
+    for (int n = 0; n < batch; n++)
+        for (int i = 0; i < spatial; i++) {
+            double d = x[(n * channels + ch) * spatial + i] - *mean;
+            *squares += d * d;
+        }
+}
+
 static void statistics_and_output(void) {
     bn_case c;
     const int batch = 3, channels = 4, spatial = 10;
@@ -91,14 +107,10 @@ static void statistics_and_output(void) {
                                      c.gamma, c.beta, &c.s) == GF_OK);
     const int count = batch * spatial;
     for (int ch = 0; ch < channels; ch++) {
-        double sum = 0, sq = 0, out_sum = 0, out_sq = 0;
-        for (int n = 0; n < batch; n++)
-            for (int i = 0; i < spatial; i++) sum += c.in[(n * channels + ch) * spatial + i];
-        double mean = sum / count;
+        double mean, sq, out_sum = 0, out_sq = 0;
+        channel_moments(c.in, batch, channels, spatial, ch, &mean, &sq);
         for (int n = 0; n < batch; n++)
             for (int i = 0; i < spatial; i++) {
-                double d = c.in[(n * channels + ch) * spatial + i] - mean;
-                sq += d * d;
                 double y = (c.out[(n * channels + ch) * spatial + i] - c.beta[ch]) / c.gamma[ch];
                 out_sum += y;
                 out_sq += y * y;
@@ -148,16 +160,9 @@ static void variance_of_offset_channels(void) {
     CHECK(gf_batchnorm_forward_train(c.out, c.mean, c.invstd, c.run_mean, c.run_var, c.in,
                                      c.gamma, c.beta, &c.s) == GF_OK);
     for (int ch = 0; ch < channels; ch++) {
-        double sum = 0.0, squares = 0.0, count = (double)batch * spatial;
-        for (int n = 0; n < batch; n++)
-            for (int i = 0; i < spatial; i++) sum += c.in[(n * channels + ch) * spatial + i];
-        double mean = sum / count;
-        for (int n = 0; n < batch; n++)
-            for (int i = 0; i < spatial; i++) {
-                double d = c.in[(n * channels + ch) * spatial + i] - mean;
-                squares += d * d;
-            }
-        double var = squares / count, invstd = 1.0 / sqrt(var + 1e-5);
+        double mean, squares;
+        channel_moments(c.in, batch, channels, spatial, ch, &mean, &squares);
+        double var = squares / ((double)batch * spatial), invstd = 1.0 / sqrt(var + 1e-5);
         if (fabs(c.invstd[ch] - invstd) > 1e-4 * invstd)
             fprintf(stderr, "channel %d: invstd %g, two passes in double %g\n", ch,
                     (double)c.invstd[ch], invstd);
@@ -165,15 +170,6 @@ static void variance_of_offset_channels(void) {
         CHECK(fabs(c.mean[ch] - mean) <= 1e-6 * fabs(mean));
     }
     free_case(&c);
-}
-
-static double worst_difference(const float *a, const float *b, size_t n) {
-    double worst = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]) / fmax(1.0, fabs((double)b[i]));
-        if (!(d <= worst)) worst = d;
-    }
-    return worst;
 }
 
 /* BatchNorm fused with the activation after it against the two kernels one after
@@ -203,8 +199,8 @@ static void fused_activation(void) {
         fused.slope = slope;
         CHECK(gf_batchnorm_forward_train(c.out, mean2, invstd2, rm2, rv2, c.in, c.gamma, c.beta,
                                          &fused) == GF_OK);
-        CHECK(worst_difference(c.out, z, n) <= 1e-6);
-        CHECK(worst_difference(rm2, c.run_mean, ch) == 0.0 && worst_difference(rv2, c.run_var, ch) == 0.0);
+        CHECK(check_worst_relative(c.out, z, n) <= 1e-6);
+        CHECK(check_worst_relative(rm2, c.run_mean, ch) == 0.0 && check_worst_relative(rv2, c.run_var, ch) == 0.0);
         /* backward, the probe as the activation output's gradient */
         float *g_sep = calloc(n, sizeof(float)), *g_fused = gradcheck_random(n, 70 + k, 100.0f);
         float *p_sep = calloc(2 * ch, sizeof(float)), *p_fused = calloc(2 * ch, sizeof(float));
@@ -213,7 +209,7 @@ static void fused_activation(void) {
                                     c.gamma, &c.s, GF_GRAD_ADD) == GF_OK);
         CHECK(gf_batchnorm_backward(g_fused, p_fused, p_fused + ch, c.probe, c.out, c.in, mean2,
                                     invstd2, c.gamma, &fused, GF_GRAD_STORE) == GF_OK);
-        double wg = worst_difference(g_fused, g_sep, n), wp = worst_difference(p_fused, p_sep, 2 * ch);
+        double wg = check_worst_relative(g_fused, g_sep, n), wp = check_worst_relative(p_fused, p_sep, 2 * ch);
         if (wg > 1e-5 || wp > 1e-5)
             fprintf(stderr, "fused kind %d: input gradient differs by %g, gamma/beta by %g\n", k,
                     wg, wp);
@@ -224,7 +220,7 @@ static void fused_activation(void) {
         gf_activation_forward(z, y, n, kinds[k], slope);
         CHECK(gf_batchnorm_forward_eval(c.out, c.in, c.gamma, c.beta, c.run_mean, c.run_var,
                                         &fused) == GF_OK);
-        CHECK(worst_difference(c.out, z, n) <= 1e-6);
+        CHECK(check_worst_relative(c.out, z, n) <= 1e-6);
         free(y); free(z); free(dy); free(mean2); free(invstd2); free(rm2); free(rv2);
         free(g_sep); free(g_fused); free(p_sep); free(p_fused);
         free_case(&c);
