@@ -3,11 +3,11 @@
  *
  * gf_gemm_nn computes MR x NR tiles of C: per k, NR floats of a row of B (two
  * vectors) times MR broadcast values of the packed A panel, MR * 2 accumulators in
- * registers. gf_gemm_nt transposes one vector's worth of rows of A into a panel
- * [k][VL] and computes VL x NJ tiles of C as outer products too: per k, the panel's
- * vector times NJ values broadcast from rows of B. Dot products along rows of A and
- * B (the first version) needed a lane sum per element of C, and two vector loads per
- * 16 FMAs that, on shifted rows, mostly crossed cache lines. */
+ * registers. gf_gemm_nt transposes up to two vectors' worth of rows of A into a
+ * panel [k][2 VL] and computes 2 VL x NJ tiles of C as outer products too: per k, the
+ * panel's vectors times NJ values broadcast from rows of B. Dot products along rows
+ * of A and B (the first version) needed a lane sum per element of C, and two vector
+ * loads per 16 FMAs that, on shifted rows, mostly crossed cache lines. */
 #include "core/gemm.h"
 
 #include <pthread.h>
@@ -15,7 +15,8 @@
 
 #include "core/error.h"
 
-/* nn kernel: B[kk][j] = b_rows[kk][col + j]; nt kernel: rows of A and B from tables */
+/* nn kernel: B[kk][j] = b_rows[kk][col + j]; nt kernel: A from a panel, rows of B
+ * from a table */
 typedef void (*nn_kernel_fn)(int k, const float *packed_a, const float *const *b_rows, size_t col,
                              float *c, int ldc, int m_valid, int n_valid, bool accumulate);
 typedef void (*pack_panel_fn)(float *panel, const float *const *a_rows, int m_valid, int k);
