@@ -48,43 +48,31 @@ static void plane_moments(const float *x, size_t n, float shift, double *sum, do
     *squares += q;
 }
 
-/* sums of dy and of dy * (x - mean) */
-static void plane_grad_sums(const float *dy, const float *x, size_t n, float mean,
-                            double *sum_dy, double *sum_dy_centred) {
-    lanes16 a = {0}, b = {0}, g, v;
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        load16(&g, dy + i);
-        a += g;
-        b += g * (*load16(&v, x + i) - mean);
-    }
-    double s = lane_sum(&a), t = lane_sum(&b);
-    for (; i < n; i++) {
-        s += dy[i];
-        t += (double)dy[i] * (x[i] - mean);
-    }
-    *sum_dy += s;
-    *sum_dy_centred += t;
+/* dy at one element: the output gradient itself, or its gradient through the fused
+ * activation, from that activation's output z (see nn/batchnorm.h) */
+static inline float gradient_at(bool activated, gf_activation_kind kind, float slope,
+                                const float *dz, const float *z, size_t i) {
+    return activated ? gf_activation_gradient(kind, z[i], dz[i], slope) : dz[i];
 }
 
-/* plane_grad_sums with dy the gradient through the fused activation, from its output
- * z and output gradient dz; always inlined with a constant kind, so that the 16-lane
- * gradient below becomes a vector select */
-static inline __attribute__((always_inline)) void activated_grad_sums(
-    gf_activation_kind kind, float slope, const float *dz, const float *z, const float *x,
-    size_t n, float mean, double *sum_dy, double *sum_dy_centred) {
+/* adds the sums of dy and of dy * (x - mean) over one plane; always inlined with
+ * constant `activated` and `kind`, so that the 16-lane gradient below is a plain load
+ * or a vector select */
+static inline __attribute__((always_inline)) void grad_sums(
+    bool activated, gf_activation_kind kind, float slope, const float *dz, const float *z,
+    const float *x, size_t n, float mean, double *sum_dy, double *sum_dy_centred) {
     lanes16 a = {0}, b = {0}, g, v;
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
         float dy[16];
-        for (int l = 0; l < 16; l++) dy[l] = gf_activation_gradient(kind, z[i + l], dz[i + l], slope);
+        for (int l = 0; l < 16; l++) dy[l] = gradient_at(activated, kind, slope, dz, z, i + l);
         load16(&g, dy);
         a += g;
         b += g * (*load16(&v, x + i) - mean);
     }
     double s = lane_sum(&a), t = lane_sum(&b);
     for (; i < n; i++) {
-        const float dy = gf_activation_gradient(kind, z[i], dz[i], slope);
+        const float dy = gradient_at(activated, kind, slope, dz, z, i);
         s += dy;
         t += (double)dy * (x[i] - mean);
     }
@@ -92,18 +80,23 @@ static inline __attribute__((always_inline)) void activated_grad_sums(
     *sum_dy_centred += t;
 }
 
-static void plane_activated_grad_sums(const gf_batchnorm_shape *s, const float *dz, const float *z,
-                                      const float *x, size_t n, float mean, double *sum_dy,
-                                      double *sum_dy_centred) {
+/* z: the fused activation's output plane, NULL without one */
+static void plane_grad_sums(const gf_batchnorm_shape *s, const float *dz, const float *z,
+                            const float *x, size_t n, float mean, double *sum_dy,
+                            double *sum_dy_centred) {
+    if (!z) {
+        grad_sums(false, GF_ACT_RELU, 0.0f, dz, z, x, n, mean, sum_dy, sum_dy_centred);
+        return;
+    }
     switch (s->activation) {
     case GF_ACT_RELU:
-        activated_grad_sums(GF_ACT_RELU, s->slope, dz, z, x, n, mean, sum_dy, sum_dy_centred);
+        grad_sums(true, GF_ACT_RELU, s->slope, dz, z, x, n, mean, sum_dy, sum_dy_centred);
         break;
     case GF_ACT_LEAKY_RELU:
-        activated_grad_sums(GF_ACT_LEAKY_RELU, s->slope, dz, z, x, n, mean, sum_dy, sum_dy_centred);
+        grad_sums(true, GF_ACT_LEAKY_RELU, s->slope, dz, z, x, n, mean, sum_dy, sum_dy_centred);
         break;
     case GF_ACT_RELU6:
-        activated_grad_sums(GF_ACT_RELU6, s->slope, dz, z, x, n, mean, sum_dy, sum_dy_centred);
+        grad_sums(true, GF_ACT_RELU6, s->slope, dz, z, x, n, mean, sum_dy, sum_dy_centred);
         break;
     }
 }
@@ -225,20 +218,26 @@ int gf_batchnorm_forward_eval(float *out, const float *in, const float *gamma,
     return GF_OK;
 }
 
-/* dx (+)= a * dy + b * x + d with dy the gradient through the fused activation */
-#define INPUT_GRADIENT_LOOP(KIND, OP)                                                      \
+/* dx (+)= a * dy + b * x + d over one plane, dy as in gradient_at (z NULL: no
+ * activation); one loop per write mode, activation and kind, each vectorised */
+#define INPUT_GRADIENT_LOOP(ACTIVATED, KIND, OP)                                           \
     for (size_t i = 0; i < n; i++)                                                        \
-        dx[i] OP a * gf_activation_gradient(KIND, z[i], dz[i], slope) + b * x[i] + d
-#define INPUT_GRADIENT(KIND)                                                              \
-    if (write == GF_GRAD_STORE) INPUT_GRADIENT_LOOP(KIND, =); else INPUT_GRADIENT_LOOP(KIND, +=)
-static void input_gradient_activated(float *dx, gf_grad_write write, const gf_batchnorm_shape *s,
-                                     float a, float b, float d, const float *dz, const float *z,
-                                     const float *x, size_t n) {
+        dx[i] OP a * gradient_at(ACTIVATED, KIND, slope, dz, z, i) + b * x[i] + d
+#define INPUT_GRADIENT(ACTIVATED, KIND)                                                   \
+    if (write == GF_GRAD_STORE) INPUT_GRADIENT_LOOP(ACTIVATED, KIND, =);                  \
+    else INPUT_GRADIENT_LOOP(ACTIVATED, KIND, +=)
+static void plane_input_gradient(float *dx, gf_grad_write write, const gf_batchnorm_shape *s,
+                                 float a, float b, float d, const float *dz, const float *z,
+                                 const float *x, size_t n) {
     const float slope = s->slope;
+    if (!z) {
+        INPUT_GRADIENT(false, GF_ACT_RELU);
+        return;
+    }
     switch (s->activation) {
-    case GF_ACT_RELU: INPUT_GRADIENT(GF_ACT_RELU); break;
-    case GF_ACT_LEAKY_RELU: INPUT_GRADIENT(GF_ACT_LEAKY_RELU); break;
-    case GF_ACT_RELU6: INPUT_GRADIENT(GF_ACT_RELU6); break;
+    case GF_ACT_RELU: INPUT_GRADIENT(true, GF_ACT_RELU); break;
+    case GF_ACT_LEAKY_RELU: INPUT_GRADIENT(true, GF_ACT_LEAKY_RELU); break;
+    case GF_ACT_RELU6: INPUT_GRADIENT(true, GF_ACT_RELU6); break;
     }
 }
 
@@ -261,12 +260,8 @@ static void backward_channels(void *ctx, int thread, int threads) {
         const float *z = s->activated ? job->activated_out + (size_t)c * plane : NULL;
         double sum_dy = 0.0, sum_dy_centred = 0.0;
         for (int n = 0; n < s->batch; n++)
-            if (z)
-                plane_activated_grad_sums(s, dy + n * stride, z + n * stride, x + n * stride,
-                                          plane, mean, &sum_dy, &sum_dy_centred);
-            else
-                plane_grad_sums(dy + n * stride, x + n * stride, plane, mean, &sum_dy,
-                                &sum_dy_centred);
+            plane_grad_sums(s, dy + n * stride, z ? z + n * stride : NULL, x + n * stride, plane,
+                            mean, &sum_dy, &sum_dy_centred);
         const double sum_dy_xhat = sum_dy_centred * invstd;
         job->grad_beta[c] += (float)sum_dy;
         job->grad_gamma[c] += (float)sum_dy_xhat;
@@ -278,12 +273,8 @@ static void backward_channels(void *ctx, int thread, int threads) {
         for (int n = 0; n < s->batch; n++) {
             const float *xn = x + n * stride, *dyn = dy + n * stride;
             float *dx = job->grad_in + n * stride + (size_t)c * plane;
-            if (z)
-                input_gradient_activated(dx, job->write, s, a, b, d, dyn, z + n * stride, xn, plane);
-            else if (job->write == GF_GRAD_STORE)
-                for (size_t i = 0; i < plane; i++) dx[i] = a * dyn[i] + b * xn[i] + d;
-            else
-                for (size_t i = 0; i < plane; i++) dx[i] += a * dyn[i] + b * xn[i] + d;
+            plane_input_gradient(dx, job->write, s, a, b, d, dyn, z ? z + n * stride : NULL,
+                                 xn, plane);
         }
     }
 }

@@ -42,7 +42,6 @@ typedef struct node_state {
     /* BatchNorm followed by an activation that alone reads it: the activation runs
      * inside BatchNorm's kernels (nn/batchnorm.h), which saves a pass each way */
     int fused_activation; /* BatchNorm: that activation node, else -1 */
-    bool fused;           /* activation: computed by the BatchNorm before it */
 } node_state;
 
 struct gf_net {
@@ -411,6 +410,11 @@ int gf_net_add(gf_net *net, int a, int b) {
 
 /* ---- finalising and initialising ---------------------------------------- */
 
+/* an activation computed by the BatchNorm before it */
+static bool is_fused_activation(const gf_net *net, int i) {
+    return i > 0 && net->state[i - 1].fused_activation == i;
+}
+
 /* The node whose gradient node i's backward reads: its own, or for a BatchNorm fused
  * with the activation after it, the activation's. */
 static int gradient_read_by(const gf_net *net, int i) {
@@ -421,7 +425,7 @@ static int gradient_read_by(const gf_net *net, int i) {
  * read from its output's sign (nn/batchnorm.h), and not the network's output. */
 static void fuse_activations(gf_net *net) {
     int n = net->node_count;
-    for (int i = 0; i < n; i++) net->state[i].fused_activation = -1, net->state[i].fused = false;
+    for (int i = 0; i < n; i++) net->state[i].fused_activation = -1;
     for (int i = 1; i + 1 < n - 1; i++) {
         const gf_node *bn = &net->nodes[i], *act = &net->nodes[i + 1];
         if (bn->op != GF_OP_BATCHNORM || act->op != GF_OP_ACTIVATION || act->inputs[0] != i)
@@ -432,7 +436,6 @@ static void fuse_activations(gf_net *net) {
             for (int k = 0; k < 2; k++) readers += net->nodes[j].inputs[k] == i;
         if (readers != 1) continue;
         net->state[i].fused_activation = i + 1;
-        net->state[i + 1].fused = true;
     }
 }
 
@@ -452,7 +455,7 @@ static int assign_gradient_slots(gf_net *net) {
     for (int i = 0; i < n; i++) net->state[i].grad_slot = -1;
     for (int i = n - 1; i > 0; i--) {
         /* a fused activation's gradient stays alive until its BatchNorm's backward */
-        if (!net->state[i].contributes || net->state[i].fused) continue;
+        if (!net->state[i].contributes || is_fused_activation(net, i)) continue;
         int born[3] = {i == n - 1 ? i : -1, -1, -1}; /* the output's gradient is the given one */
         for (int k = 0; k < 2; k++) {
             int j = net->nodes[i].inputs[k];
@@ -717,7 +720,7 @@ static int forward_node(gf_net *net, int i, int batch) {
     size_t count = (size_t)node_numel(n) * (size_t)batch;
     /* a BatchNorm fused with its activation writes the activation's output */
     float *out = st->fused_activation >= 0 ? net->state[st->fused_activation].out : st->out;
-    if (st->fused) return GF_OK;
+    if (is_fused_activation(net, i)) return GF_OK;
     switch (n->op) {
     case GF_OP_INPUT: return GF_OK;
     case GF_OP_CONV2D:
@@ -843,7 +846,8 @@ int gf_net_backward(gf_net *net, const float *grad_output) {
            (size_t)node_numel(&net->nodes[last]) * (size_t)batch * sizeof(float));
     for (int i = last; i > 0; i--) {
         node_state *st = &net->state[i];
-        if (!st->contributes || st->fused) continue; /* a fused activation: see its BatchNorm */
+        /* a fused activation's backward is its BatchNorm's */
+        if (!st->contributes || is_fused_activation(net, i)) continue;
         /* kernels add into their input's gradient; the input's latest reader, which
          * backward reaches first, stores into it when its kernel can, else clears it */
         gf_grad_write write[2] = {GF_GRAD_ADD, GF_GRAD_ADD};
