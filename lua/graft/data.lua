@@ -80,7 +80,21 @@ function Dataset:__tostring()
     self.classes, self.dir)
 end
 
+-- The training and test sets must agree: a network built for one reads the other.
+local function check_same_kind(name, dir, train, test)
+  local a, b = table.concat(train:shape(), "x"), table.concat(test:shape(), "x")
+  if a ~= b then
+    error(string.format("graft.data.%s: the training images in %s are %s but the test images "
+      .. "are %s", name:gsub("-", "_"), dir, a, b), 0)
+  end
+  if train:classes() ~= test:classes() then
+    error(string.format("graft.data.%s: the training set in %s has %d classes but the test set "
+      .. "has %d", name:gsub("-", "_"), dir, train:classes(), test:classes()), 0)
+  end
+end
+
 local function make(name, dir, train, test, fields)
+  check_same_kind(name, dir, train, test)
   local mean, std = fields.mean, fields.std
   train:set_normalisation(mean, std)
   test:set_normalisation(mean, std)

@@ -42,7 +42,7 @@ local function read_options(opts)
     if o[k] == nil then o[k] = v end
   end
   if not o.net then fail("net= is required (a network, e.g. graft.models.resnet{})") end
-  if type(o.data) ~= "table" or not o.data.train then
+  if type(o.data) ~= "table" or not o.data.train or not o.data.test then
     fail("data= is required (a data set, e.g. graft.data.fashion_mnist{})")
   end
   for _, k in ipairs { "epochs", "batch", "test_batch", "seed", "stream", "step" } do
@@ -56,13 +56,17 @@ local function read_options(opts)
   return o
 end
 
--- The network must take the data set's images and give one score per class.
+-- The network must take the data set's images (training and test) and give one
+-- score per class.
 local function check_shapes(net, data)
-  local input, shape = net:input_shape(), data.shape
-  if input[1] ~= shape[1] or input[2] ~= shape[2] or input[3] ~= shape[3] then
-    fail("the network takes %s images, the data set has %s (build the model with "
-      .. "data = the data set, or in_channels/image_size)", table.concat(input, "x"),
-      table.concat(shape, "x"))
+  local input = net:input_shape()
+  for _, part in ipairs { "train", "test" } do
+    local shape = data[part]:shape()
+    if input[1] ~= shape[1] or input[2] ~= shape[2] or input[3] ~= shape[3] then
+      fail("the network takes %s images, the data set's %s images are %s (build the model "
+        .. "with data = the data set, or in_channels/image_size)", table.concat(input, "x"),
+        part == "train" and "training" or "test", table.concat(shape, "x"))
+    end
   end
   local out = net:output_shape()
   if #out ~= 1 or out[1] ~= data.classes then

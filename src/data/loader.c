@@ -164,6 +164,12 @@ void gf_loader_free(gf_loader *ld) {
 
 int64_t gf_loader_batches_per_epoch(const gf_loader *ld) { return ld->batches; }
 
+void gf_loader_image_shape(const gf_loader *ld, int *channels, int *height, int *width) {
+    *channels = ld->ds->channels;
+    *height = ld->ds->height;
+    *width = ld->ds->width;
+}
+
 void gf_loader_start_epoch(gf_loader *ld) {
     pthread_mutex_lock(&ld->lock);
     /* stop handing out work, and let a batch in preparation finish */

@@ -33,6 +33,8 @@ gf_loader *gf_loader_create(const gf_dataset *ds, const gf_loader_options *optio
 void gf_loader_free(gf_loader *loader);
 
 int64_t gf_loader_batches_per_epoch(const gf_loader *loader);
+/* The shape of one image of its batches (the dataset's). */
+void gf_loader_image_shape(const gf_loader *loader, int *channels, int *height, int *width);
 /* Begins an epoch: draws the order and lets the thread prepare batches. Abandons
  * whatever was left of the previous epoch. */
 void gf_loader_start_epoch(gf_loader *loader);

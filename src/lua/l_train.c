@@ -172,15 +172,15 @@ static int l_train_step(lua_State *L) {
     gf_sgd *sgd = check_sgd(L, 2);
     gf_loader *loader = gf_lua_check_loader(L, 3);
     float lr = (float)luaL_checknumber(L, 4);
-    const float *images;
-    const int32_t *labels;
-    int n = gf_loader_next(loader, &images, &labels);
+    gf_batch batch;
+    gf_loader_image_shape(loader, &batch.channels, &batch.height, &batch.width);
+    int n = batch.count = gf_loader_next(loader, &batch.images, &batch.labels);
     if (n == 0) {
         lua_pushnil(L);
         return 1;
     }
     gf_step_result r;
-    if (gf_train_step(net, sgd, images, labels, n, lr, &r) != GF_OK)
+    if (gf_train_step(net, sgd, &batch, lr, &r) != GF_OK)
         return gf_lua_raise(L, "graft.core.train_step");
     lua_pushinteger(L, n);
     lua_pushnumber(L, r.loss_sum / n);

@@ -20,6 +20,17 @@ void gf_count_hits(const float *logits, const int32_t *labels, int batch, int cl
     }
 }
 
+/* Images of channels x height x width fit the network's input, or an error naming
+ * both shapes. */
+static int check_input_shape(const gf_net *net, int channels, int height, int width) {
+    int c, h, w;
+    gf_net_input_shape(net, &c, &h, &w);
+    if (c != channels || h != height || w != width)
+        return gf_fail("the images are %dx%dx%d but the network takes %dx%dx%d", channels,
+                       height, width, c, h, w);
+    return GF_OK;
+}
+
 /* Forward in the current mode and the loss; grad (may be NULL) receives d loss/d logits. */
 static int forward_loss(gf_net *net, const float *images, const int32_t *labels, int batch,
                         float *grad, float *loss, gf_step_result *result) {
@@ -33,9 +44,12 @@ static int forward_loss(gf_net *net, const float *images, const int32_t *labels,
     return GF_OK;
 }
 
-int gf_train_step(gf_net *net, gf_sgd *sgd, const float *images, const int32_t *labels,
-                  int batch, float lr, gf_step_result *result) {
+int gf_train_step(gf_net *net, gf_sgd *sgd, const gf_batch *b, float lr,
+                  gf_step_result *result) {
     *result = (gf_step_result){0};
+    int batch = b->count;
+    if (check_input_shape(net, b->channels, b->height, b->width) != GF_OK)
+        return gf_fail_context("train step (batch of %d)", batch);
     int classes = gf_net_output_size(net);
     /* batch x classes floats: small next to the step, so a fresh buffer each time
      * keeps this function free of hidden state */
@@ -43,7 +57,7 @@ int gf_train_step(gf_net *net, gf_sgd *sgd, const float *images, const int32_t *
     if (!grad) return gf_fail("train step: out of memory for the logit gradient");
     gf_net_set_training(net, true);
     float loss = 0;
-    int status = forward_loss(net, images, labels, batch, grad, &loss, result);
+    int status = forward_loss(net, b->images, b->labels, batch, grad, &loss, result);
     result->finite = status == GF_OK && isfinite(loss);
     if (status == GF_OK && result->finite) status = gf_net_backward(net, grad);
     free(grad);
@@ -53,6 +67,10 @@ int gf_train_step(gf_net *net, gf_sgd *sgd, const float *images, const int32_t *
 }
 
 int gf_evaluate(gf_net *net, gf_loader *loader, gf_step_result *result) {
+    int channels, height, width;
+    gf_loader_image_shape(loader, &channels, &height, &width);
+    if (check_input_shape(net, channels, height, width) != GF_OK)
+        return gf_fail_context("evaluation");
     bool was_training = gf_net_is_training(net);
     gf_net_set_training(net, false);
     gf_loader_start_epoch(loader);

@@ -39,6 +39,20 @@ end
 
 local function remove_dir(dir) os.execute("rm -rf " .. dir) end
 
+-- Plain IDX files in dir: `prefix`-images-idx3-ubyte (n images of side x side) and
+-- `prefix`-labels-idx1-ubyte (labels i % 10).
+local function idx_files(dir, prefix, n, side)
+  local pixels, labels = {}, {}
+  for i = 0, n - 1 do
+    labels[#labels + 1] = string.char(i % 10)
+    for p = 0, side * side - 1 do pixels[#pixels + 1] = string.char((i * 7 + p) % 256) end
+  end
+  write(dir .. "/" .. prefix .. "-images-idx3-ubyte",
+    string.pack(">I4I4I4I4", 0x803, n, side, side) .. table.concat(pixels))
+  write(dir .. "/" .. prefix .. "-labels-idx1-ubyte",
+    string.pack(">I4I4", 0x801, n) .. table.concat(labels))
+end
+
 describe("graft.data", function()
   it("reads Fashion-MNIST with its shape, classes and normalisation", function()
     local fm = graft.data.fashion_mnist { subset = 100, test_subset = 50 }
@@ -99,6 +113,18 @@ describe("graft.data", function()
     expect.error(function() graft.data.fashion_mnist { subsets = 3 } end, "unknown option 'subsets'")
     expect.error(function() graft.data.fashion_mnist { subset = 0 } end, "subset must be a positive integer")
     expect.error(function() graft.data.load("imagenet") end, "unknown data set 'imagenet'")
+  end)
+
+  it("refuses training and test images of different shapes, naming both", function()
+    local dir = expect.tmpname("-mixed")
+    assert(os.execute("mkdir -p " .. dir))
+    idx_files(dir, "train", 4, 28)
+    idx_files(dir, "t10k", 3, 14)
+    expect.error(function() graft.data.mnist { dir = dir } end,
+      { "graft.data.mnist", dir, "training images", "1x28x28", "test images are 1x14x14" })
+    idx_files(dir, "t10k", 3, 28)
+    expect.eq(graft.data.mnist { dir = dir }.test:size(), 3)
+    remove_dir(dir)
   end)
 
   it("refuses a damaged CIFAR file, naming file and offset", function()

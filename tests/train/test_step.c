@@ -30,21 +30,23 @@ static gf_net *small_net(uint64_t seed) {
     return net;
 }
 
-static gf_dataset *small_dataset(void) {
-    gf_dataset *ds = gf_dataset_create(COUNT, 1, SIDE, SIDE, CLASSES);
+static gf_dataset *small_dataset_of(int side) {
+    gf_dataset *ds = gf_dataset_create(COUNT, 1, side, side, CLASSES);
     gf_rng rng;
     gf_rng_seed(&rng, 3, 0);
     for (int i = 0; i < COUNT; i++) {
         ds->labels[i] = i % CLASSES;
         /* class c: brightness around 40 + 80 c, so the task is learnable */
-        for (int p = 0; p < SIDE * SIDE; p++)
-            ds->images[i * SIDE * SIDE + p] =
+        for (int p = 0; p < side * side; p++)
+            ds->images[i * side * side + p] =
                 (uint8_t)(gf_rng_below(&rng, 60) + 10 + 80 * ds->labels[i]);
     }
     ds->mean[0] = 0.3f;
     ds->std[0] = 0.3f;
     return ds;
 }
+
+static gf_dataset *small_dataset(void) { return small_dataset_of(SIDE); }
 
 static void test_count_hits(void) {
     /* 6 classes; label scores: rank 1, rank 3 (two higher), rank 6 (five higher), tie */
@@ -76,7 +78,8 @@ static void test_step_equals_parts(void) {
         int n;
         while ((n = gf_loader_next(ld, &x, &y)) > 0) {
             gf_step_result r;
-            CHECK(gf_train_step(fused, sgd_fused, x, y, n, 0.05f, &r) == GF_OK);
+            gf_batch b = {x, y, n, 1, SIDE, SIDE};
+            CHECK(gf_train_step(fused, sgd_fused, &b, 0.05f, &r) == GF_OK);
             CHECK(r.finite && r.count == n);
             epoch_loss += r.loss_sum;
 
@@ -144,11 +147,48 @@ static void test_non_finite_loss(void) {
     gf_net_slice_data(net, bias)[1] = INFINITY;
     memcpy(before, gf_net_params(net), bytes);
     gf_step_result r;
-    CHECK(gf_train_step(net, sgd, images, labels, 2, 0.1f, &r) == GF_OK);
+    gf_batch b = {images, labels, 2, 1, SIDE, SIDE};
+    CHECK(gf_train_step(net, sgd, &b, 0.1f, &r) == GF_OK);
     CHECK(!r.finite);
     CHECK(memcmp(before, gf_net_params(net), bytes) == 0);
     CHECK(!sgd->buffer_filled);
     free(before);
+    gf_sgd_free(sgd);
+    gf_net_free(net);
+}
+
+/* Images smaller than the network's input would be read past their end: both the
+ * step and the evaluation refuse them, naming both shapes, and change nothing. */
+static void test_shape_mismatch(void) {
+    gf_net *net = small_net(4);
+    gf_sgd *sgd = gf_sgd_create(gf_net_param_count(net), 0.9f, 0, 0, false);
+    gf_dataset *small = small_dataset_of(SIDE / 2);
+    gf_loader_options o = {.batch = BATCH};
+    gf_loader *ld = gf_loader_create(small, &o);
+    size_t bytes = gf_net_param_count(net) * sizeof(float);
+    float *before = malloc(bytes);
+    memcpy(before, gf_net_params(net), bytes);
+
+    gf_step_result r = {0};
+    CHECK(gf_evaluate(net, ld, &r) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "evaluation: the images are 1x3x3 but the network "
+                                       "takes 1x6x6");
+    CHECK(r.count == 0 && gf_net_is_training(net));
+
+    gf_loader_start_epoch(ld);
+    gf_batch b = {.channels = 1, .height = SIDE / 2, .width = SIDE / 2};
+    b.count = gf_loader_next(ld, &b.images, &b.labels);
+    CHECK(gf_train_step(net, sgd, &b, 0.1f, &r) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "the images are 1x3x3 but the network takes 1x6x6");
+    b.channels = 2; /* as many floats per image as 1x3x6, still not the input's shape */
+    b.width = SIDE;
+    CHECK(gf_train_step(net, sgd, &b, 0.1f, &r) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "2x3x6");
+    CHECK(memcmp(before, gf_net_params(net), bytes) == 0 && !sgd->buffer_filled);
+
+    free(before);
+    gf_loader_free(ld);
+    gf_dataset_free(small);
     gf_sgd_free(sgd);
     gf_net_free(net);
 }
@@ -246,6 +286,7 @@ int main(void) {
     test_count_hits();
     test_step_equals_parts();
     test_non_finite_loss();
+    test_shape_mismatch();
     test_checkpoints();
     return CHECK_DONE();
 }

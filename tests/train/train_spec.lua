@@ -93,6 +93,44 @@ describe("graft.train", function()
     expect.error(function() graft.train { data = fm } end, "net= is required")
   end)
 
+  it("refuses test images of another shape than the network's input", function()
+    local net = helpers.small_cnn {}
+    -- 14x14 images: the first 16 Fashion-MNIST images, every other pixel
+    local dir = expect.tmpname("-small")
+    assert(os.execute("mkdir -p " .. dir))
+    local pixels, labels = {}, {}
+    for i = 1, 16 do
+      local image, label = fm.train:image(i)
+      local rows = image:totable()[1]
+      for y = 1, 28, 2 do
+        for x = 1, 28, 2 do pixels[#pixels + 1] = string.char(math.floor(rows[y][x] * 255 + 0.5)) end
+      end
+      labels[i] = string.char(label)
+    end
+    local function write(name, bytes)
+      local f = assert(io.open(dir .. "/" .. name, "wb"))
+      f:write(bytes)
+      f:close()
+    end
+    write("images", string.pack(">I4I4I4I4", 0x803, 16, 14, 14) .. table.concat(pixels))
+    write("labels", string.pack(">I4I4", 0x801, 16) .. table.concat(labels))
+    local test = graft.core.data_idx(dir .. "/images", dir .. "/labels", 10)
+    local mixed = { train = fm.train, test = test, classes = 10, shape = fm.shape }
+    expect.error(function() graft.train { net = net, data = mixed, quiet = true } end,
+      { "the network takes 1x28x28 images", "test images are 1x14x14" })
+    -- the core functions check too: reading 14x14 images as 28x28 runs past them
+    local loader = graft.core.loader(test, { batch = 8 })
+    expect.error(function() graft.core.evaluate(net, loader) end,
+      { "graft.core.evaluate", "images are 1x14x14 but the network takes 1x28x28" })
+    local sgd = graft.core.sgd { net = net }
+    loader:start_epoch()
+    expect.error(function() graft.core.train_step(net, sgd, loader, 0.1) end,
+      { "graft.core.train_step", "images are 1x14x14 but the network takes 1x28x28" })
+    loader:close()
+    sgd:close()
+    helpers.remove_dir(dir)
+  end)
+
   it("stops on a non-finite loss, naming epoch and batch, and keeps the last checkpoint", function()
     local dir = expect.tmpname("-ckpt")
     local net = helpers.small_cnn {}
