@@ -259,7 +259,7 @@ int gf_gemm_use(const char *isa) {
 }
 
 size_t gf_gemm_packed_a_floats(int m, int k) {
-    return (size_t)(m + MR_MAX - 1) * (size_t)k;
+    return ((size_t)m + MR_MAX - 1) * (size_t)k;
 }
 
 /* Panel p holds rows p*MR .. p*MR + MR - 1, as packed[p][k][MR]. */

@@ -4,9 +4,14 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/size.h"
 
 void *gf_alloc(size_t bytes, const char *what) {
-    size_t rounded = (bytes + GF_ALIGNMENT - 1) / GF_ALIGNMENT * GF_ALIGNMENT;
+    size_t rounded = gf_size_round_up(bytes, GF_ALIGNMENT);
+    if (rounded == GF_SIZE_OVERFLOW) {
+        gf_fail("cannot allocate %s: its size overflows the address space", what);
+        return NULL;
+    }
     if (rounded == 0) rounded = GF_ALIGNMENT;
     void *p = aligned_alloc(GF_ALIGNMENT, rounded);
     if (!p) {

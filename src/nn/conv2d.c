@@ -22,6 +22,7 @@
 #include "core/error.h"
 #include "core/gemm.h"
 #include "core/parallel.h"
+#include "core/size.h"
 #include "nn/conv2d_grid.h"
 
 int gf_conv2d_shape_init(gf_conv2d_shape *s) {
@@ -35,15 +36,29 @@ int gf_conv2d_shape_init(gf_conv2d_shape *s) {
     if (s->in_channels % s->groups != 0 || s->out_channels % s->groups != 0)
         return gf_fail("conv2d: groups %d must divide in_channels %d and out_channels %d",
                        s->groups, s->in_channels, s->out_channels);
-    int span_h = s->in_h + 2 * s->padding - s->kernel;
-    int span_w = s->in_w + 2 * s->padding - s->kernel;
-    if (span_h < 0 || span_w < 0)
-        return gf_fail("conv2d: kernel %d is larger than the padded input %dx%d "
+    /* in int64, so that no size overflows; the kernels index planes with int */
+    int64_t padded_h = (int64_t)s->in_h + 2 * (int64_t)s->padding;
+    int64_t padded_w = (int64_t)s->in_w + 2 * (int64_t)s->padding;
+    if (padded_h < s->kernel || padded_w < s->kernel)
+        return gf_fail("conv2d: kernel %d is larger than the padded input %lldx%lld "
                        "(input %dx%d, padding %d)",
-                       s->kernel, s->in_h + 2 * s->padding, s->in_w + 2 * s->padding,
-                       s->in_h, s->in_w, s->padding);
-    s->out_h = span_h / s->stride + 1;
-    s->out_w = span_w / s->stride + 1;
+                       s->kernel, (long long)padded_h, (long long)padded_w, s->in_h, s->in_w,
+                       s->padding);
+    int64_t kernel_area = (int64_t)s->kernel * s->kernel;
+    /* each test keeps the next product inside int64; the output is no larger */
+    if (padded_h > INT32_MAX || padded_w > INT32_MAX || padded_h * padded_w > INT32_MAX ||
+        kernel_area > INT32_MAX ||
+        (int64_t)(s->in_channels / s->groups) * kernel_area > INT32_MAX ||
+        (int64_t)(s->out_channels / s->groups) * kernel_area > INT32_MAX)
+        return gf_fail("conv2d: sizes too large for the kernels (padded input %lldx%lld, "
+                       "%d input and %d output channels per group, kernel %d; planes and "
+                       "patch rows must stay below 2^31)",
+                       (long long)padded_h, (long long)padded_w, s->in_channels / s->groups,
+                       s->out_channels / s->groups, s->kernel);
+    int64_t out_h = (padded_h - s->kernel) / s->stride + 1;
+    int64_t out_w = (padded_w - s->kernel) / s->stride + 1;
+    s->out_h = (int)out_h;
+    s->out_w = (int)out_w;
     return GF_OK;
 }
 
@@ -137,7 +152,7 @@ static float dot(const float *a, const float *b, int n) {
  * copy of the plane ([h + 2p, w + 2p], `padded`), so that no tap needs a bounds
  * check and stride-1 rows are contiguous. */
 static size_t padded_plane_floats(const gf_conv2d_shape *s) {
-    return (size_t)(s->in_h + 2 * s->padding) * (size_t)(s->in_w + 2 * s->padding);
+    return ((size_t)s->in_h + 2 * (size_t)s->padding) * ((size_t)s->in_w + 2 * (size_t)s->padding);
 }
 
 static void pad_plane(float *padded, const float *in, const gf_conv2d_shape *s) {
@@ -217,14 +232,14 @@ static bool is_pointwise(const gf_conv2d_shape *s) {
 
 /* rows of the unrolled patch matrix of one group */
 static size_t patch_rows(const gf_conv2d_shape *s) {
-    return (size_t)(s->in_channels / s->groups) * (size_t)s->kernel * (size_t)s->kernel;
+    return gf_size_mul((size_t)(s->in_channels / s->groups), (size_t)s->kernel * (size_t)s->kernel);
 }
 
 static size_t out_plane(const gf_conv2d_shape *s) { return (size_t)s->out_h * s->out_w; }
 static size_t in_plane(const gf_conv2d_shape *s) { return (size_t)s->in_h * s->in_w; }
 
 static size_t weight_floats(const gf_conv2d_shape *s) {
-    return (size_t)s->out_channels * patch_rows(s);
+    return gf_size_mul((size_t)s->out_channels, patch_rows(s));
 }
 
 /* packed weights for the forward product, or packed transposed (for the grid path:
@@ -233,11 +248,11 @@ static size_t weight_floats(const gf_conv2d_shape *s) {
 static size_t shared_floats(const gf_conv2d_shape *s) {
     if (is_depthwise(s)) return 0;
     const int rows = (int)patch_rows(s), cout_g = s->out_channels / s->groups;
-    size_t forward = (size_t)s->groups * gf_gemm_packed_a_floats(cout_g, rows);
-    size_t backward = (size_t)s->groups * gf_gemm_packed_a_floats(rows, cout_g);
+    size_t forward = gf_size_mul((size_t)s->groups, gf_gemm_packed_a_floats(cout_g, rows));
+    size_t backward = gf_size_mul((size_t)s->groups, gf_gemm_packed_a_floats(rows, cout_g));
     if (gf_conv2d_grid_applies(s))
-        backward = (size_t)s->groups * gf_conv2d_grid_flipped_floats(s) +
-                   gf_conv2d_grid_flipped_scratch_floats(s);
+        backward = gf_size_add(gf_size_mul((size_t)s->groups, gf_conv2d_grid_flipped_floats(s)),
+                               gf_conv2d_grid_flipped_scratch_floats(s));
     return forward > backward ? forward : backward;
 }
 
@@ -246,7 +261,7 @@ static size_t shared_floats(const gf_conv2d_shape *s) {
  * a long sum) instead of one short product per image. About 1 MiB of patches. */
 static int chunk_images(const gf_conv2d_shape *s) {
     if (gf_conv2d_grid_applies(s)) return gf_conv2d_grid_chunk(s);
-    size_t per_image = patch_rows(s) * out_plane(s);
+    size_t per_image = gf_size_mul(patch_rows(s), out_plane(s));
     size_t chunk = ((size_t)1 << 18) / (per_image ? per_image : 1);
     if (chunk < 1) chunk = 1;
     if (chunk > (size_t)s->batch) chunk = (size_t)s->batch;
@@ -257,28 +272,29 @@ static int chunk_images(const gf_conv2d_shape *s) {
 static size_t patch_floats(const gf_conv2d_shape *s) {
     if (is_depthwise(s)) return 2 * padded_plane_floats(s);
     if (gf_conv2d_grid_applies(s)) return gf_conv2d_grid_scratch_floats(s);
-    return patch_rows(s) * out_plane(s) * (size_t)chunk_images(s);
+    return gf_size_mul(gf_size_mul(patch_rows(s), out_plane(s)), (size_t)chunk_images(s));
 }
 
 /* one group's outputs (or output gradients) of a chunk, side by side */
 static size_t gathered_floats(const gf_conv2d_shape *s) {
     if (is_depthwise(s) || gf_conv2d_grid_applies(s) || chunk_images(s) == 1) return 0;
-    return (size_t)(s->out_channels / s->groups) * out_plane(s) * (size_t)chunk_images(s);
+    return gf_size_mul(gf_size_mul((size_t)(s->out_channels / s->groups), out_plane(s)),
+                       (size_t)chunk_images(s));
 }
 
-static size_t round_to_line(size_t floats) { return (floats + 15) / 16 * 16; }
+static size_t round_to_line(size_t floats) { return gf_size_round_up(floats, 16); }
 
 /* entries of the row table: the rows of B of one product, and of A for the weight
  * gradient */
 static size_t row_table_entries(const gf_conv2d_shape *s) {
     if (is_depthwise(s)) return 0;
     if (gf_conv2d_grid_applies(s)) return 2 * gf_conv2d_grid_row_count(s);
-    return patch_rows(s) + (size_t)(s->out_channels / s->groups);
+    return gf_size_add(patch_rows(s), (size_t)(s->out_channels / s->groups));
 }
 
 static size_t row_table_floats(const gf_conv2d_shape *s) {
-    return round_to_line((row_table_entries(s) * sizeof(float *) + sizeof(float) - 1) /
-                         sizeof(float));
+    size_t bytes = gf_size_mul(row_table_entries(s), sizeof(float *));
+    return round_to_line(gf_size_round_up(bytes, sizeof(float)) / sizeof(float));
 }
 
 /* the weight-gradient product's scratch (the grid path keeps its own) */
@@ -288,13 +304,16 @@ static size_t product_floats(const gf_conv2d_shape *s) {
 }
 
 static size_t thread_floats(const gf_conv2d_shape *s) {
-    return round_to_line(patch_floats(s)) + round_to_line(gathered_floats(s)) +
-           round_to_line(weight_floats(s) + (size_t)s->out_channels) + row_table_floats(s) +
-           round_to_line(product_floats(s));
+    size_t floats = gf_size_add(round_to_line(patch_floats(s)), round_to_line(gathered_floats(s)));
+    floats = gf_size_add(floats, round_to_line(gf_size_add(weight_floats(s), (size_t)s->out_channels)));
+    floats = gf_size_add(floats, row_table_floats(s));
+    return gf_size_add(floats, round_to_line(product_floats(s)));
 }
 
+/* saturates at GF_SIZE_OVERFLOW (core/size.h) when the sizes do not fit */
 size_t gf_conv2d_workspace_floats(const gf_conv2d_shape *s) {
-    return round_to_line(shared_floats(s)) + (size_t)gf_parallel_threads() * thread_floats(s);
+    return gf_size_add(round_to_line(shared_floats(s)),
+                       gf_size_mul((size_t)gf_parallel_threads(), thread_floats(s)));
 }
 
 typedef struct conv_job {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/gemm.h"
+#include "core/size.h"
 
 /* Layout of one channel's grid for a chunk of `images` images. Index 0 of a plane is
  * `front` floats before the grid origin, so that the first row's left neighbours
@@ -14,7 +15,7 @@ typedef struct grid {
     size_t front, length, plane; /* length: computed positions (grid rows * row) */
 } grid;
 
-static size_t round_to_line(size_t floats) { return (floats + 15) / 16 * 16; }
+static size_t round_to_line(size_t floats) { return gf_size_round_up(floats, 16); }
 
 static grid grid_of(const gf_conv2d_shape *s, int images) {
     grid g;
@@ -23,8 +24,8 @@ static grid grid_of(const gf_conv2d_shape *s, int images) {
     g.image_rows = s->in_h + g.pad;
     g.images = images;
     g.front = (size_t)g.pad;
-    g.length = (size_t)images * g.image_rows * g.row;
-    g.plane = round_to_line(g.front + g.length + (size_t)2 * g.pad * g.row + (size_t)g.pad);
+    g.length = gf_size_mul((size_t)images, (size_t)g.image_rows * g.row);
+    g.plane = round_to_line(gf_size_add(g.length, g.front + (size_t)2 * g.pad * g.row + g.pad));
     return g;
 }
 
@@ -40,7 +41,7 @@ static int max_channels(const gf_conv2d_shape *s) {
 
 int gf_conv2d_grid_chunk(const gf_conv2d_shape *s) {
     grid one = grid_of(s, 1);
-    size_t per_image = (size_t)max_channels(s) * one.length;
+    size_t per_image = gf_size_mul((size_t)max_channels(s), one.length);
     size_t chunk = ((size_t)1 << 16) / (per_image ? per_image : 1);
     if (chunk < 1) chunk = 1;
     if (chunk > (size_t)s->batch) chunk = (size_t)s->batch;
@@ -52,14 +53,15 @@ int gf_conv2d_grid_chunk(const gf_conv2d_shape *s) {
  * product's scratch] */
 size_t gf_conv2d_grid_scratch_floats(const gf_conv2d_shape *s) {
     grid g = grid_of(s, gf_conv2d_grid_chunk(s));
-    return (size_t)(s->in_channels + s->out_channels) * g.plane +
-           round_to_line((size_t)max_channels(s) * g.length) +
-           gf_gemm_nt_scratch_floats((int)g.length);
+    size_t floats = gf_size_mul((size_t)s->in_channels + (size_t)s->out_channels, g.plane);
+    floats = gf_size_add(floats, round_to_line(gf_size_mul((size_t)max_channels(s), g.length)));
+    return gf_size_add(floats, gf_gemm_nt_scratch_floats((int)g.length));
 }
 
 size_t gf_conv2d_grid_row_count(const gf_conv2d_shape *s) {
     int cin_g = s->in_channels / s->groups, cout_g = s->out_channels / s->groups;
-    return (size_t)(cin_g > cout_g ? cin_g : cout_g) * (size_t)s->kernel * (size_t)s->kernel;
+    return gf_size_mul((size_t)(cin_g > cout_g ? cin_g : cout_g),
+                       (size_t)s->kernel * (size_t)s->kernel);
 }
 
 size_t gf_conv2d_grid_flipped_floats(const gf_conv2d_shape *s) {
@@ -68,8 +70,9 @@ size_t gf_conv2d_grid_flipped_floats(const gf_conv2d_shape *s) {
 }
 
 size_t gf_conv2d_grid_flipped_scratch_floats(const gf_conv2d_shape *s) {
-    return (size_t)(s->in_channels / s->groups) * (size_t)(s->out_channels / s->groups) *
-           (size_t)s->kernel * (size_t)s->kernel;
+    return gf_size_mul(gf_size_mul((size_t)(s->in_channels / s->groups),
+                                   (size_t)(s->out_channels / s->groups)),
+                       (size_t)s->kernel * (size_t)s->kernel);
 }
 
 void gf_conv2d_grid_pack_flipped(float *packed, float *scratch, const float *weight,

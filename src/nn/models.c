@@ -73,6 +73,11 @@ gf_net *gf_model_resnet_cifar(int depth, const gf_model_options *options) {
         gf_fail("resnet: depth %d is not 6n + 2 (20, 32, 44, 56, 110, ...)", depth);
         return NULL;
     }
+    if (depth > GF_MODEL_MAX_RESNET_DEPTH) {
+        gf_fail("resnet: depth %d is beyond %d, the deepest CIFAR ResNet of He et al. (2016)",
+                depth, GF_MODEL_MAX_RESNET_DEPTH);
+        return NULL;
+    }
     int blocks = (depth - 2) / 6;
     gf_net *net = gf_net_create(r.in_channels, r.image_size, r.image_size);
     if (!net) return NULL;

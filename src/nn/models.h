@@ -15,7 +15,10 @@ typedef struct gf_model_options {
     uint64_t seed;
 } gf_model_options;
 
-/* depth in {20, 32, 44, 56, 110}: 6n + 2 */
+/* The deepest CIFAR ResNet of He et al. (2016), ResNet-1202. */
+#define GF_MODEL_MAX_RESNET_DEPTH 1202
+
+/* depth 6n + 2 (20, 32, 44, 56, 110, ...), at most GF_MODEL_MAX_RESNET_DEPTH */
 gf_net *gf_model_resnet_cifar(int depth, const gf_model_options *options);
 gf_net *gf_model_mobilenetv2_cifar(const gf_model_options *options);
 

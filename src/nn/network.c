@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/memory.h"
 #include "core/rng.h"
+#include "core/size.h"
 #include "nn/batchnorm.h"
 #include "nn/conv2d.h"
 #include "nn/linear.h"
@@ -53,6 +54,11 @@ struct gf_net {
     float *params, *grads, *stats;
     int64_t *counters;
     bool finalized, training;
+    /* the tables' sizes before the node being built, restored if it fails */
+    struct {
+        int slice_count;
+        size_t param_count, stat_count, counter_count;
+    } before_node;
 
     node_state *state; /* node_count entries once finalised */
     float *arena;
@@ -98,6 +104,14 @@ gf_net *gf_net_create(int in_channels, int in_h, int in_w) {
     if (in_channels <= 0 || in_h <= 0 || in_w <= 0) {
         gf_fail("gf_net_create: input shape [%d, %d, %d] must be positive", in_channels, in_h,
                 in_w);
+        return NULL;
+    }
+    if (in_channels > GF_NET_MAX_CHANNELS || in_h > GF_NET_MAX_IMAGE || in_w > GF_NET_MAX_IMAGE ||
+        (int64_t)in_channels * in_h * in_w > GF_NET_MAX_SAMPLE_FLOATS) {
+        gf_fail("gf_net_create: input shape [%d, %d, %d] is beyond the limits (%d channels, "
+                "%dx%d images, %d floats per sample; docs/limits.md)",
+                in_channels, in_h, in_w, GF_NET_MAX_CHANNELS, GF_NET_MAX_IMAGE, GF_NET_MAX_IMAGE,
+                GF_NET_MAX_SAMPLE_FLOATS);
         return NULL;
     }
     gf_net *net = calloc(1, sizeof *net);
@@ -149,6 +163,9 @@ static int begin_node(gf_net *net, gf_op op, const char *name, int input, const 
     if (input < 0 || input >= net->node_count)
         return gf_fail("%s '%s': input node %d does not exist (the network has %d nodes)", what,
                        name ? name : "", input, net->node_count);
+    if (net->node_count >= GF_NET_MAX_NODES)
+        return gf_fail("%s '%s': the network has %d nodes, the limit (docs/limits.md)", what,
+                       name ? name : "", net->node_count);
     bool named = op == GF_OP_CONV2D || op == GF_OP_BATCHNORM || op == GF_OP_LINEAR;
     if (named) {
         if (!name || !name[0]) return gf_fail("%s: a layer with parameters needs a name", what);
@@ -174,18 +191,50 @@ static int begin_node(gf_net *net, gf_op op, const char *name, int input, const 
     n->inputs[0] = input;
     n->inputs[1] = -1;
     n->weight = n->bias = n->running_mean = n->running_var = n->batches_tracked = -1;
+    net->before_node.slice_count = net->slice_count;
+    net->before_node.param_count = net->param_count;
+    net->before_node.stat_count = net->stat_count;
+    net->before_node.counter_count = net->counter_count;
     *node = n;
     return GF_OK;
+}
+
+/* Forgets the slices of the node being built; returns GF_ERR. */
+static int abandon_node(gf_net *net) {
+    net->slice_count = net->before_node.slice_count;
+    net->param_count = net->before_node.param_count;
+    net->stat_count = net->before_node.stat_count;
+    net->counter_count = net->before_node.counter_count;
+    return GF_ERR;
+}
+
+/* Fails, naming the node being built, when its `what` is beyond `limit`. */
+static int within_limit(gf_net *net, const char *what, int64_t value, int64_t limit) {
+    if (value <= limit) return GF_OK;
+    char label[128];
+    gf_fail("%s: %s %lld is beyond the limit %lld (docs/limits.md)",
+            node_label(net, net->node_count, label, sizeof label), what, (long long)value,
+            (long long)limit);
+    return abandon_node(net);
 }
 
 /* Appends a slice "<node name><suffix>"; returns its index or GF_ERR. */
 static int add_slice(gf_net *net, const gf_node *node, const char *suffix, gf_slice_kind kind,
                      int ndim, const int64_t *shape) {
+    /* the builders' limits keep every shape product far inside int64 */
+    int64_t numel = gf_shape_numel(ndim, shape);
+    int64_t state = (int64_t)(net->param_count + net->stat_count);
+    char what[160];
+    snprintf(what, sizeof what, "parameter and statistic floats up to '%.80s%s'", node->name,
+             suffix);
+    if (within_limit(net, what, state + numel, GF_NET_MAX_STATE_FLOATS) != GF_OK) return GF_ERR;
     if (net->slice_count == net->slice_capacity) {
         int capacity = net->slice_capacity ? net->slice_capacity * 2 : 32;
         gf_slice *slices = realloc(net->slices, (size_t)capacity * sizeof *slices);
-        if (!slices)
-            return gf_fail("layer '%s': out of memory growing the slice table", node->name);
+        if (!slices) {
+            gf_fail("layer '%s': out of memory growing the slice table", node->name);
+            return abandon_node(net);
+        }
         net->slices = slices;
         net->slice_capacity = capacity;
     }
@@ -195,11 +244,8 @@ static int add_slice(gf_net *net, const gf_node *node, const char *suffix, gf_sl
              suffix); /* begin_node checked the length */
     s->kind = kind;
     s->ndim = ndim;
-    s->numel = 1;
-    for (int d = 0; d < ndim; d++) {
-        s->shape[d] = shape[d];
-        s->numel *= shape[d];
-    }
+    s->numel = numel;
+    for (int d = 0; d < ndim; d++) s->shape[d] = shape[d];
     switch (kind) {
     case GF_SLICE_PARAM:
         s->offset = net->param_count;
@@ -217,7 +263,26 @@ static int add_slice(gf_net *net, const gf_node *node, const char *suffix, gf_sl
     return net->slice_count++;
 }
 
-static int commit_node(gf_net *net) { return net->node_count++; }
+/* Checks the new node's output shape against the limits and counts the node. */
+static int commit_node(gf_net *net) {
+    const gf_node *n = &net->nodes[net->node_count];
+    if (within_limit(net, "output channels", n->channels, GF_NET_MAX_CHANNELS) != GF_OK ||
+        within_limit(net, "output height", n->height, GF_NET_MAX_IMAGE) != GF_OK ||
+        within_limit(net, "output width", n->width, GF_NET_MAX_IMAGE) != GF_OK ||
+        within_limit(net, "output size per sample", node_numel(n), GF_NET_MAX_SAMPLE_FLOATS) !=
+            GF_OK)
+        return GF_ERR;
+    return net->node_count++;
+}
+
+/* kernel, stride and padding of a window (convolution, pooling) */
+static int window_within_limits(gf_net *net, int kernel, int stride, int padding) {
+    if (within_limit(net, "kernel", kernel, GF_NET_MAX_WINDOW) != GF_OK ||
+        within_limit(net, "stride", stride, GF_NET_MAX_WINDOW) != GF_OK ||
+        within_limit(net, "padding", padding, GF_NET_MAX_WINDOW) != GF_OK)
+        return GF_ERR;
+    return GF_OK;
+}
 
 int gf_net_conv2d(gf_net *net, const char *name, int input, int out_channels, int kernel,
                   int stride, int padding, int groups, bool bias) {
@@ -229,6 +294,9 @@ int gf_net_conv2d(gf_net *net, const char *name, int input, int out_channels, in
             "conv2d '%s': out_channels %d, kernel %d, stride %d, padding %d, groups %d "
             "must be positive (padding >= 0)",
             name, out_channels, kernel, stride, padding, groups);
+    if (within_limit(net, "out_channels", out_channels, GF_NET_MAX_CHANNELS) != GF_OK ||
+        window_within_limits(net, kernel, stride, padding) != GF_OK)
+        return GF_ERR;
     if (in->channels % groups || out_channels % groups)
         return gf_fail("conv2d '%s': groups %d must divide in_channels %d and out_channels %d",
                        name, groups, in->channels, out_channels);
@@ -247,17 +315,9 @@ int gf_net_conv2d(gf_net *net, const char *name, int input, int out_channels, in
     n->has_bias = bias;
     int64_t wshape[4] = {out_channels, in->channels / groups, kernel, kernel};
     int64_t bshape[1] = {out_channels};
-    int first_slice = net->slice_count;
-    n->weight = add_slice(net, n, ".weight", GF_SLICE_PARAM, 4, wshape);
-    if (n->weight < 0) return GF_ERR;
-    if (bias) {
-        n->bias = add_slice(net, n, ".bias", GF_SLICE_PARAM, 1, bshape);
-        if (n->bias < 0) {
-            net->slice_count = first_slice;
-            net->param_count = net->slices[first_slice].offset;
-            return GF_ERR;
-        }
-    }
+    if ((n->weight = add_slice(net, n, ".weight", GF_SLICE_PARAM, 4, wshape)) < 0) return GF_ERR;
+    if (bias && (n->bias = add_slice(net, n, ".bias", GF_SLICE_PARAM, 1, bshape)) < 0)
+        return GF_ERR;
     return commit_node(net);
 }
 
@@ -271,21 +331,13 @@ int gf_net_batchnorm(gf_net *net, const char *name, int input) {
     n->width = in->width;
     int64_t shape[1] = {in->channels};
     /* PyTorch's state_dict order for BatchNorm2d */
-    size_t params_before = net->param_count, stats_before = net->stat_count;
-    size_t counters_before = net->counter_count;
-    int first_slice = net->slice_count;
     if ((n->weight = add_slice(net, n, ".weight", GF_SLICE_PARAM, 1, shape)) < 0 ||
         (n->bias = add_slice(net, n, ".bias", GF_SLICE_PARAM, 1, shape)) < 0 ||
         (n->running_mean = add_slice(net, n, ".running_mean", GF_SLICE_STAT, 1, shape)) < 0 ||
         (n->running_var = add_slice(net, n, ".running_var", GF_SLICE_STAT, 1, shape)) < 0 ||
         (n->batches_tracked = add_slice(net, n, ".num_batches_tracked", GF_SLICE_COUNT, 0, NULL)) <
-            0) {
-        net->slice_count = first_slice;
-        net->param_count = params_before;
-        net->stat_count = stats_before;
-        net->counter_count = counters_before;
+            0)
         return GF_ERR;
-    }
     return commit_node(net);
 }
 
@@ -313,11 +365,12 @@ static int pool_node(gf_net *net, gf_op op, int input, int kernel, int stride, i
     gf_node *n = NULL;
     if (begin_node(net, op, NULL, input, what, &n) != GF_OK) return GF_ERR;
     const gf_node *in = &net->nodes[input];
-    if (kernel <= 0 || stride <= 0 || padding < 0 || 2 * padding > kernel)
+    if (kernel <= 0 || stride <= 0 || padding < 0 || padding > kernel / 2)
         return gf_fail(
             "%s after node %d: kernel %d, stride %d, padding %d (need kernel, stride > 0 "
             "and 0 <= padding <= kernel / 2)",
             what, input, kernel, stride, padding);
+    if (window_within_limits(net, kernel, stride, padding) != GF_OK) return GF_ERR;
     if (in->height + 2 * padding < kernel || in->width + 2 * padding < kernel)
         return gf_fail("%s after node %d: kernel %d does not fit the input %dx%d with padding %d",
                        what, input, kernel, in->height, in->width, padding);
@@ -352,6 +405,8 @@ int gf_net_linear(gf_net *net, const char *name, int input, int out_features, bo
     if (begin_node(net, GF_OP_LINEAR, name, input, "gf_net_linear", &n) != GF_OK) return GF_ERR;
     if (out_features <= 0)
         return gf_fail("linear '%s': out_features %d must be positive", name, out_features);
+    if (within_limit(net, "out_features", out_features, GF_NET_MAX_CHANNELS) != GF_OK)
+        return GF_ERR;
     int64_t in_features = node_numel(&net->nodes[input]);
     n->channels = out_features;
     n->height = n->width = 1;
@@ -359,13 +414,9 @@ int gf_net_linear(gf_net *net, const char *name, int input, int out_features, bo
     n->has_bias = bias;
     int64_t wshape[2] = {out_features, in_features};
     int64_t bshape[1] = {out_features};
-    int first_slice = net->slice_count;
     if ((n->weight = add_slice(net, n, ".weight", GF_SLICE_PARAM, 2, wshape)) < 0) return GF_ERR;
-    if (bias && (n->bias = add_slice(net, n, ".bias", GF_SLICE_PARAM, 1, bshape)) < 0) {
-        net->slice_count = first_slice;
-        net->param_count = net->slices[first_slice].offset;
+    if (bias && (n->bias = add_slice(net, n, ".bias", GF_SLICE_PARAM, 1, bshape)) < 0)
         return GF_ERR;
-    }
     return commit_node(net);
 }
 
@@ -380,6 +431,9 @@ int gf_net_shortcut_a(gf_net *net, int input, int out_channels, int stride) {
             "gf_net_shortcut_a after node %d: %d -> %d channels with stride %d (need "
             "stride > 0 and an even, non-negative channel increase)",
             input, in->channels, out_channels, stride);
+    if (within_limit(net, "out_channels", out_channels, GF_NET_MAX_CHANNELS) != GF_OK ||
+        within_limit(net, "stride", stride, GF_NET_MAX_WINDOW) != GF_OK)
+        return GF_ERR;
     n->channels = out_channels;
     n->height = (in->height + stride - 1) / stride; /* x[:, :, ::stride, ::stride] */
     n->width = (in->width + stride - 1) / stride;
@@ -572,7 +626,10 @@ bool gf_net_is_training(const gf_net *net) { return net->training; }
 
 /* ---- the arena ---------------------------------------------------------- */
 
-static size_t round_up16(size_t floats) { return (floats + 15) / 16 * 16; }
+/* floats of `per_sample` * batch, rounded up to a 64-byte line; saturates (core/size.h) */
+static size_t line_floats(size_t per_sample, int batch) {
+    return gf_size_round_up(gf_size_mul(per_sample, (size_t)batch), 16);
+}
 
 /* Fills the kernels' shape structures for `batch`. */
 static int shape_nodes(gf_net *net, int batch) {
@@ -653,15 +710,17 @@ static int ensure_arena(gf_net *net, int batch) {
     size_t total = 0;
     for (int i = 0; i < net->node_count; i++) {
         const gf_node *n = &net->nodes[i];
-        size_t per_batch = round_up16((size_t)node_numel(n) * (size_t)layout_batch);
-        total += per_batch; /* output */
-        if (n->op == GF_OP_BATCHNORM) total += 2 * round_up16((size_t)n->channels);
-        if (n->op == GF_OP_MAXPOOL) total += per_batch; /* int32 argmax, one per output */
+        size_t per_batch = line_floats((size_t)node_numel(n), layout_batch);
+        total = gf_size_add(total, per_batch); /* output */
+        if (n->op == GF_OP_BATCHNORM)
+            total = gf_size_add(total, 2 * line_floats((size_t)n->channels, 1));
+        if (n->op == GF_OP_MAXPOOL) total = gf_size_add(total, per_batch); /* int32 argmax */
     }
     for (int slot = 0; slot < net->slot_count; slot++)
-        total += round_up16((size_t)net->slot_numel[slot] * (size_t)layout_batch);
-    total += round_up16(workspace);
-    float *arena = gf_alloc(total * sizeof(float), "the activation arena");
+        total = gf_size_add(total, line_floats((size_t)net->slot_numel[slot], layout_batch));
+    total = gf_size_add(total, line_floats(workspace, 1));
+    /* an overflow saturates, and gf_alloc refuses it by name */
+    float *arena = gf_alloc(gf_size_mul(total, sizeof(float)), "the activation arena");
     if (!arena) return gf_fail_context("network forward with batch %d", batch);
     gf_free(net->arena);
     net->arena = arena;
@@ -673,7 +732,7 @@ static int ensure_arena(gf_net *net, int batch) {
     for (int i = 0; i < net->node_count; i++) {
         const gf_node *n = &net->nodes[i];
         node_state *st = &net->state[i];
-        size_t per_batch = round_up16((size_t)node_numel(n) * (size_t)layout_batch);
+        size_t per_batch = line_floats((size_t)node_numel(n), layout_batch);
         st->out = p;
         p += per_batch;
         st->grad = NULL; /* set below from its gradient slot */
@@ -681,9 +740,9 @@ static int ensure_arena(gf_net *net, int batch) {
         st->argmax = NULL;
         if (n->op == GF_OP_BATCHNORM) {
             st->saved_mean = p;
-            p += round_up16((size_t)n->channels);
+            p += line_floats((size_t)n->channels, 1);
             st->saved_invstd = p;
-            p += round_up16((size_t)n->channels);
+            p += line_floats((size_t)n->channels, 1);
         }
         if (n->op == GF_OP_MAXPOOL) {
             st->argmax = (int32_t *)(void *)p;
@@ -693,7 +752,7 @@ static int ensure_arena(gf_net *net, int batch) {
     for (int slot = 0; slot < net->slot_count; slot++) {
         for (int i = 0; i < net->node_count; i++)
             if (net->state[i].grad_slot == slot) net->state[i].grad = p;
-        p += round_up16((size_t)net->slot_numel[slot] * (size_t)layout_batch);
+        p += line_floats((size_t)net->slot_numel[slot], layout_batch);
     }
     net->workspace = p;
     net->forward_batch = 0; /* the saved activations are gone */

@@ -63,6 +63,17 @@ typedef struct gf_node {
 
 typedef struct gf_net gf_net;
 
+/* Limits on an architecture, enforced by every builder below (and so by every
+ * checkpoint read): far beyond the reference's models, yet small enough that every
+ * per-sample size fits in int and no size of the buffers can overflow. A builder
+ * that meets a larger value fails naming the layer and the value (docs/limits.md). */
+#define GF_NET_MAX_NODES 10000
+#define GF_NET_MAX_CHANNELS 65536           /* channels of any node, linear out_features */
+#define GF_NET_MAX_IMAGE 8192               /* height and width of any node */
+#define GF_NET_MAX_WINDOW 64                /* kernel, stride, padding (conv2d, pooling) */
+#define GF_NET_MAX_SAMPLE_FLOATS (1 << 28)  /* one sample's output of one node (1 GiB) */
+#define GF_NET_MAX_STATE_FLOATS (1 << 30)   /* parameters and statistics together (4 GiB) */
+
 gf_net *gf_net_create(int in_channels, int in_h, int in_w);
 void gf_net_free(gf_net *net);
 

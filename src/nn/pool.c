@@ -14,18 +14,22 @@ int gf_pool_shape_init(gf_pool_shape *s) {
                        "stride %d, padding %d)",
                        s->batch, s->channels, s->in_h, s->in_w, s->kernel, s->stride,
                        s->padding);
-    if (2 * s->padding > s->kernel)
+    if (s->padding > s->kernel / 2) /* 2 * padding > kernel, without overflow */
         return gf_fail("pool: padding %d is more than half the kernel %d", s->padding,
                        s->kernel);
-    int span_h = s->in_h + 2 * s->padding - s->kernel;
-    int span_w = s->in_w + 2 * s->padding - s->kernel;
+    /* in int64 (padding <= kernel / 2 keeps 2 * padding an int), so nothing wraps */
+    int64_t span_h = (int64_t)s->in_h + 2 * s->padding - s->kernel;
+    int64_t span_w = (int64_t)s->in_w + 2 * s->padding - s->kernel;
     if (span_h < 0 || span_w < 0)
-        return gf_fail("pool: kernel %d is larger than the padded input %dx%d (input %dx%d, "
-                       "padding %d)",
-                       s->kernel, s->in_h + 2 * s->padding, s->in_w + 2 * s->padding, s->in_h,
-                       s->in_w, s->padding);
-    s->out_h = span_h / s->stride + 1;
-    s->out_w = span_w / s->stride + 1;
+        return gf_fail("pool: kernel %d is larger than the padded input %lldx%lld (input "
+                       "%dx%d, padding %d)",
+                       s->kernel, (long long)span_h + s->kernel, (long long)span_w + s->kernel,
+                       s->in_h, s->in_w, s->padding);
+    if ((int64_t)s->in_h * s->in_w > INT32_MAX)
+        return gf_fail("pool: input %dx%d is too large (a plane must stay below 2^31)", s->in_h,
+                       s->in_w);
+    s->out_h = (int)(span_h / s->stride + 1);
+    s->out_w = (int)(span_w / s->stride + 1);
     return GF_OK;
 }
 

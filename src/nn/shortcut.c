@@ -1,5 +1,6 @@
 #include "nn/shortcut.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "core/error.h"
@@ -11,6 +12,11 @@ int gf_shortcut_shape_init(gf_shortcut_shape *s) {
         return gf_fail("shortcut: invalid sizes (batch %d, in_channels %d, input %dx%d, "
                        "stride %d, pad %d)",
                        s->batch, s->in_channels, s->in_h, s->in_w, s->stride, s->pad);
+    if ((int64_t)s->in_channels + 2 * (int64_t)s->pad > INT32_MAX ||
+        (int64_t)s->in_h * s->in_w > INT32_MAX)
+        return gf_fail("shortcut: sizes too large (in_channels %d + 2 x pad %d, input %dx%d; "
+                       "each must stay below 2^31)",
+                       s->in_channels, s->pad, s->in_h, s->in_w);
     s->out_channels = s->in_channels + 2 * s->pad;
     /* x[:, :, ::stride, ::stride] keeps ceil(size / stride) rows and columns */
     s->out_h = (s->in_h + s->stride - 1) / s->stride;

@@ -97,6 +97,8 @@ static void test_resnets(void) {
 
     CHECK(gf_model_resnet_cifar(21, NULL) == NULL);
     CHECK_CONTAINS(gf_error_message(), "depth 21 is not 6n + 2");
+    CHECK(gf_model_resnet_cifar(1208, NULL) == NULL);
+    CHECK_CONTAINS(gf_error_message(), "depth 1208 is beyond 1202");
     o = (gf_model_options){.leaky_slope = -1.0f};
     CHECK(gf_model_resnet_cifar(20, &o) == NULL);
     CHECK_CONTAINS(gf_error_message(), "leaky_slope -1");

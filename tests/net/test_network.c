@@ -376,6 +376,63 @@ static void test_copy_state(void) {
     gf_net_free(b);
 }
 
+/* Every builder refuses sizes beyond the limits of nn/network.h, naming the layer and
+ * the value, and leaves the network as it was; the arena's size cannot wrap around. */
+static void test_limits(void) {
+    gf_net *net = gf_net_create(1, 1, 1);
+    /* the 1x1x1 input whose huge padding once made the arena's size wrap around */
+    CHECK(gf_net_conv2d(net, "c", 0, 4, 2, 1, 536870912, 1, false) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "node 1 (conv2d 'c'): padding 536870912 is beyond the limit 64");
+    CHECK(gf_net_conv2d(net, "c", 0, 1000000000, 1, 1, 0, 1, false) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "out_channels 1000000000 is beyond the limit 65536");
+    CHECK(gf_net_maxpool(net, 0, 65, 1, 0) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "node 1 (maxpool): kernel 65 is beyond the limit 64");
+    CHECK(gf_net_shortcut_a(net, 0, 1, 100) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "stride 100 is beyond the limit 64");
+    CHECK(gf_net_linear(net, "fc", 0, 70000, true) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "node 1 (linear 'fc'): out_features 70000");
+    CHECK(gf_net_node_count(net) == 1 && gf_net_slice_count(net) == 0);
+    gf_net_free(net);
+
+    CHECK(gf_net_create(3, 8193, 8) == NULL);
+    CHECK_CONTAINS(gf_error_message(), "input shape [3, 8193, 8] is beyond the limits");
+    CHECK(gf_net_create(65536, 8192, 8192) == NULL);
+    CHECK_CONTAINS(gf_error_message(), "beyond the limits");
+
+    /* outputs: an image that padding grows past the limit, a sample that is too large */
+    net = gf_net_create(1, 8192, 8192);
+    CHECK(gf_net_conv2d(net, "grow", 0, 1, 1, 1, 1, 1, true) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "node 1 (conv2d 'grow'): output height 8194 is beyond the limit 8192");
+    CHECK(gf_net_conv2d(net, "wide", 0, 8, 1, 1, 0, 1, false) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "output size per sample 536870912 is beyond the limit 268435456");
+    CHECK(gf_net_slice_count(net) == 0 && gf_net_param_count(net) == 0); /* slices undone */
+    /* parameters: 2^26 inputs to 64 features is 2^32 weights */
+    CHECK(gf_net_linear(net, "fc", 0, 64, true) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "node 1 (linear 'fc'): parameter and statistic floats up to 'fc.weight' 4294967296 is beyond the limit 1073741824");
+    gf_net_free(net);
+
+    net = gf_net_create(1, 1, 1);
+    int x = 0;
+    for (int i = 1; i < GF_NET_MAX_NODES; i++) x = gf_net_activation(net, x, GF_ACT_RELU, 0);
+    CHECK(x == GF_NET_MAX_NODES - 1);
+    CHECK(gf_net_activation(net, x, GF_ACT_RELU, 0) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "the network has 10000 nodes, the limit");
+    gf_net_free(net);
+
+    /* 17 activations of 2^28 floats for the largest batch: more bytes than size_t
+     * holds, refused before anything is allocated or read */
+    net = gf_net_create(4, 8192, 8192);
+    x = 0;
+    for (int i = 0; i < 16; i++) x = gf_net_activation(net, x, GF_ACT_RELU, 0);
+    CHECK(gf_net_finalize(net, 0) == GF_OK);
+    float sample[1] = {0};
+    const float *out = NULL;
+    CHECK(gf_net_forward(net, sample, 2147483647, &out) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "network forward with batch 2147483647: cannot allocate "
+                                       "the activation arena: its size overflows");
+    gf_net_free(net);
+}
+
 int main(void) {
     test_gradients_against_finite_differences();
     test_fused_activations_match_separate();
@@ -383,5 +440,6 @@ int main(void) {
     test_slices_and_initialisation();
     test_batchnorm_modes_and_arena();
     test_copy_state();
+    test_limits();
     return CHECK_DONE();
 }

@@ -134,6 +134,16 @@ static void shape_errors(void) {
     s = shape(2, 3, 9, 7, 4, 3, 2, 1, 1);
     CHECK(gf_conv2d_shape_init(&s) == GF_OK);
     CHECK(s.out_h == 5 && s.out_w == 4);
+    /* sizes whose arithmetic would overflow int are refused, not wrapped */
+    s = shape(1, 1, 1, 1, 4, 2, 1, 2000000000, 1);
+    CHECK(gf_conv2d_shape_init(&s) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "padded input 4000000001x4000000001");
+    s = shape(1, 1, 46341, 46341, 1, 1, 1, 0, 1); /* a plane of 2^31 + 2 * 46341 + 1 */
+    CHECK(gf_conv2d_shape_init(&s) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "must stay below 2^31");
+    s = shape(1, 65536, 8, 8, 1, 256, 1, 128, 1); /* 65536 * 256^2 = 2^32 patch rows */
+    CHECK(gf_conv2d_shape_init(&s) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "65536 input and 1 output channels per group, kernel 256");
 }
 
 int main(void) {

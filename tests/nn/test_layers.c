@@ -202,6 +202,15 @@ static void pooling(void) {
     gf_pool_shape bad = {.batch = 1, .channels = 1, .in_h = 4, .in_w = 4, .kernel = 2, .stride = 2, .padding = 2};
     CHECK(gf_pool_shape_init(&bad) == GF_ERR);
     CHECK_CONTAINS(gf_error_message(), "padding 2 is more than half the kernel 2");
+    /* sizes whose arithmetic would overflow int are refused, not wrapped */
+    bad = (gf_pool_shape){.batch = 1, .channels = 1, .in_h = 2147483647, .in_w = 4,
+                          .kernel = 3, .stride = 1, .padding = 1};
+    CHECK(gf_pool_shape_init(&bad) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "input 2147483647x4 is too large");
+    bad.in_h = 4;
+    bad.padding = 2147483647;
+    CHECK(gf_pool_shape_init(&bad) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "more than half the kernel");
 }
 
 /* ---- linear ---- */
@@ -299,10 +308,19 @@ static void shortcut_and_add(void) {
     }
 }
 
+/* an option-A shortcut whose channel count would overflow int is refused */
+static void shortcut_limits(void) {
+    gf_shortcut_shape s = {.batch = 1, .in_channels = 2, .in_h = 4, .in_w = 4, .stride = 1,
+                           .pad = 2147483647 / 2 + 1};
+    CHECK(gf_shortcut_shape_init(&s) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "sizes too large");
+}
+
 int main(void) {
     activations();
     pooling();
     linear();
     shortcut_and_add();
+    shortcut_limits();
     return CHECK_DONE();
 }

@@ -43,6 +43,8 @@ describe("graft.models", function()
     expect.error(function() graft.models.resnet { leaky = -1 } end, "positive slope")
     expect.error(function() graft.models.resnet { depth = 18 } end, "depth 18 is not 6n + 2")
     expect.error(function() graft.models.resnet { depth = 2 } end, "depth 2 is not 6n + 2")
+    expect.error(function() graft.models.resnet { depth = 1208 } end, "depth 1208 is beyond 1202")
+    expect.error(function() graft.models.build("resnet6000002") end, "depth 6000002 is beyond 1202")
     -- n = 1 block per stage: ResNet-20 less two blocks per stage, each stage's block
     -- being two 3x3 convs and two BatchNorms (16, 32, 64 channels)
     local per_block_row = (2 * 16 * 16 * 9 + 4 * 16) + (2 * 32 * 32 * 9 + 4 * 32) + (2 * 64 * 64 * 9 + 4 * 64)

@@ -11,6 +11,9 @@ return function(opts)
   if math.type(depth) ~= "integer" or depth < 8 or (depth - 2) % 6 ~= 0 then
     error("graft.models.resnet: depth " .. tostring(depth) .. " is not 6n + 2 (8, 14, 20, 32, 44, 56, 110, ...)", 2)
   end
+  if depth > 1202 then -- GF_MODEL_MAX_RESNET_DEPTH
+    error("graft.models.resnet: depth " .. depth .. " is beyond 1202, the deepest CIFAR ResNet of He et al. (2016)", 2)
+  end
   local leaky = opts.leaky
   if leaky == true then leaky = 0.01 end -- PyTorch's default slope
   if leaky and (type(leaky) ~= "number" or leaky <= 0) then
