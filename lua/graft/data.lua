@@ -11,6 +11,7 @@
 -- place the CIFAR files.
 local core = require "graft.core"
 local doc = require "graft.doc"
+local options = require "graft.options"
 
 local data = {}
 
@@ -106,22 +107,20 @@ local function make(name, dir, train, test, fields)
   return setmetatable(ds, Dataset)
 end
 
-local function check_options(fname, opts, allowed)
-  opts = opts or {}
-  if type(opts) ~= "table" then error(fname .. ": options must be a table", 3) end
-  for k in pairs(opts) do
-    if not allowed[k] then error(string.format("%s: unknown option '%s'", fname, tostring(k)), 3) end
-  end
-  for _, k in ipairs { "subset", "test_subset" } do
-    local v = opts[k]
-    if v ~= nil and (math.type(v) ~= "integer" or v < 1) then
-      error(string.format("%s: %s must be a positive integer, got %s", fname, k, tostring(v)), 3)
-    end
-  end
-  return opts
+-- The options of every data set; CIFAR-100 adds labels.
+local function spec(name, more)
+  return options.spec("graft.data." .. name, {
+    { "dir", "string", default_help = "searched (see graft.data)", help = "directory of the files" },
+    { "subset", "integer", min = 1, default_help = "all", help = "the first n training images" },
+    { "test_subset", "integer", min = 1, default_help = "all", help = "the first n test images" },
+    table.unpack(more or {}),
+  })
 end
-
-local IDX_OPTIONS = { dir = true, subset = true, test_subset = true }
+data.options = {
+  fashion_mnist = spec("fashion_mnist"), mnist = spec("mnist"), cifar10 = spec("cifar10"),
+  cifar100 = spec("cifar100", { { "labels", "string", default = "fine", choices = { "fine", "coarse" },
+                                 help = "100 fine classes or 20 coarse ones" } }),
+}
 
 -- An MNIST-family data set in IDX files (gzip or plain).
 local function idx_dataset(name, opts, fields)
@@ -137,7 +136,7 @@ local function idx_dataset(name, opts, fields)
 end
 
 data.fashion_mnist = doc(function(opts)
-  opts = check_options("graft.data.fashion_mnist", opts, IDX_OPTIONS)
+  opts = data.options.fashion_mnist:check(opts)
   return idx_dataset("fashion-mnist", opts, {
     -- over the 60000 training images (tests/data/test_readers.c measures them)
     mean = { 0.2860 }, std = { 0.3530 }, pad = 2,
@@ -148,24 +147,24 @@ data.fashion_mnist = doc(function(opts)
 end, [[graft.data.fashion_mnist{dir=, subset=n, test_subset=m} -> dataset
 Fashion-MNIST (60000 training and 10000 test images, 1x28x28, 10 classes) from IDX
 files, gzip or plain. By default from /usr/share/datasets/fashion-mnist (Debian package
-dataset-fashion-mnist). subset keeps the first n training images, test_subset the first
-m test images. Normalisation mean 0.2860, std 0.3530; crop padding 2.]])
+dataset-fashion-mnist). Normalisation mean 0.2860, std 0.3530; crop padding 2.
+Options:
+]] .. data.options.fashion_mnist:describe())
 
 data.mnist = doc(function(opts)
-  opts = check_options("graft.data.mnist", opts, IDX_OPTIONS)
+  opts = data.options.mnist:check(opts)
   return idx_dataset("mnist", opts, {
     mean = { 0.1307 }, std = { 0.3081 }, pad = 2,
     hint = "place train-images-idx3-ubyte.gz etc. there (see data/README.md) or pass dir=",
   })
 end, [[graft.data.mnist{dir=, subset=n, test_subset=m} -> dataset
 MNIST digits from the four IDX files (gzip or plain), 1x28x28, 10 classes.
-Normalisation mean 0.1307, std 0.3081; crop padding 2.]])
-
-local CIFAR_OPTIONS = { dir = true, subset = true, test_subset = true, labels = true }
+Normalisation mean 0.1307, std 0.3081; crop padding 2.
+Options:
+]] .. data.options.mnist:describe())
 
 data.cifar10 = doc(function(opts)
-  opts = check_options("graft.data.cifar10", opts, CIFAR_OPTIONS)
-  if opts.labels then error("graft.data.cifar10: labels= is a CIFAR-100 option", 2) end
+  opts = data.options.cifar10:check(opts)
   local wanted = { subdirs = { "", "cifar-10-batches-bin" } }
   for i = 1, 5 do wanted[i] = { "data_batch_" .. i .. ".bin" } end
   wanted[6] = { "test_batch.bin" }
@@ -183,15 +182,13 @@ data.cifar10 = doc(function(opts)
 end, [[graft.data.cifar10{dir=, subset=n, test_subset=m} -> dataset
 CIFAR-10, binary version: data_batch_1..5.bin and test_batch.bin in dir (or in
 dir/cifar-10-batches-bin), 3x32x32, 10 classes. Normalisation as in the paper's
-code: mean (0.4914, 0.4822, 0.4465), std (0.2023, 0.1994, 0.2010); crop padding 4.]])
+code: mean (0.4914, 0.4822, 0.4465), std (0.2023, 0.1994, 0.2010); crop padding 4.
+Options:
+]] .. data.options.cifar10:describe())
 
 data.cifar100 = doc(function(opts)
-  opts = check_options("graft.data.cifar100", opts, CIFAR_OPTIONS)
-  local labels = opts.labels or "fine"
-  if labels ~= "fine" and labels ~= "coarse" then
-    error("graft.data.cifar100: labels must be 'fine' (100 classes) or 'coarse' (20), got "
-      .. tostring(labels), 2)
-  end
+  opts = data.options.cifar100:check(opts)
+  local labels = opts.labels
   local files, dir = locate("cifar100", opts.dir,
     { { "train.bin" }, { "test.bin" }, subdirs = { "", "cifar-100-binary" } },
     "download the binary version (cifar-100-binary.tar.gz) and see data/README.md")
@@ -204,7 +201,9 @@ data.cifar100 = doc(function(opts)
 end, [[graft.data.cifar100{dir=, labels='fine'|'coarse', subset=n, test_subset=m} -> dataset
 CIFAR-100, binary version: train.bin and test.bin in dir (or dir/cifar-100-binary),
 3x32x32, 100 fine classes or 20 coarse ones. Normalisation mean (0.5071, 0.4865,
-0.4409), std (0.2673, 0.2564, 0.2762); crop padding 4.]])
+0.4409), std (0.2673, 0.2564, 0.2762); crop padding 4.
+Options:
+]] .. data.options.cifar100:describe())
 
 data.load = doc(function(name, opts)
   local fn = data[(name or ""):gsub("-", "_")]

@@ -15,6 +15,7 @@
 -- "4.weight". A residual block's shortcut is named "shortcut".
 local core = require "graft.core"
 local doc = require "graft.doc"
+local options = require "graft.options"
 
 local nn = {}
 
@@ -46,38 +47,16 @@ function Layer.__tostring(layer)
   return head .. (#fields > 0 and "," or "") .. "\n" .. table.concat(children, ",\n") .. "\n}"
 end
 
--- Checks the options of a layer function: known keys, types, defaults.
-local function options(kind, given, spec)
-  given = given or {}
-  if type(given) ~= "table" then
-    error(string.format("graft.nn.%s: expected a table of options, got %s", kind, type(given)), 3)
-  end
-  local layer = setmetatable({ kind = kind }, Layer)
-  for key, value in pairs(given) do
-    if type(key) ~= "string" or spec[key] == nil then
-      error(string.format("graft.nn.%s: unknown option '%s'", kind, tostring(key)), 3)
-    end
-  end
-  for key, rule in pairs(spec) do
-    local value = given[key]
-    if value == nil then value = rule.default end
-    if value == nil and rule.required then
-      error(string.format("graft.nn.%s: option '%s' is required", kind, key), 3)
-    end
-    if value ~= nil then
-      local ok = (rule.type == "integer" and math.type(value) == "integer" and value >= (rule.min or 1))
-        or (rule.type == "number" and type(value) == "number")
-        or (rule.type == "boolean" and type(value) == "boolean")
-        or (rule.type == "string" and type(value) == "string")
-        or (rule.type == "layer" and getmetatable(value) == Layer)
-      if not ok then
-        error(string.format("graft.nn.%s: option '%s' must be %s, got %s", kind, key,
-          rule.type == "integer" and ("an integer >= " .. (rule.min or 1)) or ("a " .. rule.type),
-          describe_value(value)), 3)
-      end
-      layer[rule.field or key] = value
-    end
-  end
+options.define_type("layer", "a layer (graft.nn.*)", function(v) return getmetatable(v) == Layer end)
+
+-- The options of each layer function, declared once (graft.options).
+local specs = {}
+local function declare(kind, list) specs[kind] = options.spec("graft.nn." .. kind, list) end
+
+-- A layer description of `kind` from the options given to its function.
+local function layer_of(kind, given)
+  local layer = setmetatable(specs[kind]:check(given), Layer)
+  layer.kind = kind
   return layer
 end
 
@@ -95,91 +74,109 @@ local function alias(given, short, long)
   return given
 end
 
-local name_rule = { type = "string" }
+local NAME = { "name", "string", help = "the name of its tensors' prefix (default: its position)" }
+local POOL = {
+  { "kernel", "integer", default = 2, min = 1, help = "window size" },
+  { "stride", "integer", min = 1, default_help = "kernel", help = "step of the window" },
+  { "padding", "integer", default = 0, min = 0, help = "zeros added on each side" },
+}
+declare("conv2d", {
+  NAME,
+  { "in_channels", "integer", min = 1, help = "checked against the input" },
+  { "out_channels", "integer", required = true, min = 1, help = "output channels (or out =)" },
+  { "kernel", "integer", required = true, min = 1, help = "kernel size" },
+  { "stride", "integer", default = 1, min = 1, help = "stride" },
+  { "padding", "integer", default = 0, min = 0, help = "zeros added on each side" },
+  { "groups", "integer", default = 1, min = 1, help = "groups (the channels: depthwise)" },
+  { "bias", "boolean", default = true, help = "a bias per output channel" },
+})
+declare("batchnorm", { NAME, { "channels", "integer", min = 1, help = "checked against the input" } })
+declare("relu", {})
+declare("relu6", {})
+declare("leaky_relu", { { "slope", "number", default = 0.01, help = "slope below zero" } })
+declare("maxpool", POOL)
+declare("avgpool", POOL)
+declare("global_avgpool", {})
+declare("linear", {
+  NAME,
+  { "in_features", "integer", min = 1, help = "checked against the input" },
+  { "out_features", "integer", required = true, min = 1, help = "outputs (or out =)" },
+  { "bias", "boolean", default = true, help = "a bias per output" },
+})
+declare("shortcut_a", {
+  { "out_channels", "integer", min = 1, default_help = "the input's", help = "output channels (or out =)" },
+  { "stride", "integer", default = 1, min = 1, help = "stride" },
+})
+declare("sequential", { NAME })
+declare("residual", {
+  NAME,
+  { "shortcut", "layer", default_help = "identity", help = "the shortcut branch" },
+  { "after", "layer", help = "applied to the sum" },
+})
+local build_options = options.spec("graft.nn.build", {
+  { "in_channels", "integer", default = 3, min = 1, help = "input channels" },
+  { "size", "integer|table", default = 32, help = "input height and width, or {height, width}",
+    check = function(size)
+      if type(size) == "table" and not (#size == 2 and math.type(size[1]) == "integer"
+          and math.type(size[2]) == "integer" and size[1] >= 1 and size[2] >= 1) then
+        return "an integer or {height, width} (integers >= 1)"
+      end
+      if type(size) == "number" and size < 1 then return "an integer >= 1 or {height, width}" end
+    end },
+  { "seed", "integer", default = 0, help = "seed of the initial weights" },
+  { "model", "string", default = "custom", help = "the network's model name" },
+})
 
-function nn.conv2d(o)
-  local layer = options("conv2d", alias(o, "out", "out_channels"), {
-    name = name_rule,
-    in_channels = { type = "integer" },
-    out_channels = { type = "integer", required = true },
-    kernel = { type = "integer", required = true },
-    stride = { type = "integer", default = 1 },
-    padding = { type = "integer", min = 0, default = 0 },
-    groups = { type = "integer", default = 1 },
-    bias = { type = "boolean", default = true },
-  })
-  return layer
-end
-
-function nn.batchnorm(o)
-  return options("batchnorm", o, { name = name_rule, channels = { type = "integer" } })
-end
-
-function nn.relu(o) return options("relu", o, {}) end
-function nn.relu6(o) return options("relu6", o, {}) end
-function nn.leaky_relu(o)
-  return options("leaky_relu", o, { slope = { type = "number", default = 0.01 } })
-end
+function nn.conv2d(o) return layer_of("conv2d", alias(o, "out", "out_channels")) end
+function nn.batchnorm(o) return layer_of("batchnorm", o) end
+function nn.relu(o) return layer_of("relu", o) end
+function nn.relu6(o) return layer_of("relu6", o) end
+function nn.leaky_relu(o) return layer_of("leaky_relu", o) end
 
 local function pool(kind, o)
-  local layer = options(kind, o, {
-    kernel = { type = "integer", default = 2 },
-    stride = { type = "integer" },
-    padding = { type = "integer", min = 0, default = 0 },
-  })
+  local layer = layer_of(kind, o)
   layer.stride = layer.stride or layer.kernel
   return layer
 end
 function nn.maxpool(o) return pool("maxpool", o) end
 function nn.avgpool(o) return pool("avgpool", o) end
-function nn.global_avgpool(o) return options("global_avgpool", o, {}) end
-
-function nn.linear(o)
-  return options("linear", alias(o, "out", "out_features"), {
-    name = name_rule,
-    in_features = { type = "integer" },
-    out_features = { type = "integer", required = true },
-    bias = { type = "boolean", default = true },
-  })
-end
-
-function nn.shortcut_a(o)
-  return options("shortcut_a", alias(o, "out", "out_channels"), {
-    out_channels = { type = "integer" },
-    stride = { type = "integer", default = 1 },
-  })
-end
+function nn.global_avgpool(o) return layer_of("global_avgpool", o) end
+function nn.linear(o) return layer_of("linear", alias(o, "out", "out_features")) end
+function nn.shortcut_a(o) return layer_of("shortcut_a", alias(o, "out", "out_channels")) end
 
 -- The array part of a container: its children, each a layer description.
 local function children(kind, items)
   for i, child in ipairs(items) do
     if getmetatable(child) ~= Layer then
-      error(string.format("graft.nn.%s: item %d is not a layer (%s)", kind, i,
-        describe_value(child)), 3)
+      error(string.format("graft.nn.%s: item %d: a layer (graft.nn.*) expected, got %s", kind, i,
+        options.show(child)), 3)
     end
   end
 end
 
 function nn.sequential(items)
-  if type(items) ~= "table" then error("graft.nn.sequential: expected a table of layers", 2) end
+  if type(items) ~= "table" then
+    error("graft.nn.sequential: a table of layers expected, got " .. options.show(items), 2)
+  end
   local named = {}
   for k, v in pairs(items) do
     if math.type(k) ~= "integer" then named[k] = v end
   end
-  local layer = options("sequential", named, { name = name_rule })
+  local layer = layer_of("sequential", named)
   children("sequential", items)
   for i, child in ipairs(items) do layer[i] = child end
   return layer
 end
 
 function nn.residual(items)
-  if type(items) ~= "table" then error("graft.nn.residual: expected a table of layers", 2) end
+  if type(items) ~= "table" then
+    error("graft.nn.residual: a table of layers expected, got " .. options.show(items), 2)
+  end
   local named = {}
   for k, v in pairs(items) do
     if math.type(k) ~= "integer" then named[k] = v end
   end
-  local layer = options("residual", named, {
-    name = name_rule, shortcut = { type = "layer" }, after = { type = "layer" } })
+  local layer = layer_of("residual", named)
   children("residual", items)
   if #items == 0 then error("graft.nn.residual: the body needs at least one layer", 2) end
   for i, child in ipairs(items) do layer[i] = child end
@@ -274,25 +271,19 @@ function nn.build(layer, o)
     if type(layer) == "table" then
       layer = nn.sequential(layer)
     else
-      error("graft.nn.build: expected a layer or a list of layers, got " .. type(layer), 2)
+      error("graft.nn.build: a layer or a list of layers expected, got " .. options.show(layer), 2)
     end
   end
-  o = o or {}
-  for key in pairs(o) do
-    if key ~= "in_channels" and key ~= "size" and key ~= "seed" and key ~= "model" then
-      error(string.format("graft.nn.build: unknown option '%s'", tostring(key)), 2)
-    end
-  end
-  local size = o.size or 32
-  local height, width = size, size
-  if type(size) == "table" then height, width = size[1], size[2] end
-  local net = core.net_create(o.in_channels or 3, height, width)
+  o = build_options:check(o)
+  local height, width = o.size, o.size
+  if type(o.size) == "table" then height, width = o.size[1], o.size[2] end
+  local net = core.net_create(o.in_channels, height, width)
   -- A lone layer is named as the first child of a container would be.
   if layer.kind ~= "sequential" and layer.kind ~= "residual" then
     layer = nn.sequential { layer }
   end
   emit(layer, net, 0, layer.name or "")
-  return core.net_finalize(net, o.seed or 0, o.model or "custom")
+  return core.net_finalize(net, o.seed, o.model)
 end
 
 doc(nn, [[graft.nn: layers and containers; graft.nn.build(layer, options) -> net
@@ -329,5 +320,10 @@ doc(nn.build, [[graft.nn.build(layer or {layers...}, {in_channels = 3, size = 32
                seed = 0, model = "custom"}) -> net
 Builds and initialises the network (weights as the reference initialises them,
 from seed). Errors name the layer and the shapes that do not fit.]])
+-- Each layer function's help ends with its options.
+for kind, spec in pairs(specs) do
+  if #spec.list > 0 then doc(nn[kind], doc.lookup(nn[kind]) .. "\nOptions:\n" .. spec:describe()) end
+end
+doc(nn.build, doc.lookup(nn.build) .. "\nOptions:\n" .. build_options:describe())
 
 return nn

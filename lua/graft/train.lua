@@ -15,46 +15,55 @@
 local core = require "graft.core"
 local doc = require "graft.doc"
 local json = require "graft.json"
+local options = require "graft.options"
 
 local train = {}
 
-local DEFAULTS = {
-  epochs = 1, batch = 128, lr = 0.1, momentum = 0.9, weight_decay = 5e-4, dampening = 0,
-  nesterov = false, schedule = "cosine", step = 60, gamma = 0.1, milestones = {}, warmup = 0,
-  seed = 0, stream = 0, flip = true, quiet = false, test_batch = 500,
-}
-local OPTIONAL = { net = true, data = true, pad = true, log = true, checkpoint = true,
-                   resume = true, on_epoch = true, on_batch = true, name = true }
+local SCHEDULES = { "cosine", "step", "multistep", "constant" }
+
+train.options = options.spec("graft.train", {
+  { "net", "network", required = true, help = "the network to train" },
+  { "data", "dataset", required = true, help = "the images to train and test on" },
+  { "epochs", "integer", default = 1, min = 1, help = "passes over the training set" },
+  { "batch", "integer", default = 128, min = 1, help = "images per training batch" },
+  { "lr", "number", default = 0.1, min = 0, help = "initial learning rate" },
+  { "momentum", "number", default = 0.9, min = 0, help = "SGD momentum" },
+  { "weight_decay", "number", default = 5e-4, min = 0, help = "L2 weight decay" },
+  { "dampening", "number", default = 0, min = 0, max = 1, help = "SGD dampening" },
+  { "nesterov", "boolean", default = false, help = "Nesterov momentum" },
+  { "schedule", "string", default = "cosine", choices = SCHEDULES,
+    help = "learning rate: cosine per iteration, x gamma every `step` epochs, x gamma at each "
+      .. "of `milestones`, or constant" },
+  { "step", "integer", default = 60, min = 1, help = "epochs between decays of schedule 'step'" },
+  { "gamma", "number", default = 0.1, min = 0, help = "factor of each decay" },
+  { "milestones", "table", default = {}, help = "epochs of the decays of schedule 'multistep'",
+    check = function(list)
+      for i, epoch in ipairs(list) do
+        if math.type(epoch) ~= "integer" or epoch < 1 or (i > 1 and epoch <= list[i - 1]) then
+          return "a list of increasing epochs (integers >= 1)"
+        end
+      end
+    end },
+  { "warmup", "number", default = 0, min = 0, help = "epochs of linear warm-up" },
+  { "seed", "integer", default = 0, help = "seed of data order and augmentation" },
+  { "stream", "integer", default = 0, min = 0, help = "random stream (one per network of a ring)" },
+  { "pad", "integer", min = 0, default_help = "the data set's (4 for CIFAR, 2 for MNIST)",
+    help = "padding of the random crops" },
+  { "flip", "boolean", default = true, help = "random horizontal flips" },
+  { "test_batch", "integer", default = 500, min = 1, help = "images per test batch" },
+  { "log", "string", help = "file to append one JSON line per epoch to" },
+  { "checkpoint", "string", help = "directory of a checkpoint after every epoch" },
+  { "resume", "string", help = "directory to continue from its last complete epoch" },
+  { "on_epoch", "function", help = "called as on_epoch(epoch, record)" },
+  { "on_batch", "function", help = "called as on_batch(epoch, batch, loss)" },
+  { "name", "string", help = "prefix of printed lines" },
+  { "quiet", "boolean", default = false, help = "no printed lines" },
+})
 
 local Trainer = {}
 Trainer.__index = Trainer
 
-local function fail(fmt, ...) error(string.format("graft.trainer: " .. fmt, ...), 3) end
-
-local function read_options(opts)
-  if type(opts) ~= "table" then fail("options must be a table") end
-  local o = {}
-  for k, v in pairs(opts) do
-    if DEFAULTS[k] == nil and not OPTIONAL[k] then fail("unknown option '%s'", tostring(k)) end
-    o[k] = v
-  end
-  for k, v in pairs(DEFAULTS) do
-    if o[k] == nil then o[k] = v end
-  end
-  if not o.net then fail("net= is required (a network, e.g. graft.models.resnet{})") end
-  if type(o.data) ~= "table" or not o.data.train or not o.data.test then
-    fail("data= is required (a data set, e.g. graft.data.fashion_mnist{})")
-  end
-  for _, k in ipairs { "epochs", "batch", "test_batch", "seed", "stream", "step" } do
-    if math.type(o[k]) ~= "integer" then fail("%s must be an integer, got %s", k, tostring(o[k])) end
-  end
-  if o.epochs < 1 then fail("epochs must be >= 1, got %d", o.epochs) end
-  for _, k in ipairs { "lr", "momentum", "weight_decay", "dampening", "gamma", "warmup" } do
-    if type(o[k]) ~= "number" then fail("%s must be a number, got %s", k, tostring(o[k])) end
-  end
-  o.pad = o.pad or o.data.pad or 0
-  return o
-end
+local function fail(fmt, ...) options.raise(string.format("graft.train: " .. fmt, ...)) end
 
 -- The network must take the data set's images (training and test) and give one
 -- score per class.
@@ -76,7 +85,8 @@ local function check_shapes(net, data)
 end
 
 train.trainer = doc(function(opts)
-  local o = read_options(opts)
+  local o = train.options:check(opts)
+  o.pad = o.pad or o.data.pad or 0
   check_shapes(o.net, o.data)
   local self = setmetatable({ net = o.net, data = o.data, options = o, epoch = 0,
                               iteration = 0, history = {} }, Trainer)
@@ -274,7 +284,7 @@ function Trainer:load_checkpoint(dir)
     history[#history + 1] = record
   end
   if #history ~= epoch then
-    error(string.format("graft.trainer: %s holds %d history records for %d epochs", dir, #history,
+    error(string.format("graft.train: %s holds %d history records for %d epochs", dir, #history,
       epoch), 2)
   end
   self.epoch, self.history = epoch, history
@@ -309,17 +319,10 @@ doc(train, [[graft.train{net=, data=, epochs=1, ...} -> history
 Trains net on data with SGD and returns one record per epoch: epoch, loss,
 train_top1, test_loss, test_top1 (test_top5 with >= 100 classes), lr, images_per_s,
 seconds (accuracies in %).
-Options (defaults): batch=128, lr=0.1, momentum=0.9, weight_decay=5e-4,
-nesterov=false, dampening=0, schedule='cosine' (per iteration) | 'step' (x gamma
-every step epochs) | 'multistep' (x gamma at each of milestones={...}) | 'constant',
-step=60, gamma=0.1, warmup=0 (epochs of linear warm-up), seed=0 and stream=0 (data
-order and augmentation; one stream per network), pad (crop padding; the data set's
-default: 4 for CIFAR, 2 for the MNIST family), flip=true, test_batch=500,
-log='run.jsonl' (one JSON line per epoch), checkpoint='dir' (every epoch),
-resume='dir' (continue from its last complete epoch), on_epoch=function(epoch,
-record), on_batch=function(epoch, batch, loss), name (prefix of printed lines),
-quiet=false. A NaN or infinite loss stops with an error naming epoch and batch.
-See also graft.trainer (the same loop as an object) and graft.train.diff_lr.]])
+A NaN or infinite loss stops with an error naming epoch and batch.
+See also graft.trainer (the same loop as an object) and graft.train.diff_lr.
+Options:
+]] .. train.options:describe())
 doc(train.train, doc.lookup(train))
 
 train.diff_lr = doc(core.diff_lr, [[graft.train.diff_lr(lr, i, K) -> number

@@ -3,7 +3,10 @@
 -- random crops and flips) and reports, per batch: the loader thread's preparation
 -- time, the training step's time, and how long the step loop waited for a batch.
 local core = graft.core
-local batches = tonumber(arg[1]) or 30
+local cli = require "graft.options"
+local spec = cli.spec("loader", { { "batches", "integer", default = 30, min = 1, help = "batches to train" } })
+local parser = cli.parser("loader", "Does training wait for data? Per batch times of ResNet-20's loader and step.")
+local batches = spec:check(cli.parse_or_exit(spec:add_arguments(parser, { { "batches", positional = true } }), arg)).batches
 
 local function cifar_like(dir, count)
   -- CIFAR-10 binary records with random pixels: the reader and loader do the same

@@ -4,26 +4,29 @@
 --   graft scripts/lib/ring_distance.lua [--subset N] [--epochs N] [--seed N] [--nets 2,3,4,8]
 local graft = require "graft"
 
-local opts = { subset = 500, epochs = 5, seed = 1, nets = "2,3,4,8" }
-for i = 1, #arg, 2 do
-  local key, value = arg[i]:match("^%-%-(.+)$"), arg[i + 1]
-  if opts[key] == nil or value == nil then
-    error("ring_distance: unknown or incomplete option " .. tostring(arg[i]) ..
-      " (options: --subset N, --epochs N, --seed N, --nets K1,K2,...)")
+local cli = require "graft.options"
+
+-- "2,3,4,8" -> {2, 3, 4, 8}, or nil when it is not a list of ring sizes (>= 2)
+local function ring_sizes_of(text)
+  local sizes = {}
+  for item in text:gmatch("[^,]+") do
+    local K = math.tointeger(tonumber(item))
+    if not K or K < 2 then return nil end
+    sizes[#sizes + 1] = K
   end
-  if key ~= "nets" then
-    value = math.tointeger(tonumber(value))
-    if not value or value < 1 then error("ring_distance: --" .. key .. " needs a positive integer") end
-  end
-  opts[key] = value
+  return #sizes > 0 and sizes or nil
 end
 
-local ring_sizes = {}
-for K in opts.nets:gmatch("[^,]+") do
-  K = math.tointeger(tonumber(K))
-  if not K or K < 2 then error("ring_distance: --nets lists ring sizes of at least 2, got " .. opts.nets) end
-  ring_sizes[#ring_sizes + 1] = K
-end
+local spec = cli.spec("ring_distance", {
+  { "subset", "integer", default = 500, min = 1, help = "the first n Fashion-MNIST training images" },
+  { "epochs", "integer", default = 5, min = 1, help = "epochs (one grafting round after each)" },
+  { "seed", "integer", default = 1, min = 1, help = "seed of the runs" },
+  { "nets", "string", default = "2,3,4,8", help = "the ring sizes to measure",
+    check = function(text) if not ring_sizes_of(text) then return "ring sizes >= 2, as in 2,3,4,8" end end },
+})
+local parser = cli.parser("ring_distance", "How far apart the networks of a ring stay over the grafting rounds.")
+local opts = spec:check(cli.parse_or_exit(spec:add_arguments(parser, { "subset", "epochs", "seed", "nets" }), arg))
+local ring_sizes = ring_sizes_of(opts.nets)
 
 local data = graft.data.fashion_mnist { subset = opts.subset, test_subset = 1000 }
 print(string.format("ResNet-20, first %d Fashion-MNIST images, 1000 test images, %d epochs, "

@@ -4,22 +4,13 @@
 -- PyTorch reached 92.62% on this machine kind with this protocol (81.4% after
 -- epoch 1, about 51 s per epoch with 2 threads); graft must reach 92.12%.
 --   graft scripts/lib/train_fashion_resnet20.lua [--seed N] [--epochs N] [--out DIR]
-local options = { seed = 0, epochs = 10, out = "runs/train_fashion_resnet20" }
-local i = 1
-while i <= #arg do
-  local key = arg[i]:match("^%-%-(%w+)$")
-  if not key or options[key] == nil or not arg[i + 1] then
-    io.stderr:write("usage: train_fashion_resnet20 [--seed N] [--epochs N] [--out DIR]\n")
-    os.exit(2)
-  end
-  local value = key == "out" and arg[i + 1] or math.tointeger(tonumber(arg[i + 1]))
-  if value == nil then
-    io.stderr:write("train_fashion_resnet20: --" .. key .. " needs an integer, got " .. arg[i + 1] .. "\n")
-    os.exit(2)
-  end
-  options[key] = value
-  i = i + 2
-end
+local cli = require "graft.options"
+local spec = graft.train.options:pick("train_fashion_resnet20", { seed = 0, epochs = 10 })
+  :add { "out", "string", default = "runs/train_fashion_resnet20", help = "output directory" }
+local parser = cli.parser("train_fashion_resnet20",
+  "ResNet-20 on all of Fashion-MNIST with the protocol of docs/results.md.")
+local options = spec:check(cli.parse_or_exit(spec:add_arguments(parser, {
+  { "seed", help = "seed of the initial weights, data order and augmentation" }, "epochs", "out" }), arg))
 
 local PYTORCH, MARGIN = 92.62, 0.5
 os.execute("mkdir -p '" .. options.out .. "'")

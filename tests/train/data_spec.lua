@@ -101,7 +101,7 @@ describe("graft.data", function()
       expect.eq(coarse.train:label(i), (i - 1) % 20)
     end
     expect.error(function() graft.data.cifar100 { dir = dir, labels = "medium" } end,
-      "labels must be 'fine'")
+      "option 'labels': 'fine' or 'coarse' expected")
     remove_dir(dir)
   end)
 
@@ -111,8 +111,14 @@ describe("graft.data", function()
       { "graft.data.cifar10: files not found", dir, "data/README.md" })
     expect.error(function() graft.data.mnist { dir = dir } end, { "graft.data.mnist", dir })
     expect.error(function() graft.data.fashion_mnist { subsets = 3 } end, "unknown option 'subsets'")
-    expect.error(function() graft.data.fashion_mnist { subset = 0 } end, "subset must be a positive integer")
+    expect.error(function() graft.data.fashion_mnist { subset = 0 } end, "option 'subset': an integer >= 1 expected, got 0")
     expect.error(function() graft.data.load("imagenet") end, "unknown data set 'imagenet'")
+    local message = expect.error(function() graft.data.mnist { dir = 123 } end,
+      "graft.data.mnist: option 'dir': a string expected, got 123")
+    expect.contains(message, "data_spec.lua:", "the position of the call")
+    expect.error(function() graft.data.cifar10 { labels = "fine" } end, "graft.data.cifar10: unknown option 'labels'")
+    expect.error(function() graft.data.load("mnist", { test_subset = 1.5 }) end,
+      "graft.data.mnist: option 'test_subset': an integer >= 1 expected, got 1.5")
   end)
 
   it("refuses training and test images of different shapes, naming both", function()

@@ -41,10 +41,11 @@ describe("graft.models", function()
     expect.truthy(activations(graft.models.resnet {}).relu)
     expect.near(activations(graft.models.build("resnet20_leaky")).leaky_relu, 0.01, 1e-6)
     expect.error(function() graft.models.resnet { leaky = -1 } end, "positive slope")
-    expect.error(function() graft.models.resnet { depth = 18 } end, "depth 18 is not 6n + 2")
-    expect.error(function() graft.models.resnet { depth = 2 } end, "depth 2 is not 6n + 2")
-    expect.error(function() graft.models.resnet { depth = 1208 } end, "depth 1208 is beyond 1202")
-    expect.error(function() graft.models.build("resnet6000002") end, "depth 6000002 is beyond 1202")
+    expect.error(function() graft.models.resnet { depth = 18 } end, "option 'depth': 6n + 2 (8, 14, 20, 32, 44, 56, 110, ...) expected, got 18")
+    expect.error(function() graft.models.resnet { depth = 2 } end, "option 'depth': 6n + 2 (8, 14, 20, 32, 44, 56, 110, ...) expected, got 2")
+    expect.error(function() graft.models.resnet { depth = 1208 } end,
+      "option 'depth': a depth <= 1202 (the deepest CIFAR ResNet of He et al. 2016) expected, got 1208")
+    expect.error(function() graft.models.build("resnet6000002") end, "a depth <= 1202")
     -- n = 1 block per stage: ResNet-20 less two blocks per stage, each stage's block
     -- being two 3x3 convs and two BatchNorms (16, 32, 64 channels)
     local per_block_row = (2 * 16 * 16 * 9 + 4 * 16) + (2 * 32 * 32 * 9 + 4 * 32) + (2 * 64 * 64 * 9 + 4 * 64)
@@ -86,8 +87,16 @@ describe("graft.models", function()
     expect.eq(net:output_shape(), { 10 })
     expect.error(function() graft.models.vgg16 { data = fm } end, "at least 32x32")
     expect.error(function() graft.models.mobilenetv2 { clases = 10 } end, "unknown option 'clases'")
-    expect.error(function() graft.models.build("resnet19") end, "depth 19")
+    expect.error(function() graft.models.build("resnet19") end, "option 'depth': 6n + 2")
     expect.error(function() graft.models.build("alexnet") end, "unknown model 'alexnet'")
     expect.error(function() graft.models.wrn { depth = 27 } end, "6n + 4")
+    -- each error names the builder, the option and what it takes, at the caller's line
+    local message = expect.error(function() graft.models.resnet { data = 5 } end,
+      "graft.models.resnet: option 'data': a data set (graft.data.*) expected, got 5")
+    expect.contains(message, "models_spec.lua:", "the position of the call")
+    expect.error(function() graft.models.wrn { widen = 0 } end,
+      "graft.models.wrn: option 'widen': an integer >= 1 expected, got 0")
+    expect.error(function() graft.models.mobilenetv2 { classes = "ten" } end,
+      "graft.models.mobilenetv2: option 'classes': an integer >= 1 expected, got \"ten\"")
   end)
 end)

@@ -89,8 +89,15 @@ describe("graft.train", function()
     expect.error(function() graft.train { net = helpers.small_cnn {}, data = fm, epoch = 3 } end,
       "unknown option 'epoch'")
     expect.error(function() graft.train { net = helpers.small_cnn {}, data = fm, schedule = "linear" } end,
-      "schedule 'linear' unknown")
-    expect.error(function() graft.train { data = fm } end, "net= is required")
+      "option 'schedule': 'cosine', 'step', 'multistep' or 'constant' expected, got \"linear\"")
+    local message = expect.error(function() graft.train { net = graft.zeros { 3 }, data = fm } end,
+      "graft.train: option 'net': a network (graft.models.*, graft.nn.build, graft.load) expected, got a graft.Tensor")
+    expect.contains(message, "train_spec.lua:", "the position of the call")
+    expect.error(function() graft.trainer { net = helpers.small_cnn {}, data = { train = 1 } } end,
+      "graft.train: option 'data': a data set (graft.data.*) expected, got a table")
+    expect.error(function() graft.train { net = helpers.small_cnn {}, data = fm, milestones = { 5, 3 } } end,
+      "option 'milestones': a list of increasing epochs")
+    expect.error(function() graft.train { data = fm } end, "option 'net' is required: a network")
   end)
 
   it("refuses test images of another shape than the network's input", function()

@@ -1,22 +1,35 @@
--- Options every model takes: classes (10), in_channels (3), image_size (32), seed (0),
--- or data = a graft.data set to take classes, channels and size from.
-local common = {}
+-- The options every model takes: classes (10), in_channels (3), image_size (32),
+-- seed (0), or data = a graft.data set to take classes, channels and size from.
+local options = require "graft.options"
 
-function common.options(fname, opts, extra)
-  opts = opts or {}
-  if type(opts) ~= "table" then error(fname .. ": options must be a table", 3) end
-  local allowed = { classes = true, in_channels = true, image_size = true, seed = true, data = true }
-  for k in pairs(opts) do
-    if not allowed[k] and not extra[k] then
-      error(string.format("%s: unknown option '%s'", fname, tostring(k)), 3)
-    end
-  end
-  local o = {}
-  for k, v in pairs(opts) do o[k] = v end
+local common = { specs = {} } -- builder name -> spec
+
+local COMMON = {
+  { "data", "dataset", help = "a data set whose classes, channels and image size the model takes" },
+  { "classes", "integer", min = 1, default_help = "10, or the data set's", help = "outputs" },
+  { "in_channels", "integer", min = 1, default_help = "3, or the data set's", help = "image channels" },
+  { "image_size", "integer", min = 1, default_help = "32, or the data set's", help = "image height and width" },
+  { "seed", "integer", default = 0, help = "seed of the initial weights" },
+}
+
+-- The spec of the model builder `name` ("graft.models.resnet"): the common options,
+-- then `extra` (declarations as in graft.options).
+function common.spec(name, extra)
+  local list = {}
+  for _, entry in ipairs(extra or {}) do list[#list + 1] = entry end
+  for _, entry in ipairs(COMMON) do list[#list + 1] = entry end
+  common.specs[name] = options.spec(name, list)
+  return common.specs[name]
+end
+
+-- Checks opts against spec and fills classes, in_channels and image_size from
+-- opts.data or the defaults.
+function common.options(spec, opts)
+  local o = spec:check(opts)
   if o.data then
     local shape = o.data.shape
     if shape[2] ~= shape[3] then
-      error(string.format("%s: square images needed, the data set has %dx%d", fname, shape[2], shape[3]), 3)
+      spec:fail("square images needed, the data set has %dx%d", shape[2], shape[3])
     end
     o.classes = o.classes or o.data.classes
     o.in_channels = o.in_channels or shape[1]
@@ -26,15 +39,6 @@ function common.options(fname, opts, extra)
   o.classes = o.classes or 10
   o.in_channels = o.in_channels or 3
   o.image_size = o.image_size or 32
-  o.seed = o.seed or 0
-  for _, k in ipairs { "classes", "in_channels", "image_size" } do
-    if math.type(o[k]) ~= "integer" or o[k] < 1 then
-      error(string.format("%s: %s must be a positive integer, got %s", fname, k, tostring(o[k])), 3)
-    end
-  end
-  if math.type(o.seed) ~= "integer" then
-    error(fname .. ": seed must be an integer, got " .. tostring(o.seed), 3)
-  end
   return o
 end
 

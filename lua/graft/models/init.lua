@@ -3,23 +3,24 @@
 -- names follow the reference's PyTorch state_dict keys, so checkpoints move to
 -- PyTorch and back.
 local doc = require "graft.doc"
+local common = require "graft.models.common"
 
 local models = {}
 
-models.resnet = doc(require "graft.models.resnet", [[graft.models.resnet{depth=20, classes=10, in_channels=3, image_size=32, leaky=false, seed=0} -> net
+models.resnet = doc(require "graft.models.resnet", [[graft.models.resnet{depth=20, leaky=false, classes=10, ...} -> net
 CIFAR ResNet-20/32/44/56/110 (option-A shortcuts), as in the reference. leaky = true
-(slope 0.01) or a slope uses leaky ReLU. data = a graft.data set fills classes,
-in_channels and image_size. ResNet-20 for 10 classes has 269,722 parameters.]])
+(slope 0.01) or a slope uses leaky ReLU. ResNet-20 for 10 classes has 269,722
+parameters.]])
 
-models.mobilenetv2 = doc(require "graft.models.mobilenetv2", [[graft.models.mobilenetv2{classes=10, in_channels=3, image_size=32, seed=0} -> net
+models.mobilenetv2 = doc(require "graft.models.mobilenetv2", [[graft.models.mobilenetv2{classes=10, ...} -> net
 CIFAR MobileNetV2 as in the reference (2,296,922 parameters for 10 classes).]])
 
-models.vgg16 = doc(require "graft.models.vgg", [[graft.models.vgg16{classes=10, in_channels=3, image_size=32, seed=0} -> net
+models.vgg16 = doc(require "graft.models.vgg", [[graft.models.vgg16{classes=10, ...} -> net
 VGG16 with BatchNorm, CIFAR variant: 13 convolutions (cfg 64,64,M,128,128,M,
 256x3,M,512x3,M,512x3,M) and one linear layer 512 -> classes; keys features.N.*,
 classifier.*. Needs images of at least 32x32.]])
 
-models.wrn = doc(require "graft.models.wrn", [[graft.models.wrn{depth=28, widen=10, classes=10, in_channels=3, image_size=32, seed=0} -> net
+models.wrn = doc(require "graft.models.wrn", [[graft.models.wrn{depth=28, widen=10, classes=10, ...} -> net
 Wide ResNet with pre-activation blocks (WRN-28-10 by default: 36.5M parameters);
 keys conv1.weight, block1.layer.0.bn1.*, ..., convShortcut.weight, bn1.*, fc.*.]])
 
@@ -49,5 +50,11 @@ models.build = doc(function(name, opts)
 end, [[graft.models.build(name, opts) -> net
 A model by name: 'resnet20' (32, 44, 56, 110), 'resnet20_leaky', 'mobilenetv2',
 'vgg16', 'wrn28_10' (any wrnD_K). opts as for the builders.]])
+
+-- Each builder's help ends with its options.
+for name, builder in pairs { resnet = models.resnet, mobilenetv2 = models.mobilenetv2,
+                             vgg16 = models.vgg16, wrn = models.wrn } do
+  doc(builder, doc.lookup(builder) .. "\nOptions:\n" .. common.specs["graft.models." .. name]:describe())
+end
 
 return doc(models, [[graft.models: resnet, mobilenetv2, vgg16, wrn, build(name, opts)]])

@@ -9,8 +9,10 @@ local common = require "graft.models.common"
 local CFG16 = { 64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
                 512, 512, 512, "M" }
 
+local spec = common.spec("graft.models.vgg16")
+
 return function(opts)
-  opts = common.options("graft.models.vgg16", opts, {})
+  opts = common.options(spec, opts)
   if opts.image_size < 32 then
     error(string.format("graft.models.vgg16: images of at least 32x32 are needed (five 2x2 "
       .. "poolings), got %dx%d", opts.image_size, opts.image_size), 2)

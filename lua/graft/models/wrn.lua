@@ -8,15 +8,17 @@
 local core = require "graft.core"
 local common = require "graft.models.common"
 
+local spec = common.spec("graft.models.wrn", {
+  { "depth", "integer", default = 28, help = "layers: 6n + 4, n >= 1",
+    check = function(depth)
+      if depth < 10 or (depth - 4) % 6 ~= 0 then return "6n + 4 (10, 16, 22, 28, 40, ...)" end
+    end },
+  { "widen", "integer", default = 10, min = 1, help = "width factor k" },
+})
+
 return function(opts)
-  opts = common.options("graft.models.wrn", opts, { depth = true, widen = true })
-  local depth, widen = opts.depth or 28, opts.widen or 10
-  if math.type(depth) ~= "integer" or depth < 10 or (depth - 4) % 6 ~= 0 then
-    error("graft.models.wrn: depth must be 6n + 4 (10, 16, 22, 28, 40, ...), got " .. tostring(depth), 2)
-  end
-  if math.type(widen) ~= "integer" or widen < 1 then
-    error("graft.models.wrn: widen must be a positive integer, got " .. tostring(widen), 2)
-  end
+  opts = common.options(spec, opts)
+  local depth, widen = opts.depth, opts.widen
   local n = (depth - 4) // 6
   local widths = { 16, 16 * widen, 32 * widen, 64 * widen }
   local net = core.net_create(opts.in_channels, opts.image_size, opts.image_size)
