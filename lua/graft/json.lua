@@ -1,34 +1,49 @@
--- JSON (RFC 8259) to and from Lua values, for notebooks and run logs.
+-- JSON for notebooks and run logs, on Debian's lua-dkjson.
 --
 --   json.decode(text)            -> value   (objects and arrays keep their kind)
---   json.encode(value [, opts])  -> text    opts.indent = spaces per level (none: compact)
+--   json.encode(value [, opts])  -> text    opts.indent = true: one item a line
 --
 -- Lua tables do not say whether they are arrays or objects, so decoded tables carry
 -- a metatable saying which (json.array / json.object mark new ones), and JSON null
 -- is the sentinel json.null. An unmarked table is an array when its keys are exactly
--- 1..n with n > 0, otherwise an object; objects are written with sorted keys so the
--- same value always gives the same text.
+-- 1..n with n > 0, otherwise an object. What graft adds to dkjson: objects are
+-- written with sorted keys, so the same value always gives the same text; floats
+-- with the shortest digits that read back as the same double (dkjson writes 14);
+-- NaN and infinities are refused (dkjson writes null); and text that is not UTF-8
+-- becomes U+FFFD, since Jupyter refuses a notebook that is not UTF-8. dkjson's
+-- reader is lenient (it takes a trailing comma or a missing colon): graft reads
+-- JSON that it or Jupyter wrote.
+local dkjson = require "dkjson"
+
 local json = {}
 
-local array_mt = {__name = "json.array"}
-local object_mt = {__name = "json.object"}
-json.null = setmetatable({}, {__name = "json.null", __tostring = function() return "null" end})
+local array_mt = {__name = "json.array", __jsontype = "array"}
+local object_mt = {__name = "json.object", __jsontype = "object"}
+json.null = setmetatable({}, {__name = "json.null", __tostring = function() return "null" end,
+                              __tojson = function() return "null" end})
 
 -- Marks t (default: a new table) as a JSON array / object; returns it.
 function json.array(t) return setmetatable(t or {}, array_mt) end
 function json.object(t) return setmetatable(t or {}, object_mt) end
 function json.is_array(t) return getmetatable(t) == array_mt end
 
----------------------------------------------------------------------------- encoding
-
-local escapes = {['"'] = '\\"', ['\\'] = '\\\\', ['\b'] = '\\b', ['\f'] = '\\f',
-                 ['\n'] = '\\n', ['\r'] = '\\r', ['\t'] = '\\t'}
-
-local function encode_string(s)
-  return '"' .. s:gsub('[%c"\\]', function(c)
-    return escapes[c] or string.format("\\u%04x", c:byte())
-  end) .. '"'
+-- s with every byte that does not start a valid UTF-8 sequence replaced by U+FFFD.
+function json.valid_utf8(s)
+  if utf8.len(s) then return s end
+  local out, pos = {}, 1
+  while pos <= #s do
+    local ok, bad = utf8.len(s, pos)
+    if ok then
+      out[#out + 1] = s:sub(pos)
+      break
+    end
+    out[#out + 1] = s:sub(pos, bad - 1) .. "\u{FFFD}"
+    pos = bad + 1
+  end
+  return table.concat(out)
 end
+
+---------------------------------------------------------------------------- encoding
 
 -- The shortest decimal that reads back as the same double.
 local function shortest_float(x)
@@ -39,6 +54,11 @@ local function shortest_float(x)
   return string.format("%.17g", x)
 end
 
+-- Numbers go to dkjson as their text in a table it writes through __tojson: so
+-- floats keep every digit, and no object is taken for an array (dkjson reads an
+-- object whose only key is "n" with a number value as an array of n items).
+local number_mt = {__tojson = function(self) return self[1] end}
+
 local function is_sequence(t)
   local n = 0
   for k in pairs(t) do
@@ -48,180 +68,67 @@ local function is_sequence(t)
   return n > 0 and n == #t
 end
 
-local function encode_value(value, out, indent, depth, path, seen)
+-- A copy of value that dkjson writes as graft wants it (marked tables, floats as
+-- text); collects every object key into `keys`. `path` names the place in errors.
+local function prepare(value, path, keys, seen)
   local kind = type(value)
-  if value == nil or value == json.null then
-    out[#out + 1] = "null"
-  elseif kind == "boolean" then
-    out[#out + 1] = tostring(value)
-  elseif kind == "number" then
+  if value == nil then return json.null end
+  if kind == "number" then
     if value ~= value or value == math.huge or value == -math.huge then
       error(string.format("json.encode: %s at %s cannot be written as JSON", value, path), 0)
     end
-    out[#out + 1] = math.type(value) == "integer" and string.format("%d", value)
-                    or shortest_float(value)
-  elseif kind == "string" then
-    out[#out + 1] = encode_string(value)
-  elseif kind == "table" then
-    if seen[value] then error("json.encode: a table at " .. path .. " contains itself", 0) end
-    seen[value] = true
-    local mt = getmetatable(value)
-    local as_array = mt == array_mt or (mt ~= object_mt and is_sequence(value))
-    local newline = indent and ("\n" .. string.rep(" ", indent * (depth + 1))) or ""
-    local close = indent and ("\n" .. string.rep(" ", indent * depth)) or ""
-    if as_array then
-      if #value == 0 then
-        out[#out + 1] = "[]"
-      else
-        out[#out + 1] = "["
-        for i = 1, #value do
-          out[#out + 1] = (i > 1 and "," or "") .. newline
-          encode_value(value[i], out, indent, depth + 1, path .. "[" .. i .. "]", seen)
-        end
-        out[#out + 1] = close .. "]"
-      end
-    else
-      local keys = {}
-      for k in pairs(value) do
-        if type(k) ~= "string" then
-          error(string.format("json.encode: key %s at %s is not a string", tostring(k), path), 0)
-        end
-        keys[#keys + 1] = k
-      end
-      table.sort(keys)
-      if #keys == 0 then
-        out[#out + 1] = "{}"
-      else
-        out[#out + 1] = "{"
-        for i, k in ipairs(keys) do
-          out[#out + 1] = (i > 1 and "," or "") .. newline .. encode_string(k)
-                          .. (indent and ": " or ":")
-          encode_value(value[k], out, indent, depth + 1, path .. "." .. k, seen)
-        end
-        out[#out + 1] = close .. "}"
-      end
-    end
-    seen[value] = nil
-  else
+    local text = math.type(value) == "integer" and string.format("%d", value) or shortest_float(value)
+    return setmetatable({text}, number_mt)
+  end
+  if kind == "string" or kind == "boolean" or value == json.null then return value end
+  if kind ~= "table" then
     error(string.format("json.encode: a %s at %s cannot be written as JSON", kind, path), 0)
   end
+  if seen[value] then error("json.encode: a table at " .. path .. " contains itself", 0) end
+  seen[value] = true
+  local mt = getmetatable(value)
+  local copy
+  if mt == array_mt or (mt ~= object_mt and is_sequence(value)) then
+    copy = setmetatable({}, array_mt)
+    for i = 1, #value do copy[i] = prepare(value[i], path .. "[" .. i .. "]", keys, seen) end
+  else
+    copy = setmetatable({}, object_mt)
+    for k, v in pairs(value) do
+      if type(k) ~= "string" then
+        error(string.format("json.encode: key %s at %s is not a string", tostring(k), path), 0)
+      end
+      keys[k] = true
+      copy[k] = prepare(v, path .. "." .. k, keys, seen)
+    end
+  end
+  seen[value] = nil
+  return copy
 end
 
 function json.encode(value, opts)
-  local out = {}
-  encode_value(value, out, opts and opts.indent, 0, "$", {})
-  return table.concat(out)
+  local keys = {}
+  local prepared = prepare(value, "$", keys, {})
+  local order = {}
+  for k in pairs(keys) do order[#order + 1] = k end
+  table.sort(order)
+  local text = dkjson.encode(prepared, {indent = opts and opts.indent and true or nil, keyorder = order})
+  -- JSON's own characters are ASCII: only string bytes can be invalid UTF-8
+  return json.valid_utf8(text)
 end
 
 ---------------------------------------------------------------------------- decoding
 
-local function fail(text, pos, what)
-  local line, column = 1, pos
-  for newline in text:sub(1, pos - 1):gmatch("()\n") do
-    line = line + 1
-    column = pos - newline
-  end
-  error(string.format("json.decode: %s at line %d column %d", what, line, column), 0)
-end
-
-local unescapes = {['"'] = '"', ['\\'] = '\\', ['/'] = '/', b = '\b', f = '\f', n = '\n',
-                   r = '\r', t = '\t'}
-
-local decode_value
-
-local function decode_string(text, pos) -- pos at the opening quote
-  local parts, i = {}, pos + 1
-  while true do
-    local stop = text:find('["\\%c]', i)
-    if not stop then fail(text, pos, "unterminated string") end
-    parts[#parts + 1] = text:sub(i, stop - 1)
-    local c = text:sub(stop, stop)
-    if c == '"' then return table.concat(parts), stop + 1 end
-    if c ~= "\\" then fail(text, stop, "control character in string") end
-    local e = text:sub(stop + 1, stop + 1)
-    if unescapes[e] then
-      parts[#parts + 1] = unescapes[e]
-      i = stop + 2
-    elseif e == "u" then
-      local hex = text:match("^%x%x%x%x", stop + 2)
-      if not hex then fail(text, stop, "bad \\u escape") end
-      local code = tonumber(hex, 16)
-      i = stop + 6
-      if code >= 0xD800 and code <= 0xDBFF then -- a surrogate pair
-        local low = text:match("^\\u(%x%x%x%x)", i)
-        low = low and tonumber(low, 16)
-        if not low or low < 0xDC00 or low > 0xDFFF then fail(text, stop, "lone surrogate") end
-        code = 0x10000 + (code - 0xD800) * 0x400 + (low - 0xDC00)
-        i = i + 6
-      end
-      parts[#parts + 1] = utf8.char(code)
-    else
-      fail(text, stop, "bad escape \\" .. e)
-    end
-  end
-end
-
-local function skip_space(text, pos)
-  return text:find("[^ \t\r\n]", pos) or #text + 1
-end
-
-function decode_value(text, pos, depth)
-  if depth > 500 then fail(text, pos, "nesting deeper than 500") end
-  pos = skip_space(text, pos)
-  local c = text:sub(pos, pos)
-  if c == "{" then
-    local object = json.object()
-    pos = skip_space(text, pos + 1)
-    if text:sub(pos, pos) == "}" then return object, pos + 1 end
-    while true do
-      if text:sub(pos, pos) ~= '"' then fail(text, pos, "expected a string key") end
-      local key
-      key, pos = decode_string(text, pos)
-      pos = skip_space(text, pos)
-      if text:sub(pos, pos) ~= ":" then fail(text, pos, "expected ':'") end
-      object[key], pos = decode_value(text, pos + 1, depth + 1)
-      pos = skip_space(text, pos)
-      c = text:sub(pos, pos)
-      if c == "}" then return object, pos + 1 end
-      if c ~= "," then fail(text, pos, "expected ',' or '}'") end
-      pos = skip_space(text, pos + 1)
-    end
-  elseif c == "[" then
-    local array = json.array()
-    pos = skip_space(text, pos + 1)
-    if text:sub(pos, pos) == "]" then return array, pos + 1 end
-    while true do
-      array[#array + 1], pos = decode_value(text, pos, depth + 1)
-      pos = skip_space(text, pos)
-      c = text:sub(pos, pos)
-      if c == "]" then return array, pos + 1 end
-      if c ~= "," then fail(text, pos, "expected ',' or ']'") end
-      pos = pos + 1
-    end
-  elseif c == '"' then
-    return decode_string(text, pos)
-  elseif text:find("^true", pos) then
-    return true, pos + 4
-  elseif text:find("^false", pos) then
-    return false, pos + 5
-  elseif text:find("^null", pos) then
-    return json.null, pos + 4
-  else
-    local number = text:match("^-?%d+%.?%d*[eE]?[-+]?%d*", pos)
-    local value = number and tonumber(number)
-    if not value then fail(text, pos, c == "" and "unexpected end" or "unexpected '" .. c .. "'") end
-    -- integers stay integers (execution counts); others are floats
-    if not number:find("[.eE]") and math.type(value) == "integer" then return value, pos + #number end
-    return value + 0.0, pos + #number
-  end
-end
-
 function json.decode(text)
   if type(text) ~= "string" then error("json.decode: expected a string, got " .. type(text), 2) end
-  local value, pos = decode_value(text, 1, 0)
-  pos = skip_space(text, pos)
-  if pos <= #text then fail(text, pos, "text after the value") end
-  return value
+  local value, pos, message = dkjson.decode(text, 1, json.null, object_mt, array_mt)
+  if message == nil then
+    local rest = text:find("[^ \t\r\n]", pos)
+    if not rest then return value end
+    local line, column = 1, rest
+    for newline in text:sub(1, rest - 1):gmatch("()\n") do line, column = line + 1, rest - newline end
+    message = string.format("text after the value at line %d, column %d", line, column)
+  end
+  error("json.decode: " .. message, 0)
 end
 
 -- Reads and decodes a JSON file; errors name the file.
@@ -255,14 +162,15 @@ function json.write(path, value, opts)
 end
 
 local doc = require "graft.doc"
-doc(json, [[graft.json: JSON for notebooks and run logs
-json.decode(text), json.encode(value [, {indent = n}]), json.read(path),
+doc(json, [[graft.json: JSON for notebooks and run logs (on lua-dkjson)
+json.decode(text), json.encode(value [, {indent = true}]), json.read(path),
 json.write(path, value [, opts]) (atomic). Objects and arrays keep their kind
 (json.object(t), json.array(t) mark new ones); json.null is null.]])
 doc(json.decode, [[graft.json.decode(text) -> value
 Arrays and objects come back marked (json.is_array); null is json.null; errors
 name line and column.]])
-doc(json.encode, [[graft.json.encode(value [, {indent = n}]) -> text
-Keys sorted; integers stay integers; NaN and infinities are refused naming where.]])
+doc(json.encode, [[graft.json.encode(value [, {indent = true}]) -> text
+Keys sorted; integers stay integers, floats read back exactly; NaN and infinities
+are refused naming where; bytes that are not UTF-8 become U+FFFD.]])
 
 return json

@@ -37,21 +37,6 @@ function notebook.base64(data)
   return table.concat(out)
 end
 
--- JSON must be UTF-8: bytes that are not become U+FFFD.
-local function valid_utf8(s)
-  local out, pos = {}, 1
-  while pos <= #s do
-    local ok, bad = utf8.len(s, pos)
-    if ok then
-      out[#out + 1] = s:sub(pos)
-      break
-    end
-    out[#out + 1] = s:sub(pos, bad - 1) .. "\u{FFFD}"
-    pos = bad + 1
-  end
-  return table.concat(out)
-end
-
 -- "a\nb\n" -> {"a\n", "b\n"}, as Jupyter stores multi-line text.
 local function lines_of(text)
   local lines = json.array()
@@ -81,7 +66,7 @@ local function new_collector()
   local c = {outputs = json.array(), pending_name = nil, pending = {}}
   function c.flush()
     if c.pending_name and #c.pending > 0 then
-      local text = valid_utf8(table.concat(c.pending))
+      local text = table.concat(c.pending)
       c.outputs[#c.outputs + 1] = json.object{output_type = "stream", name = c.pending_name,
                                               text = lines_of(text)}
     end
@@ -104,7 +89,7 @@ local function picture_output(path, format)
   if format == "png" then
     data["image/png"] = notebook.base64(read_file(path))
   elseif format == "svg" then
-    data["image/svg+xml"] = lines_of(valid_utf8(read_file(path)))
+    data["image/svg+xml"] = lines_of(read_file(path))
   end
   return json.object{output_type = "display_data", data = data, metadata = json.object()}
 end
@@ -184,7 +169,7 @@ local function cell_traceback(message, chunk_name)
     all[#all + 1] = line
     if line:find(chunk_name, 1, true) then last_cell_line = #all end
   end
-  for i = 1, last_cell_line do lines[#lines + 1] = valid_utf8(all[i]) end
+  for i = 1, last_cell_line do lines[#lines + 1] = all[i] end
   return lines
 end
 
@@ -215,13 +200,13 @@ local function run_cell(cell, env, count)
     failure = {message = values, traceback = json.array{tostring(values)}}
   elseif values.n > 0 then
     collector.add(json.object{output_type = "execute_result", execution_count = count,
-                              data = json.object{["text/plain"] = lines_of(valid_utf8(format_values(values)))},
+                              data = json.object{["text/plain"] = lines_of(format_values(values))},
                               metadata = json.object()})
   end
   if failure then
     local message = type(failure.message) == "string" and failure.message or tostring(failure.message)
     collector.add(json.object{output_type = "error", ename = "LuaError",
-                              evalue = valid_utf8(message), traceback = failure.traceback})
+                              evalue = message, traceback = failure.traceback})
   end
   cell.outputs = collector.outputs
   cell.execution_count = count
@@ -280,7 +265,7 @@ end
 function notebook.run_file(in_path, out_path, opts)
   local nb = json.read(in_path)
   local ok, failures = notebook.run(nb, opts)
-  json.write(out_path or in_path, nb, {indent = 1})
+  json.write(out_path or in_path, nb, {indent = true})
   return ok, failures
 end
 

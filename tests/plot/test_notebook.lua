@@ -19,7 +19,7 @@ local source = notebook.new{
   "print('after the error')",
 }
 local input = dir .. "/in.ipynb"
-json.write(input, source, {indent = 1})
+json.write(input, source, {indent = true})
 local input_text = h.read(input)
 
 -- Stops at the error: exit status 1, later cells not run.
@@ -91,6 +91,26 @@ h.check(table.concat(nb.cells[6].outputs[1].text) == "after the error\n" and nb.
 status, messages = h.run(check .. q(input))
 h.check(status == 0, "nbformat rejects the notebook run in place:\n%s", messages)
 
+-- Bytes that are not UTF-8 in a markdown cell, a code cell's source and its output
+-- are written as U+FFFD: Jupyter's reader accepts the notebook.
+local latin1 = dir .. "/latin1.ipynb"
+f = assert(io.open(latin1, "wb"))
+f:write('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [\n'
+  .. '{"cell_type": "markdown", "id": "m", "metadata": {}, "source": ["caf\xe9 cr\xe8me"]},\n'
+  .. '{"cell_type": "code", "id": "c", "metadata": {}, "execution_count": null, "outputs": [],\n'
+  .. ' "source": ["-- caf\xe9\\n", "print(\\"bad \\\\255 byte\\")"]}]}\n')
+f:close()
+local latin1_out = dir .. "/latin1-out.ipynb"
+status, messages = h.run(q(graft_exe) .. " notebook " .. q(latin1) .. " -o " .. q(latin1_out))
+h.check(status == 0, "notebook with Latin-1 bytes: status %s\n%s", tostring(status), messages)
+local written = h.read(latin1_out)
+h.check(utf8.len(written) ~= nil, "the notebook written is not UTF-8")
+h.contains(written, "caf\u{FFFD} cr\u{FFFD}me", "markdown cell")
+h.contains(written, "-- caf\u{FFFD}", "code cell source")
+h.contains(written, "bad \u{FFFD} byte", "output")
+status, messages = h.run(check .. q(latin1_out))
+h.check(status == 0, "nbformat rejects the notebook with Latin-1 bytes:\n%s", messages)
+
 -- Bad input: a clear message, status 1, nothing written.
 status, messages = h.run(q(graft_exe) .. " notebook " .. q(dir .. "/missing.ipynb") .. " -o " .. q(dir .. "/x.ipynb"))
 h.check(status == 1, "missing input: status %s", tostring(status))
@@ -101,7 +121,7 @@ f:write('{"nbformat": 4, "cells": [}')
 f:close()
 status, messages = h.run(q(graft_exe) .. " notebook " .. q(broken) .. " -o " .. q(dir .. "/x.ipynb"))
 h.check(status == 1, "broken input: status %s", tostring(status))
-h.contains(messages, "broken.ipynb: json.decode: unexpected '}' at line 1 column 27", "broken input")
+h.contains(messages, "broken.ipynb: json.decode: no valid JSON value at line 1, column 27", "broken input")
 h.check(not h.exists(dir .. "/x.ipynb"), "an output was written for bad input")
 status, messages = h.run(q(graft_exe) .. " notebook")
 h.check(status == 2 and messages:find("usage:"), "no arguments: status %s", tostring(status))
