@@ -31,9 +31,9 @@ truncated or inconsistent file is refused with an error naming the file, the
 tensor and what was wrong.]])
 doc(core.load, [[graft.load(path) -> net
 A network saved with net:save(path): rebuilt from the architecture recorded in
-the file's metadata ("graft.architecture"), then its parameters and BatchNorm
-statistics loaded. For weights from elsewhere (PyTorch), build the network and
-call net:load(path).]])
+the file's metadata ("graft.architecture"), compared with the file's tensors, then
+its parameters and BatchNorm statistics loaded. For weights from elsewhere
+(PyTorch), build the network and call net:load(path).]])
 doc(core.cross_entropy, [[graft.cross_entropy(logits, labels) -> loss, grad
 Softmax cross-entropy, mean over the batch (PyTorch's CrossEntropyLoss).
 logits: tensor [N, classes]; labels: Lua array of N class indices counted from 0,

@@ -1,16 +1,48 @@
-/* A network's state_dict as a safetensors file, in state_dict order. */
+/* A network's state_dict as a safetensors file, in state_dict order, with its
+ * architecture in the metadata. */
 #include "io/checkpoint.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "nn/architecture.h"
+
+/* meta with the architecture and model name in front; *text is to be freed */
+static gf_st_meta *with_description(gf_net *net, const char *path, const gf_st_meta *meta,
+                                    size_t meta_count, char **text) {
+    for (size_t i = 0; i < meta_count; i++)
+        if (strcmp(meta[i].key, GF_CHECKPOINT_ARCHITECTURE_KEY) == 0 ||
+            strcmp(meta[i].key, GF_CHECKPOINT_MODEL_KEY) == 0) {
+            gf_fail("saving to '%s': metadata key '%s' is graft's own", path, meta[i].key);
+            return NULL;
+        }
+    gf_st_meta *all = calloc(meta_count + 2, sizeof *all);
+    *text = gf_architecture_describe(net);
+    if (!all || !*text) {
+        free(all);
+        free(*text);
+        gf_fail_context("saving to '%s'", path);
+        return NULL;
+    }
+    all[0] = (gf_st_meta){GF_CHECKPOINT_ARCHITECTURE_KEY, *text};
+    all[1] = (gf_st_meta){GF_CHECKPOINT_MODEL_KEY, gf_net_model(net)};
+    if (meta_count > 0) memcpy(all + 2, meta, meta_count * sizeof *meta);
+    return all;
+}
 
 int gf_net_save(gf_net *net, const char *path, const gf_st_meta *meta, size_t meta_count) {
     if (!gf_net_params(net)) return gf_fail("saving to '%s': the network is not finalised", path);
+    char *text = NULL;
+    gf_st_meta *all = with_description(net, path, meta, meta_count, &text);
+    if (!all) return GF_ERR;
     int count = gf_net_slice_count(net);
     gf_st_entry *entries = calloc(count > 0 ? (size_t)count : 1, sizeof *entries);
-    if (!entries) return gf_fail("saving the network to '%s': out of memory", path);
+    if (!entries) {
+        free(all);
+        free(text);
+        return gf_fail("saving the network to '%s': out of memory", path);
+    }
     for (int i = 0; i < count; i++) {
         const gf_slice *s = gf_net_slice(net, i);
         gf_st_entry *e = &entries[i];
@@ -25,8 +57,10 @@ int gf_net_save(gf_net *net, const char *path, const gf_st_meta *meta, size_t me
             e->data = gf_net_slice_data(net, s);
         }
     }
-    int status = gf_safetensors_write(path, entries, (size_t)count, meta, meta_count);
+    int status = gf_safetensors_write(path, entries, (size_t)count, all, meta_count + 2);
     free(entries);
+    free(all);
+    free(text);
     return status;
 }
 
@@ -69,14 +103,8 @@ static int check_file(gf_net *net, const gf_st_file *f, const char *path) {
     return GF_OK;
 }
 
-int gf_net_load(gf_net *net, const char *path) {
-    if (!gf_net_params(net)) return gf_fail("loading '%s': the network is not finalised", path);
-    gf_st_file *f = gf_safetensors_read(path);
-    if (!f) return GF_ERR;
-    if (check_file(net, f, path) != GF_OK) {
-        gf_safetensors_close(f);
-        return GF_ERR;
-    }
+/* Copies the tensors of a checked file into the network. */
+static void copy_state(gf_net *net, const gf_st_file *f) {
     for (int i = 0; i < gf_net_slice_count(net); i++) {
         const gf_slice *s = gf_net_slice(net, i);
         const gf_st_entry *e = gf_safetensors_find(f, s->name);
@@ -85,6 +113,53 @@ int gf_net_load(gf_net *net, const char *path) {
         else
             memcpy(gf_net_slice_data(net, s), e->data, (size_t)s->numel * sizeof(float));
     }
+}
+
+int gf_net_load_state(gf_net *net, const char *path) {
+    if (!gf_net_params(net)) return gf_fail("loading '%s': the network is not finalised", path);
+    gf_st_file *f = gf_safetensors_read(path);
+    if (!f) return GF_ERR;
+    int status = check_file(net, f, path);
+    if (status == GF_OK) copy_state(net, f);
     gf_safetensors_close(f);
-    return GF_OK;
+    return status;
+}
+
+static const char *find_meta(const gf_st_file *f, const char *key) {
+    for (size_t i = 0; i < gf_safetensors_meta_count(f); i++)
+        if (strcmp(gf_safetensors_meta(f, i)->key, key) == 0) return gf_safetensors_meta(f, i)->value;
+    return NULL;
+}
+
+/* The unfinalised network the file describes, its model name set. */
+static gf_net *describe_file(const gf_st_file *f, const char *path) {
+    const char *architecture = find_meta(f, GF_CHECKPOINT_ARCHITECTURE_KEY);
+    const char *model = find_meta(f, GF_CHECKPOINT_MODEL_KEY);
+    if (!architecture) {
+        gf_fail("loading '%s': no '" GF_CHECKPOINT_ARCHITECTURE_KEY "' metadata, so the file "
+                "does not say which network it holds; build the network and load its state "
+                "(net:load, gf_net_load_state) instead", path);
+        return NULL;
+    }
+    gf_net *net = gf_architecture_build(architecture);
+    if (net && model && gf_net_set_model(net, model) != GF_OK) {
+        gf_net_free(net);
+        net = NULL;
+    }
+    if (!net) gf_fail_context("loading '%s'", path);
+    return net;
+}
+
+gf_net *gf_net_load(const char *path) {
+    gf_st_file *f = gf_safetensors_read(path);
+    if (!f) return NULL;
+    gf_net *net = describe_file(f, path);
+    /* only a network whose every tensor the file holds is given memory */
+    if (net && (check_file(net, f, path) != GF_OK || gf_net_finalize(net, 0) != GF_OK)) {
+        gf_net_free(net);
+        net = NULL;
+    }
+    if (net) copy_state(net, f);
+    gf_safetensors_close(f);
+    return net;
 }

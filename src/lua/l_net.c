@@ -7,23 +7,18 @@
 
 #include "core/error.h"
 #include "io/checkpoint.h"
-#include "lua/architecture.h"
 #include "lua/binding.h"
 #include "lua/options.h"
 #include "lua/owner.h"
-#include "lua/safetensors_guard.h"
+#include "nn/architecture.h"
 #include "nn/loss.h"
 #include "nn/models.h"
-
-#define ARCHITECTURE_KEY "graft.architecture"
-#define MODEL_KEY "graft.model"
 
 typedef struct lua_net {
     gf_lua_owner owner; /* first member: parameter views count here */
     gf_net *net;        /* NULL once released */
     bool finalized;     /* false while nodes are being added */
     int last_batch;     /* batch size of the last forward; 0 before the first */
-    char model[64];     /* "resnet20", "mobilenetv2", "custom", ... */
 } lua_net;
 
 /* ---- userdata plumbing ---- */
@@ -51,7 +46,7 @@ static lua_net *check_building(lua_State *L, int index) {
 
 gf_net *gf_lua_check_net(lua_State *L, int index) { return check_ready(L, index)->net; }
 
-static lua_net *push_net(lua_State *L, gf_net *net, bool finalized, const char *model) {
+static lua_net *push_net(lua_State *L, gf_net *net, bool finalized) {
     if (net == NULL) gf_lua_raise(L, "network");
     lua_net *u = lua_newuserdatauv(L, sizeof *u, 0);
     u->owner.views = 0;
@@ -59,12 +54,11 @@ static lua_net *push_net(lua_State *L, gf_net *net, bool finalized, const char *
     u->net = net;
     u->finalized = finalized;
     u->last_batch = 0;
-    snprintf(u->model, sizeof u->model, "%s", model);
     luaL_setmetatable(L, GF_LUA_NET);
     return u;
 }
 
-void gf_lua_push_net(lua_State *L, gf_net *net) { push_net(L, net, true, "custom"); }
+void gf_lua_push_net(lua_State *L, gf_net *net) { push_net(L, net, true); }
 
 static void release(lua_net *u) {
     if (u->net) gf_net_free(u->net);
@@ -90,7 +84,7 @@ static int l_net_create(lua_State *L) {
         w = (int)luaL_checkinteger(L, 3);
     gf_net *net = gf_net_create(c, h, w);
     if (net == NULL) return gf_lua_raise(L, "graft.core.net_create");
-    push_net(L, net, false, "custom");
+    push_net(L, net, false);
     return 1;
 }
 
@@ -177,25 +171,17 @@ static int l_net_finalize(lua_State *L) {
     lua_net *u = check_building(L, 1);
     lua_Integer seed = luaL_optinteger(L, 2, 0);
     const char *model = luaL_optstring(L, 3, "custom");
-    if (gf_net_finalize(u->net, (uint64_t)seed) != GF_OK)
+    if (gf_net_set_model(u->net, model) != GF_OK || gf_net_finalize(u->net, (uint64_t)seed) != GF_OK)
         return gf_lua_raise(L, "graft.core.net_finalize");
     u->finalized = true;
-    snprintf(u->model, sizeof u->model, "%s", model);
     lua_settop(L, 1);
     return 1;
-}
-
-static const char *op_name(gf_op op) {
-    static const char *const names[] = {"input",   "conv2d",         "batchnorm", "activation",
-                                        "maxpool", "avgpool",        "global_avgpool",
-                                        "linear",  "shortcut_a",     "add"};
-    return (unsigned)op < sizeof names / sizeof names[0] ? names[op] : "unknown";
 }
 
 /* {op=, name=, inputs={...}, channels=, height=, width=, ...} of node `index`. */
 static void push_node_info(lua_State *L, const gf_node *n) {
     lua_createtable(L, 0, 12);
-    lua_pushstring(L, op_name(n->op));
+    lua_pushstring(L, gf_op_name(n->op));
     lua_setfield(L, -2, "op");
     lua_pushstring(L, n->name);
     lua_setfield(L, -2, "name");
@@ -267,9 +253,7 @@ static int l_resnet_cifar(lua_State *L) {
     int depth = (int)gf_lua_opt_integer(L, 1, "depth", 20);
     gf_net *net = gf_model_resnet_cifar(depth, &o);
     if (net == NULL) return gf_lua_raise(L, "graft.core.resnet_cifar");
-    char model[64];
-    snprintf(model, sizeof model, "resnet%d", depth);
-    push_net(L, net, true, model);
+    push_net(L, net, true);
     return 1;
 }
 
@@ -280,7 +264,7 @@ static int l_mobilenetv2_cifar(lua_State *L) {
     read_model_options(L, &o);
     gf_net *net = gf_model_mobilenetv2_cifar(&o);
     if (net == NULL) return gf_lua_raise(L, "graft.core.mobilenetv2_cifar");
-    push_net(L, net, true, "mobilenetv2");
+    push_net(L, net, true);
     return 1;
 }
 
@@ -428,7 +412,7 @@ static int m_param_count(lua_State *L) {
 }
 
 static int m_model(lua_State *L) {
-    lua_pushstring(L, check_userdata(L, 1)->model);
+    lua_pushstring(L, gf_net_model(check_userdata(L, 1)->net));
     return 1;
 }
 
@@ -445,103 +429,56 @@ static int m_copy_state(lua_State *L) {
     return 1;
 }
 
-/* Builds a network from architecture text; pushes it, finalised with seed 0. */
-static lua_net *push_rebuilt(lua_State *L, const char *architecture, const char *model,
-                             const char *operation) {
-    gf_net *net = gf_architecture_build(architecture);
-    if (net == NULL) gf_lua_raise(L, operation);
-    lua_net *u = push_net(L, net, false, model); /* collected if finalising fails */
-    if (gf_net_finalize(net, 0) != GF_OK) gf_lua_raise(L, operation);
-    u->finalized = true;
-    return u;
-}
-
-static void push_architecture(lua_State *L, gf_net *net, const char *operation) {
-    char *text = gf_architecture_describe(net);
-    if (text == NULL) gf_lua_raise(L, operation);
-    lua_pushstring(L, text);
-    free(text);
-}
-
 static int m_clone(lua_State *L) {
-    lua_net *src = check_ready(L, 1);
-    push_architecture(L, src->net, "net:clone");
-    lua_net *copy = push_rebuilt(L, lua_tostring(L, -1), src->model, "net:clone");
-    if (gf_net_copy_state(copy->net, src->net) != GF_OK) return gf_lua_raise(L, "net:clone");
-    gf_net_set_training(copy->net, gf_net_is_training(src->net));
+    gf_net *copy = gf_net_clone(check_ready(L, 1)->net);
+    if (copy == NULL) return gf_lua_raise(L, "net:clone");
+    push_net(L, copy, true);
     return 1;
 }
 
 /* ---- checkpoints ---- */
 
+/* net:save(path [, metadata]): the state, the architecture and the model name, plus
+ * the given string (or number) metadata. */
 static int m_save(lua_State *L) {
-    lua_net *u = check_ready(L, 1);
+    gf_net *net = check_ready(L, 1)->net;
     const char *path = luaL_checkstring(L, 2);
-    size_t user_count = 0;
+    size_t count = 0;
     if (!lua_isnoneornil(L, 3)) {
         luaL_checktype(L, 3, LUA_TTABLE);
-        for (lua_pushnil(L); lua_next(L, 3); lua_pop(L, 1)) user_count++;
+        for (lua_pushnil(L); lua_next(L, 3); lua_pop(L, 1)) count++;
     }
     lua_settop(L, 3);
-    gf_st_meta *meta = lua_newuserdatauv(L, (user_count + 2) * sizeof *meta, 0); /* 4 */
+    gf_st_meta *meta = lua_newuserdatauv(L, (count > 0 ? count : 1) * sizeof *meta, 0); /* 4 */
     lua_newtable(L); /* 5: keeps the converted strings alive */
-    size_t count = 0;
-    push_architecture(L, u->net, "net:save");
-    meta[count++] = (gf_st_meta){ARCHITECTURE_KEY, lua_tostring(L, -1)};
-    lua_rawseti(L, 5, 1);
-    meta[count++] = (gf_st_meta){MODEL_KEY, u->model};
-    if (user_count > 0)
+    size_t used = 0;
+    if (count > 0)
         for (lua_pushnil(L); lua_next(L, 3); lua_pop(L, 1)) {
             int value_type = lua_type(L, -1);
             if (lua_type(L, -2) != LUA_TSTRING ||
                 (value_type != LUA_TSTRING && value_type != LUA_TNUMBER))
                 return luaL_error(L, "net:save: metadata must map strings to strings or numbers");
-            const char *key = lua_tostring(L, -2);
-            if (strcmp(key, ARCHITECTURE_KEY) == 0 || strcmp(key, MODEL_KEY) == 0)
-                return luaL_error(L, "net:save: metadata key '%s' is graft's own", key);
             const char *value = luaL_tolstring(L, -1, NULL);
-            meta[count++] = (gf_st_meta){key, value};
-            lua_rawseti(L, 5, (lua_Integer)count);
+            meta[used++] = (gf_st_meta){lua_tostring(L, -3), value};
+            lua_rawseti(L, 5, (lua_Integer)used);
         }
-    if (gf_net_save(u->net, path, meta, count) != GF_OK) return gf_lua_raise(L, "net:save");
+    if (gf_net_save(net, path, meta, used) != GF_OK) return gf_lua_raise(L, "net:save");
     return 0;
 }
 
 static int m_load(lua_State *L) {
     gf_net *net = check_ready(L, 1)->net;
     const char *path = luaL_checkstring(L, 2);
-    if (gf_net_load(net, path) != GF_OK) return gf_lua_raise(L, "net:load");
+    if (gf_net_load_state(net, path) != GF_OK) return gf_lua_raise(L, "net:load");
     lua_settop(L, 1);
     return 1;
 }
 
-/* graft.load(path): a network rebuilt from the architecture in the file's metadata. */
+/* graft.load(path): the network a checkpoint describes, with its state. */
 static int l_load(lua_State *L) {
-    const char *path = luaL_checkstring(L, 1);
-    gf_st_file *f = gf_safetensors_read(path);
-    if (f == NULL) return gf_lua_raise(L, "graft.load");
-    gf_st_file **guard = gf_lua_guard_file(L, f);
-    lua_pushnil(L); /* architecture */
-    lua_pushstring(L, "custom"); /* model */
-    for (size_t i = 0; i < gf_safetensors_meta_count(f); i++) {
-        const gf_st_meta *m = gf_safetensors_meta(f, i);
-        if (strcmp(m->key, ARCHITECTURE_KEY) == 0) {
-            lua_pushstring(L, m->value);
-            lua_replace(L, -3);
-        } else if (strcmp(m->key, MODEL_KEY) == 0) {
-            lua_pushstring(L, m->value);
-            lua_replace(L, -2);
-        }
-    }
-    gf_safetensors_close(f);
-    *guard = NULL;
-    if (lua_isnil(L, -2))
-        return luaL_error(L, "graft.load: %s has no '" ARCHITECTURE_KEY "' metadata (not saved by "
-                             "net:save); build the network and call net:load(path) instead", path);
-    char operation[512];
-    snprintf(operation, sizeof operation, "graft.load: %s", path);
-    lua_net *u = push_rebuilt(L, lua_tostring(L, -2), lua_tostring(L, -1), operation);
-    if (gf_net_load(u->net, path) != GF_OK) return gf_lua_raise(L, "graft.load");
+    gf_net *net = gf_net_load(luaL_checkstring(L, 1));
+    if (net == NULL) return gf_lua_raise(L, "graft.load");
+    push_net(L, net, true);
     return 1;
 }
 
@@ -570,14 +507,14 @@ static int net_tostring(lua_State *L) {
     int ndim = output_shape(u->net, 1, shape);
     gf_shape_format(output, sizeof output, ndim - 1, shape + 1);
     if (!u->finalized) {
-        lua_pushfstring(L, GF_LUA_NET " %s (being built: %d nodes, last output %s)", u->model,
+        lua_pushfstring(L, GF_LUA_NET " %s (being built: %d nodes, last output %s)", gf_net_model(u->net),
                         gf_net_node_count(u->net), output);
         return 1;
     }
     format_count(count, sizeof count, gf_net_param_count(u->net));
     format_input(input, sizeof input, u->net);
     lua_pushfstring(L, GF_LUA_NET " %s: %s parameters, input %s -> output [N, %s, %s mode",
-                    u->model, count, input, output + 1,
+                    gf_net_model(u->net), count, input, output + 1,
                     gf_net_is_training(u->net) ? "training" : "evaluation");
     return 1;
 }

@@ -3,11 +3,26 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/parallel.h"
 
 /* below this many elements a thread hand-off costs more than it saves */
 enum { PARALLEL_MIN_ELEMENTS = 1 << 15 };
+
+/* indexed by gf_activation_kind */
+static const char *const activation_names[] = {"relu", "leaky_relu", "relu6"};
+enum { ACTIVATION_KINDS = sizeof activation_names / sizeof activation_names[0] };
+
+const char *gf_activation_name(gf_activation_kind kind) {
+    return (unsigned)kind < ACTIVATION_KINDS ? activation_names[kind] : "unknown";
+}
+
+int gf_activation_parse(const char *name) {
+    for (int i = 0; i < ACTIVATION_KINDS; i++)
+        if (strcmp(name, activation_names[i]) == 0) return i;
+    return -1;
+}
 
 typedef struct activation_job {
     float *out;

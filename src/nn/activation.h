@@ -38,6 +38,11 @@ static inline float gf_activation_gradient(gf_activation_kind kind, float x, flo
     return g;
 }
 
+/* "relu", "leaky_relu", "relu6" (as architectures and Lua name them); parse returns
+ * -1 for an unknown name. */
+const char *gf_activation_name(gf_activation_kind kind);
+int gf_activation_parse(const char *name);
+
 void gf_activation_forward(float *out, const float *in, size_t n, gf_activation_kind kind,
                            float slope);
 void gf_activation_backward(float *grad_in, const float *grad_out, const float *in, size_t n,

@@ -97,7 +97,7 @@ gf_net *gf_model_resnet_cifar(int depth, const gf_model_options *options) {
     }
     if ((x = gf_net_global_avgpool(net, x)) < 0 ||
         gf_net_linear(net, "linear", x, r.classes, true) < 0 ||
-        gf_net_finalize(net, r.seed) != GF_OK)
+        gf_net_set_model(net, model) != GF_OK || gf_net_finalize(net, r.seed) != GF_OK)
         return fail_build(net, model);
     return net;
 }
@@ -168,7 +168,7 @@ gf_net *gf_model_mobilenetv2_cifar(const gf_model_options *options) {
     /* the reference's avg_pool2d(out, 4) over the final 4x4 map of a 32x32 input */
     if (x < 0 || (x = gf_net_global_avgpool(net, x)) < 0 ||
         gf_net_linear(net, "linear", x, r.classes, true) < 0 ||
-        gf_net_finalize(net, r.seed) != GF_OK)
+        gf_net_set_model(net, model) != GF_OK || gf_net_finalize(net, r.seed) != GF_OK)
         return fail_build(net, model);
     return net;
 }

@@ -54,6 +54,7 @@ struct gf_net {
     float *params, *grads, *stats;
     int64_t *counters;
     bool finalized, training;
+    char model[64];
     /* the tables' sizes before the node being built, restored if it fails */
     struct {
         int slice_count;
@@ -72,29 +73,28 @@ struct gf_net {
     int forward_batch; /* batch of the last training forward that backward may use, 0 if none */
 };
 
-static const char *op_name(gf_op op) {
-    switch (op) {
-    case GF_OP_INPUT: return "input";
-    case GF_OP_CONV2D: return "conv2d";
-    case GF_OP_BATCHNORM: return "batchnorm";
-    case GF_OP_ACTIVATION: return "activation";
-    case GF_OP_MAXPOOL: return "maxpool";
-    case GF_OP_AVGPOOL: return "avgpool";
-    case GF_OP_GLOBAL_AVGPOOL: return "global_avgpool";
-    case GF_OP_LINEAR: return "linear";
-    case GF_OP_SHORTCUT_A: return "shortcut_a";
-    case GF_OP_ADD: return "add";
-    }
-    return "?";
+/* indexed by gf_op */
+static const char *const op_names[] = {"input",   "conv2d",         "batchnorm", "activation",
+                                       "maxpool", "avgpool",        "global_avgpool",
+                                       "linear",  "shortcut_a",     "add"};
+enum { OP_COUNT = sizeof op_names / sizeof op_names[0] };
+_Static_assert(OP_COUNT == GF_OP_ADD + 1, "a name for every gf_op");
+
+const char *gf_op_name(gf_op op) { return (unsigned)op < OP_COUNT ? op_names[op] : "unknown"; }
+
+int gf_op_parse(const char *name) {
+    for (int i = 0; i < OP_COUNT; i++)
+        if (strcmp(name, op_names[i]) == 0) return i;
+    return -1;
 }
 
 /* "node 3 (conv2d 'layer1.0.conv1')" for messages */
 static const char *node_label(const gf_net *net, int index, char *buf, size_t size) {
     const gf_node *n = &net->nodes[index];
     if (n->name[0])
-        snprintf(buf, size, "node %d (%s '%s')", index, op_name(n->op), n->name);
+        snprintf(buf, size, "node %d (%s '%s')", index, gf_op_name(n->op), n->name);
     else
-        snprintf(buf, size, "node %d (%s)", index, op_name(n->op));
+        snprintf(buf, size, "node %d (%s)", index, gf_op_name(n->op));
     return buf;
 }
 
@@ -120,6 +120,7 @@ gf_net *gf_net_create(int in_channels, int in_h, int in_w) {
         return NULL;
     }
     net->training = true;
+    snprintf(net->model, sizeof net->model, "custom");
     net->node_capacity = 16;
     net->nodes = calloc((size_t)net->node_capacity, sizeof *net->nodes);
     if (!net->nodes) {
@@ -1003,3 +1004,13 @@ int gf_net_copy_state(gf_net *dst, const gf_net *src) {
     memcpy(dst->counters, src->counters, src->counter_count * sizeof(int64_t));
     return GF_OK;
 }
+
+int gf_net_set_model(gf_net *net, const char *model) {
+    if (!model || !model[0] || strlen(model) >= sizeof net->model)
+        return gf_fail("gf_net_set_model: model name '%s' must have 1 to %zu characters",
+                       model ? model : "(null)", sizeof net->model - 1);
+    snprintf(net->model, sizeof net->model, "%s", model);
+    return GF_OK;
+}
+
+const char *gf_net_model(const gf_net *net) { return net->model; }

@@ -133,4 +133,14 @@ size_t gf_net_arena_bytes(const gf_net *net);
 /* Copies parameters, statistics and counters from src (same architecture). */
 int gf_net_copy_state(gf_net *dst, const gf_net *src);
 
+/* The model's name ("resnet20", "mobilenetv2"; "custom" until set), which checkpoints
+ * record. At most 63 characters. */
+int gf_net_set_model(gf_net *net, const char *model);
+const char *gf_net_model(const gf_net *net);
+
+/* "input", "conv2d", "batchnorm", ... (as architectures and Lua name them); parse
+ * returns -1 for an unknown name. */
+const char *gf_op_name(gf_op op);
+int gf_op_parse(const char *name);
+
 #endif

@@ -225,7 +225,7 @@ int gf_train_checkpoint_load(const char *dir, gf_net *net, gf_sgd *sgd, gf_train
     if (status == GF_OK) status = join(file, epoch_dir, FILES[2]);
     if (status == GF_OK && !(history = read_text(file))) status = GF_ERR;
     if (status == GF_OK) status = join(file, epoch_dir, FILES[0]);
-    if (status == GF_OK) status = gf_net_load(net, file);
+    if (status == GF_OK) status = gf_net_load_state(net, file);
     if (status != GF_OK) {
         free(history);
         gf_safetensors_close(f);

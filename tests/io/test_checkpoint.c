@@ -1,9 +1,11 @@
 /* Checkpoints: a network's full state saved and loaded, state_dict keys and dtypes
- * in the file, and files that do not fit the network refused with the network left
- * unchanged. */
+ * in the file, files that do not fit the network refused with the network left
+ * unchanged, networks rebuilt from their file alone, and files that claim more than
+ * they hold refused before anything is allocated for them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -57,7 +59,7 @@ static void test_round_trip(void) {
     o.seed = 2;
     gf_net *loaded = gf_model_resnet_cifar(20, &o);
     CHECK(!same_state(saved, loaded));
-    CHECK(gf_net_load(loaded, path) == GF_OK);
+    CHECK(gf_net_load_state(loaded, path) == GF_OK);
     CHECK(same_state(saved, loaded));
     CHECK(gf_net_counters(loaded)[0] == 2);
 
@@ -68,7 +70,13 @@ static void test_round_trip(void) {
     CHECK(e && e->dtype == GF_DTYPE_I64 && e->ndim == 0 && *(const int64_t *)e->data == 2);
     e = f ? gf_safetensors_find(f, "layer3.2.conv2.weight") : NULL;
     CHECK(e && e->dtype == GF_DTYPE_F32 && e->ndim == 4 && e->shape[0] == 64 && e->shape[3] == 3);
-    CHECK(f && strcmp(gf_safetensors_meta(f, 0)->value, "3") == 0);
+    size_t found = 0;
+    for (size_t i = 0; f && i < gf_safetensors_meta_count(f); i++) {
+        const gf_st_meta *m = gf_safetensors_meta(f, i);
+        found += strcmp(m->key, "epoch") == 0 && strcmp(m->value, "3") == 0;
+        found += strcmp(m->key, GF_CHECKPOINT_MODEL_KEY) == 0 && strcmp(m->value, "resnet20") == 0;
+    }
+    CHECK(found == 2);
     gf_safetensors_close(f);
     unlink(path);
     free(input);
@@ -82,21 +90,21 @@ static void test_refused(void) {
     CHECK(gf_net_save(base, path, NULL, 0) == GF_OK);
 
     gf_net *bigger = tiny(5, true, 2), *reference = tiny(5, true, 2);
-    CHECK(gf_net_load(bigger, path) == GF_ERR);
+    CHECK(gf_net_load_state(bigger, path) == GF_ERR);
     CHECK_CONTAINS(gf_error_message(), path);
     CHECK_CONTAINS(gf_error_message(), "tensor 'conv2.weight' of the network is missing");
     CHECK(same_state(bigger, reference));
 
     CHECK(gf_net_save(bigger, path, NULL, 0) == GF_OK);
     gf_net *smaller = tiny(5, false, 3), *smaller_ref = tiny(5, false, 3);
-    CHECK(gf_net_load(smaller, path) == GF_ERR);
+    CHECK(gf_net_load_state(smaller, path) == GF_ERR);
     CHECK_CONTAINS(gf_error_message(),
                    "tensor 'conv2.weight' in the file is not part of the network");
     CHECK(same_state(smaller, smaller_ref));
 
     CHECK(gf_net_save(base, path, NULL, 0) == GF_OK);
     gf_net *wide = tiny(7, false, 4), *wide_ref = tiny(7, false, 4);
-    CHECK(gf_net_load(wide, path) == GF_ERR);
+    CHECK(gf_net_load_state(wide, path) == GF_ERR);
     CHECK_CONTAINS(gf_error_message(),
                    "tensor 'linear.weight' has shape [5, 4], the network needs [7, 4]");
     CHECK(same_state(wide, wide_ref));
@@ -116,18 +124,97 @@ static void test_refused(void) {
     }
     CHECK(gf_safetensors_write(path, entries, (size_t)count, NULL, 0) == GF_OK);
     gf_net *other = tiny(5, false, 5), *other_ref = tiny(5, false, 5);
-    CHECK(gf_net_load(other, path) == GF_ERR);
+    CHECK(gf_net_load_state(other, path) == GF_ERR);
     CHECK_CONTAINS(gf_error_message(),
                    "tensor 'bn1.num_batches_tracked' is F32, the network needs I64");
     CHECK(same_state(other, other_ref));
 
-    CHECK(gf_net_load(other, path_in_dir("absent.safetensors")) == GF_ERR);
+    CHECK(gf_net_load_state(other, path_in_dir("absent.safetensors")) == GF_ERR);
     CHECK_CONTAINS(gf_error_message(), "cannot open");
     free(entries);
     unlink(path);
     gf_net *nets[] = {base, bigger,   reference, smaller,  smaller_ref,
                       wide, wide_ref, other,     other_ref};
     for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) gf_net_free(nets[i]);
+}
+
+/* gf_net_load rebuilds the network, its model name and its state from the file. */
+static void test_load_rebuilds(void) {
+    gf_model_options o = {.classes = 7, .seed = 3};
+    gf_net *saved = gf_model_resnet_cifar(20, &o);
+    float input[3 * 32 * 32];
+    for (int i = 0; i < 3 * 32 * 32; i++) input[i] = (float)((i * 31) % 17) / 8.0f - 1.0f;
+    const float *out;
+    CHECK(gf_net_forward(saved, input, 1, &out) == GF_OK); /* running statistics move */
+    const char *path = path_in_dir("rebuilt.safetensors");
+    CHECK(gf_net_save(saved, path, NULL, 0) == GF_OK);
+    gf_net *loaded = gf_net_load(path);
+    CHECK(loaded && same_state(saved, loaded));
+    CHECK(loaded && strcmp(gf_net_model(loaded), "resnet20") == 0);
+    if (loaded) {
+        gf_net_set_training(saved, false);
+        gf_net_set_training(loaded, false);
+        float expected[7];
+        CHECK(gf_net_forward(saved, input, 1, &out) == GF_OK);
+        memcpy(expected, out, sizeof expected);
+        CHECK(gf_net_forward(loaded, input, 1, &out) == GF_OK);
+        CHECK(memcmp(expected, out, sizeof expected) == 0);
+    }
+    gf_net_free(loaded);
+
+    gf_net *custom = tiny(5, true, 4);
+    CHECK(gf_net_save(custom, path, NULL, 0) == GF_OK);
+    loaded = gf_net_load(path);
+    CHECK(loaded && same_state(custom, loaded) && strcmp(gf_net_model(loaded), "custom") == 0);
+    gf_st_meta own[] = {{GF_CHECKPOINT_MODEL_KEY, "x"}};
+    CHECK(gf_net_save(custom, path, own, 1) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "metadata key 'graft.model' is graft's own");
+
+    /* a state without an architecture cannot say which network it is */
+    const gf_slice *s = gf_net_slice(custom, 0);
+    gf_st_entry plain = {.name = s->name, .dtype = GF_DTYPE_F32, .ndim = s->ndim,
+                         .data = gf_net_slice_data(custom, s)};
+    memcpy(plain.shape, s->shape, sizeof s->shape);
+    CHECK(gf_safetensors_write(path, &plain, 1, NULL, 0) == GF_OK);
+    CHECK(gf_net_load(path) == NULL);
+    CHECK_CONTAINS(gf_error_message(), "no 'graft.architecture' metadata");
+    unlink(path);
+    gf_net_free(loaded);
+    gf_net_free(custom);
+    gf_net_free(saved);
+}
+
+static long peak_rss_kb(void) {
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_maxrss;
+}
+
+/* A file of a few hundred bytes claiming a large network: the claim is checked
+ * against the limits and against the file's tensors before any buffer exists. */
+static void test_load_checks_before_allocating(void) {
+    const char *path = path_in_dir("claim.safetensors");
+    float one = 1.0f;
+    gf_st_entry weight = {.name = "c.weight", .dtype = GF_DTYPE_F32, .ndim = 4,
+                          .shape = {1, 1, 1, 1}, .data = &one};
+    /* within the limits, 2^28 weights (1 GiB, and as much again for their gradient) */
+    gf_st_meta claim[] = {{GF_CHECKPOINT_ARCHITECTURE_KEY, "input 16384 1 1;conv2d c 0 16384 1 1 0 1 0"}};
+    CHECK(gf_safetensors_write(path, &weight, 1, claim, 1) == GF_OK);
+    long before = peak_rss_kb();
+    CHECK(gf_net_load(path) == NULL);
+    CHECK_CONTAINS(gf_error_message(), path);
+    CHECK_CONTAINS(gf_error_message(), "tensor 'c.weight' has shape [1, 1, 1, 1], the network needs [16384, 16384, 1, 1]");
+    long grown = peak_rss_kb() - before;
+    if (grown > 64 * 1024) fprintf(stderr, "peak RSS grew by %ld kB\n", grown);
+    CHECK(grown <= 64 * 1024);
+
+    /* beyond the limits: a convolution of 10^9 channels */
+    gf_st_meta huge[] = {{GF_CHECKPOINT_ARCHITECTURE_KEY, "input 3 32 32;conv2d c 0 1000000000 3 1 1 1 0"}};
+    CHECK(gf_safetensors_write(path, &weight, 1, huge, 1) == GF_OK);
+    CHECK(gf_net_load(path) == NULL);
+    CHECK_CONTAINS(gf_error_message(), "out_channels 1000000000 is beyond the limit 65536");
+    CHECK_CONTAINS(gf_error_message(), "node 1 (conv2d 'c')");
+    unlink(path);
 }
 
 int main(void) {
@@ -139,6 +226,8 @@ int main(void) {
     }
     test_round_trip();
     test_refused();
+    test_load_rebuilds();
+    test_load_checks_before_allocating();
     rmdir(dir);
     return CHECK_DONE();
 }

@@ -1,6 +1,8 @@
-#include "lua/architecture.h"
+/* The network description as text, and networks rebuilt from it. */
+#include "nn/architecture.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,49 +11,37 @@
 
 enum { MAX_FIELDS = 10, ITEM_CAPACITY = 256 };
 
-static const char *const activation_names[] = {"relu", "leaky_relu", "relu6"};
-
-const char *gf_activation_name(gf_activation_kind kind) {
-    return (unsigned)kind < 3 ? activation_names[kind] : "unknown";
-}
-
-int gf_activation_parse(const char *name) {
-    for (int i = 0; i < 3; i++)
-        if (strcmp(name, activation_names[i]) == 0) return i;
-    return -1;
-}
-
-/* One node's item, without the separator; returns its length or -1 if too long. */
-static int describe_node(char *out, size_t size, const gf_net *net, int index) {
-    const gf_node *n = gf_net_node(net, index);
+/* One node's fields after its operation's name, without the separator. */
+static int describe_fields(char *out, size_t size, const gf_node *n) {
     const char *name = n->name[0] ? n->name : "-";
     int a = n->inputs[0], b = n->inputs[1];
     switch (n->op) {
-    case GF_OP_INPUT:
-        return snprintf(out, size, "input %d %d %d", n->channels, n->height, n->width);
+    case GF_OP_INPUT: return snprintf(out, size, "%d %d %d", n->channels, n->height, n->width);
     case GF_OP_CONV2D:
-        return snprintf(out, size, "conv2d %s %d %d %d %d %d %d %d", name, a, n->channels,
-                        n->kernel, n->stride, n->padding, n->groups, n->has_bias ? 1 : 0);
-    case GF_OP_BATCHNORM:
-        return snprintf(out, size, "batchnorm %s %d", name, a);
+        return snprintf(out, size, "%s %d %d %d %d %d %d %d", name, a, n->channels, n->kernel,
+                        n->stride, n->padding, n->groups, n->has_bias ? 1 : 0);
+    case GF_OP_BATCHNORM: return snprintf(out, size, "%s %d", name, a);
     case GF_OP_ACTIVATION:
-        return snprintf(out, size, "activation %d %s %.9g", a, gf_activation_name(n->activation),
+        return snprintf(out, size, "%d %s %.9g", a, gf_activation_name(n->activation),
                         (double)n->slope);
     case GF_OP_MAXPOOL:
-    case GF_OP_AVGPOOL:
-        return snprintf(out, size, "%s %d %d %d %d", n->op == GF_OP_MAXPOOL ? "maxpool" : "avgpool",
-                        a, n->kernel, n->stride, n->padding);
-    case GF_OP_GLOBAL_AVGPOOL:
-        return snprintf(out, size, "global_avgpool %d", a);
+    case GF_OP_AVGPOOL: return snprintf(out, size, "%d %d %d %d", a, n->kernel, n->stride, n->padding);
+    case GF_OP_GLOBAL_AVGPOOL: return snprintf(out, size, "%d", a);
     case GF_OP_LINEAR:
-        return snprintf(out, size, "linear %s %d %d %d", name, a, n->channels,
-                        n->has_bias ? 1 : 0);
-    case GF_OP_SHORTCUT_A:
-        return snprintf(out, size, "shortcut_a %d %d %d", a, n->channels, n->stride);
-    case GF_OP_ADD:
-        return snprintf(out, size, "add %d %d", a, b);
+        return snprintf(out, size, "%s %d %d %d", name, a, n->channels, n->has_bias ? 1 : 0);
+    case GF_OP_SHORTCUT_A: return snprintf(out, size, "%d %d %d", a, n->channels, n->stride);
+    case GF_OP_ADD: return snprintf(out, size, "%d %d", a, b);
     }
     return -1;
+}
+
+/* One node's item; returns its length or -1 if it does not fit. */
+static int describe_node(char *out, size_t size, const gf_net *net, int index) {
+    const gf_node *n = gf_net_node(net, index);
+    char fields[ITEM_CAPACITY];
+    int length = describe_fields(fields, sizeof fields, n);
+    if (length < 0 || length >= (int)sizeof fields) return -1;
+    return snprintf(out, size, "%s %s", gf_op_name(n->op), fields);
 }
 
 char *gf_architecture_describe(const gf_net *net) {
@@ -90,9 +80,10 @@ static int integer_field(const item *it, int k, int *value) {
     char *end;
     errno = 0;
     long v = strtol(it->field[k], &end, 10);
-    if (errno || *end || end == it->field[k] || v < -1 || v > 1000000000)
-        return gf_fail("node %d (\"%s\"): field %d (\"%s\") is not an integer", it->index,
-                       it->text, k + 1, it->field[k]);
+    /* the builders check each value against its own range and the limits */
+    if (errno || *end || end == it->field[k] || v < INT_MIN || v > INT_MAX)
+        return gf_fail("node %d (\"%s\"): field %d (\"%s\") is not an integer (of int range)",
+                       it->index, it->text, k + 1, it->field[k]);
     *value = (int)v;
     return GF_OK;
 }
@@ -117,17 +108,15 @@ static const char *node_name(const item *it) {
 
 /* Adds one node to net; returns the builder's result (node index or GF_ERR). */
 static int build_node(gf_net *net, const item *it) {
-    const char *op = it->field[0];
     int v[MAX_FIELDS];
-    if (strcmp(op, "conv2d") == 0) {
+    switch (gf_op_parse(it->field[0])) {
+    case GF_OP_CONV2D:
         if (expect_fields(it, 9) || integer_fields(it, 2, v)) return GF_ERR;
         return gf_net_conv2d(net, node_name(it), v[0], v[1], v[2], v[3], v[4], v[5], v[6] != 0);
-    }
-    if (strcmp(op, "batchnorm") == 0) {
+    case GF_OP_BATCHNORM:
         if (expect_fields(it, 3) || integer_fields(it, 2, v)) return GF_ERR;
         return gf_net_batchnorm(net, node_name(it), v[0]);
-    }
-    if (strcmp(op, "activation") == 0) {
+    case GF_OP_ACTIVATION: {
         if (expect_fields(it, 4) || integer_field(it, 1, &v[0])) return GF_ERR;
         int kind = gf_activation_parse(it->field[2]);
         char *end;
@@ -137,28 +126,29 @@ static int build_node(gf_net *net, const item *it) {
                            it->text);
         return gf_net_activation(net, v[0], (gf_activation_kind)kind, slope);
     }
-    if (strcmp(op, "maxpool") == 0 || strcmp(op, "avgpool") == 0) {
+    case GF_OP_MAXPOOL:
         if (expect_fields(it, 5) || integer_fields(it, 1, v)) return GF_ERR;
-        return op[0] == 'm' ? gf_net_maxpool(net, v[0], v[1], v[2], v[3])
-                            : gf_net_avgpool(net, v[0], v[1], v[2], v[3]);
-    }
-    if (strcmp(op, "global_avgpool") == 0) {
+        return gf_net_maxpool(net, v[0], v[1], v[2], v[3]);
+    case GF_OP_AVGPOOL:
+        if (expect_fields(it, 5) || integer_fields(it, 1, v)) return GF_ERR;
+        return gf_net_avgpool(net, v[0], v[1], v[2], v[3]);
+    case GF_OP_GLOBAL_AVGPOOL:
         if (expect_fields(it, 2) || integer_fields(it, 1, v)) return GF_ERR;
         return gf_net_global_avgpool(net, v[0]);
-    }
-    if (strcmp(op, "linear") == 0) {
+    case GF_OP_LINEAR:
         if (expect_fields(it, 5) || integer_fields(it, 2, v)) return GF_ERR;
         return gf_net_linear(net, node_name(it), v[0], v[1], v[2] != 0);
-    }
-    if (strcmp(op, "shortcut_a") == 0) {
+    case GF_OP_SHORTCUT_A:
         if (expect_fields(it, 4) || integer_fields(it, 1, v)) return GF_ERR;
         return gf_net_shortcut_a(net, v[0], v[1], v[2]);
-    }
-    if (strcmp(op, "add") == 0) {
+    case GF_OP_ADD:
         if (expect_fields(it, 3) || integer_fields(it, 1, v)) return GF_ERR;
         return gf_net_add(net, v[0], v[1]);
+    case GF_OP_INPUT:
+        return gf_fail("node %d (\"%s\"): only node 0 is the input", it->index, it->text);
     }
-    return gf_fail("node %d (\"%s\"): unknown operation \"%s\"", it->index, it->text, op);
+    return gf_fail("node %d (\"%s\"): unknown operation \"%s\"", it->index, it->text,
+                   it->field[0]);
 }
 
 static void split(item *it, char *text) {
@@ -189,7 +179,7 @@ gf_net *gf_architecture_build(const char *text) {
         }
         if (index == 0) {
             int v[3];
-            if (strcmp(it.field[0], "input") != 0) {
+            if (gf_op_parse(it.field[0]) != GF_OP_INPUT) {
                 gf_fail("architecture: node 0 (\"%s\") must be the input", original);
                 goto fail;
             }
@@ -217,4 +207,19 @@ fail:
     if (net) gf_net_free(net);
     free(copy);
     return NULL;
+}
+
+gf_net *gf_net_clone(const gf_net *src) {
+    char *text = gf_architecture_describe(src);
+    if (text == NULL) return NULL;
+    gf_net *copy = gf_architecture_build(text);
+    free(text);
+    if (copy == NULL || gf_net_finalize(copy, 0) != GF_OK ||
+        gf_net_copy_state(copy, src) != GF_OK || gf_net_set_model(copy, gf_net_model(src)) != GF_OK) {
+        gf_fail_context("gf_net_clone");
+        gf_net_free(copy);
+        return NULL;
+    }
+    gf_net_set_training(copy, gf_net_is_training(src));
+    return copy;
 }
