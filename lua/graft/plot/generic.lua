@@ -1,0 +1,227 @@
+-- The generic pictures of graft.plot: line plots, histograms, grouped bars and
+-- heat maps, each from one table of options (lua/graft/plot/init.lua lists the
+-- options they share).
+local doc = require "graft.doc"
+local figure = require "graft.plot.figure"
+
+local q, numbers, sequence, finite = figure.quote, figure.numbers, figure.sequence, figure.finite
+local title_of, range_text, axes, tics = figure.title_of, figure.range_text, figure.axes, figure.tics
+local check_series, render = figure.check_series, figure.render
+
+local plot = {}
+
+-- Line plots: series = {{x =, y =, title =, err =, style =, axis = "y2"}, ...}.
+-- x defaults to 1..#y; err draws error bars; style is "lines", "linespoints"
+-- or "points" (default: linespoints up to 40 points); axis = "y2" puts a series
+-- on the right axis (labelled y2label).
+function plot.lines(opts)
+  local series = check_series(opts, "lines")
+  local figure = {blocks = {}, commands = axes(opts)}
+  local clauses, uses_y2 = {}, false
+  for i, s in ipairs(series) do
+    local y = numbers(s.y, "series[" .. i .. "].y")
+    local x = s.x and numbers(s.x, "series[" .. i .. "].x") or sequence(#y)
+    local err = s.err and numbers(s.err, "series[" .. i .. "].err")
+    if #x ~= #y or (err and #err ~= #y) then
+      error(string.format("plot.lines: series[%d] has %d x, %d y%s values", i, #x, #y,
+                          err and (" and " .. #err .. " err") or ""), 2)
+    end
+    local block = {}
+    for j = 1, #y do block[j] = err and {x[j], y[j], err[j]} or {x[j], y[j]} end
+    figure.blocks[i] = block
+    local style = s.style or (#y <= 40 and "linespoints" or "lines")
+    if err then style = style == "points" and "yerrorbars" or "yerrorlines" end
+    local axis = ""
+    if s.axis == "y2" then
+      axis, uses_y2 = " axes x1y2", true
+    end
+    clauses[i] = string.format("$DATA index %d using 1:2%s with %s%s lw 2 %s", i - 1,
+                               err and ":3" or "", style, axis, title_of(s.title))
+  end
+  -- a range of one value makes gnuplot warn; widen it as gnuplot would, quietly
+  for _, axis in ipairs{"x", "y"} do
+    local lo, hi = math.huge, -math.huge
+    for _, block in ipairs(figure.blocks) do
+      for _, row in ipairs(block) do
+        local v = row[axis == "x" and 1 or 2]
+        if finite(v) then lo, hi = math.min(lo, v), math.max(hi, v) end
+      end
+    end
+    if lo == hi and not opts[axis .. "range"] then
+      local pad = lo ~= 0 and math.abs(lo) * 0.01 or 1
+      figure.commands[#figure.commands + 1] = range_text({lo - pad, hi + pad}, axis .. "range")
+    end
+  end
+  if uses_y2 then
+    figure.commands[#figure.commands + 1] = "set ytics nomirror"
+    figure.commands[#figure.commands + 1] = "set y2tics"
+    if opts.y2label then figure.commands[#figure.commands + 1] = "set y2label " .. q(opts.y2label) end
+    figure.commands[#figure.commands + 1] = range_text(opts.y2range, "y2range")
+  end
+  figure.commands[#figure.commands + 1] = "plot " .. table.concat(clauses, ", \\\n  ")
+  return render(figure, opts)
+end
+
+-- Bin edges and counts of values over [lo, hi] (the last bin closed).
+local function bin_counts(values, bins, lo, hi)
+  local counts = {}
+  for b = 1, bins do counts[b] = 0 end
+  local width = (hi - lo) / bins
+  for _, v in ipairs(values) do
+    if v >= lo and v <= hi then
+      local b = width > 0 and math.floor((v - lo) / width) + 1 or 1
+      if b > bins then b = bins end
+      counts[b] = counts[b] + 1
+    end
+  end
+  return counts, width
+end
+
+-- Histograms: values = {...} or series = {{values =, title =}, ...}; bins
+-- (default 30), range = {lo, hi} (default: over all values), normalize = true
+-- for fractions instead of counts, log10 = true to bin log10 of the values
+-- (values <= 0 are left out and counted in the title).
+function plot.histogram(opts)
+  if type(opts) ~= "table" then error("plot.histogram: expected a table of options", 2) end
+  local series = opts.series or {{values = opts.values, title = opts.label}}
+  if series[1].values == nil then
+    error("plot.histogram: give values = {...} or series = {{values =, title =}, ...}", 2)
+  end
+  local bins = opts.bins or 30
+  local all, left_out = {}, 0
+  for i, s in ipairs(series) do
+    local values = numbers(s.values, "series[" .. i .. "].values")
+    local kept = {}
+    for _, v in ipairs(values) do
+      if opts.log10 then
+        if v > 0 then kept[#kept + 1] = math.log(v, 10) else left_out = left_out + 1 end
+      elseif finite(v) then
+        kept[#kept + 1] = v
+      end
+    end
+    series[i] = {values = kept, title = s.title}
+    for _, v in ipairs(kept) do all[#all + 1] = v end
+  end
+  if #all == 0 then error("plot.histogram: no values to count", 2) end
+  local lo, hi = math.huge, -math.huge
+  if opts.range then
+    lo, hi = opts.range[1], opts.range[2]
+  else
+    for _, v in ipairs(all) do lo, hi = math.min(lo, v), math.max(hi, v) end
+    if lo == hi then lo, hi = lo - 0.5, hi + 0.5 end
+  end
+  local figure = {blocks = {}, commands = axes(opts)}
+  local clauses = {}
+  for i, s in ipairs(series) do
+    local counts, width = bin_counts(s.values, bins, lo, hi)
+    local block = {}
+    for b, count in ipairs(counts) do
+      local value = opts.normalize and (#s.values > 0 and count / #s.values or 0) or count
+      block[b] = {lo + (b - 0.5) * width, value, width}
+    end
+    figure.blocks[i] = block
+    clauses[i] = string.format("$DATA index %d using 1:2:3 with boxes %s", i - 1, title_of(s.title))
+  end
+  if opts.log10 and left_out > 0 and not opts.title then
+    table.insert(figure.commands, 1, "set title " .. q(left_out .. " values <= 0 not shown"))
+  end
+  if not opts.ylabel then
+    figure.commands[#figure.commands + 1] = "set ylabel " .. q(opts.normalize and "fraction" or "count")
+  end
+  figure.commands[#figure.commands + 1] = "set style fill transparent solid 0.45 border"
+  figure.commands[#figure.commands + 1] = "plot " .. table.concat(clauses, ", \\\n  ")
+  return render(figure, opts)
+end
+
+-- Grouped bars: labels = {...} (one group per label), series = {{values =,
+-- err =, title =}, ...} with one value per label; err draws error bars.
+function plot.bars(opts)
+  local series = check_series(opts, "bars")
+  local labels = opts.labels
+  if type(labels) ~= "table" or #labels == 0 then
+    error("plot.bars: labels must name the groups", 2)
+  end
+  local figure = {blocks = {}, commands = axes(opts)}
+  local group_width = 0.8
+  local width = group_width / #series
+  local clauses = {}
+  for i, s in ipairs(series) do
+    local values = numbers(s.values, "series[" .. i .. "].values")
+    local err = s.err and numbers(s.err, "series[" .. i .. "].err")
+    if #values ~= #labels or (err and #err ~= #labels) then
+      error(string.format("plot.bars: series[%d] has %d values%s for %d labels", i, #values,
+                          err and (" and " .. #err .. " err") or "", #labels), 2)
+    end
+    local block = {}
+    for j, v in ipairs(values) do
+      block[j] = {j - group_width / 2 + (i - 0.5) * width, v, width, err and err[j] or 0}
+    end
+    figure.blocks[i] = block
+    clauses[#clauses + 1] = string.format("$DATA index %d using 1:2:3 with boxes lc %d %s",
+                                          i - 1, i, title_of(s.title))
+    if err then
+      clauses[#clauses + 1] = string.format("$DATA index %d using 1:2:4 with yerrorbars "
+                                            .. "lc rgb 'black' pt 7 ps 0.3 notitle", i - 1)
+    end
+  end
+  local c = figure.commands
+  c[#c + 1] = tics("xtics", labels, 1)
+  c[#c + 1] = string.format("set xrange [0.4:%g]", #labels + 0.6)
+  c[#c + 1] = "set style fill solid 0.7 border -1"
+  c[#c + 1] = "set grid noxtics"
+  c[#c + 1] = "plot " .. table.concat(clauses, ", \\\n  ")
+  return render(figure, opts)
+end
+
+-- Heat map of a matrix (rows of equal length): matrix = {{...}, ...},
+-- rows = {labels}, columns = {labels}, cblabel (the colour scale), and
+-- cbrange = {lo, hi}. Row 1 is drawn at the top.
+function plot.heatmap(opts)
+  if type(opts) ~= "table" or type(opts.matrix) ~= "table" or #opts.matrix == 0 then
+    error("plot.heatmap: matrix must be a non-empty array of rows", 2)
+  end
+  local rows = {}
+  local matrix = opts.matrix
+  if type(matrix.totable) == "function" then matrix = matrix:totable() end
+  for r, row in ipairs(matrix) do
+    rows[r] = numbers(row, "matrix[" .. r .. "]")
+    if #rows[r] ~= #rows[1] then
+      error(string.format("plot.heatmap: row %d has %d values, row 1 has %d", r, #rows[r], #rows[1]), 2)
+    end
+  end
+  local figure = {blocks = {{}}, commands = axes(opts)}
+  local block = figure.blocks[1]
+  for r, row in ipairs(rows) do -- x y z scans, one per row, for `with image`
+    for cidx, v in ipairs(row) do block[#block + 1] = {cidx, r, v} end
+    block[#block + 1] = ""
+  end
+  local c = figure.commands
+  c[#c + 1] = "unset grid"
+  c[#c + 1] = string.format("set xrange [0.5:%g]", #rows[1] + 0.5)
+  c[#c + 1] = string.format("set yrange [%g:0.5]", #rows + 0.5)
+  if opts.rows then c[#c + 1] = tics("ytics", opts.rows) end
+  if opts.columns then c[#c + 1] = tics("xtics", opts.columns) end
+  if opts.cblabel then c[#c + 1] = "set cblabel " .. q(opts.cblabel) end
+  c[#c + 1] = range_text(opts.cbrange, "cbrange")
+  c[#c + 1] = "set palette " .. (opts.palette or "rgbformulae 33,13,10")
+  if #rows >= 2 and #rows[1] >= 2 then
+    c[#c + 1] = "plot $DATA using 1:2:3 with image notitle"
+  else -- `with image` needs a 2x2 grid at least
+    c[#c + 1] = "set style fill solid 1.0 noborder"
+    c[#c + 1] = "plot $DATA using 1:2:(0.5):(0.5):3 with boxxyerror fillcolor palette notitle"
+  end
+  return render(figure, opts)
+end
+
+doc(plot.lines, [[graft.plot.lines{series = {{x =, y =, title =, err =, style =, axis =}, ...}, ...} -> file
+Line plots; x defaults to 1..#y, err draws error bars, style "lines" |
+"linespoints" | "points", axis = "y2" uses the right axis (y2label, y2range).]])
+doc(plot.histogram, [[graft.plot.histogram{values = {...} | series = {{values =, title =}}, bins = 30, ...} -> file
+Histograms over a common range (range = {lo, hi}); normalize = true for
+fractions; log10 = true bins log10 of the positive values.]])
+doc(plot.bars, [[graft.plot.bars{labels = {...}, series = {{values =, err =, title =}, ...}, ...} -> file
+Grouped bars, one group per label, with error bars where err is given.]])
+doc(plot.heatmap, [[graft.plot.heatmap{matrix = {{...}, ...}, rows =, columns =, cblabel =, cbrange =} -> file
+A matrix as coloured cells, row 1 at the top; rows/columns label them.]])
+
+return plot

@@ -1,0 +1,116 @@
+-- graft.run's checkpoints of a whole run, one folder per epoch:
+--   out/checkpoints/epoch-0003/run_state.json     the run's own state (below)
+--   out/checkpoints/epoch-0003/net<k>/epoch-0003/ network k's trainer checkpoint
+-- An epoch's folder is filled under a temporary name and renamed into place, so a
+-- folder named epoch-NNNN always holds all K networks and the run state.
+local json = require "graft.json"
+local records = require "graft.run.records"
+
+local checkpoints = {}
+
+local RUN_STATE_FORMAT = "graft-run/1"
+
+-- Options that do not change what a run computes: they may differ on resume.
+local FREE_ON_RESUME = { quiet = true, out = true, resume = true, data_dir = true,
+                         ensemble = true, dataset = true, on_epoch = true }
+
+-- What must be the same to continue a run: every other option, and the data set's size.
+function checkpoints.identity(o, data)
+  local identity = { train_images = data.train:size(), test_images = data.test:size() }
+  for key, value in pairs(o) do
+    local kind = type(value)
+    if not FREE_ON_RESUME[key] and (kind == "number" or kind == "string" or kind == "boolean") then
+      identity[key] = value
+    end
+  end
+  return identity
+end
+
+local function check_same_run(saved, identity, dir)
+  local keys = {}
+  for key in pairs(saved) do keys[#keys + 1] = key end
+  for key in pairs(identity) do
+    if saved[key] == nil then keys[#keys + 1] = key end
+  end
+  table.sort(keys)
+  for _, key in ipairs(keys) do
+    local was, now = saved[key], identity[key]
+    if was == json.null then was = nil end
+    if was ~= now then
+      error(string.format("graft.run: cannot resume %s with different options: %s is %s here, "
+        .. "%s in the run being resumed; give the run's options again, or start a new run in "
+        .. "another out", dir, key, now == nil and "unset" or tostring(now),
+        was == nil and "unset" or tostring(was)), 0)
+    end
+  end
+end
+
+local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+function checkpoints.make_dir(dir)
+  local ok = os.execute("mkdir -p " .. shell_quote(dir))
+  if not ok then error(string.format("graft.run: cannot create the output directory %s", dir), 0) end
+end
+
+function checkpoints.remove_dir(dir) os.execute("rm -rf " .. shell_quote(dir)) end
+
+local function read_file(path)
+  local f, err = io.open(path, "rb")
+  if not f then error("graft.run: cannot read " .. path .. ": " .. err, 0) end
+  local text = f:read("a")
+  f:close()
+  return text
+end
+
+local function plain(record)
+  setmetatable(record, nil)
+  return record
+end
+
+-- Saves the run after `epoch` into root: every trainer, then run_state.json, then the
+-- rename that makes the epoch count; older epochs are removed afterwards.
+-- state = {rounds, iterations, seconds, log, identity}.
+function checkpoints.save(root, epoch, trainers, state)
+  local name = string.format("epoch-%04d", epoch)
+  local tmp = string.format("%s/.%s.tmp", root, name)
+  checkpoints.remove_dir(tmp)
+  checkpoints.make_dir(tmp)
+  for k, t in ipairs(trainers) do t:save_checkpoint(string.format("%s/net%d", tmp, k)) end
+  local log = {}
+  for i, entry in ipairs(state.log) do
+    local copy = {}
+    for k, v in pairs(entry) do copy[k] = v end
+    log[i] = json.object(copy)
+  end
+  records.write_file(tmp .. "/run_state.json", json.encode(json.object {
+    format = RUN_STATE_FORMAT, epoch = epoch, rounds = state.rounds,
+    iterations = state.iterations, seconds = state.seconds,
+    options = json.object(state.identity), log = json.array(log),
+  }) .. "\n")
+  local ok, err = os.rename(tmp, root .. "/" .. name)
+  if not ok then error("graft.run: cannot rename " .. tmp .. ": " .. err, 0) end
+  os.execute(string.format("cd %s && for d in epoch-* .epoch-*; do [ \"$d\" = %s ] || "
+    .. "rm -rf \"$d\"; done", shell_quote(root), name))
+end
+
+-- Loads the run saved in the epoch folder `last` into the trainers and returns its
+-- state; an error if its options differ from identity (out names the run).
+function checkpoints.load(last, trainers, identity, out)
+  local state = json.decode(read_file(last .. "/run_state.json"))
+  if state.format ~= RUN_STATE_FORMAT then
+    error(string.format("graft.run: %s/run_state.json is not a graft.run state (format %s)", last,
+      tostring(state.format)), 0)
+  end
+  check_same_run(state.options, identity, out)
+  for k, t in ipairs(trainers) do
+    local dir = string.format("%s/net%d", last, k)
+    if not t:load_checkpoint(dir) or t.epoch ~= state.epoch then
+      error(string.format("graft.run: %s does not hold network %d after epoch %d", dir, k,
+        state.epoch), 0)
+    end
+  end
+  for _, entry in ipairs(state.log) do plain(entry) end
+  return state
+end
+
+return checkpoints
