@@ -269,23 +269,49 @@ function Trainer:save_checkpoint(dir)
   core.checkpoint_save(dir, self.net, self.sgd, self.loader, self.epoch, history_text(self.history))
 end
 
+-- Fields of a history record that the trainer writes as numbers (grafting adds others).
+local NUMBER_FIELDS = { "loss", "train_top1", "test_loss", "test_top1", "test_top5", "lr",
+                        "images_per_s", "seconds" }
+
+-- The records of a checkpoint's history.jsonl: one JSON object per line, record i of
+-- epoch i, one per completed epoch. Errors name the file, the line and the field.
+local function read_history(path, text, epochs)
+  local history = {}
+  local function bad(line, fmt, ...)
+    error(string.format("%s line %d: " .. fmt, path, line, ...), 0)
+  end
+  for line in text:gmatch("[^\n]+") do
+    local i = #history + 1
+    local ok, record = pcall(json.decode, line)
+    if not ok then bad(i, "%s", record) end
+    if type(record) ~= "table" or json.is_array(record) then
+      bad(i, "a record must be a JSON object, got %s", line:sub(1, 40))
+    end
+    setmetatable(record, nil)
+    if record.epoch ~= i then bad(i, "epoch is %s, expected %d", tostring(record.epoch), i) end
+    for _, field in ipairs(NUMBER_FIELDS) do
+      if record[field] ~= nil and type(record[field]) ~= "number" then
+        bad(i, "%s is %s, expected a number", field, tostring(record[field]))
+      end
+    end
+    history[i] = record
+  end
+  if #history ~= epochs then
+    error(string.format("%s holds %d history records for %d epochs", path, #history, epochs), 0)
+  end
+  return history
+end
+
 function Trainer:load_checkpoint(dir)
-  local epoch, text = core.checkpoint_load(dir, self.net, self.sgd, self.loader)
+  -- the history is checked before the network and optimizer change
+  local history
+  local epoch = core.checkpoint_load(dir, self.net, self.sgd, self.loader,
+    function(epochs, text, path) history = read_history(path, text, epochs) end)
   if not epoch then
     if not self.options.quiet then
       print(string.format("%sno complete epoch in %s: starting from epoch 1", self:label(), dir))
     end
     return false
-  end
-  local history = {}
-  for line in text:gmatch("[^\n]+") do
-    local record = json.decode(line)
-    setmetatable(record, nil)
-    history[#history + 1] = record
-  end
-  if #history ~= epoch then
-    error(string.format("graft.train: %s holds %d history records for %d epochs", dir, #history,
-      epoch), 2)
   end
   self.epoch, self.history = epoch, history
   self.iteration = epoch * self.loader:batches()

@@ -2,6 +2,8 @@
 
 #include <math.h>
 
+#include "core/error.h"
+
 static const uint64_t PCG_MULTIPLIER = 6364136223846793005ULL;
 
 void gf_rng_seed(gf_rng *rng, uint64_t seed, uint64_t stream) {
@@ -12,6 +14,13 @@ void gf_rng_seed(gf_rng *rng, uint64_t seed, uint64_t stream) {
     gf_rng_u32(rng);
     rng->has_spare_normal = 0;
     rng->spare_normal = 0.0;
+}
+
+int gf_rng_check(const gf_rng *rng) {
+    if (!(rng->increment & 1u))
+        return gf_fail("generator increment %llu is even (PCG32 needs an odd one)",
+                       (unsigned long long)rng->increment);
+    return GF_OK;
 }
 
 uint32_t gf_rng_u32(gf_rng *rng) {

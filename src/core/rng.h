@@ -21,6 +21,11 @@ typedef struct gf_rng {
 } gf_rng;
 
 void gf_rng_seed(gf_rng *rng, uint64_t seed, uint64_t stream);
+/* GF_OK when the state can run: PCG32 needs an odd increment. With an even one the
+ * sequence can shrink to a few values or a single one (state and increment 0 give 0
+ * forever, and gf_rng_below would never return). A state read from a file is checked
+ * here before use; the error names the increment. */
+int gf_rng_check(const gf_rng *rng);
 uint32_t gf_rng_u32(gf_rng *rng);
 /* uniform integer in [0, bound), without modulo bias; bound > 0 */
 uint32_t gf_rng_below(gf_rng *rng, uint32_t bound);

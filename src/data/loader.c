@@ -222,12 +222,14 @@ void gf_loader_get_rng(gf_loader *ld, gf_rng *rng) {
     pthread_mutex_unlock(&ld->lock);
 }
 
-void gf_loader_set_rng(gf_loader *ld, const gf_rng *rng) {
+int gf_loader_set_rng(gf_loader *ld, const gf_rng *rng) {
+    if (gf_rng_check(rng) != GF_OK) return gf_fail_context("loader");
     pthread_mutex_lock(&ld->lock);
     ld->epoch_running = false;
     while (ld->thread_busy) pthread_cond_wait(&ld->changed, &ld->lock);
     ld->rng = *rng;
     pthread_mutex_unlock(&ld->lock);
+    return GF_OK;
 }
 
 gf_loader_timing gf_loader_get_timing(gf_loader *ld) {

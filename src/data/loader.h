@@ -42,9 +42,10 @@ void gf_loader_start_epoch(gf_loader *loader);
  * over. images ([n, C, H, W]) and labels stay valid until the next call. */
 int gf_loader_next(gf_loader *loader, const float **images, const int32_t **labels);
 
-/* Generator state, read or set between epochs (setting abandons a running one). */
+/* Generator state, read or set between epochs (setting abandons a running one). A
+ * state gf_rng_check refuses is an error and changes nothing. */
 void gf_loader_get_rng(gf_loader *loader, gf_rng *rng);
-void gf_loader_set_rng(gf_loader *loader, const gf_rng *rng);
+int gf_loader_set_rng(gf_loader *loader, const gf_rng *rng);
 
 /* Seconds spent since creation: by the thread preparing batches, and by callers of
  * gf_loader_next waiting for a batch that was not ready yet. */

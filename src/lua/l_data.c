@@ -285,10 +285,7 @@ static int ld_set_rng_state(lua_State *L) {
     gf_rng_seed(&rng, 0, 0);
     rng.state = (uint64_t)luaL_checkinteger(L, 2);
     rng.increment = (uint64_t)luaL_checkinteger(L, 3);
-    if (!(rng.increment & 1u))
-        return luaL_error(L, "loader:set_rng_state: the increment must be odd (got %d)",
-                          (int)rng.increment);
-    gf_loader_set_rng(ld, &rng);
+    if (gf_loader_set_rng(ld, &rng) != GF_OK) return gf_lua_raise(L, "loader:set_rng_state");
     return 0;
 }
 

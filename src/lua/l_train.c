@@ -219,22 +219,52 @@ static int l_checkpoint_save(lua_State *L) {
     return 0;
 }
 
-/* graft.core.checkpoint_load(dir, net, sgd, loader) -> epoch, history_text, or nil
- * when dir holds no complete epoch */
+/* A Lua function on the stack that checks a checkpoint's history. */
+typedef struct history_check {
+    lua_State *L;
+    int function; /* stack index */
+} history_check;
+
+/* Calls the check with epoch, history text and path; a string it returns, or an
+ * error it raises, refuses the checkpoint. */
+static int call_history_check(void *context, int epoch, const char *history, const char *path) {
+    const history_check *c = context;
+    lua_State *L = c->L;
+    lua_pushvalue(L, c->function);
+    lua_pushinteger(L, epoch);
+    lua_pushstring(L, history);
+    lua_pushstring(L, path);
+    int status = GF_OK;
+    if (lua_pcall(L, 3, 1, 0) != LUA_OK || lua_isstring(L, -1))
+        status = gf_fail("%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return status;
+}
+
+/* graft.core.checkpoint_load(dir, net, sgd, loader [, check]) -> epoch, history_text,
+ * or nil when dir holds no complete epoch. check(epoch, history_text, path), called
+ * before anything changes, returns nil to accept or a message to refuse. */
 static int l_checkpoint_load(lua_State *L) {
     const char *dir = luaL_checkstring(L, 1);
     gf_net *net = gf_lua_check_net(L, 2);
     gf_sgd *sgd = check_sgd(L, 3);
     gf_loader *loader = gf_lua_check_loader(L, 4);
+    bool has_check = !lua_isnoneornil(L, 5);
+    if (has_check) luaL_checktype(L, 5, LUA_TFUNCTION);
+    history_check check = {L, 5};
     gf_train_state state = {0};
     int found = 0;
-    if (gf_train_checkpoint_load(dir, net, sgd, &state, &found) != GF_OK)
+    if (gf_train_checkpoint_load(dir, net, sgd, &state, &found,
+                                 has_check ? call_history_check : NULL, &check) != GF_OK)
         return gf_lua_raise(L, "graft.core.checkpoint_load");
     if (!found) {
         lua_pushnil(L);
         return 1;
     }
-    gf_loader_set_rng(loader, &state.loader_rng);
+    if (gf_loader_set_rng(loader, &state.loader_rng) != GF_OK) {
+        free(state.history);
+        return gf_lua_raise(L, "graft.core.checkpoint_load");
+    }
     lua_pushinteger(L, state.epoch);
     lua_pushstring(L, state.history);
     free(state.history);

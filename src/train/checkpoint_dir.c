@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,10 +51,24 @@ static void remove_epoch_dir(const char *path) {
     rmdir(path);
 }
 
+/* A decimal number of digits only (no sign, no space) in [0, max]. */
+static bool parse_count(const char *text, long long max, long long *value) {
+    long long n = 0;
+    if (!text[0]) return false;
+    for (const char *p = text; *p; p++) {
+        if (*p < '0' || *p > '9') return false;
+        n = n * 10 + (*p - '0');
+        if (n > max) return false;
+    }
+    *value = n;
+    return true;
+}
+
 static bool parse_epoch_name(const char *name, int *epoch) {
-    int n = 0, used = 0;
-    if (sscanf(name, "epoch-%d%n", &n, &used) != 1 || name[used] != '\0' || n < 0) return false;
-    *epoch = n;
+    long long n;
+    if (strncmp(name, "epoch-", 6) != 0 || !parse_count(name + 6, GF_TRAIN_MAX_EPOCH, &n))
+        return false;
+    *epoch = (int)n;
     return true;
 }
 
@@ -162,6 +177,7 @@ static const char *meta_value(const gf_st_file *f, const char *key) {
     return NULL;
 }
 
+/* The whole file as a string, refused above GF_TRAIN_MAX_HISTORY_BYTES. */
 static char *read_text(const char *path) {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -173,6 +189,13 @@ static char *read_text(const char *path) {
     size_t got;
     while (text && (got = fread(text + n, 1, capacity - n - 1, f)) > 0) {
         n += got;
+        if (n > GF_TRAIN_MAX_HISTORY_BYTES) {
+            fclose(f);
+            free(text);
+            gf_fail("checkpoint: %s is larger than the limit of %d bytes", path,
+                    GF_TRAIN_MAX_HISTORY_BYTES);
+            return NULL;
+        }
         if (n + 1 == capacity) {
             char *bigger = realloc(text, capacity * 2);
             if (!bigger) {
@@ -195,50 +218,118 @@ static char *read_text(const char *path) {
     return text;
 }
 
+/* The generator state stored in loader_rng (two int64 bit patterns). */
+static gf_rng stored_rng(const gf_st_entry *e) {
+    const int64_t *words = e->data;
+    gf_rng rng;
+    gf_rng_seed(&rng, 0, 0);
+    memcpy(&rng.state, &words[0], sizeof words[0]);
+    memcpy(&rng.increment, &words[1], sizeof words[1]);
+    return rng;
+}
+
+/* Every field of trainer.safetensors, checked before anything is changed: a damaged
+ * state must not reach the optimizer or the loader (an even generator increment made
+ * resuming spin forever). `dir_epoch` is the number in the directory's name. Errors
+ * name the file and the field. */
+static int check_trainer(const char *file, const gf_st_file *f, const gf_sgd *sgd, int dir_epoch,
+                         int *epoch, bool *filled) {
+    static const char *const keys[] = {"format", "epoch", "momentum_filled", "parameters"};
+    for (size_t i = 0; i < gf_safetensors_meta_count(f); i++) {
+        const char *key = gf_safetensors_meta(f, i)->key;
+        bool known = false;
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) known |= strcmp(key, keys[k]) == 0;
+        if (!known) return gf_fail("%s: unexpected metadata field '%s'", file, key);
+    }
+    const char *format = meta_value(f, "format");
+    if (!format || strcmp(format, FORMAT) != 0)
+        return gf_fail("%s: not a graft trainer state (metadata format '%s', expected '%s')", file,
+                       format ? format : "missing", FORMAT);
+    const char *text = meta_value(f, "epoch");
+    long long n;
+    if (!text || !parse_count(text, GF_TRAIN_MAX_EPOCH, &n) || n < 1)
+        return gf_fail("%s: metadata epoch '%s' is not a number of epochs (1 to %d)", file,
+                       text ? text : "missing", GF_TRAIN_MAX_EPOCH);
+    if (n != dir_epoch)
+        return gf_fail("%s: metadata epoch %lld, but the directory is that of epoch %d", file, n,
+                       dir_epoch);
+    *epoch = (int)n;
+    text = meta_value(f, "parameters");
+    if (!text || !parse_count(text, INT64_MAX / 10, &n) || (unsigned long long)n != sgd->count)
+        return gf_fail("%s: metadata parameters '%s', but the network has %zu parameters", file,
+                       text ? text : "missing", sgd->count);
+    text = meta_value(f, "momentum_filled");
+    if (!text || (strcmp(text, "0") != 0 && strcmp(text, "1") != 0))
+        return gf_fail("%s: metadata momentum_filled '%s' (expected 0 or 1)", file,
+                       text ? text : "missing");
+    *filled = text[0] == '1';
+
+    const gf_st_entry *rng = NULL, *buffer = NULL;
+    for (size_t i = 0; i < gf_safetensors_count(f); i++) {
+        const gf_st_entry *e = gf_safetensors_entry(f, i);
+        if (strcmp(e->name, "loader_rng") == 0)
+            rng = e;
+        else if (strcmp(e->name, "momentum_buffer") == 0)
+            buffer = e;
+        else
+            return gf_fail("%s: unexpected tensor '%s'", file, e->name);
+    }
+    if (!rng || rng->dtype != GF_DTYPE_I64 || rng->ndim != 1 || rng->shape[0] != 2)
+        return gf_fail("%s: tensor loader_rng missing or not I64 [2]", file);
+    gf_rng generator = stored_rng(rng);
+    if (gf_rng_check(&generator) != GF_OK) return gf_fail_context("%s: tensor loader_rng", file);
+    if (!*filled) {
+        if (buffer)
+            return gf_fail("%s: tensor momentum_buffer present, but metadata momentum_filled is 0",
+                           file);
+        return GF_OK;
+    }
+    if (!sgd->buffer)
+        return gf_fail("%s: has a momentum buffer, but the optimizer has no momentum", file);
+    if (!buffer || buffer->dtype != GF_DTYPE_F32 || buffer->ndim != 1 ||
+        buffer->shape[0] != (int64_t)sgd->count)
+        return gf_fail("%s: tensor momentum_buffer missing or not F32 [%zu] (the network's "
+                       "parameter count)", file, sgd->count);
+    const float *values = buffer->data;
+    for (size_t i = 0; i < sgd->count; i++)
+        if (!isfinite(values[i]))
+            return gf_fail("%s: tensor momentum_buffer: element %zu is %g", file, i,
+                           (double)values[i]);
+    return GF_OK;
+}
+
 int gf_train_checkpoint_load(const char *dir, gf_net *net, gf_sgd *sgd, gf_train_state *state,
-                             int *found) {
+                             int *found, gf_train_history_check check, void *context) {
     char epoch_dir[PATH_MAX], file[PATH_MAX];
     if (gf_train_checkpoint_last(dir, epoch_dir, sizeof epoch_dir, found) != GF_OK) return GF_ERR;
     if (!*found) return GF_OK;
+    int dir_epoch = 0;
+    parse_epoch_name(strrchr(epoch_dir, '/') + 1, &dir_epoch);
 
     if (join(file, epoch_dir, FILES[1]) != GF_OK) return GF_ERR;
     gf_st_file *f = gf_safetensors_read(file);
-    if (!f) return GF_ERR;
-    int status = GF_OK;
-    const char *format = meta_value(f, "format"), *epoch = meta_value(f, "epoch");
-    const char *filled = meta_value(f, "momentum_filled");
+    if (!f) return gf_fail_context("resuming");
+    int epoch = 0;
+    bool want_buffer = false;
+    int status = check_trainer(file, f, sgd, dir_epoch, &epoch, &want_buffer);
     const gf_st_entry *rng = gf_safetensors_find(f, "loader_rng");
     const gf_st_entry *buffer = gf_safetensors_find(f, "momentum_buffer");
-    bool want_buffer = filled && strcmp(filled, "1") == 0;
-    if (!format || strcmp(format, FORMAT) != 0 || !epoch || !filled)
-        status = gf_fail("%s: not a graft trainer state (metadata format '%s')", file,
-                         format ? format : "missing");
-    else if (!rng || rng->dtype != GF_DTYPE_I64 || rng->ndim != 1 || rng->shape[0] != 2)
-        status = gf_fail("%s: tensor loader_rng missing or not I64 [2]", file);
-    else if (want_buffer && !sgd->buffer)
-        status = gf_fail("%s: has a momentum buffer, but the optimizer has no momentum", file);
-    else if (want_buffer && (!buffer || buffer->dtype != GF_DTYPE_F32 || buffer->ndim != 1 ||
-                             buffer->shape[0] != (int64_t)sgd->count))
-        status = gf_fail("%s: tensor momentum_buffer missing or not F32 [%zu] (the network's "
-                         "parameter count)", file, sgd->count);
     char *history = NULL;
     if (status == GF_OK) status = join(file, epoch_dir, FILES[2]);
     if (status == GF_OK && !(history = read_text(file))) status = GF_ERR;
+    if (status == GF_OK && check) status = check(context, epoch, history, file);
     if (status == GF_OK) status = join(file, epoch_dir, FILES[0]);
     if (status == GF_OK) status = gf_net_load_state(net, file);
     if (status != GF_OK) {
         free(history);
         gf_safetensors_close(f);
-        return gf_fail_context("resuming from %s", epoch_dir);
+        return gf_fail_context("resuming");
     }
     /* everything checked: now change the optimizer and fill the state */
     if (want_buffer) memcpy(sgd->buffer, buffer->data, sgd->count * sizeof(float));
     sgd->buffer_filled = want_buffer;
-    const int64_t *words = rng->data;
-    gf_rng_seed(&state->loader_rng, 0, 0);
-    memcpy(&state->loader_rng.state, &words[0], sizeof words[0]);
-    memcpy(&state->loader_rng.increment, &words[1], sizeof words[1]);
-    state->epoch = atoi(epoch);
+    state->loader_rng = stored_rng(rng);
+    state->epoch = epoch;
     state->history = history;
     gf_safetensors_close(f);
     return GF_OK;

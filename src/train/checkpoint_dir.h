@@ -14,6 +14,11 @@
 #include "nn/network.h"
 #include "train/sgd.h"
 
+/* Epoch numbers above this are refused in directory names and trainer files. */
+#define GF_TRAIN_MAX_EPOCH 1000000
+/* A history.jsonl above this many bytes is refused (a record is about 200 bytes). */
+#define GF_TRAIN_MAX_HISTORY_BYTES (64 * 1024 * 1024)
+
 typedef struct gf_train_state {
     int epoch;         /* epochs completed */
     gf_rng loader_rng; /* the training loader's generator after that epoch */
@@ -22,11 +27,20 @@ typedef struct gf_train_state {
 
 int gf_train_checkpoint_save(const char *dir, gf_net *net, const gf_sgd *sgd,
                              const gf_train_state *state);
+/* The caller's check of the history text: GF_OK, or GF_ERR with a message. `path`
+ * is the history file, for the message. */
+typedef int (*gf_train_history_check)(void *context, int epoch, const char *history,
+                                      const char *path);
+
 /* Finds the last complete epoch in dir; *found = 0 when there is none (not an
  * error). Otherwise loads network and optimizer (both must match in size) and
- * fills *state; state->history is malloc'd (free it). Nothing is changed on error. */
+ * fills *state; state->history is malloc'd (free it). Every field of the trainer
+ * file is checked first (format, epoch matching the directory, parameter count,
+ * momentum flag and buffer of finite values, an odd generator increment, no unknown
+ * fields), then `check` (may be NULL) is given the history, then the network file;
+ * nothing is changed on error. */
 int gf_train_checkpoint_load(const char *dir, gf_net *net, gf_sgd *sgd, gf_train_state *state,
-                             int *found);
+                             int *found, gf_train_history_check check, void *context);
 /* Path of the last complete epoch directory into buf; *found as above. */
 int gf_train_checkpoint_last(const char *dir, char *buf, size_t size, int *found);
 

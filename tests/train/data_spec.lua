@@ -217,7 +217,7 @@ describe("graft.core.loader", function()
     local after = epoch_labels(a)
     c:set_rng_state(s, inc)
     expect.eq(epoch_labels(c), after)
-    expect.error(function() c:set_rng_state(s, 2) end, "must be odd")
+    expect.error(function() c:set_rng_state(s, 2) end, { "loader:set_rng_state", "increment 2 is even" })
     a:close(); b:close(); c:close()
   end)
 

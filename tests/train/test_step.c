@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "data/loader.h"
 #include "nn/loss.h"
+#include "io/safetensors.h"
 #include "train/checkpoint_dir.h"
 #include "train/step.h"
 
@@ -231,7 +232,7 @@ static void test_checkpoints(void) {
     gf_net *other = small_net(8);
     gf_sgd *other_sgd = gf_sgd_create(gf_net_param_count(other), 0.9f, 0, 0, false);
     gf_train_state loaded = {0};
-    CHECK(gf_train_checkpoint_load(sub, other, other_sgd, &loaded, &found) == GF_OK && found);
+    CHECK(gf_train_checkpoint_load(sub, other, other_sgd, &loaded, &found, NULL, NULL) == GF_OK && found);
     CHECK(loaded.epoch == 2);
     CHECK(loaded.loader_rng.state == state.loader_rng.state);
     CHECK(loaded.loader_rng.increment == state.loader_rng.increment);
@@ -253,7 +254,7 @@ static void test_checkpoints(void) {
     gf_net *fresh = small_net(9);
     gf_sgd *fresh_sgd = gf_sgd_create(gf_net_param_count(fresh), 0.9f, 0, 0, false);
     float first = gf_net_params(fresh)[0];
-    CHECK(gf_train_checkpoint_load(sub, fresh, fresh_sgd, &loaded, &found) == GF_ERR);
+    CHECK(gf_train_checkpoint_load(sub, fresh, fresh_sgd, &loaded, &found, NULL, NULL) == GF_ERR);
     CHECK_CONTAINS(gf_error_message(), "epoch-0002");
     CHECK(gf_net_params(fresh)[0] == first && !fresh_sgd->buffer_filled);
 
@@ -263,11 +264,11 @@ static void test_checkpoints(void) {
     gf_net_finalize(bigger, 1);
     gf_sgd *bigger_sgd = gf_sgd_create(gf_net_param_count(bigger), 0.9f, 0, 0, false);
     CHECK(gf_train_checkpoint_save(sub, net, sgd, &state) == GF_OK);
-    CHECK(gf_train_checkpoint_load(sub, bigger, bigger_sgd, &loaded, &found) == GF_ERR);
-    CHECK_CONTAINS(gf_error_message(), "momentum_buffer");
+    CHECK(gf_train_checkpoint_load(sub, bigger, bigger_sgd, &loaded, &found, NULL, NULL) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "metadata parameters");
 
     /* an empty directory has no checkpoint, and that is not an error */
-    CHECK(gf_train_checkpoint_load(dir, fresh, fresh_sgd, &loaded, &found) == GF_OK && !found);
+    CHECK(gf_train_checkpoint_load(dir, fresh, fresh_sgd, &loaded, &found, NULL, NULL) == GF_OK && !found);
 
     gf_sgd_free(bigger_sgd);
     gf_net_free(bigger);
@@ -282,11 +283,121 @@ static void test_checkpoints(void) {
     CHECK(system(command) == 0);
 }
 
+/* One trainer.safetensors field at a time made wrong: each is refused with the file
+ * and the field named, and the network and optimizer stay as they were. */
+typedef struct trainer_fields {
+    const char *format, *epoch, *filled, *parameters, *extra_key;
+    const int64_t *rng; /* the two words of loader_rng */
+    bool buffer, nan_in_buffer, extra_tensor;
+} trainer_fields;
+
+static void write_trainer_file(const char *path, const trainer_fields *t, size_t count) {
+    gf_st_meta meta[5] = {{"format", t->format}, {"epoch", t->epoch},
+                          {"momentum_filled", t->filled}, {"parameters", t->parameters}};
+    size_t meta_count = 4;
+    if (t->extra_key) meta[meta_count++] = (gf_st_meta){t->extra_key, "1"};
+    float *buffer = calloc(count, sizeof(float));
+    if (t->nan_in_buffer) buffer[count / 2] = NAN;
+    gf_st_entry entries[3] = {{.name = "loader_rng", .dtype = GF_DTYPE_I64, .ndim = 1,
+                               .shape = {2}, .data = t->rng}};
+    size_t n = 1;
+    if (t->buffer)
+        entries[n++] = (gf_st_entry){.name = "momentum_buffer", .dtype = GF_DTYPE_F32,
+                                     .ndim = 1, .shape = {(int64_t)count}, .data = buffer};
+    if (t->extra_tensor)
+        entries[n++] = (gf_st_entry){.name = "learning_rate", .dtype = GF_DTYPE_F32, .ndim = 1,
+                                     .shape = {1}, .data = buffer};
+    CHECK(gf_safetensors_write(path, entries, n, meta, meta_count) == GF_OK);
+    free(buffer);
+}
+
+static void test_corrupt_trainer_state(void) {
+    char dir[] = "/tmp/graft-state-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    gf_net *net = small_net(3);
+    gf_sgd *sgd = gf_sgd_create(gf_net_param_count(net), 0.9f, 0, 0, false);
+    sgd->buffer_filled = true;
+    gf_train_state state = {.epoch = 2, .history = "{\"epoch\":1}\n{\"epoch\":2}\n"};
+    gf_rng_seed(&state.loader_rng, 5, 1);
+    CHECK(gf_train_checkpoint_save(dir, net, sgd, &state) == GF_OK);
+    char path[128], parameters[32];
+    snprintf(path, sizeof path, "%s/epoch-0002/trainer.safetensors", dir);
+    snprintf(parameters, sizeof parameters, "%zu", sgd->count);
+
+    static const int64_t odd[2] = {12345, 15}, zero[2] = {0, 0}, even[2] = {99, 1000};
+    const trainer_fields good = {"graft-trainer/1", "2", "1", parameters, NULL, odd, true,
+                                 false, false};
+    struct {
+        trainer_fields fields;
+        const char *message;
+    } cases[] = {
+        /* state and increment 0: the generator gives 0 forever, shuffling never ends */
+        {{.rng = zero}, "tensor loader_rng: generator increment 0 is even"},
+        {{.rng = even}, "generator increment 1000 is even"},
+        {{.epoch = "3"}, "metadata epoch 3, but the directory is that of epoch 2"},
+        {{.epoch = "0"}, "metadata epoch '0' is not a number of epochs"},
+        {{.epoch = "-2"}, "metadata epoch '-2'"},
+        {{.epoch = "2x"}, "metadata epoch '2x'"},
+        {{.epoch = "99999999999999999999"}, "metadata epoch '99999999999999999999'"},
+        {{.filled = "2"}, "metadata momentum_filled '2' (expected 0 or 1)"},
+        {{.filled = "0"}, "momentum_buffer present, but metadata momentum_filled is 0"},
+        {{.parameters = "7"}, "metadata parameters '7', but the network has"},
+        {{.format = "graft-trainer/2"}, "metadata format 'graft-trainer/2'"},
+        {{.extra_key = "iteration"}, "unexpected metadata field 'iteration'"},
+        {{.extra_tensor = true}, "unexpected tensor 'learning_rate'"},
+        {{.nan_in_buffer = true}, "tensor momentum_buffer: element"},
+    };
+    gf_net *fresh = small_net(4);
+    float first = gf_net_params(fresh)[0];
+    gf_sgd *fresh_sgd = gf_sgd_create(gf_net_param_count(fresh), 0.9f, 0, 0, false);
+    int found = 0;
+    gf_train_state loaded = {0};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        trainer_fields t = good, *c = &cases[i].fields;
+        if (c->format) t.format = c->format;
+        if (c->epoch) t.epoch = c->epoch;
+        if (c->filled) t.filled = c->filled;
+        if (c->parameters) t.parameters = c->parameters;
+        t.extra_key = c->extra_key;
+        if (c->rng) t.rng = c->rng;
+        t.nan_in_buffer = c->nan_in_buffer;
+        t.extra_tensor = c->extra_tensor;
+        write_trainer_file(path, &t, sgd->count);
+        CHECK(gf_train_checkpoint_load(dir, fresh, fresh_sgd, &loaded, &found, NULL, NULL) == GF_ERR);
+        CHECK_CONTAINS(gf_error_message(), path);
+        CHECK_CONTAINS(gf_error_message(), cases[i].message);
+        CHECK(gf_net_params(fresh)[0] == first && !fresh_sgd->buffer_filled);
+    }
+    /* the untouched fields load */
+    write_trainer_file(path, &good, sgd->count);
+    CHECK(gf_train_checkpoint_load(dir, fresh, fresh_sgd, &loaded, &found, NULL, NULL) == GF_OK && found);
+    CHECK(loaded.epoch == 2 && loaded.loader_rng.increment == 15 && fresh_sgd->buffer_filled);
+    free(loaded.history);
+
+    /* an epoch number beyond the limit in a directory name is not an epoch directory */
+    char huge[160];
+    snprintf(huge, sizeof huge, "%s/epoch-99999999999", dir);
+    CHECK(mkdir(huge, 0777) == 0);
+    char last[256];
+    CHECK(gf_train_checkpoint_last(dir, last, sizeof last, &found) == GF_OK && found);
+    CHECK_CONTAINS(last, "/epoch-0002");
+    rmdir(huge);
+
+    gf_sgd_free(fresh_sgd);
+    gf_net_free(fresh);
+    gf_sgd_free(sgd);
+    gf_net_free(net);
+    char command[128];
+    snprintf(command, sizeof command, "rm -rf %s", dir);
+    CHECK(system(command) == 0);
+}
+
 int main(void) {
     test_count_hits();
     test_step_equals_parts();
     test_non_finite_loss();
     test_shape_mismatch();
     test_checkpoints();
+    test_corrupt_trainer_state();
     return CHECK_DONE();
 }

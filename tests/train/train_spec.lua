@@ -138,6 +138,55 @@ describe("graft.train", function()
     helpers.remove_dir(dir)
   end)
 
+  it("refuses a damaged trainer state or history on resume, changing nothing", function()
+    local dir = expect.tmpname("-state")
+    graft.train { net = helpers.small_cnn {}, data = fm, epochs = 1, batch = 64, checkpoint = dir,
+                  quiet = true }
+    local epoch_dir = dir .. "/epoch-0001"
+    local net = helpers.small_cnn { seed = 5 }
+    local function saved(n)
+      local path = expect.tmpname(".safetensors")
+      n:save(path)
+      local f = assert(io.open(path, "rb"))
+      local bytes = f:read("a")
+      f:close()
+      os.remove(path)
+      return bytes
+    end
+    local before = saved(net)
+    local function write(name, bytes)
+      local f = assert(io.open(epoch_dir .. "/" .. name, "wb"))
+      f:write(bytes)
+      f:close()
+    end
+    local function resume()
+      return graft.trainer { net = net, data = fm, epochs = 2, batch = 64, resume = dir,
+                             quiet = true }
+    end
+    local good_history = assert(io.open(epoch_dir .. "/history.jsonl", "rb")):read("a")
+    for _, case in ipairs {
+      { '{"epoch":1,"loss":"low"}\n', "line 1: loss is low, expected a number" },
+      { '[1, 2]\n', "line 1: a record must be a JSON object" },
+      { '{"epoch":3}\n', "line 1: epoch is 3, expected 1" },
+      { '{"epoch":1,\n', "line 1: json.decode" },
+      { good_history .. '{"epoch":2}\n', "holds 2 history records for 1 epochs" },
+    } do
+      write("history.jsonl", case[1])
+      expect.error(resume, { epoch_dir .. "/history.jsonl", case[2] })
+      expect.truthy(saved(net) == before, "the network is unchanged after: " .. case[2])
+    end
+    write("history.jsonl", good_history)
+    -- a generator of state 0 and increment 0 would make shuffling spin forever
+    local header = string.format('{"__metadata__":{"format":"graft-trainer/1","epoch":"1",'
+      .. '"momentum_filled":"0","parameters":"%d"},"loader_rng":{"dtype":"I64","shape":[2],'
+      .. '"data_offsets":[0,16]}}', net:param_count())
+    header = header .. string.rep(" ", (8 - #header % 8) % 8)
+    write("trainer.safetensors", string.pack("<I8", #header) .. header .. string.pack("<i8i8", 0, 0))
+    expect.error(resume, { epoch_dir .. "/trainer.safetensors", "generator increment 0 is even" })
+    expect.truthy(saved(net) == before, "the network is unchanged")
+    helpers.remove_dir(dir)
+  end)
+
   it("stops on a non-finite loss, naming epoch and batch, and keeps the last checkpoint", function()
     local dir = expect.tmpname("-ckpt")
     local net = helpers.small_cnn {}
