@@ -194,6 +194,12 @@ static void test_shape_mismatch(void) {
     gf_net_free(net);
 }
 
+static void remove_tree(const char *dir) {
+    char command[128];
+    snprintf(command, sizeof command, "rm -rf %s", dir);
+    CHECK(system(command) == 0);
+}
+
 static int count_entries(const char *dir) {
     DIR *d = opendir(dir);
     int n = 0;
@@ -278,9 +284,7 @@ static void test_checkpoints(void) {
     gf_net_free(other);
     gf_sgd_free(sgd);
     gf_net_free(net);
-    char command[128];
-    snprintf(command, sizeof command, "rm -rf %s", dir);
-    CHECK(system(command) == 0);
+    remove_tree(dir);
 }
 
 /* One trainer.safetensors field at a time made wrong: each is refused with the file
@@ -387,9 +391,7 @@ static void test_corrupt_trainer_state(void) {
     gf_net_free(fresh);
     gf_sgd_free(sgd);
     gf_net_free(net);
-    char command[128];
-    snprintf(command, sizeof command, "rm -rf %s", dir);
-    CHECK(system(command) == 0);
+    remove_tree(dir);
 }
 
 int main(void) {
