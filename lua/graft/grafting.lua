@@ -4,12 +4,43 @@
 -- this module gives it the workbench's names and one place per grafting round.
 local core = require "graft.core"
 local doc = require "graft.doc"
+local options = require "graft.options"
 
 local M = {}
 
+-- The options of one round of external grafting (graft.graft_ring), and those of
+-- a grafting round of any scion (graft.graft_round, graft.run).
+M.ring_options = options.spec("graft.graft_ring", {
+  { "criterion", "string", default = "entropy", choices = { "entropy", "entropy_sum", "l1" },
+    help = "a layer's information: entropy of the layer (eq. 6), sum of its filters' "
+      .. "entropies (eq. 5) or l1 norm" },
+  { "bins", "integer", default = 10, min = 1, max = 1000000, help = "histogram bins of the entropy" },
+  { "A", "number", default = 0.4, help = "A of the adaptive coefficient (eq. 7)" },
+  { "c", "number", default = 500, help = "c of the adaptive coefficient (eq. 7)" },
+  { "round", "boolean", default = true, help = "round alpha to 2 decimals" },
+  { "alpha", "number", min = 0, max = 1, default_help = "eq. 7", help = "a fixed alpha instead of eq. 7" },
+  { "filter_level", "boolean", default = false, help = "graft filter by filter, not layer by layer" },
+})
+M.round_options = M.ring_options:pick("graft.graft_round", {
+  "criterion", "bins", "A", "c", "round", "alpha", "filter_level",
+}):add { "scion", "string", default = "external", choices = { "none", "noise", "internal", "external" },
+         help = "where the information comes from: nothing, noise, the network's own filters, "
+           .. "the previous network of the ring" }
+  :add { "gamma", "number", default = 1e-2, min = 0, help = "l1 under which a filter takes a noise or internal scion" }
+  :add { "a", "number", default = 0.9, min = 0, help = "sigma of the noise scion: a^round" }
+  :add { "seed", "integer", default = 1, help = "seed of the noise scion" }
+
+-- The options of graft_ring taken from o (checked options of either spec).
+local function ring_part(o)
+  local ring = {}
+  for _, option in ipairs(M.ring_options.list) do ring[option.name] = o[option.name] end
+  return ring
+end
+
 local function check_net_list(nets, what)
   if type(nets) ~= "table" or #nets < 1 then
-    error(string.format("%s: expected a list of networks, got %s", what, type(nets)), 3)
+    options.raise(string.format("%s: argument 1: a list of networks expected, got %s", what,
+      type(nets) == "table" and "an empty table" or options.show(nets)))
   end
 end
 
@@ -103,35 +134,34 @@ largest filter added into the i-th smallest filter under gamma (3.1.2).]=])
 
 M.graft_ring = doc(function(nets, opts)
   check_net_list(nets, "graft.graft_ring")
-  return core.graft_ring(nets, opts)
+  local records = core.graft_ring(nets, M.ring_options:check(opts))
+  return records
 end, [=[
 graft.graft_ring(nets [, opts]) -> records. One round of external grafting over the
 ring: network k takes from k - 1, network 1 from K, all from the states before the
-round. opts: criterion ("entropy" | "entropy_sum" | "l1"), bins (10), A (0.4),
-c (500), round (true: alpha to 2 decimals), alpha (a number: fixed alpha instead of
-eq. 7), filter_level (false). Each record: {network, source, layer, alpha,
-info_self, info_other, entropy_self, entropy_other, l1_self, l1_other}.]=])
-
-local scions = {none = true, noise = true, internal = true, external = true}
+round. Each record: {network, source, layer, alpha, info_self, info_other,
+entropy_self, entropy_other, l1_self, l1_other}.
+Options:
+]=] .. M.ring_options:describe())
 
 M.graft_round = doc(function(nets, opts, round)
   check_net_list(nets, "graft.graft_round")
-  local scion = opts.scion or "external"
-  if not scions[scion] then
-    error(string.format("graft.graft_round: scion must be none, noise, internal or external, got '%s'",
-                        tostring(scion)), 2)
+  opts = M.round_options:check(opts)
+  if math.type(round) ~= "integer" or round < 1 then
+    options.raise("graft.graft_round: argument 3 (round): an integer >= 1 expected, got " .. options.show(round))
   end
+  local scion = opts.scion
   local entries = {}
   if scion == "external" then
-    entries = core.graft_ring(nets, opts)
+    entries = core.graft_ring(nets, ring_part(opts))
   elseif scion == "noise" or scion == "internal" then
-    local gamma = opts.gamma or 1e-2
+    local gamma = opts.gamma
     for k, net in ipairs(nets) do
       local entry = {network = k}
       if scion == "noise" then
-        entry.sigma = (opts.a or 0.9) ^ round
+        entry.sigma = opts.a ^ round
         -- one stream per network and round, so that runs are reproducible
-        entry.grafted = core.scion_noise(net, gamma, entry.sigma, opts.seed or 1, k * 100000 + round)
+        entry.grafted = core.scion_noise(net, gamma, entry.sigma, opts.seed, k * 100000 + round)
       else
         entry.grafted = core.scion_internal(net, gamma)
       end
@@ -149,15 +179,10 @@ counts from 1). opts.scion chooses the source of information:
   "none"      nothing (the baseline)
   "external"  graft.graft_ring(nets, opts)
   "noise"     each network: N(0, a^round) into filters with l1 < gamma
-              (opts.a = 0.9, opts.gamma = 1e-2, opts.seed)
   "internal"  each network: graft.scion_internal(net, gamma)
 Every entry carries round and scion; external entries are graft_ring's records,
-the others {network, grafted = filters changed, sigma (noise)}.]=])
-
--- Loaded by require "graft": the functions also become graft.<name>.
-local graft = package.loaded["graft"]
-if type(graft) == "table" then
-  for name, fn in pairs(M) do graft[name] = fn end
-end
+the others {network, grafted = filters changed, sigma (noise)}.
+Options:
+]=] .. M.round_options:describe())
 
 return M

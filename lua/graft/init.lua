@@ -3,7 +3,8 @@
 local core = require "graft.core"
 
 local graft = { core = core, version = "0.1.0" }
--- Submodules may `require "graft"` while it loads and get this (partial) table.
+-- Submodules may `require "graft"` while it loads and get this (partial) table;
+-- only this file puts names into it.
 package.loaded["graft"] = graft
 
 for _, name in ipairs { "tensor", "zeros", "ones", "randn", "rand", "save_tensors",
@@ -21,5 +22,12 @@ local submodules = { "nn", "data", "models", "train", "grafting", "run", "json",
 for _, name in ipairs(submodules) do
   graft[name] = require("graft." .. name)
 end
+
+-- The grafting functions are also graft.<name> (graft.l1, graft.graft_ring, ...), and
+-- the training loop as an object graft.trainer.
+for name, value in pairs(graft.grafting) do
+  if type(value) == "function" then graft[name] = value end
+end
+graft.trainer = graft.train.trainer
 
 return graft

@@ -181,10 +181,12 @@ function Spec:pick(owner, wanted)
   local spec = setmetatable({ owner = owner, list = {}, by_name = {} }, Spec)
   local picked = {} -- name -> {default = ...}
   for key, value in pairs(wanted) do
-    local name = math.type(key) == "integer" and value or key
+    local name, default = key, value
+    if math.type(key) == "integer" then name, default = value, nil end
     local option = self.by_name[name]
     if not option then error(string.format("%s: no option '%s'", self.owner, tostring(name)), 2) end
-    picked[name] = { default = math.type(key) == "integer" and option.default or value }
+    if default == nil then default = option.default end
+    picked[name] = { default = default }
   end
   for _, option in ipairs(self.list) do
     if picked[option.name] then

@@ -338,8 +338,6 @@ end
 
 -- graft.train{...} calls train.train; graft.trainer is the object underneath
 setmetatable(train, { __call = function(_, opts) return train.train(opts) end })
-local graft = require "graft"
-graft.trainer = train.trainer
 
 doc(train, [[graft.train{net=, data=, epochs=1, ...} -> history
 Trains net on data with SGD and returns one record per epoch: epoch, loss,

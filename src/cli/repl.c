@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
+#include <sys/stat.h>
 
 #include <lauxlib.h>
 #include <readline/history.h>
@@ -28,6 +29,26 @@ static int repl_module = LUA_NOREF;
 
 static char *history_file;
 
+/* "a FIFO", "a directory", ...: what a path that is not a regular file is. */
+static const char *file_kind(mode_t mode) {
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+    if (S_ISSOCK(mode)) return "a socket";
+    return "not a regular file";
+}
+
+/* Whether history can live in path: a regular file, or none yet. Anything else
+ * (a FIFO would block the prompt before it opens) is reported and not used. */
+static bool history_usable(const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0) return errno == ENOENT;
+    if (S_ISREG(st.st_mode)) return true;
+    fprintf(stderr, "graft: the history file %s is %s; history is not kept in this session\n",
+            path, file_kind(st.st_mode));
+    return false;
+}
+
 static void history_open(void) {
     const char *env = getenv("GRAFT_HISTORY"), *home = getenv("HOME");
     if (env && env[0]) {
@@ -36,6 +57,10 @@ static void history_open(void) {
         size_t size = strlen(home) + sizeof "/.graft_history";
         history_file = malloc(size);
         if (history_file) snprintf(history_file, size, "%s/.graft_history", home);
+    }
+    if (history_file && !history_usable(history_file)) {
+        free(history_file);
+        history_file = NULL;
     }
     using_history();
     stifle_history(HISTORY_LIMIT);

@@ -4,7 +4,7 @@
 # back with capture-pane, polled until the expected text shows (or a timeout).
 #
 #   prompt.sh <graft executable> <scenario>
-# scenarios: completion, multiline, tensor, interrupt, history, help, script
+# scenarios: completion, multiline, tensor, interrupt, history, history_fifo, help, script
 # Exit status 77 (skipped) without tmux.
 set -euo pipefail
 
@@ -170,6 +170,18 @@ history)
   wait_count "graft>" 2
   enter_line "= first_entry * 21"
   wait_line "42"
+  ;;
+history_fifo)
+  # a FIFO as the history file would block the prompt at start: it is reported and
+  # left alone (start fails if no prompt comes within the timeout)
+  mkfifo "$history_file"
+  start
+  wait_for "is a FIFO; history is not kept in this session"
+  enter_line "= 6 * 7"
+  wait_line "42"
+  keys C-d
+  wait_exit
+  [ -p "$history_file" ] || fail "the FIFO was replaced"
   ;;
 help)
   start

@@ -154,8 +154,17 @@ describe("the ring", function()
     expect.error(function()
       graft.graft_ring { n1, core.resnet_cifar { depth = 14, in_channels = 1, image_size = 28 } }
     end, "network 1")
-    expect.error(function() graft.graft_ring({ n1, resnet8(2) }, { criterion = "l2" }) end, "'l2'")
+    expect.error(function() graft.graft_ring({ n1, resnet8(2) }, { criterion = "l2" }) end,
+      "graft.graft_ring: option 'criterion': 'entropy', 'entropy_sum' or 'l1' expected, got \"l2\"")
     expect.error(function() graft.graft_ring {} end, "list of networks")
+    -- options of other functions are refused, naming the function and the option
+    local message = expect.error(function() graft.graft_ring({ n1, resnet8(2) }, { scion = "bogus" }) end,
+      "graft.graft_ring: unknown option 'scion' (options: criterion, bins, A, c, round, alpha, filter_level)")
+    expect.contains(message, "grafting_spec.lua:", "the position of the call")
+    expect.error(function() graft.graft_ring({ n1, resnet8(2) }, { alpha = 1.5 }) end,
+      "graft.graft_ring: option 'alpha': a number in [0, 1] expected, got 1.5")
+    expect.error(function() graft.graft_ring({ n1, resnet8(2) }, { bins = 0 }) end,
+      "graft.graft_ring: option 'bins': an integer in [1, 1000000] expected, got 0")
   end)
 end)
 
@@ -189,6 +198,11 @@ describe("analysis and internal scions", function()
     expect.eq({ entries[1].grafted, entries[1].sigma }, { 1, 0.25 })
     expect.eq(graft.invalid_filters(net, 1e-2).invalid, 0)
     expect.eq(#graft.graft_round({ net, resnet8(6) }, { scion = "none" }, 1), 0)
-    expect.error(function() graft.graft_round({ net }, { scion = "grass" }, 1) end, "grass")
+    expect.error(function() graft.graft_round({ net }, { scion = "grass" }, 1) end,
+      "graft.graft_round: option 'scion': 'none', 'noise', 'internal' or 'external' expected, got \"grass\"")
+    expect.error(function() graft.graft_round({ net }, { scion = "noise", sigma = 2 }, 1) end,
+      "graft.graft_round: unknown option 'sigma'")
+    expect.error(function() graft.graft_round({ net }, {}, 0) end,
+      "graft.graft_round: argument 3 (round): an integer >= 1 expected, got 0")
   end)
 end)

@@ -65,8 +65,8 @@ describe("spec:check", function()
   end)
 
   it("picks some of a spec's options, with other defaults, and adds more", function()
-    local s = spec():pick("graft.other", { "kind", epochs = 5, "list" }):add { "more", "integer", default = 2 }
-    expect.eq(s:check {}, { epochs = 5, kind = "cosine", list = { 1, 2 }, more = 2 })
+    local s = spec():pick("graft.other", { "kind", epochs = 5, "list", "resume" }):add { "more", "integer", default = 2 }
+    expect.eq(s:check {}, { epochs = 5, kind = "cosine", list = { 1, 2 }, more = 2 }, "no default stays none")
     expect.eq(spec():check { name = "x" }.epochs, 1, "the original keeps its default")
     expect.contains(s:describe(), "epochs = 5")
     expect.error(function() local o = s:check { rate = 1 } return o end, "graft.other: unknown option 'rate'")
