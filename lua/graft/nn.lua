@@ -196,11 +196,15 @@ local function describe_node(info)
   return string.format("[%d, %d, %d]", info.channels, info.height, info.width)
 end
 
--- Calls a core builder, turning its error into one that names the layer.
+-- Calls a core builder, turning its error into one that names the layer once:
+-- "graft.nn.build: conv2d '0': kernel 40 does not fit ...".
 local function add(builder, layer, name, net, ...)
   local ok, node = pcall(builder, net, ...)
   if not ok then
-    error(string.format("graft.nn.build: %s '%s': %s", layer.kind, name, node), 0)
+    local message = tostring(node):gsub("^graft%.core%.[%w_]+: ", "")
+    local layer_name = string.format("%s '%s'", layer.kind, name)
+    if message:sub(1, #layer_name) ~= layer_name then message = layer_name .. ": " .. message end
+    options.raise("graft.nn.build: " .. message)
   end
   return node
 end
@@ -220,8 +224,8 @@ function emit(layer, net, input, name)
   local kind = layer.kind
   local info = core.net_node(net, input)
   local function mismatch(what, expected, got)
-    error(string.format("graft.nn.build: %s '%s' expects %s %d, its input %s gives %d",
-      kind, name, what, expected, describe_node(info), got), 0)
+    options.raise(string.format("graft.nn.build: %s '%s' expects %s %d, its input %s gives %d",
+      kind, name, what, expected, describe_node(info), got))
   end
   if kind == "conv2d" then
     if layer.in_channels and layer.in_channels ~= info.channels then

@@ -558,10 +558,16 @@ gf_st_file *gf_safetensors_read(const char *path) {
         gf_fail("safetensors read '%s': out of memory", path);
         return NULL;
     }
-    fd = open(path, O_RDONLY);
+    /* O_NONBLOCK: a FIFO must not block the open; it is refused below */
+    fd = open(path, O_RDONLY | O_NONBLOCK);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
         gf_fail("safetensors read '%s': cannot open: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        gf_fail("safetensors read '%s': not a regular file (%s)", path,
+                S_ISDIR(st.st_mode) ? "a directory" : "a FIFO, device or socket");
         goto fail;
     }
     uint64_t file_size = (uint64_t)st.st_size;

@@ -316,8 +316,9 @@ static int64_t check_position(lua_State *L, const gf_tensor *t, int key_index) {
         return luaL_error(L, "tensor[%s]: index must be an integer",
                           luaL_tolstring(L, key_index, NULL));
     if (i < 1 || i > t->shape[0])
-        return luaL_error(L, "tensor[%d]: index out of range for shape %s (valid: 1 to %d)",
-                          (int)i, format_shape(shape, sizeof shape, t), (int)t->shape[0]);
+        return luaL_error(L, "tensor[%I]: index out of range for shape %s (valid: 1 to %I)",
+                          (lua_Integer)i, format_shape(shape, sizeof shape, t),
+                          (lua_Integer)t->shape[0]);
     return i - 1;
 }
 
@@ -621,6 +622,12 @@ static int l_load_tensors(lua_State *L) {
     lua_createtable(L, 0, (int)count);
     for (size_t i = 0; i < count; i++) {
         const gf_st_entry *e = gf_safetensors_entry(f, i);
+        if (e->dtype != GF_DTYPE_I64 && e->ndim > 0 && gf_shape_numel(e->ndim, e->shape) == 0) {
+            char shape[128];
+            return luaL_error(L, "graft.load_tensors: '%s': tensor '%s' has shape %s, with no "
+                              "elements (graft's tensors have sizes >= 1)", path, e->name,
+                              gf_shape_format(shape, sizeof shape, e->ndim, e->shape));
+        }
         push_entry(L, e);
         lua_setfield(L, -2, e->name);
     }

@@ -71,6 +71,9 @@ describe("indexing and views", function()
     local t = graft.zeros { 3, 4 }
     expect.error(function() return t[4] end, { "tensor[4]", "[3, 4]", "1 to 3" })
     expect.error(function() return t[0] end, "out of range")
+    -- indices beyond 32 bits are shown as given, not wrapped
+    expect.error(function() return t[2 ^ 40] end, "tensor[1099511627776]: index out of range for shape [3, 4]")
+    expect.error(function() t[-2 ^ 33] = 1 end, "tensor[-8589934592]")
     expect.error(function() t[1] = graft.zeros { 3 } end, { "[3]", "[4]" })
     expect.error(function() t[1][1] = "x" end, "number")
   end)
@@ -229,5 +232,26 @@ describe("safetensors files", function()
     f:write(bytes:sub(1, #bytes - 10))
     f:close()
     expect.error(function() graft.load_tensors(truncated) end, { "graft.load_tensors", truncated })
+
+    -- a directory is not "too short"; a FIFO does not block
+    local dir = expect.tmpname("-dir")
+    os.execute("mkdir " .. dir)
+    expect.error(function() graft.load_tensors(dir) end,
+      "graft.load_tensors: safetensors read '" .. dir .. "': not a regular file (a directory)")
+    os.remove(dir)
+    local fifo = expect.tmpname("-fifo")
+    if os.execute("mkfifo " .. fifo .. " 2>/dev/null") then
+      expect.error(function() graft.load_tensors(fifo) end, { fifo, "not a regular file" })
+      os.remove(fifo)
+    end
+
+    -- a tensor without elements is refused naming the file and the tensor
+    local empty = expect.tmpname(".safetensors")
+    local header = '{"weights":{"dtype":"F32","shape":[3,0],"data_offsets":[0,0]}}'
+    f = assert(io.open(empty, "wb"))
+    f:write(string.pack("<I8", #header), header)
+    f:close()
+    expect.error(function() graft.load_tensors(empty) end,
+      "graft.load_tensors: '" .. empty .. "': tensor 'weights' has shape [3, 0], with no elements")
   end)
 end)
