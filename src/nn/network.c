@@ -1,5 +1,6 @@
 /* The network: nodes in execution order over flat parameter, gradient, statistics
- * and counter buffers, and an activation arena reused from step to step. */
+ * and counter buffers, and an activation arena reused from step to step (laid out by
+ * nn/plan.h). */
 #include "nn/network.h"
 
 #include <math.h>
@@ -11,39 +12,15 @@
 #include "core/memory.h"
 #include "core/rng.h"
 #include "core/size.h"
-#include "nn/batchnorm.h"
-#include "nn/conv2d.h"
 #include "nn/linear.h"
-#include "nn/pool.h"
-#include "nn/shortcut.h"
+#include "nn/plan.h"
 
-#define BN_EPS 1e-5f
-#define BN_MOMENTUM 0.1f
 /* the PCG32 stream that weight initialisation draws from (data loaders use others) */
 #define INIT_STREAM 0
 /* longest slice suffix, so that "<name>.num_batches_tracked" fits gf_slice.name */
 #define LONGEST_SUFFIX ".num_batches_tracked"
 _Static_assert(sizeof(((gf_slice *)0)->name) - sizeof LONGEST_SUFFIX == 75,
                "add_slice formats names with %.75s");
-
-/* A node's memory in the arena and its kernel shapes for the current batch. */
-typedef struct node_state {
-    float *out, *grad;
-    float *saved_mean, *saved_invstd; /* BatchNorm, for backward */
-    int32_t *argmax;                  /* max pooling, for backward */
-    union {
-        gf_conv2d_shape conv;
-        gf_batchnorm_shape bn;
-        gf_pool_shape pool;
-        gf_shortcut_shape shortcut;
-    } shape;
-    int last_consumer; /* the latest contributing node reading this one, -1 if none */
-    bool contributes;  /* the output depends on this node (backward visits it) */
-    int grad_slot;     /* the shared gradient buffer this node uses, -1 if none */
-    /* BatchNorm followed by an activation that alone reads it: the activation runs
-     * inside BatchNorm's kernels (nn/batchnorm.h), which saves a pass each way */
-    int fused_activation; /* BatchNorm: that activation node, else -1 */
-} node_state;
 
 struct gf_net {
     gf_node *nodes;
@@ -61,15 +38,7 @@ struct gf_net {
         size_t param_count, stat_count, counter_count;
     } before_node;
 
-    node_state *state; /* node_count entries once finalised */
-    float *arena;
-    size_t arena_floats;
-    int arena_batch;     /* the batch the arena is laid out for */
-    float *workspace;    /* shared kernel scratch (im2col) */
-    int64_t *slot_numel; /* per-sample floats of each gradient slot */
-    int slot_count;
-    size_t workspace_floats;
-    int shaped_batch;  /* the batch node_state.shape was computed for, 0 if none */
+    gf_plan plan;      /* made by gf_net_finalize */
     int forward_batch; /* batch of the last training forward that backward may use, 0 if none */
 };
 
@@ -88,9 +57,7 @@ int gf_op_parse(const char *name) {
     return -1;
 }
 
-/* "node 3 (conv2d 'layer1.0.conv1')" for messages */
-static const char *node_label(const gf_net *net, int index, char *buf, size_t size) {
-    const gf_node *n = &net->nodes[index];
+const char *gf_node_label(const gf_node *n, int index, char *buf, size_t size) {
     if (n->name[0])
         snprintf(buf, size, "node %d (%s '%s')", index, gf_op_name(n->op), n->name);
     else
@@ -98,7 +65,9 @@ static const char *node_label(const gf_net *net, int index, char *buf, size_t si
     return buf;
 }
 
-static int64_t node_numel(const gf_node *n) { return (int64_t)n->channels * n->height * n->width; }
+static const char *node_label(const gf_net *net, int index, char *buf, size_t size) {
+    return gf_node_label(&net->nodes[index], index, buf, size);
+}
 
 gf_net *gf_net_create(int in_channels, int in_h, int in_w) {
     if (in_channels <= 0 || in_h <= 0 || in_w <= 0) {
@@ -148,9 +117,7 @@ void gf_net_free(gf_net *net) {
     gf_free(net->grads);
     gf_free(net->stats);
     gf_free(net->counters);
-    free(net->state);
-    free(net->slot_numel);
-    gf_free(net->arena);
+    gf_plan_free(&net->plan);
     free(net);
 }
 
@@ -270,7 +237,7 @@ static int commit_node(gf_net *net) {
     if (within_limit(net, "output channels", n->channels, GF_NET_MAX_CHANNELS) != GF_OK ||
         within_limit(net, "output height", n->height, GF_NET_MAX_IMAGE) != GF_OK ||
         within_limit(net, "output width", n->width, GF_NET_MAX_IMAGE) != GF_OK ||
-        within_limit(net, "output size per sample", node_numel(n), GF_NET_MAX_SAMPLE_FLOATS) !=
+        within_limit(net, "output size per sample", gf_node_numel(n), GF_NET_MAX_SAMPLE_FLOATS) !=
             GF_OK)
         return GF_ERR;
     return net->node_count++;
@@ -408,7 +375,7 @@ int gf_net_linear(gf_net *net, const char *name, int input, int out_features, bo
         return gf_fail("linear '%s': out_features %d must be positive", name, out_features);
     if (within_limit(net, "out_features", out_features, GF_NET_MAX_CHANNELS) != GF_OK)
         return GF_ERR;
-    int64_t in_features = node_numel(&net->nodes[input]);
+    int64_t in_features = gf_node_numel(&net->nodes[input]);
     n->channels = out_features;
     n->height = n->width = 1;
     n->out_features = out_features;
@@ -465,91 +432,13 @@ int gf_net_add(gf_net *net, int a, int b) {
 
 /* ---- finalising and initialising ---------------------------------------- */
 
-/* an activation computed by the BatchNorm before it */
-static bool is_fused_activation(const gf_net *net, int i) {
-    return i > 0 && net->state[i - 1].fused_activation == i;
-}
-
-/* The node whose gradient node i's backward reads: its own, or for a BatchNorm fused
- * with the activation after it, the activation's. */
-static int gradient_read_by(const gf_net *net, int i) {
-    return net->state[i].fused_activation >= 0 ? net->state[i].fused_activation : i;
-}
-
-/* A BatchNorm whose only reader is the next node, an activation whose gradient can be
- * read from its output's sign (nn/batchnorm.h), and not the network's output. */
-static void fuse_activations(gf_net *net) {
-    int n = net->node_count;
-    for (int i = 0; i < n; i++) net->state[i].fused_activation = -1;
-    for (int i = 1; i + 1 < n - 1; i++) {
-        const gf_node *bn = &net->nodes[i], *act = &net->nodes[i + 1];
-        if (bn->op != GF_OP_BATCHNORM || act->op != GF_OP_ACTIVATION || act->inputs[0] != i)
-            continue;
-        if (act->activation == GF_ACT_LEAKY_RELU && !(act->slope >= 0.0f)) continue;
-        int readers = 0;
-        for (int j = 0; j < n; j++)
-            for (int k = 0; k < 2; k++) readers += net->nodes[j].inputs[k] == i;
-        if (readers != 1) continue;
-        net->state[i].fused_activation = i + 1;
-    }
-}
-
-/* Gradients of activations live only during backward, from the moment the last
- * reader of a node (the first one backward reaches) writes into it until the node's
- * own backward has read it. Nodes whose lifetimes do not overlap share a buffer
- * ("slot"), which keeps a few activation gradients in memory instead of all. */
-static int assign_gradient_slots(gf_net *net) {
-    int n = net->node_count;
-    net->slot_numel = calloc((size_t)n, sizeof *net->slot_numel);
-    bool *busy = calloc((size_t)n, sizeof *busy);
-    if (!net->slot_numel || !busy) {
-        free(busy);
-        return gf_fail("gf_net_finalize: out of memory");
-    }
-    net->slot_count = 0;
-    for (int i = 0; i < n; i++) net->state[i].grad_slot = -1;
-    for (int i = n - 1; i > 0; i--) {
-        /* a fused activation's gradient stays alive until its BatchNorm's backward */
-        if (!net->state[i].contributes || is_fused_activation(net, i)) continue;
-        int born[3] = {i == n - 1 ? i : -1, -1, -1}; /* the output's gradient is the given one */
-        for (int k = 0; k < 2; k++) {
-            int j = net->nodes[i].inputs[k];
-            if (j >= 0 && net->state[j].last_consumer == i) born[k + 1] = j;
-        }
-        for (int b = 0; b < 3; b++) {
-            int j = born[b];
-            if (j < 0 || net->state[j].grad_slot >= 0) continue;
-            /* the smallest free slot that is large enough, else the largest free one */
-            int64_t need = node_numel(&net->nodes[j]);
-            int fit = -1, largest = -1;
-            for (int slot = 0; slot < net->slot_count; slot++) {
-                if (busy[slot]) continue;
-                int64_t size = net->slot_numel[slot];
-                if (size >= need && (fit < 0 || size < net->slot_numel[fit])) fit = slot;
-                if (largest < 0 || size > net->slot_numel[largest]) largest = slot;
-            }
-            int pick = fit >= 0 ? fit : largest;
-            if (pick < 0) pick = net->slot_count++;
-            if (net->slot_numel[pick] < need) net->slot_numel[pick] = need;
-            busy[pick] = true;
-            net->state[j].grad_slot = pick;
-        }
-        busy[net->state[gradient_read_by(net, i)].grad_slot] = false; /* read, then dead */
-    }
-    free(busy);
-    return GF_OK;
-}
-
 /* Undoes a failed gf_net_finalize, so that the network can be freed or finalised again. */
 static int release_buffers(gf_net *net) {
-    free(net->state);
-    free(net->slot_numel);
+    gf_plan_free(&net->plan);
     gf_free(net->params);
     gf_free(net->grads);
     gf_free(net->stats);
     gf_free(net->counters);
-    net->state = NULL;
-    net->slot_numel = NULL;
     net->params = net->grads = net->stats = NULL;
     net->counters = NULL;
     return GF_ERR;
@@ -557,29 +446,16 @@ static int release_buffers(gf_net *net) {
 
 int gf_net_finalize(gf_net *net, uint64_t seed) {
     if (net->finalized) return gf_fail("gf_net_finalize: the network is already finalised");
-    net->state = calloc((size_t)net->node_count, sizeof *net->state);
     net->params = gf_alloc(net->param_count * sizeof(float), "the parameter buffer");
     net->grads = gf_alloc(net->param_count * sizeof(float), "the gradient buffer");
     net->stats = gf_alloc(net->stat_count * sizeof(float), "the BatchNorm statistics");
     net->counters = gf_alloc(net->counter_count * sizeof(int64_t), "the BatchNorm counters");
-    if (!net->state || !net->params || !net->grads || !net->stats || !net->counters) {
+    if (!net->params || !net->grads || !net->stats || !net->counters) {
         release_buffers(net);
         return gf_fail("gf_net_finalize: out of memory for %zu parameters", net->param_count);
     }
-    /* walking backwards from the output marks what backward has to visit */
-    net->state[net->node_count - 1].contributes = true;
-    for (int i = net->node_count - 1; i > 0; i--) {
-        if (!net->state[i].contributes) continue;
-        for (int k = 0; k < 2; k++)
-            if (net->nodes[i].inputs[k] >= 0)
-                net->state[net->nodes[i].inputs[k]].contributes = true;
-    }
-    for (int i = 0; i < net->node_count; i++) net->state[i].last_consumer = -1;
-    for (int i = 0; i < net->node_count; i++)
-        for (int k = 0; k < 2 && net->state[i].contributes; k++)
-            if (net->nodes[i].inputs[k] >= 0) net->state[net->nodes[i].inputs[k]].last_consumer = i;
-    fuse_activations(net);
-    if (assign_gradient_slots(net) != GF_OK) return release_buffers(net);
+    if (gf_plan_create(&net->plan, net->nodes, net->node_count) != GF_OK)
+        return release_buffers(net);
     net->finalized = true;
     gf_net_initialise(net, seed);
     return GF_OK;
@@ -625,143 +501,6 @@ void gf_net_initialise(gf_net *net, uint64_t seed) {
 void gf_net_set_training(gf_net *net, bool training) { net->training = training; }
 bool gf_net_is_training(const gf_net *net) { return net->training; }
 
-/* ---- the arena ---------------------------------------------------------- */
-
-/* floats of `per_sample` * batch, rounded up to a 64-byte line; saturates (core/size.h) */
-static size_t line_floats(size_t per_sample, int batch) {
-    return gf_size_round_up(gf_size_mul(per_sample, (size_t)batch), 16);
-}
-
-/* Fills the kernels' shape structures for `batch`. */
-static int shape_nodes(gf_net *net, int batch) {
-    for (int i = 1; i < net->node_count; i++) {
-        const gf_node *n = &net->nodes[i];
-        const gf_node *in = &net->nodes[n->inputs[0]];
-        node_state *st = &net->state[i];
-        int status = GF_OK;
-        switch (n->op) {
-        case GF_OP_CONV2D:
-            st->shape.conv = (gf_conv2d_shape){.batch = batch,
-                                               .in_channels = in->channels,
-                                               .in_h = in->height,
-                                               .in_w = in->width,
-                                               .out_channels = n->channels,
-                                               .kernel = n->kernel,
-                                               .stride = n->stride,
-                                               .padding = n->padding,
-                                               .groups = n->groups};
-            status = gf_conv2d_shape_init(&st->shape.conv);
-            break;
-        case GF_OP_BATCHNORM:
-            st->shape.bn = (gf_batchnorm_shape){.batch = batch,
-                                                .channels = n->channels,
-                                                .spatial = n->height * n->width,
-                                                .eps = BN_EPS,
-                                                .momentum = BN_MOMENTUM};
-            if (st->fused_activation >= 0) {
-                const gf_node *act = &net->nodes[st->fused_activation];
-                st->shape.bn.activated = true;
-                st->shape.bn.activation = act->activation;
-                st->shape.bn.slope = act->slope;
-            }
-            break;
-        case GF_OP_MAXPOOL:
-        case GF_OP_AVGPOOL:
-            st->shape.pool = (gf_pool_shape){.batch = batch,
-                                             .channels = in->channels,
-                                             .in_h = in->height,
-                                             .in_w = in->width,
-                                             .kernel = n->kernel,
-                                             .stride = n->stride,
-                                             .padding = n->padding};
-            status = gf_pool_shape_init(&st->shape.pool);
-            break;
-        case GF_OP_SHORTCUT_A:
-            st->shape.shortcut = (gf_shortcut_shape){.batch = batch,
-                                                     .in_channels = in->channels,
-                                                     .in_h = in->height,
-                                                     .in_w = in->width,
-                                                     .stride = n->stride,
-                                                     .pad = n->pad_channels};
-            status = gf_shortcut_shape_init(&st->shape.shortcut);
-            break;
-        default: break;
-        }
-        if (status != GF_OK) {
-            char label[128];
-            return gf_fail_context("%s", node_label(net, i, label, sizeof label));
-        }
-    }
-    net->shaped_batch = batch;
-    return GF_OK;
-}
-
-/* Lays the arena out for `batch` samples (kernel shapes must be filled for it). */
-static int ensure_arena(gf_net *net, int batch) {
-    size_t workspace = 0;
-    for (int i = 1; i < net->node_count; i++)
-        if (net->nodes[i].op == GF_OP_CONV2D) {
-            size_t w = gf_conv2d_workspace_floats(&net->state[i].shape.conv);
-            if (w > workspace) workspace = w;
-        }
-    if (batch <= net->arena_batch && workspace <= net->workspace_floats) return GF_OK;
-    int layout_batch = batch > net->arena_batch ? batch : net->arena_batch;
-    if (workspace < net->workspace_floats) workspace = net->workspace_floats;
-
-    size_t total = 0;
-    for (int i = 0; i < net->node_count; i++) {
-        const gf_node *n = &net->nodes[i];
-        size_t per_batch = line_floats((size_t)node_numel(n), layout_batch);
-        total = gf_size_add(total, per_batch); /* output */
-        if (n->op == GF_OP_BATCHNORM)
-            total = gf_size_add(total, 2 * line_floats((size_t)n->channels, 1));
-        if (n->op == GF_OP_MAXPOOL) total = gf_size_add(total, per_batch); /* int32 argmax */
-    }
-    for (int slot = 0; slot < net->slot_count; slot++)
-        total = gf_size_add(total, line_floats((size_t)net->slot_numel[slot], layout_batch));
-    total = gf_size_add(total, line_floats(workspace, 1));
-    /* an overflow saturates, and gf_alloc refuses it by name */
-    float *arena = gf_alloc(gf_size_mul(total, sizeof(float)), "the activation arena");
-    if (!arena) return gf_fail_context("network forward with batch %d", batch);
-    gf_free(net->arena);
-    net->arena = arena;
-    net->arena_floats = total;
-    net->arena_batch = layout_batch;
-    net->workspace_floats = workspace;
-
-    float *p = arena;
-    for (int i = 0; i < net->node_count; i++) {
-        const gf_node *n = &net->nodes[i];
-        node_state *st = &net->state[i];
-        size_t per_batch = line_floats((size_t)node_numel(n), layout_batch);
-        st->out = p;
-        p += per_batch;
-        st->grad = NULL; /* set below from its gradient slot */
-        st->saved_mean = st->saved_invstd = NULL;
-        st->argmax = NULL;
-        if (n->op == GF_OP_BATCHNORM) {
-            st->saved_mean = p;
-            p += line_floats((size_t)n->channels, 1);
-            st->saved_invstd = p;
-            p += line_floats((size_t)n->channels, 1);
-        }
-        if (n->op == GF_OP_MAXPOOL) {
-            st->argmax = (int32_t *)(void *)p;
-            p += per_batch;
-        }
-    }
-    for (int slot = 0; slot < net->slot_count; slot++) {
-        for (int i = 0; i < net->node_count; i++)
-            if (net->state[i].grad_slot == slot) net->state[i].grad = p;
-        p += line_floats((size_t)net->slot_numel[slot], layout_batch);
-    }
-    net->workspace = p;
-    net->forward_batch = 0; /* the saved activations are gone */
-    return GF_OK;
-}
-
-size_t gf_net_arena_bytes(const gf_net *net) { return net->arena_floats * sizeof(float); }
-
 /* ---- forward and backward ----------------------------------------------- */
 
 static float *param(gf_net *net, int slice) {
@@ -774,18 +513,18 @@ static float *stat(gf_net *net, int slice) { return net->stats + net->slices[sli
 
 static int forward_node(gf_net *net, int i, int batch) {
     const gf_node *n = &net->nodes[i];
-    node_state *st = &net->state[i];
+    gf_node_plan *st = &net->plan.nodes[i];
     const gf_node *in_node = &net->nodes[n->inputs[0]];
-    const float *in = net->state[n->inputs[0]].out;
-    size_t count = (size_t)node_numel(n) * (size_t)batch;
+    const float *in = net->plan.nodes[n->inputs[0]].out;
+    size_t count = (size_t)gf_node_numel(n) * (size_t)batch;
     /* a BatchNorm fused with its activation writes the activation's output */
-    float *out = st->fused_activation >= 0 ? net->state[st->fused_activation].out : st->out;
-    if (is_fused_activation(net, i)) return GF_OK;
+    float *out = st->fused_activation >= 0 ? net->plan.nodes[st->fused_activation].out : st->out;
+    if (gf_plan_is_fused_activation(&net->plan, i)) return GF_OK;
     switch (n->op) {
     case GF_OP_INPUT: return GF_OK;
     case GF_OP_CONV2D:
         return gf_conv2d_forward(st->out, in, param(net, n->weight), param(net, n->bias),
-                                 &st->shape.conv, net->workspace);
+                                 &st->shape.conv, net->plan.workspace);
     case GF_OP_BATCHNORM:
         if (net->training) {
             net->counters[net->slices[n->batches_tracked].offset]++;
@@ -808,10 +547,10 @@ static int forward_node(gf_net *net, int i, int batch) {
         return GF_OK;
     case GF_OP_LINEAR:
         gf_linear_forward(st->out, in, param(net, n->weight), param(net, n->bias), batch,
-                          (int)node_numel(in_node), n->out_features);
+                          (int)gf_node_numel(in_node), n->out_features);
         return GF_OK;
     case GF_OP_SHORTCUT_A: gf_shortcut_forward(st->out, in, &st->shape.shortcut); return GF_OK;
-    case GF_OP_ADD: gf_add_forward(st->out, in, net->state[n->inputs[1]].out, count); return GF_OK;
+    case GF_OP_ADD: gf_add_forward(st->out, in, net->plan.nodes[n->inputs[1]].out, count); return GF_OK;
     }
     return gf_fail("unknown operation %d", (int)n->op);
 }
@@ -820,12 +559,12 @@ int gf_net_forward(gf_net *net, const float *input, int batch, const float **out
     if (!net->finalized) return gf_fail("gf_net_forward: the network is not finalised");
     if (batch <= 0 || !input)
         return gf_fail("gf_net_forward: need an input and a positive batch (got batch %d)", batch);
-    if (batch != net->shaped_batch && shape_nodes(net, batch) != GF_OK)
-        return gf_fail_context("gf_net_forward with batch %d", batch);
-    if (ensure_arena(net, batch) != GF_OK) return GF_ERR;
+    /* a new arena loses the saved activations, so backward waits for this forward */
     net->forward_batch = 0;
-    memcpy(net->state[0].out, input,
-           (size_t)node_numel(&net->nodes[0]) * (size_t)batch * sizeof(float));
+    if (gf_plan_prepare(&net->plan, net->nodes, net->node_count, batch) != GF_OK)
+        return gf_fail_context("gf_net_forward with batch %d", batch);
+    memcpy(net->plan.nodes[0].out, input,
+           (size_t)gf_node_numel(&net->nodes[0]) * (size_t)batch * sizeof(float));
     for (int i = 1; i < net->node_count; i++) {
         if (forward_node(net, i, batch) != GF_OK) {
             char label[128];
@@ -833,28 +572,28 @@ int gf_net_forward(gf_net *net, const float *input, int batch, const float **out
         }
     }
     if (net->training) net->forward_batch = batch;
-    *output = net->state[net->node_count - 1].out;
+    *output = net->plan.nodes[net->node_count - 1].out;
     return GF_OK;
 }
 
 /* write[k]: how node i's backward writes the gradient of its input k */
 static int backward_node(gf_net *net, int i, int batch, const gf_grad_write write[2]) {
     const gf_node *n = &net->nodes[i];
-    node_state *st = &net->state[i];
+    gf_node_plan *st = &net->plan.nodes[i];
     int input = n->inputs[0];
     const gf_node *in_node = &net->nodes[input];
-    const float *in = net->state[input].out;
-    float *grad_in = net->state[input].grad;
-    size_t count = (size_t)node_numel(n) * (size_t)batch;
+    const float *in = net->plan.nodes[input].out;
+    float *grad_in = net->plan.nodes[input].grad;
+    size_t count = (size_t)gf_node_numel(n) * (size_t)batch;
     switch (n->op) {
     case GF_OP_INPUT: return GF_OK;
     case GF_OP_CONV2D:
         /* nobody asks for the gradient of the network's input */
         return gf_conv2d_backward(input == 0 ? NULL : grad_in, grad(net, n->weight),
                                   grad(net, n->bias), st->grad, in, param(net, n->weight),
-                                  &st->shape.conv, net->workspace, write[0]);
+                                  &st->shape.conv, net->plan.workspace, write[0]);
     case GF_OP_BATCHNORM: {
-        const node_state *read = &net->state[gradient_read_by(net, i)];
+        const gf_node_plan *read = &net->plan.nodes[gf_plan_gradient_read_by(&net->plan, i)];
         return gf_batchnorm_backward(grad_in, grad(net, n->weight), grad(net, n->bias), read->grad,
                                      read->out, in, st->saved_mean, st->saved_invstd,
                                      param(net, n->weight), &st->shape.bn, write[0]);
@@ -872,7 +611,7 @@ static int backward_node(gf_net *net, int i, int batch, const gf_grad_write writ
         return GF_OK;
     case GF_OP_LINEAR:
         gf_linear_backward(input == 0 ? NULL : grad_in, grad(net, n->weight), grad(net, n->bias),
-                           st->grad, in, param(net, n->weight), batch, (int)node_numel(in_node),
+                           st->grad, in, param(net, n->weight), batch, (int)gf_node_numel(in_node),
                            n->out_features);
         return GF_OK;
     case GF_OP_SHORTCUT_A:
@@ -880,7 +619,7 @@ static int backward_node(gf_net *net, int i, int batch, const gf_grad_write writ
         return GF_OK;
     case GF_OP_ADD:
         gf_add_backward(grad_in, st->grad, count, write[0]);
-        gf_add_backward(net->state[n->inputs[1]].grad, st->grad, count, write[1]);
+        gf_add_backward(net->plan.nodes[n->inputs[1]].grad, st->grad, count, write[1]);
         return GF_OK;
     }
     return gf_fail("unknown operation %d", (int)n->op);
@@ -902,24 +641,24 @@ int gf_net_backward(gf_net *net, const float *grad_output) {
     memset(net->grads, 0, net->param_count * sizeof(float));
     int last = net->node_count - 1;
     if (last == 0) return GF_OK; /* the input alone: nothing to propagate */
-    memcpy(net->state[last].grad, grad_output,
-           (size_t)node_numel(&net->nodes[last]) * (size_t)batch * sizeof(float));
+    memcpy(net->plan.nodes[last].grad, grad_output,
+           (size_t)gf_node_numel(&net->nodes[last]) * (size_t)batch * sizeof(float));
     for (int i = last; i > 0; i--) {
-        node_state *st = &net->state[i];
+        gf_node_plan *st = &net->plan.nodes[i];
         /* a fused activation's backward is its BatchNorm's */
-        if (!st->contributes || is_fused_activation(net, i)) continue;
+        if (!st->contributes || gf_plan_is_fused_activation(&net->plan, i)) continue;
         /* kernels add into their input's gradient; the input's latest reader, which
          * backward reaches first, stores into it when its kernel can, else clears it */
         gf_grad_write write[2] = {GF_GRAD_ADD, GF_GRAD_ADD};
         for (int k = 0; k < 2; k++) {
             int j = net->nodes[i].inputs[k];
             const bool repeated = k == 1 && j == net->nodes[i].inputs[0]; /* x + x */
-            if (j < 0 || net->state[j].last_consumer != i || repeated) continue;
+            if (j < 0 || net->plan.nodes[j].last_consumer != i || repeated) continue;
             if (can_store_grad(net->nodes[i].op))
                 write[k] = GF_GRAD_STORE;
             else
-                memset(net->state[j].grad, 0,
-                       (size_t)node_numel(&net->nodes[j]) * (size_t)batch * sizeof(float));
+                memset(net->plan.nodes[j].grad, 0,
+                       (size_t)gf_node_numel(&net->nodes[j]) * (size_t)batch * sizeof(float));
         }
         if (backward_node(net, i, batch, write) != GF_OK) {
             char label[128];
@@ -938,6 +677,8 @@ float *gf_net_stats(gf_net *net) { return net->stats; }
 size_t gf_net_stat_count(const gf_net *net) { return net->stat_count; }
 int64_t *gf_net_counters(gf_net *net) { return net->counters; }
 size_t gf_net_counter_count(const gf_net *net) { return net->counter_count; }
+
+size_t gf_net_arena_bytes(const gf_net *net) { return net->plan.arena_floats * sizeof(float); }
 
 int gf_net_node_count(const gf_net *net) { return net->node_count; }
 const gf_node *gf_net_node(const gf_net *net, int index) {
@@ -976,7 +717,7 @@ int gf_net_input_shape(const gf_net *net, int *channels, int *height, int *width
 }
 
 int gf_net_output_size(const gf_net *net) {
-    return (int)node_numel(&net->nodes[net->node_count - 1]);
+    return (int)gf_node_numel(&net->nodes[net->node_count - 1]);
 }
 
 int gf_net_copy_state(gf_net *dst, const gf_net *src) {

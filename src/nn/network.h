@@ -61,6 +61,13 @@ typedef struct gf_node {
     int weight, bias, running_mean, running_var, batches_tracked;
 } gf_node;
 
+/* Elements of one sample of a node's output. */
+static inline int64_t gf_node_numel(const gf_node *n) {
+    return (int64_t)n->channels * n->height * n->width;
+}
+/* "node 3 (conv2d 'layer1.0.conv1')", for messages; returns buf. */
+const char *gf_node_label(const gf_node *n, int index, char *buf, size_t size);
+
 typedef struct gf_net gf_net;
 
 /* Limits on an architecture, enforced by every builder below (and so by every

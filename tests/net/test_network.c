@@ -428,7 +428,7 @@ static void test_limits(void) {
     float sample[1] = {0};
     const float *out = NULL;
     CHECK(gf_net_forward(net, sample, 2147483647, &out) == GF_ERR);
-    CHECK_CONTAINS(gf_error_message(), "network forward with batch 2147483647: cannot allocate "
+    CHECK_CONTAINS(gf_error_message(), "gf_net_forward with batch 2147483647: cannot allocate "
                                        "the activation arena: its size overflows");
     gf_net_free(net);
 }
