@@ -12,7 +12,7 @@
 
 #include "nn/batchnorm.h"
 #include "nn/conv2d.h"
-#include "nn/network.h"
+#include "nn/node.h"
 #include "nn/pool.h"
 #include "nn/shortcut.h"
 
