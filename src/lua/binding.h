@@ -10,6 +10,7 @@
 #include "core/tensor.h"
 #include "data/dataset.h"
 #include "data/loader.h"
+#include "io/safetensors.h"
 #include "nn/network.h"
 
 #define GF_LUA_TENSOR "graft.Tensor"
@@ -39,13 +40,21 @@ gf_net *gf_lua_check_net(lua_State *L, int index);
 /* Takes ownership of net (freed on collection); raises on net == NULL. */
 void gf_lua_push_net(lua_State *L, gf_net *net);
 
+/* Reads an optional {key = string or number} table at `index` into meta entries
+ * (l_safetensors.c). The strings live in a table pushed on the stack, which the
+ * caller keeps there until the entries are no longer needed. */
+size_t gf_lua_read_metadata(lua_State *L, int index, gf_st_meta **meta, const char *operation);
+
 /* Data sets and loaders (l_data.c): userdata holding a gf_dataset* / gf_loader*. */
 gf_dataset *gf_lua_check_dataset(lua_State *L, int index);
 gf_loader *gf_lua_check_loader(lua_State *L, int index);
 
 /* Register functions of each area (module table at `module`). */
 void gf_lua_register_tensor(lua_State *L, int module);
+void gf_lua_register_safetensors(lua_State *L, int module);
 void gf_lua_register_net(lua_State *L, int module);
+void gf_lua_register_models(lua_State *L, int module);
+void gf_lua_register_loss(lua_State *L, int module);
 void gf_lua_register_data(lua_State *L, int module);
 void gf_lua_register_train(lua_State *L, int module);
 void gf_lua_register_graft(lua_State *L, int module);

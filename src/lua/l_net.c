@@ -1,18 +1,14 @@
-/* Networks in Lua: building node by node (the builders of nn/network.h), the
- * reference models, forward/backward, parameter views, checkpoints that remember
- * their architecture, and the cross-entropy loss. */
+/* Networks in Lua: building node by node (the builders of nn/network.h),
+ * forward/backward, parameter views, and checkpoints that remember their
+ * architecture. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
 #include "io/checkpoint.h"
 #include "lua/binding.h"
-#include "lua/options.h"
 #include "lua/owner.h"
 #include "nn/architecture.h"
-#include "nn/loss.h"
-#include "nn/models.h"
 
 typedef struct lua_net {
     gf_lua_owner owner; /* first member: parameter views count here */
@@ -234,40 +230,6 @@ static int m_nodes(lua_State *L) {
     return 1;
 }
 
-/* ---- the reference models ---- */
-
-static void read_model_options(lua_State *L, gf_model_options *o) {
-    o->classes = (int)gf_lua_opt_integer(L, 1, "classes", 10);
-    o->in_channels = (int)gf_lua_opt_integer(L, 1, "in_channels", 3);
-    o->image_size = (int)gf_lua_opt_integer(L, 1, "image_size", 32);
-    o->leaky_slope = (float)gf_lua_opt_number(L, 1, "leaky_slope", 0.0);
-    o->seed = (uint64_t)gf_lua_opt_integer(L, 1, "seed", 0);
-}
-
-static int l_resnet_cifar(lua_State *L) {
-    static const char *const allowed[] = {"depth", "classes", "in_channels", "image_size",
-                                          "leaky_slope", "seed", NULL};
-    gf_lua_check_options(L, 1, "graft.core.resnet_cifar", allowed);
-    gf_model_options o;
-    read_model_options(L, &o);
-    int depth = (int)gf_lua_opt_integer(L, 1, "depth", 20);
-    gf_net *net = gf_model_resnet_cifar(depth, &o);
-    if (net == NULL) return gf_lua_raise(L, "graft.core.resnet_cifar");
-    push_net(L, net, true);
-    return 1;
-}
-
-static int l_mobilenetv2_cifar(lua_State *L) {
-    static const char *const allowed[] = {"classes", "in_channels", "image_size", "seed", NULL};
-    gf_lua_check_options(L, 1, "graft.core.mobilenetv2_cifar", allowed);
-    gf_model_options o;
-    read_model_options(L, &o);
-    gf_net *net = gf_model_mobilenetv2_cifar(&o);
-    if (net == NULL) return gf_lua_raise(L, "graft.core.mobilenetv2_cifar");
-    push_net(L, net, true);
-    return 1;
-}
-
 /* ---- shapes ---- */
 
 /* The output shape for `batch` samples: [N, C] for vectors, else [N, C, H, W]. */
@@ -443,26 +405,10 @@ static int m_clone(lua_State *L) {
 static int m_save(lua_State *L) {
     gf_net *net = check_ready(L, 1)->net;
     const char *path = luaL_checkstring(L, 2);
-    size_t count = 0;
-    if (!lua_isnoneornil(L, 3)) {
-        luaL_checktype(L, 3, LUA_TTABLE);
-        for (lua_pushnil(L); lua_next(L, 3); lua_pop(L, 1)) count++;
-    }
     lua_settop(L, 3);
-    gf_st_meta *meta = lua_newuserdatauv(L, (count > 0 ? count : 1) * sizeof *meta, 0); /* 4 */
-    lua_newtable(L); /* 5: keeps the converted strings alive */
-    size_t used = 0;
-    if (count > 0)
-        for (lua_pushnil(L); lua_next(L, 3); lua_pop(L, 1)) {
-            int value_type = lua_type(L, -1);
-            if (lua_type(L, -2) != LUA_TSTRING ||
-                (value_type != LUA_TSTRING && value_type != LUA_TNUMBER))
-                return luaL_error(L, "net:save: metadata must map strings to strings or numbers");
-            const char *value = luaL_tolstring(L, -1, NULL);
-            meta[used++] = (gf_st_meta){lua_tostring(L, -3), value};
-            lua_rawseti(L, 5, (lua_Integer)used);
-        }
-    if (gf_net_save(net, path, meta, used) != GF_OK) return gf_lua_raise(L, "net:save");
+    gf_st_meta *meta = NULL;
+    size_t count = gf_lua_read_metadata(L, 3, &meta, "net:save");
+    if (gf_net_save(net, path, meta, count) != GF_OK) return gf_lua_raise(L, "net:save");
     return 0;
 }
 
@@ -519,38 +465,6 @@ static int net_tostring(lua_State *L) {
     return 1;
 }
 
-/* ---- loss ---- */
-
-/* graft.cross_entropy(logits [N, C], labels {0-based class per sample}) -> loss, grad */
-static int l_cross_entropy(lua_State *L) {
-    gf_tensor *logits = gf_lua_check_tensor(L, 1);
-    luaL_checktype(L, 2, LUA_TTABLE);
-    char shape[128];
-    if (logits->ndim != 2)
-        return luaL_error(L, "graft.cross_entropy: logits must be [N, classes], got %s",
-                          gf_shape_format(shape, sizeof shape, logits->ndim, logits->shape));
-    int batch = (int)logits->shape[0], classes = (int)logits->shape[1];
-    if (luaL_len(L, 2) != batch)
-        return luaL_error(L, "graft.cross_entropy: %d labels for logits %s", (int)luaL_len(L, 2),
-                          gf_shape_format(shape, sizeof shape, logits->ndim, logits->shape));
-    int32_t *labels = lua_newuserdatauv(L, (size_t)batch * sizeof *labels, 0);
-    for (int i = 0; i < batch; i++) {
-        lua_geti(L, 2, i + 1);
-        int ok = 0;
-        lua_Integer label = lua_tointegerx(L, -1, &ok);
-        if (!ok) return luaL_error(L, "graft.cross_entropy: label %d is not an integer", i + 1);
-        labels[i] = (int32_t)label;
-        lua_pop(L, 1);
-    }
-    gf_tensor *grad = gf_lua_new_tensor(L, 2, logits->shape);
-    float loss = 0;
-    if (gf_cross_entropy(&loss, grad->data, logits->data, labels, batch, classes) != GF_OK)
-        return gf_lua_raise(L, "graft.cross_entropy");
-    lua_pushnumber(L, loss);
-    lua_insert(L, -2);
-    return 2;
-}
-
 void gf_lua_register_net(lua_State *L, int module) {
     static const luaL_Reg methods[] = {
         {"forward", m_forward},         {"backward", m_backward},
@@ -576,10 +490,7 @@ void gf_lua_register_net(lua_State *L, int module) {
         {"net_add", l_net_add},
         {"net_finalize", l_net_finalize},
         {"net_node", l_net_node},
-        {"resnet_cifar", l_resnet_cifar},
-        {"mobilenetv2_cifar", l_mobilenetv2_cifar},
         {"load", l_load},
-        {"cross_entropy", l_cross_entropy},
         {NULL, NULL}};
 
     luaL_newmetatable(L, GF_LUA_NET);

@@ -21,7 +21,10 @@ int luaopen_graft_core(lua_State *L) {
     lua_newtable(L);
     int module = lua_gettop(L);
     gf_lua_register_tensor(L, module);
+    gf_lua_register_safetensors(L, module);
     gf_lua_register_net(L, module);
+    gf_lua_register_models(L, module);
+    gf_lua_register_loss(L, module);
     gf_lua_register_data(L, module);
     gf_lua_register_train(L, module);
     gf_lua_register_graft(L, module);
