@@ -54,21 +54,6 @@ local function number_text(v)
   return string.format("%.9g", v)
 end
 
----------------------------------------------------------------------------- files
-
-local function write_atomically(path, text)
-  local temporary = path .. ".tmp"
-  local f, err = io.open(temporary, "wb")
-  if not f then error("plot: cannot write " .. path .. ": " .. err, 0) end
-  f:write(text)
-  f:close()
-  local ok, rerr = os.rename(temporary, path)
-  if not ok then
-    os.remove(temporary)
-    error("plot: cannot write " .. path .. ": " .. rerr, 0)
-  end
-end
-
 -- Blocks separated by two blank lines, so gnuplot reads block i as `index i-1`.
 function gnuplot.data_text(blocks)
   local out = {}
@@ -217,11 +202,8 @@ end
 local function terminal_size()
   local columns, lines = tonumber(os.getenv("COLUMNS")), tonumber(os.getenv("LINES"))
   if not (columns and lines) then
-    local p = io.popen("stty size 2>/dev/null </dev/tty")
-    local text = p and p:read("a") or ""
-    if p then p:close() end
-    local r, c = text:match("(%d+)%s+(%d+)")
-    lines, columns = lines or tonumber(r), columns or tonumber(c)
+    local c, r = core.terminal_size()
+    lines, columns = lines or r, columns or c
   end
   return columns or 80, lines or 24
 end
@@ -292,8 +274,8 @@ local function leave_for_elsewhere(figure, target, opts)
   local picture = target.path and basename(target.path) or basename(base) .. ".png"
   local picture_target = {format = target.path and target.format or "png"}
   local header = terminal_lines(picture_target, opts, picture)
-  write_atomically(data_path, gnuplot.data_text(figure.blocks))
-  write_atomically(script_path, script_text(figure, basename(data_path), header))
+  core.write_file(data_path, gnuplot.data_text(figure.blocks))
+  core.write_file(script_path, script_text(figure, basename(data_path), header))
   error(string.format("plot: gnuplot is not installed (no %s on PATH); install the Debian "
                       .. "package %s (apt-get install %s). The data and the script were "
                       .. "written to %s and %s: run `gnuplot %s` in %s to make %s",
@@ -328,8 +310,8 @@ function gnuplot.render(figure, opts)
   for line in script:gmatch("([^\n]*)\n") do script_lines[#script_lines + 1] = line end
 
   local ok, err = pcall(function()
-    write_atomically(data_path, gnuplot.data_text(figure.blocks))
-    write_atomically(script_path, script)
+    core.write_file(data_path, gnuplot.data_text(figure.blocks))
+    core.write_file(script_path, script)
     exchange("load " .. gnuplot.quote(script_path) .. "\nunset output", script_lines)
   end)
   local text

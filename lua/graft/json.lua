@@ -142,23 +142,10 @@ function json.read(path)
   return value
 end
 
--- Writes value as JSON to path atomically (temporary file, then rename).
+-- Writes value as JSON to path, whole or not at all (graft.core.write_file).
 function json.write(path, value, opts)
-  local text = json.encode(value, opts) .. "\n"
-  local temporary = path .. ".tmp"
-  local f, err = io.open(temporary, "wb")
-  if not f then error("json.write: " .. err, 2) end
-  local ok, werr = f:write(text)
-  local closed, cerr = f:close()
-  if not ok or not closed then
-    os.remove(temporary)
-    error("json.write: " .. temporary .. ": " .. tostring(werr or cerr), 2)
-  end
-  local renamed, rerr = os.rename(temporary, path)
-  if not renamed then
-    os.remove(temporary)
-    error("json.write: " .. rerr, 2)
-  end
+  local ok, err = pcall(require("graft.core").write_file, path, json.encode(value, opts) .. "\n")
+  if not ok then error("json.write: " .. tostring(err):gsub("^graft%.core%.write_file: ", ""), 2) end
 end
 
 local doc = require "graft.doc"

@@ -229,17 +229,6 @@ local function history_text(history)
   return table.concat(lines, "\n") .. (#lines > 0 and "\n" or "")
 end
 
--- Writes text to path through a temporary file and a rename.
-local function write_atomically(path, text)
-  local tmp = path .. ".tmp-graft"
-  local f, err = io.open(tmp, "wb")
-  if not f then error("graft.train: cannot write the log " .. path .. ": " .. err, 3) end
-  f:write(text)
-  f:close()
-  local ok, rename_err = os.rename(tmp, path)
-  if not ok then error("graft.train: cannot rename " .. tmp .. ": " .. rename_err, 3) end
-end
-
 function Trainer:end_epoch(record, test)
   for k, v in pairs(test or {}) do record[k] = v end
   self.epoch = record.epoch
@@ -316,7 +305,7 @@ function Trainer:load_checkpoint(dir)
   self.epoch, self.history = epoch, history
   self.iteration = epoch * self.loader:batches()
   -- the log holds exactly the completed epochs (a kill may have cut it short)
-  if self.options.log then write_atomically(self.options.log, history_text(history)) end
+  if self.options.log then core.write_file(self.options.log, history_text(history)) end
   if not self.options.quiet then
     print(string.format("%sresumed from %s after epoch %d", self:label(), dir, epoch))
   end

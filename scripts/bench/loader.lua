@@ -11,7 +11,7 @@ local batches = spec:check(cli.parse_or_exit(spec:add_arguments(parser, { { "bat
 local function cifar_like(dir, count)
   -- CIFAR-10 binary records with random pixels: the reader and loader do the same
   -- work as on the real files, which this machine does not have
-  os.execute("mkdir -p '" .. dir .. "'")
+  core.make_dirs(dir)
   local rng = 12345
   local function byte()
     rng = (rng * 1103515245 + 12345) % 2147483648
@@ -65,4 +65,4 @@ local dir = os.tmpname()
 os.remove(dir)
 cifar_like(dir, 128 * batches)
 measure("cifar-shaped", graft.data.cifar10 { dir = dir })
-os.execute("rm -rf '" .. dir .. "'")
+core.remove_tree(dir)

@@ -13,7 +13,7 @@ local options = spec:check(cli.parse_or_exit(spec:add_arguments(parser, {
   { "seed", help = "seed of the initial weights, data order and augmentation" }, "epochs", "out" }), arg))
 
 local PYTORCH, MARGIN = 92.62, 0.5
-os.execute("mkdir -p '" .. options.out .. "'")
+graft.core.make_dirs(options.out)
 local data = graft.data.fashion_mnist {}
 local net = graft.models.resnet { depth = 20, data = data, seed = options.seed }
 local checkpoints = options.out .. "/checkpoints"

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/files.h"
 #include "core/memory.h"
 #include "io/json_header.h"
 
@@ -125,38 +126,6 @@ static void data_order(const gf_st_entry *entries, size_t count, size_t *order) 
             if ((dtype_size(entries[i].dtype) == 8) == (pass == 0)) order[n++] = i;
 }
 
-static int write_all(int fd, const void *data, size_t size) {
-    const char *p = data;
-    while (size > 0) {
-        ssize_t n = write(fd, p, size);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return GF_ERR;
-        }
-        p += n;
-        size -= (size_t)n;
-    }
-    return GF_OK;
-}
-
-/* fsync of the directory holding path, so the rename itself is durable */
-static void sync_directory(const char *path) {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == dir)
-        dir[1] = '\0';
-    else
-        *slash = '\0';
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
 int gf_safetensors_write(const char *path, const gf_st_entry *entries, size_t count,
                          const gf_st_meta *meta, size_t meta_count) {
     if (check_entries(path, entries, count, meta, meta_count) != GF_OK) return GF_ERR;
@@ -203,45 +172,19 @@ int gf_safetensors_write(const char *path, const gf_st_entry *entries, size_t co
         return gf_fail("safetensors write '%s': out of memory building the header", path);
     }
 
-    char tmp[4096];
-    int written = snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
-    int status = GF_OK;
-    int fd = -1;
-    if (written < 0 || (size_t)written >= sizeof tmp) {
-        status = gf_fail("safetensors write '%s': path too long", path);
-        goto done;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        status =
-            gf_fail("safetensors write '%s': cannot create '%s': %s", path, tmp, strerror(errno));
-        goto done;
-    }
+    gf_atomic_file file;
+    int status = gf_atomic_open(&file, path);
     unsigned char length_bytes[8];
     for (int i = 0; i < 8; i++)
         length_bytes[i] = (unsigned char)((uint64_t)header.length >> (8 * i));
-    bool ok = write_all(fd, length_bytes, 8) == GF_OK &&
-              write_all(fd, header.data, header.length) == GF_OK;
-    for (size_t k = 0; ok && k < count; k++) {
+    if (status == GF_OK) status = gf_atomic_write(&file, length_bytes, 8);
+    if (status == GF_OK) status = gf_atomic_write(&file, header.data, header.length);
+    for (size_t k = 0; status == GF_OK && k < count; k++) {
         const gf_st_entry *e = &entries[order[k]];
         size_t bytes = (size_t)shape_numel(e->ndim, e->shape) * dtype_size(e->dtype);
-        ok = bytes == 0 || write_all(fd, e->data, bytes) == GF_OK;
+        if (bytes > 0) status = gf_atomic_write(&file, e->data, bytes);
     }
-    if (!ok || fsync(fd) != 0) {
-        status =
-            gf_fail("safetensors write '%s': writing '%s' failed: %s", path, tmp, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        goto done;
-    }
-    if (close(fd) != 0 || rename(tmp, path) != 0) {
-        status = gf_fail("safetensors write '%s': cannot move '%s' into place: %s", path, tmp,
-                         strerror(errno));
-        unlink(tmp);
-        goto done;
-    }
-    sync_directory(path);
-done:
+    if (status == GF_OK) status = gf_atomic_commit(&file);
     free(header.data);
     free(order);
     return status;

@@ -60,5 +60,7 @@ void gf_lua_register_train(lua_State *L, int module);
 void gf_lua_register_graft(lua_State *L, int module);
 /* child processes with pipes both ways (l_process.c) */
 void gf_lua_register_process(lua_State *L, int module);
+/* files, folders, checkpoint folders and the terminal, without a shell (l_system.c) */
+void gf_lua_register_system(lua_State *L, int module);
 
 #endif

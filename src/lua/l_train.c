@@ -1,5 +1,5 @@
 /* Training in Lua (graft.core.sgd, schedule, diff_lr, train_step, evaluate,
- * checkpoint_save/load/last): the pieces the Lua trainer (lua/graft/train.lua)
+ * checkpoint_save/load): the pieces the Lua trainer (lua/graft/train.lua)
  * drives once per batch and once per epoch. */
 #include <stdlib.h>
 #include <string.h>
@@ -271,19 +271,6 @@ static int l_checkpoint_load(lua_State *L) {
     return 2;
 }
 
-/* graft.core.checkpoint_last(dir) -> path of the last complete epoch, or nil */
-static int l_checkpoint_last(lua_State *L) {
-    char path[4096];
-    int found = 0;
-    if (gf_train_checkpoint_last(luaL_checkstring(L, 1), path, sizeof path, &found) != GF_OK)
-        return gf_lua_raise(L, "graft.core.checkpoint_last");
-    if (found)
-        lua_pushstring(L, path);
-    else
-        lua_pushnil(L);
-    return 1;
-}
-
 /* ---- for progress reports ---- */
 
 /* graft.core.monotonic_seconds() -> seconds of a clock that never jumps (wall time) */
@@ -330,7 +317,6 @@ void gf_lua_register_train(lua_State *L, int module) {
                                          {"evaluate", l_evaluate},
                                          {"checkpoint_save", l_checkpoint_save},
                                          {"checkpoint_load", l_checkpoint_load},
-                                         {"checkpoint_last", l_checkpoint_last},
                                          {"monotonic_seconds", l_monotonic_seconds},
                                          {"stdout_is_terminal", l_stdout_is_terminal},
                                          {NULL, NULL}};

@@ -1,17 +1,15 @@
 #include "train/checkpoint_dir.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/error.h"
 #include "io/checkpoint.h"
+#include "io/epoch_dir.h"
 #include "io/safetensors.h"
 
 static const char *const FORMAT = "graft-trainer/1";
@@ -25,32 +23,6 @@ static int join(char *out, const char *dir, const char *name) {
     return GF_OK;
 }
 
-/* mkdir -p */
-static int make_dirs(const char *dir) {
-    char path[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
-        return gf_fail("checkpoint: directory name too long: %s", dir);
-    for (char *p = path + 1;; p++) {
-        if (*p != '/' && *p != '\0') continue;
-        char saved = *p;
-        *p = '\0';
-        if (mkdir(path, 0777) != 0 && errno != EEXIST)
-            return gf_fail("checkpoint: cannot create directory %s: %s", path, strerror(errno));
-        *p = saved;
-        if (saved == '\0') break;
-    }
-    return GF_OK;
-}
-
-/* Removes an epoch directory made by us: its known files, then the directory. */
-static void remove_epoch_dir(const char *path) {
-    char file[PATH_MAX];
-    for (int i = 0; i < FILE_COUNT; i++) {
-        if (join(file, path, FILES[i]) == GF_OK) unlink(file);
-    }
-    rmdir(path);
-}
-
 /* A decimal number of digits only (no sign, no space) in [0, max]. */
 static bool parse_count(const char *text, long long max, long long *value) {
     long long n = 0;
@@ -62,45 +34,6 @@ static bool parse_count(const char *text, long long max, long long *value) {
     }
     *value = n;
     return true;
-}
-
-static bool parse_epoch_name(const char *name, int *epoch) {
-    long long n;
-    if (strncmp(name, "epoch-", 6) != 0 || !parse_count(name + 6, GF_TRAIN_MAX_EPOCH, &n))
-        return false;
-    *epoch = (int)n;
-    return true;
-}
-
-int gf_train_checkpoint_last(const char *dir, char *buf, size_t size, int *found) {
-    *found = 0;
-    DIR *d = opendir(dir);
-    if (!d) {
-        if (errno == ENOENT) return GF_OK;
-        return gf_fail("checkpoint: cannot read directory %s: %s", dir, strerror(errno));
-    }
-    int best = -1;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        int epoch;
-        if (parse_epoch_name(e->d_name, &epoch) && epoch > best) best = epoch;
-    }
-    closedir(d);
-    if (best < 0) return GF_OK;
-    if (snprintf(buf, size, "%s/epoch-%04d", dir, best) >= (int)size)
-        return gf_fail("checkpoint: path too long in %s", dir);
-    *found = 1;
-    return GF_OK;
-}
-
-static int write_text(const char *path, const char *text) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return gf_fail("checkpoint: cannot write %s: %s", path, strerror(errno));
-    size_t n = text ? strlen(text) : 0;
-    bool ok = fwrite(text ? text : "", 1, n, f) == n;
-    ok = fclose(f) == 0 && ok;
-    if (!ok) return gf_fail("checkpoint: writing %s failed: %s", path, strerror(errno));
-    return GF_OK;
 }
 
 static int write_trainer(const char *path, const gf_sgd *sgd, const gf_train_state *state) {
@@ -124,49 +57,28 @@ static int write_trainer(const char *path, const gf_sgd *sgd, const gf_train_sta
     return gf_safetensors_write(path, entries, n, meta, sizeof meta / sizeof meta[0]);
 }
 
+typedef struct {
+    const gf_sgd *sgd;
+    const gf_train_state *state;
+} trainer_member;
+
+static int write_model(const char *path, void *net) { return gf_net_save(net, path, NULL, 0); }
+
+static int write_trainer_member(const char *path, void *context) {
+    const trainer_member *t = context;
+    return write_trainer(path, t->sgd, t->state);
+}
+
 int gf_train_checkpoint_save(const char *dir, gf_net *net, const gf_sgd *sgd,
                              const gf_train_state *state) {
-    if (make_dirs(dir) != GF_OK) return GF_ERR;
-    char tmp_name[64], final_name[32], tmp[PATH_MAX], final[PATH_MAX], file[PATH_MAX];
-    snprintf(tmp_name, sizeof tmp_name, ".epoch-%04d.tmp-%ld", state->epoch, (long)getpid());
-    snprintf(final_name, sizeof final_name, "epoch-%04d", state->epoch);
-    if (join(tmp, dir, tmp_name) != GF_OK || join(final, dir, final_name) != GF_OK)
-        return GF_ERR;
-    remove_epoch_dir(tmp);
-    if (mkdir(tmp, 0777) != 0)
-        return gf_fail("checkpoint: cannot create %s: %s", tmp, strerror(errno));
-    int status = join(file, tmp, FILES[0]);
-    if (status == GF_OK) status = gf_net_save(net, file, NULL, 0);
-    if (status == GF_OK) status = join(file, tmp, FILES[1]);
-    if (status == GF_OK) status = write_trainer(file, sgd, state);
-    if (status == GF_OK) status = join(file, tmp, FILES[2]);
-    if (status == GF_OK) status = write_text(file, state->history);
-    if (status == GF_OK) {
-        /* rename cannot replace a non-empty directory: an epoch written before (a run
-         * restarted into the same directory) goes first */
-        remove_epoch_dir(final);
-        if (rename(tmp, final) != 0)
-            status = gf_fail("checkpoint: cannot rename %s to %s: %s", tmp, final,
-                             strerror(errno));
-    }
-    if (status != GF_OK) {
-        remove_epoch_dir(tmp);
-        return gf_fail_context("saving the checkpoint of epoch %d", state->epoch);
-    }
-    /* the new epoch is in place; older ones and leftovers of killed runs can go */
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            int epoch;
-            bool old = parse_epoch_name(e->d_name, &epoch) && epoch < state->epoch;
-            bool leftover = strncmp(e->d_name, ".epoch-", 7) == 0 && strstr(e->d_name, ".tmp-");
-            if (!old && !leftover) continue;
-            if (join(file, dir, e->d_name) == GF_OK) remove_epoch_dir(file);
-        }
-        closedir(d);
-    }
-    return GF_OK;
+    trainer_member trainer = {sgd, state};
+    const char *history = state->history ? state->history : "";
+    gf_epoch_member members[FILE_COUNT] = {
+        {.name = FILES[0], .write = write_model, .context = net},
+        {.name = FILES[1], .write = write_trainer_member, .context = &trainer},
+        {.name = FILES[2], .text = history, .length = strlen(history)},
+    };
+    return gf_epoch_dir_save(dir, state->epoch, members, FILE_COUNT);
 }
 
 static const char *meta_value(const gf_st_file *f, const char *key) {
@@ -301,10 +213,10 @@ static int check_trainer(const char *file, const gf_st_file *f, const gf_sgd *sg
 int gf_train_checkpoint_load(const char *dir, gf_net *net, gf_sgd *sgd, gf_train_state *state,
                              int *found, gf_train_history_check check, void *context) {
     char epoch_dir[PATH_MAX], file[PATH_MAX];
-    if (gf_train_checkpoint_last(dir, epoch_dir, sizeof epoch_dir, found) != GF_OK) return GF_ERR;
-    if (!*found) return GF_OK;
     int dir_epoch = 0;
-    parse_epoch_name(strrchr(epoch_dir, '/') + 1, &dir_epoch);
+    if (gf_epoch_dir_last(dir, epoch_dir, sizeof epoch_dir, found, &dir_epoch) != GF_OK)
+        return gf_fail_context("checkpoint");
+    if (!*found) return GF_OK;
 
     if (join(file, epoch_dir, FILES[1]) != GF_OK) return GF_ERR;
     gf_st_file *f = gf_safetensors_read(file);

@@ -1,21 +1,21 @@
-/* A training run's checkpoints: one directory per completed epoch,
+/* A trainer's checkpoints: one folder per completed epoch (io/epoch_dir.h: written
+ * under a temporary name and renamed when whole, older ones removed; resuming takes
+ * the highest-numbered one) with three members:
  *   DIR/epoch-0003/model.safetensors    weights and BatchNorm statistics (gf_net_save;
  *                                        loads into PyTorch by state_dict key)
  *   DIR/epoch-0003/trainer.safetensors  SGD momentum buffer, the data loader's generator
- *                                        state, and metadata: epoch, the history so far
- * Each epoch directory is written under a temporary name (".epoch-0003.tmp-<pid>")
- * and renamed into place when both files are complete, so a directory named
- * epoch-NNNN is always whole; older epoch directories are removed afterwards.
- * Resuming takes the highest-numbered one. */
+ *                                        state, and metadata: epoch, parameter count
+ *   DIR/epoch-0003/history.jsonl        the caller's history so far */
 #ifndef GRAFT_TRAIN_CHECKPOINT_DIR_H
 #define GRAFT_TRAIN_CHECKPOINT_DIR_H
 
 #include "core/rng.h"
+#include "io/epoch_dir.h"
 #include "nn/network.h"
 #include "train/sgd.h"
 
 /* Epoch numbers above this are refused in directory names and trainer files. */
-#define GF_TRAIN_MAX_EPOCH 1000000
+#define GF_TRAIN_MAX_EPOCH GF_EPOCH_DIR_MAX_EPOCH
 /* A history.jsonl above this many bytes is refused (a record is about 200 bytes). */
 #define GF_TRAIN_MAX_HISTORY_BYTES (64 * 1024 * 1024)
 
@@ -41,7 +41,5 @@ typedef int (*gf_train_history_check)(void *context, int epoch, const char *hist
  * nothing is changed on error. */
 int gf_train_checkpoint_load(const char *dir, gf_net *net, gf_sgd *sgd, gf_train_state *state,
                              int *found, gf_train_history_check check, void *context);
-/* Path of the last complete epoch directory into buf; *found as above. */
-int gf_train_checkpoint_last(const char *dir, char *buf, size_t size, int *found);
 
 #endif

@@ -20,8 +20,12 @@ local function read(path)
   return bytes
 end
 
-local function exists(path) return os.execute("test -e '" .. path .. "'") == true end
-local function remove(dir) os.execute("rm -rf '" .. dir .. "'") end
+local function exists(path)
+  local f = io.open(path, "rb") -- a folder opens too
+  if f then f:close() end
+  return f ~= nil
+end
+local remove = graft.core.remove_tree
 
 -- history.jsonl records without the timing fields, which differ between runs
 local function history_without_times(path)
@@ -95,6 +99,22 @@ describe("graft.run resume", function()
     expect.truthy(not exists(cut .. "/checkpoints"), "checkpoints removed after the resumed run")
     remove(full)
     remove(cut)
+  end)
+
+  it("takes out as a folder name, even one that looks like an option", function()
+    -- relative to the working folder, as a user at the prompt would give it
+    local out = "--help"
+    remove(out)
+    local data = graft.data.fashion_mnist { subset = 16, test_subset = 8 }
+    local r = graft.run { model = "resnet20", dataset = data, nets = 2, epochs = 1, batch = 16,
+                          quiet = true, out = out }
+    expect.eq(#r.history, 2)
+    for _, name in ipairs { "net1.safetensors", "net2.safetensors", "summary.json", "history.csv" } do
+      expect.truthy(exists(out .. "/" .. name), out .. "/" .. name .. " written")
+    end
+    expect.truthy(not exists(out .. "/checkpoints"), "checkpoints removed when the run is complete")
+    remove(out)
+    expect.truthy(not exists(out), "removed")
   end)
 
   it("closes its networks' loaders when it fails", function()

@@ -8,7 +8,9 @@
 
 #include "check.h"
 #include "core/error.h"
+#include "core/files.h"
 #include "data/loader.h"
+#include "io/epoch_dir.h"
 #include "nn/loss.h"
 #include "io/safetensors.h"
 #include "train/checkpoint_dir.h"
@@ -194,12 +196,6 @@ static void test_shape_mismatch(void) {
     gf_net_free(net);
 }
 
-static void remove_tree(const char *dir) {
-    char command[128];
-    snprintf(command, sizeof command, "rm -rf %s", dir);
-    CHECK(system(command) == 0);
-}
-
 static int count_entries(const char *dir) {
     DIR *d = opendir(dir);
     int n = 0;
@@ -232,7 +228,7 @@ static void test_checkpoints(void) {
     CHECK(count_entries(sub) == 1);
     char last[256];
     int found = 0;
-    CHECK(gf_train_checkpoint_last(sub, last, sizeof last, &found) == GF_OK && found);
+    CHECK(gf_epoch_dir_last(sub, last, sizeof last, &found, NULL) == GF_OK && found);
     CHECK_CONTAINS(last, "/run/a/epoch-0002");
 
     gf_net *other = small_net(8);
@@ -284,7 +280,7 @@ static void test_checkpoints(void) {
     gf_net_free(other);
     gf_sgd_free(sgd);
     gf_net_free(net);
-    remove_tree(dir);
+    CHECK(gf_remove_tree(dir) == GF_OK);
 }
 
 /* One trainer.safetensors field at a time made wrong: each is refused with the file
@@ -383,7 +379,7 @@ static void test_corrupt_trainer_state(void) {
     snprintf(huge, sizeof huge, "%s/epoch-99999999999", dir);
     CHECK(mkdir(huge, 0777) == 0);
     char last[256];
-    CHECK(gf_train_checkpoint_last(dir, last, sizeof last, &found) == GF_OK && found);
+    CHECK(gf_epoch_dir_last(dir, last, sizeof last, &found, NULL) == GF_OK && found);
     CHECK_CONTAINS(last, "/epoch-0002");
     rmdir(huge);
 
@@ -391,7 +387,7 @@ static void test_corrupt_trainer_state(void) {
     gf_net_free(fresh);
     gf_sgd_free(sgd);
     gf_net_free(net);
-    remove_tree(dir);
+    CHECK(gf_remove_tree(dir) == GF_OK);
 }
 
 int main(void) {

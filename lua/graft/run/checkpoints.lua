@@ -1,10 +1,11 @@
 -- graft.run's checkpoints of a whole run, one folder per epoch:
 --   out/checkpoints/epoch-0003/run_state.json     the run's own state (below)
 --   out/checkpoints/epoch-0003/net<k>/epoch-0003/ network k's trainer checkpoint
--- An epoch's folder is filled under a temporary name and renamed into place, so a
--- folder named epoch-NNNN always holds all K networks and the run state.
+-- graft.core.epoch_save fills an epoch's folder under a temporary name and renames
+-- it into place, so a folder named epoch-NNNN always holds all K networks and the
+-- run state.
+local core = require "graft.core"
 local json = require "graft.json"
-local records = require "graft.run.records"
 
 local checkpoints = {}
 
@@ -45,15 +46,6 @@ local function check_same_run(saved, identity, dir)
   end
 end
 
-local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-function checkpoints.make_dir(dir)
-  local ok = os.execute("mkdir -p " .. shell_quote(dir))
-  if not ok then error(string.format("graft.run: cannot create the output directory %s", dir), 0) end
-end
-
-function checkpoints.remove_dir(dir) os.execute("rm -rf " .. shell_quote(dir)) end
-
 local function read_file(path)
   local f, err = io.open(path, "rb")
   if not f then error("graft.run: cannot read " .. path .. ": " .. err, 0) end
@@ -67,30 +59,27 @@ local function plain(record)
   return record
 end
 
--- Saves the run after `epoch` into root: every trainer, then run_state.json, then the
--- rename that makes the epoch count; older epochs are removed afterwards.
+-- Saves the run after `epoch` into root: every trainer's checkpoint (a folder per
+-- network), then run_state.json (core.epoch_save: the epoch counts once all are
+-- written; older epochs are removed).
 -- state = {rounds, iterations, seconds, log, identity}.
 function checkpoints.save(root, epoch, trainers, state)
-  local name = string.format("epoch-%04d", epoch)
-  local tmp = string.format("%s/.%s.tmp", root, name)
-  checkpoints.remove_dir(tmp)
-  checkpoints.make_dir(tmp)
-  for k, t in ipairs(trainers) do t:save_checkpoint(string.format("%s/net%d", tmp, k)) end
+  local members = {}
+  for k, t in ipairs(trainers) do
+    members[k] = { "net" .. k, function(path) t:save_checkpoint(path) end }
+  end
   local log = {}
   for i, entry in ipairs(state.log) do
     local copy = {}
     for k, v in pairs(entry) do copy[k] = v end
     log[i] = json.object(copy)
   end
-  records.write_file(tmp .. "/run_state.json", json.encode(json.object {
+  members[#members + 1] = { "run_state.json", json.encode(json.object {
     format = RUN_STATE_FORMAT, epoch = epoch, rounds = state.rounds,
     iterations = state.iterations, seconds = state.seconds,
     options = json.object(state.identity), log = json.array(log),
-  }) .. "\n")
-  local ok, err = os.rename(tmp, root .. "/" .. name)
-  if not ok then error("graft.run: cannot rename " .. tmp .. ": " .. err, 0) end
-  os.execute(string.format("cd %s && for d in epoch-* .epoch-*; do [ \"$d\" = %s ] || "
-    .. "rm -rf \"$d\"; done", shell_quote(root), name))
+  }) .. "\n" }
+  core.epoch_save(root, epoch, members)
 end
 
 -- Loads the run saved in the epoch folder `last` into the trainers and returns its

@@ -75,7 +75,7 @@ return function(o, data, root, last, nets, trainers)
   end
   local log = state.log
   if o.out then
-    checkpoints.make_dir(o.out)
+    core.make_dirs(o.out)
     records.write_tables(o.out, history, log) -- on resume: exactly the completed epochs
   end
 
@@ -138,7 +138,7 @@ return function(o, data, root, last, nets, trainers)
     for k = 1, K do nets[k]:save(string.format("%s/net%d.safetensors", o.out, k)) end
     records.write_summary(o.out, result)
     -- the run is complete: its results are the files above
-    checkpoints.remove_dir(root)
+    core.remove_tree(root)
   end
   return result
 end

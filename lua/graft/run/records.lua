@@ -1,6 +1,8 @@
 -- What graft.run writes and prints about its epochs and grafting rounds: the
 -- history and grafting-log tables (CSV and JSON lines), the summary, and the line
 -- printed after each round.
+local core = require "graft.core"
+local csv = require "graft.csv"
 local json = require "graft.json"
 
 local records = {}
@@ -10,39 +12,6 @@ local HISTORY_COLUMNS = { "network", "epoch", "lr", "loss", "train_top1", "test_
   "seconds" }
 local LOG_COLUMNS = { "round", "scion", "network", "source", "layer", "alpha", "info_self",
   "info_other", "entropy_self", "entropy_other", "l1_self", "l1_other", "grafted", "sigma" }
-
--- Writes text to path through a temporary file and a rename (never a partial file).
-function records.write_file(path, text)
-  local tmp = path .. ".tmp"
-  local f, err = io.open(tmp, "wb")
-  if not f then error("graft.run: cannot write " .. path .. ": " .. err, 0) end
-  f:write(text)
-  f:close()
-  local ok, rename_err = os.rename(tmp, path)
-  if not ok then error("graft.run: cannot rename " .. tmp .. ": " .. rename_err, 0) end
-end
-
-local function csv_value(v)
-  if v == nil then return "" end
-  if type(v) == "number" then
-    if math.type(v) == "integer" then return tostring(v) end
-    return string.format("%.8g", v)
-  end
-  if type(v) == "boolean" then return v and "true" or "false" end
-  local s = tostring(v)
-  if s:find('[,"\n]') then s = '"' .. s:gsub('"', '""') .. '"' end
-  return s
-end
-
-local function csv(columns, rows)
-  local lines = { table.concat(columns, ",") }
-  for _, row in ipairs(rows) do
-    local cells = {}
-    for i, c in ipairs(columns) do cells[i] = csv_value(row[c]) end
-    lines[#lines + 1] = table.concat(cells, ",")
-  end
-  return table.concat(lines, "\n") .. "\n"
-end
 
 local function jsonl(rows)
   local lines = {}
@@ -56,10 +25,10 @@ end
 
 -- Rewrites out/history.{csv,jsonl} and out/grafting.{csv,jsonl}.
 function records.write_tables(out, history, log)
-  records.write_file(out .. "/history.csv", csv(HISTORY_COLUMNS, history))
-  records.write_file(out .. "/history.jsonl", jsonl(history))
-  records.write_file(out .. "/grafting.csv", csv(LOG_COLUMNS, log))
-  records.write_file(out .. "/grafting.jsonl", jsonl(log))
+  core.write_file(out .. "/history.csv", csv.encode(HISTORY_COLUMNS, history))
+  core.write_file(out .. "/history.jsonl", jsonl(history))
+  core.write_file(out .. "/grafting.csv", csv.encode(LOG_COLUMNS, log))
+  core.write_file(out .. "/grafting.jsonl", jsonl(log))
 end
 
 -- out/summary.json: the final figures and every plain option.
@@ -69,7 +38,7 @@ function records.write_summary(out, result)
   for key, value in pairs(result.options) do
     if type(value) ~= "function" and type(value) ~= "table" then summary.options[key] = value end
   end
-  records.write_file(out .. "/summary.json", json.encode(summary, { indent = 2 }) .. "\n")
+  core.write_file(out .. "/summary.json", json.encode(summary, { indent = 2 }) .. "\n")
 end
 
 -- "grafting round 3 (external, entropy): mean alpha 0.52 / 0.48; tested before: 85.10% 84.20%"

@@ -14,6 +14,7 @@
 --   --test-subset N  --fresh (rerun even where a finished run is in DIR; without it an
 --   interrupted run continues from its last complete epoch)  --plan
 local graft = require "graft"
+local csv = require "graft.csv"
 local json = require "graft.json"
 
 local ablation = {}
@@ -77,46 +78,7 @@ function ablation.verdict(diff, sd_a, sd_b)
   return string.format("%s (%+.2f beyond spread %.2f)", diff > 0 and "gain" or "loss", diff, spread)
 end
 
----------------------------------------------------------------------------- files
-
-local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-function ablation.make_dir(dir)
-  assert(os.execute("mkdir -p " .. shell_quote(dir)), "cannot create " .. dir)
-end
-
-function ablation.remove_dir(dir)
-  assert(os.execute("rm -rf " .. shell_quote(dir)), "cannot remove " .. dir)
-end
-
-function ablation.write(path, text)
-  local tmp = path .. ".tmp"
-  local f = assert(io.open(tmp, "wb"))
-  f:write(text)
-  f:close()
-  assert(os.rename(tmp, path))
-end
-
-local function csv_cell(v)
-  if v == nil then return "" end
-  if type(v) == "number" then
-    if math.type(v) == "integer" then return tostring(v) end
-    return v ~= v and "" or string.format("%.6g", v)
-  end
-  local s = tostring(v)
-  if s:find('[,"\n]') then s = '"' .. s:gsub('"', '""') .. '"' end
-  return s
-end
-
-function ablation.csv(columns, rows)
-  local lines = {table.concat(columns, ",")}
-  for _, row in ipairs(rows) do
-    local cells = {}
-    for i, c in ipairs(columns) do cells[i] = csv_cell(row[c]) end
-    lines[#lines + 1] = table.concat(cells, ",")
-  end
-  return table.concat(lines, "\n") .. "\n"
-end
+---------------------------------------------------------------------------- tables
 
 function ablation.markdown(header, rows)
   local lines = {"| " .. table.concat(header, " | ") .. " |",
@@ -290,9 +252,9 @@ function ablation.main(spec)
     end
     return
   end
-  ablation.make_dir(out)
+  graft.core.make_dirs(out)
   local command = table.concat({"scripts/ablation/" .. spec.name, table.unpack(arg or {})}, " ")
-  ablation.write(out .. "/command.txt", command .. "\n")
+  graft.core.write_file(out .. "/command.txt", command .. "\n")
 
   local data_cache, measured, rows = {}, {}, {}
   local ran, ran_seconds = 0, 0
@@ -304,7 +266,7 @@ function ablation.main(spec)
       m = measure({final = summary.final, ensemble = summary.ensemble, options = summary.options}, p.variant, p.dir)
       seconds, how = summary.seconds, "finished before"
     else
-      if cli.fresh then ablation.remove_dir(p.dir) end
+      if cli.fresh then graft.core.remove_tree(p.dir) end
       -- an interrupted run (killed, or stopped by an error) continues from its last
       -- complete epoch; graft.run refuses one whose options differ
       local interrupted = graft.core.checkpoint_last(p.dir .. "/checkpoints")
@@ -378,11 +340,11 @@ function ablation.main(spec)
                measured = measured, reference = reference, first = first, seeds = seeds}
   if spec.report then text = text .. (spec.report(ctx) or "") end
   print("\n" .. text)
-  ablation.write(out .. "/table.md", text)
-  ablation.write(out .. "/runs.csv", ablation.csv({"variant", "seed", "accuracy", "accuracy_all", "ensemble",
-                                                   "invalid_ratio", "information", "seconds", "dir"}, rows))
-  ablation.write(out .. "/summary.csv", ablation.csv({"variant", "seeds", "mean", "sd", "paper_cifar10",
-                                                      "paper_cifar100", "difference", "verdict"}, summary_rows))
+  graft.core.write_file(out .. "/table.md", text)
+  graft.core.write_file(out .. "/runs.csv", csv.encode({"variant", "seed", "accuracy", "accuracy_all",
+    "ensemble", "invalid_ratio", "information", "seconds", "dir"}, rows, 6))
+  graft.core.write_file(out .. "/summary.csv", csv.encode({"variant", "seeds", "mean", "sd",
+    "paper_cifar10", "paper_cifar100", "difference", "verdict"}, summary_rows, 6))
   if not spec.no_bars then ablation.bars(ctx) end
   print("wrote " .. out .. "/table.md, runs.csv, summary.csv and pictures")
   return ctx

@@ -1,0 +1,136 @@
+/* Files, folders and the terminal for Lua, without a shell (Lua's standard
+ * library has no folders, and os.execute would read a name such as "--help" as an
+ * option):
+ *   graft.core.make_dirs(path)             mkdir -p
+ *   graft.core.remove_tree(path)           rm -r, never following a symbolic link
+ *   graft.core.write_file(path, text)      whole or not at all (temporary name, rename)
+ *   graft.core.epoch_save(dir, epoch, {{name, text | function(path)}, ...})
+ *                                          one checkpoint folder (io/epoch_dir.h)
+ *   graft.core.checkpoint_last(dir)        its last complete epoch folder, or nil
+ *   graft.core.terminal_size()             columns, rows of the terminal, or nil */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/files.h"
+#include "io/epoch_dir.h"
+#include "lua/binding.h"
+
+static int l_make_dirs(lua_State *L) {
+    if (gf_make_dirs(luaL_checkstring(L, 1)) != GF_OK)
+        return gf_lua_raise(L, "graft.core.make_dirs");
+    return 0;
+}
+
+static int l_remove_tree(lua_State *L) {
+    if (gf_remove_tree(luaL_checkstring(L, 1)) != GF_OK)
+        return gf_lua_raise(L, "graft.core.remove_tree");
+    return 0;
+}
+
+static int l_write_file(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    size_t length;
+    const char *text = luaL_checklstring(L, 2, &length);
+    if (gf_write_file(path, text, length) != GF_OK) return gf_lua_raise(L, "graft.core.write_file");
+    return 0;
+}
+
+/* A member written by a Lua function, called with the member's path. */
+typedef struct {
+    lua_State *L;
+    int function; /* stack index */
+} lua_writer;
+
+static int call_writer(const char *path, void *context) {
+    lua_writer *w = context;
+    lua_pushvalue(w->L, w->function);
+    lua_pushstring(w->L, path);
+    if (lua_pcall(w->L, 1, 0, 0) == LUA_OK) return GF_OK;
+    gf_fail("%s", luaL_tolstring(w->L, -1, NULL));
+    lua_pop(w->L, 2);
+    return GF_ERR;
+}
+
+static int l_epoch_save(lua_State *L) {
+    const char *dir = luaL_checkstring(L, 1);
+    lua_Integer epoch = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, epoch >= 0 && epoch <= GF_EPOCH_DIR_MAX_EPOCH, 2, "an epoch number of 0 to 1000000");
+    luaL_checktype(L, 3, LUA_TTABLE);
+    size_t count = (size_t)luaL_len(L, 3);
+    /* userdata, so that an error below frees them with the rest */
+    gf_epoch_member *members = lua_newuserdatauv(L, (count ? count : 1) * sizeof *members, 0);
+    lua_writer *writers = lua_newuserdatauv(L, (count ? count : 1) * sizeof *writers, 0);
+    for (size_t i = 0; i < count; i++) {
+        /* each member's name and value stay on the stack while they are used */
+        luaL_checkstack(L, 3, "graft.core.epoch_save: too many members");
+        if (lua_geti(L, 3, (lua_Integer)i + 1) != LUA_TTABLE)
+            return luaL_error(L, "graft.core.epoch_save: member %d must be {name, text or "
+                                 "function(path)}", (int)i + 1);
+        int entry = lua_gettop(L);
+        lua_geti(L, entry, 1);
+        lua_geti(L, entry, 2);
+        if (lua_type(L, entry + 1) != LUA_TSTRING)
+            return luaL_error(L, "graft.core.epoch_save: member %d has no name", (int)i + 1);
+        members[i] = (gf_epoch_member){.name = lua_tostring(L, entry + 1)};
+        if (lua_type(L, entry + 2) == LUA_TSTRING) {
+            members[i].text = lua_tolstring(L, entry + 2, &members[i].length);
+        } else if (lua_type(L, entry + 2) == LUA_TFUNCTION) {
+            writers[i] = (lua_writer){L, entry + 2};
+            members[i].write = call_writer;
+            members[i].context = &writers[i];
+        } else {
+            return luaL_error(L, "graft.core.epoch_save: member %d (%s) must be a text or a "
+                                 "function(path), got %s", (int)i + 1, members[i].name,
+                              luaL_typename(L, entry + 2));
+        }
+    }
+    if (gf_epoch_dir_save(dir, (int)epoch, members, count) != GF_OK)
+        return gf_lua_raise(L, "graft.core.epoch_save");
+    return 0;
+}
+
+static int l_checkpoint_last(lua_State *L) {
+    char path[PATH_MAX];
+    int found = 0;
+    if (gf_epoch_dir_last(luaL_checkstring(L, 1), path, sizeof path, &found, NULL) != GF_OK)
+        return gf_lua_raise(L, "graft.core.checkpoint_last");
+    if (found)
+        lua_pushstring(L, path);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+/* The controlling terminal's size (what `stty size </dev/tty` prints), else that
+ * of standard output when it is a terminal. */
+static int l_terminal_size(lua_State *L) {
+    struct winsize size = {0};
+    int fd = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC);
+    bool known = fd >= 0 && ioctl(fd, TIOCGWINSZ, &size) == 0 && size.ws_col > 0;
+    if (fd >= 0) close(fd);
+    if (!known) known = ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0;
+    if (!known) return 0;
+    lua_pushinteger(L, size.ws_col);
+    lua_pushinteger(L, size.ws_row);
+    return 2;
+}
+
+void gf_lua_register_system(lua_State *L, int module) {
+    static const luaL_Reg functions[] = {
+        {"make_dirs", l_make_dirs},
+        {"remove_tree", l_remove_tree},
+        {"write_file", l_write_file},
+        {"epoch_save", l_epoch_save},
+        {"checkpoint_last", l_checkpoint_last},
+        {"terminal_size", l_terminal_size},
+        {NULL, NULL},
+    };
+    lua_pushvalue(L, module);
+    luaL_setfuncs(L, functions, 0);
+    lua_pop(L, 1);
+}
