@@ -110,7 +110,7 @@ end
 -- The options of every data set; CIFAR-100 adds labels.
 local function spec(name, more)
   return options.spec("graft.data." .. name, {
-    { "dir", "string", default_help = "searched (see graft.data)", help = "directory of the files" },
+    { "dir", "string", default_help = "searched, see graft.data", help = "directory of the files" },
     { "subset", "integer", min = 1, default_help = "all", help = "the first n training images" },
     { "test_subset", "integer", min = 1, default_help = "all", help = "the first n test images" },
     table.unpack(more or {}),

@@ -13,6 +13,7 @@
 --   local o = spec:check(opts)   -- a new table: the given values, then the defaults
 --   spec:describe()              -- "  net (required)  the network to train\n  epochs = 1 ..."
 --
+-- A declaration may also be another spec's option (spec:option(name)), to share it.
 -- An option's fields: its name, its type (a name below, or several joined by "|":
 -- "string|boolean"), default, required, min and max (inclusive), choices (the
 -- allowed values), check (a function(value) returning nil, or what was expected
@@ -95,6 +96,10 @@ Option.__index = Option
 
 local function new_option(owner, entry)
   local o = setmetatable({}, Option)
+  if getmetatable(entry) == Option then -- the declaration of another spec, shared
+    for k, v in pairs(entry) do o[k] = v end
+    return o
+  end
   for k, v in pairs(entry) do o[k] = v end
   o.name, o.type = entry[1], entry[2]
   o[1], o[2] = nil, nil
@@ -176,23 +181,26 @@ end
 
 -- A new spec for `owner` (a command or script built on this spec's function) with
 -- some of its options, in this spec's order: `wanted` lists their names, and
--- name = value entries take an option with another default. Add more with :add.
+-- name = {field = value, ...} entries take an option with some fields changed
+-- (default, default_help, help, ...); a change that gives default_help and no
+-- default leaves the option without a default. Add more options with :add.
 function Spec:pick(owner, wanted)
   local spec = setmetatable({ owner = owner, list = {}, by_name = {} }, Spec)
-  local picked = {} -- name -> {default = ...}
+  local changes = {} -- name -> fields to change
   for key, value in pairs(wanted) do
-    local name, default = key, value
-    if math.type(key) == "integer" then name, default = value, nil end
-    local option = self.by_name[name]
-    if not option then error(string.format("%s: no option '%s'", self.owner, tostring(name)), 2) end
-    if default == nil then default = option.default end
-    picked[name] = { default = default }
+    local name, change = key, value
+    if math.type(key) == "integer" then name, change = value, {} end
+    if not self.by_name[name] then error(string.format("%s: no option '%s'", self.owner, tostring(name)), 2) end
+    if type(change) ~= "table" then error(string.format("%s: the change of '%s' must be a table", owner, name), 2) end
+    changes[name] = change
   end
   for _, option in ipairs(self.list) do
-    if picked[option.name] then
+    local change = changes[option.name]
+    if change then
       local copy = setmetatable({}, Option)
       for k, v in pairs(option) do copy[k] = v end
-      copy.default = picked[option.name].default
+      if change.default_help and change.default == nil then copy.default = nil end
+      for k, v in pairs(change) do copy[k] = v end
       spec.list[#spec.list + 1] = copy
       spec.by_name[copy.name] = copy
     end
@@ -338,8 +346,9 @@ end
 -- argument and sets the option to v; {name, positional = true} is an optional
 -- argument without a flag. A boolean option without value is a flag
 -- that sets it to true, or to false when its default is true (--no-name).
--- Returns the parser.
+-- Returns the parser and the list of the elements added (for parser:group).
 function Spec:add_arguments(parser, arguments)
+  local elements = {}
   for _, item in ipairs(arguments) do
     if type(item) == "string" then item = { item } end
     local option = self.by_name[item[1]]
@@ -351,22 +360,26 @@ function Spec:add_arguments(parser, arguments)
     end
     local flag = item.flag or ((value == false and "--no-" or "--") .. dashed)
     local help = item.help or option.help or ""
+    if value == false and not item.help and option.default == true then help = "turn off: " .. help end
     local default = ""
     if option.default ~= nil or option.default_help then default = " (default " .. show_default(option) .. ")" end
+    local element
     if item.positional then
-      parser:argument(option.name, help .. default):args("?")
+      element = parser:argument(option.name, help .. default):args("?")
         :convert(function(text) return convert(option, option.name, text) end)
     elseif value ~= nil then
-      parser:flag(flag, help):target(option.name)
+      element = parser:flag(flag, help):target(option.name)
         :action(function(result, target) result[target] = value end)
     else
-      local argument = parser:option(flag, help .. default):target(option.name)
+      element = parser:option(flag, help .. default):target(option.name)
         :argname(option.choices and ("{" .. table.concat(option.choices, ",") .. "}")
                  or ("<" .. option.types[1] .. ">"))
-      argument:convert(function(text) return convert(option, flag, text) end)
+        :convert(function(text) return convert(option, flag, text) end)
+      if option.required then element:count(1) end
     end
+    elements[#elements + 1] = element
   end
-  return parser
+  return parser, elements
 end
 
 -- A command line parser (argparse) for `name` with `description`; -h/--help is
@@ -375,7 +388,7 @@ local parser_names = setmetatable({}, { __mode = "k" }) -- parser -> its command
 
 function options.parser(name, description, epilog)
   local argparse = require "argparse"
-  local parser = argparse(name, description, epilog):add_help(false)
+  local parser = argparse(name, description, epilog):add_help(false):help_max_width(88)
   parser_names[parser] = name
   parser:flag("-h --help", "Show this help and exit.")
   return parser

@@ -5,22 +5,18 @@
 --     [--subset N] [--test-subset N] [--seed N] [--nets K] [--criterion entropy] [--title T]
 local graft = require "graft"
 
-local opts = { model = "resnet20", epochs = 10, seed = 1, nets = 2, criterion = "entropy",
-               title = "Baseline against grafting" }
-local numeric = { epochs = true, subset = true, ["test-subset"] = true, seed = true, nets = true }
-local i = 1
-while i <= #arg do
-  local key = arg[i]:match("^%-%-(.+)$")
-  local value = arg[i + 1]
-  if not key or value == nil then error("graft_compare: bad argument " .. tostring(arg[i])) end
-  if numeric[key] then
-    value = math.tointeger(tonumber(value))
-    if not value then error("graft_compare: --" .. key .. " needs an integer") end
-  end
-  opts[key:gsub("-", "_")] = value
-  i = i + 2
-end
-assert(opts.out, "graft_compare: --out DIR is required")
+local cli = require "graft.options"
+local run_options = require "graft.run.options"
+
+local spec = run_options.spec:pick("graft_compare", {
+  "model", "epochs", "subset", "test_subset", "seed", "nets", "criterion",
+}):add { "out", "string", required = true, help = "output directory (baseline/, grafted/, comparison.md)" }
+  :add { "title", "string", default = "Baseline against grafting", help = "the table's title" }
+local parser = cli.parser("graft_compare", "Baseline against grafted networks: two graft.run "
+  .. "experiments with the same protocol and one comparison table.")
+spec:add_arguments(parser, { "out", "model", "epochs", "subset", "test_subset", "seed", "nets",
+                             "criterion", "title" })
+local opts = spec:check(cli.parse_or_exit(parser, arg))
 
 -- One data set for both runs, loaded once.
 local data = graft.data.fashion_mnist { subset = opts.subset, test_subset = opts.test_subset }

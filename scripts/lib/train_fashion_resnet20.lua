@@ -5,7 +5,7 @@
 -- epoch 1, about 51 s per epoch with 2 threads); graft must reach 92.12%.
 --   graft scripts/lib/train_fashion_resnet20.lua [--seed N] [--epochs N] [--out DIR]
 local cli = require "graft.options"
-local spec = graft.train.options:pick("train_fashion_resnet20", { seed = 0, epochs = 10 })
+local spec = graft.train.options:pick("train_fashion_resnet20", { seed = { default = 0 }, epochs = { default = 10 } })
   :add { "out", "string", default = "runs/train_fashion_resnet20", help = "output directory" }
 local parser = cli.parser("train_fashion_resnet20",
   "ResNet-20 on all of Fashion-MNIST with the protocol of docs/results.md.")

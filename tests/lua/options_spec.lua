@@ -65,11 +65,15 @@ describe("spec:check", function()
   end)
 
   it("picks some of a spec's options, with other defaults, and adds more", function()
-    local s = spec():pick("graft.other", { "kind", epochs = 5, "list", "resume" }):add { "more", "integer", default = 2 }
-    expect.eq(s:check {}, { epochs = 5, kind = "cosine", list = { 1, 2 }, more = 2 }, "no default stays none")
+    local s = spec():pick("graft.other", { "kind", epochs = { default = 5 }, "list", "resume",
+                                           rate = { default_help = "the caller's", help = "other words" } })
+      :add { "more", "integer", default = 2 }
+    expect.eq(s:check {}, { epochs = 5, kind = "cosine", list = { 1, 2 }, more = 2 },
+      "no default stays none; default_help without default removes it")
+    expect.contains(s:describe(), { "rate = the caller's", "other words (a number in [0, 1])" })
     expect.eq(spec():check { name = "x" }.epochs, 1, "the original keeps its default")
     expect.contains(s:describe(), "epochs = 5")
-    expect.error(function() local o = s:check { rate = 1 } return o end, "graft.other: unknown option 'rate'")
+    expect.error(function() local o = s:check { test = true } return o end, "graft.other: unknown option 'test'")
     expect.error(function() spec():pick("f", { "colour" }) end, "no option 'colour'")
   end)
 end)
@@ -96,8 +100,8 @@ describe("command lines", function()
     local o = options.parse(parser(), { "--epochs", "3", "--rate=0.25", "--kind", "step", "--title", "t",
                                         "--quiet", "--no-test" })
     expect.eq(o, { epochs = 3, rate = 0.25, kind = "step", name = "t", quiet = true, test = false })
-    expect.eq(options.parse(parser(), { "--kind", "step", "--cos" }), { kind = "cosine" })
-    expect.eq(options.parse(parser(), {}), {}, "absent flags leave the function's defaults")
+    expect.eq(options.parse(parser(), { "--kind", "step", "--cos", "--title", "t" }), { kind = "cosine", name = "t" })
+    expect.eq(options.parse(parser(), { "--title", "t" }), { name = "t" }, "absent flags leave the function's defaults")
   end)
 
   it("gives the usage and the error, or the help, with an exit status", function()
@@ -106,11 +110,12 @@ describe("command lines", function()
       expect.eq({ result, status }, { nil, 2 }, table.concat(args, " "))
       expect.contains(text, { "Usage: example", "example: " .. message })
     end
-    refused({ "--epochs", "0" }, "--epochs: an integer >= 1 expected, got '0'")
+    refused({ "--title", "t", "--epochs", "0" }, "--epochs: an integer >= 1 expected, got '0'")
     refused({ "--epochs", "two" }, "--epochs: an integer >= 1 expected, got 'two'")
     refused({ "--rate", "1.5" }, "--rate: a number in [0, 1] expected, got '1.5'")
     refused({ "--kind", "linear" }, "--kind: 'cosine' or 'step' expected, got 'linear'")
     refused({ "--frobnicate" }, "unknown option '--frobnicate'")
+    refused({ "--epochs", "2" }, "missing option '--title'")
     local result, status, text = options.parse(parser(), { "--epochs", "x", "--help" })
     expect.eq({ result, status }, { nil, 0 })
     expect.contains(text, { "Usage: example", "An example.", "--epochs", "passes over the data",

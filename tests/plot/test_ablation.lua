@@ -101,6 +101,12 @@ for _, picture in ipairs{"fig6.png", "l1_histogram.png", "accuracy.png"} do h.pn
 
 -- Bad options are refused with the usage.
 status, text = h.run(q(root .. "/scripts/ablation/table2_scions") .. " --preset huge")
-h.check(status == 2 and text:find("unknown preset 'huge'") and text:find("usage:"), "bad preset: %s", text)
+h.check(status == 2 and text:find("--preset: 'paper' or 'quick' expected, got 'huge'", 1, true)
+        and text:find("Usage: scripts/ablation/table2_scions", 1, true), "bad preset: %s", text)
+status, text = h.run(q(root .. "/scripts/ablation/table2_scions") .. " --seeds 0")
+h.check(status == 2 and text:find("--seeds: an integer >= 1 expected, got '0'", 1, true), "bad seeds: %s", text)
+status, text = h.run(q(root .. "/scripts/ablation/table2_scions") .. " --help")
+h.check(status == 0 and text:find("--test-subset", 1, true) and text:find("(default the preset's)", 1, true),
+        "help: %s", text)
 h.cleanup()
 print("ablation scripts: ok")

@@ -5,7 +5,7 @@
 -- grafting log, the final accuracies and the ensemble's, and writes them into `out`,
 -- with a checkpoint of the whole run after every epoch so that `resume = true`
 -- continues a killed run to the same bytes.
---   options.lua      the options, their defaults and checks
+--   options.lua      the options (declared with graft.options)
 --   loop.lua         the K networks' epochs and grafting rounds
 --   records.lua      history and grafting-log tables, the summary, round lines
 --   checkpoints.lua  one folder per epoch of the whole run, and resume
@@ -17,8 +17,9 @@ local data_sets = require "graft.data"
 local options = require "graft.run.options"
 local run_ring = require "graft.run.loop"
 
--- Errors name the line that called graft.run.
-local function fail(fmt, ...) error(string.format("graft.run: " .. fmt, ...), 3) end
+local graft_options = require "graft.options"
+
+local function fail(fmt, ...) graft_options.raise(string.format("graft.run: " .. fmt, ...)) end
 
 local function run(opts)
   local o = options.read(opts)
@@ -41,4 +42,4 @@ local function run(opts)
   return result
 end
 
-return doc(run, require "graft.run.help")
+return doc(run, require "graft.run.help" .. "\nOptions:\n" .. options.spec:describe())

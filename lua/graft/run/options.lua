@@ -1,63 +1,65 @@
--- graft.run's options: their defaults, the checks that name a bad one, and what
--- follows from them (network k's initial learning rate).
+-- graft.run's options, declared once (graft.options): the training and grafting
+-- ones are those of graft.train and graft.graft_round; and what follows from them
+-- (network k's initial learning rate).
+local graft_options = require "graft.options"
+local grafting = require "graft.grafting"
 local train = require "graft.train"
 
 local options = {}
 
-options.DEFAULTS = {
-  model = "resnet20", data = "fashion-mnist", nets = 2, epochs = 10, scion = "external",
-  criterion = "entropy", A = 0.4, c = 500, round = true, bins = 10, filter_level = false,
-  diff_lr = true, same_order = false, schedule = "cosine", seed = 1, batch = 128, lr = 0.1,
-  wd = 5e-4, momentum = 0.9, ensemble = true, threshold = 1e-2, gamma = 1e-2, a = 0.9,
-  test_before = true, quiet = false,
-}
-local OPTIONAL = { alpha = true, every = true, subset = true, test_subset = true, out = true,
-                   data_dir = true, pad = true, dataset = true, on_epoch = true, resume = true }
-local SCIONS = { none = true, noise = true, internal = true, external = true }
+local trains, rounds = train.options, grafting.round_options
 
--- Errors name the line that called graft.run (which calls options.read).
-local function option_fail(fmt, ...) error(string.format("graft.run: " .. fmt, ...), 4) end
+-- Options without a default stay unset (nil); those with one are part of a run's
+-- identity on resume (graft.run.checkpoints), so a new option that changes what a
+-- run computes needs a default that keeps old runs' results.
+options.spec = graft_options.spec("graft.run", {
+  { "model", "string", default = "resnet20",
+    help = "resnet20 (32, 44, 56, 110, resnetN_leaky), mobilenetv2, vgg16, wrn28_10 (graft.models.build)" },
+  { "data", "string", default = "fashion-mnist", choices = { "fashion-mnist", "mnist", "cifar10", "cifar100" },
+    help = "the data set" },
+  { "data_dir", "string", default_help = "searched, see graft.data", help = "where the data set's files are" },
+  { "dataset", "dataset", help = "an already loaded data set, used instead of data" },
+  { "subset", "integer", min = 1, default_help = "all", help = "the first n training images" },
+  { "test_subset", "integer", min = 1, default_help = "all", help = "the first n test images" },
+  { "nets", "integer", default = 2, min = 1, help = "networks in the ring (K; 1 is the baseline)" },
+  { "epochs", "integer", default = 10, min = 1, help = "epochs; a grafting round after each" },
+  { "every", "integer", min = 1, help = "graft every n iterations instead of after every epoch" },
+  rounds:option("scion"), rounds:option("criterion"), rounds:option("A"), rounds:option("c"),
+  rounds:option("round"), rounds:option("alpha"), rounds:option("filter_level"), rounds:option("bins"),
+  rounds:option("gamma"), rounds:option("a"),
+  { "diff_lr", "boolean", default = true,
+    help = "network k of K starts at lr*(1+cos(pi*(K-k)/K))/2 (the reference's different LR)" },
+  { "same_order", "boolean", default = false, help = "every network reads the data in the same order" },
+  trains:option("schedule"),
+  { "seed", "integer", default = 1, min = 1,
+    help = "seed of the run: network k is initialised with seed*100 + k; data order, noise" },
+  trains:option("batch"), trains:option("lr"),
+  { "wd", "number", default = 5e-4, min = 0, help = "weight decay" },
+  trains:option("momentum"), trains:option("pad"),
+  { "threshold", "number", default = 1e-2, min = 0, help = "l1 under which a filter counts as invalid" },
+  { "test_before", "boolean", default = true,
+    help = "also test each network before each grafting round, as the authors' script reports" },
+  { "ensemble", "boolean", default = true, help = "test the mean softmax of the K networks at the end" },
+  { "out", "string", help = "directory of the tables, checkpoints, networks and summary" },
+  { "resume", "string|boolean",
+    help = "true (or the run's directory): continue the run in out from its last complete epoch" },
+  { "on_epoch", "function", help = "called as on_epoch(k, epoch, record)" },
+  { "quiet", "boolean", default = false, help = "no printed lines" },
+})
 
--- The options table with every default filled in; an error for any bad option.
+-- The checked options with every default filled in; an error for any bad option.
 function options.read(opts)
-  if type(opts) ~= "table" then option_fail("options must be a table") end
-  local o = {}
-  for k, v in pairs(opts) do
-    if options.DEFAULTS[k] == nil and not OPTIONAL[k] then
-      option_fail("unknown option '%s'", tostring(k))
-    end
-    o[k] = v
-  end
-  for k, v in pairs(options.DEFAULTS) do
-    if o[k] == nil then o[k] = v end
-  end
-  for _, k in ipairs { "nets", "epochs", "seed", "batch", "bins" } do
-    if math.type(o[k]) ~= "integer" or o[k] < 1 then
-      option_fail("%s must be a positive integer, got %s", k, tostring(o[k]))
-    end
-  end
-  if not SCIONS[o.scion] then
-    option_fail("scion must be 'none', 'noise', 'internal' or 'external', got '%s'", tostring(o.scion))
-  end
-  if o.criterion ~= "entropy" and o.criterion ~= "entropy_sum" and o.criterion ~= "l1" then
-    option_fail("criterion must be 'entropy', 'entropy_sum' or 'l1', got '%s'", tostring(o.criterion))
-  end
-  if o.every ~= nil and (math.type(o.every) ~= "integer" or o.every < 1) then
-    option_fail("every (iterations between grafting rounds) must be a positive integer, got %s",
-      tostring(o.every))
-  end
-  if o.alpha ~= nil and (type(o.alpha) ~= "number" or o.alpha < 0 or o.alpha > 1) then
-    option_fail("alpha (fixed) must be a number in [0, 1], got %s", tostring(o.alpha))
-  end
+  local o = options.spec:check(opts)
   if type(o.resume) == "string" then
     if o.out ~= nil and o.out ~= o.resume then
-      option_fail("resume = '%s' and out = '%s' name different directories", o.resume, tostring(o.out))
+      graft_options.raise(string.format("graft.run: resume = '%s' and out = '%s' name different "
+        .. "directories", o.resume, o.out))
     end
     o.out = o.resume
-  elseif o.resume ~= nil and type(o.resume) ~= "boolean" then
-    option_fail("resume must be true or the run's directory, got %s", tostring(o.resume))
   end
-  if o.resume and not o.out then option_fail("resume needs out (the directory of the run to continue)") end
+  if o.resume and not o.out then
+    graft_options.raise("graft.run: resume needs out (the directory of the run to continue)")
+  end
   return o
 end
 

@@ -8,14 +8,14 @@
 --                 measure = function(result, variant, dir) -> {accuracy =, ...} (optional),
 --                 reference = "baseline" (the variant the others are compared with),
 --                 report = function(ctx) (optional: more tables and pictures)}
--- and ablation.main parses the command line:
---   --preset quick|paper  --seeds N  --out DIR  --data-dir DIR (CIFAR files)
---   --data cifar10|cifar100|fashion-mnist  --model NAME  --epochs N  --subset N
---   --test-subset N  --fresh (rerun even where a finished run is in DIR; without it an
---   interrupted run continues from its last complete epoch)  --plan
+-- and ablation.main parses the command line (--preset, --seeds, --out, --fresh, --plan
+-- and graft.run's --data, --data-dir, --model, --epochs, --subset, --test-subset over
+-- the preset's; --help lists them).
 local graft = require "graft"
 local csv = require "graft.csv"
 local json = require "graft.json"
+local graft_options = require "graft.options"
+local graft_run_options = require "graft.run.options"
 
 local ablation = {}
 
@@ -89,58 +89,35 @@ end
 
 ---------------------------------------------------------------------------- command line
 
-local function usage(spec)
+-- The command line of an ablation script: its own options, and graft.run's options
+-- that override the preset's.
+local function command_line(spec)
   local presets = {}
   for name in pairs(spec.presets) do presets[#presets + 1] = name end
   table.sort(presets)
-  return string.format([[
-usage: scripts/ablation/%s [--preset %s] [--seeds N] [--out DIR] [--data-dir DIR]
-         [--data NAME] [--model NAME] [--epochs N] [--subset N] [--test-subset N] [--fresh] [--plan]
-%s
-  --preset   quick: Fashion-MNIST, reduced data, epochs and model (default);
-             paper: the paper's settings (CIFAR, 200 epochs; needs the CIFAR files in --data-dir)
-  --seeds N  seeds 1..N per variant (default: the preset's, 3)
-  --out DIR  output folder (default runs/%s[-paper])
-  --fresh    rerun variants whose finished or interrupted run is already in DIR
-             (without it, finished runs are reused and interrupted ones continued)
-  --plan     print the runs and their sizes, run nothing]], spec.name, table.concat(presets, "|"),
-    spec.title, spec.name)
+  local preset_text = "the preset's"
+  local options = graft_run_options.spec:pick(spec.name, {
+    data = { default_help = preset_text }, data_dir = { help = "where the data set's files are (CIFAR)" },
+    model = { default_help = preset_text }, epochs = { default_help = preset_text },
+    subset = { default_help = preset_text }, test_subset = { default_help = preset_text },
+  }):add { "preset", "string", default = "quick", choices = presets,
+           help = "quick: Fashion-MNIST, reduced data, epochs and model; paper: the paper's settings "
+             .. "(CIFAR, 200 epochs; needs the CIFAR files in --data-dir)" }
+    :add { "seeds", "integer", min = 1, default_help = "the preset's, 3", help = "seeds 1..N per variant" }
+    :add { "out", "string", default_help = "runs/" .. spec.name .. "[-paper]", help = "output folder" }
+    :add { "fresh", "boolean", default = false,
+           help = "rerun variants whose finished or interrupted run is already in the output folder "
+             .. "(without it, finished runs are reused and interrupted ones continued)" }
+    :add { "plan", "boolean", default = false, help = "print the runs and their sizes, run nothing" }
+  local parser = graft_options.parser("scripts/ablation/" .. spec.name, spec.title)
+  options:add_arguments(parser, { "preset", "seeds", "out", "data_dir", "data", "model", "epochs", "subset",
+                                  "test_subset", "fresh", "plan" })
+  return options, parser
 end
 
 local function parse(spec, args)
-  local o = {preset = "quick"}
-  local numeric = {seeds = true, epochs = true, subset = true, ["test-subset"] = true}
-  local flags = {fresh = true, plan = true}
-  local i = 1
-  while i <= #args do
-    local key = args[i]:match("^%-%-([%w-]+)$")
-    if args[i] == "-h" or key == "help" then
-      print(usage(spec))
-      os.exit(0)
-    elseif key and flags[key] then
-      o[key] = true
-      i = i + 1
-    elseif key and args[i + 1] then
-      local value = args[i + 1]
-      if numeric[key] then
-        value = math.tointeger(tonumber(value))
-        if not value or value < 1 then
-          io.stderr:write(spec.name, ": --", key, " needs a positive integer\n")
-          os.exit(2)
-        end
-      end
-      o[key:gsub("-", "_")] = value
-      i = i + 2
-    else
-      io.stderr:write(spec.name, ": unexpected argument '", args[i], "'\n", usage(spec), "\n")
-      os.exit(2)
-    end
-  end
-  if not spec.presets[o.preset] then
-    io.stderr:write(spec.name, ": unknown preset '", o.preset, "'\n", usage(spec), "\n")
-    os.exit(2)
-  end
-  return o
+  local options, parser = command_line(spec)
+  return options:check(graft_options.parse_or_exit(parser, args))
 end
 
 ---------------------------------------------------------------------------- runs
