@@ -1,9 +1,5 @@
 #include "data/cifar.h"
 
-#include <errno.h>
-#include <string.h>
-#include <sys/stat.h>
-
 #include "core/error.h"
 #include "data/file_reader.h"
 
@@ -20,18 +16,25 @@ static int class_count(gf_cifar_labels labels) {
     return 0;
 }
 
-/* Number of whole records in the file; a remainder means a truncated last record. */
+/* Number of whole records in the file: at least one, and no partial last record. */
 static int count_records(const char *path, int64_t record, int64_t *count) {
-    struct stat st;
-    if (stat(path, &st) != 0) return gf_fail("cannot open %s: %s", path, strerror(errno));
-    if (st.st_size % record != 0) {
-        int64_t last = st.st_size / record * record;
+    gf_file_reader r;
+    if (gf_file_reader_open(&r, path) != GF_OK) return GF_ERR;
+    bool compressed = gf_file_reader_compressed(&r);
+    int64_t size = r.file_size;
+    gf_file_reader_close(&r);
+    if (compressed)
+        return gf_fail("%s: gzip-compressed; CIFAR batch files are read as distributed "
+                       "(uncompressed, from the binary version's tar.gz)", path);
+    if (size == 0) return gf_fail("%s: empty file (no CIFAR records)", path);
+    if (size % record != 0) {
+        int64_t last = size / record * record;
         return gf_fail("%s: truncated record at byte offset %lld (%lld of %lld bytes; file "
                        "size %lld is not a multiple of the CIFAR record size)", path,
-                       (long long)last, (long long)(st.st_size - last), (long long)record,
-                       (long long)st.st_size);
+                       (long long)last, (long long)(size - last), (long long)record,
+                       (long long)size);
     }
-    *count = st.st_size / record;
+    *count = size / record;
     return GF_OK;
 }
 
@@ -80,7 +83,10 @@ gf_dataset *gf_cifar_load(const char *const *paths, int path_count, gf_cifar_lab
     }
     if (limit > 0 && limit < total) total = limit;
     gf_dataset *ds = gf_dataset_create(total, 3, SIDE, SIDE, class_count(labels));
-    if (!ds) return NULL;
+    if (!ds) {
+        gf_fail_context("CIFAR: %d file(s) from %s", path_count, paths[0]);
+        return NULL;
+    }
     int64_t done = 0;
     for (int f = 0; f < path_count && done < total; f++) {
         int64_t n = counts[f] < total - done ? counts[f] : total - done;

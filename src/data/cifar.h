@@ -18,7 +18,8 @@ typedef enum gf_cifar_labels {
 
 /* Reads the files in order into one 3 x 32 x 32 dataset. `limit` > 0 keeps only the
  * first `limit` records. A file whose size is not a whole number of records, or a
- * label out of range, is refused with the file name and byte offset. */
+ * label out of range, is refused with the file name and byte offset; so are an
+ * empty file and a gzip-compressed one (the sizes are checked before allocating). */
 gf_dataset *gf_cifar_load(const char *const *paths, int path_count, gf_cifar_labels labels,
                           int64_t limit);
 

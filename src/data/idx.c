@@ -3,9 +3,10 @@
 #include "core/error.h"
 #include "data/file_reader.h"
 
-/* images and labels are both capped well above any real IDX file */
-enum { MAX_SIDE = 4096 };
-static const int64_t MAX_COUNT = 100000000;
+/* A compressed file's pixels are read into a data set that starts at this many
+ * bytes and doubles as data arrives, so that a header claiming more images than the
+ * file holds costs at most twice the data present. */
+static const int64_t FIRST_GROWTH_BYTES = 1 << 20;
 
 static uint32_t big_endian_u32(const unsigned char *b) {
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
@@ -28,23 +29,53 @@ static int read_header(gf_file_reader *r, uint32_t expected_magic, const char *k
     return GF_OK;
 }
 
+/* Pixels of images [0, count) of ds->count, growing ds as the data arrives. */
+static int read_pixels_growing(gf_file_reader *r, gf_dataset *ds, int64_t count) {
+    int64_t image = gf_dataset_image_bytes(ds), end = r->offset + count * image;
+    for (int64_t done = 0; done < count;) {
+        if (done == ds->count &&
+            gf_dataset_resize(ds, ds->count * 2 < count ? ds->count * 2 : count) != GF_OK)
+            return gf_fail_context("%s", r->path);
+        int64_t n = ds->count - done;
+        if (gf_file_reader_read_toward(r, ds->images + done * image, (size_t)(n * image), end,
+                                       "image pixels") != GF_OK)
+            return GF_ERR;
+        done += n;
+    }
+    return GF_OK;
+}
+
 static int read_images(gf_file_reader *r, int64_t limit, gf_dataset **out,
                        int64_t *declared) {
     uint32_t dims[3] = {0};
     if (read_header(r, GF_IDX_IMAGES_MAGIC, "unsigned-byte images, 3 dimensions", dims, 3) !=
         GF_OK)
         return GF_ERR;
-    if (dims[0] > MAX_COUNT || dims[1] < 1 || dims[1] > MAX_SIDE || dims[2] < 1 ||
-        dims[2] > MAX_SIDE)
-        return gf_fail("%s: implausible image dimensions %u x %u x %u at byte offset 4",
-                       r->path, dims[0], dims[1], dims[2]);
+    if (dims[0] > GF_DATASET_MAX_COUNT || dims[1] < 1 || dims[1] > GF_DATASET_MAX_SIDE ||
+        dims[2] < 1 || dims[2] > GF_DATASET_MAX_SIDE)
+        return gf_fail("%s: implausible image dimensions %u x %u x %u at byte offset 4 (at most "
+                       "%d images of sides 1 to %d)", r->path, dims[0], dims[1], dims[2],
+                       GF_DATASET_MAX_COUNT, GF_DATASET_MAX_SIDE);
     int64_t count = dims[0];
     if (limit > 0 && limit < count) count = limit;
+    int64_t image = (int64_t)dims[1] * dims[2], bytes = count * image;
+    if (bytes > GF_DATASET_MAX_BYTES)
+        return gf_fail("%s: %lld images of %ux%u at byte offset 4 are %lld bytes, above the "
+                       "limit of %lld", r->path, (long long)count, dims[1], dims[2],
+                       (long long)bytes, (long long)GF_DATASET_MAX_BYTES);
+    /* a plain file's size is known: a claim beyond it is refused before allocating */
+    int64_t remaining = gf_file_reader_remaining(r);
+    if (remaining >= 0 && bytes > remaining)
+        return gf_fail("%s: truncated at byte offset %lld (the end of the file): the header at "
+                       "byte offset 4 declares %lld images of %ux%u, %lld bytes of pixels (%lld "
+                       "more bytes needed)", r->path, (long long)r->file_size, (long long)count,
+                       dims[1], dims[2], (long long)bytes, (long long)(bytes - remaining));
+    int64_t first = count;
+    if (remaining < 0 && bytes > FIRST_GROWTH_BYTES) first = FIRST_GROWTH_BYTES / image + 1;
     /* classes are set by the caller once the labels are known to fit */
-    gf_dataset *ds = gf_dataset_create(count, 1, (int)dims[1], (int)dims[2], 1);
+    gf_dataset *ds = gf_dataset_create(first, 1, (int)dims[1], (int)dims[2], 1);
     if (!ds) return gf_fail_context("%s", r->path);
-    if (gf_file_reader_read(r, ds->images, (size_t)(count * gf_dataset_image_bytes(ds)),
-                            "image pixels") != GF_OK ||
+    if (read_pixels_growing(r, ds, count) != GF_OK ||
         (count == (int64_t)dims[0] && gf_file_reader_expect_end(r) != GF_OK)) {
         gf_dataset_free(ds);
         return GF_ERR;

@@ -1,5 +1,8 @@
 /* IDX and CIFAR readers on small files written in the exact formats, including
  * gzip, truncated, corrupt, wrong-magic and out-of-range files. */
+#include <sys/resource.h>
+#include <sys/stat.h>
+
 #include "check.h"
 #include "core/error.h"
 #include "data/cifar.h"
@@ -65,8 +68,9 @@ static void test_idx_errors(void) {
     /* truncated pixels: 5 bytes missing */
     fixture_truncate(images, (long)image_bytes - 5);
     CHECK(gf_idx_load(images, labels, 10, 0) == NULL);
-    CHECK_CONTAINS(gf_error_message(), "truncated at byte offset 47");
-    CHECK_CONTAINS(gf_error_message(), "5 more bytes needed");
+    CHECK_CONTAINS(gf_error_message(), "truncated at byte offset 47 (the end of the file)");
+    CHECK_CONTAINS(gf_error_message(), "declares 4 images of 3x3, 36 bytes of pixels (5 more "
+                                       "bytes needed)");
     CHECK_CONTAINS(gf_error_message(), images);
 
     /* truncated header */
@@ -111,6 +115,131 @@ static void test_idx_gzip_damage(void) {
     CHECK_CONTAINS(gf_error_message(), "byte offset");
 }
 
+/* Peak resident memory of this process so far, in MiB. */
+static double peak_mib(void) {
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    return (double)usage.ru_maxrss / 1024.0;
+}
+
+/* An IDX header claiming 2,000,000 images of 28x28 (1.5 GB) over a few images of
+ * data: refused as truncated without allocating the claim, plain or gzip. */
+static void test_idx_claims_beyond_the_data(void) {
+    const char *labels = fixture_path("bomb-labels");
+    for (int gz = 0; gz <= 1; gz++) {
+        const char *images = fixture_path(gz ? "bomb.gz" : "bomb");
+        size_t size = fixture_idx_images(images, 10, 28, 28, 0);
+        unsigned char *bytes = malloc(size);
+        FILE *f = fopen(images, "rb");
+        CHECK(fread(bytes, 1, size, f) == size);
+        fclose(f);
+        put_be32(bytes + 4, 2000000);
+        fixture_write(images, bytes, size, gz);
+        free(bytes);
+        fixture_idx_labels(labels, 2000000, 10, 0);
+        double before = peak_mib();
+        CHECK(gf_idx_load(images, labels, 10, 0) == NULL);
+        CHECK(peak_mib() - before < 64);
+        CHECK_CONTAINS(gf_error_message(), images);
+        /* plain: the file's size is known; gzip: the data ends after 10 images */
+        CHECK_CONTAINS(gf_error_message(),
+                       gz ? "truncated at byte offset 7856 while reading image pixels "
+                            "(1567992160 more bytes needed)"
+                          : "declares 2000000 images of 28x28, 1568000000 bytes of pixels");
+    }
+    /* beyond the stated limits */
+    const char *images = fixture_path("huge");
+    unsigned char header[16];
+    put_be32(header, 0x00000803u);
+    put_be32(header + 4, 1000);
+    put_be32(header + 8, 4096);
+    put_be32(header + 12, 4096);
+    fixture_write(images, header, sizeof header, 0);
+    CHECK(gf_idx_load(images, labels, 10, 0) == NULL);
+    CHECK_CONTAINS(gf_error_message(), "1000 images of 4096x4096 at byte offset 4 are "
+                                       "16777216000 bytes, above the limit of 8589934592");
+    put_be32(header + 8, 4097);
+    fixture_write(images, header, sizeof header, 0);
+    CHECK(gf_idx_load(images, labels, 10, 0) == NULL);
+    CHECK_CONTAINS(gf_error_message(), "implausible image dimensions 1000 x 4097 x 4096");
+    CHECK(gf_dataset_create(1000, 1, 4096, 4096, 10) == NULL);
+    CHECK_CONTAINS(gf_error_message(), "above the limit of 8589934592");
+}
+
+/* A compressed file larger than the first allocation: the data set grows as the
+ * data arrives and holds every pixel; several gzip members read as one stream. */
+static void test_idx_gzip_growth_and_members(void) {
+    const char *images = fixture_path("many.gz"), *labels = fixture_path("many-labels.gz");
+    fixture_idx_images(images, 3000, 28, 28, 1); /* 2.35 MB of pixels */
+    fixture_idx_labels(labels, 3000, 10, 1);
+    gf_dataset *ds = gf_idx_load(images, labels, 10, 0);
+    CHECK(ds && ds->count == 3000 && same_pixels(ds, 0));
+    CHECK(ds && ds->labels[2999] == fixture_label(2999, 10));
+    gf_dataset_free(ds);
+
+    /* the labels as two gzip members: the header in one, the labels in the next */
+    const char *plain = fixture_path("labels-plain");
+    size_t size = fixture_idx_labels(plain, 3000, 10, 0);
+    unsigned char *bytes = malloc(size);
+    FILE *f = fopen(plain, "rb");
+    CHECK(fread(bytes, 1, size, f) == size);
+    fclose(f);
+    gzFile out = gzopen(labels, "wb");
+    CHECK(gzwrite(out, bytes, 8) == 8 && gzclose(out) == Z_OK);
+    out = gzopen(labels, "ab");
+    CHECK(gzwrite(out, bytes + 8, (unsigned)(size - 8)) == (int)(size - 8) &&
+          gzclose(out) == Z_OK);
+    free(bytes);
+    ds = gf_idx_load(images, labels, 10, 0);
+    CHECK(ds && ds->count == 3000 && ds->labels[1234] == fixture_label(1234, 10));
+    gf_dataset_free(ds);
+}
+
+/* Bytes after the gzip stream that are not another member are refused. */
+static void test_gzip_trailing_garbage(void) {
+    const char *images = fixture_path("img.gz"), *labels = fixture_path("lab.gz");
+    fixture_idx_images(images, 5, 4, 4, 1);
+    fixture_idx_labels(labels, 5, 10, 1);
+    gf_dataset *ds = gf_idx_load(images, labels, 10, 0);
+    CHECK(ds != NULL);
+    gf_dataset_free(ds);
+    FILE *f = fopen(images, "ab");
+    fputs("garbage", f);
+    long size = ftell(f);
+    fclose(f);
+    CHECK(gf_idx_load(images, labels, 10, 0) == NULL);
+    CHECK_CONTAINS(gf_error_message(), images);
+    CHECK_CONTAINS(gf_error_message(), "7 bytes after the end of the gzip data");
+    char where[64];
+    snprintf(where, sizeof where, "(at byte %ld of the file)", size - 7);
+    CHECK_CONTAINS(gf_error_message(), where);
+    CHECK_CONTAINS(gf_error_message(), "trailing garbage");
+    /* a single stray byte too */
+    fixture_idx_labels(labels, 5, 10, 1);
+    f = fopen(labels, "ab");
+    fputc(0x1f, f);
+    fclose(f);
+    fixture_idx_images(images, 5, 4, 4, 1);
+    CHECK(gf_idx_load(images, labels, 10, 0) == NULL);
+    CHECK_CONTAINS(gf_error_message(), "1 bytes after the end of the gzip data");
+}
+
+/* A directory or a FIFO is refused at once (a FIFO would block the reader). */
+static void test_not_regular_files(void) {
+    const char *labels = fixture_path("lab");
+    fixture_idx_labels(labels, 4, 10, 0);
+    CHECK(gf_idx_load(fixture_dir, labels, 10, 0) == NULL);
+    CHECK_CONTAINS(gf_error_message(), "not a regular file (a directory)");
+    const char *fifo = fixture_path("fifo");
+    CHECK(mkfifo(fifo, 0600) == 0);
+    CHECK(gf_idx_load(fifo, labels, 10, 0) == NULL);
+    CHECK_CONTAINS(gf_error_message(), "not a regular file (a FIFO, device or socket)");
+    const char *paths[] = {fifo};
+    CHECK(gf_cifar_load(paths, 1, GF_CIFAR10, 0) == NULL);
+    CHECK_CONTAINS(gf_error_message(), "/fifo: not a regular file");
+    unlink(fifo);
+}
+
 static void test_cifar10(void) {
     const char *a = fixture_path("data_batch_1.bin"), *b = fixture_path("data_batch_2.bin");
     fixture_cifar(a, 3, 1, 0);
@@ -139,6 +268,19 @@ static void test_cifar10(void) {
     CHECK(gf_cifar_load(paths, 2, GF_CIFAR10, 0) == NULL);
     CHECK_CONTAINS(gf_error_message(), "truncated record at byte offset 3073");
     CHECK_CONTAINS(gf_error_message(), b);
+
+    /* an empty batch file holds no records */
+    fixture_write(b, (const unsigned char *)"", 0, 0);
+    CHECK(gf_cifar_load(paths, 2, GF_CIFAR10, 0) == NULL);
+    CHECK_CONTAINS(gf_error_message(), b);
+    CHECK_CONTAINS(gf_error_message(), "empty file (no CIFAR records)");
+
+    /* a compressed batch file is named as such */
+    unsigned char *record = calloc(1, 3073 * 2);
+    fixture_write(b, record, 3073 * 2, 1);
+    free(record);
+    CHECK(gf_cifar_load(paths, 2, GF_CIFAR10, 0) == NULL);
+    CHECK_CONTAINS(gf_error_message(), "gzip-compressed");
 }
 
 static void test_cifar100(void) {
@@ -210,6 +352,10 @@ int main(void) {
     test_idx_plain_and_gzip();
     test_idx_errors();
     test_idx_gzip_damage();
+    test_idx_claims_beyond_the_data();
+    test_idx_gzip_growth_and_members();
+    test_gzip_trailing_garbage();
+    test_not_regular_files();
     test_cifar10();
     test_cifar100();
     test_stats();
