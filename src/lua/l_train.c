@@ -164,14 +164,34 @@ static int l_diff_lr(lua_State *L) {
 
 /* ---- steps ---- */
 
-/* graft.core.train_step(net, sgd, loader, lr) -> n, mean loss, top1 hits, top5 hits,
- * finite; nil at the end of the epoch. A non-finite loss leaves the weights as they
- * were (finite = false). */
+/* The soft-target settings {temperature = T, weight = w} at index, with defaults. */
+static void check_soft_options(lua_State *L, int index, const char *fname,
+                               const char *const *allowed, double *temperature, double *weight,
+                               double default_temperature) {
+    gf_lua_check_options(L, index, fname, allowed);
+    *temperature = gf_lua_opt_number(L, index, "temperature", default_temperature);
+    *weight = gf_lua_opt_number(L, index, "weight", 1.0);
+}
+
+/* graft.core.train_step(net, sgd, loader, lr [, {teacher = net, temperature = 2,
+ * weight = 1}]) -> n, mean loss, top1 hits, top5 hits, finite; nil at the end of the
+ * epoch. With a teacher, a step of knowledge distillation. A non-finite loss leaves
+ * the weights as they were (finite = false). */
 static int l_train_step(lua_State *L) {
     gf_net *net = gf_lua_check_net(L, 1);
     gf_sgd *sgd = check_sgd(L, 2);
     gf_loader *loader = gf_lua_check_loader(L, 3);
     float lr = (float)luaL_checknumber(L, 4);
+    gf_net *teacher = NULL;
+    double temperature = 0, weight = 0;
+    if (!lua_isnoneornil(L, 5)) {
+        luaL_checktype(L, 5, LUA_TTABLE);
+        static const char *const allowed[] = {"teacher", "temperature", "weight", NULL};
+        check_soft_options(L, 5, "graft.core.train_step", allowed, &temperature, &weight, 2.0);
+        lua_getfield(L, 5, "teacher");
+        teacher = gf_lua_check_net(L, -1);
+        lua_pop(L, 1);
+    }
     gf_batch batch;
     gf_loader_image_shape(loader, &batch.channels, &batch.height, &batch.width);
     int n = batch.count = gf_loader_next(loader, &batch.images, &batch.labels);
@@ -180,14 +200,76 @@ static int l_train_step(lua_State *L) {
         return 1;
     }
     gf_step_result r;
-    if (gf_train_step(net, sgd, &batch, lr, &r) != GF_OK)
-        return gf_lua_raise(L, "graft.core.train_step");
+    int status = teacher ? gf_distill_step(net, sgd, teacher, &batch, lr, temperature, weight, &r)
+                         : gf_train_step(net, sgd, &batch, lr, &r);
+    if (status != GF_OK) return gf_lua_raise(L, "graft.core.train_step");
     lua_pushinteger(L, n);
     lua_pushnumber(L, r.loss_sum / n);
     lua_pushinteger(L, r.top1);
     lua_pushinteger(L, r.top5);
     lua_pushboolean(L, r.finite);
     return 5;
+}
+
+/* graft.core.mutual_step({net, ...}, {sgd, ...}, loader, {lr, ...} [, {temperature = 1,
+ * weight = 1}]) -> n, {{loss =, top1 =, top5 =}, ...}, finite; nil at the end of the
+ * epoch. One step of deep mutual learning: every network on the same batch. */
+static int l_mutual_step(lua_State *L) {
+    const char *fname = "graft.core.mutual_step";
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    gf_loader *loader = gf_lua_check_loader(L, 3);
+    luaL_checktype(L, 4, LUA_TTABLE);
+    double temperature = 1.0, weight = 1.0;
+    if (!lua_isnoneornil(L, 5)) {
+        luaL_checktype(L, 5, LUA_TTABLE);
+        static const char *const allowed[] = {"temperature", "weight", NULL};
+        check_soft_options(L, 5, fname, allowed, &temperature, &weight, 1.0);
+    }
+    int count = (int)luaL_len(L, 1);
+    if (count < 2 || luaL_len(L, 2) != count || luaL_len(L, 4) != count)
+        return luaL_error(L, "%s: needs at least 2 networks and one sgd and lr each, got %d "
+                          "networks, %d sgds, %d rates", fname, count, (int)luaL_len(L, 2),
+                          (int)luaL_len(L, 4));
+    /* scratch in userdata, so that an error below cannot leak it */
+    gf_net **nets = lua_newuserdatauv(L, (size_t)count * sizeof *nets, 0);
+    gf_sgd **sgds = lua_newuserdatauv(L, (size_t)count * sizeof *sgds, 0);
+    float *lrs = lua_newuserdatauv(L, (size_t)count * sizeof *lrs, 0);
+    gf_step_result *results = lua_newuserdatauv(L, (size_t)count * sizeof *results, 0);
+    for (int k = 0; k < count; k++) {
+        lua_geti(L, 1, k + 1);
+        nets[k] = gf_lua_check_net(L, -1);
+        lua_geti(L, 2, k + 1);
+        sgds[k] = check_sgd(L, -1);
+        lua_geti(L, 4, k + 1);
+        lrs[k] = (float)luaL_checknumber(L, -1);
+        lua_pop(L, 3);
+    }
+    gf_batch batch;
+    gf_loader_image_shape(loader, &batch.channels, &batch.height, &batch.width);
+    int n = batch.count = gf_loader_next(loader, &batch.images, &batch.labels);
+    if (n == 0) {
+        lua_pushnil(L);
+        return 1;
+    }
+    if (gf_mutual_step(nets, sgds, count, &batch, lrs, temperature, weight, results) != GF_OK)
+        return gf_lua_raise(L, fname);
+    lua_pushinteger(L, n);
+    lua_createtable(L, count, 0);
+    bool finite = true;
+    for (int k = 0; k < count; k++) {
+        lua_createtable(L, 0, 3);
+        lua_pushnumber(L, results[k].loss_sum / n);
+        lua_setfield(L, -2, "loss");
+        lua_pushinteger(L, results[k].top1);
+        lua_setfield(L, -2, "top1");
+        lua_pushinteger(L, results[k].top5);
+        lua_setfield(L, -2, "top5");
+        lua_rawseti(L, -2, k + 1);
+        finite = finite && results[k].finite;
+    }
+    lua_pushboolean(L, finite);
+    return 3;
 }
 
 /* graft.core.evaluate(net, loader) -> n, mean loss, top1 hits, top5 hits */
@@ -314,6 +396,7 @@ void gf_lua_register_train(lua_State *L, int module) {
                                          {"schedule", l_schedule},
                                          {"diff_lr", l_diff_lr},
                                          {"train_step", l_train_step},
+                                         {"mutual_step", l_mutual_step},
                                          {"evaluate", l_evaluate},
                                          {"checkpoint_save", l_checkpoint_save},
                                          {"checkpoint_load", l_checkpoint_load},

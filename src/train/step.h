@@ -1,7 +1,9 @@
 /* One training step in C, fused so that Lua is not in the per-layer path: forward
- * (training mode), softmax cross-entropy, backward, SGD; and the evaluation pass
- * over a loader. Both count top-1 and top-5 hits: a sample is a top-k hit when fewer
- * than k classes score strictly higher than its label. */
+ * (training mode), softmax cross-entropy, backward, SGD; the steps of the methods
+ * Table 5 compares grafting with (knowledge distillation, deep mutual learning),
+ * which add soft targets to the loss; and the evaluation pass over a loader. All
+ * count top-1 and top-5 hits: a sample is a top-k hit when fewer than k classes
+ * score strictly higher than its label. */
 #ifndef GRAFT_TRAIN_STEP_H
 #define GRAFT_TRAIN_STEP_H
 
@@ -9,6 +11,7 @@
 #include <stdint.h>
 
 #include "data/loader.h"
+#include "nn/loss.h"
 #include "nn/network.h"
 #include "train/sgd.h"
 
@@ -38,6 +41,25 @@ typedef struct gf_batch {
  * of another shape than the network's input are an error naming both shapes. */
 int gf_train_step(gf_net *net, gf_sgd *sgd, const gf_batch *batch, float lr,
                   gf_step_result *result);
+
+/* gf_train_step with soft targets (nn/loss.h) in the loss; soft->logits must not
+ * live in this network's activations. result->loss_sum counts the whole loss. */
+int gf_train_step_soft(gf_net *net, gf_sgd *sgd, const gf_batch *batch, float lr,
+                       const gf_soft_targets *soft, gf_step_result *result);
+
+/* Knowledge distillation: the teacher (same input and classes; left in the mode it
+ * was in, unchanged) scores the batch in evaluation mode, then the student takes a
+ * step on the labels and the teacher's logits at `temperature`, with `weight`. */
+int gf_distill_step(gf_net *student, gf_sgd *sgd, gf_net *teacher, const gf_batch *batch,
+                    float lr, double temperature, double weight, gf_step_result *result);
+
+/* Deep mutual learning over `count` >= 2 networks: all score the same batch in
+ * training mode, then each takes a step (its own sgd and lrs[k]) on the labels and
+ * the other networks' logits from this same forward pass (T = temperature, usually
+ * 1). results[count]. A non-finite loss in any network updates none. */
+int gf_mutual_step(gf_net *const *nets, gf_sgd *const *sgds, int count, const gf_batch *batch,
+                   const float *lrs, double temperature, double weight,
+                   gf_step_result *results);
 
 /* One pass over the loader's epoch in evaluation mode (running BatchNorm
  * statistics); the network's mode is restored afterwards. Sums into *result. The

@@ -1,12 +1,15 @@
 /* The fused training step (against the separate calls it fuses), top-k counting
- * by hand, the evaluation pass, a non-finite loss, and checkpoint directories
- * (round trip, last complete epoch, pruning, refusal of a damaged file). */
+ * by hand, the evaluation pass, a non-finite loss, the distillation and mutual
+ * learning steps (parameter gradients against finite differences of their losses),
+ * and checkpoint directories (round trip, last complete epoch, pruning, refusal of
+ * a damaged file). */
 #include <dirent.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "nn/gradcheck.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "data/loader.h"
@@ -135,6 +138,142 @@ static void test_step_equals_parts(void) {
     gf_net_free(fused);
     gf_net_free(parts);
     gf_dataset_free(ds);
+}
+
+/* A fixed batch of the small data set, and the loss of a network on it in training
+ * mode with fixed soft targets: the function whose derivative the steps must take. */
+typedef struct soft_case {
+    gf_net *net;
+    float images[BATCH * SIDE * SIDE];
+    int32_t labels[BATCH];
+    gf_soft_targets soft;
+} soft_case;
+
+static double soft_case_loss(void *ctx) {
+    soft_case *c = ctx;
+    const float *logits;
+    float loss = 0;
+    gf_net_set_training(c->net, true);
+    CHECK(gf_net_forward(c->net, c->images, BATCH, &logits) == GF_OK);
+    CHECK(gf_soft_target_loss(&loss, NULL, NULL, logits, c->labels, BATCH, CLASSES, &c->soft) ==
+          GF_OK);
+    return loss;
+}
+
+static void fill_batch(soft_case *c) {
+    gf_dataset *ds = small_dataset();
+    gf_loader_options o = {.batch = BATCH, .shuffle = true, .seed = 4};
+    gf_loader *ld = gf_loader_create(ds, &o);
+    const float *x;
+    const int32_t *y;
+    gf_loader_start_epoch(ld);
+    CHECK(gf_loader_next(ld, &x, &y) == BATCH);
+    memcpy(c->images, x, sizeof c->images);
+    memcpy(c->labels, y, sizeof c->labels);
+    gf_loader_free(ld);
+    gf_dataset_free(ds);
+}
+
+/* With lr 0 and no momentum or decay a step leaves the weights and keeps the
+ * gradient, which must be that of the loss with the teacher's / peers' logits. */
+static void check_parameter_gradient(const char *what, gf_net *net, soft_case *c) {
+    c->net = net;
+    float *grad = gradcheck_copy(gf_net_grads(net), gf_net_param_count(net));
+    check_gradient(what, gf_net_params(net), gf_net_param_count(net), grad, soft_case_loss, c,
+                   1e-3f, 2e-2, 3e-4, 60, 9);
+    free(grad);
+}
+
+static void test_distill_step(void) {
+    soft_case c;
+    fill_batch(&c);
+    gf_batch batch = {c.images, c.labels, BATCH, 1, SIDE, SIDE};
+    gf_net *student = small_net(11), *teacher = small_net(12);
+    gf_sgd *sgd = gf_sgd_create(gf_net_param_count(student), 0, 0, 0, false);
+    size_t params = gf_net_param_count(teacher), stats = gf_net_stat_count(teacher);
+    float *teacher_params = gradcheck_copy(gf_net_params(teacher), params);
+    float *teacher_stats = gradcheck_copy(gf_net_stats(teacher), stats);
+    float *student_params = gradcheck_copy(gf_net_params(student), gf_net_param_count(student));
+    /* a teacher that has trained: running statistics away from (0, 1) */
+    for (size_t i = 0; i < stats; i++) gf_net_stats(teacher)[i] = teacher_stats[i] = 0.5f + 0.1f * (float)i;
+    gf_net_set_training(teacher, true);
+    gf_step_result r;
+    CHECK(gf_distill_step(student, sgd, teacher, &batch, 0.0f, 3.0, 0.8, &r) ==
+          GF_OK);
+    CHECK(r.finite && r.count == BATCH);
+    /* the teacher is only read: weights, statistics and mode as they were */
+    CHECK(memcmp(gf_net_params(teacher), teacher_params, params * sizeof(float)) == 0);
+    CHECK(memcmp(gf_net_stats(teacher), teacher_stats, stats * sizeof(float)) == 0);
+    CHECK(gf_net_is_training(teacher));
+    CHECK(memcmp(gf_net_params(student), student_params,
+                 gf_net_param_count(student) * sizeof(float)) == 0);
+    /* its targets are the evaluation-mode logits */
+    float targets[BATCH * CLASSES];
+    const float *logits;
+    gf_net_set_training(teacher, false);
+    CHECK(gf_net_forward(teacher, c.images, BATCH, &logits) == GF_OK);
+    memcpy(targets, logits, sizeof targets);
+    c.soft = (gf_soft_targets){targets, 1, 3.0, 0.8};
+    check_parameter_gradient("distillation step", student, &c);
+    CHECK_NEAR(r.loss_sum / BATCH, soft_case_loss(&c), 1e-5);
+
+    CHECK(gf_distill_step(student, sgd, student, &batch, 0.0f, 3.0, 0.8, &r) ==
+          GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "distillation step: the teacher is the student");
+    free(teacher_params);
+    free(teacher_stats);
+    free(student_params);
+    gf_sgd_free(sgd);
+    gf_net_free(student);
+    gf_net_free(teacher);
+}
+
+static void test_mutual_step(void) {
+    enum { PEERS = 3 };
+    soft_case c;
+    fill_batch(&c);
+    gf_batch batch = {c.images, c.labels, BATCH, 1, SIDE, SIDE};
+    gf_net *nets[PEERS];
+    gf_sgd *sgds[PEERS];
+    float lrs[PEERS] = {0, 0, 0};
+    for (int k = 0; k < PEERS; k++) {
+        nets[k] = small_net(20 + (uint64_t)k);
+        sgds[k] = gf_sgd_create(gf_net_param_count(nets[k]), 0, 0, 0, false);
+    }
+    gf_step_result results[PEERS];
+    CHECK(gf_mutual_step(nets, sgds, PEERS, &batch, lrs, 1.0, 1.0, results) ==
+          GF_OK);
+    /* the logits every network had in that step, to hold fixed as the others' targets */
+    float logits[PEERS][BATCH * CLASSES];
+    for (int k = 0; k < PEERS; k++) {
+        const float *out;
+        gf_net_set_training(nets[k], true);
+        CHECK(gf_net_forward(nets[k], c.images, BATCH, &out) == GF_OK);
+        memcpy(logits[k], out, sizeof logits[k]);
+    }
+    for (int k = 0; k < PEERS; k++) {
+        float others[PEERS - 1][BATCH * CLASSES];
+        for (int j = 0, at = 0; j < PEERS; j++)
+            if (j != k) memcpy(others[at++], logits[j], sizeof others[0]);
+        c.soft = (gf_soft_targets){&others[0][0], PEERS - 1, 1.0, 1.0};
+        c.net = nets[k];
+        CHECK(results[k].finite && results[k].count == BATCH);
+        CHECK_NEAR(results[k].loss_sum / BATCH, soft_case_loss(&c), 1e-5);
+        check_parameter_gradient("mutual learning step", nets[k], &c);
+    }
+    /* a step with a rate moves every network */
+    float *before = gradcheck_copy(gf_net_params(nets[1]), gf_net_param_count(nets[1]));
+    for (int k = 0; k < PEERS; k++) lrs[k] = 0.1f;
+    CHECK(gf_mutual_step(nets, sgds, PEERS, &batch, lrs, 1.0, 1.0, results) ==
+          GF_OK);
+    CHECK(memcmp(before, gf_net_params(nets[1]), gf_net_param_count(nets[1]) * sizeof(float)) != 0);
+    CHECK(gf_mutual_step(nets, sgds, 1, &batch, lrs, 1.0, 1.0, results) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "mutual learning step: needs at least 2 networks, got 1");
+    free(before);
+    for (int k = 0; k < PEERS; k++) {
+        gf_sgd_free(sgds[k]);
+        gf_net_free(nets[k]);
+    }
 }
 
 static void test_non_finite_loss(void) {
@@ -395,6 +534,8 @@ int main(void) {
     test_step_equals_parts();
     test_non_finite_loss();
     test_shape_mismatch();
+    test_distill_step();
+    test_mutual_step();
     test_checkpoints();
     test_corrupt_trainer_state();
     return CHECK_DONE();
