@@ -19,10 +19,16 @@ M.ring_options = options.spec("graft.graft_ring", {
   { "c", "number", default = 500, help = "c of the adaptive coefficient (eq. 7)" },
   { "round", "boolean", default = true, help = "round alpha to 2 decimals" },
   { "alpha", "number", min = 0, max = 1, default_help = "eq. 7", help = "a fixed alpha instead of eq. 7" },
+  { "alpha_rule", "string", default = "every_conv", choices = { "every_conv", "conv_keys" },
+    help = "which convs compute an alpha: every conv, or those named *conv* (the reference's "
+      .. "rule: MobileNetV2's shortcut.0 takes its block's conv3 alpha)" },
   { "filter_level", "boolean", default = false, help = "graft filter by filter, not layer by layer" },
+  { "filter_rule", "string", default = "gamma", choices = { "gamma", "criterion" },
+    help = "at filter level: the reference's BatchNorm gamma weights |g| / (|g| + |g'|), or "
+      .. "eq. 7 on each filter's criterion" },
 })
 M.round_options = M.ring_options:pick("graft.graft_round", {
-  "criterion", "bins", "A", "c", "round", "alpha", "filter_level",
+  "criterion", "bins", "A", "c", "round", "alpha", "alpha_rule", "filter_level", "filter_rule",
 }):add { "scion", "string", default = "external", choices = { "none", "noise", "internal", "external" },
          help = "where the information comes from: nothing, noise, the network's own filters, "
            .. "the previous network of the ring" }

@@ -1,5 +1,6 @@
 #include "graft/ring.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,8 +10,45 @@
 
 gf_graft_options gf_graft_options_default(void) {
     gf_graft_options o = {.criterion = GF_CRITERION_ENTROPY, .bins = GF_DEFAULT_BINS,
-                          .weighting = gf_weighting_default(), .filter_level = false};
+                          .weighting = gf_weighting_default(),
+                          .alpha_rule = GF_ALPHA_EVERY_CONV, .filter_level = false,
+                          .filter_rule = GF_FILTER_GAMMA};
     return o;
+}
+
+static const char *const alpha_rules[] = {"every_conv", "conv_keys"};
+static const char *const filter_rules[] = {"gamma", "criterion"};
+
+const char *gf_alpha_rule_name(gf_alpha_rule rule) {
+    return (unsigned)rule < 2 ? alpha_rules[rule] : NULL;
+}
+
+const char *gf_filter_rule_name(gf_filter_rule rule) {
+    return (unsigned)rule < 2 ? filter_rules[rule] : NULL;
+}
+
+static int parse_name(const char *name, const char *const names[2], const char *what, int *value) {
+    for (int i = 0; i < 2; i++)
+        if (name && strcmp(name, names[i]) == 0) {
+            *value = i;
+            return GF_OK;
+        }
+    return gf_fail("%s must be '%s' or '%s', got '%s'", what, names[0], names[1],
+                   name ? name : "(null)");
+}
+
+int gf_alpha_rule_parse(const char *name, gf_alpha_rule *rule) {
+    int value = 0;
+    if (parse_name(name, alpha_rules, "alpha rule", &value) != GF_OK) return GF_ERR;
+    *rule = (gf_alpha_rule)value;
+    return GF_OK;
+}
+
+int gf_filter_rule_parse(const char *name, gf_filter_rule *rule) {
+    int value = 0;
+    if (parse_name(name, filter_rules, "filter rule", &value) != GF_OK) return GF_ERR;
+    *rule = (gf_filter_rule)value;
+    return GF_OK;
 }
 
 int gf_graft_record_count(const gf_net *net, int networks) {
@@ -53,6 +91,12 @@ typedef struct round_state {
     int64_t total_filters;
     int64_t *first_filter;       /* layer -> offset into the factor arrays */
     float *self_factor, *other_factor; /* per filter, for the network being grafted */
+    double *alpha;                     /* per filter, the same for the log */
+    /* the BatchNorm gamma rule: node -> the BatchNorm that reads this conv and the one
+     * that feeds it (-1: none); node -> offset of a BatchNorm's channel weights */
+    int *reading_bn, *feeding_bn;
+    int64_t *first_channel;
+    float *channel_weight, *channel_rest; /* w and 1 - w */
 } round_state;
 
 static void round_free(round_state *r) {
@@ -71,6 +115,12 @@ static void round_free(round_state *r) {
     gf_free(r->first_filter);
     gf_free(r->self_factor);
     gf_free(r->other_factor);
+    gf_free(r->alpha);
+    gf_free(r->reading_bn);
+    gf_free(r->feeding_bn);
+    gf_free(r->first_channel);
+    gf_free(r->channel_weight);
+    gf_free(r->channel_rest);
 }
 
 static const float *snapshot(const round_state *r, int k, const gf_slice *slice) {
@@ -80,34 +130,82 @@ static const float *snapshot(const round_state *r, int k, const gf_slice *slice)
 /* Which layer's alpha mixes each node (see ring.h), checked before anything is
  * mixed so that a network the ring cannot graft is refused untouched. */
 static int plan_alpha_sources(round_state *r, const gf_net *net, const gf_graft_options *options) {
-    int last_conv = -1;
+    int last_alpha = -1; /* the last layer that computed an alpha */
     for (int n = 0; n < gf_net_node_count(net); n++) {
         const gf_node *node = gf_net_node(net, n);
         int l = r->layer_of_node[n];
         r->alpha_source[n] = -1;
         if (l >= 0) {
-            bool own_alpha = r->layers[l].is_conv || options->filter_level || last_conv < 0;
-            r->alpha_source[n] = own_alpha ? l : last_conv;
-            if (r->layers[l].is_conv) last_conv = l;
+            const gf_graft_layer *layer = &r->layers[l];
+            bool computes = layer->is_conv && (options->alpha_rule == GF_ALPHA_EVERY_CONV ||
+                                               strstr(layer->weight->name, "conv"));
+            bool own_alpha = computes || options->filter_level || last_alpha < 0;
+            r->alpha_source[n] = own_alpha ? l : last_alpha;
+            if (own_alpha && layer->is_conv) last_alpha = l;
             continue;
         }
         if (node->op != GF_OP_BATCHNORM) continue;
         int input = node->inputs[0];
         int source = input >= 0 && r->layer_of_node[input] >= 0 &&
                              r->layers[r->layer_of_node[input]].is_conv
-                         ? r->layer_of_node[input]
-                         : last_conv;
+                         ? r->alpha_source[input]
+                         : last_alpha;
         if (source < 0)
             return gf_fail("BatchNorm '%s' comes before any conv, so no alpha applies to it",
                            node->name);
         const gf_slice *weight = gf_net_slice(net, node->weight);
-        if (weight->numel != r->layers[source].filters)
+        if (options->filter_level && weight->numel != r->layers[source].filters)
             return gf_fail("BatchNorm '%s' has %lld channels but takes its alpha from '%s' "
                            "with %lld filters", node->name, (long long)weight->numel,
                            r->layers[source].weight->name, (long long)r->layers[source].filters);
         r->alpha_source[n] = source;
     }
     return GF_OK;
+}
+
+/* The BatchNorm that node `input` passes on through activations and pooling, or -1. */
+static int batchnorm_before(const gf_net *net, int input) {
+    while (input > 0) {
+        const gf_node *node = gf_net_node(net, input);
+        if (node->op == GF_OP_BATCHNORM) return input;
+        if (node->op != GF_OP_ACTIVATION && node->op != GF_OP_MAXPOOL &&
+            node->op != GF_OP_AVGPOOL)
+            return -1;
+        input = node->inputs[0];
+    }
+    return -1;
+}
+
+/* The BatchNorms around every conv and the room for their channel weights. */
+static int plan_gamma_rule(round_state *r, const gf_net *net) {
+    int nodes = gf_net_node_count(net);
+    r->reading_bn = gf_alloc((size_t)nodes * sizeof *r->reading_bn, "graft ring nodes");
+    r->feeding_bn = gf_alloc((size_t)nodes * sizeof *r->feeding_bn, "graft ring nodes");
+    r->first_channel = gf_alloc((size_t)nodes * sizeof *r->first_channel, "graft ring nodes");
+    if (!r->reading_bn || !r->feeding_bn || !r->first_channel) return GF_ERR;
+    int64_t channels = 0;
+    for (int n = 0; n < nodes; n++) {
+        r->reading_bn[n] = r->feeding_bn[n] = -1;
+        r->first_channel[n] = -1;
+    }
+    for (int n = 0; n < nodes; n++) {
+        const gf_node *node = gf_net_node(net, n);
+        if (node->op == GF_OP_BATCHNORM) {
+            r->first_channel[n] = channels;
+            channels += node->channels;
+            int input = node->inputs[0];
+            if (gf_net_node(net, input)->op == GF_OP_CONV2D && r->reading_bn[input] < 0)
+                r->reading_bn[input] = n;
+        } else if (node->op == GF_OP_CONV2D) {
+            int bn = batchnorm_before(net, node->inputs[0]);
+            if (bn >= 0 && gf_net_node(net, bn)->channels == gf_net_node(net, node->inputs[0])->channels)
+                r->feeding_bn[n] = bn;
+        }
+    }
+    size_t bytes = (size_t)(channels ? channels : 1) * sizeof(float);
+    r->channel_weight = gf_alloc(bytes, "graft ring channel weights");
+    r->channel_rest = gf_alloc(bytes, "graft ring channel weights");
+    return r->channel_weight && r->channel_rest ? GF_OK : GF_ERR;
 }
 
 static int round_prepare(round_state *r, gf_net *const *nets, int count,
@@ -137,10 +235,14 @@ static int round_prepare(round_state *r, gf_net *const *nets, int count,
         r->first_filter[l] = r->total_filters;
         r->total_filters += r->layers[l].filters;
     }
-    if (plan_alpha_sources(r, first, options) != GF_OK) return GF_ERR;
+    bool gamma_rule = options->filter_level && options->filter_rule == GF_FILTER_GAMMA;
+    if (gamma_rule ? plan_gamma_rule(r, first) != GF_OK
+                   : plan_alpha_sources(r, first, options) != GF_OK)
+        return GF_ERR;
     r->self_factor = gf_alloc((size_t)r->total_filters * sizeof(float), "graft ring factors");
     r->other_factor = gf_alloc((size_t)r->total_filters * sizeof(float), "graft ring factors");
-    if (!r->self_factor || !r->other_factor) return GF_ERR;
+    r->alpha = gf_alloc((size_t)r->total_filters * sizeof(double), "graft ring factors");
+    if (!r->self_factor || !r->other_factor || !r->alpha) return GF_ERR;
 
     size_t param_bytes = gf_net_param_count(first) * sizeof(float);
     size_t stat_bytes = gf_net_stat_count(first) * sizeof(float);
@@ -195,12 +297,15 @@ static int layer_factors(round_state *r, int k, int other, int l, const gf_graft
     float *self_f = r->self_factor + r->first_filter[l];
     float *other_f = r->other_factor + r->first_filter[l];
     int L = r->layer_count;
+    double *alpha = r->alpha + r->first_filter[l];
     if (!options->filter_level) {
-        gf_weighting_factors(&options->weighting, r->info[k * L + l], r->info[other * L + l],
-                             &self_f[0], &other_f[0]);
+        double self_info = r->info[k * L + l], other_info = r->info[other * L + l];
+        gf_weighting_factors(&options->weighting, self_info, other_info, &self_f[0], &other_f[0]);
+        alpha[0] = gf_weighting_alpha(&options->weighting, self_info, other_info);
         for (int64_t f = 1; f < layer->filters; f++) {
             self_f[f] = self_f[0];
             other_f[f] = other_f[0];
+            alpha[f] = alpha[0];
         }
         return GF_OK;
     }
@@ -213,28 +318,34 @@ static int layer_factors(round_state *r, int k, int other, int l, const gf_graft
                                   options->criterion, options->bins, &info_other) != GF_OK)
             return gf_fail_context("filter %lld of layer '%s'", (long long)f, layer->weight->name);
         gf_weighting_factors(&options->weighting, info_self, info_other, &self_f[f], &other_f[f]);
+        alpha[f] = gf_weighting_alpha(&options->weighting, info_self, info_other);
     }
     return GF_OK;
 }
 
-static void record_layer(const round_state *r, int k, int other, int l, int alpha_layer,
+static void record_layer(const round_state *r, int k, int other, int l, double alpha,
                          gf_graft_record *record) {
     const gf_graft_layer *layer = &r->layers[l];
-    const gf_graft_layer *from = &r->layers[alpha_layer];
     int L = r->layer_count;
-    double sum = 0.0;
-    for (int64_t f = 0; f < from->filters; f++) sum += r->self_factor[r->first_filter[alpha_layer] + f];
     record->network = k;
     record->source = other;
     record->node = layer->node;
     snprintf(record->layer, sizeof record->layer, "%s", layer->weight->name);
-    record->alpha = sum / (double)from->filters;
+    record->alpha = alpha;
     record->info_self = r->info[k * L + l];
     record->info_other = r->info[other * L + l];
     record->entropy_self = r->entropy[k * L + l];
     record->entropy_other = r->entropy[other * L + l];
     record->l1_self = r->l1[k * L + l];
     record->l1_other = r->l1[other * L + l];
+}
+
+/* The alpha of a layer: its filters' mean at filter level. */
+static double layer_alpha(const round_state *r, int l, const gf_graft_options *options) {
+    if (!options->filter_level) return r->alpha[r->first_filter[l]];
+    double sum = 0.0;
+    for (int64_t f = 0; f < r->layers[l].filters; f++) sum += r->alpha[r->first_filter[l] + f];
+    return sum / (double)r->layers[l].filters;
 }
 
 static int graft_network(gf_net *net, round_state *r, int k, const gf_graft_options *options,
@@ -248,22 +359,76 @@ static int graft_network(gf_net *net, round_state *r, int k, const gf_graft_opti
         if (l == source && layer_factors(r, k, other, l, options) != GF_OK) return GF_ERR;
         const float *self_f = r->self_factor + r->first_filter[source];
         const float *other_f = r->other_factor + r->first_filter[source];
+        /* at layer level one factor pair mixes everything; at filter level each
+         * filter or channel its own */
+        int64_t groups = options->filter_level ? r->layers[source].filters : 1;
         if (l >= 0) {
             const gf_graft_layer *layer = &r->layers[l];
-            /* a borrowed alpha is one factor pair for the whole layer */
-            int64_t groups = l == source ? layer->filters : 1;
             mix_slice(net, r, k, other, layer->weight, groups, self_f, other_f);
             if (layer->bias) mix_slice(net, r, k, other, layer->bias, groups, self_f, other_f);
-            if (records) record_layer(r, k, other, l, source, &records[k * r->layer_count + l]);
+            if (records)
+                record_layer(r, k, other, l, layer_alpha(r, source, options),
+                             &records[k * r->layer_count + l]);
             continue;
         }
         const int slices[4] = {node->weight, node->bias, node->running_mean, node->running_var};
         for (int s = 0; s < 4; s++)
             if (slices[s] >= 0)
-                mix_slice(net, r, k, other, gf_net_slice(net, slices[s]),
-                          r->layers[source].filters, self_f, other_f);
+                mix_slice(net, r, k, other, gf_net_slice(net, slices[s]), groups, self_f, other_f);
     }
     return GF_OK;
+}
+
+/* The gamma rule (ring.h): the channel weights of every BatchNorm first, then the
+ * BatchNorms channel by channel and the convs weight by weight. */
+static void graft_network_gamma(gf_net *net, round_state *r, int k, gf_graft_record *records) {
+    int other = (k + r->count - 1) % r->count;
+    int nodes = gf_net_node_count(net);
+    for (int n = 0; n < nodes; n++) {
+        const gf_node *node = gf_net_node(net, n);
+        if (node->op != GF_OP_BATCHNORM) continue;
+        const gf_slice *gamma = gf_net_slice(net, node->weight);
+        const float *mine = snapshot(r, k, gamma), *theirs = snapshot(r, other, gamma);
+        float *w = r->channel_weight + r->first_channel[n];
+        float *rest = r->channel_rest + r->first_channel[n];
+        for (int64_t c = 0; c < gamma->numel; c++) {
+            double a = fabs((double)mine[c]), b = fabs((double)theirs[c]);
+            w[c] = a + b > 0.0 ? (float)(a / (a + b)) : 0.5f;
+            rest[c] = 1.0f - w[c];
+        }
+        const int slices[4] = {node->weight, node->bias, node->running_mean, node->running_var};
+        for (int s = 0; s < 4; s++)
+            if (slices[s] >= 0)
+                mix_slice(net, r, k, other, gf_net_slice(net, slices[s]), gamma->numel, w, rest);
+    }
+    for (int l = 0; l < r->layer_count; l++) {
+        const gf_graft_layer *layer = &r->layers[l];
+        double mean = 1.0; /* linear layers are not mixed */
+        if (layer->is_conv) {
+            const gf_node *node = gf_net_node(net, layer->node);
+            int reading = r->reading_bn[layer->node], feeding = r->feeding_bn[layer->node];
+            const float *b = reading >= 0 ? r->channel_weight + r->first_channel[reading] : NULL;
+            const float *a = feeding >= 0 ? r->channel_weight + r->first_channel[feeding] : NULL;
+            int64_t area = (int64_t)node->kernel * node->kernel;
+            int64_t inputs_per_group = layer->per_filter / area;
+            int64_t filters_per_group = layer->filters / node->groups;
+            float *dst = gf_net_slice_data(net, layer->weight);
+            const float *mine = snapshot(r, k, layer->weight);
+            const float *theirs = snapshot(r, other, layer->weight);
+            double sum = 0.0;
+            for (int64_t o = 0; o < layer->filters; o++) {
+                int64_t first_input = o / filters_per_group * inputs_per_group;
+                for (int64_t i = 0; i < inputs_per_group; i++) {
+                    float s = (a ? a[first_input + i] : 1.0f) * (b ? b[o] : 1.0f);
+                    int64_t at = (o * inputs_per_group + i) * area;
+                    mix(dst + at, mine + at, theirs + at, area, s, 1.0f - s);
+                    sum += s;
+                }
+            }
+            mean = sum / (double)(layer->filters * inputs_per_group);
+        }
+        if (records) record_layer(r, k, other, l, mean, &records[k * r->layer_count + l]);
+    }
 }
 
 int gf_graft_ring(gf_net *const *nets, int count, const gf_graft_options *options,
@@ -275,6 +440,9 @@ int gf_graft_ring(gf_net *const *nets, int count, const gf_graft_options *option
         return gf_fail("graft ring: bins must be at least 1, got %d", options->bins);
     if (!gf_criterion_name(options->criterion))
         return gf_fail("graft ring: unknown criterion %d", (int)options->criterion);
+    if (!gf_alpha_rule_name(options->alpha_rule) || !gf_filter_rule_name(options->filter_rule))
+        return gf_fail("graft ring: unknown alpha rule %d or filter rule %d",
+                       (int)options->alpha_rule, (int)options->filter_rule);
     if (gf_weighting_check(&options->weighting) != GF_OK) return gf_fail_context("graft ring");
     if (check_same_architecture(nets, count) != GF_OK) return GF_ERR;
     if (count == 1) return GF_OK;
@@ -290,8 +458,13 @@ int gf_graft_ring(gf_net *const *nets, int count, const gf_graft_options *option
         round_free(&r);
         return status;
     }
+    bool gamma_rule = options->filter_level && options->filter_rule == GF_FILTER_GAMMA;
     int grafted = 0;
     for (; grafted < count && status == GF_OK; grafted++) {
+        if (gamma_rule) {
+            graft_network_gamma(nets[grafted], &r, grafted, records);
+            continue;
+        }
         status = graft_network(nets[grafted], &r, grafted, options, records);
         if (status != GF_OK) gf_fail_context("graft ring, network %d", grafted);
     }

@@ -10,10 +10,29 @@
  * conv directly uses the last conv's alpha before it. A linear layer is mixed with
  * the last computed alpha (the last conv's), or with its own when no conv comes
  * before it. BatchNorm num_batches_tracked counters are left as they are.
+ * Which convs compute an alpha (alpha_rule):
+ *   GF_ALPHA_EVERY_CONV  every conv its own;
+ *   GF_ALPHA_CONV_KEYS   the reference's rule (its grafting.py walks the state_dict
+ *                        and computes an alpha for every key containing "conv"): a
+ *                        conv whose weight name lacks "conv" reuses the last alpha
+ *                        computed before it. For MobileNetV2 this gives the
+ *                        projection shortcut (layers.N.shortcut.0) its block's conv3
+ *                        alpha; for ResNets and WRN it changes nothing.
  *
- * Filter level (an option, to compare with "layer consistency"): each filter of a
- * conv or linear layer gets its own alpha from the filter criterion (eq. 3 or 4),
- * and each BatchNorm channel the alpha of its conv's filter.
+ * Filter level (filter_level = true) has two rules:
+ *   GF_FILTER_GAMMA      the reference's filter_level_grafting.py: every BatchNorm
+ *       channel c gets w[c] = |gamma_self[c]| / (|gamma_self[c]| + |gamma_other[c]|)
+ *       (0.5 when both are 0), from the weights before the round, and mixes its
+ *       weight, bias and running statistics with w[c]. A conv weight at (output o,
+ *       input j) is mixed with s = a[j] * b[o]: b from the BatchNorm that reads the
+ *       conv, a from the BatchNorm that feeds it through activations and pooling
+ *       (1 when there is none: the first conv, or a conv after a residual sum).
+ *       Conv biases and linear layers are not mixed, as in the reference. (The
+ *       reference applies each channel's w to the whole BatchNorm vector, C times
+ *       over; here each channel takes its own, as the script intends.)
+ *   GF_FILTER_CRITERION  each filter of a conv or linear layer gets its own alpha
+ *       from the filter criterion (eq. 3 or 4) and eq. 7, and each BatchNorm channel
+ *       the alpha of its conv's filter.
  *
  * K = 1 is the baseline: nothing is mixed and no record is written. */
 #ifndef GRAFT_GRAFT_RING_H
@@ -25,14 +44,27 @@
 #include "graft/weighting.h"
 #include "nn/network.h"
 
+typedef enum gf_alpha_rule { GF_ALPHA_EVERY_CONV, GF_ALPHA_CONV_KEYS } gf_alpha_rule;
+typedef enum gf_filter_rule { GF_FILTER_GAMMA, GF_FILTER_CRITERION } gf_filter_rule;
+
+/* "every_conv", "conv_keys" / "gamma", "criterion"; NULL for an unknown value. */
+const char *gf_alpha_rule_name(gf_alpha_rule rule);
+const char *gf_filter_rule_name(gf_filter_rule rule);
+/* Parse a name; GF_ERR with a message listing the valid names. */
+int gf_alpha_rule_parse(const char *name, gf_alpha_rule *rule);
+int gf_filter_rule_parse(const char *name, gf_filter_rule *rule);
+
 typedef struct gf_graft_options {
     gf_criterion criterion;
     int bins;
     gf_weighting weighting;
+    gf_alpha_rule alpha_rule;   /* layer level */
     bool filter_level;
+    gf_filter_rule filter_rule; /* filter level */
 } gf_graft_options;
 
-/* entropy criterion (eq. 6), 10 bins, adaptive alpha A = 0.4, c = 500 rounded, layer level */
+/* entropy criterion (eq. 6), 10 bins, adaptive alpha A = 0.4, c = 500 rounded, layer
+ * level with an alpha for every conv; at filter level the BatchNorm gamma rule */
 gf_graft_options gf_graft_options_default(void);
 
 /* What one round did to one layer of one network: the grafting log. */
@@ -41,7 +73,10 @@ typedef struct gf_graft_record {
     int source;               /* the network it took from */
     int node;                 /* conv or linear node */
     char layer[96];           /* its weight's name, e.g. "layer1.0.conv1.weight" */
-    double alpha;             /* factor of the network's own weights; mean over filters at filter level */
+    double alpha;             /* factor of the network's own weights (two decimals when
+                                 rounded); at filter level the mean over the layer's
+                                 filters (gamma rule: over its weights; 1 for an
+                                 unmixed layer) */
     double info_self, info_other;       /* the criterion used */
     double entropy_self, entropy_other; /* entropy of the whole layer (eq. 6) */
     double l1_self, l1_other;           /* l1 norm of the layer */

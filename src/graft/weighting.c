@@ -31,6 +31,12 @@ double gf_adaptive_alpha(double info_self, double info_other, double A, double c
     return 0.5 + alpha_offset(info_self, info_other, A, c, round_it);
 }
 
+double gf_weighting_alpha(const gf_weighting *w, double info_self, double info_other) {
+    if (!w->adaptive) return w->fixed_alpha;
+    double alpha = 0.5 + alpha_offset(info_self, info_other, w->A, w->c, w->round);
+    return w->round ? round(alpha * 100.0) / 100.0 : alpha;
+}
+
 void gf_weighting_factors(const gf_weighting *w, double info_self, double info_other,
                           float *self_factor, float *other_factor) {
     double offset = w->adaptive ? alpha_offset(info_self, info_other, w->A, w->c, w->round)

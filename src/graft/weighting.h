@@ -30,6 +30,10 @@ int gf_weighting_check(const gf_weighting *w);
 /* Eq. 7. */
 double gf_adaptive_alpha(double info_self, double info_other, double A, double c, bool round);
 
+/* Alpha for the grafting log, in double: with rounding the two-decimal number itself
+ * (0.42, not the float factor 0.41999998). */
+double gf_weighting_alpha(const gf_weighting *w, double info_self, double info_other);
+
 /* The two factors of eq. 2 as floats: *self_factor = alpha, *other_factor = 1 - alpha,
  * computed as 0.5 + r and 0.5 - r so that swapping self and other swaps them exactly. */
 void gf_weighting_factors(const gf_weighting *w, double info_self, double info_other,

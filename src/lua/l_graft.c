@@ -214,7 +214,13 @@ static gf_graft_options check_ring_options(lua_State *L, int index) {
     }
     lua_getfield(L, index, "filter_level");
     options.filter_level = lua_toboolean(L, -1);
-    lua_pop(L, 7);
+    lua_getfield(L, index, "alpha_rule");
+    if (!lua_isnil(L, -1) && gf_alpha_rule_parse(luaL_checkstring(L, -1), &options.alpha_rule) != GF_OK)
+        gf_lua_raise(L, "graft.graft_ring");
+    lua_getfield(L, index, "filter_rule");
+    if (!lua_isnil(L, -1) && gf_filter_rule_parse(luaL_checkstring(L, -1), &options.filter_rule) != GF_OK)
+        gf_lua_raise(L, "graft.graft_ring");
+    lua_pop(L, 9);
     return options;
 }
 

@@ -159,12 +159,49 @@ describe("the ring", function()
     expect.error(function() graft.graft_ring {} end, "list of networks")
     -- options of other functions are refused, naming the function and the option
     local message = expect.error(function() graft.graft_ring({ n1, resnet8(2) }, { scion = "bogus" }) end,
-      "graft.graft_ring: unknown option 'scion' (options: criterion, bins, A, c, round, alpha, filter_level)")
+      "graft.graft_ring: unknown option 'scion' (options: criterion, bins, A, c, round, alpha, "
+        .. "alpha_rule, filter_level, filter_rule)")
+    expect.error(function() graft.graft_ring({ n1, resnet8(2) }, { alpha_rule = "keys" }) end,
+      "graft.graft_ring: option 'alpha_rule': 'every_conv' or 'conv_keys' expected, got \"keys\"")
+    expect.error(function() graft.graft_ring({ n1, resnet8(2) }, { filter_rule = "bn" }) end,
+      "graft.graft_ring: option 'filter_rule': 'gamma' or 'criterion' expected, got \"bn\"")
     expect.contains(message, "grafting_spec.lua:", "the position of the call")
     expect.error(function() graft.graft_ring({ n1, resnet8(2) }, { alpha = 1.5 }) end,
       "graft.graft_ring: option 'alpha': a number in [0, 1] expected, got 1.5")
     expect.error(function() graft.graft_ring({ n1, resnet8(2) }, { bins = 0 }) end,
       "graft.graft_ring: option 'bins': an integer in [1, 1000000] expected, got 0")
+  end)
+
+  it("logs alphas as their two decimals and takes the filter rules by name", function()
+    local a, b = resnet8(31), resnet8(32)
+    for _, r in ipairs(graft.graft_ring { a, b }) do
+      expect.eq(r.alpha, math.floor(r.alpha * 100 + 0.5) / 100, "alpha of " .. r.layer)
+    end
+    -- gamma rule: the linear layer is not mixed, the BatchNorms with their gammas
+    local c, d = resnet8(33), resnet8(34)
+    local linear = c:parameters()["linear.weight"]:totable()
+    local records = graft.graft_ring({ c, d }, { filter_level = true })
+    expect.eq(c:parameters()["linear.weight"]:totable(), linear)
+    expect.eq(records[#records // 2].alpha, 1)
+    local e, f = resnet8(35), resnet8(36)
+    graft.graft_ring({ e, f }, { filter_level = true, filter_rule = "criterion" })
+    expect.truthy(same_state(e, f), "the criterion rule leaves two networks identical")
+  end)
+
+  it("logs alphas as their two decimals and takes the filter rules by name", function()
+    local a, b = resnet8(31), resnet8(32)
+    for _, r in ipairs(graft.graft_ring { a, b }) do
+      expect.eq(r.alpha, math.floor(r.alpha * 100 + 0.5) / 100, "alpha of " .. r.layer)
+    end
+    -- gamma rule: the linear layer is not mixed, the BatchNorms with their gammas
+    local c, d = resnet8(33), resnet8(34)
+    local linear = c:parameters()["linear.weight"]:totable()
+    local records = graft.graft_ring({ c, d }, { filter_level = true })
+    expect.eq(c:parameters()["linear.weight"]:totable(), linear)
+    expect.eq(records[#records // 2].alpha, 1)
+    local e, f = resnet8(35), resnet8(36)
+    graft.graft_ring({ e, f }, { filter_level = true, filter_rule = "criterion" })
+    expect.truthy(same_state(e, f), "the criterion rule leaves two networks identical")
   end)
 end)
 

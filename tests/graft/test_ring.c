@@ -1,6 +1,8 @@
 /* The ring of K networks: a hand-computed round of three networks (pre-grafting
- * semantics, BatchNorm statistics mixed, the linear layer with the last alpha),
- * two networks ending identical, K = 1, the filter-level variant and refusals. */
+ * semantics, BatchNorm statistics mixed, the linear layer with the last alpha,
+ * alphas logged as their two decimals), two networks ending identical, K = 1, the
+ * reference's alpha rule on a MobileNetV2 block, both filter-level rules by hand on
+ * two small networks, and refusals. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 #include "core/error.h"
 #include "graft/layers.h"
 #include "graft/ring.h"
+#include "nn/models.h"
 #include "tiny_net.h"
 
 /* Weights chosen so that the layer entropies (10 bins) are known:
@@ -97,9 +100,10 @@ static void test_three_network_round(void) {
         const gf_graft_record *rl = &records[k * 3 + 2];
         CHECK(r1->network == k && r1->source == other);
         CHECK(strcmp(r1->layer, "conv1.weight") == 0 && strcmp(rl->layer, "linear.weight") == 0);
-        CHECK_NEAR(r1->alpha, alpha1[k], 1e-6);
-        CHECK_NEAR(r2->alpha, alpha2[k], 1e-6);
-        CHECK_NEAR(rl->alpha, alpha2[k], 1e-6);
+        /* the logged alphas are the two-decimal numbers, not the float factors */
+        CHECK(r1->alpha == alpha1[k]);
+        CHECK(r2->alpha == alpha2[k]);
+        CHECK(rl->alpha == alpha2[k]);
         CHECK(r1->info_self == r1->entropy_self && r1->info_other == r1->entropy_other);
     }
     /* a hand value: net1's conv1 = 0.33 {1,1,1,2} + 0.67 {1,2,3,4} from net0 as it was
@@ -147,6 +151,7 @@ static void test_two_networks_end_identical(void) {
         gf_graft_options options = gf_graft_options_default();
         options.criterion = criteria[variant % 3];
         options.filter_level = variant >= 3;
+        options.filter_rule = GF_FILTER_CRITERION;
         options.weighting.round = variant % 2 == 0;
         gf_graft_record records[6];
         CHECK(gf_graft_ring(nets, 2, &options, records, 6) == GF_OK);
@@ -168,7 +173,7 @@ static void test_one_network_is_the_baseline(void) {
     gf_net_free(copy);
 }
 
-static void test_filter_level(void) {
+static void test_filter_level_criterion(void) {
     gf_net *nets[2] = {tiny_net(1, 2), tiny_net(2, 2)}, *before[2] = {tiny_net(1, 2), tiny_net(2, 2)};
     /* conv1 filter 0 (2 values): net0 {1, 3} entropy ln 2, net1 {2, 2} entropy 0;
      * filter 1: both {0, 1}, equal entropy. Fixed... adaptive with c = 500: 0.70 and 0.50 */
@@ -181,6 +186,7 @@ static void test_filter_level(void) {
     }
     gf_graft_options options = gf_graft_options_default();
     options.filter_level = true;
+    options.filter_rule = GF_FILTER_CRITERION;
     gf_graft_record records[6];
     CHECK(gf_graft_ring(nets, 2, &options, records, 6) == GF_OK);
     const float *w = tensor_of(nets[0], "conv1.weight");
@@ -198,6 +204,162 @@ static void test_filter_level(void) {
         gf_net_free(nets[k]);
         gf_net_free(before[k]);
     }
+}
+
+static void check_values(gf_net *net, const char *name, const double *expected, int n) {
+    const float *got = tensor_of(net, name);
+    for (int i = 0; i < n; i++)
+        if (fabs(got[i] - expected[i]) > 1e-6) {
+            fprintf(stderr, "%s[%d] = %.9g, expected %.9g\n", name, i, (double)got[i], expected[i]);
+            check_failures++;
+        }
+}
+
+static void set_gammas(gf_net *net, const char *bn, float c0, float c1) {
+    char name[64];
+    snprintf(name, sizeof name, "%s.weight", bn);
+    set_tensor(net, name, (const float[2]){c0, c1}, 2);
+}
+
+/* The gamma rule on tiny_net (conv2 reads bn1 through a ReLU): s[o][j] =
+ * w_bn1[j] w_bn2[o], w = |g_self| / (|g_self| + |g_other|). */
+static void test_filter_level_gamma_chain(void) {
+    gf_net *nets[2] = {tiny_net(1, 2), tiny_net(2, 2)};
+    const float conv2_0[4] = {1, 2, 3, 4}, conv2_1[4] = {5, 6, 7, 8};
+    set_tensor(nets[0], "conv2.weight", conv2_0, 4);
+    set_tensor(nets[1], "conv2.weight", conv2_1, 4);
+    set_gammas(nets[0], "bn1", 1, 1);  /* w0 = {1/2, 1/4}, w1 = {1/2, 3/4} */
+    set_gammas(nets[1], "bn1", 1, -3); /* |gamma| counts */
+    set_gammas(nets[0], "bn2", 2, 1);  /* w0 = {1/2, 1/4}, w1 = {1/2, 3/4} */
+    set_gammas(nets[1], "bn2", 2, 3);
+    set_tensor(nets[0], "bn2.running_mean", (const float[2]){4, 8}, 2);
+    set_tensor(nets[1], "bn2.running_mean", (const float[2]){0, 0}, 2);
+    float linear[6];
+    memcpy(linear, tensor_of(nets[0], "linear.weight"), sizeof linear);
+    gf_graft_options options = gf_graft_options_default();
+    options.filter_level = true;
+    gf_graft_record records[6];
+    CHECK(gf_graft_ring(nets, 2, &options, records, 6) == GF_OK);
+    /* net 0: s = {1/4, 1/8; 1/8, 1/16}; net 1: s = {1/4, 3/8; 3/8, 9/16} */
+    check_values(nets[0], "conv2.weight", (const double[4]){4, 5.5, 6.5, 7.75}, 4);
+    check_values(nets[1], "conv2.weight", (const double[4]){2, 3.5, 4.5, 6.25}, 4);
+    check_values(nets[0], "bn1.weight", (const double[2]){1, -2}, 2);
+    check_values(nets[1], "bn1.weight", (const double[2]){1, -2}, 2);
+    check_values(nets[0], "bn2.running_mean", (const double[2]){2, 2}, 2);
+    check_values(nets[1], "bn2.running_mean", (const double[2]){2, 2}, 2);
+    /* the classifier is not mixed */
+    CHECK(memcmp(linear, tensor_of(nets[0], "linear.weight"), 6 * sizeof(float)) == 0);
+    CHECK_NEAR(records[1].alpha, (0.25 + 0.125 + 0.125 + 0.0625) / 4, 1e-7);
+    CHECK(records[2].alpha == 1.0);
+    gf_net_free(nets[0]);
+    gf_net_free(nets[1]);
+}
+
+/* input [2, 2, 2] -> conv1 (1x1, 2) -> bn1 -> relu -> dw (1x1 depthwise) -> bn2 ->
+ * + relu output -> conv3 (1x1, 2) -> bn3 -> global pool -> linear */
+static gf_net *depthwise_net(uint64_t seed) {
+    gf_net *net = gf_net_create(2, 2, 2);
+    int x = gf_net_conv2d(net, "conv1", 0, 2, 1, 1, 0, 1, false);
+    x = gf_net_batchnorm(net, "bn1", x);
+    int relu = gf_net_activation(net, x, GF_ACT_RELU, 0.0f);
+    x = gf_net_conv2d(net, "dw", relu, 2, 1, 1, 0, 2, false);
+    x = gf_net_batchnorm(net, "bn2", x);
+    x = gf_net_add(net, x, relu);
+    x = gf_net_conv2d(net, "conv3", x, 2, 1, 1, 0, 1, false);
+    x = gf_net_batchnorm(net, "bn3", x);
+    x = gf_net_global_avgpool(net, x);
+    x = gf_net_linear(net, "linear", x, 3, true);
+    CHECK(x >= 0 && gf_net_finalize(net, seed) == GF_OK);
+    return net;
+}
+
+/* The gamma rule where the first conv has no BatchNorm before it (a = 1), a
+ * depthwise conv reads channel o for filter o, and a conv after a residual sum has
+ * no BatchNorm before it either; two zero gammas weigh 1/2. */
+static void test_filter_level_gamma_depthwise(void) {
+    gf_net *nets[2] = {depthwise_net(1), depthwise_net(2)};
+    set_tensor(nets[0], "conv1.weight", (const float[4]){1, 2, 3, 4}, 4);
+    set_tensor(nets[1], "conv1.weight", (const float[4]){5, 6, 7, 0}, 4);
+    set_tensor(nets[0], "dw.weight", (const float[2]){1, 2}, 2);
+    set_tensor(nets[1], "dw.weight", (const float[2]){3, 4}, 2);
+    set_tensor(nets[0], "conv3.weight", (const float[4]){1, 2, 3, 4}, 4);
+    set_tensor(nets[1], "conv3.weight", (const float[4]){0, 0, 8, 8}, 4);
+    set_gammas(nets[0], "bn1", 1, 3); /* w0 = {1/4, 3/4} */
+    set_gammas(nets[1], "bn1", 3, -1);
+    set_gammas(nets[0], "bn2", 2, 0); /* w = {1/2, 1/2} */
+    set_gammas(nets[1], "bn2", 2, 0);
+    set_gammas(nets[0], "bn3", 1, 1); /* w0 = {1, 1/4}, w1 = {0, 3/4} */
+    set_gammas(nets[1], "bn3", 0, 3);
+    gf_graft_options options = gf_graft_options_default();
+    options.filter_level = true;
+    gf_graft_record records[8];
+    CHECK(gf_graft_record_count(nets[0], 2) == 8);
+    CHECK(gf_graft_ring(nets, 2, &options, records, 8) == GF_OK);
+    /* conv1, s = b = w_bn1: net 0 {1/4, 3/4}, net 1 {3/4, 1/4} */
+    check_values(nets[0], "conv1.weight", (const double[4]){4, 5, 4, 3}, 4);
+    check_values(nets[1], "conv1.weight", (const double[4]){4, 5, 4, 3}, 4);
+    /* dw, s = w_bn1[o] w_bn2[o]: net 0 {1/8, 3/8}, net 1 {3/8, 1/8} */
+    check_values(nets[0], "dw.weight", (const double[2]){2.75, 3.25}, 2);
+    check_values(nets[1], "dw.weight", (const double[2]){1.75, 2.25}, 2);
+    /* conv3, s = w_bn3[o] (a residual sum before it): net 0 {1, 1/4}, net 1 {0, 3/4} */
+    check_values(nets[0], "conv3.weight", (const double[4]){1, 2, 6.75, 7}, 4);
+    check_values(nets[1], "conv3.weight", (const double[4]){1, 2, 6.75, 7}, 4);
+    check_values(nets[0], "bn2.weight", (const double[2]){2, 0}, 2);
+    check_values(nets[1], "bn3.weight", (const double[2]){1, 2.5}, 2);
+    CHECK_NEAR(records[0].alpha, 0.5, 1e-7);
+    CHECK_NEAR(records[1].alpha, 0.25, 1e-7);
+    CHECK_NEAR(records[2].alpha, 0.625, 1e-7);
+    CHECK(strcmp(records[5].layer, "dw.weight") == 0 && records[7].alpha == 1.0);
+    gf_net_free(nets[0]);
+    gf_net_free(nets[1]);
+}
+
+/* A MobileNetV2 block whose widths differ has a projection shortcut, shortcut.0:
+ * with the reference's rule it and its BatchNorm take the block's conv3 alpha. */
+static gf_net *mobilenet_block(uint64_t seed) {
+    gf_net *net = gf_net_create(4, 4, 4);
+    int x = gf_model_mobilenetv2_block(net, 0, 0, 4, 8, 2, 1);
+    x = gf_net_global_avgpool(net, x);
+    x = gf_net_linear(net, "linear", x, 3, true);
+    CHECK(x >= 0 && gf_net_finalize(net, seed) == GF_OK);
+    return net;
+}
+
+static void test_alpha_rules(void) {
+    gf_net *nets[2], *before[2];
+    gf_graft_record records[2][10];
+    for (int rule = 0; rule < 2; rule++) {
+        for (int k = 0; k < 2; k++) {
+            nets[k] = mobilenet_block(50 + (uint64_t)k);
+            before[k] = mobilenet_block(50 + (uint64_t)k);
+            set_random_stats(nets[k], 7 + (uint64_t)k);
+            set_random_stats(before[k], 7 + (uint64_t)k);
+        }
+        gf_graft_options options = gf_graft_options_default();
+        options.alpha_rule = rule ? GF_ALPHA_CONV_KEYS : GF_ALPHA_EVERY_CONV;
+        options.weighting.c = 50; /* alphas that differ from layer to layer */
+        options.weighting.round = false;
+        CHECK(gf_graft_record_count(nets[0], 2) == 10);
+        CHECK(gf_graft_ring(nets, 2, &options, records[rule], 10) == GF_OK);
+        const gf_graft_record *conv3 = &records[rule][2], *shortcut = &records[rule][3];
+        CHECK(strcmp(conv3->layer, "layers.0.conv3.weight") == 0);
+        CHECK(strcmp(shortcut->layer, "layers.0.shortcut.0.weight") == 0);
+        double expected = rule ? conv3->alpha : shortcut->alpha;
+        CHECK(shortcut->alpha == expected);
+        check_mixed(nets, before, 0, 1, "layers.0.shortcut.0.weight", expected);
+        check_mixed(nets, before, 0, 1, "layers.0.shortcut.1.running_var", expected);
+        check_mixed(nets, before, 0, 1, "layers.0.bn3.running_var", conv3->alpha);
+        for (int k = 0; k < 2; k++) {
+            gf_net_free(nets[k]);
+            gf_net_free(before[k]);
+        }
+    }
+    /* the shortcut's own alpha differs here, so the rules are told apart */
+    CHECK(records[0][3].alpha != records[0][2].alpha);
+    CHECK(records[1][2].alpha == records[0][2].alpha);
+    gf_alpha_rule rule;
+    CHECK(gf_alpha_rule_parse("keys", &rule) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "alpha rule must be 'every_conv' or 'conv_keys', got 'keys'");
 }
 
 static void test_refusals(void) {
@@ -236,7 +398,10 @@ int main(void) {
     test_three_network_round();
     test_two_networks_end_identical();
     test_one_network_is_the_baseline();
-    test_filter_level();
+    test_filter_level_criterion();
+    test_filter_level_gamma_chain();
+    test_filter_level_gamma_depthwise();
+    test_alpha_rules();
     test_refusals();
     return CHECK_DONE();
 }
