@@ -46,7 +46,10 @@ train.options = options.spec("graft.train", {
     end },
   { "warmup", "number", default = 0, min = 0, help = "epochs of linear warm-up" },
   { "seed", "integer", default = 0, help = "seed of data order and augmentation" },
-  { "stream", "integer", default = 0, min = 0, help = "random stream (one per network of a ring)" },
+  { "stream", "integer", default = 0, min = 0,
+    help = "random stream of the data order (one per network of a ring)" },
+  { "augment_stream", "integer", min = 0, default_help = "stream",
+    help = "random stream of the crops and flips (one per network of a ring)" },
   { "pad", "integer", min = 0, default_help = "the data set's (4 for CIFAR, 2 for MNIST)",
     help = "padding of the random crops" },
   { "flip", "boolean", default = true, help = "random horizontal flips" },
@@ -87,11 +90,13 @@ end
 train.trainer = doc(function(opts)
   local o = train.options:check(opts)
   o.pad = o.pad or o.data.pad or 0
+  if o.augment_stream == nil then o.augment_stream = o.stream end
   check_shapes(o.net, o.data)
   local self = setmetatable({ net = o.net, data = o.data, options = o, epoch = 0,
                               iteration = 0, history = {} }, Trainer)
   self.loader = core.loader(o.data.train, { batch = o.batch, shuffle = true, pad = o.pad,
-                                           flip = o.flip, seed = o.seed, stream = o.stream })
+                                           flip = o.flip, seed = o.seed, stream = o.stream,
+                                           augment_stream = o.augment_stream })
   self.test_loader = core.loader(o.data.test, { batch = o.test_batch })
   self.sgd = core.sgd { net = o.net, momentum = o.momentum, dampening = o.dampening,
                         weight_decay = o.weight_decay, nesterov = o.nesterov }

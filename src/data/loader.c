@@ -23,7 +23,7 @@ struct gf_loader {
     const gf_dataset *ds;
     gf_loader_options options;
     gf_augment augment;
-    gf_rng rng;     /* touched by the thread during an epoch, by callers between */
+    gf_loader_rngs rngs; /* augment: touched by the thread during an epoch, by callers between */
     int32_t *order; /* this epoch's image order */
     slot slots[SLOTS];
     int64_t batches;
@@ -53,7 +53,7 @@ static void prepare(gf_loader *ld, int64_t batch, slot *s) {
     for (int64_t i = 0; i < n; i++) {
         int32_t index = ld->order[first + i];
         gf_augment_image(&ld->augment, s->images + i * bytes, ds->images + index * bytes,
-                         ds->channels, ds->height, ds->width, &ld->rng);
+                         ds->channels, ds->height, ds->width, &ld->rngs.augment);
         s->labels[i] = ds->labels[index];
     }
     s->count = (int)n;
@@ -109,7 +109,9 @@ gf_loader *gf_loader_create(const gf_dataset *ds, const gf_loader_options *optio
     ld->options = *options;
     ld->in_use = -1;
     ld->batches = (ds->count + options->batch - 1) / options->batch;
-    gf_rng_seed(&ld->rng, options->seed, options->stream);
+    gf_rng_seed(&ld->rngs.order, options->seed, options->order_stream);
+    gf_rng_seed(&ld->rngs.augment, options->seed,
+                options->augment_stream + GF_LOADER_AUGMENT_STREAMS);
     if (gf_augment_init(&ld->augment, ds, options->pad, options->flip) != GF_OK) {
         free(ld);
         return NULL;
@@ -179,7 +181,7 @@ void gf_loader_start_epoch(gf_loader *ld) {
     ld->in_use = -1;
     /* the thread is idle, so the generator and the order are ours */
     for (int32_t i = 0; i < (int32_t)ld->ds->count; i++) ld->order[i] = i;
-    if (ld->options.shuffle) gf_rng_shuffle(&ld->rng, ld->order, (size_t)ld->ds->count);
+    if (ld->options.shuffle) gf_rng_shuffle(&ld->rngs.order, ld->order, (size_t)ld->ds->count);
     ld->next_to_prepare = 0;
     ld->next_to_hand_out = 0;
     ld->epoch_running = true;
@@ -215,19 +217,21 @@ int gf_loader_next(gf_loader *ld, const float **images, const int32_t **labels) 
     return s->count;
 }
 
-void gf_loader_get_rng(gf_loader *ld, gf_rng *rng) {
+void gf_loader_get_rngs(gf_loader *ld, gf_loader_rngs *rngs) {
     pthread_mutex_lock(&ld->lock);
     while (ld->thread_busy) pthread_cond_wait(&ld->changed, &ld->lock);
-    *rng = ld->rng;
+    *rngs = ld->rngs;
     pthread_mutex_unlock(&ld->lock);
 }
 
-int gf_loader_set_rng(gf_loader *ld, const gf_rng *rng) {
-    if (gf_rng_check(rng) != GF_OK) return gf_fail_context("loader");
+int gf_loader_set_rngs(gf_loader *ld, const gf_loader_rngs *rngs) {
+    if (gf_rng_check(&rngs->order) != GF_OK) return gf_fail_context("loader: order generator");
+    if (gf_rng_check(&rngs->augment) != GF_OK)
+        return gf_fail_context("loader: augmentation generator");
     pthread_mutex_lock(&ld->lock);
     ld->epoch_running = false;
     while (ld->thread_busy) pthread_cond_wait(&ld->changed, &ld->lock);
-    ld->rng = *rng;
+    ld->rngs = *rngs;
     pthread_mutex_unlock(&ld->lock);
     return GF_OK;
 }

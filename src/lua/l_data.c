@@ -200,12 +200,12 @@ static int ds_tostring(lua_State *L) {
 /* ---- loaders ---- */
 
 /* graft.core.loader(dataset, {batch=128, shuffle=false, pad=0, flip=false, seed=0,
- * stream=0}) */
+ * stream=0 (data order), augment_stream=stream (crops and flips)}) */
 static int l_loader(lua_State *L) {
     gf_dataset *ds = gf_lua_check_dataset(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
     static const char *const allowed[] = {"batch", "shuffle", "pad", "flip", "seed", "stream",
-                                          NULL};
+                                          "augment_stream", NULL};
     gf_lua_check_options(L, 2, "graft.core.loader", allowed);
     gf_loader_options o = {
         .batch = (int)gf_lua_opt_integer(L, 2, "batch", 128),
@@ -213,8 +213,9 @@ static int l_loader(lua_State *L) {
         .pad = (int)gf_lua_opt_integer(L, 2, "pad", 0),
         .flip = gf_lua_opt_boolean(L, 2, "flip", false),
         .seed = (uint64_t)gf_lua_opt_integer(L, 2, "seed", 0),
-        .stream = (uint64_t)gf_lua_opt_integer(L, 2, "stream", 0),
+        .order_stream = (uint64_t)gf_lua_opt_integer(L, 2, "stream", 0),
     };
+    o.augment_stream = (uint64_t)gf_lua_opt_integer(L, 2, "augment_stream", (lua_Integer)o.order_stream);
     lua_loader *u = lua_newuserdatauv(L, sizeof *u, 1);
     u->loader = NULL;
     u->dataset = NULL;
@@ -270,22 +271,29 @@ static int ld_epoch(lua_State *L) {
     return 2;
 }
 
-/* loader:rng_state() -> state, increment (the generator's two 64-bit words) */
+/* loader:rng_state() -> order state, order increment, augmentation state, augmentation
+ * increment (the two generators' 64-bit words) */
 static int ld_rng_state(lua_State *L) {
-    gf_rng rng;
-    gf_loader_get_rng(gf_lua_check_loader(L, 1), &rng);
-    lua_pushinteger(L, (lua_Integer)rng.state);
-    lua_pushinteger(L, (lua_Integer)rng.increment);
-    return 2;
+    gf_loader_rngs rngs;
+    gf_loader_get_rngs(gf_lua_check_loader(L, 1), &rngs);
+    lua_pushinteger(L, (lua_Integer)rngs.order.state);
+    lua_pushinteger(L, (lua_Integer)rngs.order.increment);
+    lua_pushinteger(L, (lua_Integer)rngs.augment.state);
+    lua_pushinteger(L, (lua_Integer)rngs.augment.increment);
+    return 4;
 }
 
+/* loader:set_rng_state(the four words of rng_state) */
 static int ld_set_rng_state(lua_State *L) {
     gf_loader *ld = gf_lua_check_loader(L, 1);
-    gf_rng rng;
-    gf_rng_seed(&rng, 0, 0);
-    rng.state = (uint64_t)luaL_checkinteger(L, 2);
-    rng.increment = (uint64_t)luaL_checkinteger(L, 3);
-    if (gf_loader_set_rng(ld, &rng) != GF_OK) return gf_lua_raise(L, "loader:set_rng_state");
+    gf_loader_rngs rngs;
+    gf_rng *generators[2] = {&rngs.order, &rngs.augment};
+    for (int g = 0; g < 2; g++) {
+        gf_rng_seed(generators[g], 0, 0);
+        generators[g]->state = (uint64_t)luaL_checkinteger(L, 2 + 2 * g);
+        generators[g]->increment = (uint64_t)luaL_checkinteger(L, 3 + 2 * g);
+    }
+    if (gf_loader_set_rngs(ld, &rngs) != GF_OK) return gf_lua_raise(L, "loader:set_rng_state");
     return 0;
 }
 

@@ -295,7 +295,7 @@ static int l_checkpoint_save(lua_State *L) {
     gf_loader *loader = gf_lua_check_loader(L, 4);
     gf_train_state state = {.epoch = (int)luaL_checkinteger(L, 5),
                             .history = (char *)luaL_optstring(L, 6, "")};
-    gf_loader_get_rng(loader, &state.loader_rng);
+    gf_loader_get_rngs(loader, &state.loader_rngs);
     if (gf_train_checkpoint_save(dir, net, sgd, &state) != GF_OK)
         return gf_lua_raise(L, "graft.core.checkpoint_save");
     return 0;
@@ -343,7 +343,7 @@ static int l_checkpoint_load(lua_State *L) {
         lua_pushnil(L);
         return 1;
     }
-    if (gf_loader_set_rng(loader, &state.loader_rng) != GF_OK) {
+    if (gf_loader_set_rngs(loader, &state.loader_rngs) != GF_OK) {
         free(state.history);
         return gf_lua_raise(L, "graft.core.checkpoint_load");
     }

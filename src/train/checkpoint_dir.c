@@ -12,7 +12,8 @@
 #include "io/epoch_dir.h"
 #include "io/safetensors.h"
 
-static const char *const FORMAT = "graft-trainer/1";
+/* /2: the loader's order and augmentation generators (four words; /1 held one) */
+static const char *const FORMAT = "graft-trainer/2";
 static const char *const FILES[] = {"model.safetensors", "trainer.safetensors", "history.jsonl"};
 enum { FILE_COUNT = 3 };
 
@@ -44,11 +45,14 @@ static int write_trainer(const char *path, const gf_sgd *sgd, const gf_train_sta
     gf_st_meta meta[] = {{"format", FORMAT}, {"epoch", epoch}, {"momentum_filled", filled},
                          {"parameters", count}};
     /* the generator's two 64-bit words, stored as their int64 bit patterns */
-    int64_t rng[2];
-    memcpy(&rng[0], &state->loader_rng.state, sizeof rng[0]);
-    memcpy(&rng[1], &state->loader_rng.increment, sizeof rng[1]);
+    int64_t rng[4];
+    const gf_rng *generators[2] = {&state->loader_rngs.order, &state->loader_rngs.augment};
+    for (int g = 0; g < 2; g++) {
+        memcpy(&rng[2 * g], &generators[g]->state, sizeof rng[0]);
+        memcpy(&rng[2 * g + 1], &generators[g]->increment, sizeof rng[0]);
+    }
     gf_st_entry entries[2] = {{.name = "loader_rng", .dtype = GF_DTYPE_I64, .ndim = 1,
-                               .shape = {2}, .data = rng}};
+                               .shape = {4}, .data = rng}};
     size_t n = 1;
     if (sgd->buffer && sgd->buffer_filled)
         entries[n++] = (gf_st_entry){.name = "momentum_buffer", .dtype = GF_DTYPE_F32,
@@ -130,9 +134,10 @@ static char *read_text(const char *path) {
     return text;
 }
 
-/* The generator state stored in loader_rng (two int64 bit patterns). */
-static gf_rng stored_rng(const gf_st_entry *e) {
-    const int64_t *words = e->data;
+/* Generator g (0 order, 1 augmentation) stored in loader_rng (two int64 bit patterns
+ * each). */
+static gf_rng stored_rng(const gf_st_entry *e, int g) {
+    const int64_t *words = (const int64_t *)e->data + 2 * g;
     gf_rng rng;
     gf_rng_seed(&rng, 0, 0);
     memcpy(&rng.state, &words[0], sizeof words[0]);
@@ -154,6 +159,9 @@ static int check_trainer(const char *file, const gf_st_file *f, const gf_sgd *sg
         if (!known) return gf_fail("%s: unexpected metadata field '%s'", file, key);
     }
     const char *format = meta_value(f, "format");
+    if (format && strcmp(format, "graft-trainer/1") == 0)
+        return gf_fail("%s: a trainer state of an older graft (format graft-trainer/1, one "
+                       "loader generator; this graft keeps two): start the run again", file);
     if (!format || strcmp(format, FORMAT) != 0)
         return gf_fail("%s: not a graft trainer state (metadata format '%s', expected '%s')", file,
                        format ? format : "missing", FORMAT);
@@ -186,10 +194,14 @@ static int check_trainer(const char *file, const gf_st_file *f, const gf_sgd *sg
         else
             return gf_fail("%s: unexpected tensor '%s'", file, e->name);
     }
-    if (!rng || rng->dtype != GF_DTYPE_I64 || rng->ndim != 1 || rng->shape[0] != 2)
-        return gf_fail("%s: tensor loader_rng missing or not I64 [2]", file);
-    gf_rng generator = stored_rng(rng);
-    if (gf_rng_check(&generator) != GF_OK) return gf_fail_context("%s: tensor loader_rng", file);
+    if (!rng || rng->dtype != GF_DTYPE_I64 || rng->ndim != 1 || rng->shape[0] != 4)
+        return gf_fail("%s: tensor loader_rng missing or not I64 [4]", file);
+    for (int g = 0; g < 2; g++) {
+        gf_rng generator = stored_rng(rng, g);
+        if (gf_rng_check(&generator) != GF_OK)
+            return gf_fail_context("%s: tensor loader_rng, %s generator", file,
+                                   g ? "augmentation" : "order");
+    }
     if (!*filled) {
         if (buffer)
             return gf_fail("%s: tensor momentum_buffer present, but metadata momentum_filled is 0",
@@ -240,7 +252,8 @@ int gf_train_checkpoint_load(const char *dir, gf_net *net, gf_sgd *sgd, gf_train
     /* everything checked: now change the optimizer and fill the state */
     if (want_buffer) memcpy(sgd->buffer, buffer->data, sgd->count * sizeof(float));
     sgd->buffer_filled = want_buffer;
-    state->loader_rng = stored_rng(rng);
+    state->loader_rngs.order = stored_rng(rng, 0);
+    state->loader_rngs.augment = stored_rng(rng, 1);
     state->epoch = epoch;
     state->history = history;
     gf_safetensors_close(f);

@@ -3,13 +3,14 @@
  * the highest-numbered one) with three members:
  *   DIR/epoch-0003/model.safetensors    weights and BatchNorm statistics (gf_net_save;
  *                                        loads into PyTorch by state_dict key)
- *   DIR/epoch-0003/trainer.safetensors  SGD momentum buffer, the data loader's generator
- *                                        state, and metadata: epoch, parameter count
+ *   DIR/epoch-0003/trainer.safetensors  SGD momentum buffer, the data loader's two
+ *                                        generator states (order, augmentation), and
+ *                                        metadata: epoch, parameter count
  *   DIR/epoch-0003/history.jsonl        the caller's history so far */
 #ifndef GRAFT_TRAIN_CHECKPOINT_DIR_H
 #define GRAFT_TRAIN_CHECKPOINT_DIR_H
 
-#include "core/rng.h"
+#include "data/loader.h"
 #include "io/epoch_dir.h"
 #include "nn/network.h"
 #include "train/sgd.h"
@@ -21,7 +22,7 @@
 
 typedef struct gf_train_state {
     int epoch;         /* epochs completed */
-    gf_rng loader_rng; /* the training loader's generator after that epoch */
+    gf_loader_rngs loader_rngs; /* the training loader's generators after that epoch */
     char *history;     /* caller's text (the Lua trainer stores its history); may be NULL */
 } gf_train_state;
 

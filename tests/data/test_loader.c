@@ -1,6 +1,7 @@
 /* The background batch loader: every image once per epoch, batches equal to the
  * augmentation done by hand in the documented order of draws, determinism per
- * (seed, stream), generator state carried between loaders, abandoned epochs. */
+ * (seed, streams), order and augmentation from separate streams, generator states
+ * carried between loaders, abandoned epochs. */
 #include "check.h"
 #include "core/error.h"
 #include "data/augment.h"
@@ -19,17 +20,20 @@ static gf_dataset *make_dataset(void) {
 }
 
 static const gf_loader_options TRAIN = {.batch = BATCH, .shuffle = true, .pad = 2,
-                                        .flip = true, .seed = 11, .stream = 0};
+                                        .flip = true, .seed = 11, .order_stream = 0,
+                                        .augment_stream = 3};
 
-/* One epoch as documented: shuffle with the generator, then augment in order. */
-static void expected_epoch(const gf_dataset *ds, gf_rng *rng, float *images, int32_t *order) {
+/* One epoch as documented: shuffle with the order generator, then augment in order
+ * with the augmentation generator. */
+static void expected_epoch(const gf_dataset *ds, gf_loader_rngs *rngs, float *images,
+                           int32_t *order) {
     gf_augment a;
     gf_augment_init(&a, ds, TRAIN.pad, TRAIN.flip);
     for (int i = 0; i < N; i++) order[i] = i;
-    gf_rng_shuffle(rng, order, N);
+    gf_rng_shuffle(&rngs->order, order, N);
     for (int i = 0; i < N; i++)
         gf_augment_image(&a, images + i * C * H * W, ds->images + order[i] * C * H * W, C, H, W,
-                         rng);
+                         &rngs->augment);
 }
 
 /* Reads a whole epoch; returns the number of batches. */
@@ -51,8 +55,9 @@ static void test_epochs_match_hand_augmentation(void) {
     gf_dataset *ds = make_dataset();
     gf_loader *ld = gf_loader_create(ds, &TRAIN);
     CHECK(ld != NULL && gf_loader_batches_per_epoch(ld) == 6);
-    gf_rng rng;
-    gf_rng_seed(&rng, TRAIN.seed, TRAIN.stream);
+    gf_loader_rngs rng;
+    gf_rng_seed(&rng.order, TRAIN.seed, TRAIN.order_stream);
+    gf_rng_seed(&rng.augment, TRAIN.seed, TRAIN.augment_stream + GF_LOADER_AUGMENT_STREAMS);
     static float got[N * C * H * W], want[N * C * H * W];
     int32_t labels[N], order[N], previous[N];
     int sizes[8];
@@ -92,11 +97,34 @@ static void test_sequential_and_streams(void) {
     gf_loader_free(ld);
 
     gf_loader_options s1 = TRAIN, s2 = TRAIN;
-    s2.stream = 1;
+    s2.order_stream = 1;
     gf_loader *a = gf_loader_create(ds, &s1), *b = gf_loader_create(ds, &s2);
     read_epoch(a, images, labels, sizes);
     read_epoch(b, images, other, sizes);
     CHECK(memcmp(labels, other, sizeof labels) != 0);
+    gf_loader_free(a);
+    gf_loader_free(b);
+
+    /* "same order" (Table 4): one order stream, own augmentation streams: the same
+     * images in the same order, cropped and flipped differently */
+    static float mine[N * C * H * W], theirs[N * C * H * W];
+    s1 = TRAIN;
+    s2 = TRAIN;
+    s1.augment_stream = 1;
+    s2.augment_stream = 2;
+    a = gf_loader_create(ds, &s1);
+    b = gf_loader_create(ds, &s2);
+    for (int epoch = 0; epoch < 2; epoch++) {
+        read_epoch(a, mine, labels, sizes);
+        read_epoch(b, theirs, other, sizes);
+        CHECK(memcmp(labels, other, sizeof labels) == 0);
+        int same = 0;
+        for (int i = 0; i < N; i++)
+            same += memcmp(mine + i * C * H * W, theirs + i * C * H * W,
+                           sizeof(float) * C * H * W) == 0;
+        /* 25 crops x 2 flips: a few images may match by chance, not most */
+        CHECK(same < N / 3);
+    }
     gf_loader_free(a);
     gf_loader_free(b);
     gf_dataset_free(ds);
@@ -109,13 +137,13 @@ static void test_state_carries_over(void) {
     int32_t y1[N], y2[N];
     int sizes[8];
     read_epoch(a, x1, y1, sizes);
-    gf_rng state;
-    gf_loader_get_rng(a, &state);
+    gf_loader_rngs state;
+    gf_loader_get_rngs(a, &state);
     read_epoch(a, x1, y1, sizes);
 
     /* a fresh loader given the state after epoch 1 produces epoch 2 */
     gf_loader *b = gf_loader_create(ds, &TRAIN);
-    gf_loader_set_rng(b, &state);
+    gf_loader_set_rngs(b, &state);
     read_epoch(b, x2, y2, sizes);
     CHECK(memcmp(y1, y2, sizeof y1) == 0);
     CHECK(memcmp(x1, x2, sizeof x1) == 0);

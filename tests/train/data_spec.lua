@@ -213,11 +213,14 @@ describe("graft.core.loader", function()
     expect.eq(#la, 50)
     expect.truthy(table.concat(la, ",") ~= table.concat(lc, ","), "streams 0 and 1 differ")
     -- generator state carries an epoch sequence over to another loader
-    local s, inc = a:rng_state()
+    local s, inc, as, ainc = a:rng_state()
     local after = epoch_labels(a)
-    c:set_rng_state(s, inc)
+    c:set_rng_state(s, inc, as, ainc)
     expect.eq(epoch_labels(c), after)
-    expect.error(function() c:set_rng_state(s, 2) end, { "loader:set_rng_state", "increment 2 is even" })
+    expect.error(function() c:set_rng_state(s, 2, as, ainc) end,
+      { "loader:set_rng_state", "order generator", "increment 2 is even" })
+    expect.error(function() c:set_rng_state(s, inc, as, 4) end,
+      { "loader:set_rng_state", "augmentation generator", "increment 4 is even" })
     a:close(); b:close(); c:close()
   end)
 

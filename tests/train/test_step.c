@@ -356,8 +356,9 @@ static void test_checkpoints(void) {
     sgd->buffer_filled = true;
     gf_net_stats(net)[0] = 0.25f;
     gf_train_state state = {.epoch = 1, .history = "{\"epoch\":1}\n"};
-    gf_rng_seed(&state.loader_rng, 99, 4);
-    gf_rng_u32(&state.loader_rng);
+    gf_rng_seed(&state.loader_rngs.order, 99, 4);
+    gf_rng_u32(&state.loader_rngs.order);
+    gf_rng_seed(&state.loader_rngs.augment, 99, 5);
     CHECK(gf_train_checkpoint_save(sub, net, sgd, &state) == GF_OK);
     state.epoch = 2;
     state.history = "{\"epoch\":1}\n{\"epoch\":2}\n";
@@ -375,8 +376,10 @@ static void test_checkpoints(void) {
     gf_train_state loaded = {0};
     CHECK(gf_train_checkpoint_load(sub, other, other_sgd, &loaded, &found, NULL, NULL) == GF_OK && found);
     CHECK(loaded.epoch == 2);
-    CHECK(loaded.loader_rng.state == state.loader_rng.state);
-    CHECK(loaded.loader_rng.increment == state.loader_rng.increment);
+    CHECK(loaded.loader_rngs.order.state == state.loader_rngs.order.state);
+    CHECK(loaded.loader_rngs.order.increment == state.loader_rngs.order.increment);
+    CHECK(loaded.loader_rngs.augment.state == state.loader_rngs.augment.state);
+    CHECK(loaded.loader_rngs.augment.increment == state.loader_rngs.augment.increment);
     CHECK(loaded.history && strcmp(loaded.history, state.history) == 0);
     free(loaded.history);
     CHECK(other_sgd->buffer_filled);
@@ -426,7 +429,8 @@ static void test_checkpoints(void) {
  * and the field named, and the network and optimizer stay as they were. */
 typedef struct trainer_fields {
     const char *format, *epoch, *filled, *parameters, *extra_key;
-    const int64_t *rng; /* the two words of loader_rng */
+    const int64_t *rng; /* the four words of loader_rng */
+    int64_t rng_words;  /* its length; 0 for 4 */
     bool buffer, nan_in_buffer, extra_tensor;
 } trainer_fields;
 
@@ -438,7 +442,7 @@ static void write_trainer_file(const char *path, const trainer_fields *t, size_t
     float *buffer = calloc(count, sizeof(float));
     if (t->nan_in_buffer) buffer[count / 2] = NAN;
     gf_st_entry entries[3] = {{.name = "loader_rng", .dtype = GF_DTYPE_I64, .ndim = 1,
-                               .shape = {2}, .data = t->rng}};
+                               .shape = {t->rng_words ? t->rng_words : 4}, .data = t->rng}};
     size_t n = 1;
     if (t->buffer)
         entries[n++] = (gf_st_entry){.name = "momentum_buffer", .dtype = GF_DTYPE_F32,
@@ -457,22 +461,26 @@ static void test_corrupt_trainer_state(void) {
     gf_sgd *sgd = gf_sgd_create(gf_net_param_count(net), 0.9f, 0, 0, false);
     sgd->buffer_filled = true;
     gf_train_state state = {.epoch = 2, .history = "{\"epoch\":1}\n{\"epoch\":2}\n"};
-    gf_rng_seed(&state.loader_rng, 5, 1);
+    gf_rng_seed(&state.loader_rngs.order, 5, 1);
+    gf_rng_seed(&state.loader_rngs.augment, 5, 2);
     CHECK(gf_train_checkpoint_save(dir, net, sgd, &state) == GF_OK);
     char path[128], parameters[32];
     snprintf(path, sizeof path, "%s/epoch-0002/trainer.safetensors", dir);
     snprintf(parameters, sizeof parameters, "%zu", sgd->count);
 
-    static const int64_t odd[2] = {12345, 15}, zero[2] = {0, 0}, even[2] = {99, 1000};
-    const trainer_fields good = {"graft-trainer/1", "2", "1", parameters, NULL, odd, true,
+    static const int64_t odd[4] = {12345, 15, 777, 21}, zero[4] = {0, 0, 777, 21},
+                         even[4] = {12345, 15, 99, 1000};
+    const trainer_fields good = {"graft-trainer/2", "2", "1", parameters, NULL, odd, 0, true,
                                  false, false};
     struct {
         trainer_fields fields;
         const char *message;
     } cases[] = {
         /* state and increment 0: the generator gives 0 forever, shuffling never ends */
-        {{.rng = zero}, "tensor loader_rng: generator increment 0 is even"},
-        {{.rng = even}, "generator increment 1000 is even"},
+        {{.rng = zero}, "tensor loader_rng, order generator: generator increment 0 is even"},
+        {{.rng = even}, "augmentation generator: generator increment 1000 is even"},
+        {{.rng = odd, .rng_words = 2}, "tensor loader_rng missing or not I64 [4]"},
+        {{.format = "graft-trainer/1"}, "a trainer state of an older graft (format graft-trainer/1"},
         {{.epoch = "3"}, "metadata epoch 3, but the directory is that of epoch 2"},
         {{.epoch = "0"}, "metadata epoch '0' is not a number of epochs"},
         {{.epoch = "-2"}, "metadata epoch '-2'"},
@@ -481,7 +489,7 @@ static void test_corrupt_trainer_state(void) {
         {{.filled = "2"}, "metadata momentum_filled '2' (expected 0 or 1)"},
         {{.filled = "0"}, "momentum_buffer present, but metadata momentum_filled is 0"},
         {{.parameters = "7"}, "metadata parameters '7', but the network has"},
-        {{.format = "graft-trainer/2"}, "metadata format 'graft-trainer/2'"},
+        {{.format = "graft-trainer/3"}, "metadata format 'graft-trainer/3'"},
         {{.extra_key = "iteration"}, "unexpected metadata field 'iteration'"},
         {{.extra_tensor = true}, "unexpected tensor 'learning_rate'"},
         {{.nan_in_buffer = true}, "tensor momentum_buffer: element"},
@@ -499,6 +507,7 @@ static void test_corrupt_trainer_state(void) {
         if (c->parameters) t.parameters = c->parameters;
         t.extra_key = c->extra_key;
         if (c->rng) t.rng = c->rng;
+        t.rng_words = c->rng_words;
         t.nan_in_buffer = c->nan_in_buffer;
         t.extra_tensor = c->extra_tensor;
         write_trainer_file(path, &t, sgd->count);
@@ -510,7 +519,8 @@ static void test_corrupt_trainer_state(void) {
     /* the untouched fields load */
     write_trainer_file(path, &good, sgd->count);
     CHECK(gf_train_checkpoint_load(dir, fresh, fresh_sgd, &loaded, &found, NULL, NULL) == GF_OK && found);
-    CHECK(loaded.epoch == 2 && loaded.loader_rng.increment == 15 && fresh_sgd->buffer_filled);
+    CHECK(loaded.epoch == 2 && loaded.loader_rngs.order.increment == 15 &&
+          loaded.loader_rngs.augment.increment == 21 && fresh_sgd->buffer_filled);
     free(loaded.history);
 
     /* an epoch number beyond the limit in a directory name is not an epoch directory */

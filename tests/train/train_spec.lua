@@ -177,12 +177,13 @@ describe("graft.train", function()
     end
     write("history.jsonl", good_history)
     -- a generator of state 0 and increment 0 would make shuffling spin forever
-    local header = string.format('{"__metadata__":{"format":"graft-trainer/1","epoch":"1",'
-      .. '"momentum_filled":"0","parameters":"%d"},"loader_rng":{"dtype":"I64","shape":[2],'
-      .. '"data_offsets":[0,16]}}', net:param_count())
+    local header = string.format('{"__metadata__":{"format":"graft-trainer/2","epoch":"1",'
+      .. '"momentum_filled":"0","parameters":"%d"},"loader_rng":{"dtype":"I64","shape":[4],'
+      .. '"data_offsets":[0,32]}}', net:param_count())
     header = header .. string.rep(" ", (8 - #header % 8) % 8)
-    write("trainer.safetensors", string.pack("<I8", #header) .. header .. string.pack("<i8i8", 0, 0))
-    expect.error(resume, { epoch_dir .. "/trainer.safetensors", "generator increment 0 is even" })
+    write("trainer.safetensors", string.pack("<I8", #header) .. header .. string.pack("<i8i8i8i8", 0, 0, 5, 7))
+    expect.error(resume, { epoch_dir .. "/trainer.safetensors", "order generator",
+                           "generator increment 0 is even" })
     expect.truthy(saved(net) == before, "the network is unchanged")
     helpers.remove_dir(dir)
   end)

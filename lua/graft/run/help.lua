@@ -6,7 +6,8 @@ one grafting round runs (grafting happens after the last epoch too, as in Algori
 with every=N, a round runs after every N iterations instead (the K networks then
 train batch by batch in turn; no test before the rounds).
 Network k (1-based) is initialised with seed*100 + k, reads the data in its own order
-(stream k; same_order=true: one order for all) and, with diff_lr=true, starts at the
+(stream k; same_order=true: one order for all), crops and flips it with its own
+generator (always) and, with diff_lr=true, starts at the
 reference's different learning rate lr*(1+cos(pi*(K-k)/K))/2.
 With resume, the options must be those of the run being continued (quiet, ensemble,
 data_dir, dataset and on_epoch may differ); the result is bit-identical to an

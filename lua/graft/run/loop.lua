@@ -41,13 +41,14 @@ end
 return function(o, data, root, last, nets, trainers)
   local K = o.nets
   for k = 1, K do
-    -- each network its own initialisation; data order: one stream per network
-    -- unless same_order
+    -- each network its own initialisation and augmentation; data order: one stream
+    -- per network unless same_order
     nets[k] = models.build(o.model, { data = data, seed = o.seed * 100 + k })
     trainers[k] = train.trainer {
       net = nets[k], data = data, epochs = o.epochs, batch = o.batch,
       lr = options.initial_lr(o, k), momentum = o.momentum, weight_decay = o.wd,
-      schedule = o.schedule, seed = o.seed, stream = o.same_order and 0 or k, pad = o.pad,
+      schedule = o.schedule, seed = o.seed, stream = o.same_order and 0 or k,
+      augment_stream = k, pad = o.pad,
       quiet = o.quiet, name = K > 1 and string.format("net %d/%d", k, K) or nil,
     }
   end
