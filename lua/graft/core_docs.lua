@@ -87,7 +87,7 @@ doc(n.nodes, [[net:nodes() -> {{op=, name=, inputs=, channels=, height=, width=,
 The nodes in execution order; entry i + 1 is node i (node 0 is the input).]])
 doc(n.input_shape, "net:input_shape() -> {C, H, W}")
 doc(n.output_shape, "net:output_shape() -> per-sample output shape, {classes} or {C, H, W}")
-doc(n.initialise, "net:initialise(seed) -> net, weights drawn again (Kaiming normal, as the reference)")
+doc(n.initialise, "net:initialise(seed) -> net, weights drawn again with the network's rule (Kaiming normal, or PyTorch's defaults for MobileNetV2; see graft.models)")
 doc(n.copy_state, "net:copy_state(other) -> net, parameters and statistics copied from other")
 doc(n.clone, "net:clone() -> an independent copy (same architecture, weights and mode)")
 doc(n.save, [[net:save(path [, metadata]) -> nil
@@ -115,10 +115,10 @@ doc(core.net_add, "graft.core.net_add(net, a, b) -> node (a + b, the residual ad
 doc(core.net_finalize, "graft.core.net_finalize(net [, seed = 0, model = 'custom']) -> net, buffers allocated and weights initialised")
 doc(core.net_node, "graft.core.net_node(net, index) -> {op=, name=, channels=, ...} of node index (0 = input)")
 doc(core.resnet_cifar, [[graft.core.resnet_cifar{depth = 20, classes = 10, in_channels = 3,
-                         image_size = 32, leaky_slope = 0, seed = 0} -> net
+                         image_size = 32, leaky_slope = 0, seed = 0, init = 'kaiming'} -> net
 The reference's CIFAR ResNet (option A shortcuts), depth 6n + 2.]])
 doc(core.mobilenetv2_cifar, [[graft.core.mobilenetv2_cifar{classes = 10, in_channels = 3,
-                              image_size = 32, seed = 0} -> net
-The reference's CIFAR MobileNetV2.]])
+                              image_size = 32, seed = 0, init = 'pytorch'} -> net
+The reference's CIFAR MobileNetV2 (init: 'pytorch', the reference's, or 'kaiming').]])
 
 return true

@@ -214,6 +214,7 @@ gf_net *gf_net_clone(const gf_net *src) {
     if (text == NULL) return NULL;
     gf_net *copy = gf_architecture_build(text);
     free(text);
+    if (copy) gf_net_set_init(copy, gf_net_init(src));
     if (copy == NULL || gf_net_finalize(copy, 0) != GF_OK ||
         gf_net_copy_state(copy, src) != GF_OK || gf_net_set_model(copy, gf_net_model(src)) != GF_OK) {
         gf_fail_context("gf_net_clone");

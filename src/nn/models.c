@@ -11,15 +11,21 @@ typedef struct resolved_options {
     gf_activation_kind activation;
     float slope;
     uint64_t seed;
+    gf_init_rule init;
 } resolved_options;
 
-static int resolve(const gf_model_options *o, const char *model, resolved_options *r) {
+/* reference_init: the rule the reference's code initialises this model with */
+static int resolve(const gf_model_options *o, const char *model, gf_init_rule reference_init,
+                   resolved_options *r) {
     r->classes = o && o->classes > 0 ? o->classes : 10;
     r->in_channels = o && o->in_channels > 0 ? o->in_channels : 3;
     r->image_size = o && o->image_size > 0 ? o->image_size : 32;
     r->slope = o ? o->leaky_slope : 0.0f;
     r->activation = r->slope > 0.0f ? GF_ACT_LEAKY_RELU : GF_ACT_RELU;
     r->seed = o ? o->seed : 0;
+    r->init = o && o->init_given ? o->init : reference_init;
+    if (!gf_init_rule_name(r->init))
+        return gf_fail("%s: unknown initialisation rule %d", model, (int)r->init);
     if (r->slope < 0.0f)
         return gf_fail("%s: leaky_slope %g must be >= 0 (0 means ReLU)", model, (double)r->slope);
     return GF_OK;
@@ -68,7 +74,7 @@ gf_net *gf_model_resnet_cifar(int depth, const gf_model_options *options) {
     char model[48];
     snprintf(model, sizeof model, "resnet%d", depth);
     resolved_options r;
-    if (resolve(options, model, &r) != GF_OK) return NULL;
+    if (resolve(options, model, GF_INIT_KAIMING, &r) != GF_OK) return NULL;
     if (depth < 8 || (depth - 2) % 6 != 0) {
         gf_fail("resnet: depth %d is not 6n + 2 (20, 32, 44, 56, 110, ...)", depth);
         return NULL;
@@ -95,6 +101,7 @@ gf_net *gf_model_resnet_cifar(int depth, const gf_model_options *options) {
             in_planes = planes[layer];
         }
     }
+    gf_net_set_init(net, r.init);
     if ((x = gf_net_global_avgpool(net, x)) < 0 ||
         gf_net_linear(net, "linear", x, r.classes, true) < 0 ||
         gf_net_set_model(net, model) != GF_OK || gf_net_finalize(net, r.seed) != GF_OK)
@@ -129,7 +136,7 @@ static int inverted_residual(gf_net *net, int index, int x, int in_planes, int o
 int gf_model_mobilenetv2_block(gf_net *net, int index, int input, int in_planes, int out_planes,
                                int expansion, int stride) {
     resolved_options r;
-    if (resolve(NULL, "mobilenetv2 block", &r) != GF_OK) return GF_ERR;
+    if (resolve(NULL, "mobilenetv2 block", GF_INIT_PYTORCH, &r) != GF_OK) return GF_ERR;
     if (in_planes <= 0 || out_planes <= 0 || expansion <= 0 || stride <= 0)
         return gf_fail(
             "mobilenetv2 block layers.%d: in_planes %d, out_planes %d, expansion %d, "
@@ -149,9 +156,10 @@ gf_net *gf_model_mobilenetv2_cifar(const gf_model_options *options) {
                                      {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
     const char *model = "mobilenetv2";
     resolved_options r;
-    if (resolve(options, model, &r) != GF_OK) return NULL;
+    if (resolve(options, model, GF_INIT_PYTORCH, &r) != GF_OK) return NULL;
     gf_net *net = gf_net_create(r.in_channels, r.image_size, r.image_size);
     if (!net) return NULL;
+    gf_net_set_init(net, r.init);
     int x = conv_bn(net, "conv1", "bn1", 0, 32, 3, 1, 1, true, &r);
     if (x < 0) return fail_build(net, model);
     int in_planes = 32, index = 0;

@@ -1,8 +1,11 @@
 /* Builders for the reference's CIFAR models (see ../shared/reference-notes.md);
- * the returned network is finalised with `seed`. */
+ * the returned network is finalised with `seed`, initialised as the reference
+ * initialises that model (ResNets Kaiming normal, MobileNetV2 PyTorch's defaults)
+ * unless init_given asks for another rule. */
 #ifndef GRAFT_NN_MODELS_H
 #define GRAFT_NN_MODELS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "nn/network.h"
@@ -13,6 +16,8 @@ typedef struct gf_model_options {
     int image_size;  /* default 32 */
     float leaky_slope; /* 0: ReLU; > 0: leaky ReLU with this slope (ResNets only) */
     uint64_t seed;
+    bool init_given;   /* false: the reference's rule for the model */
+    gf_init_rule init;
 } gf_model_options;
 
 /* The deepest CIFAR ResNet of He et al. (2016), ResNet-1202. */

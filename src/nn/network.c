@@ -31,6 +31,7 @@ struct gf_net {
     float *params, *grads, *stats;
     int64_t *counters;
     bool finalized, training;
+    gf_init_rule init;
     char model[64];
     /* the tables' sizes before the node being built, restored if it fails */
     struct {
@@ -438,6 +439,26 @@ int gf_net_finalize(gf_net *net, uint64_t seed) {
     return GF_OK;
 }
 
+static const char *const init_rules[] = {"kaiming", "pytorch"};
+
+const char *gf_init_rule_name(gf_init_rule rule) {
+    return (unsigned)rule < 2 ? init_rules[rule] : NULL;
+}
+
+int gf_init_rule_parse(const char *name, gf_init_rule *rule) {
+    for (int i = 0; i < 2; i++)
+        if (name && strcmp(name, init_rules[i]) == 0) {
+            *rule = (gf_init_rule)i;
+            return GF_OK;
+        }
+    return gf_fail("initialisation must be 'kaiming' or 'pytorch', got '%s'",
+                   name ? name : "(null)");
+}
+
+void gf_net_set_init(gf_net *net, gf_init_rule rule) { net->init = rule; }
+
+gf_init_rule gf_net_init(const gf_net *net) { return net->init; }
+
 void gf_net_initialise(gf_net *net, uint64_t seed) {
     if (!net->finalized) return;
     gf_rng rng;
@@ -447,11 +468,15 @@ void gf_net_initialise(gf_net *net, uint64_t seed) {
         if (n->op == GF_OP_CONV2D || n->op == GF_OP_LINEAR) {
             const gf_slice *w = &net->slices[n->weight];
             int64_t fan_in = w->numel / w->shape[0];
-            float std = sqrtf(2.0f / (float)fan_in); /* Kaiming normal, fan_in, gain sqrt 2 */
-            gf_rng_fill_normal(&rng, net->params + w->offset, (size_t)w->numel, 0.0f, std);
+            float bound = 1.0f / sqrtf((float)fan_in);
+            if (net->init == GF_INIT_PYTORCH)
+                gf_rng_fill_uniform(&rng, net->params + w->offset, (size_t)w->numel, -bound, bound);
+            else /* Kaiming normal, fan_in, gain sqrt 2 */
+                gf_rng_fill_normal(&rng, net->params + w->offset, (size_t)w->numel, 0.0f,
+                                   sqrtf(2.0f / (float)fan_in));
             if (n->bias >= 0) {
                 const gf_slice *b = &net->slices[n->bias];
-                float bound = n->op == GF_OP_LINEAR ? 1.0f / sqrtf((float)fan_in) : 0.0f;
+                if (n->op != GF_OP_LINEAR && net->init == GF_INIT_KAIMING) bound = 0.0f;
                 if (bound > 0.0f)
                     gf_rng_fill_uniform(&rng, net->params + b->offset, (size_t)b->numel, -bound,
                                         bound);

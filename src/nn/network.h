@@ -62,10 +62,28 @@ int gf_net_linear(gf_net *net, const char *name, int input, int out_features, bo
 int gf_net_shortcut_a(gf_net *net, int input, int out_channels, int stride);
 int gf_net_add(gf_net *net, int a, int b);
 
-/* Allocates the flat buffers and initialises as the reference does: conv and
- * linear weights Kaiming-normal (fan_in, gain sqrt 2), linear bias uniform
- * +-1/sqrt(fan_in), conv bias 0, BatchNorm weight 1, bias 0, running mean 0, var 1.
- * The last node is the output. */
+/* How the weights are drawn (fan_in = the values of one filter):
+ *   GF_INIT_KAIMING  conv and linear weights N(0, sqrt(2 / fan_in)) (Kaiming normal,
+ *                    fan_in, gain sqrt 2: the reference's ResNets), linear bias
+ *                    U(+-1/sqrt(fan_in)), conv bias 0;
+ *   GF_INIT_PYTORCH  PyTorch's defaults, conv and linear weights and biases
+ *                    U(+-1/sqrt(fan_in)) (kaiming_uniform_ with a = sqrt 5; std
+ *                    1/sqrt(3 fan_in), 2.45 times smaller: the reference's
+ *                    MobileNetV2 and VGG16).
+ * Both: BatchNorm weight 1, bias 0, running mean 0, var 1. */
+typedef enum gf_init_rule { GF_INIT_KAIMING, GF_INIT_PYTORCH } gf_init_rule;
+
+/* "kaiming", "pytorch"; NULL for an unknown value. */
+const char *gf_init_rule_name(gf_init_rule rule);
+/* Parses a name; GF_ERR with a message listing the valid names. */
+int gf_init_rule_parse(const char *name, gf_init_rule *rule);
+
+/* The rule gf_net_finalize and gf_net_initialise draw with (default Kaiming). */
+void gf_net_set_init(gf_net *net, gf_init_rule rule);
+gf_init_rule gf_net_init(const gf_net *net);
+
+/* Allocates the flat buffers and initialises the weights from seed with the
+ * network's rule. The last node is the output. */
 int gf_net_finalize(gf_net *net, uint64_t seed);
 /* Re-initialises the weights (same rule) with another seed. */
 void gf_net_initialise(gf_net *net, uint64_t seed);

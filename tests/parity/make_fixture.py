@@ -11,6 +11,11 @@ of every parameter ("grad.<name>"), the BatchNorm state after the step
 ("after.<name>") and the evaluation-mode logits after the step ("eval_logits").
 The metadata lists the state_dict keys with shapes in PyTorch's order.
 
+init_std.safetensors holds, for the reference's MobileNetV2 (PyTorch's default
+initialisation) and ResNet-20 (Kaiming normal), the standard deviation of every
+conv and linear weight and bias at initialisation, pooled over 16 seeds
+("mobilenetv2.<key>", "resnet20.<key>"), for tests/net/test_models.c.
+
 The files are written by a small safetensors writer of our own (Debian 12 has no
 python3-safetensors), byte-compatible with graft's: compact JSON header, 8-byte
 types first, header padded with spaces to a multiple of 8.
@@ -269,6 +274,30 @@ def main():
     check(path, tensors)
     print("%s: three MobileNetV2 blocks, MobileNetV2 has %s parameters" % (
         path, metadata["mobilenetv2_parameters"]))
+
+    tensors = init_std(MobileNetV2Cifar, "mobilenetv2") + init_std(lambda: ResNetCifar(20), "resnet20")
+    path = os.path.join(out_dir, "init_std.safetensors")
+    write_safetensors(path, tensors, {"generator": "tests/parity/make_fixture.py",
+                                      "torch": torch.__version__, "seeds": "16",
+                                      "mobilenetv2": "PyTorch default initialisation",
+                                      "resnet20": "kaiming_normal_ on conv and linear weights"})
+    check(path, tensors)
+    print("%s: initial standard deviation of %d tensors" % (path, len(tensors)))
+
+
+def init_std(make, prefix, seeds=16):
+    """Per weight and bias: the standard deviation of its values over `seeds` fresh
+    models (pooled, so that small layers are measured as precisely as large ones)."""
+    values = {}
+    for seed in range(seeds):
+        torch.manual_seed(1000 + seed)
+        for name, module in make().named_modules():
+            if not isinstance(module, (nn.Conv2d, nn.Linear)):
+                continue
+            for kind, tensor in (("weight", module.weight), ("bias", module.bias)):
+                if tensor is not None:
+                    values.setdefault("%s.%s" % (name, kind), []).append(tensor.detach().flatten())
+    return [("%s.%s" % (prefix, key), torch.cat(v).std().reshape(1)) for key, v in values.items()]
 
 
 def check(path, tensors):

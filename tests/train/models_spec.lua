@@ -98,5 +98,29 @@ describe("graft.models", function()
       "graft.models.wrn: option 'widen': an integer >= 1 expected, got 0")
     expect.error(function() graft.models.mobilenetv2 { classes = "ten" } end,
       "graft.models.mobilenetv2: option 'classes': an integer >= 1 expected, got \"ten\"")
+    expect.error(function() graft.models.mobilenetv2 { init = "xavier" } end,
+      "graft.models.mobilenetv2: option 'init'")
+  end)
+
+  it("initialises each model as the reference does, or as asked", function()
+    local function std(net, name)
+      local t = net:parameters()[name]
+      local mean = t:mean()
+      return math.sqrt(((t - mean) * (t - mean)):sum() / (t:numel() - 1))
+    end
+    -- conv2 of MobileNetV2: 1280 filters of 320 values; PyTorch's default has std
+    -- 1/sqrt(3 * 320), Kaiming normal sqrt(2 / 320)
+    local reference = graft.models.mobilenetv2 { seed = 3 }
+    local kaiming = graft.models.mobilenetv2 { seed = 3, init = "kaiming" }
+    expect.near(std(reference, "conv2.weight"), 1 / math.sqrt(3 * 320), 2e-4)
+    expect.near(std(kaiming, "conv2.weight"), math.sqrt(2 / 320), 5e-4)
+    local resnet = graft.models.resnet { depth = 8, seed = 3 }
+    expect.near(std(resnet, "layer3.0.conv2.weight"), math.sqrt(2 / 576), 1e-3)
+    -- the rule stays with the network: drawn again, and in a clone
+    reference:initialise(4)
+    expect.near(std(reference, "conv2.weight"), 1 / math.sqrt(3 * 320), 2e-4)
+    local copy = reference:clone()
+    copy:initialise(5)
+    expect.near(std(copy, "conv2.weight"), 1 / math.sqrt(3 * 320), 2e-4)
   end)
 end)

@@ -9,11 +9,14 @@ local models = {}
 
 models.resnet = doc(require "graft.models.resnet", [[graft.models.resnet{depth=20, leaky=false, classes=10, ...} -> net
 CIFAR ResNet-20/32/44/56/110 (option-A shortcuts), as in the reference. leaky = true
-(slope 0.01) or a slope uses leaky ReLU. ResNet-20 for 10 classes has 269,722
+(slope 0.01) or a slope uses leaky ReLU. Initialised as the reference does, Kaiming
+normal (init = 'pytorch': PyTorch's defaults). ResNet-20 for 10 classes has 269,722
 parameters.]])
 
 models.mobilenetv2 = doc(require "graft.models.mobilenetv2", [[graft.models.mobilenetv2{classes=10, ...} -> net
-CIFAR MobileNetV2 as in the reference (2,296,922 parameters for 10 classes).]])
+CIFAR MobileNetV2 as in the reference (2,296,922 parameters for 10 classes),
+initialised as the reference is, with PyTorch's defaults, U(+-1/sqrt(fan_in))
+(init = 'kaiming': Kaiming normal, 2.45 times larger weights).]])
 
 models.vgg16 = doc(require "graft.models.vgg", [[graft.models.vgg16{classes=10, ...} -> net
 VGG16 with BatchNorm, CIFAR variant: 13 convolutions (cfg 64,64,M,128,128,M,

@@ -5,12 +5,12 @@
 local core = require "graft.core"
 local common = require "graft.models.common"
 
-local spec = common.spec("graft.models.mobilenetv2")
+local spec = common.spec("graft.models.mobilenetv2", { common.init_option("pytorch") })
 
 return function(opts)
   opts = common.options(spec, opts)
   return core.mobilenetv2_cifar {
     classes = opts.classes, in_channels = opts.in_channels, image_size = opts.image_size,
-    seed = opts.seed,
+    seed = opts.seed, init = opts.init,
   }
 end

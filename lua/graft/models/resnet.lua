@@ -18,6 +18,7 @@ local spec = common.spec("graft.models.resnet", {
     check = function(leaky)
       if type(leaky) == "number" and leaky <= 0 then return "false, true or a positive slope" end
     end },
+  common.init_option("kaiming"),
 })
 
 return function(opts)
@@ -26,6 +27,6 @@ return function(opts)
   if leaky == true then leaky = 0.01 end -- PyTorch's default slope
   return core.resnet_cifar {
     depth = opts.depth, classes = opts.classes, in_channels = opts.in_channels,
-    image_size = opts.image_size, leaky_slope = leaky or 0, seed = opts.seed,
+    image_size = opts.image_size, leaky_slope = leaky or 0, seed = opts.seed, init = opts.init,
   }
 end
