@@ -19,9 +19,9 @@ M.ring_options = options.spec("graft.graft_ring", {
   { "c", "number", default = 500, help = "c of the adaptive coefficient (eq. 7)" },
   { "round", "boolean", default = true, help = "round alpha to 2 decimals" },
   { "alpha", "number", min = 0, max = 1, default_help = "eq. 7", help = "a fixed alpha instead of eq. 7" },
-  { "alpha_rule", "string", default = "every_conv", choices = { "every_conv", "conv_keys" },
-    help = "which convs compute an alpha: every conv, or those named *conv* (the reference's "
-      .. "rule: MobileNetV2's shortcut.0 takes its block's conv3 alpha)" },
+  { "alpha_rule", "string", default = "conv_keys", choices = { "conv_keys", "every_conv" },
+    help = "which convs compute an alpha: those named *conv* (the reference's rule: "
+      .. "MobileNetV2's shortcut.0 takes its block's conv3 alpha), or every conv" },
   { "filter_level", "boolean", default = false, help = "graft filter by filter, not layer by layer" },
   { "filter_rule", "string", default = "gamma", choices = { "gamma", "criterion" },
     help = "at filter level: the reference's BatchNorm gamma weights |g| / (|g| + |g'|), or "
@@ -82,8 +82,10 @@ M.histogram = doc(core.histogram, [=[
 graft.histogram(t, bins [, lo, hi]) -> counts, edges (bins + 1 of them); last bin closed.]=])
 
 M.invalid_filters = doc(core.invalid_filters, [=[
-graft.invalid_filters(net, threshold) -> {filters, invalid, ratio, threshold,
-layers = {{name, filters, invalid, ratio}, ...}}: conv filters whose l1 < threshold.]=])
+graft.invalid_filters(net, threshold [, rule = "conv_keys"]) -> {filters, invalid,
+ratio, threshold, rule, layers = {{name, filters, invalid, ratio}, ...}}: conv
+filters whose l1 < threshold. "conv_keys" counts the convs the reference counts
+(named *conv*: MobileNetV2's projection shortcuts are left out); "every_conv" all.]=])
 
 M.information = doc(core.information, [=[
 graft.information(net [, bins]) -> sum over conv layers of the layer entropy (Fig. 7).]=])

@@ -42,9 +42,11 @@ int64_t gf_conv_filter_count(const gf_net *net) {
     return count;
 }
 
-int gf_invalid_filters(gf_net *net, double threshold, gf_invalid_layer *out, int capacity,
-                       int64_t *total_filters, int64_t *total_invalid) {
+int gf_invalid_filters(gf_net *net, double threshold, gf_conv_rule rule, gf_invalid_layer *out,
+                       int capacity, int *layer_count, int64_t *total_filters,
+                       int64_t *total_invalid) {
     if (isnan(threshold)) return gf_fail("invalid filters: threshold is NaN");
+    if (!gf_conv_rule_name(rule)) return gf_fail("invalid filters: unknown rule %d", (int)rule);
     int count = 0;
     gf_graft_layer *layers = conv_layers(net, &count);
     if (!layers) return gf_fail_context("invalid filters");
@@ -54,22 +56,26 @@ int gf_invalid_filters(gf_net *net, double threshold, gf_invalid_layer *out, int
                        capacity, count);
     }
     int64_t filters = 0, invalid = 0;
+    int counted = 0;
     for (int l = 0; l < count; l++) {
+        if (!gf_conv_rule_takes(rule, &layers[l])) continue;
         const float *w = gf_net_slice_data(net, layers[l].weight);
         int64_t under = 0;
         for (int64_t f = 0; f < layers[l].filters; f++)
             if (gf_l1(w + f * layers[l].per_filter, (size_t)layers[l].per_filter) < threshold)
                 under++;
         if (out) {
-            out[l].node = layers[l].node;
-            snprintf(out[l].layer, sizeof out[l].layer, "%s", layers[l].weight->name);
-            out[l].filters = layers[l].filters;
-            out[l].invalid = under;
+            out[counted].node = layers[l].node;
+            snprintf(out[counted].layer, sizeof out[counted].layer, "%s", layers[l].weight->name);
+            out[counted].filters = layers[l].filters;
+            out[counted].invalid = under;
         }
+        counted++;
         filters += layers[l].filters;
         invalid += under;
     }
     gf_free(layers);
+    if (layer_count) *layer_count = counted;
     if (total_filters) *total_filters = filters;
     if (total_invalid) *total_invalid = invalid;
     return GF_OK;

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "graft/layers.h"
 #include "nn/network.h"
 
 typedef struct gf_invalid_layer {
@@ -18,9 +19,13 @@ typedef struct gf_invalid_layer {
 /* Number of conv layers. */
 int gf_conv_layer_count(const gf_net *net);
 
-/* Invalid filters: l1 < threshold. layers may be NULL; otherwise it needs
- * gf_conv_layer_count entries. Totals over all conv layers. */
-int gf_invalid_filters(gf_net *net, double threshold, gf_invalid_layer *layers, int capacity,
+/* Invalid filters: l1 < threshold, over the conv layers the rule takes (layers.h;
+ * GF_CONV_KEYS counts as the reference's filter_comparison.py does, which leaves out
+ * MobileNetV2's projection shortcuts: 17,088 filters, not 17,544). layers may be
+ * NULL; otherwise it needs gf_conv_layer_count entries, and *layer_count (may be
+ * NULL) receives how many were filled. Totals over the counted layers. */
+int gf_invalid_filters(gf_net *net, double threshold, gf_conv_rule rule,
+                       gf_invalid_layer *layers, int capacity, int *layer_count,
                        int64_t *total_filters, int64_t *total_invalid);
 
 /* Sum over conv layers of the entropy of the whole layer (eq. 6). */

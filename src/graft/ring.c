@@ -11,44 +11,24 @@
 gf_graft_options gf_graft_options_default(void) {
     gf_graft_options o = {.criterion = GF_CRITERION_ENTROPY, .bins = GF_DEFAULT_BINS,
                           .weighting = gf_weighting_default(),
-                          .alpha_rule = GF_ALPHA_EVERY_CONV, .filter_level = false,
+                          .alpha_rule = GF_CONV_KEYS, .filter_level = false,
                           .filter_rule = GF_FILTER_GAMMA};
     return o;
 }
 
-static const char *const alpha_rules[] = {"every_conv", "conv_keys"};
 static const char *const filter_rules[] = {"gamma", "criterion"};
-
-const char *gf_alpha_rule_name(gf_alpha_rule rule) {
-    return (unsigned)rule < 2 ? alpha_rules[rule] : NULL;
-}
 
 const char *gf_filter_rule_name(gf_filter_rule rule) {
     return (unsigned)rule < 2 ? filter_rules[rule] : NULL;
 }
 
-static int parse_name(const char *name, const char *const names[2], const char *what, int *value) {
+int gf_filter_rule_parse(const char *name, gf_filter_rule *rule) {
     for (int i = 0; i < 2; i++)
-        if (name && strcmp(name, names[i]) == 0) {
-            *value = i;
+        if (name && strcmp(name, filter_rules[i]) == 0) {
+            *rule = (gf_filter_rule)i;
             return GF_OK;
         }
-    return gf_fail("%s must be '%s' or '%s', got '%s'", what, names[0], names[1],
-                   name ? name : "(null)");
-}
-
-int gf_alpha_rule_parse(const char *name, gf_alpha_rule *rule) {
-    int value = 0;
-    if (parse_name(name, alpha_rules, "alpha rule", &value) != GF_OK) return GF_ERR;
-    *rule = (gf_alpha_rule)value;
-    return GF_OK;
-}
-
-int gf_filter_rule_parse(const char *name, gf_filter_rule *rule) {
-    int value = 0;
-    if (parse_name(name, filter_rules, "filter rule", &value) != GF_OK) return GF_ERR;
-    *rule = (gf_filter_rule)value;
-    return GF_OK;
+    return gf_fail("filter rule must be 'gamma' or 'criterion', got '%s'", name ? name : "(null)");
 }
 
 int gf_graft_record_count(const gf_net *net, int networks) {
@@ -137,8 +117,7 @@ static int plan_alpha_sources(round_state *r, const gf_net *net, const gf_graft_
         r->alpha_source[n] = -1;
         if (l >= 0) {
             const gf_graft_layer *layer = &r->layers[l];
-            bool computes = layer->is_conv && (options->alpha_rule == GF_ALPHA_EVERY_CONV ||
-                                               strstr(layer->weight->name, "conv"));
+            bool computes = gf_conv_rule_takes(options->alpha_rule, layer);
             bool own_alpha = computes || options->filter_level || last_alpha < 0;
             r->alpha_source[n] = own_alpha ? l : last_alpha;
             if (own_alpha && layer->is_conv) last_alpha = l;
@@ -440,7 +419,7 @@ int gf_graft_ring(gf_net *const *nets, int count, const gf_graft_options *option
         return gf_fail("graft ring: bins must be at least 1, got %d", options->bins);
     if (!gf_criterion_name(options->criterion))
         return gf_fail("graft ring: unknown criterion %d", (int)options->criterion);
-    if (!gf_alpha_rule_name(options->alpha_rule) || !gf_filter_rule_name(options->filter_rule))
+    if (!gf_conv_rule_name(options->alpha_rule) || !gf_filter_rule_name(options->filter_rule))
         return gf_fail("graft ring: unknown alpha rule %d or filter rule %d",
                        (int)options->alpha_rule, (int)options->filter_rule);
     if (gf_weighting_check(&options->weighting) != GF_OK) return gf_fail_context("graft ring");

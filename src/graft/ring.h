@@ -10,14 +10,13 @@
  * conv directly uses the last conv's alpha before it. A linear layer is mixed with
  * the last computed alpha (the last conv's), or with its own when no conv comes
  * before it. BatchNorm num_batches_tracked counters are left as they are.
- * Which convs compute an alpha (alpha_rule):
- *   GF_ALPHA_EVERY_CONV  every conv its own;
- *   GF_ALPHA_CONV_KEYS   the reference's rule (its grafting.py walks the state_dict
- *                        and computes an alpha for every key containing "conv"): a
- *                        conv whose weight name lacks "conv" reuses the last alpha
- *                        computed before it. For MobileNetV2 this gives the
- *                        projection shortcut (layers.N.shortcut.0) its block's conv3
- *                        alpha; for ResNets and WRN it changes nothing.
+ * Which convs compute an alpha (alpha_rule, layers.h):
+ *   GF_CONV_KEYS   the reference's rule and the default (its grafting.py computes an
+ *                  alpha at every state_dict key containing "conv"): a conv without
+ *                  conv_key reuses the last alpha computed before it. For MobileNetV2
+ *                  this gives the projection shortcut (layers.N.shortcut.0) its
+ *                  block's conv3 alpha; for ResNets, WRN and VGG16 it changes nothing;
+ *   GF_EVERY_CONV  every conv its own.
  *
  * Filter level (filter_level = true) has two rules:
  *   GF_FILTER_GAMMA      the reference's filter_level_grafting.py: every BatchNorm
@@ -41,30 +40,28 @@
 #include <stdbool.h>
 
 #include "graft/criteria.h"
+#include "graft/layers.h"
 #include "graft/weighting.h"
 #include "nn/network.h"
 
-typedef enum gf_alpha_rule { GF_ALPHA_EVERY_CONV, GF_ALPHA_CONV_KEYS } gf_alpha_rule;
 typedef enum gf_filter_rule { GF_FILTER_GAMMA, GF_FILTER_CRITERION } gf_filter_rule;
 
-/* "every_conv", "conv_keys" / "gamma", "criterion"; NULL for an unknown value. */
-const char *gf_alpha_rule_name(gf_alpha_rule rule);
+/* "gamma", "criterion"; NULL for an unknown value. */
 const char *gf_filter_rule_name(gf_filter_rule rule);
-/* Parse a name; GF_ERR with a message listing the valid names. */
-int gf_alpha_rule_parse(const char *name, gf_alpha_rule *rule);
+/* Parses a name; GF_ERR with a message listing the valid names. */
 int gf_filter_rule_parse(const char *name, gf_filter_rule *rule);
 
 typedef struct gf_graft_options {
     gf_criterion criterion;
     int bins;
     gf_weighting weighting;
-    gf_alpha_rule alpha_rule;   /* layer level */
+    gf_conv_rule alpha_rule;    /* layer level */
     bool filter_level;
     gf_filter_rule filter_rule; /* filter level */
 } gf_graft_options;
 
 /* entropy criterion (eq. 6), 10 bins, adaptive alpha A = 0.4, c = 500 rounded, layer
- * level with an alpha for every conv; at filter level the BatchNorm gamma rule */
+ * level with the reference's key rule; at filter level the BatchNorm gamma rule */
 gf_graft_options gf_graft_options_default(void);
 
 /* What one round did to one layer of one network: the grafting log. */

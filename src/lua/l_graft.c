@@ -121,20 +121,28 @@ static void set_integer(lua_State *L, const char *key, lua_Integer value) {
     lua_setfield(L, -2, key);
 }
 
-/* invalid_filters(net, threshold) -> {filters, invalid, ratio, threshold, layers = {...}} */
+/* invalid_filters(net, threshold [, rule = 'conv_keys']) -> {filters, invalid, ratio,
+ * threshold, rule, layers = {...}} */
 static int l_invalid_filters(lua_State *L) {
     gf_net *net = gf_lua_check_net(L, 1);
     double threshold = luaL_checknumber(L, 2);
-    int count = gf_conv_layer_count(net);
-    gf_invalid_layer *layers = lua_newuserdatauv(L, (size_t)(count ? count : 1) * sizeof *layers, 0);
+    gf_conv_rule rule = GF_CONV_KEYS;
+    if (!lua_isnoneornil(L, 3) && gf_conv_rule_parse(luaL_checkstring(L, 3), "rule", &rule) != GF_OK)
+        return gf_lua_raise(L, "graft.invalid_filters");
+    int capacity = gf_conv_layer_count(net), count = 0;
+    gf_invalid_layer *layers =
+        lua_newuserdatauv(L, (size_t)(capacity ? capacity : 1) * sizeof *layers, 0);
     int64_t filters = 0, invalid = 0;
-    if (gf_invalid_filters(net, threshold, layers, count, &filters, &invalid) != GF_OK)
+    if (gf_invalid_filters(net, threshold, rule, layers, capacity, &count, &filters, &invalid) !=
+        GF_OK)
         return gf_lua_raise(L, "graft.invalid_filters");
     lua_createtable(L, 0, 5);
     set_integer(L, "filters", filters);
     set_integer(L, "invalid", invalid);
     set_number(L, "ratio", filters ? (double)invalid / (double)filters : 0.0);
     set_number(L, "threshold", threshold);
+    lua_pushstring(L, gf_conv_rule_name(rule));
+    lua_setfield(L, -2, "rule");
     lua_createtable(L, count, 0);
     for (int l = 0; l < count; l++) {
         lua_createtable(L, 0, 4);
@@ -215,7 +223,8 @@ static gf_graft_options check_ring_options(lua_State *L, int index) {
     lua_getfield(L, index, "filter_level");
     options.filter_level = lua_toboolean(L, -1);
     lua_getfield(L, index, "alpha_rule");
-    if (!lua_isnil(L, -1) && gf_alpha_rule_parse(luaL_checkstring(L, -1), &options.alpha_rule) != GF_OK)
+    if (!lua_isnil(L, -1) &&
+        gf_conv_rule_parse(luaL_checkstring(L, -1), "alpha_rule", &options.alpha_rule) != GF_OK)
         gf_lua_raise(L, "graft.graft_ring");
     lua_getfield(L, index, "filter_rule");
     if (!lua_isnil(L, -1) && gf_filter_rule_parse(luaL_checkstring(L, -1), &options.filter_rule) != GF_OK)

@@ -164,6 +164,12 @@ static int l_diff_lr(lua_State *L) {
 
 /* ---- steps ---- */
 
+/* The loader's next batch with its image shape; 0 at the end of the epoch. */
+static int next_batch(gf_loader *loader, gf_batch *batch) {
+    gf_loader_image_shape(loader, &batch->channels, &batch->height, &batch->width);
+    return batch->count = gf_loader_next(loader, &batch->images, &batch->labels);
+}
+
 /* The soft-target settings {temperature = T, weight = w} at index, with defaults. */
 static void check_soft_options(lua_State *L, int index, const char *fname,
                                const char *const *allowed, double *temperature, double *weight,
@@ -193,8 +199,7 @@ static int l_train_step(lua_State *L) {
         lua_pop(L, 1);
     }
     gf_batch batch;
-    gf_loader_image_shape(loader, &batch.channels, &batch.height, &batch.width);
-    int n = batch.count = gf_loader_next(loader, &batch.images, &batch.labels);
+    int n = next_batch(loader, &batch);
     if (n == 0) {
         lua_pushnil(L);
         return 1;
@@ -246,8 +251,7 @@ static int l_mutual_step(lua_State *L) {
         lua_pop(L, 3);
     }
     gf_batch batch;
-    gf_loader_image_shape(loader, &batch.channels, &batch.height, &batch.width);
-    int n = batch.count = gf_loader_next(loader, &batch.images, &batch.labels);
+    int n = next_batch(loader, &batch);
     if (n == 0) {
         lua_pushnil(L);
         return 1;

@@ -162,7 +162,7 @@ describe("the ring", function()
       "graft.graft_ring: unknown option 'scion' (options: criterion, bins, A, c, round, alpha, "
         .. "alpha_rule, filter_level, filter_rule)")
     expect.error(function() graft.graft_ring({ n1, resnet8(2) }, { alpha_rule = "keys" }) end,
-      "graft.graft_ring: option 'alpha_rule': 'every_conv' or 'conv_keys' expected, got \"keys\"")
+      "graft.graft_ring: option 'alpha_rule': 'conv_keys' or 'every_conv' expected, got \"keys\"")
     expect.error(function() graft.graft_ring({ n1, resnet8(2) }, { filter_rule = "bn" }) end,
       "graft.graft_ring: option 'filter_rule': 'gamma' or 'criterion' expected, got \"bn\"")
     expect.contains(message, "grafting_spec.lua:", "the position of the call")
@@ -226,6 +226,18 @@ describe("analysis and internal scions", function()
     local entries = graft.graft_round({ net }, { scion = "internal", gamma = 1e-2 }, 1)
     expect.eq({ entries[1].grafted, entries[1].scion, entries[1].round }, { 2, "internal", 1 })
     expect.eq(graft.invalid_filters(net, 1e-2).invalid, 0)
+  end)
+
+  it("counts the filters the reference counts", function()
+    -- the README's MobileNetV2 denominator: 17,088 filters without the projection
+    -- shortcuts (layers.N.shortcut.0), 17,544 with them; ResNet-32: 1,136
+    local mobilenet = graft.models.mobilenetv2 {}
+    expect.eq(graft.invalid_filters(mobilenet, 1e-2).filters, 17088)
+    local every = graft.invalid_filters(mobilenet, 1e-2, "every_conv")
+    expect.eq({ every.filters, every.rule }, { 17544, "every_conv" })
+    expect.eq(graft.invalid_filters(graft.models.resnet { depth = 32 }, 1e-2).filters, 1136)
+    expect.error(function() graft.invalid_filters(mobilenet, 1e-2, "convs") end,
+      "rule must be 'conv_keys' or 'every_conv', got 'convs'")
   end)
 
   it("noise scions with sigma = a^t, other scions and errors", function()

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "graft/analysis.h"
 #include "graft/scions.h"
+#include "nn/models.h"
 #include "tiny_net.h"
 
 /* conv1: 4 filters of 2 values, l1 = 0.002, 0.05, 3, 0; conv2: 2 filters of 4 values,
@@ -27,17 +28,52 @@ static void test_invalid_filters(void) {
     CHECK(gf_conv_filter_count(net) == 6);
     gf_invalid_layer layers[2];
     int64_t total = 0, invalid = 0;
-    CHECK(gf_invalid_filters(net, 0.01, layers, 2, &total, &invalid) == GF_OK);
-    CHECK(total == 6 && invalid == 3);
+    int counted = 0;
+    CHECK(gf_invalid_filters(net, 0.01, GF_CONV_KEYS, layers, 2, &counted, &total, &invalid) ==
+          GF_OK);
+    CHECK(total == 6 && invalid == 3 && counted == 2);
     CHECK(strcmp(layers[0].layer, "conv1.weight") == 0 && layers[0].filters == 4);
     CHECK(layers[0].invalid == 2 && layers[1].invalid == 1);
-    CHECK(gf_invalid_filters(net, 0.1, NULL, 0, &total, &invalid) == GF_OK);
+    CHECK(gf_invalid_filters(net, 0.1, GF_CONV_KEYS, NULL, 0, NULL, &total, &invalid) == GF_OK);
     CHECK(invalid == 4);
-    CHECK(gf_invalid_filters(net, 0.0, NULL, 0, &total, &invalid) == GF_OK);
+    CHECK(gf_invalid_filters(net, 0.0, GF_CONV_KEYS, NULL, 0, NULL, &total, &invalid) == GF_OK);
     CHECK(invalid == 0); /* the all-zero filter is not under 0 */
-    CHECK(gf_invalid_filters(net, 0.1, layers, 1, &total, &invalid) == GF_ERR);
+    CHECK(gf_invalid_filters(net, 0.1, GF_CONV_KEYS, layers, 1, NULL, &total, &invalid) == GF_ERR);
     CHECK_CONTAINS(gf_error_message(), "2 conv layers");
     gf_net_free(net);
+}
+
+/* The reference counts the convs whose key says "conv": a MobileNetV2 block with a
+ * projection shortcut loses shortcut.0 from the count; a network whose convs are all
+ * named otherwise (VGG16's features.N) keeps every conv. */
+static void test_counted_convs(void) {
+    gf_net *block = gf_net_create(4, 4, 4);
+    int x = gf_model_mobilenetv2_block(block, 0, 0, 4, 8, 2, 1);
+    x = gf_net_global_avgpool(block, x);
+    CHECK(gf_net_linear(block, "linear", x, 3, true) >= 0 && gf_net_finalize(block, 1) == GF_OK);
+    gf_invalid_layer layers[4];
+    int counted = 0;
+    int64_t total = 0, invalid = 0;
+    /* conv1 8 filters, conv2 8, conv3 8, shortcut.0 8 */
+    CHECK(gf_invalid_filters(block, 1e-3, GF_CONV_KEYS, layers, 4, &counted, &total, &invalid) ==
+          GF_OK);
+    CHECK(counted == 3 && total == 24);
+    CHECK(strcmp(layers[2].layer, "layers.0.conv3.weight") == 0);
+    CHECK(gf_invalid_filters(block, 1e-3, GF_EVERY_CONV, layers, 4, &counted, &total, &invalid) ==
+          GF_OK);
+    CHECK(counted == 4 && total == 32);
+    CHECK(strcmp(layers[3].layer, "layers.0.shortcut.0.weight") == 0);
+    gf_net_free(block);
+
+    gf_net *vgg = gf_net_create(1, 4, 4);
+    x = gf_net_conv2d(vgg, "features.0", 0, 3, 3, 1, 1, 1, true);
+    x = gf_net_batchnorm(vgg, "features.1", x);
+    x = gf_net_conv2d(vgg, "features.3", x, 5, 3, 1, 1, 1, true);
+    x = gf_net_global_avgpool(vgg, x);
+    CHECK(gf_net_linear(vgg, "classifier", x, 2, true) >= 0 && gf_net_finalize(vgg, 1) == GF_OK);
+    CHECK(gf_invalid_filters(vgg, 1e-3, GF_CONV_KEYS, NULL, 0, &counted, &total, &invalid) == GF_OK);
+    CHECK(counted == 2 && total == 8);
+    gf_net_free(vgg);
 }
 
 static void test_information_and_l1(void) {
@@ -104,6 +140,7 @@ static void test_network_scions(void) {
 
 int main(void) {
     test_invalid_filters();
+    test_counted_convs();
     test_information_and_l1();
     test_network_scions();
     return CHECK_DONE();

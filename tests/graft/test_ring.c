@@ -336,7 +336,7 @@ static void test_alpha_rules(void) {
             set_random_stats(before[k], 7 + (uint64_t)k);
         }
         gf_graft_options options = gf_graft_options_default();
-        options.alpha_rule = rule ? GF_ALPHA_CONV_KEYS : GF_ALPHA_EVERY_CONV;
+        options.alpha_rule = rule ? GF_CONV_KEYS : GF_EVERY_CONV;
         options.weighting.c = 50; /* alphas that differ from layer to layer */
         options.weighting.round = false;
         CHECK(gf_graft_record_count(nets[0], 2) == 10);
@@ -357,9 +357,10 @@ static void test_alpha_rules(void) {
     /* the shortcut's own alpha differs here, so the rules are told apart */
     CHECK(records[0][3].alpha != records[0][2].alpha);
     CHECK(records[1][2].alpha == records[0][2].alpha);
-    gf_alpha_rule rule;
-    CHECK(gf_alpha_rule_parse("keys", &rule) == GF_ERR);
-    CHECK_CONTAINS(gf_error_message(), "alpha rule must be 'every_conv' or 'conv_keys', got 'keys'");
+    gf_conv_rule rule;
+    CHECK(gf_conv_rule_parse("keys", "alpha_rule", &rule) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "alpha_rule must be 'conv_keys' or 'every_conv', got 'keys'");
+    CHECK(gf_graft_options_default().alpha_rule == GF_CONV_KEYS);
 }
 
 static void test_refusals(void) {
