@@ -1,9 +1,12 @@
-/* One model's training speed in graft: forward, softmax cross-entropy, backward and a
- * plain SGD update over the flat parameter buffer, on a fixed random batch; warm-up
- * steps first, then timed steps. Prints one line of key=value pairs, read by
- * scripts/bench/train_step (which also runs the same work in PyTorch).
+/* One model's speed in graft: a training step (forward, softmax cross-entropy,
+ * backward and a plain SGD update over the flat parameter buffer) or an evaluation
+ * forward, on a fixed random batch; warm-up steps first, then timed steps. Prints one
+ * line of key=value pairs, read by scripts/bench/train_step (which also runs the same
+ * work in PyTorch): images/s over all timed steps (mean) and of the median step, the
+ * FLOPs per image counted as direct convolution and linear products, the effective
+ * GFLOP/s, and the peak resident memory.
  *
- *   bench_train_step resnet20|mobilenetv2 [batch 128] [warmup 2] [steps 10] */
+ *   bench_train_step resnet20|resnet56|mobilenetv2 [batch 128] [warmup 2] [steps 10] [train|eval] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,7 @@
 #include "core/rng.h"
 #include "nn/loss.h"
 #include "nn/models.h"
+#include "nn/network.h"
 
 static double now_seconds(void) {
     struct timespec ts;
@@ -23,8 +27,8 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int step(gf_net *net, const float *input, const int32_t *labels, int batch,
-                float *grad_logits, float *loss) {
+static int train_step(gf_net *net, const float *input, const int32_t *labels, int batch,
+                      float *grad_logits, float *loss) {
     const float *logits;
     int classes = gf_net_output_size(net);
     if (gf_net_forward(net, input, batch, &logits) != GF_OK ||
@@ -38,11 +42,43 @@ static int step(gf_net *net, const float *input, const int32_t *labels, int batc
     return GF_OK;
 }
 
+/* FLOPs per image of the convolutions and linear layers computed directly (2 per
+ * multiply-add). Training counts three products per layer (forward, weight gradient,
+ * input gradient), except the input gradient of a layer reading the network's input,
+ * which nobody computes. */
+static double flops_per_image(const gf_net *net, int training) {
+    double total = 0.0;
+    for (int i = 1; i < gf_net_node_count(net); i++) {
+        const gf_node *n = gf_net_node(net, i), *in = gf_net_node(net, n->inputs[0]);
+        double product = 0.0;
+        if (n->op == GF_OP_CONV2D)
+            product = 2.0 * n->channels * n->height * n->width * (in->channels / n->groups) *
+                      n->kernel * n->kernel;
+        else if (n->op == GF_OP_LINEAR)
+            product = 2.0 * n->out_features * in->channels * in->height * in->width;
+        if (training) product *= n->inputs[0] == 0 ? 2.0 : 3.0;
+        total += product;
+    }
+    return total;
+}
+
+static int compare_doubles(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 int main(int argc, char **argv) {
-    if (argc < 2 || (strcmp(argv[1], "resnet20") != 0 && strcmp(argv[1], "mobilenetv2") != 0)) {
-        fprintf(stderr, "usage: %s resnet20|mobilenetv2 [batch] [warmup] [steps]\n", argv[0]);
+    const char *model = argc > 1 ? argv[1] : "";
+    const char *mode = argc > 5 ? argv[5] : "train";
+    int depth = strcmp(model, "resnet20") == 0 ? 20 : strcmp(model, "resnet56") == 0 ? 56 : 0;
+    if ((depth == 0 && strcmp(model, "mobilenetv2") != 0) ||
+        (strcmp(mode, "train") != 0 && strcmp(mode, "eval") != 0)) {
+        fprintf(stderr,
+                "usage: %s resnet20|resnet56|mobilenetv2 [batch] [warmup] [steps] [train|eval]\n",
+                argv[0]);
         return 2;
     }
+    const int training = strcmp(mode, "train") == 0;
     int batch = argc > 2 ? atoi(argv[2]) : 128;
     int warmup = argc > 3 ? atoi(argv[3]) : 2;
     int steps = argc > 4 ? atoi(argv[4]) : 10;
@@ -51,44 +87,60 @@ int main(int argc, char **argv) {
         return 2;
     }
     gf_model_options options = {.classes = 10, .seed = 1};
-    gf_net *net = strcmp(argv[1], "resnet20") == 0 ? gf_model_resnet_cifar(20, &options)
-                                                   : gf_model_mobilenetv2_cifar(&options);
+    gf_net *net = depth ? gf_model_resnet_cifar(depth, &options)
+                        : gf_model_mobilenetv2_cifar(&options);
     if (!net) {
         fprintf(stderr, "%s: %s\n", argv[0], gf_error_message());
         return 1;
     }
+    gf_net_set_training(net, training);
     size_t in_floats = (size_t)batch * 3 * 32 * 32;
     float *input = gf_alloc(in_floats * sizeof(float), "benchmark input");
     float *grad_logits = gf_alloc((size_t)batch * 10 * sizeof(float), "benchmark gradient");
     int32_t *labels = malloc((size_t)batch * sizeof *labels);
+    double *step_seconds = malloc((size_t)steps * sizeof *step_seconds);
+    if (!input || !grad_logits || !labels || !step_seconds) {
+        fprintf(stderr, "%s: out of memory\n", argv[0]);
+        return 1;
+    }
     gf_rng rng;
     gf_rng_seed(&rng, 7, 1);
     gf_rng_fill_normal(&rng, input, in_floats, 0.0f, 1.0f);
     for (int b = 0; b < batch; b++) labels[b] = (int32_t)gf_rng_below(&rng, 10);
 
     float loss = 0.0f;
-    int status = 0;
-    for (int i = 0; i < warmup && status == 0; i++)
-        status = step(net, input, labels, batch, grad_logits, &loss) == GF_OK ? 0 : 1;
-    double start = now_seconds();
-    for (int i = 0; i < steps && status == 0; i++)
-        status = step(net, input, labels, batch, grad_logits, &loss) == GF_OK ? 0 : 1;
-    double seconds = now_seconds() - start;
-    if (status != 0) {
+    const float *logits;
+    int status = GF_OK;
+    for (int i = 0; i < warmup + steps && status == GF_OK; i++) {
+        double start = now_seconds();
+        status = training ? train_step(net, input, labels, batch, grad_logits, &loss)
+                          : gf_net_forward(net, input, batch, &logits);
+        if (i >= warmup) step_seconds[i - warmup] = now_seconds() - start;
+    }
+    if (status != GF_OK) {
         fprintf(stderr, "%s: %s\n", argv[0], gf_error_message());
     } else {
+        double total = 0.0;
+        for (int i = 0; i < steps; i++) total += step_seconds[i];
+        qsort(step_seconds, (size_t)steps, sizeof *step_seconds, compare_doubles);
+        double median = steps % 2 ? step_seconds[steps / 2]
+                                  : 0.5 * (step_seconds[steps / 2 - 1] + step_seconds[steps / 2]);
+        double images_per_s = batch * steps / total;
+        double flops = flops_per_image(net, training);
         struct rusage usage;
         getrusage(RUSAGE_SELF, &usage);
-        printf(
-            "model=%s batch=%d steps=%d threads=%d images_per_s=%.1f step_ms=%.1f "
-            "max_rss_mb=%.1f arena_mb=%.1f params=%zu loss=%.4f\n",
-            argv[1], batch, steps, gf_parallel_threads(), batch * steps / seconds,
-            1e3 * seconds / steps, usage.ru_maxrss / 1024.0, gf_net_arena_bytes(net) / 1048576.0,
-            gf_net_param_count(net), loss);
+        printf("model=%s mode=%s batch=%d steps=%d threads=%d images_per_s=%.1f "
+               "median_images_per_s=%.1f step_ms=%.1f mflop_per_image=%.1f gflop_per_s=%.1f "
+               "max_rss_mb=%.1f arena_mb=%.1f params=%zu loss=%.4f\n",
+               model, mode, batch, steps, gf_parallel_threads(), images_per_s, batch / median,
+               1e3 * total / steps, flops / 1e6, flops * images_per_s / 1e9,
+               usage.ru_maxrss / 1024.0, gf_net_arena_bytes(net) / 1048576.0,
+               gf_net_param_count(net), loss);
     }
     gf_free(input);
     gf_free(grad_logits);
     free(labels);
+    free(step_seconds);
     gf_net_free(net);
-    return status;
+    return status == GF_OK ? 0 : 1;
 }

@@ -1,12 +1,16 @@
 #!/usr/bin/python3
 """PyTorch's side of scripts/bench/train_step: the same work as bench_train_step.c
-(forward, cross-entropy, backward, plain SGD step on a fixed random batch, warm-up
-then timed steps) with torch.set_num_threads(2), printed as one key=value line.
+(a training step: forward, cross-entropy, backward, plain SGD step; or an evaluation
+forward under torch.no_grad(); on a fixed random batch, warm-up then timed steps)
+with torch.set_num_threads(2), printed as one key=value line: images/s over all
+timed steps (mean) and of the median step.
 
-    /usr/bin/python3 scripts/bench/train_step.py resnet20|mobilenetv2 [batch] [warmup] [steps]
+    /usr/bin/python3 scripts/bench/train_step.py resnet20|resnet56|mobilenetv2 \
+        [batch] [warmup] [steps] [train|eval]
 """
 import os
 import resource
+import statistics
 import sys
 import time
 
@@ -17,38 +21,52 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
                                 "tests", "parity"))
 from make_fixture import MobileNetV2Cifar, ResNetCifar  # noqa: E402
 
+MODELS = {"resnet20": lambda: ResNetCifar(20), "resnet56": lambda: ResNetCifar(56),
+          "mobilenetv2": MobileNetV2Cifar}
+
 
 def main():
     name = sys.argv[1]
     batch = int(sys.argv[2]) if len(sys.argv) > 2 else 128
     warmup = int(sys.argv[3]) if len(sys.argv) > 3 else 2
     steps = int(sys.argv[4]) if len(sys.argv) > 4 else 10
+    mode = sys.argv[5] if len(sys.argv) > 5 else "train"
+    if name not in MODELS or mode not in ("train", "eval"):
+        sys.exit("usage: train_step.py resnet20|resnet56|mobilenetv2 [batch] [warmup] [steps] "
+                 "[train|eval]")
     threads = 2
     torch.set_num_threads(threads)
     torch.manual_seed(1)
-    model = ResNetCifar(20) if name == "resnet20" else MobileNetV2Cifar()
-    model.train()
+    model = MODELS[name]()
+    model.train(mode == "train")
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     inputs = torch.randn(batch, 3, 32, 32)
     labels = torch.randint(0, 10, (batch,))
 
-    def step():
+    def train_step():
         optimizer.zero_grad()
         loss = F.cross_entropy(model(inputs), labels)
         loss.backward()
         optimizer.step()
         return loss.item()
 
+    def eval_step():
+        with torch.no_grad():
+            return float(model(inputs)[0, 0])
+
+    step = train_step if mode == "train" else eval_step
     for _ in range(warmup):
         step()
-    start = time.perf_counter()
+    times = []
     for _ in range(steps):
+        start = time.perf_counter()
         loss = step()
-    seconds = time.perf_counter() - start
+        times.append(time.perf_counter() - start)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print("model=%s batch=%d steps=%d threads=%d images_per_s=%.1f step_ms=%.1f max_rss_mb=%.1f "
-          "loss=%.4f" % (name, batch, steps, threads, batch * steps / seconds,
-                         1e3 * seconds / steps, rss_mb, loss))
+    print("model=%s mode=%s batch=%d steps=%d threads=%d images_per_s=%.1f "
+          "median_images_per_s=%.1f step_ms=%.1f max_rss_mb=%.1f loss=%.4f"
+          % (name, mode, batch, steps, threads, batch * steps / sum(times),
+             batch / statistics.median(times), 1e3 * sum(times) / steps, rss_mb, loss))
 
 
 if __name__ == "__main__":
