@@ -2,7 +2,8 @@
  * (CIFAR, batch 128): milliseconds per forward and per backward of each layer kind,
  * and the sum over a whole ResNet-20 / MobileNetV2 weighted by how often each shape
  * occurs there. Not a test; run it after changing a kernel:
- *   <build>/tests/nn/bench_kernels [repeats] [resnet] [cpu]   (see docs/kernels.md) */
+ *   <build>/tests/nn/bench_kernels [repeats] [resnet] [cpu] [grid]   (see docs/kernels.md)
+ * `grid`: 3x3 stride-1 convolutions through the plain grid path instead of Winograd. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +137,7 @@ int main(int argc, char **argv) {
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "resnet") == 0) resnet_only = true;
         if (strcmp(argv[i], "cpu") == 0) bench_clock = CLOCK_PROCESS_CPUTIME_ID;
+        if (strcmp(argv[i], "grid") == 0) gf_conv2d_use_winograd(false);
     }
     printf("threads %d, gemm kernels %s, %s time\n", gf_parallel_threads(), gf_gemm_isa(),
            bench_clock == CLOCK_MONOTONIC ? "wall" : "CPU");

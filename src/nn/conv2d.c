@@ -3,7 +3,8 @@
  * group's weights [out/g, C/g * k * k]. A 1x1 stride-1 convolution without padding
  * needs no unrolling (the image already is that matrix); "same" convolutions (stride
  * 1, padding (k - 1) / 2) read shifted rows of a zero-padded copy instead
- * (nn/conv2d_grid.h); and the depthwise case (groups == in == out channels) has its
+ * (nn/conv2d_grid.h), and 3x3 ones among them go through Winograd's F(2x2, 3x3)
+ * (nn/conv2d_winograd.h); and the depthwise case (groups == in == out channels) has its
  * own direct kernel, since its matrices would have a single row.
  *
  * The batch is split over the threads of core/parallel.h; each thread has its own
@@ -11,7 +12,7 @@
  * after the join. The products are core/gemm.h's kernels (see there why not BLAS).
  *
  * Workspace layout: [shared packed weights][thread 0 scratch][thread 1 scratch]...,
- * each thread's scratch being [patch matrix or padded grids][gathered outputs]
+ * each thread's scratch being [patch matrix, padded grids or transformed tiles][gathered outputs]
  * [weight gradient][bias gradient][row table of the products][the weight-gradient
  * product's scratch]. */
 #include "nn/conv2d.h"
@@ -24,6 +25,7 @@
 #include "core/parallel.h"
 #include "core/size.h"
 #include "nn/conv2d_grid.h"
+#include "nn/conv2d_winograd.h"
 
 int gf_conv2d_shape_init(gf_conv2d_shape *s) {
     if (s->batch < 1 || s->in_channels < 1 || s->in_h < 1 || s->in_w < 1 ||
@@ -242,6 +244,22 @@ static size_t weight_floats(const gf_conv2d_shape *s) {
     return gf_size_mul((size_t)s->out_channels, patch_rows(s));
 }
 
+static bool winograd_enabled = true;
+
+void gf_conv2d_use_winograd(bool on) { winograd_enabled = on; }
+
+/* The path a convolution takes. Workspace sizes cover both the Winograd and the grid
+ * path where both apply, so that gf_conv2d_use_winograd never invalidates one. */
+static bool uses_winograd(const gf_conv2d_shape *s) {
+    return winograd_enabled && gf_conv2d_winograd_applies(s);
+}
+
+static bool uses_grid(const gf_conv2d_shape *s) {
+    return !uses_winograd(s) && gf_conv2d_grid_applies(s);
+}
+
+static size_t larger(size_t a, size_t b) { return a > b ? a : b; }
+
 /* packed weights for the forward product, or packed transposed (for the grid path:
  * flipped, plus the unpacked flipped matrix) weights for the input gradient, of every
  * group */
@@ -253,7 +271,9 @@ static size_t shared_floats(const gf_conv2d_shape *s) {
     if (gf_conv2d_grid_applies(s))
         backward = gf_size_add(gf_size_mul((size_t)s->groups, gf_conv2d_grid_flipped_floats(s)),
                                gf_conv2d_grid_flipped_scratch_floats(s));
-    return forward > backward ? forward : backward;
+    size_t floats = larger(forward, backward);
+    return gf_conv2d_winograd_applies(s) ? larger(floats, gf_conv2d_winograd_shared_floats(s))
+                                         : floats;
 }
 
 /* Small images are processed a chunk at a time, side by side in one patch matrix
@@ -271,6 +291,8 @@ static int chunk_images(const gf_conv2d_shape *s) {
 /* per thread: the patch matrix, the padded grids, or for depthwise two padded planes */
 static size_t patch_floats(const gf_conv2d_shape *s) {
     if (is_depthwise(s)) return 2 * padded_plane_floats(s);
+    if (gf_conv2d_winograd_applies(s))
+        return larger(gf_conv2d_grid_scratch_floats(s), gf_conv2d_winograd_scratch_floats(s));
     if (gf_conv2d_grid_applies(s)) return gf_conv2d_grid_scratch_floats(s);
     return gf_size_mul(gf_size_mul(patch_rows(s), out_plane(s)), (size_t)chunk_images(s));
 }
@@ -288,6 +310,8 @@ static size_t round_to_line(size_t floats) { return gf_size_round_up(floats, 16)
  * gradient */
 static size_t row_table_entries(const gf_conv2d_shape *s) {
     if (is_depthwise(s)) return 0;
+    if (gf_conv2d_winograd_applies(s))
+        return larger(2 * gf_conv2d_grid_row_count(s), gf_conv2d_winograd_row_count(s));
     if (gf_conv2d_grid_applies(s)) return 2 * gf_conv2d_grid_row_count(s);
     return gf_size_add(patch_rows(s), (size_t)(s->out_channels / s->groups));
 }
@@ -407,7 +431,13 @@ static void forward_images(void *ctx, int thread, int threads) {
                                         job->bias ? job->bias[c] : 0.0f, s, buf.patches);
         return;
     }
-    if (gf_conv2d_grid_applies(s)) {
+    if (uses_winograd(s)) {
+        const gf_conv2d_winograd_images images = {.s = s, .first = (int)first, .last = (int)last,
+                                                  .scratch = buf.patches, .rows = buf.rows};
+        gf_conv2d_winograd_forward(&images, job->out, job->in, job->packed, job->bias);
+        return;
+    }
+    if (uses_grid(s)) {
         const gf_conv2d_grid_images images = grid_images(s, &buf, first, last);
         gf_conv2d_grid_forward(&images, job->out, job->in, job->packed, job->bias);
         return;
@@ -447,7 +477,9 @@ int gf_conv2d_forward(float *out, const float *in, const float *weight, const fl
                        gf_conv2d_workspace_floats(s));
     conv_job job = {.s = s, .out = out, .in = in, .weight = weight, .bias = bias,
                     .workspace = workspace, .packed = workspace};
-    if (!is_depthwise(s)) {
+    if (uses_winograd(s)) {
+        gf_conv2d_winograd_pack(workspace, weight, s, false);
+    } else if (!is_depthwise(s)) {
         const int rows = (int)patch_rows(s), cout_g = s->out_channels / s->groups;
         for (int g = 0; g < s->groups; g++)
             gf_gemm_pack_a(workspace + (size_t)g * gf_gemm_packed_a_floats(cout_g, rows),
@@ -492,7 +524,14 @@ static void backward_images(void *ctx, int thread, int threads) {
                 for (size_t i = 0; i < op; i++) sum += g[i];
                 buf.grad_bias[c] += sum;
             }
-    if (gf_conv2d_grid_applies(s)) {
+    if (uses_winograd(s)) {
+        const gf_conv2d_winograd_images images = {.s = s, .first = (int)first, .last = (int)last,
+                                                  .scratch = buf.patches, .rows = buf.rows};
+        gf_conv2d_winograd_backward(&images, job->grad_in, job->write, buf.grad_weight,
+                                    job->grad_out, job->in, job->packed);
+        return;
+    }
+    if (uses_grid(s)) {
         const gf_conv2d_grid_images images = grid_images(s, &buf, first, last);
         gf_conv2d_grid_backward(&images, job->grad_in, job->write, buf.grad_weight,
                                 job->grad_out, job->in, job->packed);
@@ -556,7 +595,9 @@ int gf_conv2d_backward(float *grad_in, float *grad_weight, float *grad_bias,
     conv_job job = {.s = s, .grad_in = grad_in, .in = in, .weight = weight,
                     .grad_out = grad_out, .want_bias_grad = grad_bias != NULL,
                     .write = write, .workspace = workspace, .packed = workspace};
-    if (grad_in && gf_conv2d_grid_applies(s)) {
+    if (grad_in && uses_winograd(s)) {
+        gf_conv2d_winograd_pack(workspace, weight, s, true);
+    } else if (grad_in && uses_grid(s)) {
         gf_conv2d_grid_pack_flipped(workspace,
                                     workspace + (size_t)s->groups * gf_conv2d_grid_flipped_floats(s),
                                     weight, s);

@@ -4,6 +4,7 @@
 #ifndef GRAFT_NN_CONV2D_H
 #define GRAFT_NN_CONV2D_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "nn/grad_write.h"
@@ -27,5 +28,10 @@ int gf_conv2d_forward(float *out, const float *in, const float *weight, const fl
 int gf_conv2d_backward(float *grad_in, float *grad_weight, float *grad_bias,
                        const float *grad_out, const float *in, const float *weight,
                        const gf_conv2d_shape *s, float *workspace, gf_grad_write write);
+
+/* 3x3 stride-1 convolutions use Winograd's F(2x2, 3x3) (nn/conv2d_winograd.h) unless
+ * switched off, which selects the plain implicit products of nn/conv2d_grid.h (tests
+ * and benchmarks compare the two; call only between convolutions). */
+void gf_conv2d_use_winograd(bool on);
 
 #endif

@@ -1,6 +1,7 @@
 /* Conv2d: forward against a direct (naive) convolution in double, and input, weight
  * and bias gradients against finite differences, over strides, paddings, 1x1,
- * groups, depthwise and the padded-grid path of "same" convolutions. */
+ * groups, depthwise, the padded-grid path of "same" convolutions and Winograd's
+ * F(2x2, 3x3); and Winograd against the grid path on random shapes. */
 #include "core/error.h"
 #include "gradcheck.h"
 #include "nn/conv2d.h"
@@ -113,6 +114,79 @@ static void run_case(const char *label, gf_conv2d_shape s, int with_bias, uint64
     free(c.in); free(c.weight); free(c.bias); free(c.out); free(c.probe); free(c.workspace);
 }
 
+/* One shape through Winograd and through the plain grid path: outputs, input
+ * gradients (stored and added) and weight gradients agree to a few roundings,
+ * relative to the largest value of each (the transforms' sums cancel). */
+static void winograd_against_grid(gf_conv2d_shape s, int with_bias, uint64_t seed) {
+    CHECK(gf_conv2d_shape_init(&s) == GF_OK);
+    const size_t in_n = (size_t)s.batch * s.in_channels * s.in_h * s.in_w;
+    const size_t out_n = (size_t)s.batch * s.out_channels * s.out_h * s.out_w;
+    const size_t w_n = (size_t)s.out_channels * s.in_channels * 9;
+    float *in = gradcheck_random(in_n, seed, 1.0f), *w = gradcheck_random(w_n, seed + 1, 0.3f);
+    float *bias = with_bias ? gradcheck_random((size_t)s.out_channels, seed + 2, 0.5f) : NULL;
+    float *grad_out = gradcheck_random(out_n, seed + 3, 1.0f);
+    float *ws = malloc(sizeof(float) * gf_conv2d_workspace_floats(&s));
+    float *out[2], *grad_in[2], *grad_w[2];
+    for (int path = 0; path < 2; path++) { /* 0: grid, 1: Winograd */
+        gf_conv2d_use_winograd(path == 1);
+        out[path] = malloc(sizeof(float) * out_n);
+        grad_in[path] = gradcheck_random(in_n, seed + 4, 1.0f); /* added onto */
+        grad_w[path] = gradcheck_random(w_n, seed + 5, 1.0f);
+        CHECK(gf_conv2d_forward(out[path], in, w, bias, &s, ws) == GF_OK);
+        CHECK(gf_conv2d_backward(grad_in[path], grad_w[path], NULL, grad_out, in, w, &s, ws,
+                                 GF_GRAD_ADD) == GF_OK);
+    }
+    float *stored = gradcheck_random(in_n, seed + 6, 100.0f), *grad_w2 = calloc(w_n, sizeof(float));
+    CHECK(gf_conv2d_backward(stored, grad_w2, NULL, grad_out, in, w, &s, ws, GF_GRAD_STORE) ==
+          GF_OK);
+    float *prior = gradcheck_random(in_n, seed + 4, 1.0f);
+    for (size_t i = 0; i < in_n; i++) stored[i] += prior[i]; /* = what adding gives */
+    const struct { const char *what; const float *winograd, *grid; size_t n; } pairs[] = {
+        {"output", out[1], out[0], out_n},
+        {"grad input", grad_in[1], grad_in[0], in_n},
+        {"grad input stored", stored, grad_in[0], in_n},
+        {"grad weight", grad_w[1], grad_w[0], w_n},
+    };
+    for (size_t p = 0; p < sizeof pairs / sizeof pairs[0]; p++) {
+        double largest = 0.0, worst = 0.0;
+        for (size_t i = 0; i < pairs[p].n; i++) largest = fmax(largest, fabs(pairs[p].grid[i]));
+        for (size_t i = 0; i < pairs[p].n; i++)
+            worst = fmax(worst, fabs((double)pairs[p].winograd[i] - pairs[p].grid[i]) / largest);
+        if (!(worst <= 5e-6))
+            fprintf(stderr, "winograd %dx%dx%dx%d -> %d: %s differs by %g of the largest\n",
+                    s.batch, s.in_channels, s.in_h, s.in_w, s.out_channels, pairs[p].what, worst);
+        CHECK(worst <= 5e-6);
+    }
+    gf_conv2d_use_winograd(true);
+    for (int path = 0; path < 2; path++) {
+        free(out[path]);
+        free(grad_in[path]);
+        free(grad_w[path]);
+    }
+    free(in); free(w); free(bias); free(grad_out); free(ws); free(stored); free(grad_w2);
+    free(prior);
+}
+
+/* Random shapes: batch 1-5, 8-40 channels each way, sizes 1-19 (odd ones leave half
+ * tiles), and one case of several chunks per thread. */
+static void winograd_random_shapes(void) {
+    gf_rng r;
+    gf_rng_seed(&r, 2026, 5);
+    for (int i = 0; i < 12; i++) {
+        gf_conv2d_shape s = {.batch = 1 + (int)gf_rng_below(&r, 5),
+                             .in_channels = 8 + (int)gf_rng_below(&r, 33),
+                             .in_h = 1 + (int)gf_rng_below(&r, 19),
+                             .in_w = 1 + (int)gf_rng_below(&r, 19),
+                             .out_channels = 8 + (int)gf_rng_below(&r, 33),
+                             .kernel = 3, .stride = 1, .padding = 1, .groups = 1};
+        winograd_against_grid(s, i % 2, 3000 + 10 * (uint64_t)i);
+    }
+    gf_conv2d_shape chunks = {.batch = 7, .in_channels = 16, .in_h = 36, .in_w = 35,
+                              .out_channels = 24, .kernel = 3, .stride = 1, .padding = 1,
+                              .groups = 1};
+    winograd_against_grid(chunks, 1, 3500);
+}
+
 static gf_conv2d_shape shape(int batch, int cin, int h, int w, int cout, int k, int stride,
                              int pad, int groups) {
     gf_conv2d_shape s = {.batch = batch, .in_channels = cin, .in_h = h, .in_w = w,
@@ -160,6 +234,10 @@ int main(void) {
      * pad rows and columns, and a batch in chunks of 2 images with a shorter last one */
     run_case("5x5 stride 1 pad 2", shape(3, 3, 7, 9, 4, 5, 1, 2, 1), 1, 720);
     run_case("3x3 same, chunks of 2", shape(7, 16, 36, 36, 4, 3, 1, 1, 1), 1, 740);
+    /* Winograd F(2x2, 3x3): odd sizes (half tiles), and several chunks */
+    run_case("winograd odd sizes", shape(3, 8, 7, 5, 9, 3, 1, 1, 1), 1, 760);
+    run_case("winograd chunks", shape(5, 8, 36, 36, 8, 3, 1, 1, 1), 0, 770);
+    winograd_random_shapes();
     run_case("groups 2 1x1", shape(2, 4, 5, 4, 6, 1, 1, 0, 2), 0, 750);
     run_case("depthwise stride 1", shape(2, 4, 6, 7, 4, 3, 1, 1, 4), 1, 800);
     run_case("depthwise stride 2", shape(2, 3, 7, 7, 3, 3, 2, 1, 3), 0, 900);
