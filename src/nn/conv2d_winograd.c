@@ -26,8 +26,8 @@ typedef float vec __attribute__((vector_size(4 * VL)));
     } while (0)
 
 /* Tiles of a chunk in one matrix row: the target that sets the chunk's images,
- * about 512 KiB per buffer of transformed tiles ([16][channels][tiles] floats). */
-enum { CHUNK_FLOATS = 16 * 8192 };
+ * about 256 KiB per buffer of transformed tiles ([16][channels][tiles] floats). */
+enum { CHUNK_FLOATS = 16 * 4096 };
 
 typedef struct geometry {
     int th, tw, tiles;  /* tile rows, tile columns, tiles per image */
