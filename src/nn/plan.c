@@ -177,6 +177,13 @@ static size_t line_floats(size_t per_sample, int batch) {
     return gf_size_round_up(gf_size_mul(per_sample, (size_t)batch), 16);
 }
 
+/* Floats of node i's output in the arena. A BatchNorm fused with its activation
+ * writes the activation's output and nobody reads its own: it gets none. */
+static size_t output_floats(const gf_plan *plan, const gf_node *nodes, int i, int batch) {
+    if (plan->nodes[i].fused_activation >= 0) return 0;
+    return line_floats((size_t)gf_node_numel(&nodes[i]), batch);
+}
+
 /* Lays the arena out for `batch` samples (kernel shapes must be filled for it). */
 static int ensure_arena(gf_plan *plan, const gf_node *nodes, int count, int batch) {
     size_t workspace = 0;
@@ -193,7 +200,7 @@ static int ensure_arena(gf_plan *plan, const gf_node *nodes, int count, int batc
     for (int i = 0; i < count; i++) {
         const gf_node *n = &nodes[i];
         size_t per_batch = line_floats((size_t)gf_node_numel(n), layout_batch);
-        total = gf_size_add(total, per_batch); /* output */
+        total = gf_size_add(total, output_floats(plan, nodes, i, layout_batch));
         if (n->op == GF_OP_BATCHNORM)
             total = gf_size_add(total, 2 * line_floats((size_t)n->channels, 1));
         if (n->op == GF_OP_MAXPOOL) total = gf_size_add(total, per_batch); /* int32 argmax */
@@ -215,8 +222,8 @@ static int ensure_arena(gf_plan *plan, const gf_node *nodes, int count, int batc
         const gf_node *n = &nodes[i];
         gf_node_plan *st = &plan->nodes[i];
         size_t per_batch = line_floats((size_t)gf_node_numel(n), layout_batch);
-        st->out = p;
-        p += per_batch;
+        st->out = st->fused_activation >= 0 ? NULL : p;
+        p += output_floats(plan, nodes, i, layout_batch);
         st->grad = NULL; /* set below from its gradient slot */
         st->saved_mean = st->saved_invstd = NULL;
         st->argmax = NULL;
