@@ -2,7 +2,8 @@
 # Sourced, not run. Every Debian package graft needs is listed here.
 
 GRAFT_PACKAGES=(gcc meson ninja-build pkg-config liblua5.4-dev lua5.4 libreadline-dev
-  libopenblas-dev zlib1g-dev dataset-fashion-mnist gnuplot-nox tmux python3-nbformat lua-argparse lua-dkjson)
+  libopenblas-dev zlib1g-dev dataset-fashion-mnist gnuplot-nox tmux python3-nbformat lua-argparse
+  lua-dkjson clang libclang-rt-14-dev)
 
 graft_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 

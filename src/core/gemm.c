@@ -139,10 +139,23 @@ typedef int ivec4 __attribute__((vector_size(16)));
  * exchanging lanes through two-source shuffles with constant masks (masks built at
  * run time make GCC emit slow generic permutes). LO: lane l of row i takes row i's
  * lane l where (l & h) == 0, else row i + h's lane l - h; HI: the complement. */
+#if defined(__clang__)
+/* clang has only the constant-index __builtin_shufflevector; lane by lane is enough
+ * for the clang-built fuzzing harnesses (tests/fuzz) */
+#define SHUFFLE2(A, B, MASK)                                                              \
+    __extension__({                                                                       \
+        __typeof__(A) a_ = (A), b_ = (B), r_;                                             \
+        const int n_ = (int)(sizeof a_ / sizeof a_[0]);                                   \
+        for (int l_ = 0; l_ < n_; l_++) r_[l_] = MASK[l_] < n_ ? a_[MASK[l_]] : b_[MASK[l_] - n_]; \
+        r_;                                                                               \
+    })
+#else
+#define SHUFFLE2 __builtin_shuffle
+#endif
 #define SWAP_BLOCKS(R, VL, H, LO, HI)                                                   \
     _Pragma("GCC unroll 16") for (int i_ = 0; i_ < VL; i_++) if (!(i_ & H)) {            \
-        __typeof__(R[0]) lo_ = __builtin_shuffle(R[i_], R[i_ + H], LO);                    \
-        R[i_ + H] = __builtin_shuffle(R[i_], R[i_ + H], HI);                               \
+        __typeof__(R[0]) lo_ = SHUFFLE2(R[i_], R[i_ + H], LO);                             \
+        R[i_ + H] = SHUFFLE2(R[i_], R[i_ + H], HI);                                        \
         R[i_] = lo_;                                                                        \
     }
 #define TRANSPOSE_16(R)                                                                   \
