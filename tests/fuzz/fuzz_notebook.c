@@ -4,16 +4,15 @@
  * broken invariant, and aborts.
  *
  * The Lua interpreter is not instrumented, so libFuzzer would see no coverage of
- * the Lua code: a line hook counts each step from one line of graft's Lua files
- * to the next in libFuzzer's extra counters, as its own instrumentation counts
- * edges between basic blocks. */
+ * the Lua code: a line hook counts each step from one line of a Lua file to the
+ * next in libFuzzer's extra counters, as its own instrumentation counts edges
+ * between basic blocks. */
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 int luaopen_graft_core(lua_State *L);
 
@@ -25,9 +24,8 @@ __attribute__((section("__libfuzzer_extra_counters"))) static uint8_t lua_edges[
 static uintptr_t previous_line;
 
 static void count_line(lua_State *L, lua_Debug *ar) {
-    static const char graft_files[] = "@" GRAFT_SOURCE_LUA_DIR "/";
-    if (!lua_getinfo(L, "S", ar) || strncmp(ar->source, graft_files, sizeof graft_files - 1) != 0)
-        return;
+    /* lines of Lua files (graft's modules and dkjson), not of the cells */
+    if (!lua_getinfo(L, "S", ar) || ar->source[0] != '@') return;
     /* the source string of a loaded function stays where it is */
     uintptr_t line = (uintptr_t)ar->source * 2654435761u + (uintptr_t)ar->currentline;
     lua_edges[(line ^ previous_line >> 1) % EDGE_COUNTERS]++;
@@ -45,9 +43,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     lua_setfield(state, -2, "graft.core");
     lua_pop(state, 1);
     lua_getglobal(state, "package");
-    lua_pushstring(state, GRAFT_SOURCE_LUA_DIR "/?.lua;" GRAFT_SOURCE_LUA_DIR "/?/init.lua");
-    lua_setfield(state, -2, "path");
-    lua_pop(state, 1);
+    lua_getfield(state, -1, "path");
+    lua_pushfstring(state, "%s/?.lua;%s/?/init.lua;%s", GRAFT_SOURCE_LUA_DIR,
+                    GRAFT_SOURCE_LUA_DIR, lua_tostring(state, -1));
+    lua_setfield(state, -3, "path");
+    lua_pop(state, 2);
     if (luaL_dofile(state, FUZZ_NOTEBOOK_CHECK) != LUA_OK || !lua_isfunction(state, -1)) {
         fprintf(stderr, "fuzz_notebook: %s\n", lua_tostring(state, -1));
         abort();

@@ -1,8 +1,9 @@
 -- The notebook harness's check; tests/fuzz/fuzz_notebook.c calls the returned
 -- function with each input. The input is read as graft notebook reads a file
 -- (json.decode), a notebook is run, written as graft writes it (json.encode), and
--- what was written must read back. A refusal must be a Lua error with a message;
--- anything else raises here, and the harness aborts.
+-- what was written must be UTF-8 (Jupyter refuses anything else) and read back. A
+-- refusal must be a Lua error with a message; anything else raises here, and the
+-- harness aborts.
 local json = require "graft.json"
 local notebook = require "graft.notebook"
 
@@ -48,6 +49,7 @@ return function(text)
   end
   local encoded, written = refused_cleanly("json.encode", json.encode, nb, {indent = 1})
   if not encoded then return end
+  if not utf8.len(written) then error("the written notebook is not UTF-8:\n" .. written) end
   local read_back, message = pcall(json.decode, written)
   if not read_back then
     error("the written notebook does not read back: " .. tostring(message) .. "\n" .. written)
