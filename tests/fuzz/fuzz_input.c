@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -52,6 +53,27 @@ const char *fuzz_gzip_file(int slot, const uint8_t *bytes, size_t n, int level) 
     const char *path = fuzz_file(slot, out, z->total_out);
     free(out);
     return path;
+}
+
+static char scratch[128];
+
+static void remove_scratch(void) {
+    unlink(scratch);
+    *strrchr(scratch, '/') = '\0';
+    rmdir(scratch);
+}
+
+const char *fuzz_scratch_path(void) {
+    if (scratch[0]) return scratch;
+    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    snprintf(scratch, sizeof scratch, "%s/graft-fuzz-XXXXXX", base);
+    if (!mkdtemp(scratch)) {
+        perror("fuzz_scratch_path: mkdtemp");
+        abort();
+    }
+    strcat(scratch, "/scratch.safetensors");
+    atexit(remove_scratch);
+    return scratch;
 }
 
 void fuzz_refused(void) {

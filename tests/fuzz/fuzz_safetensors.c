@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/error.h"
 #include "fuzz_input.h"
@@ -18,26 +17,6 @@ static size_t entry_bytes(const gf_st_entry *e) {
     int64_t numel = 1;
     for (int d = 0; d < e->ndim; d++) numel *= e->shape[d];
     return (size_t)numel * element_bytes(e->dtype);
-}
-
-static char written_path[128];
-
-static void remove_scratch(void) {
-    unlink(written_path);
-    *strrchr(written_path, '/') = '\0';
-    rmdir(written_path);
-}
-
-/* A scratch file in a private directory (the writer renames into place there):
- * in memory under /dev/shm when the system has it. */
-static const char *scratch_path(void) {
-    if (written_path[0]) return written_path;
-    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    snprintf(written_path, sizeof written_path, "%s/graft-fuzz-XXXXXX", base);
-    if (!mkdtemp(written_path)) abort();
-    strcat(written_path, "/written.safetensors");
-    atexit(remove_scratch);
-    return written_path;
 }
 
 static int same_entry(const gf_st_entry *a, const gf_st_entry *b) {
@@ -53,7 +32,7 @@ static void round_trip(const gf_st_file *f) {
     if (!entries || !meta) abort();
     for (size_t i = 0; i < count; i++) entries[i] = *gf_safetensors_entry(f, i);
     for (size_t i = 0; i < meta_count; i++) meta[i] = *gf_safetensors_meta(f, i);
-    const char *path = scratch_path();
+    const char *path = fuzz_scratch_path();
     if (gf_safetensors_write(path, entries, count, meta, meta_count) != GF_OK) {
         fprintf(stderr, "a file that reads cannot be written back: %s\n", gf_error_message());
         abort();
