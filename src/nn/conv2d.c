@@ -5,7 +5,7 @@
  * 1, padding (k - 1) / 2) read shifted rows of a zero-padded copy instead
  * (nn/conv2d_grid.h), and 3x3 ones among them go through Winograd's F(2x2, 3x3)
  * (nn/conv2d_winograd.h); and the depthwise case (groups == in == out channels) has its
- * own direct kernel, since its matrices would have a single row.
+ * own direct kernel (nn/conv2d_depthwise.h), since its matrices would have a single row.
  *
  * The batch is split over the threads of core/parallel.h; each thread has its own
  * patch matrix and its own copy of the weight (and bias) gradient, which are summed
@@ -24,6 +24,7 @@
 #include "core/gemm.h"
 #include "core/parallel.h"
 #include "core/size.h"
+#include "nn/conv2d_depthwise.h"
 #include "nn/conv2d_grid.h"
 #include "nn/conv2d_winograd.h"
 
@@ -137,93 +138,6 @@ static void col2im_add(float *in, const float *col, size_t ld, int channels,
     }
 }
 
-/* sum a[i] * b[i] in 16 separate partial sums, which the compiler can vectorise
- * (one float accumulator would have to be summed in order) */
-static float dot(const float *a, const float *b, int n) {
-    float partial[16] = {0};
-    int i = 0;
-    for (; i + 16 <= n; i += 16)
-        for (int j = 0; j < 16; j++) partial[j] += a[i + j] * b[i + j];
-    float sum = 0.0f;
-    for (; i < n; i++) sum += a[i] * b[i];
-    for (int j = 0; j < 16; j++) sum += partial[j];
-    return sum;
-}
-
-/* Depthwise: each channel convolved with its own k x k filter, over a zero-padded
- * copy of the plane ([h + 2p, w + 2p], `padded`), so that no tap needs a bounds
- * check and stride-1 rows are contiguous. */
-static size_t padded_plane_floats(const gf_conv2d_shape *s) {
-    return ((size_t)s->in_h + 2 * (size_t)s->padding) * ((size_t)s->in_w + 2 * (size_t)s->padding);
-}
-
-static void pad_plane(float *padded, const float *in, const gf_conv2d_shape *s) {
-    const int pad = s->padding, pw = s->in_w + 2 * pad;
-    memset(padded, 0, sizeof(float) * padded_plane_floats(s));
-    for (int ih = 0; ih < s->in_h; ih++)
-        memcpy(padded + (size_t)(ih + pad) * pw + pad, in + (size_t)ih * s->in_w,
-               sizeof(float) * (size_t)s->in_w);
-}
-
-static void depthwise_forward_plane(float *out, const float *in, const float *filter,
-                                    float bias, const gf_conv2d_shape *s, float *padded) {
-    const int k = s->kernel, st = s->stride, pw = s->in_w + 2 * s->padding;
-    const int oh_n = s->out_h, ow_n = s->out_w;
-    pad_plane(padded, in, s);
-    for (int oh = 0; oh < oh_n; oh++) {
-        float *dst = out + (size_t)oh * ow_n;
-        for (int ow = 0; ow < ow_n; ow++) dst[ow] = bias;
-        for (int kh = 0; kh < k; kh++)
-            for (int kw = 0; kw < k; kw++) {
-                const float wv = filter[kh * k + kw];
-                const float *src = padded + (size_t)(oh * st + kh) * pw + kw;
-                if (st == 1) /* contiguous: vectorised */
-                    for (int ow = 0; ow < ow_n; ow++) dst[ow] += wv * src[ow];
-                else
-                    for (int ow = 0; ow < ow_n; ow++) dst[ow] += wv * src[ow * st];
-            }
-    }
-}
-
-/* `padded` receives the padded input, `grad_padded` the input gradient on the padded
- * grid, whose interior is then added to grad_in. */
-static void depthwise_backward_plane(float *grad_in, float *grad_filter, const float *grad_out,
-                                     const float *in, const float *filter,
-                                     const gf_conv2d_shape *s, float *padded,
-                                     float *grad_padded) {
-    const int k = s->kernel, st = s->stride, pad = s->padding, pw = s->in_w + 2 * pad;
-    const int oh_n = s->out_h, ow_n = s->out_w;
-    pad_plane(padded, in, s);
-    if (grad_in) memset(grad_padded, 0, sizeof(float) * padded_plane_floats(s));
-    for (int kh = 0; kh < k; kh++)
-        for (int kw = 0; kw < k; kw++) {
-            const float wv = filter[kh * k + kw];
-            float dw = 0.0f;
-            for (int oh = 0; oh < oh_n; oh++) {
-                const float *g = grad_out + (size_t)oh * ow_n;
-                const size_t offset = (size_t)(oh * st + kh) * pw + kw;
-                const float *src = padded + offset;
-                float *dst = grad_padded + offset;
-                if (st == 1) {
-                    dw += dot(g, src, ow_n);
-                    if (grad_in)
-                        for (int ow = 0; ow < ow_n; ow++) dst[ow] += wv * g[ow];
-                } else {
-                    for (int ow = 0; ow < ow_n; ow++) dw += g[ow] * src[ow * st];
-                    if (grad_in)
-                        for (int ow = 0; ow < ow_n; ow++) dst[ow * st] += wv * g[ow];
-                }
-            }
-            grad_filter[kh * k + kw] += dw;
-        }
-    if (!grad_in) return;
-    for (int ih = 0; ih < s->in_h; ih++) {
-        float *dst = grad_in + (size_t)ih * s->in_w;
-        const float *src = grad_padded + (size_t)(ih + pad) * pw + pad;
-        for (int iw = 0; iw < s->in_w; iw++) dst[iw] += src[iw];
-    }
-}
-
 static bool is_depthwise(const gf_conv2d_shape *s) {
     return s->groups == s->in_channels && s->groups == s->out_channels && s->groups > 1;
 }
@@ -290,7 +204,7 @@ static int chunk_images(const gf_conv2d_shape *s) {
 
 /* per thread: the patch matrix, the padded grids, or for depthwise two padded planes */
 static size_t patch_floats(const gf_conv2d_shape *s) {
-    if (is_depthwise(s)) return 2 * padded_plane_floats(s);
+    if (is_depthwise(s)) return gf_conv2d_depthwise_scratch_floats(s);
     if (gf_conv2d_winograd_applies(s))
         return larger(gf_conv2d_grid_scratch_floats(s), gf_conv2d_winograd_scratch_floats(s));
     if (gf_conv2d_grid_applies(s)) return gf_conv2d_grid_scratch_floats(s);
@@ -370,9 +284,9 @@ static thread_buffers buffers_of(const conv_job *job, int thread) {
     return b;
 }
 
-static gf_conv2d_grid_images grid_images(const gf_conv2d_shape *s, const thread_buffers *buf,
+static gf_conv2d_images thread_images(const gf_conv2d_shape *s, const thread_buffers *buf,
                                          int64_t first, int64_t last) {
-    gf_conv2d_grid_images images = {.s = s, .first = (int)first, .last = (int)last,
+    gf_conv2d_images images = {.s = s, .first = (int)first, .last = (int)last,
                                     .scratch = buf->patches, .rows = buf->rows};
     return images;
 }
@@ -425,20 +339,19 @@ static void forward_images(void *ctx, int thread, int threads) {
     if (is_depthwise(s)) {
         for (int64_t n = first; n < last; n++)
             for (int c = 0; c < s->in_channels; c++)
-                depthwise_forward_plane(job->out + ((size_t)n * s->out_channels + c) * op,
+                gf_conv2d_depthwise_forward_plane(job->out + ((size_t)n * s->out_channels + c) * op,
                                         job->in + ((size_t)n * s->in_channels + c) * ip,
                                         job->weight + (size_t)c * s->kernel * s->kernel,
                                         job->bias ? job->bias[c] : 0.0f, s, buf.patches);
         return;
     }
     if (uses_winograd(s)) {
-        const gf_conv2d_winograd_images images = {.s = s, .first = (int)first, .last = (int)last,
-                                                  .scratch = buf.patches, .rows = buf.rows};
+        const gf_conv2d_images images = thread_images(s, &buf, first, last);
         gf_conv2d_winograd_forward(&images, job->out, job->in, job->packed, job->bias);
         return;
     }
     if (uses_grid(s)) {
-        const gf_conv2d_grid_images images = grid_images(s, &buf, first, last);
+        const gf_conv2d_images images = thread_images(s, &buf, first, last);
         gf_conv2d_grid_forward(&images, job->out, job->in, job->packed, job->bias);
         return;
     }
@@ -497,11 +410,11 @@ static void backward_depthwise(const conv_job *job, const thread_buffers *buf, i
     for (int64_t n = first; n < last; n++)
         for (int c = 0; c < s->in_channels; c++) {
             size_t in_offset = ((size_t)n * s->in_channels + c) * ip;
-            depthwise_backward_plane(job->grad_in ? job->grad_in + in_offset : NULL,
-                                     buf->grad_weight + (size_t)c * kk,
-                                     job->grad_out + ((size_t)n * s->out_channels + c) * op,
-                                     job->in + in_offset, job->weight + (size_t)c * kk, s,
-                                     buf->patches, buf->patches + padded_plane_floats(s));
+            gf_conv2d_depthwise_backward_plane(
+                job->grad_in ? job->grad_in + in_offset : NULL, job->write == GF_GRAD_ADD,
+                buf->grad_weight + (size_t)c * kk,
+                job->grad_out + ((size_t)n * s->out_channels + c) * op, job->in + in_offset,
+                job->weight + (size_t)c * kk, s, buf->patches);
         }
 }
 
@@ -525,16 +438,19 @@ static void backward_images(void *ctx, int thread, int threads) {
                 buf.grad_bias[c] += sum;
             }
     if (uses_winograd(s)) {
-        const gf_conv2d_winograd_images images = {.s = s, .first = (int)first, .last = (int)last,
-                                                  .scratch = buf.patches, .rows = buf.rows};
+        const gf_conv2d_images images = thread_images(s, &buf, first, last);
         gf_conv2d_winograd_backward(&images, job->grad_in, job->write, buf.grad_weight,
                                     job->grad_out, job->in, job->packed);
         return;
     }
     if (uses_grid(s)) {
-        const gf_conv2d_grid_images images = grid_images(s, &buf, first, last);
+        const gf_conv2d_images images = thread_images(s, &buf, first, last);
         gf_conv2d_grid_backward(&images, job->grad_in, job->write, buf.grad_weight,
                                 job->grad_out, job->in, job->packed);
+        return;
+    }
+    if (is_depthwise(s)) {
+        backward_depthwise(job, &buf, first, last);
         return;
     }
     /* the other paths add up their contributions: storing means clearing this
@@ -542,10 +458,6 @@ static void backward_images(void *ctx, int thread, int threads) {
     if (job->grad_in && job->write == GF_GRAD_STORE)
         memset(job->grad_in + (size_t)first * s->in_channels * ip, 0,
                sizeof(float) * (size_t)(last - first) * s->in_channels * ip);
-    if (is_depthwise(s)) {
-        backward_depthwise(job, &buf, first, last);
-        return;
-    }
     const int chunk = chunk_images(s);
     const float **patch_rows_table = buf.rows, **grad_rows_table = buf.rows + rows;
     for (int64_t n0 = first; n0 < last; n0 += chunk) {

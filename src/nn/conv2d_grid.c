@@ -144,7 +144,7 @@ typedef struct chunk_buffers {
     float *input, *grad, *outputs, *product;
 } chunk_buffers;
 
-static chunk_buffers buffers_of(const gf_conv2d_grid_images *a, const grid *g) {
+static chunk_buffers buffers_of(const gf_conv2d_images *a, const grid *g) {
     const gf_conv2d_shape *s = a->s;
     chunk_buffers b;
     b.input = a->scratch;
@@ -162,7 +162,7 @@ typedef struct chunk {
     bool fresh;
 } chunk;
 
-static void forward_chunk(const gf_conv2d_grid_images *a, const chunk *ch, float *out,
+static void forward_chunk(const gf_conv2d_images *a, const chunk *ch, float *out,
                           const float *in, const float *packed, const float *bias) {
     const gf_conv2d_shape *s = a->s;
     const grid g = grid_of(s, ch->images);
@@ -179,7 +179,7 @@ static void forward_chunk(const gf_conv2d_grid_images *a, const chunk *ch, float
     extract_grid(out, b.outputs, s->out_channels, &g, s, ch->first, bias, false);
 }
 
-static void backward_chunk(const gf_conv2d_grid_images *a, const chunk *ch, float *grad_in,
+static void backward_chunk(const gf_conv2d_images *a, const chunk *ch, float *grad_in,
                            gf_grad_write write, float *grad_weight, const float *grad_out,
                            const float *in, const float *packed_flipped) {
     const gf_conv2d_shape *s = a->s;
@@ -211,14 +211,14 @@ static void backward_chunk(const gf_conv2d_grid_images *a, const chunk *ch, floa
 }
 
 /* The chunks of a thread's images, in order. */
-static chunk chunk_at(const gf_conv2d_grid_images *a, int first) {
+static chunk chunk_at(const gf_conv2d_images *a, int first) {
     const int size = gf_conv2d_grid_chunk(a->s);
     chunk ch = {.first = first, .images = a->last - first < size ? a->last - first : size};
     ch.fresh = first == a->first || ch.images < size;
     return ch;
 }
 
-void gf_conv2d_grid_forward(const gf_conv2d_grid_images *a, float *out, const float *in,
+void gf_conv2d_grid_forward(const gf_conv2d_images *a, float *out, const float *in,
                             const float *packed, const float *bias) {
     for (int first = a->first; first < a->last; first += gf_conv2d_grid_chunk(a->s)) {
         const chunk ch = chunk_at(a, first);
@@ -226,7 +226,7 @@ void gf_conv2d_grid_forward(const gf_conv2d_grid_images *a, float *out, const fl
     }
 }
 
-void gf_conv2d_grid_backward(const gf_conv2d_grid_images *a, float *grad_in, gf_grad_write write,
+void gf_conv2d_grid_backward(const gf_conv2d_images *a, float *grad_in, gf_grad_write write,
                              float *grad_weight, const float *grad_out, const float *in,
                              const float *packed_flipped) {
     for (int first = a->first; first < a->last; first += gf_conv2d_grid_chunk(a->s)) {

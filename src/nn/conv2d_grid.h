@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "nn/conv2d.h"
+#include "nn/conv2d_images.h"
 
 bool gf_conv2d_grid_applies(const gf_conv2d_shape *s);
 /* images per chunk (about 256 KiB of padded input or output gradient) */
@@ -35,20 +36,15 @@ size_t gf_conv2d_grid_flipped_scratch_floats(const gf_conv2d_shape *s);
 void gf_conv2d_grid_pack_flipped(float *packed, float *scratch, const float *weight,
                                  const gf_conv2d_shape *s);
 
-/* One thread's share of the batch and its buffers. The images are processed a chunk
- * (gf_conv2d_grid_chunk) at a time. */
-typedef struct gf_conv2d_grid_images {
-    const gf_conv2d_shape *s;
-    int first, last;      /* images first .. last - 1 */
-    float *scratch;       /* gf_conv2d_grid_scratch_floats */
-    const float **rows;   /* 2 * gf_conv2d_grid_row_count entries */
-} gf_conv2d_grid_images;
+/* The images are processed a chunk (gf_conv2d_grid_chunk) at a time; their scratch
+ * is gf_conv2d_grid_scratch_floats, their row table 2 * gf_conv2d_grid_row_count
+ * entries. */
 
 /* out = conv(in) (+ bias) for the images; packed = forward-packed weights. */
-void gf_conv2d_grid_forward(const gf_conv2d_grid_images *a, float *out, const float *in,
+void gf_conv2d_grid_forward(const gf_conv2d_images *a, float *out, const float *in,
                             const float *packed, const float *bias);
 /* grad_weight += ..., grad_in += or = ... (`write`; grad_in may be NULL) for the images. */
-void gf_conv2d_grid_backward(const gf_conv2d_grid_images *a, float *grad_in, gf_grad_write write,
+void gf_conv2d_grid_backward(const gf_conv2d_images *a, float *grad_in, gf_grad_write write,
                              float *grad_weight, const float *grad_out, const float *in,
                              const float *packed_flipped);
 

@@ -10,20 +10,11 @@
 
 #include "core/gemm.h"
 #include "core/size.h"
+#include "nn/vector_clones.h"
 
-enum { XI = 16, VL = 16 };
+enum { XI = 16, VL = GF_VL };
 
-/* VL floats; target_clones below compile its arithmetic for each instruction set */
-typedef float vec __attribute__((vector_size(4 * VL)));
 
-/* macros rather than functions: a vector passed by value outside the cloned
- * functions would change the calling convention */
-#define LOAD(v, p) memcpy(&(v), (p), sizeof(vec))
-#define STORE(p, value)                      \
-    do {                                     \
-        const vec stored_ = (value);         \
-        memcpy((p), &stored_, sizeof stored_); \
-    } while (0)
 
 /* Tiles of a chunk in one matrix row: the target that sets the chunk's images,
  * about 256 KiB per buffer of transformed tiles ([16][channels][tiles] floats). */
@@ -166,15 +157,9 @@ void gf_conv2d_winograd_pack(float *shared, const float *weight, const gf_conv2d
     }
 }
 
-/* The transforms below run over the tiles of one tile row, loops that the compiler
- * vectorises: a padded plane is kept as its even and odd columns (`half` floats a
- * row each), so that column 2j + q of every tile j is a contiguous run. They are
- * compiled for AVX-512, AVX2 and baseline x86-64, chosen at run time. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define VECTOR_CLONES
-#endif
+/* The transforms below run over the tiles of one tile row in vectors (nn/vector_clones.h):
+ * a padded plane is kept as its even and odd columns (`half` floats a row each), so
+ * that column 2j + q of every tile j is a contiguous run. */
 
 /* Plane (image n, channel c) of a [N, channels, H, W] tensor as the padded plane's
  * even and odd columns: input (y, x) is padded (y + 1, x + 1), all else zero. */
@@ -210,16 +195,16 @@ static void fill_plane(float *even, float *odd, const float *tensor, int n, int 
 /* V[xi][tile] = (B^T d B)[xi] for one tile row (padded rows 2i .. 2i + 3, given by
  * their even and odd columns e[r], o[r]), B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0;
  * 0 1 0 -1]; dst[xi * stride + j]. */
-VECTOR_CLONES static void input_row(float *dst, size_t stride, const float *const e[4],
+GF_VECTOR_CLONES static void input_row(float *dst, size_t stride, const float *const e[4],
                                     const float *const o[4], int tw) {
     for (int j = 0; j < tw; j += VL) {
         /* d[r][q]: columns q = 0..3 of the tiles' row r are e[j], o[j], e[j+1], o[j+1] */
-        vec d[4][4], t[4][4];
+        gf_vec d[4][4], t[4][4];
         for (int r = 0; r < 4; r++) {
-            LOAD(d[r][0], e[r] + j);
-            LOAD(d[r][1], o[r] + j);
-            LOAD(d[r][2], e[r] + j + 1);
-            LOAD(d[r][3], o[r] + j + 1);
+            GF_VEC_LOAD(d[r][0], e[r] + j);
+            GF_VEC_LOAD(d[r][1], o[r] + j);
+            GF_VEC_LOAD(d[r][2], e[r] + j + 1);
+            GF_VEC_LOAD(d[r][3], o[r] + j + 1);
         }
         for (int q = 0; q < 4; q++) {
             t[0][q] = d[0][q] - d[2][q];
@@ -228,10 +213,10 @@ VECTOR_CLONES static void input_row(float *dst, size_t stride, const float *cons
             t[3][q] = d[1][q] - d[3][q];
         }
         for (int a = 0; a < 4; a++) {
-            STORE(dst + (size_t)(a * 4 + 0) * stride + j, t[a][0] - t[a][2]);
-            STORE(dst + (size_t)(a * 4 + 1) * stride + j, t[a][1] + t[a][2]);
-            STORE(dst + (size_t)(a * 4 + 2) * stride + j, t[a][2] - t[a][1]);
-            STORE(dst + (size_t)(a * 4 + 3) * stride + j, t[a][1] - t[a][3]);
+            GF_VEC_STORE(dst + (size_t)(a * 4 + 0) * stride + j, t[a][0] - t[a][2]);
+            GF_VEC_STORE(dst + (size_t)(a * 4 + 1) * stride + j, t[a][1] + t[a][2]);
+            GF_VEC_STORE(dst + (size_t)(a * 4 + 2) * stride + j, t[a][2] - t[a][1]);
+            GF_VEC_STORE(dst + (size_t)(a * 4 + 3) * stride + j, t[a][1] - t[a][3]);
         }
     }
 }
@@ -258,20 +243,20 @@ static void transform_inputs(const buffers *b, const float *tensor, int first, i
 
 /* Y = A^T M A (+ bias) for one tile row, A^T = [1 1 1 0; 0 1 -1 -1]: output rows
  * 2i and 2i + 1 as even and odd columns (y[r] even, y[2 + r] odd). */
-VECTOR_CLONES static void output_row(float *const y[4], const float *m, size_t stride,
+GF_VECTOR_CLONES static void output_row(float *const y[4], const float *m, size_t stride,
                                      float bias, int tw) {
     for (int j = 0; j < tw; j += VL) {
-        vec x[4][4], r0[4], r1[4];
+        gf_vec x[4][4], r0[4], r1[4];
         for (int a = 0; a < 4; a++)
-            for (int q = 0; q < 4; q++) LOAD(x[a][q], m + (size_t)(a * 4 + q) * stride + j);
+            for (int q = 0; q < 4; q++) GF_VEC_LOAD(x[a][q], m + (size_t)(a * 4 + q) * stride + j);
         for (int q = 0; q < 4; q++) {
             r0[q] = x[0][q] + x[1][q] + x[2][q];
             r1[q] = x[1][q] - x[2][q] - x[3][q];
         }
-        STORE(y[0] + j, r0[0] + r0[1] + r0[2] + bias);
-        STORE(y[2] + j, r0[1] - r0[2] - r0[3] + bias);
-        STORE(y[1] + j, r1[0] + r1[1] + r1[2] + bias);
-        STORE(y[3] + j, r1[1] - r1[2] - r1[3] + bias);
+        GF_VEC_STORE(y[0] + j, r0[0] + r0[1] + r0[2] + bias);
+        GF_VEC_STORE(y[2] + j, r0[1] - r0[2] - r0[3] + bias);
+        GF_VEC_STORE(y[1] + j, r1[0] + r1[1] + r1[2] + bias);
+        GF_VEC_STORE(y[3] + j, r1[1] - r1[2] - r1[3] + bias);
     }
 }
 
@@ -305,15 +290,15 @@ static void output_transform(float *out, const float *m, size_t stride, float bi
 
 /* dM[xi][tile] = (A dY A^T)[xi] for one tile row from output-gradient rows 2i, 2i + 1
  * given as even and odd columns (g[0], g[1] even; g[2], g[3] odd). */
-VECTOR_CLONES static void gradient_row(float *dst, size_t stride, const float *const gr[4],
+GF_VECTOR_CLONES static void gradient_row(float *dst, size_t stride, const float *const gr[4],
                                        int tw) {
     for (int j = 0; j < tw; j += VL) {
-        vec h[4][2];
-        vec top[2], bottom[2];
-        LOAD(top[0], gr[0] + j);
-        LOAD(top[1], gr[2] + j);
-        LOAD(bottom[0], gr[1] + j);
-        LOAD(bottom[1], gr[3] + j);
+        gf_vec h[4][2];
+        gf_vec top[2], bottom[2];
+        GF_VEC_LOAD(top[0], gr[0] + j);
+        GF_VEC_LOAD(top[1], gr[2] + j);
+        GF_VEC_LOAD(bottom[0], gr[1] + j);
+        GF_VEC_LOAD(bottom[1], gr[3] + j);
         for (int q = 0; q < 2; q++) {
             h[0][q] = top[q];
             h[1][q] = top[q] + bottom[q];
@@ -321,10 +306,10 @@ VECTOR_CLONES static void gradient_row(float *dst, size_t stride, const float *c
             h[3][q] = -bottom[q];
         }
         for (int a = 0; a < 4; a++) {
-            STORE(dst + (size_t)(a * 4 + 0) * stride + j, h[a][0]);
-            STORE(dst + (size_t)(a * 4 + 1) * stride + j, h[a][0] + h[a][1]);
-            STORE(dst + (size_t)(a * 4 + 2) * stride + j, h[a][0] - h[a][1]);
-            STORE(dst + (size_t)(a * 4 + 3) * stride + j, -h[a][1]);
+            GF_VEC_STORE(dst + (size_t)(a * 4 + 0) * stride + j, h[a][0]);
+            GF_VEC_STORE(dst + (size_t)(a * 4 + 1) * stride + j, h[a][0] + h[a][1]);
+            GF_VEC_STORE(dst + (size_t)(a * 4 + 2) * stride + j, h[a][0] - h[a][1]);
+            GF_VEC_STORE(dst + (size_t)(a * 4 + 3) * stride + j, -h[a][1]);
         }
     }
 }
@@ -349,11 +334,11 @@ static void gradient_transform(float *dm, size_t stride, const float *grad, floa
 }
 
 /* For one tile row: x[(r * 4 + q) * span + j] = (B dV B^T)[r][q] of tile j, B = (B^T)^T. */
-VECTOR_CLONES static void scatter_row(float *x, const float *v, size_t stride, int tw, int span) {
+GF_VECTOR_CLONES static void scatter_row(float *x, const float *v, size_t stride, int tw, int span) {
     for (int j = 0; j < tw; j += VL) {
-        vec d[4][4], w[4][4];
+        gf_vec d[4][4], w[4][4];
         for (int a = 0; a < 4; a++)
-            for (int q = 0; q < 4; q++) LOAD(d[a][q], v + (size_t)(a * 4 + q) * stride + j);
+            for (int q = 0; q < 4; q++) GF_VEC_LOAD(d[a][q], v + (size_t)(a * 4 + q) * stride + j);
         for (int q = 0; q < 4; q++) {
             w[0][q] = d[0][q];
             w[1][q] = d[1][q] - d[2][q] + d[3][q];
@@ -361,10 +346,10 @@ VECTOR_CLONES static void scatter_row(float *x, const float *v, size_t stride, i
             w[3][q] = -d[3][q];
         }
         for (int r = 0; r < 4; r++) {
-            STORE(x + (size_t)(r * 4 + 0) * span + j, w[r][0]);
-            STORE(x + (size_t)(r * 4 + 1) * span + j, w[r][1] - w[r][2] + w[r][3]);
-            STORE(x + (size_t)(r * 4 + 2) * span + j, w[r][1] + w[r][2] - w[r][0]);
-            STORE(x + (size_t)(r * 4 + 3) * span + j, -w[r][3]);
+            GF_VEC_STORE(x + (size_t)(r * 4 + 0) * span + j, w[r][0]);
+            GF_VEC_STORE(x + (size_t)(r * 4 + 1) * span + j, w[r][1] - w[r][2] + w[r][3]);
+            GF_VEC_STORE(x + (size_t)(r * 4 + 2) * span + j, w[r][1] + w[r][2] - w[r][0]);
+            GF_VEC_STORE(x + (size_t)(r * 4 + 3) * span + j, -w[r][3]);
         }
     }
 }
@@ -403,7 +388,7 @@ static void scatter_gradient(float *grad_in, bool add, const float *dv, size_t s
     }
 }
 
-void gf_conv2d_winograd_forward(const gf_conv2d_winograd_images *a, float *out, const float *in,
+void gf_conv2d_winograd_forward(const gf_conv2d_images *a, float *out, const float *in,
                                 const float *packed, const float *bias) {
     const gf_conv2d_shape *s = a->s;
     const geometry g = geometry_of(s);
@@ -428,7 +413,7 @@ void gf_conv2d_winograd_forward(const gf_conv2d_winograd_images *a, float *out, 
     }
 }
 
-void gf_conv2d_winograd_backward(const gf_conv2d_winograd_images *a, float *grad_in,
+void gf_conv2d_winograd_backward(const gf_conv2d_images *a, float *grad_in,
                                  gf_grad_write write, float *grad_weight, const float *grad_out,
                                  const float *in, const float *packed_transposed) {
     const gf_conv2d_shape *s = a->s;

@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 #include "nn/conv2d.h"
+#include "nn/conv2d_images.h"
 
 bool gf_conv2d_winograd_applies(const gf_conv2d_shape *s);
 /* shared floats: the 16 packed transformed weight matrices, and their unpacked scratch */
@@ -35,20 +36,13 @@ size_t gf_conv2d_winograd_row_count(const gf_conv2d_shape *s);
 void gf_conv2d_winograd_pack(float *shared, const float *weight, const gf_conv2d_shape *s,
                              bool transposed);
 
-/* One thread's share of the batch and its buffers, processed a chunk at a time. */
-typedef struct gf_conv2d_winograd_images {
-    const gf_conv2d_shape *s;
-    int first, last;    /* images first .. last - 1 */
-    float *scratch;     /* gf_conv2d_winograd_scratch_floats */
-    const float **rows; /* gf_conv2d_winograd_row_count entries */
-} gf_conv2d_winograd_images;
 
 /* out = conv(in) (+ bias) for the images; packed from gf_conv2d_winograd_pack. */
-void gf_conv2d_winograd_forward(const gf_conv2d_winograd_images *a, float *out, const float *in,
+void gf_conv2d_winograd_forward(const gf_conv2d_images *a, float *out, const float *in,
                                 const float *packed, const float *bias);
 /* grad_weight += ... ([out, in, 3, 3]); grad_in += or = ... (`write`; may be NULL) for
  * the images; packed_transposed from gf_conv2d_winograd_pack(..., true). */
-void gf_conv2d_winograd_backward(const gf_conv2d_winograd_images *a, float *grad_in,
+void gf_conv2d_winograd_backward(const gf_conv2d_images *a, float *grad_in,
                                  gf_grad_write write, float *grad_weight, const float *grad_out,
                                  const float *in, const float *packed_transposed);
 

@@ -1,10 +1,12 @@
 /* Conv2d: forward against a direct (naive) convolution in double, and input, weight
  * and bias gradients against finite differences, over strides, paddings, 1x1,
  * groups, depthwise, the padded-grid path of "same" convolutions and Winograd's
- * F(2x2, 3x3); and Winograd against the grid path on random shapes. */
+ * F(2x2, 3x3); Winograd against the grid path and the flat depthwise planes against
+ * the plain ones on random shapes. */
 #include "core/error.h"
 #include "gradcheck.h"
 #include "nn/conv2d.h"
+#include "nn/conv2d_depthwise.h"
 
 typedef struct conv_case {
     gf_conv2d_shape s;
@@ -187,6 +189,62 @@ static void winograd_random_shapes(void) {
     winograd_against_grid(chunks, 1, 3500);
 }
 
+/* Depthwise planes, stride 1: the flat version against the plain one, forward, filter
+ * gradient and input gradient stored and added, on random sizes, kernels 1-7 and
+ * paddings up to the kernel's half (not only "same"). */
+static void depthwise_flat_against_plain(void) {
+    gf_rng r;
+    gf_rng_seed(&r, 2027, 6);
+    for (int i = 0; i < 40; i++) {
+        const int k = 1 + (int)gf_rng_below(&r, 7);
+        gf_conv2d_shape s = {.batch = 1, .in_channels = 1, .out_channels = 1, .groups = 1,
+                             .kernel = k, .stride = 1, .padding = (int)gf_rng_below(&r, (uint32_t)(k / 2 + 1)),
+                             .in_h = k + (int)gf_rng_below(&r, 20),
+                             .in_w = k + (int)gf_rng_below(&r, 20)};
+        CHECK(gf_conv2d_shape_init(&s) == GF_OK);
+        const size_t in_n = (size_t)s.in_h * s.in_w, out_n = (size_t)s.out_h * s.out_w;
+        const uint64_t seed = 5000 + 10 * (uint64_t)i;
+        float *in = gradcheck_random(in_n, seed, 1.0f), *filter = gradcheck_random((size_t)k * k, seed + 1, 0.5f);
+        float *grad_out = gradcheck_random(out_n, seed + 2, 1.0f);
+        float *scratch = malloc(sizeof(float) * gf_conv2d_depthwise_scratch_floats(&s));
+        float *out[2], *grad_in[2], *grad_filter[2], *added[2];
+        for (int flat = 0; flat < 2; flat++) {
+            out[flat] = malloc(sizeof(float) * out_n);
+            grad_in[flat] = gradcheck_random(in_n, seed + 3, 100.0f); /* stored over */
+            added[flat] = gradcheck_random(in_n, seed + 4, 1.0f);
+            grad_filter[flat] = gradcheck_random((size_t)k * k, seed + 5, 1.0f);
+            if (flat) {
+                gf_conv2d_depthwise_forward_plane(out[1], in, filter, 0.25f, &s, scratch);
+                gf_conv2d_depthwise_backward_plane(grad_in[1], false, grad_filter[1], grad_out,
+                                                   in, filter, &s, scratch);
+                gf_conv2d_depthwise_backward_plane(added[1], true, grad_filter[1], grad_out, in,
+                                                   filter, &s, scratch);
+            } else {
+                gf_conv2d_depthwise_forward_plane_plain(out[0], in, filter, 0.25f, &s, scratch);
+                gf_conv2d_depthwise_backward_plane_plain(grad_in[0], false, grad_filter[0],
+                                                         grad_out, in, filter, &s, scratch);
+                gf_conv2d_depthwise_backward_plane_plain(added[0], true, grad_filter[0],
+                                                         grad_out, in, filter, &s, scratch);
+            }
+        }
+        double worst = fmax(fmax(check_worst_relative(out[1], out[0], out_n),
+                                 check_worst_relative(grad_in[1], grad_in[0], in_n)),
+                            fmax(check_worst_relative(added[1], added[0], in_n),
+                                 check_worst_relative(grad_filter[1], grad_filter[0], (size_t)k * k)));
+        if (!(worst <= 1e-5))
+            fprintf(stderr, "depthwise %dx%d, kernel %d, padding %d: flat differs by %g\n",
+                    s.in_h, s.in_w, k, s.padding, worst);
+        CHECK(worst <= 1e-5);
+        for (int flat = 0; flat < 2; flat++) {
+            free(out[flat]);
+            free(grad_in[flat]);
+            free(added[flat]);
+            free(grad_filter[flat]);
+        }
+        free(in); free(filter); free(grad_out); free(scratch);
+    }
+}
+
 static gf_conv2d_shape shape(int batch, int cin, int h, int w, int cout, int k, int stride,
                              int pad, int groups) {
     gf_conv2d_shape s = {.batch = batch, .in_channels = cin, .in_h = h, .in_w = w,
@@ -243,5 +301,7 @@ int main(void) {
     run_case("depthwise stride 2", shape(2, 3, 7, 7, 3, 3, 2, 1, 3), 0, 900);
     run_case("depthwise stride 2 even", shape(2, 5, 8, 8, 5, 3, 2, 1, 5), 1, 950);
     run_case("depthwise 5x5 pad 2", shape(1, 3, 6, 6, 3, 5, 1, 2, 3), 0, 1000);
+    run_case("depthwise 3x3 pad 0", shape(2, 3, 6, 5, 3, 3, 1, 0, 3), 1, 1100);
+    depthwise_flat_against_plain();
     return CHECK_DONE();
 }

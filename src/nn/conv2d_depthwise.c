@@ -1,0 +1,248 @@
+/* Depthwise convolution, one plane at a time; see conv2d_depthwise.h. */
+#include "nn/conv2d_depthwise.h"
+
+#include <string.h>
+
+#include "core/size.h"
+#include "nn/vector_clones.h"
+
+enum { VL = GF_VL, FLAT_MAX_TAPS = 49 };
+
+static size_t padded_plane_floats(const gf_conv2d_shape *s) {
+    return ((size_t)s->in_h + 2 * (size_t)s->padding) * ((size_t)s->in_w + 2 * (size_t)s->padding);
+}
+
+static void pad_plane(float *padded, size_t floats, const float *in, const gf_conv2d_shape *s) {
+    const int pad = s->padding, pw = s->in_w + 2 * pad;
+    memset(padded, 0, sizeof(float) * floats);
+    for (int ih = 0; ih < s->in_h; ih++)
+        memcpy(padded + (size_t)(ih + pad) * pw + pad, in + (size_t)ih * s->in_w,
+               sizeof(float) * (size_t)s->in_w);
+}
+
+/* grad_in (one plane) = or += (`add`) the interior of the input gradient summed on
+ * the padded grid (rows of pw floats) */
+static void take_interior(float *grad_in, bool add, const float *grad_padded, int pw,
+                          const gf_conv2d_shape *s) {
+    const int pad = s->padding;
+    for (int ih = 0; ih < s->in_h; ih++) {
+        float *dst = grad_in + (size_t)ih * s->in_w;
+        const float *src = grad_padded + (size_t)(ih + pad) * pw + pad;
+        if (add)
+            for (int iw = 0; iw < s->in_w; iw++) dst[iw] += src[iw];
+        else
+            memcpy(dst, src, sizeof(float) * (size_t)s->in_w);
+    }
+}
+
+/* ---- the plain version ---------------------------------------------------- */
+
+/* sum a[i] * b[i] in 16 separate partial sums, which the compiler can vectorise
+ * (one float accumulator would have to be summed in order) */
+static float dot(const float *a, const float *b, int n) {
+    float partial[16] = {0};
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; j++) partial[j] += a[i + j] * b[i + j];
+    float sum = 0.0f;
+    for (; i < n; i++) sum += a[i] * b[i];
+    for (int j = 0; j < 16; j++) sum += partial[j];
+    return sum;
+}
+
+void gf_conv2d_depthwise_forward_plane_plain(float *out, const float *in, const float *filter,
+                                             float bias, const gf_conv2d_shape *s,
+                                             float *scratch) {
+    const int k = s->kernel, st = s->stride, pw = s->in_w + 2 * s->padding;
+    const int oh_n = s->out_h, ow_n = s->out_w;
+    float *padded = scratch;
+    pad_plane(padded, padded_plane_floats(s), in, s);
+    for (int oh = 0; oh < oh_n; oh++) {
+        float *dst = out + (size_t)oh * ow_n;
+        for (int ow = 0; ow < ow_n; ow++) dst[ow] = bias;
+        for (int kh = 0; kh < k; kh++)
+            for (int kw = 0; kw < k; kw++) {
+                const float wv = filter[kh * k + kw];
+                const float *src = padded + (size_t)(oh * st + kh) * pw + kw;
+                if (st == 1) /* contiguous: vectorised */
+                    for (int ow = 0; ow < ow_n; ow++) dst[ow] += wv * src[ow];
+                else
+                    for (int ow = 0; ow < ow_n; ow++) dst[ow] += wv * src[ow * st];
+            }
+    }
+}
+
+/* The input gradient is summed on the padded grid, whose interior then goes to
+ * grad_in. */
+void gf_conv2d_depthwise_backward_plane_plain(float *grad_in, bool add, float *grad_filter,
+                                              const float *grad_out, const float *in,
+                                              const float *filter, const gf_conv2d_shape *s,
+                                              float *scratch) {
+    const int k = s->kernel, st = s->stride, pad = s->padding, pw = s->in_w + 2 * pad;
+    const int oh_n = s->out_h, ow_n = s->out_w;
+    float *padded = scratch, *grad_padded = scratch + padded_plane_floats(s);
+    pad_plane(padded, padded_plane_floats(s), in, s);
+    if (grad_in) memset(grad_padded, 0, sizeof(float) * padded_plane_floats(s));
+    for (int kh = 0; kh < k; kh++)
+        for (int kw = 0; kw < k; kw++) {
+            const float wv = filter[kh * k + kw];
+            float dw = 0.0f;
+            for (int oh = 0; oh < oh_n; oh++) {
+                const float *g = grad_out + (size_t)oh * ow_n;
+                const size_t offset = (size_t)(oh * st + kh) * pw + kw;
+                const float *src = padded + offset;
+                float *dst = grad_padded + offset;
+                if (st == 1) {
+                    dw += dot(g, src, ow_n);
+                    if (grad_in)
+                        for (int ow = 0; ow < ow_n; ow++) dst[ow] += wv * g[ow];
+                } else {
+                    for (int ow = 0; ow < ow_n; ow++) dw += g[ow] * src[ow * st];
+                    if (grad_in)
+                        for (int ow = 0; ow < ow_n; ow++) dst[ow * st] += wv * g[ow];
+                }
+            }
+            grad_filter[kh * k + kw] += dw;
+        }
+    if (grad_in) take_interior(grad_in, add, grad_padded, pw, s);
+}
+
+/* ---- the flat version (stride 1) ------------------------------------------ */
+
+/* Output (oh, ow) is position oh * pw + ow of the padded plane's rows, and tap
+ * (kh, kw) reads `kh * pw + kw` further on: every tap is one shifted run over the
+ * `flat` positions (whole vectors; the ow >= out_w ones are discarded). The padded
+ * buffers reach past the plane so that the last vector's taps stay inside. */
+typedef struct flat_layout {
+    int pw, taps;
+    size_t flat;   /* computed positions: out_h * pw rounded up to whole vectors */
+    size_t padded; /* floats of a padded buffer */
+    size_t plane;  /* the padded plane's positions, rounded up to whole vectors */
+    size_t front;  /* zeros before the output gradient, as far as the farthest tap */
+    size_t offset[FLAT_MAX_TAPS];
+} flat_layout;
+
+static flat_layout flat_layout_of(const gf_conv2d_shape *s) {
+    flat_layout f;
+    const int k = s->kernel;
+    f.pw = s->in_w + 2 * s->padding;
+    f.taps = k * k;
+    f.flat = gf_size_round_up((size_t)s->out_h * (size_t)f.pw, VL);
+    f.padded = gf_size_round_up(f.flat + (size_t)(k - 1) * f.pw + (size_t)k, VL);
+    f.plane = gf_size_round_up(((size_t)s->in_h + 2 * (size_t)s->padding) * (size_t)f.pw, VL);
+    f.front = gf_size_round_up((size_t)(k - 1) * f.pw + (size_t)k, VL);
+    for (int t = 0; t < f.taps && t < FLAT_MAX_TAPS; t++)
+        f.offset[t] = (size_t)(t / k) * f.pw + (size_t)(t % k);
+    return f;
+}
+
+/* the output gradient's buffer: front zeros, the flat positions, zeros up to the
+ * plane's end (read by the input gradient's taps) */
+static size_t gradient_floats(const flat_layout *f) {
+    return f->front + (f->flat > f->plane ? f->flat : f->plane) + VL;
+}
+
+static bool flat_applies(const gf_conv2d_shape *s) {
+    return s->stride == 1 && s->kernel * s->kernel <= FLAT_MAX_TAPS;
+}
+
+size_t gf_conv2d_depthwise_scratch_floats(const gf_conv2d_shape *s) {
+    size_t plain = gf_size_mul(2, padded_plane_floats(s));
+    if (!flat_applies(s)) return plain;
+    const flat_layout f = flat_layout_of(s);
+    size_t flat = gf_size_add(gf_size_add(f.padded, gradient_floats(&f)), f.plane);
+    return plain > flat ? plain : flat;
+}
+
+GF_VECTOR_CLONES static void flat_forward(float *restrict flat, const float *restrict padded,
+                                       const float *filter, float bias, const flat_layout *f) {
+    for (size_t p = 0; p < f->flat; p += VL) {
+        gf_vec acc = (gf_vec){0} + bias;
+        for (int t = 0; t < f->taps; t++) {
+            gf_vec x;
+            GF_VEC_LOAD(x, padded + p + f->offset[t]);
+            acc += filter[t] * x;
+        }
+        GF_VEC_STORE(flat + p, acc);
+    }
+}
+
+void gf_conv2d_depthwise_forward_plane(float *out, const float *in, const float *filter,
+                                       float bias, const gf_conv2d_shape *s, float *scratch) {
+    if (!flat_applies(s)) {
+        gf_conv2d_depthwise_forward_plane_plain(out, in, filter, bias, s, scratch);
+        return;
+    }
+    const flat_layout f = flat_layout_of(s);
+    float *padded = scratch, *flat = scratch + f.padded;
+    pad_plane(padded, f.padded, in, s);
+    flat_forward(flat, padded, filter, bias, &f);
+    for (int oh = 0; oh < s->out_h; oh++)
+        memcpy(out + (size_t)oh * s->out_w, flat + (size_t)oh * f.pw,
+               sizeof(float) * (size_t)s->out_w);
+}
+
+/* grad_filter[t] += sum over positions of g * padded shifted by tap t, in VL
+ * partial sums per tap */
+GF_VECTOR_CLONES static void flat_filter_gradient(float *grad_filter, const float *restrict g,
+                                               const float *restrict padded,
+                                               const flat_layout *f) {
+    gf_vec acc[FLAT_MAX_TAPS];
+    for (int t = 0; t < f->taps; t++) acc[t] = (gf_vec){0};
+    for (size_t p = 0; p < f->flat; p += VL) {
+        gf_vec gv;
+        GF_VEC_LOAD(gv, g + p);
+        for (int t = 0; t < f->taps; t++) {
+            gf_vec x;
+            GF_VEC_LOAD(x, padded + p + f->offset[t]);
+            acc[t] += gv * x;
+        }
+    }
+    for (int t = 0; t < f->taps; t++) {
+        float lanes[VL];
+        memcpy(lanes, &acc[t], sizeof lanes);
+        float sum = 0.0f;
+        for (int l = 0; l < VL; l++) sum += lanes[l];
+        grad_filter[t] += sum;
+    }
+}
+
+/* grad_padded[q] = sum over taps of filter[t] * g[q - offset t]: the output positions
+ * whose tap t reads padded position q, gathered (adding into overlapping vectors
+ * tap after tap would stall on every store); g has `front` zeros before it */
+GF_VECTOR_CLONES static void flat_input_gradient(float *restrict grad_padded, const float *restrict g,
+                                              const float *filter, const flat_layout *f) {
+    for (size_t q = 0; q < f->plane; q += VL) {
+        gf_vec acc = (gf_vec){0};
+        for (int t = 0; t < f->taps; t++) {
+            gf_vec x;
+            GF_VEC_LOAD(x, g + q - f->offset[t]);
+            acc += filter[t] * x;
+        }
+        GF_VEC_STORE(grad_padded + q, acc);
+    }
+}
+
+void gf_conv2d_depthwise_backward_plane(float *grad_in, bool add, float *grad_filter,
+                                        const float *grad_out, const float *in,
+                                        const float *filter, const gf_conv2d_shape *s,
+                                        float *scratch) {
+    if (!flat_applies(s)) {
+        gf_conv2d_depthwise_backward_plane_plain(grad_in, add, grad_filter, grad_out, in, filter,
+                                                 s, scratch);
+        return;
+    }
+    const flat_layout f = flat_layout_of(s);
+    float *padded = scratch, *g = scratch + f.padded + f.front;
+    float *grad_padded = scratch + f.padded + gradient_floats(&f);
+    /* the output gradient on the flat positions, zero at the discarded ones */
+    memset(g - f.front, 0, sizeof(float) * gradient_floats(&f));
+    for (int oh = 0; oh < s->out_h; oh++)
+        memcpy(g + (size_t)oh * f.pw, grad_out + (size_t)oh * s->out_w,
+               sizeof(float) * (size_t)s->out_w);
+    pad_plane(padded, f.padded, in, s);
+    flat_filter_gradient(grad_filter, g, padded, &f);
+    if (!grad_in) return;
+    flat_input_gradient(grad_padded, g, filter, &f);
+    take_interior(grad_in, add, grad_padded, f.pw, s);
+}

@@ -1,0 +1,30 @@
+/* Plain-C vector code for the layer kernels that are not matrix products: `vec` holds
+ * GF_VL floats (GCC vector extensions), and a function marked GF_VECTOR_CLONES is
+ * compiled for AVX-512, AVX2 and baseline x86-64, one picked at run time, so that its
+ * vec arithmetic uses the widest registers the CPU has (the project builds for
+ * baseline x86-64). Internal to src/nn. */
+#ifndef GRAFT_NN_VECTOR_CLONES_H
+#define GRAFT_NN_VECTOR_CLONES_H
+
+#include <string.h>
+
+enum { GF_VL = 16 };
+
+typedef float gf_vec __attribute__((vector_size(4 * GF_VL)));
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define GF_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define GF_VECTOR_CLONES
+#endif
+
+/* macros rather than functions: a vector passed by value between a cloned function
+ * and one compiled for baseline would change the calling convention */
+#define GF_VEC_LOAD(v, p) memcpy(&(v), (p), sizeof(gf_vec))
+#define GF_VEC_STORE(p, value)                  \
+    do {                                        \
+        const gf_vec stored_ = (value);         \
+        memcpy((p), &stored_, sizeof stored_);  \
+    } while (0)
+
+#endif
