@@ -93,21 +93,24 @@ graft.information(net [, bins]) -> sum over conv layers of the layer entropy (Fi
 M.filter_l1 = doc(core.conv_filter_l1, [=[
 graft.filter_l1(net) -> tensor of the l1 norm of every conv filter of net.]=])
 
+M.invalid_ratios = doc(core.invalid_ratios, [=[
+graft.invalid_ratios(net | l1_norms, {thresholds} [, rule = "conv_keys"]) -> ratios,
+filters: for each threshold, the fraction of the conv filters graft.invalid_filters
+counts (or of the given l1 norms) under it (Fig. 6).]=])
+
 M.l1_histogram = doc(function(net, opts)
   opts = opts or {}
-  local values = core.conv_filter_l1(net)
   local log = opts.log ~= false
-  if log then
-    local t = values:totable()
-    for i, v in ipairs(t) do t[i] = math.log(math.max(v, 1e-12), 10) end
-    values = core.tensor(t)
+  local values, left_out = core.histogram_values(core.conv_filter_l1(net), log)
+  if not values then
+    error("graft.l1_histogram: no conv filter has a " .. (log and "positive" or "finite") .. " l1 norm", 2)
   end
   local counts, edges = core.histogram(values, opts.bins or 20, opts.lo, opts.hi)
-  return {counts = counts, edges = edges, log = log}
+  return {counts = counts, edges = edges, log = log, left_out = left_out}
 end, [=[
-graft.l1_histogram(net [, {bins = 20, log = true, lo =, hi =}]) -> {counts, edges, log}:
-the distribution of the conv filters' l1 norms; with log, of log10(l1) (l1 = 0
-counted at log10(1e-12)).]=])
+graft.l1_histogram(net [, {bins = 20, log = true, lo =, hi =}]) -> {counts, edges, log, left_out}:
+the distribution of the conv filters' l1 norms; with log, of log10(l1). A filter of
+zeros (l1 = 0) has no logarithm: it is left out, and left_out counts such filters.]=])
 
 M.distance = doc(function(net, other)
   local mine, names = net:parameters()

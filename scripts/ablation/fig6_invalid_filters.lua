@@ -20,8 +20,7 @@ local PAPER = {
 
 local function measure(result, variant, dir)
   local net = result.nets and result.nets[1] or graft.load(dir .. "/net1.safetensors")
-  local ratios = {}
-  for i, t in ipairs(THRESHOLDS) do ratios[i] = graft.invalid_filters(net, t).ratio end
+  local ratios = graft.invalid_ratios(net, THRESHOLDS)
   local l1 = graft.filter_l1(net):totable()
   return {accuracy = result.final[1].test_top1, invalid_ratio = result.final[1].invalid_ratio,
           information = result.final[1].information, ratios = ratios, l1 = l1}

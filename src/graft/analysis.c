@@ -81,6 +81,43 @@ int gf_invalid_filters(gf_net *net, double threshold, gf_conv_rule rule, gf_inva
     return GF_OK;
 }
 
+int gf_invalid_ratios(const double *l1, int64_t n, const double *thresholds, int count,
+                      double *ratios) {
+    for (int t = 0; t < count; t++) {
+        if (isnan(thresholds[t]))
+            return gf_fail("invalid ratios: threshold %d of %d is NaN", t + 1, count);
+        int64_t under = 0;
+        for (int64_t f = 0; f < n; f++) under += l1[f] < thresholds[t];
+        ratios[t] = n > 0 ? (double)under / (double)n : 0.0;
+    }
+    return GF_OK;
+}
+
+int gf_net_invalid_ratios(gf_net *net, gf_conv_rule rule, const double *thresholds, int count,
+                          double *ratios, int64_t *filters) {
+    if (!gf_conv_rule_name(rule)) return gf_fail("invalid ratios: unknown rule %d", (int)rule);
+    int layer_count = 0;
+    gf_graft_layer *layers = conv_layers(net, &layer_count);
+    if (!layers) return gf_fail_context("invalid ratios");
+    int64_t total = 0;
+    for (int l = 0; l < layer_count; l++)
+        if (gf_conv_rule_takes(rule, &layers[l])) total += layers[l].filters;
+    double *l1 = gf_alloc((size_t)(total ? total : 1) * sizeof *l1, "filter l1 norms");
+    int status = l1 ? GF_OK : gf_fail_context("invalid ratios");
+    int64_t at = 0;
+    for (int l = 0; status == GF_OK && l < layer_count; l++) {
+        if (!gf_conv_rule_takes(rule, &layers[l])) continue;
+        gf_filter_l1(gf_net_slice_data(net, layers[l].weight), layers[l].filters,
+                     layers[l].per_filter, l1 + at);
+        at += layers[l].filters;
+    }
+    if (status == GF_OK) status = gf_invalid_ratios(l1, total, thresholds, count, ratios);
+    gf_free(l1);
+    gf_free(layers);
+    if (status == GF_OK && filters) *filters = total;
+    return status;
+}
+
 int gf_network_information(gf_net *net, int bins, double *information) {
     int count = 0;
     gf_graft_layer *layers = conv_layers(net, &count);

@@ -28,6 +28,17 @@ int gf_invalid_filters(gf_net *net, double threshold, gf_conv_rule rule,
                        gf_invalid_layer *layers, int capacity, int *layer_count,
                        int64_t *total_filters, int64_t *total_invalid);
 
+/* Fig. 6 over several thresholds: ratios[t] = the fraction of the n filter l1 norms
+ * under thresholds[t] (l1 < threshold, as gf_invalid_filters counts); 0 when n is
+ * 0. Refuses NaN thresholds. */
+int gf_invalid_ratios(const double *l1, int64_t n, const double *thresholds, int count,
+                      double *ratios);
+
+/* gf_invalid_ratios of the conv filters the rule takes (as gf_invalid_filters counts
+ * them); *filters (may be NULL) receives how many there are. */
+int gf_net_invalid_ratios(gf_net *net, gf_conv_rule rule, const double *thresholds, int count,
+                          double *ratios, int64_t *filters);
+
 /* Sum over conv layers of the entropy of the whole layer (eq. 6). */
 int gf_network_information(gf_net *net, int bins, double *information);
 

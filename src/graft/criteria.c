@@ -44,6 +44,16 @@ int gf_histogram(const float *values, size_t n, int bins, double lo, double hi,
     return GF_OK;
 }
 
+size_t gf_histogram_values(const float *values, size_t n, bool logarithmic, float *out) {
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        float v = values[i];
+        if (!isfinite(v) || (logarithmic && !(v > 0))) continue;
+        out[kept++] = logarithmic ? log10f(v) : v;
+    }
+    return kept;
+}
+
 int gf_entropy(const float *values, size_t n, int bins, double *entropy) {
     if (n == 0) return gf_fail("entropy: no values");
     if (bins < 1) return gf_fail("entropy: bins must be at least 1, got %d", bins);

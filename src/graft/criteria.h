@@ -15,6 +15,7 @@
 #ifndef GRAFT_GRAFT_CRITERIA_H
 #define GRAFT_GRAFT_CRITERIA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,12 @@ int gf_criterion_parse(const char *name, gf_criterion *criterion);
  * every value equal to lo into bin 0. Refuses bins < 1, lo > hi, NaN bounds. */
 int gf_histogram(const float *values, size_t n, int bins, double lo, double hi,
                  int64_t *counts);
+
+/* The values a histogram shows, packed into out (room for n) in order; returns how
+ * many: the finite values, or when logarithmic the log10 of the finite positive ones.
+ * The l1 norm of an all-zero filter, 0, has no place on a log axis: it is left out,
+ * and callers say how many were (graft's one convention for log-l1 histograms). */
+size_t gf_histogram_values(const float *values, size_t n, bool logarithmic, float *out);
 
 /* Entropy of n values (eq. 4/6). Refuses n == 0, bins < 1 and non-finite values
  * (naming the index). */

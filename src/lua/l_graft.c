@@ -111,6 +111,21 @@ static int l_histogram(lua_State *L) {
     return 2;
 }
 
+/* histogram_values(t [, log10]) -> tensor of the values a histogram shows (nil when
+ * none), how many were left out */
+static int l_histogram_values(lua_State *L) {
+    gf_tensor *t = gf_lua_check_tensor(L, 1);
+    bool logarithmic = lua_toboolean(L, 2);
+    float *kept = lua_newuserdatauv(L, (size_t)(t->numel ? t->numel : 1) * sizeof *kept, 0);
+    int64_t count = (int64_t)gf_histogram_values(t->data, (size_t)t->numel, logarithmic, kept);
+    if (count > 0)
+        memcpy(gf_lua_new_tensor(L, 1, &count)->data, kept, (size_t)count * sizeof *kept);
+    else
+        lua_pushnil(L);
+    lua_pushinteger(L, t->numel - count);
+    return 2;
+}
+
 static void set_number(lua_State *L, const char *key, double value) {
     lua_pushnumber(L, value);
     lua_setfield(L, -2, key);
@@ -155,6 +170,45 @@ static int l_invalid_filters(lua_State *L) {
     }
     lua_setfield(L, -2, "layers");
     return 1;
+}
+
+/* invalid_ratios(net or tensor of filter l1 norms, {thresholds} [, rule = 'conv_keys'])
+ * -> {ratios}, filters (the rule chooses a network's counted convs, as invalid_filters) */
+static int l_invalid_ratios(lua_State *L) {
+    gf_net *net = luaL_testudata(L, 1, GF_LUA_NET) ? gf_lua_check_net(L, 1) : NULL;
+    gf_tensor *given = net ? NULL : gf_lua_test_tensor(L, 1);
+    if (!net && !given) return luaL_argerror(L, 1, "a network or a tensor of filter l1 norms");
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_Integer count = luaL_len(L, 2);
+    luaL_argcheck(L, count >= 1 && count <= 1000000, 2, "1 to 1000000 thresholds");
+    gf_conv_rule rule = GF_CONV_KEYS;
+    if (!lua_isnoneornil(L, 3) && gf_conv_rule_parse(luaL_checkstring(L, 3), "rule", &rule) != GF_OK)
+        return gf_lua_raise(L, "graft.invalid_ratios");
+    double *thresholds = lua_newuserdatauv(L, (size_t)count * sizeof *thresholds, 0);
+    double *ratios = lua_newuserdatauv(L, (size_t)count * sizeof *ratios, 0);
+    for (lua_Integer t = 0; t < count; t++) {
+        if (lua_geti(L, 2, t + 1) != LUA_TNUMBER)
+            return luaL_error(L, "graft.invalid_ratios: threshold %d is not a number", (int)t + 1);
+        thresholds[t] = lua_tonumber(L, -1);
+        lua_pop(L, 1);
+    }
+    int64_t filters = given ? given->numel : 0;
+    int status;
+    if (net) {
+        status = gf_net_invalid_ratios(net, rule, thresholds, (int)count, ratios, &filters);
+    } else {
+        double *l1 = lua_newuserdatauv(L, (size_t)(filters ? filters : 1) * sizeof *l1, 0);
+        for (int64_t f = 0; f < filters; f++) l1[f] = given->data[f];
+        status = gf_invalid_ratios(l1, filters, thresholds, (int)count, ratios);
+    }
+    if (status != GF_OK) return gf_lua_raise(L, "graft.invalid_ratios");
+    lua_createtable(L, (int)count, 0);
+    for (lua_Integer t = 0; t < count; t++) {
+        lua_pushnumber(L, ratios[t]);
+        lua_rawseti(L, -2, t + 1);
+    }
+    lua_pushinteger(L, filters);
+    return 2;
 }
 
 static int l_information(lua_State *L) {
@@ -279,6 +333,8 @@ void gf_lua_register_graft(lua_State *L, int module) {
         {"alpha", l_alpha},
         {"histogram", l_histogram},
         {"invalid_filters", l_invalid_filters},
+        {"invalid_ratios", l_invalid_ratios},
+        {"histogram_values", l_histogram_values},
         {"information", l_information},
         {"conv_filter_l1", l_conv_filter_l1},
         {"scion_noise", l_scion_noise},

@@ -10,6 +10,7 @@
 #include "lua/binding.h"
 #include "lua/options.h"
 #include "train/checkpoint_dir.h"
+#include "train/ensemble.h"
 #include "train/schedule.h"
 #include "train/sgd.h"
 #include "train/step.h"
@@ -289,6 +290,36 @@ static int l_evaluate(lua_State *L) {
     return 4;
 }
 
+/* graft.core.ensemble_evaluate({net, ...}, loader [, keep_sums]) -> top1, count [, sums]:
+ * the ensemble's hits (argmax of the summed softmax) and, with keep_sums, the summed
+ * softmax outputs [count, classes] */
+static int l_ensemble_evaluate(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    gf_loader *loader = gf_lua_check_loader(L, 2);
+    bool keep_sums = lua_toboolean(L, 3);
+    lua_Integer count = luaL_len(L, 1);
+    luaL_argcheck(L, count >= 1 && count <= 4096, 1, "1 to 4096 networks");
+    /* the networks stay referenced by argument 1 while they are used */
+    gf_net **nets = lua_newuserdatauv(L, (size_t)count * sizeof *nets, 0);
+    for (lua_Integer k = 0; k < count; k++) {
+        lua_geti(L, 1, k + 1);
+        if (!luaL_testudata(L, -1, GF_LUA_NET))
+            return luaL_error(L, "graft.core.ensemble_evaluate: entry %d of the networks is a %s, "
+                                 "not a network", (int)k + 1, luaL_typename(L, -1));
+        nets[k] = gf_lua_check_net(L, lua_gettop(L));
+        lua_pop(L, 1);
+    }
+    gf_ensemble_result r;
+    gf_tensor *sums = NULL;
+    if (gf_ensemble_evaluate(nets, (int)count, loader, &r, keep_sums ? &sums : NULL) != GF_OK)
+        return gf_lua_raise(L, "graft.core.ensemble_evaluate");
+    lua_pushinteger(L, r.top1);
+    lua_pushinteger(L, r.count);
+    if (!keep_sums) return 2;
+    gf_lua_push_tensor(L, sums, 0);
+    return 3;
+}
+
 /* ---- checkpoints ---- */
 
 /* graft.core.checkpoint_save(dir, net, sgd, loader, epoch, history_text) */
@@ -402,6 +433,7 @@ void gf_lua_register_train(lua_State *L, int module) {
                                          {"train_step", l_train_step},
                                          {"mutual_step", l_mutual_step},
                                          {"evaluate", l_evaluate},
+                                         {"ensemble_evaluate", l_ensemble_evaluate},
                                          {"checkpoint_save", l_checkpoint_save},
                                          {"checkpoint_load", l_checkpoint_load},
                                          {"monotonic_seconds", l_monotonic_seconds},

@@ -23,7 +23,7 @@ void gf_count_hits(const float *logits, const int32_t *labels, int batch, int cl
 
 /* Images of channels x height x width fit the network's input, or an error naming
  * both shapes. */
-static int check_input_shape(const gf_net *net, int channels, int height, int width) {
+int gf_check_input_shape(const gf_net *net, int channels, int height, int width) {
     int c, h, w;
     gf_net_input_shape(net, &c, &h, &w);
     if (c != channels || h != height || w != width)
@@ -66,7 +66,7 @@ int gf_train_step_soft(gf_net *net, gf_sgd *sgd, const gf_batch *b, float lr,
                        const gf_soft_targets *soft, gf_step_result *result) {
     *result = (gf_step_result){0};
     int batch = b->count;
-    if (check_input_shape(net, b->channels, b->height, b->width) != GF_OK)
+    if (gf_check_input_shape(net, b->channels, b->height, b->width) != GF_OK)
         return gf_fail_context("train step (batch of %d)", batch);
     float *grad = logit_buffer(batch, gf_net_output_size(net), 1, "train step");
     if (!grad) return GF_ERR;
@@ -104,7 +104,7 @@ int gf_distill_step(gf_net *student, gf_sgd *sgd, gf_net *teacher, const gf_batc
     *result = (gf_step_result){0};
     if (teacher == student) return gf_fail("%s: the teacher is the student", operation);
     if (check_same_output(student, teacher, operation, "teacher") != GF_OK) return GF_ERR;
-    if (check_input_shape(student, batch->channels, batch->height, batch->width) != GF_OK)
+    if (gf_check_input_shape(student, batch->channels, batch->height, batch->width) != GF_OK)
         return gf_fail_context("%s (batch of %d)", operation, batch->count);
     bool was_training = gf_net_is_training(teacher);
     gf_net_set_training(teacher, false);
@@ -124,7 +124,7 @@ int gf_mutual_step(gf_net *const *nets, gf_sgd *const *sgds, int count, const gf
     for (int k = 1; k < count; k++)
         if (check_same_output(nets[0], nets[k], operation, "peer") != GF_OK)
             return gf_fail_context("network %d", k);
-    if (check_input_shape(nets[0], b->channels, b->height, b->width) != GF_OK)
+    if (gf_check_input_shape(nets[0], b->channels, b->height, b->width) != GF_OK)
         return gf_fail_context("%s (batch of %d)", operation, b->count);
     const int batch = b->count, classes = gf_net_output_size(nets[0]);
     const size_t set = (size_t)batch * (size_t)classes;
@@ -172,7 +172,7 @@ int gf_mutual_step(gf_net *const *nets, gf_sgd *const *sgds, int count, const gf
 int gf_evaluate(gf_net *net, gf_loader *loader, gf_step_result *result) {
     int channels, height, width;
     gf_loader_image_shape(loader, &channels, &height, &width);
-    if (check_input_shape(net, channels, height, width) != GF_OK)
+    if (gf_check_input_shape(net, channels, height, width) != GF_OK)
         return gf_fail_context("evaluation");
     bool was_training = gf_net_is_training(net);
     gf_net_set_training(net, false);

@@ -35,6 +35,10 @@ typedef struct gf_batch {
     int count, channels, height, width;
 } gf_batch;
 
+/* GF_OK when images of channels x height x width are net's input, else an error
+ * naming both shapes. */
+int gf_check_input_shape(const gf_net *net, int channels, int height, int width);
+
 /* Forward, loss, backward and, when the loss is finite, the SGD step with `lr`.
  * A non-finite loss is not an error here: the result says so and the parameters are
  * untouched, so the caller can stop with the epoch and batch in the message. Images

@@ -221,7 +221,13 @@ describe("analysis and internal scions", function()
     local hist = graft.l1_histogram(net, { bins = 8 })
     local total = 0
     for _, c in ipairs(hist.counts) do total = total + c end
-    expect.eq(total, inv.filters, "the histogram counts every filter")
+    -- the filter of zeros has no log10: left out and counted apart, not binned
+    expect.eq({ total, hist.left_out }, { inv.filters - 1, 1 }, "every filter, binned or left out")
+    expect.near(hist.edges[1], math.log(1e-4 * 9, 10), 1e-5, "the range starts at the smallest norm")
+    local ratios, filters = graft.invalid_ratios(net, { 0, 1e-5, 1e-2, 1e9 })
+    expect.eq(filters, inv.filters)
+    expect.near(ratios[3], inv.ratio, 1e-15, "one threshold as graft.invalid_filters counts it")
+    expect.eq({ ratios[1], ratios[2], ratios[4] }, { 0, 1 / filters, 1 })
     -- internal scions revive both
     local entries = graft.graft_round({ net }, { scion = "internal", gamma = 1e-2 }, 1)
     expect.eq({ entries[1].grafted, entries[1].scion, entries[1].round }, { 2, "internal", 1 })

@@ -63,6 +63,20 @@ static void test_counted_convs(void) {
           GF_OK);
     CHECK(counted == 4 && total == 32);
     CHECK(strcmp(layers[3].layer, "layers.0.shortcut.0.weight") == 0);
+    /* the ratios over several thresholds count the same filters under either rule */
+    const double thresholds[3] = {0.5, 2, 8};
+    double ratios[3];
+    for (int rule = GF_CONV_KEYS; rule <= GF_EVERY_CONV; rule++) {
+        int64_t filters = 0;
+        CHECK(gf_net_invalid_ratios(block, (gf_conv_rule)rule, thresholds, 3, ratios, &filters) ==
+              GF_OK);
+        CHECK(filters == (rule == GF_CONV_KEYS ? 24 : 32));
+        for (int t = 0; t < 3; t++) {
+            CHECK(gf_invalid_filters(block, thresholds[t], (gf_conv_rule)rule, NULL, 0, NULL, &total,
+                                     &invalid) == GF_OK);
+            CHECK_NEAR(ratios[t], (double)invalid / (double)total, 1e-15);
+        }
+    }
     gf_net_free(block);
 
     gf_net *vgg = gf_net_create(1, 4, 4);
@@ -74,6 +88,31 @@ static void test_counted_convs(void) {
     CHECK(gf_invalid_filters(vgg, 1e-3, GF_CONV_KEYS, NULL, 0, &counted, &total, &invalid) == GF_OK);
     CHECK(counted == 2 && total == 8);
     gf_net_free(vgg);
+}
+
+/* Fig. 6's ratios over several thresholds: by hand for the known net's norms, and
+ * as gf_invalid_filters counts one threshold at a time. */
+static void test_invalid_ratios(void) {
+    gf_net *net = known_net();
+    double l1[6], ratios[6];
+    CHECK(gf_conv_filter_l1(net, l1, 6) == GF_OK);
+    /* norms 0.002, 0.05, 3, 0, 10, 0.008 */
+    const double thresholds[6] = {0, 0.005, 0.01, 0.1, 5, 100};
+    const double expected[6] = {0, 2 / 6.0, 3 / 6.0, 4 / 6.0, 5 / 6.0, 1};
+    CHECK(gf_invalid_ratios(l1, 6, thresholds, 6, ratios) == GF_OK);
+    for (int t = 0; t < 6; t++) {
+        CHECK_NEAR(ratios[t], expected[t], 1e-15);
+        int64_t total, invalid;
+        CHECK(gf_invalid_filters(net, thresholds[t], GF_EVERY_CONV, NULL, 0, NULL, &total,
+                                 &invalid) == GF_OK);
+        CHECK_NEAR(ratios[t], (double)invalid / (double)total, 1e-15);
+    }
+    CHECK(gf_invalid_ratios(l1, 0, thresholds, 2, ratios) == GF_OK);
+    CHECK(ratios[0] == 0 && ratios[1] == 0);
+    const double nan_threshold[2] = {0.1, NAN};
+    CHECK(gf_invalid_ratios(l1, 6, nan_threshold, 2, ratios) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "threshold 2 of 2 is NaN");
+    gf_net_free(net);
 }
 
 static void test_information_and_l1(void) {
@@ -141,6 +180,7 @@ static void test_network_scions(void) {
 int main(void) {
     test_invalid_filters();
     test_counted_convs();
+    test_invalid_ratios();
     test_information_and_l1();
     test_network_scions();
     return CHECK_DONE();

@@ -69,6 +69,19 @@ static double reference_entropy(const float *values, size_t n, int bins) {
     return h;
 }
 
+/* What a histogram shows: finite values; on a log axis, log10 of the positive ones. */
+static void test_histogram_values(void) {
+    const float v[] = {1, 0, -2, NAN, INFINITY, 100, 1e-3f, -INFINITY};
+    float out[8];
+    CHECK(gf_histogram_values(v, 8, false, out) == 5);
+    CHECK(out[0] == 1 && out[1] == 0 && out[2] == -2 && out[3] == 100 && out[4] == 1e-3f);
+    CHECK(gf_histogram_values(v, 8, true, out) == 3);
+    CHECK_NEAR(out[0], 0.0, 0);
+    CHECK_NEAR(out[1], 2.0, 1e-6);
+    CHECK_NEAR(out[2], -3.0, 1e-6);
+    CHECK(gf_histogram_values(v, 0, true, out) == 0);
+}
+
 static void test_random_against_reference(void) {
     gf_rng rng;
     gf_rng_seed(&rng, 20240611, 3);
@@ -133,6 +146,7 @@ static void test_filters_and_layers(void) {
 int main(void) {
     test_known_vectors();
     test_histogram();
+    test_histogram_values();
     test_random_against_reference();
     test_refusals();
     test_filters_and_layers();

@@ -56,6 +56,18 @@ for _, row in ipairs(figures[3].blocks[1]) do
 end
 h.check(math.abs(figures[3].blocks[1][1][2] - (0.5 - 0.4 / math.pi * math.atan(5))) < 1e-8, "alpha at -0.01")
 
+-- filters of zeros have no log10: left out of the bins and counted in the title, as
+-- graft.l1_histogram leaves them out
+plot.l1_histogram{nets = {{title = "b", net = b}}, bins = 10, out = dir .. "/l1b.png"}
+counted = 0
+for _, row in ipairs(figures[4].blocks[1]) do counted = counted + row[2] end
+h.check(counted + zeroed == graft.filter_l1(b):numel(), "histogram of b counts %d + %d zeroed of %d",
+        counted, zeroed, graft.filter_l1(b):numel())
+h.check(figures[4].commands[1]:find(zeroed .. " values <= 0 or not finite not shown", 1, true),
+        "the title counts the zeroed filters: %s", figures[4].commands[1])
+local hist = graft.l1_histogram(b, {bins = 10})
+h.check(hist.left_out == zeroed, "graft.l1_histogram leaves out %d, not %d", hist.left_out, zeroed)
+
 table.remove(plot.hooks)
 plot.gnuplot.close()
 h.cleanup()

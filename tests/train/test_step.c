@@ -1,8 +1,8 @@
 /* The fused training step (against the separate calls it fuses), top-k counting
  * by hand, the evaluation pass, a non-finite loss, the distillation and mutual
  * learning steps (parameter gradients against finite differences of their losses),
- * and checkpoint directories (round trip, last complete epoch, pruning, refusal of
- * a damaged file). */
+ * checkpoint directories (round trip, last complete epoch, pruning, refusal of a
+ * damaged file) and the ensemble evaluation. */
 #include <dirent.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -17,6 +17,7 @@
 #include "nn/loss.h"
 #include "io/safetensors.h"
 #include "train/checkpoint_dir.h"
+#include "train/ensemble.h"
 #include "train/step.h"
 
 enum { CLASSES = 3, SIDE = 6, COUNT = 24, BATCH = 8 };
@@ -539,6 +540,88 @@ static void test_corrupt_trainer_state(void) {
     CHECK(gf_remove_tree(dir) == GF_OK);
 }
 
+/* The ensemble's class is the argmax of the summed softmax: against sums computed
+ * here from each network's logits over all images at once, in double. */
+static void test_ensemble(void) {
+    gf_dataset *ds = small_dataset();
+    gf_net *nets[3] = {small_net(11), small_net(12), small_net(13)};
+    gf_net_set_training(nets[1], true);
+    gf_net_set_training(nets[0], false);
+    gf_net_set_training(nets[2], false);
+    gf_loader_options batches_of_5 = {.batch = 5}, all_at_once = {.batch = COUNT};
+    gf_loader *loader = gf_loader_create(ds, &batches_of_5);
+    gf_loader *whole = gf_loader_create(ds, &all_at_once);
+
+    gf_ensemble_result r;
+    gf_tensor *sums = NULL;
+    CHECK(gf_ensemble_evaluate(nets, 3, loader, &r, &sums) == GF_OK);
+    CHECK(r.count == COUNT && sums && sums->ndim == 2);
+    CHECK(sums && sums->shape[0] == COUNT && sums->shape[1] == CLASSES);
+    CHECK(gf_net_is_training(nets[1]) && !gf_net_is_training(nets[0]));
+
+    double expected[COUNT][CLASSES] = {{0}};
+    const float *x;
+    const int32_t *y;
+    gf_loader_start_epoch(whole);
+    CHECK(gf_loader_next(whole, &x, &y) == COUNT);
+    for (int k = 0; k < 3; k++) {
+        bool was_training = gf_net_is_training(nets[k]);
+        gf_net_set_training(nets[k], false);
+        const float *logits;
+        CHECK(gf_net_forward(nets[k], x, COUNT, &logits) == GF_OK);
+        for (int i = 0; i < COUNT; i++) {
+            double z = 0;
+            for (int c = 0; c < CLASSES; c++) z += exp((double)logits[i * CLASSES + c]);
+            for (int c = 0; c < CLASSES; c++) expected[i][c] += exp((double)logits[i * CLASSES + c]) / z;
+        }
+        gf_net_set_training(nets[k], was_training);
+    }
+    int64_t hits = 0;
+    double worst = 0;
+    for (int i = 0; i < COUNT; i++) {
+        int best = 0;
+        double total = 0;
+        for (int c = 0; c < CLASSES; c++) {
+            if (expected[i][c] > expected[i][best]) best = c;
+            total += expected[i][c];
+            if (sums) worst = fmax(worst, fabs(sums->data[i * CLASSES + c] - expected[i][c]));
+        }
+        CHECK_NEAR(total, 3.0, 1e-9); /* three distributions */
+        hits += best == y[i];
+    }
+    CHECK(r.top1 == hits);
+    CHECK(worst < 1e-6);
+    gf_tensor_free(sums);
+
+    /* one network: the ensemble is that network (top-1 as gf_evaluate counts it) */
+    gf_step_result alone = {0};
+    CHECK(gf_evaluate(nets[2], loader, &alone) == GF_OK);
+    CHECK(gf_ensemble_evaluate(&nets[2], 1, loader, &r, NULL) == GF_OK);
+    CHECK(r.top1 == alone.top1 && r.count == alone.count);
+
+    /* networks that disagree with each other or with the images are refused */
+    gf_net *other_classes = gf_net_create(1, SIDE, SIDE);
+    gf_net_linear(other_classes, "linear", 0, CLASSES + 1, true);
+    CHECK(gf_net_finalize(other_classes, 1) == GF_OK);
+    gf_net *mixed[2] = {nets[0], other_classes};
+    CHECK(gf_ensemble_evaluate(mixed, 2, loader, &r, NULL) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "network 2 gives 4 classes");
+    gf_net *smaller = gf_net_create(1, SIDE - 1, SIDE - 1);
+    gf_net_linear(smaller, "linear", 0, CLASSES, true);
+    CHECK(gf_net_finalize(smaller, 1) == GF_OK);
+    mixed[1] = smaller;
+    CHECK(gf_ensemble_evaluate(mixed, 2, loader, &r, NULL) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "network 2");
+    CHECK(gf_ensemble_evaluate(nets, 0, loader, &r, NULL) == GF_ERR);
+
+    gf_net_free(smaller);
+    gf_net_free(other_classes);
+    gf_loader_free(whole);
+    gf_loader_free(loader);
+    for (int k = 0; k < 3; k++) gf_net_free(nets[k]);
+    gf_dataset_free(ds);
+}
+
 int main(void) {
     test_count_hits();
     test_step_equals_parts();
@@ -547,6 +630,7 @@ int main(void) {
     test_distill_step();
     test_mutual_step();
     test_checkpoints();
+    test_ensemble();
     test_corrupt_trainer_state();
     return CHECK_DONE();
 }

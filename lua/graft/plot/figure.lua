@@ -1,19 +1,22 @@
 -- The pieces every graft.plot picture is made of: numbers from arrays or tensors,
 -- the gnuplot settings shared by all figures (title, labels, log axes, ranges,
 -- key, grid), and the call that renders a figure through the gnuplot session.
+local core = require "graft.core"
 local gnuplot = require "graft.gnuplot"
 
 local q = gnuplot.quote
 
--- A flat Lua array of numbers from an array (nested or not) or a tensor.
-local function numbers(v, what)
+-- A flat Lua array of numbers from an array (nested or not) or a tensor. Errors
+-- name the caller of the plot function (`level` levels up, default 3).
+local function numbers(v, what, level)
+  level = level or 3
   local kind = type(v)
   local totable = (kind == "userdata" or kind == "table") and pcall(function() return v.totable end)
                   and v.totable
   if type(totable) == "function" then
     v = v:totable()
   elseif kind ~= "table" then
-    error(string.format("plot: %s must be an array of numbers or a tensor, got %s", what, kind), 3)
+    error(string.format("plot: %s must be an array of numbers or a tensor, got %s", what, kind), level)
   end
   local flat = {}
   local function walk(t)
@@ -23,12 +26,22 @@ local function numbers(v, what)
       elseif type(x) == "number" then
         flat[#flat + 1] = x
       else
-        error(string.format("plot: %s holds a %s, not a number", what, type(x)), 4)
+        error(string.format("plot: %s holds a %s, not a number", what, type(x)), level + 1)
       end
     end
   end
   walk(v)
   return flat
+end
+
+-- The numbers of v (an array, nested or not, or a tensor) as a tensor for the C
+-- side, or nil when there are none.
+local function tensor_of(v, what)
+  local is_tensor = type(v) == "userdata" and pcall(function() return v.numel end)
+                    and type(v.numel) == "function"
+  if is_tensor then return v:numel() > 0 and v or nil end
+  local flat = numbers(v, what, 4)
+  return #flat > 0 and core.tensor(flat) or nil
 end
 
 local function sequence(n)
@@ -87,8 +100,8 @@ local function tics(axis, labels, every)
 end
 
 return {
-  quote = q, numbers = numbers, sequence = sequence, finite = finite, title_of = title_of,
-  range_text = range_text, axes = axes, check_series = check_series, tics = tics,
+  quote = q, numbers = numbers, tensor_of = tensor_of, sequence = sequence, finite = finite,
+  title_of = title_of, range_text = range_text, axes = axes, check_series = check_series, tics = tics,
   -- draws {blocks =, commands =} as opts.out says; returns the file made
   render = gnuplot.render,
 }

@@ -2,10 +2,12 @@
 -- heat maps, each from one table of options (lua/graft/plot/init.lua lists the
 -- options they share).
 local doc = require "graft.doc"
+local core = require "graft.core"
 local figure = require "graft.plot.figure"
 
 local q, numbers, sequence, finite = figure.quote, figure.numbers, figure.sequence, figure.finite
 local title_of, range_text, axes, tics = figure.title_of, figure.range_text, figure.axes, figure.tics
+local tensor_of = figure.tensor_of
 local check_series, render = figure.check_series, figure.render
 
 local plot = {}
@@ -62,25 +64,11 @@ function plot.lines(opts)
   return render(figure, opts)
 end
 
--- Bin edges and counts of values over [lo, hi] (the last bin closed).
-local function bin_counts(values, bins, lo, hi)
-  local counts = {}
-  for b = 1, bins do counts[b] = 0 end
-  local width = (hi - lo) / bins
-  for _, v in ipairs(values) do
-    if v >= lo and v <= hi then
-      local b = width > 0 and math.floor((v - lo) / width) + 1 or 1
-      if b > bins then b = bins end
-      counts[b] = counts[b] + 1
-    end
-  end
-  return counts, width
-end
-
--- Histograms: values = {...} or series = {{values =, title =}, ...}; bins
--- (default 30), range = {lo, hi} (default: over all values), normalize = true
--- for fractions instead of counts, log10 = true to bin log10 of the values
--- (values <= 0 are left out and counted in the title).
+-- Histograms: values = {...} or series = {{values =, title =}, ...} (arrays or
+-- tensors); bins (default 30), range = {lo, hi} (default: over all values),
+-- normalize = true for fractions instead of counts, log10 = true to bin log10 of
+-- the values. What cannot be shown (not finite; with log10 also <= 0) is left out
+-- and counted in the title. The values and counts come from graft.histogram (C).
 function plot.histogram(opts)
   if type(opts) ~= "table" then error("plot.histogram: expected a table of options", 2) end
   local series = opts.series or {{values = opts.values, title = opts.label}}
@@ -88,42 +76,37 @@ function plot.histogram(opts)
     error("plot.histogram: give values = {...} or series = {{values =, title =}, ...}", 2)
   end
   local bins = opts.bins or 30
-  local all, left_out = {}, 0
+  local kept, left_out, lo, hi = {}, 0, math.huge, -math.huge
   for i, s in ipairs(series) do
-    local values = numbers(s.values, "series[" .. i .. "].values")
-    local kept = {}
-    for _, v in ipairs(values) do
-      if opts.log10 then
-        if v > 0 then kept[#kept + 1] = math.log(v, 10) else left_out = left_out + 1 end
-      elseif finite(v) then
-        kept[#kept + 1] = v
-      end
-    end
-    series[i] = {values = kept, title = s.title}
-    for _, v in ipairs(kept) do all[#all + 1] = v end
+    local values = tensor_of(s.values, "series[" .. i .. "].values")
+    local out = 0
+    if values then kept[i], out = core.histogram_values(values, opts.log10) end
+    left_out = left_out + out
+    if kept[i] then lo, hi = math.min(lo, kept[i]:min()), math.max(hi, kept[i]:max()) end
   end
-  if #all == 0 then error("plot.histogram: no values to count", 2) end
-  local lo, hi = math.huge, -math.huge
+  if lo > hi then error("plot.histogram: no values to count", 2) end
   if opts.range then
     lo, hi = opts.range[1], opts.range[2]
-  else
-    for _, v in ipairs(all) do lo, hi = math.min(lo, v), math.max(hi, v) end
-    if lo == hi then lo, hi = lo - 0.5, hi + 0.5 end
+  elseif lo == hi then
+    lo, hi = lo - 0.5, hi + 0.5
   end
+  local width = (hi - lo) / bins
   local figure = {blocks = {}, commands = axes(opts)}
   local clauses = {}
   for i, s in ipairs(series) do
-    local counts, width = bin_counts(s.values, bins, lo, hi)
+    local counts = kept[i] and core.histogram(kept[i], bins, lo, hi) or {}
+    local total = kept[i] and kept[i]:numel() or 0
     local block = {}
-    for b, count in ipairs(counts) do
-      local value = opts.normalize and (#s.values > 0 and count / #s.values or 0) or count
-      block[b] = {lo + (b - 0.5) * width, value, width}
+    for b = 1, bins do
+      local count = counts[b] or 0
+      block[b] = {lo + (b - 0.5) * width, opts.normalize and (total > 0 and count / total or 0) or count, width}
     end
     figure.blocks[i] = block
     clauses[i] = string.format("$DATA index %d using 1:2:3 with boxes %s", i - 1, title_of(s.title))
   end
-  if opts.log10 and left_out > 0 and not opts.title then
-    table.insert(figure.commands, 1, "set title " .. q(left_out .. " values <= 0 not shown"))
+  if left_out > 0 and not opts.title then
+    table.insert(figure.commands, 1, "set title " .. q(string.format("%d values %s not shown",
+      left_out, opts.log10 and "<= 0 or not finite" or "not finite")))
   end
   if not opts.ylabel then
     figure.commands[#figure.commands + 1] = "set ylabel " .. q(opts.normalize and "fraction" or "count")

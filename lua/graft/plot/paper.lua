@@ -6,16 +6,9 @@ local doc = require "graft.doc"
 local figure = require "graft.plot.figure"
 local generic = require "graft.plot.generic"
 
-local numbers = figure.numbers
+local numbers, tensor_of = figure.numbers, figure.tensor_of
 
 local plot = {}
-
--- Per-filter l1 norms of every conv filter of a network (graft.filter_l1, the
--- same numbers as the invalid-filter analysis). graft is loaded on first use:
--- it loads this module itself.
-local function filter_l1(net)
-  return numbers(require("graft").filter_l1(net), "graft.filter_l1(net)")
-end
 
 local function as_list(v) return type(v) == "table" and v or {v} end
 
@@ -54,23 +47,25 @@ end
 -- threshold (log scale), for several networks side by side. Either
 -- nets = {{title =, net =}, ...} (conv filters, l1 as graft.l1) or
 -- series = {{title =, l1 = {per-filter norms}}, ...}; thresholds default to
--- 1e-5 .. 1 at four per decade.
+-- 1e-5 .. 1 at four per decade. The ratios are graft.invalid_ratios'.
 function plot.invalid_ratio(opts)
   opts = opts or {}
   local thresholds = opts.thresholds or log_thresholds(1e-5, 1, 4)
-  local entries = opts.series or {}
-  for _, n in ipairs(opts.nets or {}) do entries[#entries + 1] = {title = n.title, l1 = filter_l1(n.net)} end
+  local entries = {} -- {title, of = a network or a tensor of norms (nil: none)}
+  for i, e in ipairs(opts.series or {}) do
+    entries[#entries + 1] = {title = e.title, of = tensor_of(e.l1, "series[" .. i .. "].l1")}
+  end
+  for _, n in ipairs(opts.nets or {}) do entries[#entries + 1] = {title = n.title, of = n.net} end
   if #entries == 0 then error("plot.invalid_ratio: give nets = {{title =, net =}} or series = {{title =, l1 =}}", 2) end
   local series = {}
   for i, e in ipairs(entries) do
-    local l1 = numbers(e.l1, "series[" .. i .. "].l1")
-    local ratio = {}
-    for j, t in ipairs(thresholds) do
-      local under = 0
-      for _, v in ipairs(l1) do if v < t then under = under + 1 end end
-      ratio[j] = #l1 > 0 and under / #l1 or 0
+    local ratio, filters = {}, 0
+    if e.of then
+      ratio, filters = core.invalid_ratios(e.of, thresholds)
+    else
+      for j in ipairs(thresholds) do ratio[j] = 0 end
     end
-    series[i] = {x = thresholds, y = ratio, title = string.format("%s (%d filters)", e.title or ("network " .. i), #l1)}
+    series[i] = {x = thresholds, y = ratio, title = string.format("%s (%d filters)", e.title or ("network " .. i), filters)}
   end
   return generic.lines{series = series, logx = true, yrange = opts.yrange or {0, 1}, out = opts.out,
                     width = opts.width, height = opts.height, key = opts.key or "top left",
@@ -98,12 +93,13 @@ end
 
 -- Histograms of the per-filter l1 norms (log10) of the conv filters of
 -- networks: nets = {{title =, net =}, ...} or series = {{title =, l1 =}, ...};
--- bins (default 40), normalize.
+-- bins (default 40), normalize. Norms of 0 (filters of zeros) are counted in the
+-- title, as graft.l1_histogram leaves them out.
 function plot.l1_histogram(opts)
   opts = opts or {}
   local series = {}
   for _, e in ipairs(opts.series or {}) do series[#series + 1] = {title = e.title, values = e.l1} end
-  for _, n in ipairs(opts.nets or {}) do series[#series + 1] = {title = n.title, values = filter_l1(n.net)} end
+  for _, n in ipairs(opts.nets or {}) do series[#series + 1] = {title = n.title, values = core.conv_filter_l1(n.net)} end
   if #series == 0 then error("plot.l1_histogram: give nets = {{title =, net =}} or series = {{title =, l1 =}}", 2) end
   return generic.histogram{series = series, log10 = true, bins = opts.bins or 40, out = opts.out,
                         width = opts.width, height = opts.height, title = opts.title,
@@ -175,7 +171,7 @@ doc(plot.information, [[graft.plot.information{networks =, information =, accura
 Fig. 7: network information (left axis) and test accuracy (right axis) against
 the number of networks grafted together.]])
 doc(plot.l1_histogram, [[graft.plot.l1_histogram{nets = {{title =, net =}} | series = {{title =, l1 =}}, bins = 40} -> file
-Histograms of log10 of the conv filters' l1 norms.]])
+Histograms of log10 of the conv filters' l1 norms; norms of 0 are counted in the title.]])
 doc(plot.training_curves, [[graft.plot.training_curves{histories = {...}, metric = "test_top1", titles =} -> file
 One curve per network of a per-epoch metric (result.histories of graft.run).]])
 doc(plot.alpha_rounds, [[graft.plot.alpha_rounds{log = result.log, network = 1} -> file
