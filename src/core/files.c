@@ -3,9 +3,11 @@
 
 #include "core/files.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,6 +167,37 @@ static void sync_parent(const char *path) {
     free(parent);
 }
 
+/* Removes the temporaries of path ("<name>.tmp-<pid>") whose writer no longer
+ * exists: a writer killed mid-write leaves one, and the next write of the same
+ * file clears it. A live writer's temporary is left alone. */
+static void remove_killed_writers_temporaries(const char *path) {
+    const char *slash = strrchr(path, '/');
+    const char *name = slash ? slash + 1 : path;
+    size_t folder_length = slash ? (size_t)(slash - path) + 1 : 0, name_length = strlen(name);
+    char *folder = malloc(folder_length + 2), *entry_path = NULL;
+    if (!folder) return;
+    memcpy(folder, path, folder_length);
+    strcpy(folder + folder_length, folder_length ? "" : ".");
+    DIR *d = opendir(folder);
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        const char *rest = e->d_name + name_length;
+        if (strncmp(e->d_name, name, name_length) != 0 || strncmp(rest, ".tmp-", 5) != 0) continue;
+        char *end;
+        long pid = strtol(rest + 5, &end, 10);
+        if (*end || end == rest + 5 || pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char *joined = realloc(entry_path, folder_length + strlen(e->d_name) + 1);
+        if (!joined) break;
+        entry_path = joined;
+        memcpy(entry_path, path, folder_length);
+        strcpy(entry_path + folder_length, e->d_name);
+        unlink(entry_path);
+    }
+    if (d) closedir(d);
+    free(entry_path);
+    free(folder);
+}
+
 int gf_atomic_commit(gf_atomic_file *f) {
     if (f->fd < 0) return gf_fail("write: the file is not open");
     const char *step = "flushing";
@@ -185,6 +218,7 @@ int gf_atomic_commit(gf_atomic_file *f) {
         return GF_ERR;
     }
     sync_parent(f->path);
+    remove_killed_writers_temporaries(f->path);
     free(f->path);
     free(f->temporary);
     f->path = f->temporary = NULL;

@@ -29,7 +29,9 @@ int gf_atomic_open(gf_atomic_file *f, const char *path);
 /* Appends bytes; on error the file is aborted (gf_atomic_abort). */
 int gf_atomic_write(gf_atomic_file *f, const void *bytes, size_t count);
 /* Flushes the bytes to disk and renames the file into place (replacing an older
- * one), then flushes the folder so that the rename lasts; aborts on error. */
+ * one), then flushes the folder so that the rename lasts; aborts on error. Then
+ * removes the file's temporaries left by writers that were killed (whose process
+ * is gone), so that a killed and repeated write leaves nothing behind. */
 int gf_atomic_commit(gf_atomic_file *f);
 /* Removes the temporary file; safe to call twice. */
 void gf_atomic_abort(gf_atomic_file *f);

@@ -1,6 +1,8 @@
 /* Files without a shell: folders made and removed (odd names taken as names, odd
  * paths refused, symbolic links never followed), files written whole or not at all. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -84,12 +86,37 @@ static void test_atomic_write(void) {
     CHECK(entries(scratch_root) == 3);
 }
 
+/* A writer killed mid-write leaves "<name>.tmp-<pid>"; the next write of the name
+ * removes it, and leaves a live writer's temporary alone. */
+static void test_killed_writer_leftovers(void) {
+    pid_t dead = fork();
+    if (dead == 0) _exit(0);
+    CHECK(dead > 0 && waitpid(dead, NULL, 0) == dead);
+    char name[256];
+    snprintf(name, sizeof name, "run/net1.safetensors.tmp-%ld", (long)dead);
+    CHECK(gf_make_dirs(at("run")) == GF_OK);
+    CHECK(gf_write_file(at(name), "killed", 6) == GF_OK);
+    char live[256]; /* the parent process (the test runner) is alive */
+    snprintf(live, sizeof live, "run/net1.safetensors.tmp-%ld", (long)getppid());
+    CHECK(gf_write_file(at(live), "writing", 7) == GF_OK);
+    char other[256]; /* another file's temporary is not this one's to remove */
+    snprintf(other, sizeof other, "run/net2.safetensors.tmp-%ld", (long)dead);
+    CHECK(gf_write_file(at(other), "other", 5) == GF_OK);
+    CHECK(gf_write_file(at("run/net1.safetensors"), "whole", 5) == GF_OK);
+    CHECK(strcmp(read_all(at("run/net1.safetensors")), "whole") == 0);
+    CHECK(!exists(at(name)));
+    CHECK(exists(at(live)) && exists(at(other)));
+    CHECK(entries(at("run")) == 3);
+    CHECK(gf_remove_tree(at("run")) == GF_OK);
+}
+
 int main(void) {
     scratch_name("test-files");
     CHECK(gf_make_dirs(scratch_root) == GF_OK);
     test_make_dirs();
     test_remove_tree();
     test_atomic_write();
+    test_killed_writer_leftovers();
     CHECK(gf_remove_tree(scratch_root) == GF_OK);
     CHECK(!exists(scratch_root));
     return CHECK_DONE();
