@@ -97,36 +97,34 @@ graft: filter grafting (Meng et al., CVPR 2020) on a C core, driven from Lua.
   Ctrl-C                  interrupts the running code (the session stays)
   Ctrl-D                  leaves the prompt]]
 
--- help(x): prints the documentation of x (a value, or a name such as "graft.zeros").
-function doc.help(x, ...)
+-- The text help(x) prints: the documentation of x (a value, or a name such as
+-- "graft.zeros"), the documented fields of a table, or a line saying there is none.
+function doc.text(x, ...)
   local name
   if select("#", ...) == 0 and x == nil then
-    print(overview)
+    local parts = {overview}
     local graft = package.loaded["graft"]
     if type(graft) == "table" then
-      print("\ngraft.*:")
-      print(table.concat(field_lines(graft), "\n"))
+      parts[2] = "\ngraft.*:\n" .. table.concat(field_lines(graft), "\n")
     end
-    return
+    return table.concat(parts, "\n")
   end
   if type(x) == "string" then
     name = x
     x = doc.resolve(name)
-    if x == nil then
-      print(string.format("help: no value named '%s'", name))
-      return
-    end
+    if x == nil then return string.format("help: no value named '%s'", name) end
   end
   local text = doc.lookup(x)
-  if text then print(text) end
   if type(x) == "table" then
     local lines = field_lines(x)
-    if #lines > 0 then print((text and "\n" or "") .. table.concat(lines, "\n")) end
-    if text or #lines > 0 then return end
+    if #lines > 0 then return (text and text .. "\n\n" or "") .. table.concat(lines, "\n") end
   end
-  if not text then
-    print(string.format("help: no documentation for %s", name or tostring(x)))
-  end
+  return text or string.format("help: no documentation for %s", name or tostring(x))
+end
+
+-- help(x): prints the documentation of x (a value, or a name such as "graft.zeros").
+function doc.help(...)
+  print(doc.text(...))
 end
 
 register(doc, [[graft.doc(value, text) -> value
@@ -136,6 +134,8 @@ register(doc.help, [[help(x)   or, at the prompt,   ?name
 Prints the documentation of x: a function, a module (lists its documented
 fields), a tensor or network (their methods), or a name like "graft.zeros".
 help() gives an overview.]])
+register(doc.text, [[graft.doc.text(x) -> string
+The text help(x) prints (the Jupyter kernel's inspection shows it too).]])
 register(doc.lookup, [[graft.doc.lookup(value) -> text or nil
 The registered documentation of value (or of its type, for tensors and networks).]])
 

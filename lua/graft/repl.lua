@@ -98,11 +98,15 @@ function repl.format(v)
   return format(v, 0, {}, "")
 end
 
--- Prints the results of a statement, separated by tabs (as lua does).
-function repl.show(...)
+-- The results of a statement as the prompt prints them, separated by tabs (as lua does).
+function repl.format_values(...)
   local parts = {}
   for i = 1, select("#", ...) do parts[i] = repl.format((select(i, ...))) end
-  print(table.concat(parts, "\t"))
+  return table.concat(parts, "\t")
+end
+
+function repl.show(...)
+  print(repl.format_values(...))
 end
 
 -- The table of names a value offers after "." or ":": its own string keys and
@@ -145,45 +149,91 @@ local function field(value, key, visited)
   return nil
 end
 
--- Follows "a.b.c" from the globals.
-local function lookup(path)
+-- The key written inside brackets: an integer or a quoted string without escapes.
+local function bracket_key(inner)
+  local number = math.tointeger(tonumber(inner))
+  if number then return number end
+  return inner:match('^"([^"\\]*)"$') or inner:match("^'([^'\\]*)'$")
+end
+
+-- The chain of keys that text ends with ("x[1].y" -> {"x", 1, "y"}) and where it
+-- starts in text, or nil when text does not end with one.
+local function trailing_chain(text)
+  local keys, stop = {}, #text
+  while true do
+    local before = text:sub(1, stop)
+    local start, inner = before:match("()%[%s*([^%[%]]-)%s*%]$")
+    if start then
+      local key = bracket_key(inner)
+      if key == nil then return nil end
+      table.insert(keys, 1, key)
+      stop = #(text:sub(1, start - 1):match("^(.-)%s*$")) -- what is indexed comes first
+    else
+      local name
+      start, name = before:match("()([%a_][%w_]*)$")
+      if not start then return nil end
+      table.insert(keys, 1, name)
+      local dot = text:sub(1, start - 1):match("()%.%s*$")
+      if not dot then return keys, start end
+      stop = #(text:sub(1, dot - 1):match("^(.-)%s*$"))
+    end
+  end
+end
+
+-- Follows a chain of keys from the globals, calling nothing.
+local function lookup(keys)
   local value = _G
-  for key in path:gmatch("[^.:]+") do
-    if not is_identifier(key) then return nil end
+  for _, key in ipairs(keys) do
     value = field(value, key, {})
     if value == nil then return nil end
   end
   return value
 end
 
--- Completions of the word before the cursor ("gra", "graft.ze", "t:sh"): full
--- replacement strings, sorted.
-function repl.complete(word)
-  local prefix, separator, partial = word:match("^(.*)([.:])([%w_]*)$")
+-- Completions of the text before the cursor ("gra", "graft.ze", "t:sh",
+-- "nets[1]:fo"): full replacements of the expression it ends with, sorted, and
+-- where that expression starts in text (a byte index).
+function repl.complete(text)
+  local partial = text:match("[%w_]*$")
+  local separator = text:sub(-#partial - 1, -#partial - 1)
   local names = {}
-  if prefix then
-    local value = lookup(prefix)
-    if value == nil then return {} end
+  local start = #text - #partial + 1
+  if separator == "." or separator == ":" then
+    local keys
+    keys, start = trailing_chain(text:sub(1, -#partial - 2))
+    local value = keys and lookup(keys)
+    if value == nil then return {}, #text + 1 end
     add_fields(names, value, separator == ":", {})
   else
-    prefix, separator, partial = "", "", word
+    separator = ""
     add_fields(names, _G, false, {})
     for _, k in ipairs(keywords) do names[k] = true end
   end
+  local prefix = text:sub(start, -#partial - 1)
   local result = {}
   for name in pairs(names) do
-    if name:sub(1, #partial) == partial then result[#result + 1] = prefix .. separator .. name end
+    if name:sub(1, #partial) == partial then result[#result + 1] = prefix .. name end
   end
   table.sort(result)
-  return result
+  return result, start
+end
+
+-- The value named by the text before the cursor ("graft.nn.conv2d", "nets[1]:forward")
+-- for help, calling nothing; nil when there is none.
+function repl.value_before(text)
+  local keys = trailing_chain(text)
+  return keys and lookup(keys)
 end
 
 doc(repl.format, [[graft.repl.format(value) -> string
 The prompt's printed form: tables nested to repl.max_depth (2), repl.max_items (20)
 entries each, strings cut at repl.max_string (400); tensors print short.]])
 doc(repl.show, "graft.repl.show(...) -> prints the values as the prompt does")
-doc(repl.complete, [[graft.repl.complete(word) -> {candidates}
-Tab completion: globals and keywords, fields after '.', methods after ':' (through
-metatables' __index tables and the methods of tensors and networks).]])
+doc(repl.format_values, "graft.repl.format_values(...) -> the values as the prompt prints them")
+doc(repl.complete, [[graft.repl.complete(text) -> {candidates}, start
+Tab completion of the text before the cursor: globals and keywords, fields after
+'.', methods after ':' (through metatables' __index tables and the methods of
+tensors and networks), also after indexing (nets[1]:, t["key"].). The candidates
+replace text from byte `start` on.]])
 
 return repl

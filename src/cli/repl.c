@@ -15,6 +15,7 @@
 
 #include "cli/interrupt.h"
 #include "cli/run.h"
+#include "cli/statement.h"
 
 enum { HISTORY_LIMIT = 1000, MAX_CANDIDATES = 4096 };
 static const char primary_prompt[] = "graft> ";
@@ -164,9 +165,10 @@ static char *next_candidate(const char *text, int state) {
     return next < candidate_count ? strdup(candidates[next++]) : NULL;
 }
 
+/* graft.repl.complete sees the line up to the cursor and returns replacements of the
+ * expression before it (which may start before readline's word, as in "x[1].fo"),
+ * and where that expression starts; readline gets them cut to its word. */
 static char **complete(const char *text, int start, int end) {
-    (void)start;
-    (void)end;
     rl_attempted_completion_over = 1; /* no file names when Lua has nothing */
     rl_completion_append_character = '\0';
     lua_State *L = repl_state;
@@ -175,13 +177,25 @@ static char **complete(const char *text, int start, int end) {
     clear_candidates();
     lua_rawgeti(L, LUA_REGISTRYINDEX, repl_module);
     lua_getfield(L, -1, "complete");
-    lua_pushstring(L, text);
-    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1)) {
-        lua_Integer n = luaL_len(L, -1);
+    lua_pushlstring(L, rl_line_buffer, (size_t)end);
+    if (lua_pcall(L, 1, 2, 0) == LUA_OK && lua_istable(L, -2)) {
+        lua_Integer from = lua_tointeger(L, -1) - 1; /* 0-based, in rl_line_buffer */
+        lua_Integer n = luaL_len(L, -2);
         for (lua_Integer i = 1; i <= n && candidate_count < MAX_CANDIDATES; i++) {
-            lua_geti(L, -1, i);
-            const char *s = lua_tostring(L, -1);
-            if (s) candidates[candidate_count++] = strdup(s);
+            lua_geti(L, -2, i);
+            size_t length;
+            const char *s = lua_tolstring(L, -1, &length);
+            if (s && from <= start && (size_t)(start - from) <= length) {
+                candidates[candidate_count++] = strdup(s + (start - from));
+            } else if (s && from > start && from <= end) { /* the word starts earlier */
+                size_t head = (size_t)(from - start);
+                char *joined = malloc(head + length + 1);
+                if (joined) {
+                    memcpy(joined, rl_line_buffer + start, head);
+                    memcpy(joined + head, s, length + 1);
+                    candidates[candidate_count++] = joined;
+                }
+            }
             lua_pop(L, 1);
         }
     }
@@ -190,26 +204,6 @@ static char **complete(const char *text, int start, int end) {
     char **matches = rl_completion_matches(text, next_candidate);
     clear_candidates();
     return matches;
-}
-
-/* ---- evaluating ---- */
-
-static bool incomplete(lua_State *L, int status) {
-    static const char mark[] = "<eof>";
-    size_t length;
-    const char *message = lua_tolstring(L, -1, &length);
-    return status == LUA_ERRSYNTAX && message && length >= sizeof mark - 1 &&
-           strcmp(message + length - (sizeof mark - 1), mark) == 0;
-}
-
-/* Compiles the statement, trying it as an expression first (to print its value). */
-static int compile(lua_State *L, const char *code) {
-    lua_pushfstring(L, "return %s;", code);
-    int status = luaL_loadbuffer(L, lua_tostring(L, -1), lua_rawlen(L, -1), "=input");
-    lua_remove(L, -2);
-    if (status == LUA_OK) return status;
-    lua_pop(L, 1);
-    return luaL_loadbuffer(L, code, strlen(code), "=input");
 }
 
 /* The values above `base` are printed by graft.repl.show, or plainly without it. */
@@ -230,29 +224,6 @@ static void show_results(lua_State *L, int base) {
         lua_pop(L, 1);
     }
     lua_settop(L, base);
-}
-
-/* The statement as typed, with the prompt's shorthands: "?name" asks for help and
- * "= expression" prints the expression (as in Lua 5.1). */
-static char *expand_shorthand(const char *statement) {
-    const char *s = statement + strspn(statement, " \t");
-    if (s[0] == '?') {
-        const char *name = s + 1 + strspn(s + 1, " \t");
-        size_t length = strcspn(name, " \t\n");
-        size_t size = length + sizeof "help(\"\")";
-        char *code = malloc(size);
-        if (code == NULL) return NULL;
-        if (length == 0) snprintf(code, size, "help()");
-        else snprintf(code, size, "help(\"%.*s\")", (int)length, name);
-        return code;
-    }
-    if (s[0] == '=') {
-        size_t size = strlen(s) + sizeof "return ";
-        char *code = malloc(size);
-        if (code) snprintf(code, size, "return %s", s + 1);
-        return code;
-    }
-    return strdup(statement);
 }
 
 static void load_repl_module(lua_State *L) {
@@ -310,12 +281,12 @@ int gf_repl_run(lua_State *L) {
         statement_length += line_length;
         free(line);
 
-        char *code = expand_shorthand(statement);
+        char *code = gf_statement_expand(statement);
         if (code == NULL) break;
         int base = lua_gettop(L);
-        int status = compile(L, code);
+        int status = gf_statement_compile(L, code, "=input");
         free(code);
-        if (incomplete(L, status)) {
+        if (gf_statement_incomplete(L, status)) {
             lua_pop(L, 1);
             continue; /* wait for the rest of the statement */
         }

@@ -102,6 +102,15 @@ completion)
   wait_for "graft> t:numel"
   enter_line "()"
   wait_line "3"
+  # after indexing: readline's word is ".fi", the expression nets[1].fi
+  enter_line "nets = {{first_net = 7}}"
+  wait_count "graft>" 5
+  type_text "x = nets[1].fi"
+  keys Tab
+  wait_for "graft> x = nets[1].first_net"
+  enter_line " + 1"
+  enter_line "x"
+  wait_line "8"
   ;;
 multiline)
   start
