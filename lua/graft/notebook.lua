@@ -8,34 +8,24 @@
 -- Cells share one environment (globals of one cell are seen by the next); the
 -- run stops at the first error unless opts.continue is set.
 local json = require "graft.json"
-local gnuplot = require "graft.gnuplot"
+local cell = require "graft.cell"
+local repl = require "graft.repl"
 
 local notebook = {}
 
-local language_info = {name = "lua", version = _VERSION:match("[%d.]+"), file_extension = ".lua",
-                       mimetype = "text/x-lua", codemirror_mode = "lua"}
-local kernelspec = {name = "graft", display_name = "Lua (graft)", language = "lua"}
+local jupyter = require "graft.jupyter"
+
+-- The kernel the notebooks name (graft kernel) and their language.
+local function copy(t)
+  local c = {}
+  for k, v in pairs(t) do c[k] = v end
+  return c
+end
+local language_info, kernelspec = copy(jupyter.language_info), copy(jupyter.kernelspec)
 
 ---------------------------------------------------------------------------- text helpers
 
-local base64_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-
-function notebook.base64(data)
-  local out = {}
-  for i = 1, #data, 3 do
-    local a, b, c = data:byte(i, i + 2)
-    local n = a * 65536 + (b or 0) * 256 + (c or 0)
-    local chars = {}
-    for k = 1, 4 do
-      local index = (n >> (6 * (4 - k))) & 63
-      chars[k] = base64_alphabet:sub(index + 1, index + 1)
-    end
-    if not b then chars[3] = "=" end
-    if not c then chars[4] = "=" end
-    out[#out + 1] = table.concat(chars)
-  end
-  return table.concat(out)
-end
+notebook.base64 = cell.base64
 
 -- "a\nb\n" -> {"a\n", "b\n"}, as Jupyter stores multi-line text.
 local function lines_of(text)
@@ -46,17 +36,9 @@ local function lines_of(text)
   return lines
 end
 
-local function source_of(cell)
-  if type(cell.source) == "table" then return table.concat(cell.source) end
-  return cell.source or ""
-end
-
-local function read_file(path)
-  local f, err = io.open(path, "rb")
-  if not f then error(err, 0) end
-  local data = f:read("a")
-  f:close()
-  return data
+local function source_of(code_cell)
+  if type(code_cell.source) == "table" then return table.concat(code_cell.source) end
+  return code_cell.source or ""
 end
 
 ---------------------------------------------------------------------------- one cell
@@ -84,133 +66,45 @@ local function new_collector()
   return c
 end
 
-local function picture_output(path, format)
-  local data = json.object{["text/plain"] = lines_of("<picture " .. path .. ">")}
-  if format == "png" then
-    data["image/png"] = notebook.base64(read_file(path))
-  elseif format == "svg" then
-    data["image/svg+xml"] = lines_of(read_file(path))
+-- A picture's MIME bundle (graft.cell) as a display_data output, text as lines.
+local function picture_output(bundle)
+  local data = json.object()
+  for mime, value in pairs(bundle) do
+    data[mime] = mime == "image/png" and value or lines_of(value)
   end
   return json.object{output_type = "display_data", data = data, metadata = json.object()}
 end
 
--- A file stand-in whose write goes to the collector; everything else to the real file.
-local function capturing_file(real, write)
-  local proxy = {}
-  proxy.write = function(self, ...)
-    for _, v in ipairs(table.pack(...)) do write(tostring(v)) end
-    return self
-  end
-  return setmetatable(proxy, {__index = function(_, key)
-    local value = real[key]
-    if type(value) ~= "function" then return value end
-    return function(self, ...) return value(self == proxy and real or self, ...) end
-  end})
-end
-
--- Values as the prompt shows them (short tables, quoted strings).
-local function format_values(values)
-  local repl = require "graft.repl"
-  local parts = {}
-  for i = 1, values.n do parts[i] = repl.format(values[i]) end
-  return table.concat(parts, "\t")
-end
-
--- Redirects print, io.write and the standard files into the collector while
--- fn runs; puts everything back afterwards, whatever happens.
-local function with_capture(collector, env, fn)
-  local saved = {print = print, write = io.write, stdout = io.stdout, stderr = io.stderr,
-                 default_output = gnuplot.default_output}
-  local function out(text) collector.write("stdout", text) end
-  local function err(text) collector.write("stderr", text) end
-  local scratch = os.tmpname()
-  local count = 0
-  local made = {} -- pictures drawn to scratch files, removed afterwards
-  local function print_capture(...)
-    local parts = table.pack(...)
-    for i = 1, parts.n do parts[i] = tostring(parts[i]) end
-    out(table.concat(parts, "\t", 1, parts.n) .. "\n")
-  end
-  local function hook(path, format) collector.add(picture_output(path, format)) end
-  env.print = print_capture
-  print = print_capture
-  io.write = function(...)
-    for _, v in ipairs(table.pack(...)) do out(tostring(v)) end
-    return io.stdout
-  end
-  io.stdout = capturing_file(saved.stdout, out)
-  io.stderr = capturing_file(saved.stderr, err)
-  gnuplot.default_output = function()
-    count = count + 1
-    made[#made + 1] = scratch .. "-" .. count .. ".png"
-    return made[#made]
-  end
-  table.insert(gnuplot.hooks, hook)
-  local results = table.pack(pcall(fn))
-  for i = #gnuplot.hooks, 1, -1 do
-    if gnuplot.hooks[i] == hook then table.remove(gnuplot.hooks, i) end
-  end
-  print, io.write, io.stdout, io.stderr = saved.print, saved.write, saved.stdout, saved.stderr
-  env.print = saved.print
-  gnuplot.default_output = saved.default_output
-  for _, path in ipairs(made) do os.remove(path) end
-  os.remove(scratch)
-  collector.flush()
-  return table.unpack(results, 1, results.n)
-end
-
--- The traceback up to the cell's own frames (the runner's frames are noise).
-local function cell_traceback(message, chunk_name)
-  local lines = json.array()
-  local traceback = debug.traceback(tostring(message), 3)
-  local last_cell_line = 1
-  local all = {}
-  for line in traceback:gmatch("[^\n]+") do
-    all[#all + 1] = line
-    if line:find(chunk_name, 1, true) then last_cell_line = #all end
-  end
-  for i = 1, last_cell_line do lines[#lines + 1] = all[i] end
-  return lines
-end
-
-local function run_cell(cell, env, count)
+local function run_cell(code_cell, env, count)
   local collector = new_collector()
   local chunk_name = "cell " .. count
-  local source = source_of(cell)
-  local failure
-  local ran, values = with_capture(collector, env, function()
-    -- an expression shows its value, as at the prompt
-    local chunk = load("return " .. source, "=" .. chunk_name, "t", env)
-    local compile_error
-    if not chunk then chunk, compile_error = load(source, "=" .. chunk_name, "t", env) end
-    if not chunk then
-      failure = {message = compile_error, traceback = json.array{compile_error}}
-      return table.pack()
-    end
-    local results = table.pack(xpcall(chunk, function(message)
-      return {message = message, traceback = cell_traceback(message, chunk_name)}
-    end))
-    if not results[1] then
-      failure = results[2]
-      return table.pack()
-    end
-    return table.pack(table.unpack(results, 2, results.n))
-  end)
-  if not ran then -- a fault of the capture itself, reported like a cell error
-    failure = {message = values, traceback = json.array{tostring(values)}}
-  elseif values.n > 0 then
+  local source = source_of(code_cell)
+  -- an expression shows its value, as at the prompt
+  local chunk = load("return " .. source, "=" .. chunk_name, "t", env)
+  local compile_error
+  if not chunk then chunk, compile_error = load(source, "=" .. chunk_name, "t", env) end
+  local ok, values
+  if chunk then
+    local sink = {write = collector.write,
+                  picture = function(bundle) collector.add(picture_output(bundle)) end}
+    ok, values = cell.run(chunk, chunk_name, sink, env)
+  else
+    ok, values = false, {message = compile_error, traceback = {compile_error}}
+  end
+  collector.flush()
+  if ok and values.n > 0 then
+    local text = repl.format_values(table.unpack(values, 1, values.n))
     collector.add(json.object{output_type = "execute_result", execution_count = count,
-                              data = json.object{["text/plain"] = lines_of(format_values(values))},
+                              data = json.object{["text/plain"] = lines_of(text)},
                               metadata = json.object()})
   end
-  if failure then
-    local message = type(failure.message) == "string" and failure.message or tostring(failure.message)
+  if not ok then
     collector.add(json.object{output_type = "error", ename = "LuaError",
-                              evalue = message, traceback = failure.traceback})
+                              evalue = values.message, traceback = json.array(values.traceback)})
   end
-  cell.outputs = collector.outputs
-  cell.execution_count = count
-  return failure == nil, failure and failure.message
+  code_cell.outputs = collector.outputs
+  code_cell.execution_count = count
+  return ok, not ok and values.message or nil
 end
 
 ---------------------------------------------------------------------------- notebooks

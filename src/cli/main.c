@@ -28,6 +28,9 @@
 #endif
 
 int luaopen_graft_core(lua_State *L);
+#ifdef GRAFT_JUPYTER_KERNEL
+int luaopen_graft_jupyter_server(lua_State *L);
+#endif
 
 static const char usage[] =
     "usage: graft [options] [script.lua [args...]]\n"
@@ -74,6 +77,10 @@ static void setup_paths(lua_State *L, const char *dir) {
     luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
     lua_pushcfunction(L, luaopen_graft_core);
     lua_setfield(L, -2, "graft.core");
+#ifdef GRAFT_JUPYTER_KERNEL /* graft kernel (lua/graft/commands/kernel.lua) */
+    lua_pushcfunction(L, luaopen_graft_jupyter_server);
+    lua_setfield(L, -2, "graft.jupyter.server");
+#endif
     lua_pop(L, 1);
     lua_getglobal(L, "package");
     lua_getfield(L, -1, "path");
