@@ -149,6 +149,21 @@ pictures = of_type(messages, "display_data")
 check(len(pictures) == 1 and "<svg" in pictures[0]["data"].get("image/svg+xml", ""),
       "an SVG picture arrives as image/svg+xml", pictures)
 
+# ---- a program's own outputs, updated in place (graft.jupyter.display / update_display)
+reply, messages = run('jupyter = require "graft.jupyter"\n'
+                      'jupyter.display({["text/plain"] = "epoch 1"}, {display_id = "curves"})\n'
+                      'jupyter.update_display("curves", {["text/plain"] = "epoch 2"})\n'
+                      'jupyter.active()')
+shown = [(t, c["data"]["text/plain"], c["transient"]) for t, c, _ in messages
+         if t in ("display_data", "update_display_data")]
+check(shown == [("display_data", "epoch 1", {"display_id": "curves"}),
+                ("update_display_data", "epoch 2", {"display_id": "curves"})]
+      and of_type(messages, "execute_result")[0]["data"]["text/plain"] == "true",
+      "display with a display_id, then update_display replaces it", shown)
+reply, messages = run('jupyter.publish("stream", {name = "stdout", text = "\\xff"})')
+check(reply["status"] == "error" and "UTF-8" in reply["evalue"] and "text" in reply["evalue"],
+      "publish refuses text that is not UTF-8, naming the field", reply)
+
 # ---- errors
 reply, messages = run('local function inner() error("boom") end\ninner()\nprint("not reached")')
 errors = of_type(messages, "error")
