@@ -326,20 +326,6 @@ static int l_publish(lua_State *L) {
     return 0;
 }
 
-/* encode(value) -> JSON text, keys sorted, indented by one space. */
-static int l_encode(lua_State *L) {
-    luaL_checkany(L, 1);
-    char error[512];
-    json_t *value = gf_kernel_json_from_lua(L, 1, error, sizeof error);
-    if (value == NULL) return luaL_error(L, "encode: %s", error);
-    char *text = json_dumps(value, JSON_INDENT(1) | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-    json_decref(value);
-    if (text == NULL) return luaL_error(L, "encode: out of memory");
-    lua_pushstring(L, text);
-    free(text);
-    return 1;
-}
-
 /* executable() -> the path of the running graft program */
 static int l_executable(lua_State *L) {
     char path[4096];
@@ -377,7 +363,6 @@ int luaopen_graft_jupyter_server(lua_State *L) {
         {"serve", l_serve},
         {"serving", l_serving},
         {"publish", l_publish},
-        {"encode", l_encode},
         {"executable", l_executable},
         {"make_directories", l_make_directories},
         {NULL, NULL},

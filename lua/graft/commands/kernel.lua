@@ -1,6 +1,7 @@
 -- graft kernel -f CONNECTION_FILE       the Jupyter kernel (started by Jupyter)
 -- graft kernel install [--user | --prefix DIR]   writes its kernelspec
 local jupyter = require "graft.jupyter"
+local json = require "graft.json"
 
 local usage = [[
 usage: graft kernel -f CONNECTION_FILE
@@ -24,30 +25,19 @@ local function directory_of_this_file()
   return debug.getinfo(1, "S").source:match("^@(.*)/commands/[^/]*$") or "."
 end
 
--- Writes data to path through a temporary file and a rename (never a partial file).
-local function write_file(path, data)
-  local temporary = path .. ".tmp"
-  local f, err = io.open(temporary, "wb")
-  if not f then error("cannot write " .. path .. ": " .. err, 0) end
-  local written, werr = f:write(data)
-  local closed, cerr = f:close()
-  if not (written and closed) then
+-- Copies a file through a temporary name and a rename (never a partial file).
+local function copy_file(from, to)
+  local source, err = io.open(from, "rb")
+  if not source then error("cannot read " .. err, 0) end
+  local data = source:read("a")
+  source:close()
+  local temporary = to .. ".tmp"
+  local target, terr = io.open(temporary, "wb")
+  local written = target and target:write(data) and target:close()
+  if not (written and os.rename(temporary, to)) then
     os.remove(temporary)
-    error("cannot write " .. path .. ": " .. tostring(werr or cerr), 0)
+    error("cannot write " .. to .. (terr and ": " .. terr or ""), 0)
   end
-  local renamed, rerr = os.rename(temporary, path)
-  if not renamed then
-    os.remove(temporary)
-    error("cannot write " .. path .. ": " .. rerr, 0)
-  end
-end
-
-local function read_file(path)
-  local f, err = io.open(path, "rb")
-  if not f then error("cannot read " .. err, 0) end
-  local data = f:read("a")
-  f:close()
-  return data
 end
 
 local function user_data_directory()
@@ -75,9 +65,9 @@ local function install(data_directory)
   if lua_directory and lua_directory ~= "" then spec.env = {GRAFT_LUA_DIR = lua_directory} end
   local logos = directory_of_this_file() .. "/kernelspec"
   for _, logo in ipairs{"logo-32x32.png", "logo-64x64.png"} do
-    write_file(directory .. "/" .. logo, read_file(logos .. "/" .. logo))
+    copy_file(logos .. "/" .. logo, directory .. "/" .. logo)
   end
-  write_file(directory .. "/kernel.json", server.encode(spec) .. "\n")
+  json.write(directory .. "/kernel.json", spec, {indent = true})
   return directory
 end
 
