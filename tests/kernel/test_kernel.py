@@ -261,6 +261,10 @@ result = subprocess.run([graft, "kernel", "-f", broken], capture_output=True, te
 check(result.returncode == 1 and broken in result.stderr and "shell_port" in result.stderr
       and "traceback" not in result.stderr, "a connection file without ports", result.stderr)
 
+result = subprocess.run([graft, "kernel", "install", "--bogus"], capture_output=True, text=True, timeout=30)
+check(result.returncode == 2 and "--bogus" in result.stderr and "usage" in result.stderr,
+      "a wrong argument to install: status 2 and the usage", result)
+
 print("%d failed" % failures)
 sys.stdout.flush()
 os._exit(1 if failures else 0)  # without the client's noisy destructors

@@ -16,9 +16,9 @@ The kernelspec runs this graft program and keeps GRAFT_LUA_DIR when it is set.]]
 
 local server_loaded, server = pcall(require, "graft.jupyter.server")
 
-local function fail(message)
+local function fail(message, status)
   io.stderr:write("graft kernel: ", message, "\n")
-  return 1
+  return status or 1
 end
 
 local function directory_of_this_file()
@@ -79,14 +79,14 @@ local function install_command(args)
     if a == "--user" then
       data_directory = user_data_directory()
     elseif a == "--prefix" then
-      if not args[i + 1] then return fail("--prefix needs a directory\n" .. usage) end
+      if not args[i + 1] then return fail("--prefix needs a directory\n" .. usage, 2) end
       data_directory = args[i + 1] .. "/share/jupyter"
       i = i + 1
     elseif a == "-h" or a == "--help" then
       print(usage)
       return 0
     else
-      return fail("unexpected argument '" .. a .. "' to install\n" .. usage)
+      return fail("unexpected argument '" .. a .. "' to install\n" .. usage, 2)
     end
     i = i + 1
   end
@@ -117,10 +117,10 @@ return function(args)
     connection_file = #args == 1 and args[1]:match("^%-%-?f=(.+)$") or
                       #args == 1 and args[1]:match("^%-%-connection%-file=(.+)$")
   end
-  if not connection_file then return fail("unexpected arguments\n" .. usage) end
+  if not connection_file then return fail("unexpected arguments\n" .. usage, 2) end
   -- the notebooks read GRAFT_QUICK, as with `graft notebook --quick`
   if os.getenv("GRAFT_QUICK") == "1" then GRAFT_QUICK = true end
   local served, err = pcall(server.serve, connection_file)
-  if not served then return fail(tostring(err):gsub("^graft kernel: ", "")) end
+  if not served then return fail((tostring(err):gsub("^graft kernel: ", ""))) end
   return 0
 end
