@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -335,36 +334,12 @@ static int l_executable(lua_State *L) {
     return 1;
 }
 
-/* make_directories(path): path and the directories above it (as mkdir -p). */
-static int l_make_directories(lua_State *L) {
-    size_t length;
-    const char *path = luaL_checklstring(L, 1, &length);
-    char *copy = strdup(path);
-    if (copy == NULL) return luaL_error(L, "make_directories: out of memory");
-    for (size_t i = 1; i <= length; i++) {
-        if (copy[i] != '/' && copy[i] != '\0') continue;
-        char saved = copy[i];
-        copy[i] = '\0';
-        struct stat st;
-        if (mkdir(copy, 0755) != 0 && !(errno == EEXIST && stat(copy, &st) == 0 && S_ISDIR(st.st_mode))) {
-            int code = errno;
-            lua_pushfstring(L, "cannot make the directory %s: %s", copy, strerror(code == EEXIST ? ENOTDIR : code));
-            free(copy);
-            return lua_error(L);
-        }
-        copy[i] = saved;
-    }
-    free(copy);
-    return 0;
-}
-
 int luaopen_graft_jupyter_server(lua_State *L) {
     static const luaL_Reg functions[] = {
         {"serve", l_serve},
         {"serving", l_serving},
         {"publish", l_publish},
         {"executable", l_executable},
-        {"make_directories", l_make_directories},
         {NULL, NULL},
     };
     luaL_newlib(L, functions);

@@ -9,7 +9,7 @@
 
 /* The module graft.jupyter.server: serve(connection_file) runs the kernel until a
  * shutdown request; publish(msg_type, content) sends an IOPub message about the
- * request being answered; serving(); executable(); make_directories(path). */
+ * request being answered; serving(); executable(). */
 int luaopen_graft_jupyter_server(lua_State *L);
 
 #endif

@@ -51,6 +51,11 @@ for size in (32, 64):
         head = f.read(24)
     check(head[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", head[16:24]) == (size, size),
           "logo-%dx%d.png is a %d x %d PNG" % (size, size, size, size))
+blocker = os.path.join(work, "a-file")
+open(blocker, "w").close()
+refused = subprocess.run([graft, "kernel", "install", "--prefix", blocker], capture_output=True, text=True)
+check(refused.returncode == 1 and blocker in refused.stderr and "kernel.lua" not in refused.stderr,
+      "install under a file: status 1 naming the folder", refused.stderr)
 os.environ["JUPYTER_PATH"] = os.path.join(prefix, "share", "jupyter")
 
 stderr_path = os.path.join(work, "kernel.stderr")

@@ -2,6 +2,7 @@
 -- graft kernel install [--user | --prefix DIR]   writes its kernelspec
 local jupyter = require "graft.jupyter"
 local json = require "graft.json"
+local core = require "graft.core"
 
 local usage = [[
 usage: graft kernel -f CONNECTION_FILE
@@ -25,19 +26,12 @@ local function directory_of_this_file()
   return debug.getinfo(1, "S").source:match("^@(.*)/commands/[^/]*$") or "."
 end
 
--- Copies a file through a temporary name and a rename (never a partial file).
-local function copy_file(from, to)
-  local source, err = io.open(from, "rb")
-  if not source then error("cannot read " .. err, 0) end
-  local data = source:read("a")
-  source:close()
-  local temporary = to .. ".tmp"
-  local target, terr = io.open(temporary, "wb")
-  local written = target and target:write(data) and target:close()
-  if not (written and os.rename(temporary, to)) then
-    os.remove(temporary)
-    error("cannot write " .. to .. (terr and ": " .. terr or ""), 0)
-  end
+local function read_file(path)
+  local f, err = io.open(path, "rb")
+  if not f then error("cannot read " .. err, 0) end
+  local data = f:read("a")
+  f:close()
+  return data
 end
 
 local function user_data_directory()
@@ -50,10 +44,16 @@ local function user_data_directory()
   return home .. "/.local/share/jupyter"
 end
 
+-- Calls a graft.core file function; its error without this file's position.
+local function attempt(f, ...)
+  local ok, err = pcall(f, ...)
+  if not ok then error(err, 0) end
+end
+
 -- The kernelspec (kernel.json and the logos) in <data directory>/kernels/graft.
 local function install(data_directory)
   local directory = data_directory .. "/kernels/" .. jupyter.kernelspec.name
-  server.make_directories(directory)
+  attempt(core.make_dirs, directory)
   local spec = {
     argv = {server.executable(), "kernel", "-f", "{connection_file}"},
     display_name = jupyter.kernelspec.display_name,
@@ -65,7 +65,7 @@ local function install(data_directory)
   if lua_directory and lua_directory ~= "" then spec.env = {GRAFT_LUA_DIR = lua_directory} end
   local logos = directory_of_this_file() .. "/kernelspec"
   for _, logo in ipairs{"logo-32x32.png", "logo-64x64.png"} do
-    copy_file(logos .. "/" .. logo, directory .. "/" .. logo)
+    attempt(core.write_file, directory .. "/" .. logo, read_file(logos .. "/" .. logo))
   end
   json.write(directory .. "/kernel.json", spec, {indent = true})
   return directory
