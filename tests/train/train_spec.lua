@@ -71,6 +71,31 @@ describe("graft.train", function()
     a:close(); b:close()
   end)
 
+  it("evaluates an ensemble in C: the summed softmax of its networks", function()
+    local core = graft.core
+    local a, b = helpers.small_cnn { seed = 1 }, helpers.small_cnn { seed = 2 }
+    local loader <close> = core.loader(fm.test, { batch = 50 })
+    local top1, count, sums = core.ensemble_evaluate({ a, b }, loader, true)
+    expect.eq(count, 128)
+    expect.eq(sums:shape(), { 128, 10 })
+    local rows, hits = sums:totable(), 0
+    for i, row in ipairs(rows) do
+      local total, best = 0, 1
+      for c, p in ipairs(row) do
+        total = total + p
+        if p > row[best] then best = c end
+      end
+      expect.near(total, 2, 1e-5, "two distributions in row " .. i)
+      hits = hits + (best - 1 == fm.test:label(i) and 1 or 0)
+    end
+    expect.eq(top1, hits, "the argmax of the sums")
+    -- one network: its own top-1, as graft's evaluation counts it
+    local _, _, alone = core.evaluate(a, loader)
+    expect.eq(core.ensemble_evaluate({ a }, loader), alone)
+    expect.error(function() core.ensemble_evaluate({ a, "b" }, loader) end,
+      "entry 2 of the networks is a string, not a network")
+  end)
+
   it("reports top-5 with 100 classes", function()
     local dir = expect.tmpname("-c100")
     helpers.write_cifar100(dir, 40, 20)
