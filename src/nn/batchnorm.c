@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "nn/vector_clones.h"
 
 typedef float lanes16 __attribute__((vector_size(64)));
 
@@ -30,7 +31,7 @@ static double lane_sum(const lanes16 *v) {
 
 /* adds the sums of d = x[i] - shift and of d^2: both moments in one pass over the
  * plane (memory, not arithmetic, bounds this loop) */
-static void plane_moments(const float *x, size_t n, float shift, double *sum, double *squares) {
+GF_VECTOR_CLONES static void plane_moments(const float *x, size_t n, float shift, double *sum, double *squares) {
     lanes16 a = {0}, b = {0}, v;
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
@@ -81,7 +82,7 @@ static inline __attribute__((always_inline)) void grad_sums(
 }
 
 /* z: the fused activation's output plane, NULL without one */
-static void plane_grad_sums(const gf_batchnorm_shape *s, const float *dz, const float *z,
+GF_VECTOR_CLONES static void plane_grad_sums(const gf_batchnorm_shape *s, const float *dz, const float *z,
                             const float *x, size_t n, float mean, double *sum_dy,
                             double *sum_dy_centred) {
     if (!z) {
@@ -131,7 +132,7 @@ typedef struct bn_job {
 #define RELU(v) gf_activation_value(GF_ACT_RELU, v, slope)
 #define LEAKY_RELU(v) gf_activation_value(GF_ACT_LEAKY_RELU, v, slope)
 #define RELU6(v) gf_activation_value(GF_ACT_RELU6, v, slope)
-static void apply_affine(float *out, const float *in, const gf_batchnorm_shape *s, int c,
+GF_VECTOR_CLONES static void apply_affine(float *out, const float *in, const gf_batchnorm_shape *s, int c,
                          float scale, float shift) {
     const size_t plane = (size_t)s->spatial, stride = (size_t)s->channels * plane;
     const float slope = s->slope;
@@ -226,7 +227,7 @@ int gf_batchnorm_forward_eval(float *out, const float *in, const float *gamma,
 #define INPUT_GRADIENT(ACTIVATED, KIND)                                                   \
     if (write == GF_GRAD_STORE) INPUT_GRADIENT_LOOP(ACTIVATED, KIND, =);                  \
     else INPUT_GRADIENT_LOOP(ACTIVATED, KIND, +=)
-static void plane_input_gradient(float *dx, gf_grad_write write, const gf_batchnorm_shape *s,
+GF_VECTOR_CLONES static void plane_input_gradient(float *dx, gf_grad_write write, const gf_batchnorm_shape *s,
                                  float a, float b, float d, const float *dz, const float *z,
                                  const float *x, size_t n) {
     const float slope = s->slope;
