@@ -47,6 +47,38 @@ function helpers.lines(path)
   return lines
 end
 
+-- The model zoo's builds whose state the fingerprints below pin (builder, options).
+helpers.zoo_cases = {
+  { "vgg16", {} },
+  { "vgg16", { classes = 7, in_channels = 1, image_size = 64, seed = 3 } },
+  { "wrn", { depth = 16, widen = 2, classes = 7, in_channels = 1, image_size = 20, seed = 3 } },
+  { "wrn", { depth = 10, widen = 1, seed = 5 } },
+}
+
+-- What a freshly built network is: its model name, its architecture text (the nodes
+-- and their wiring, as checkpoints store it) and per tensor in state_dict order the
+-- key, the shape, the sum and the sum of squares (in double), the first and the last
+-- value; counters as integers.
+function helpers.zoo_fingerprint(net)
+  local path = os.tmpname()
+  net:save(path)
+  local _, meta = graft.load_tensors(path)
+  os.remove(path)
+  local tensors = {}
+  for _, views in ipairs { table.pack(net:parameters()), table.pack(net:buffers()) } do
+    for _, name in ipairs(views[2]) do
+      local t = views[1][name]
+      if math.type(t) == "integer" then
+        tensors[#tensors + 1] = { name, t }
+      else
+        local flat = t:reshape { t:numel() }
+        tensors[#tensors + 1] = { name, t:shape(), t:sum(), (t * t):sum(), flat[1], flat[t:numel()] }
+      end
+    end
+  end
+  return { model = net:model(), architecture = meta["graft.architecture"], tensors = tensors }
+end
+
 function helpers.remove_dir(dir) os.execute("rm -rf '" .. dir .. "'") end
 
 return helpers

@@ -1,5 +1,8 @@
 -- The model zoo: parameter counts as PyTorch counts them, state_dict key names,
--- options, and shapes.
+-- options, shapes, and keys, wiring and initial weights held to fingerprints.
+local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
+package.path = here .. "/?.lua;" .. package.path
+local helpers = require "helpers"
 local function keys(net)
   local names = {}
   for name in pairs(net:parameters()) do names[name] = true end
@@ -122,5 +125,22 @@ describe("graft.models", function()
     local copy = reference:clone()
     copy:initialise(5)
     expect.near(std(copy, "conv2.weight"), 1 / math.sqrt(3 * 320), 2e-4)
+  end)
+
+  it("keeps the architecture, keys, shapes and seeded initial weights of its fingerprints", function()
+    -- tests/fixtures/zoo_fingerprints.lua was written (make_zoo_fingerprints.lua) by
+    -- the builders before VGG16 and WRN moved from Lua to C
+    local expected = dofile(here .. "/../fixtures/zoo_fingerprints.lua")
+    expect.eq(#expected, #helpers.zoo_cases)
+    for i, case in ipairs(helpers.zoo_cases) do
+      local net = graft.models[case[1]](case[2])
+      local got = helpers.zoo_fingerprint(net)
+      net:close()
+      local what = case[1] .. " " .. expect.show(case[2])
+      expect.eq(got.model, expected[i].model, what)
+      expect.eq(got.architecture, expected[i].architecture, what)
+      expect.eq(#got.tensors, #expected[i].tensors, what)
+      for k, tensor in ipairs(got.tensors) do expect.eq(tensor, expected[i].tensors[k], what) end
+    end
   end)
 end)
