@@ -180,3 +180,110 @@ gf_net *gf_model_mobilenetv2_cifar(const gf_model_options *options) {
         return fail_build(net, model);
     return net;
 }
+
+gf_net *gf_model_vgg16_cifar(const gf_model_options *options) {
+    /* channels of each convolution; 0 is a 2x2 max pooling ('M' in PyTorch's cfg) */
+    static const int cfg[] = {64,  64,  0,   128, 128, 0,   256, 256, 256,
+                              0,   512, 512, 512, 0,   512, 512, 512, 0};
+    const char *model = "vgg16";
+    resolved_options r;
+    if (resolve(options, model, GF_INIT_KAIMING, &r) != GF_OK) return NULL;
+    if (r.image_size < 32) {
+        gf_fail("vgg16: images of at least 32x32 are needed (five 2x2 poolings), got %dx%d",
+                r.image_size, r.image_size);
+        return NULL;
+    }
+    gf_net *net = gf_net_create(r.in_channels, r.image_size, r.image_size);
+    if (!net) return NULL;
+    int x = 0, index = 0; /* index: PyTorch's position in the features Sequential */
+    for (size_t i = 0; i < sizeof cfg / sizeof cfg[0]; i++) {
+        if (cfg[i] == 0) {
+            x = gf_net_maxpool(net, x, 2, 2, 0);
+            index += 1;
+        } else {
+            char conv[32], bn[32];
+            snprintf(conv, sizeof conv, "features.%d", index);
+            snprintf(bn, sizeof bn, "features.%d", index + 1);
+            x = gf_net_conv2d(net, conv, x, cfg[i], 3, 1, 1, 1, true);
+            if (x >= 0) x = gf_net_batchnorm(net, bn, x);
+            if (x >= 0) x = gf_net_activation(net, x, GF_ACT_RELU, 0.0f);
+            index += 3;
+        }
+        if (x < 0) return fail_build(net, model);
+    }
+    /* larger images leave more than 1x1 after the poolings; average what is left */
+    if (r.image_size >= 64 && (x = gf_net_global_avgpool(net, x)) < 0)
+        return fail_build(net, model);
+    gf_net_set_init(net, r.init);
+    if (gf_net_linear(net, "classifier", x, r.classes, true) < 0 ||
+        gf_net_set_model(net, model) != GF_OK || gf_net_finalize(net, r.seed) != GF_OK)
+        return fail_build(net, model);
+    return net;
+}
+
+/* Pre-activation block "<prefix>": bn1 relu conv1 (stride) bn2 relu conv2, plus the
+ * input, or where the width changes a 1x1 convShortcut of the activated input. */
+static int wide_block(gf_net *net, const char *prefix, int x, int in_planes, int out_planes,
+                      int stride) {
+    char bn1[64], conv1[64], bn2[64], conv2[64], shortcut_name[64];
+    snprintf(bn1, sizeof bn1, "%s.bn1", prefix);
+    snprintf(conv1, sizeof conv1, "%s.conv1", prefix);
+    snprintf(bn2, sizeof bn2, "%s.bn2", prefix);
+    snprintf(conv2, sizeof conv2, "%s.conv2", prefix);
+    snprintf(shortcut_name, sizeof shortcut_name, "%s.convShortcut", prefix);
+    int activated = gf_net_batchnorm(net, bn1, x);
+    if (activated < 0 || (activated = gf_net_activation(net, activated, GF_ACT_RELU, 0.0f)) < 0)
+        return GF_ERR;
+    int y = gf_net_conv2d(net, conv1, activated, out_planes, 3, stride, 1, 1, false);
+    if (y < 0 || (y = gf_net_batchnorm(net, bn2, y)) < 0 ||
+        (y = gf_net_activation(net, y, GF_ACT_RELU, 0.0f)) < 0 ||
+        (y = gf_net_conv2d(net, conv2, y, out_planes, 3, 1, 1, 1, false)) < 0)
+        return GF_ERR;
+    int shortcut = x;
+    if (in_planes != out_planes &&
+        (shortcut = gf_net_conv2d(net, shortcut_name, activated, out_planes, 1, stride, 0, 1,
+                                  false)) < 0)
+        return GF_ERR;
+    return gf_net_add(net, shortcut, y);
+}
+
+gf_net *gf_model_wrn_cifar(int depth, int widen, const gf_model_options *options) {
+    char model[48];
+    snprintf(model, sizeof model, "wrn%d_%d", depth, widen);
+    resolved_options r;
+    if (resolve(options, model, GF_INIT_KAIMING, &r) != GF_OK) return NULL;
+    if (depth < 10 || (depth - 4) % 6 != 0 || widen < 1) {
+        gf_fail("wrn: depth %d must be 6n + 4 (10, 16, 22, 28, 40, ...) and widen %d >= 1", depth,
+                widen);
+        return NULL;
+    }
+    if (widen > GF_NET_MAX_CHANNELS / 64) {
+        gf_fail("wrn: widen %d makes %lld channels, beyond the limit %d (docs/limits.md)", widen,
+                64LL * widen, GF_NET_MAX_CHANNELS);
+        return NULL;
+    }
+    int blocks = (depth - 4) / 6;
+    gf_net *net = gf_net_create(r.in_channels, r.image_size, r.image_size);
+    if (!net) return NULL;
+    int x = gf_net_conv2d(net, "conv1", 0, 16, 3, 1, 1, 1, false);
+    if (x < 0) return fail_build(net, model);
+    int planes = 16;
+    for (int group = 1; group <= 3; group++) {
+        int out_planes = (16 << (group - 1)) * widen; /* 16k, 32k, 64k */
+        for (int i = 0; i < blocks; i++) {
+            char prefix[48];
+            snprintf(prefix, sizeof prefix, "block%d.layer.%d", group, i);
+            int stride = i == 0 && group > 1 ? 2 : 1;
+            x = wide_block(net, prefix, x, planes, out_planes, stride);
+            if (x < 0) return fail_build(net, model);
+            planes = out_planes;
+        }
+    }
+    gf_net_set_init(net, r.init);
+    if ((x = gf_net_batchnorm(net, "bn1", x)) < 0 ||
+        (x = gf_net_activation(net, x, GF_ACT_RELU, 0.0f)) < 0 ||
+        (x = gf_net_global_avgpool(net, x)) < 0 || gf_net_linear(net, "fc", x, r.classes, true) < 0 ||
+        gf_net_set_model(net, model) != GF_OK || gf_net_finalize(net, r.seed) != GF_OK)
+        return fail_build(net, model);
+    return net;
+}

@@ -1,5 +1,6 @@
-/* The model builders: parameter counts as PyTorch counts them, state_dict names in
- * PyTorch's order, output shapes, options and their errors. The complete key lists
+/* The model builders (ResNets, MobileNetV2, VGG16, WRN): parameter counts as PyTorch
+ * counts them, state_dict names in PyTorch's order, output shapes, options and their
+ * errors. The complete key lists
  * are compared with PyTorch's in test_parity. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,8 +139,32 @@ static void test_mobilenetv2(void) {
     gf_net_free(net);
 }
 
+static void test_vgg16_and_wrn(void) {
+    gf_net *net = gf_model_vgg16_cifar(NULL);
+    CHECK(net && trainable(net) == 14728266 && strcmp(gf_net_model(net), "vgg16") == 0);
+    CHECK(net && gf_net_find_slice(net, "features.41.num_batches_tracked") >= 0);
+    CHECK(net && gf_net_find_slice(net, "classifier.bias") >= 0);
+    gf_net_free(net);
+    gf_model_options o = {.image_size = 16};
+    CHECK(gf_model_vgg16_cifar(&o) == NULL);
+    CHECK_CONTAINS(gf_error_message(), "vgg16: images of at least 32x32 are needed");
+
+    o = (gf_model_options){.classes = 7, .in_channels = 1, .image_size = 20};
+    net = gf_model_wrn_cifar(16, 2, &o);
+    CHECK(net && strcmp(gf_net_model(net), "wrn16_2") == 0);
+    CHECK(net && gf_net_find_slice(net, "block1.layer.0.convShortcut.weight") >= 0);
+    CHECK(net && gf_net_find_slice(net, "block2.layer.1.convShortcut.weight") < 0);
+    if (net) check_forward_shape(net, 3, 7);
+    gf_net_free(net);
+    CHECK(gf_model_wrn_cifar(27, 1, NULL) == NULL);
+    CHECK_CONTAINS(gf_error_message(), "depth 27 must be 6n + 4");
+    CHECK(gf_model_wrn_cifar(10, 2000, NULL) == NULL);
+    CHECK_CONTAINS(gf_error_message(), "widen 2000 makes 128000 channels, beyond the limit 65536");
+}
+
 int main(void) {
     test_resnets();
     test_mobilenetv2();
+    test_vgg16_and_wrn();
     return CHECK_DONE();
 }
