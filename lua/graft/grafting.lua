@@ -76,7 +76,7 @@ graft.layer_l1(t) -> l1 norm of a whole layer (the l1 criterion of Table 3).]=])
 M.alpha = doc(core.alpha, [=[
 graft.alpha(h_self, h_other [, A = 0.4, c = 500 [, round = false]]) -> eq. 7:
 A/pi * atan(c (h_self - h_other)) + 0.5; round = true rounds to 2 decimals as the
-ring does by default.]=])
+ring does by default. Every argument must be finite.]=])
 
 M.histogram = doc(core.histogram, [=[
 graft.histogram(t, bins [, lo, hi]) -> counts, edges (bins + 1 of them); last bin closed.]=])

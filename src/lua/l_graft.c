@@ -83,8 +83,15 @@ static int l_layer_information(lua_State *L) {
 }
 
 static int l_alpha(lua_State *L) {
-    double self = luaL_checknumber(L, 1), other = luaL_checknumber(L, 2);
-    double A = luaL_optnumber(L, 3, GF_DEFAULT_A), c = luaL_optnumber(L, 4, GF_DEFAULT_C);
+    double values[4] = {luaL_checknumber(L, 1), luaL_checknumber(L, 2),
+                        luaL_optnumber(L, 3, GF_DEFAULT_A), luaL_optnumber(L, 4, GF_DEFAULT_C)};
+    static const char *const names[4] = {"h_self", "h_other", "A", "c"};
+    /* a NaN or infinite input would make alpha NaN, and a grafted layer with it */
+    for (int i = 0; i < 4; i++)
+        if (!isfinite(values[i]))
+            return luaL_error(L, "graft.alpha: argument %d (%s) is %f; it must be a finite number",
+                              i + 1, names[i], values[i]);
+    double self = values[0], other = values[1], A = values[2], c = values[3];
     bool round_it = lua_toboolean(L, 5);
     lua_pushnumber(L, gf_adaptive_alpha(self, other, A, c, round_it));
     return 1;

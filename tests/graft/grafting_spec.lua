@@ -73,6 +73,13 @@ describe("the adaptive coefficient (eq. 7)", function()
     expect.near(graft.alpha(0, 1e9), 0.3, 1e-6, "lower bound")
     expect.near(graft.alpha(1, 0, 1, 1), 0.75, 1e-12, "A = 1, c = 1: 0.5 + atan(1)/pi")
   end)
+
+  it("refuses inputs that are not finite, naming the argument", function()
+    expect.error(function() graft.alpha(0 / 0, 1) end, { "graft.alpha", "argument 1 (h_self)", "finite" })
+    expect.error(function() graft.alpha(1, math.huge) end, "argument 2 (h_other) is inf")
+    expect.error(function() graft.alpha(1, 0, 0 / 0) end, "argument 3 (A)")
+    expect.error(function() graft.alpha(1, 0, 0.4, -math.huge) end, "argument 4 (c) is -inf")
+  end)
 end)
 
 describe("the ring", function()
