@@ -165,7 +165,8 @@ function Trainer:train_batch()
     self.running = run
   end
   local lr = self.schedule:lr(self.iteration)
-  local n, loss, top1, _, finite = core.train_step(self.net, self.sgd, self.loader, lr)
+  local n, loss, top1, _, finite, statistic, value =
+    core.train_step(self.net, self.sgd, self.loader, lr)
   if not n then
     self.running = nil
     local seconds = core.monotonic_seconds() - run.start
@@ -178,9 +179,11 @@ function Trainer:train_batch()
   if not finite then
     if self.progress then io.stdout:write("\n") end
     local last = self.checkpoint and core.checkpoint_last(self.checkpoint)
-    error(string.format("graft.train: %sloss is %s at epoch %d, batch %d of %d (learning rate "
-      .. "%g); training stopped, the weights are those before this batch%s", self:label(),
-      tostring(loss), run.epoch, run.batch, run.batches, lr,
+    local what = statistic and string.format("loss is %s but the BatchNorm running statistic "
+      .. "%s is %s", tostring(loss), statistic, tostring(value)) or ("loss is " .. tostring(loss))
+    error(string.format("graft.train: %s%s at epoch %d, batch %d of %d (learning rate %g); "
+      .. "training stopped, the weights and BatchNorm statistics are those before this batch%s",
+      self:label(), what, run.epoch, run.batch, run.batches, lr,
       last and ("; the last good checkpoint is " .. last) or ""), 0)
   end
   self.iteration = self.iteration + 1
@@ -337,7 +340,8 @@ doc(train, [[graft.train{net=, data=, epochs=1, ...} -> history
 Trains net on data with SGD and returns one record per epoch: epoch, loss,
 train_top1, test_loss, test_top1 (test_top5 with >= 100 classes), lr, images_per_s,
 seconds (accuracies in %).
-A NaN or infinite loss stops with an error naming epoch and batch.
+A NaN or infinite loss, or BatchNorm running statistic, stops with an error naming
+epoch and batch (and the statistic); that batch changes nothing.
 See also graft.trainer (the same loop as an object) and graft.train.diff_lr.
 Options:
 ]] .. train.options:describe())

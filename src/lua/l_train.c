@@ -181,9 +181,11 @@ static void check_soft_options(lua_State *L, int index, const char *fname,
 }
 
 /* graft.core.train_step(net, sgd, loader, lr [, {teacher = net, temperature = 2,
- * weight = 1}]) -> n, mean loss, top1 hits, top5 hits, finite; nil at the end of the
- * epoch. With a teacher, a step of knowledge distillation. A non-finite loss leaves
- * the weights as they were (finite = false). */
+ * weight = 1}]) -> n, mean loss, top1 hits, top5 hits, finite [, statistic, value];
+ * nil at the end of the epoch. With a teacher, a step of knowledge distillation. A
+ * non-finite loss or BatchNorm running statistic leaves the weights and statistics
+ * as they were (finite = false); the statistic's name and value follow when it was
+ * one. */
 static int l_train_step(lua_State *L) {
     gf_net *net = gf_lua_check_net(L, 1);
     gf_sgd *sgd = check_sgd(L, 2);
@@ -214,12 +216,16 @@ static int l_train_step(lua_State *L) {
     lua_pushinteger(L, r.top1);
     lua_pushinteger(L, r.top5);
     lua_pushboolean(L, r.finite);
-    return 5;
+    if (!r.bad_statistic) return 5;
+    lua_pushstring(L, r.bad_statistic);
+    lua_pushnumber(L, r.bad_value);
+    return 7;
 }
 
 /* graft.core.mutual_step({net, ...}, {sgd, ...}, loader, {lr, ...} [, {temperature = 1,
- * weight = 1}]) -> n, {{loss =, top1 =, top5 =}, ...}, finite; nil at the end of the
- * epoch. One step of deep mutual learning: every network on the same batch. */
+ * weight = 1}]) -> n, {{loss =, top1 =, top5 = [, bad_statistic =, bad_value =]}, ...},
+ * finite; nil at the end of the epoch. One step of deep mutual learning: every network
+ * on the same batch. */
 static int l_mutual_step(lua_State *L) {
     const char *fname = "graft.core.mutual_step";
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -270,6 +276,12 @@ static int l_mutual_step(lua_State *L) {
         lua_setfield(L, -2, "top1");
         lua_pushinteger(L, results[k].top5);
         lua_setfield(L, -2, "top5");
+        if (results[k].bad_statistic) {
+            lua_pushstring(L, results[k].bad_statistic);
+            lua_setfield(L, -2, "bad_statistic");
+            lua_pushnumber(L, results[k].bad_value);
+            lua_setfield(L, -2, "bad_value");
+        }
         lua_rawseti(L, -2, k + 1);
         finite = finite && results[k].finite;
     }

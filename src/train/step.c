@@ -54,6 +54,56 @@ static int forward_loss(gf_net *net, const float *images, const int32_t *labels,
     return score(logits, labels, batch, gf_net_output_size(net), soft, grad, loss, result);
 }
 
+/* A network's BatchNorm running statistics and counters as they were before a
+ * forward pass in training mode updated them, to put back if the step is dropped. */
+typedef struct saved_statistics {
+    float *stats;
+    int64_t *counters;
+} saved_statistics;
+
+static int save_statistics(gf_net *net, saved_statistics *saved, const char *operation) {
+    size_t stats = gf_net_stat_count(net), counters = gf_net_counter_count(net);
+    saved->stats = malloc((stats ? stats : 1) * sizeof(float));
+    saved->counters = malloc((counters ? counters : 1) * sizeof(int64_t));
+    if (!saved->stats || !saved->counters) {
+        free(saved->stats);
+        free(saved->counters);
+        *saved = (saved_statistics){0};
+        return gf_fail("%s: out of memory saving %zu running statistics", operation, stats);
+    }
+    memcpy(saved->stats, gf_net_stats(net), stats * sizeof(float));
+    memcpy(saved->counters, gf_net_counters(net), counters * sizeof(int64_t));
+    return GF_OK;
+}
+
+static void restore_statistics(gf_net *net, const saved_statistics *saved) {
+    memcpy(gf_net_stats(net), saved->stats, gf_net_stat_count(net) * sizeof(float));
+    memcpy(gf_net_counters(net), saved->counters, gf_net_counter_count(net) * sizeof(int64_t));
+}
+
+static void free_statistics(saved_statistics *saved) {
+    free(saved->stats);
+    free(saved->counters);
+}
+
+/* Marks the result non-finite when a running statistic is NaN or infinite (a NaN
+ * pixel, or activations whose variance overflows a float, while the loss can stay
+ * finite); names the first such statistic. */
+static void check_statistics(gf_net *net, gf_step_result *result) {
+    for (int i = 0; i < gf_net_slice_count(net); i++) {
+        const gf_slice *slice = gf_net_slice(net, i);
+        if (slice->kind != GF_SLICE_STAT) continue;
+        const float *values = gf_net_slice_data(net, slice);
+        for (int64_t k = 0; k < slice->numel; k++)
+            if (!isfinite(values[k])) {
+                result->finite = false;
+                result->bad_statistic = slice->name;
+                result->bad_value = values[k];
+                return;
+            }
+    }
+}
+
 /* sets x batch x classes floats: small next to the step, so a fresh buffer each time
  * keeps these functions free of hidden state */
 static float *logit_buffer(int batch, int classes, int sets, const char *operation) {
@@ -70,11 +120,19 @@ int gf_train_step_soft(gf_net *net, gf_sgd *sgd, const gf_batch *b, float lr,
         return gf_fail_context("train step (batch of %d)", batch);
     float *grad = logit_buffer(batch, gf_net_output_size(net), 1, "train step");
     if (!grad) return GF_ERR;
+    saved_statistics saved;
+    if (save_statistics(net, &saved, "train step") != GF_OK) {
+        free(grad);
+        return GF_ERR;
+    }
     gf_net_set_training(net, true);
     float loss = 0;
     int status = forward_loss(net, b->images, b->labels, batch, soft, grad, &loss, result);
     result->finite = status == GF_OK && isfinite(loss);
+    if (status == GF_OK) check_statistics(net, result);
     if (status == GF_OK && result->finite) status = gf_net_backward(net, grad);
+    if (status != GF_OK || !result->finite) restore_statistics(net, &saved);
+    free_statistics(&saved);
     free(grad);
     if (status != GF_OK) return gf_fail_context("train step (batch of %d)", batch);
     if (!result->finite) return GF_OK;
@@ -131,7 +189,11 @@ int gf_mutual_step(gf_net *const *nets, gf_sgd *const *sgds, int count, const gf
     float *logits = logit_buffer(batch, classes, count, operation);
     float *others = logit_buffer(batch, classes, count - 1, operation);
     float *grads = logit_buffer(batch, classes, count, operation);
+    saved_statistics *saved = calloc((size_t)count, sizeof *saved);
     int status = logits && others && grads ? GF_OK : GF_ERR;
+    if (!saved) status = gf_fail("%s: out of memory", operation);
+    for (int k = 0; k < count && status == GF_OK; k++)
+        status = save_statistics(nets[k], &saved[k], operation);
     for (int k = 0; k < count && status == GF_OK; k++) {
         results[k] = (gf_step_result){0};
         const float *out = NULL;
@@ -142,7 +204,7 @@ int gf_mutual_step(gf_net *const *nets, gf_sgd *const *sgds, int count, const gf
         else
             gf_fail_context("%s, network %d", operation, k);
     }
-    /* every loss first: a non-finite one stops the step before any update */
+    /* every loss and statistic first: a non-finite one stops the step before any update */
     bool finite = true;
     for (int k = 0; k < count && status == GF_OK; k++) {
         for (int j = 0, at = 0; j < count; j++)
@@ -154,8 +216,10 @@ int gf_mutual_step(gf_net *const *nets, gf_sgd *const *sgds, int count, const gf
                        grads + (size_t)k * set, &loss, &results[k]);
         if (status != GF_OK) gf_fail_context("%s, network %d", operation, k);
         results[k].finite = status == GF_OK && isfinite(loss);
+        if (status == GF_OK) check_statistics(nets[k], &results[k]);
         finite = finite && results[k].finite;
     }
+
     for (int k = 0; k < count && status == GF_OK && finite; k++) {
         status = gf_net_backward(nets[k], grads + (size_t)k * set);
         if (status == GF_OK)
@@ -163,6 +227,12 @@ int gf_mutual_step(gf_net *const *nets, gf_sgd *const *sgds, int count, const gf
                                  gf_net_param_count(nets[k]), lrs[k]);
         if (status != GF_OK) gf_fail_context("%s, network %d", operation, k);
     }
+    /* a dropped or failed step leaves every network's statistics as they were */
+    for (int k = 0; saved && k < count; k++) {
+        if ((status != GF_OK || !finite) && saved[k].stats) restore_statistics(nets[k], &saved[k]);
+        free_statistics(&saved[k]);
+    }
+    free(saved);
     free(logits);
     free(others);
     free(grads);

@@ -19,7 +19,12 @@ typedef struct gf_step_result {
     double loss_sum;    /* sum over samples of the per-sample loss */
     int64_t top1, top5; /* hits */
     int64_t count;      /* samples */
-    bool finite;        /* false: the loss was NaN or infinite and no update was made */
+    /* false: the loss, or a BatchNorm running statistic the forward pass updated,
+     * became NaN or infinite; the step then made no update and put the running
+     * statistics and counters back as they were before it */
+    bool finite;
+    const char *bad_statistic; /* NULL, or that statistic's name (the network's) */
+    float bad_value;           /* its first non-finite value */
 } gf_step_result;
 
 /* Counts top-1 and top-5 hits of logits [batch, classes]. */
@@ -39,10 +44,11 @@ typedef struct gf_batch {
  * naming both shapes. */
 int gf_check_input_shape(const gf_net *net, int channels, int height, int width);
 
-/* Forward, loss, backward and, when the loss is finite, the SGD step with `lr`.
- * A non-finite loss is not an error here: the result says so and the parameters are
- * untouched, so the caller can stop with the epoch and batch in the message. Images
- * of another shape than the network's input are an error naming both shapes. */
+/* Forward, loss, backward and, when the loss and the running statistics are finite,
+ * the SGD step with `lr`. A non-finite loss or statistic is not an error here: the
+ * result says so and the parameters, statistics and counters are as before the step,
+ * so the caller can stop with the epoch and batch in the message. Images of another
+ * shape than the network's input are an error naming both shapes. */
 int gf_train_step(gf_net *net, gf_sgd *sgd, const gf_batch *batch, float lr,
                   gf_step_result *result);
 
@@ -60,7 +66,8 @@ int gf_distill_step(gf_net *student, gf_sgd *sgd, gf_net *teacher, const gf_batc
 /* Deep mutual learning over `count` >= 2 networks: all score the same batch in
  * training mode, then each takes a step (its own sgd and lrs[k]) on the labels and
  * the other networks' logits from this same forward pass (T = temperature, usually
- * 1). results[count]. A non-finite loss in any network updates none. */
+ * 1). results[count]. A non-finite loss or running statistic in any network updates
+ * none, and puts every network's statistics back. */
 int gf_mutual_step(gf_net *const *nets, gf_sgd *const *sgds, int count, const gf_batch *batch,
                    const float *lrs, double temperature, double weight,
                    gf_step_result *results);

@@ -300,6 +300,82 @@ static void test_non_finite_loss(void) {
     gf_net_free(net);
 }
 
+/* Running statistics, counters and parameters of a network, for "nothing changed". */
+typedef struct net_state {
+    float *params, *stats;
+    int64_t *counters;
+} net_state;
+
+static net_state copy_state(gf_net *net) {
+    net_state s = {malloc(gf_net_param_count(net) * sizeof(float)),
+                   malloc(gf_net_stat_count(net) * sizeof(float)),
+                   malloc(gf_net_counter_count(net) * sizeof(int64_t))};
+    memcpy(s.params, gf_net_params(net), gf_net_param_count(net) * sizeof(float));
+    memcpy(s.stats, gf_net_stats(net), gf_net_stat_count(net) * sizeof(float));
+    memcpy(s.counters, gf_net_counters(net), gf_net_counter_count(net) * sizeof(int64_t));
+    return s;
+}
+
+static bool same_state(gf_net *net, net_state s) {
+    bool same = memcmp(s.params, gf_net_params(net), gf_net_param_count(net) * sizeof(float)) == 0 &&
+                memcmp(s.stats, gf_net_stats(net), gf_net_stat_count(net) * sizeof(float)) == 0 &&
+                memcmp(s.counters, gf_net_counters(net),
+                       gf_net_counter_count(net) * sizeof(int64_t)) == 0;
+    free(s.params);
+    free(s.stats);
+    free(s.counters);
+    return same;
+}
+
+/* A NaN pixel, or one so large that the batch variance overflows a float while the
+ * normalised activations (and so the loss) stay finite, would turn the BatchNorm
+ * running statistics non-finite: the step reports it, names the statistic, and
+ * leaves statistics, counters and parameters as they were. Mutual learning too. */
+static void test_non_finite_statistics(void) {
+    gf_net *net = small_net(6);
+    gf_sgd *sgd = gf_sgd_create(gf_net_param_count(net), 0.9f, 0, 0, false);
+    float images[2 * SIDE * SIDE];
+    int32_t labels[2] = {0, 2};
+    gf_batch b = {images, labels, 2, 1, SIDE, SIDE};
+    const float bad_pixels[2] = {NAN, 1e30f};
+    for (int i = 0; i < 2; i++) {
+        for (int p = 0; p < 2 * SIDE * SIDE; p++) images[p] = (float)(p % 7) * 0.1f;
+        images[SIDE * SIDE + 9] = bad_pixels[i];
+        net_state before = copy_state(net);
+        gf_step_result r;
+        CHECK(gf_train_step(net, sgd, &b, 0.1f, &r) == GF_OK);
+        CHECK(!r.finite);
+        CHECK(r.bad_statistic != NULL && !isfinite(r.bad_value));
+        CHECK_CONTAINS(r.bad_statistic, "bn1.running_");
+        if (i == 1) CHECK(isfinite(r.loss_sum)); /* only the statistics tell */
+        CHECK(same_state(net, before));
+        CHECK(!sgd->buffer_filled);
+    }
+    /* a finite batch then steps as usual, from the restored statistics */
+    images[SIDE * SIDE + 9] = 0.5f;
+    gf_step_result r;
+    CHECK(gf_train_step(net, sgd, &b, 0.1f, &r) == GF_OK && r.finite && !r.bad_statistic);
+    CHECK(gf_net_counters(net)[0] == 1);
+
+    gf_net *peer = small_net(7);
+    gf_sgd *peer_sgd = gf_sgd_create(gf_net_param_count(peer), 0.9f, 0, 0, false);
+    gf_net *nets[2] = {net, peer};
+    gf_sgd *sgds[2] = {sgd, peer_sgd};
+    float lrs[2] = {0.1f, 0.1f};
+    gf_step_result results[2];
+    images[SIDE * SIDE + 9] = 1e30f;
+    net_state net_before = copy_state(net), peer_before = copy_state(peer);
+    CHECK(gf_mutual_step(nets, sgds, 2, &b, lrs, 1.0, 1.0, results) == GF_OK);
+    CHECK(!results[0].finite && !results[1].finite);
+    CHECK_CONTAINS(results[1].bad_statistic, "bn1.running_var");
+    CHECK(same_state(net, net_before) && same_state(peer, peer_before));
+
+    gf_sgd_free(peer_sgd);
+    gf_net_free(peer);
+    gf_sgd_free(sgd);
+    gf_net_free(net);
+}
+
 /* Images smaller than the network's input would be read past their end: both the
  * step and the evaluation refuse them, naming both shapes, and change nothing. */
 static void test_shape_mismatch(void) {
@@ -626,6 +702,7 @@ int main(void) {
     test_count_hits();
     test_step_equals_parts();
     test_non_finite_loss();
+    test_non_finite_statistics();
     test_shape_mismatch();
     test_distill_step();
     test_mutual_step();

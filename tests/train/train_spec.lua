@@ -213,6 +213,25 @@ describe("graft.train", function()
     helpers.remove_dir(dir)
   end)
 
+  it("stops when a BatchNorm running statistic becomes non-finite, the loss still finite", function()
+    local net = helpers.small_cnn {}
+    -- activations near 1e30: their variance overflows a float, the normalised values do not
+    local weight = net:parameters()["0.weight"]
+    for i = 1, 16 do weight[i][1][2][2] = 1e30 end
+    local before = {}
+    for name, t in pairs(net:buffers()) do
+      before[name] = type(t) == "number" and t or table.concat(t:totable(), ",")
+    end
+    local message = expect.error(function()
+      graft.train { net = net, data = fm, epochs = 1, batch = 64, quiet = true }
+    end, { "but the BatchNorm running statistic 1.running_var is inf", "at epoch 1, batch 1 of 4",
+           "the weights and BatchNorm statistics are those before this batch" })
+    expect.truthy(not message:find("loss is nan"), message)
+    for name, t in pairs(net:buffers()) do
+      expect.eq(type(t) == "number" and t or table.concat(t:totable(), ","), before[name], name)
+    end
+  end)
+
   it("stops on a non-finite loss, naming epoch and batch, and keeps the last checkpoint", function()
     local dir = expect.tmpname("-ckpt")
     local net = helpers.small_cnn {}
