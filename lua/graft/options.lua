@@ -56,6 +56,8 @@ options.define_type("string", "a string", function(v) return type(v) == "string"
 options.define_type("boolean", "a boolean", function(v) return type(v) == "boolean" end)
 options.define_type("table", "a table", function(v) return type(v) == "table" end)
 options.define_type("function", "a function", function(v) return type(v) == "function" end)
+options.define_type("tensor", "a tensor",
+  function(v) local mt = getmetatable(v) return type(mt) == "table" and mt.__name == "graft.Tensor" end)
 options.define_type("network", "a network (graft.models.*, graft.nn.build, graft.load)",
   function(v) local mt = getmetatable(v) return type(mt) == "table" and mt.__name == "graft.Net" end)
 options.define_type("dataset", "a data set (graft.data.*)",
@@ -222,13 +224,19 @@ end
 
 -- Checks the option table `given` (nil is no options) and returns a new table with
 -- every given value and the defaults of the others. Errors name the owner, the
--- option and what was expected, at the user's call.
-function Spec:check(given)
+-- option and what was expected, at the user's call. With `others` true, keys
+-- the spec does not declare are copied unchecked (for a function that passes
+-- them on to another that checks them).
+function Spec:check(given, others)
   if given == nil then given = {} end
   if type(given) ~= "table" then
     self:fail("expected a table of options, got %s", options.show(given))
   end
-  for key in pairs(given) do
+  local o = {}
+  for key, value in pairs(given) do
+    if others and not (type(key) == "string" and self.by_name[key]) then o[key] = value end
+  end
+  for key in pairs(others and {} or given) do
     if type(key) ~= "string" or not self.by_name[key] then
       local names = {}
       for i, option in ipairs(self.list) do names[i] = option.name end
@@ -236,7 +244,6 @@ function Spec:check(given)
         type(key) == "string" and ("'" .. key .. "'") or options.show(key), table.concat(names, ", "))
     end
   end
-  local o = {}
   for _, option in ipairs(self.list) do
     local value = given[option.name]
     if value == nil then value = copy(option.default) end

@@ -50,6 +50,13 @@ describe("spec:check", function()
     expect.eq(s:check({ name = "x", even = 4 }).even, 4)
   end)
 
+  it("passes undeclared keys on when asked, still checking the declared ones", function()
+    local o = spec():check({ name = "x", colour = "red", [1] = 4 }, true)
+    expect.eq({ o.colour, o[1], o.epochs }, { "red", 4, 1 })
+    expect.error(function() local r = spec():check({ name = "x", epochs = 0, colour = 1 }, true) return r end,
+      "option 'epochs': an integer >= 1 expected, got 0")
+  end)
+
   it("raises at the first caller outside graft's Lua files", function()
     local function call() graft.nn.conv2d { out = 0 } end -- graft.nn tail-calls the check
     local message = expect.error(call, "graft.nn.conv2d: option 'out_channels'")

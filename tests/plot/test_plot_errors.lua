@@ -33,6 +33,15 @@ os.execute("kill -9 " .. session_pid)
 h.contains(h.fails(gnuplot.command, "print 1"), "gnuplot", "dead session")
 h.check(gnuplot.command("print 1") == "1\n", "a new session after a dead one")
 
+-- Bad options are refused before gnuplot runs, naming the function, the option and
+-- what it takes.
+h.contains(h.fails(plot.histogram, {bins = 0}),
+           "graft.plot.histogram: option 'bins': an integer in [1, 1000000] expected, got 0", "bins = 0")
+h.contains(h.fails(plot.histogram, {values = {1, 2}, range = {2, 1}}),
+           "option 'range': {lo, hi} with lo < hi expected", "an empty range")
+h.contains(h.fails(plot.histogram, {values = "x"}), "option 'values': a table or a tensor expected", "values")
+h.contains(h.fails(plot.histogram, {}), "give values = {...}", "no values")
+
 gnuplot.close()
 h.cleanup()
 print("plot errors: ok")

@@ -3,6 +3,7 @@
 -- options they share).
 local doc = require "graft.doc"
 local core = require "graft.core"
+local options = require "graft.options"
 local figure = require "graft.plot.figure"
 
 local q, numbers, sequence, finite = figure.quote, figure.numbers, figure.sequence, figure.finite
@@ -69,13 +70,29 @@ end
 -- normalize = true for fractions instead of counts, log10 = true to bin log10 of
 -- the values. What cannot be shown (not finite; with log10 also <= 0) is left out
 -- and counted in the title. The values and counts come from graft.histogram (C).
+local histogram_options = options.spec("graft.plot.histogram", {
+  { "values", "table|tensor", help = "the values (an array or a tensor)" },
+  { "label", "string", help = "the title of values in the key" },
+  { "series", "table", help = "{{values =, title =}, ...} instead of values" },
+  { "bins", "integer", default = 30, min = 1, max = 1000000, help = "bins over the range" },
+  { "range", "table", default_help = "over all values", help = "{lo, hi}",
+    check = function(r)
+      if type(r[1]) ~= "number" or type(r[2]) ~= "number" or not (r[1] < r[2]) then
+        return "{lo, hi} with lo < hi"
+      end
+    end },
+  { "normalize", "boolean", default = false, help = "fractions instead of counts" },
+  { "log10", "boolean", default = false, help = "bin log10 of the values (values <= 0 left out)" },
+})
+
 function plot.histogram(opts)
-  if type(opts) ~= "table" then error("plot.histogram: expected a table of options", 2) end
+  -- the figure's own options (title, out, ...) are passed on to the figure unchecked
+  opts = histogram_options:check(opts, true)
   local series = opts.series or {{values = opts.values, title = opts.label}}
-  if series[1].values == nil then
-    error("plot.histogram: give values = {...} or series = {{values =, title =}, ...}", 2)
+  if type(series[1]) ~= "table" or series[1].values == nil then
+    options.raise("graft.plot.histogram: give values = {...} or series = {{values =, title =}, ...}")
   end
-  local bins = opts.bins or 30
+  local bins = opts.bins
   local kept, left_out, lo, hi = {}, 0, math.huge, -math.huge
   for i, s in ipairs(series) do
     local values = tensor_of(s.values, "series[" .. i .. "].values")
@@ -200,8 +217,10 @@ doc(plot.lines, [[graft.plot.lines{series = {{x =, y =, title =, err =, style =,
 Line plots; x defaults to 1..#y, err draws error bars, style "lines" |
 "linespoints" | "points", axis = "y2" uses the right axis (y2label, y2range).]])
 doc(plot.histogram, [[graft.plot.histogram{values = {...} | series = {{values =, title =}}, bins = 30, ...} -> file
-Histograms over a common range (range = {lo, hi}); normalize = true for
-fractions; log10 = true bins log10 of the positive values.]])
+Histograms over a common range; the figure's options (title, out, ...) as every
+picture takes them.
+Options:
+]] .. histogram_options:describe())
 doc(plot.bars, [[graft.plot.bars{labels = {...}, series = {{values =, err =, title =}, ...}, ...} -> file
 Grouped bars, one group per label, with error bars where err is given.]])
 doc(plot.heatmap, [[graft.plot.heatmap{matrix = {{...}, ...}, rows =, columns =, cblabel =, cbrange =} -> file
