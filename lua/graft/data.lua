@@ -57,8 +57,8 @@ local function locate(name, dir, files, hint)
       if #found == #files then return found, base end
     end
   end
-  error(string.format("graft.data.%s: files not found (looked in %s); %s", name:gsub("-", "_"),
-    table.concat(dirs, ", "), hint), 3)
+  options.raise(string.format("graft.data.%s: files not found (looked in %s); %s", name:gsub("-", "_"),
+    table.concat(dirs, ", "), hint))
 end
 
 -- Calls a reader; its error comes back as "graft.data.<name>: <file>: <what, where>",
@@ -208,8 +208,8 @@ Options:
 data.load = doc(function(name, opts)
   local fn = data[(name or ""):gsub("-", "_")]
   if type(fn) ~= "function" or name == "load" or name == "search_dirs" then
-    error("graft.data.load: unknown data set '" .. tostring(name)
-      .. "' (fashion-mnist, mnist, cifar10, cifar100)", 2)
+    options.raise("graft.data.load: unknown data set '" .. tostring(name)
+      .. "' (fashion-mnist, mnist, cifar10, cifar100)")
   end
   return fn(opts)
 end, [[graft.data.load(name, opts) -> dataset

@@ -302,8 +302,12 @@ end
 function Trainer:load_checkpoint(dir)
   -- the history is checked before the network and optimizer change
   local history
-  local epoch = core.checkpoint_load(dir, self.net, self.sgd, self.loader,
+  local ok, epoch = pcall(core.checkpoint_load, dir, self.net, self.sgd, self.loader,
     function(epochs, text, path) history = read_history(path, text, epochs) end)
+  if not ok then
+    local message = tostring(epoch):gsub("^graft%.core%.checkpoint_load: ", ""):gsub("^resuming: ", "")
+    fail("cannot resume from %s: %s", dir, message)
+  end
   if not epoch then
     if not self.options.quiet then
       print(string.format("%sno complete epoch in %s: starting from epoch 1", self:label(), dir))

@@ -43,6 +43,8 @@ describe("graft.models", function()
     expect.eq(count(activations(graft.models.resnet {})), 1)
     expect.truthy(activations(graft.models.resnet {}).relu)
     expect.near(activations(graft.models.build("resnet20_leaky")).leaky_relu, 0.01, 1e-6)
+    expect.near(activations(graft.models.build("resnet8_leaky", { leaky = 0.2 })).leaky_relu, 0.2, 1e-6,
+      "a slope given beside a _leaky name")
     expect.error(function() graft.models.resnet { leaky = -1 } end, "positive slope")
     expect.error(function() graft.models.resnet { depth = 18 } end, "option 'depth': 6n + 2 (8, 14, 20, 32, 44, 56, 110, ...) expected, got 18")
     expect.error(function() graft.models.resnet { depth = 2 } end, "option 'depth': 6n + 2 (8, 14, 20, 32, 44, 56, 110, ...) expected, got 2")
@@ -93,6 +95,12 @@ describe("graft.models", function()
     expect.error(function() graft.models.build("resnet19") end, "option 'depth': 6n + 2")
     expect.error(function() graft.models.build("alexnet") end, "unknown model 'alexnet'")
     expect.error(function() graft.models.wrn { depth = 27 } end, "6n + 4")
+    -- graft.run (and graft train) refuse names the zoo does not make, before any work
+    expect.error(function() graft.run { model = "resnet7" } end,
+      "graft.run: option 'model': a model name whose depth is 6n + 2 (8, 14, 20, 32, 44, 56, 110, ...) expected, got \"resnet7\"")
+    expect.error(function() graft.run { model = "alexnet" } end, "graft.run: option 'model': a model name (resnet20/32")
+    expect.eq(graft.models.refuse_name("wrn16_2"), nil)
+    expect.truthy(graft.models.refuse_name("wrn16_0"):find("widen"))
     -- each error names the builder, the option and what it takes, at the caller's line
     local message = expect.error(function() graft.models.resnet { data = 5 } end,
       "graft.models.resnet: option 'data': a data set (graft.data.*) expected, got 5")

@@ -122,6 +122,19 @@ describe("graft.train", function()
       "graft.train: option 'data': a data set (graft.data.*) expected, got a table")
     expect.error(function() graft.train { net = helpers.small_cnn {}, data = fm, milestones = { 5, 3 } } end,
       "option 'milestones': a list of increasing epochs")
+    -- a checkpoint that cannot be read: the trainer's words, the directory, the file
+    local broken = expect.tmpname("-broken")
+    os.execute("mkdir -p " .. broken .. "/epoch-0001")
+    local f = assert(io.open(broken .. "/epoch-0001/trainer.safetensors", "wb"))
+    f:write("x")
+    f:close()
+    message = expect.error(function()
+      graft.train { net = helpers.small_cnn {}, data = fm, resume = broken, quiet = true }
+    end, { "graft.train: cannot resume from " .. broken .. ": safetensors read '" .. broken
+           .. "/epoch-0001/trainer.safetensors'" })
+    expect.contains(message, "train_spec.lua:", "the position of the call")
+    expect.truthy(not message:find("graft.core"), "no core function named: " .. message)
+    helpers.remove_dir(broken)
     expect.error(function() graft.train { data = fm } end, "option 'net' is required: a network")
   end)
 

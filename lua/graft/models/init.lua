@@ -4,6 +4,7 @@
 -- PyTorch and back.
 local doc = require "graft.doc"
 local common = require "graft.models.common"
+local options = require "graft.options"
 
 local models = {}
 
@@ -27,29 +28,48 @@ models.wrn = doc(require "graft.models.wrn", [[graft.models.wrn{depth=28, widen=
 Wide ResNet with pre-activation blocks (WRN-28-10 by default: 36.5M parameters);
 keys conv1.weight, block1.layer.0.bn1.*, ..., convShortcut.weight, bn1.*, fc.*.]])
 
+local NAMES = "resnet20/32/44/56/110, resnetN_leaky, mobilenetv2, vgg16, wrn28_10"
+
 -- Names the command line and graft.run use: resnet20 ... resnet110, leaky variants
--- resnet20_leaky ..., mobilenetv2, vgg16, wrn28_10 (wrnD_K).
-models.build = doc(function(name, opts)
-  opts = opts or {}
-  local o = {}
-  for k, v in pairs(opts) do o[k] = v end
-  name = tostring(name)
+-- resnet20_leaky ..., mobilenetv2, vgg16, wrn28_10 (wrnD_K). Returns the builder's
+-- name and the options the name stands for, or nil.
+local function parse(name)
   local depth = name:match("^resnet(%d+)$")
   local leaky_depth = name:match("^resnet(%d+)_leaky$")
   if depth or leaky_depth then
-    o.depth = tonumber(depth or leaky_depth)
-    if leaky_depth and o.leaky == nil then o.leaky = true end
-    return models.resnet(o)
+    return "resnet", { depth = math.tointeger(tonumber(depth or leaky_depth)), leaky = leaky_depth and true or nil }
   end
-  if name == "mobilenetv2" then return models.mobilenetv2(o) end
-  if name == "vgg16" then return models.vgg16(o) end
+  if name == "mobilenetv2" or name == "vgg16" then return name, {} end
   local d, k = name:match("^wrn(%d+)_(%d+)$")
-  if d then
-    o.depth, o.widen = tonumber(d), tonumber(k)
-    return models.wrn(o)
+  if d then return "wrn", { depth = math.tointeger(tonumber(d)), widen = math.tointeger(tonumber(k)) } end
+  return nil
+end
+
+-- nil when name is a model models.build makes, else what a name must be (for the
+-- model options of graft.run and graft train).
+function models.refuse_name(name)
+  local builder, from_name = parse(name)
+  if not builder then return "a model name (" .. NAMES .. ")" end
+  local spec = common.specs["graft.models." .. builder]
+  for key, value in pairs(from_name) do
+    local expected = spec:option(key):refuse(value)
+    if expected then return string.format("a model name whose %s is %s", key, expected) end
   end
-  error("graft.models.build: unknown model '" .. name
-    .. "' (resnet20/32/44/56/110, resnetN_leaky, mobilenetv2, vgg16, wrn28_10)", 2)
+end
+
+models.build = doc(function(name, opts)
+  name = tostring(name)
+  local builder, from_name = parse(name)
+  if not builder then
+    options.raise("graft.models.build: unknown model '" .. name .. "' (" .. NAMES .. ")")
+  end
+  -- the name's depth and width; its leaky ReLU unless opts choose a slope
+  local o = {}
+  for k, v in pairs(opts or {}) do o[k] = v end
+  for k, v in pairs(from_name) do
+    if k ~= "leaky" or o.leaky == nil then o[k] = v end
+  end
+  return models[builder](o)
 end, [[graft.models.build(name, opts) -> net
 A model by name: 'resnet20' (32, 44, 56, 110), 'resnet20_leaky', 'mobilenetv2',
 'vgg16', 'wrn28_10' (any wrnD_K). opts as for the builders.]])

@@ -3,6 +3,7 @@
 -- (network k's initial learning rate).
 local graft_options = require "graft.options"
 local grafting = require "graft.grafting"
+local models = require "graft.models"
 local train = require "graft.train"
 
 local options = {}
@@ -14,7 +15,8 @@ local trains, rounds = train.options, grafting.round_options
 -- run computes needs a default that keeps old runs' results.
 options.spec = graft_options.spec("graft.run", {
   { "model", "string", default = "resnet20",
-    help = "resnet20 (32, 44, 56, 110, resnetN_leaky), mobilenetv2, vgg16, wrn28_10 (graft.models.build)" },
+    help = "resnet20 (32, 44, 56, 110, resnetN_leaky), mobilenetv2, vgg16, wrn28_10 (graft.models.build)",
+    check = models.refuse_name },
   { "data", "string", default = "fashion-mnist", choices = { "fashion-mnist", "mnist", "cifar10", "cifar100" },
     help = "the data set" },
   { "data_dir", "string", default_help = "searched, see graft.data", help = "where the data set's files are" },
