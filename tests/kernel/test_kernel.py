@@ -181,6 +181,25 @@ check(len(errors) == 1 and errors[0]["traceback"][0].endswith("boom")
 reply, messages = run("x = = 1")
 check(reply["status"] == "error" and "unexpected symbol" in reply["evalue"], "a syntax error", reply)
 
+# ---- after a failed cell, the executions queued behind it are aborted (stop_on_error)
+def two_cells(stop_on_error):
+    first = kc.execute('local t = os.clock() while os.clock() - t < 0.5 do end error("first fails")',
+                       stop_on_error=stop_on_error)
+    second = kc.execute("queued_ran = (queued_ran or 0) + 1", stop_on_error=stop_on_error)
+    replies = {}
+    while len(replies) < 2:
+        message = kc.get_shell_msg(timeout=60)
+        replies[message["parent_header"].get("msg_id")] = message["content"]
+    return replies[first]["status"], replies[second]["status"]
+statuses = two_cells(True)
+reply, messages = run("queued_ran")
+check(statuses == ("error", "aborted") and of_type(messages, "execute_result")[0]["data"]["text/plain"] == "nil",
+      "a cell queued behind a failed one is aborted, not run", statuses)
+statuses = two_cells(False)
+reply, messages = run("queued_ran")
+check(statuses == ("error", "ok") and of_type(messages, "execute_result")[0]["data"]["text/plain"] == "1",
+      "... unless stop_on_error is false", statuses)
+
 # ---- completion, inspection, is_complete, history
 run("things = {{alpha = 1, also = 2, beta = 3}}")
 complete = shell_reply(lambda: kc.complete("things[1].al", 12))["content"]
@@ -202,7 +221,7 @@ for code, verdict in [("for i = 1, 3 do", "incomplete"), ("x = 1", "complete"), 
     answer = shell_reply(lambda: kc.is_complete(code))["content"]
     check(answer["status"] == verdict, "is_complete %r is %s" % (code, verdict), answer)
 history = shell_reply(lambda: kc.history(hist_access_type="tail", n=2))["content"]
-check([h[2] for h in history["history"]] == ['x = = 1', 'things = {{alpha = 1, also = 2, beta = 3}}'],
+check([h[2] for h in history["history"]] == ['queued_ran', 'things = {{alpha = 1, also = 2, beta = 3}}'],
       "history tail", history)
 history = shell_reply(lambda: kc.history(hist_access_type="search", pattern="x = *", n=5))["content"]
 check([h[2] for h in history["history"]] == ["x = 2\nx * 3", "x = = 1"], "history search", history)
