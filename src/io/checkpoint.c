@@ -71,47 +71,87 @@ static bool same_shape(const gf_slice *s, const gf_st_entry *e) {
     return true;
 }
 
-/* Every slice has a matching tensor and every tensor a slice. */
-static int check_file(gf_net *net, const gf_st_file *f, const char *path) {
+/* a file's tensor and its position in the file */
+typedef struct indexed_entry {
+    const gf_st_entry *entry;
+    size_t index;
+} indexed_entry;
+
+static int compare_entries(const void *a, const void *b) {
+    return strcmp(((const indexed_entry *)a)->entry->name, ((const indexed_entry *)b)->entry->name);
+}
+
+/* The file's tensor for every slice of the network, checked (dtype, shape), and no
+ * other tensor in the file; on success matched[i] is slice i's (the caller frees
+ * matched). The file's names are sorted once for binary search, so a file of many
+ * tensors costs O((slices + tensors) log tensors), not their product. */
+static int match_file(gf_net *net, const gf_st_file *f, const char *path,
+                      const gf_st_entry ***matched_out) {
     int count = gf_net_slice_count(net);
-    for (int i = 0; i < count; i++) {
+    size_t tensors = gf_safetensors_count(f);
+    indexed_entry *sorted = calloc(tensors + 1, sizeof *sorted);
+    const gf_st_entry **matched = calloc((size_t)count + 1, sizeof *matched);
+    bool *used = calloc(tensors + 1, sizeof *used);
+    if (!sorted || !matched || !used) {
+        free(sorted);
+        free(matched);
+        free(used);
+        return gf_fail("loading '%s': out of memory for %zu tensors", path, tensors);
+    }
+    for (size_t i = 0; i < tensors; i++) sorted[i] = (indexed_entry){gf_safetensors_entry(f, i), i};
+    qsort(sorted, tensors, sizeof *sorted, compare_entries);
+    int status = GF_OK;
+    for (int i = 0; i < count && status == GF_OK; i++) {
         const gf_slice *s = gf_net_slice(net, i);
-        const gf_st_entry *e = gf_safetensors_find(f, s->name);
-        if (!e)
-            return gf_fail("loading '%s': tensor '%s' of the network is missing", path, s->name);
+        gf_st_entry name = {.name = s->name};
+        indexed_entry key = {.entry = &name};
+        const indexed_entry *found =
+            tensors ? bsearch(&key, sorted, tensors, sizeof *sorted, compare_entries) : NULL;
+        const gf_st_entry *e = found ? found->entry : NULL;
         gf_dtype want = s->kind == GF_SLICE_COUNT ? GF_DTYPE_I64 : GF_DTYPE_F32;
-        if (e->dtype != want)
-            return gf_fail("loading '%s': tensor '%s' is %s, the network needs %s", path, s->name,
-                           e->dtype == GF_DTYPE_I64 ? "I64" : "F32",
-                           want == GF_DTYPE_I64 ? "I64" : "F32");
-        if (!same_shape(s, e)) {
+        if (!e) {
+            status = gf_fail("loading '%s': tensor '%s' of the network is missing", path, s->name);
+        } else if (e->dtype != want) {
+            status = gf_fail("loading '%s': tensor '%s' is %s, the network needs %s", path, s->name,
+                             e->dtype == GF_DTYPE_I64 ? "I64" : "F32",
+                             want == GF_DTYPE_I64 ? "I64" : "F32");
+        } else if (!same_shape(s, e)) {
             char have[96], need[96];
             gf_shape_format(have, sizeof have, e->ndim, e->shape);
             gf_shape_format(need, sizeof need, s->ndim, s->shape);
-            return gf_fail("loading '%s': tensor '%s' has shape %s, the network needs %s", path,
-                           s->name, have, need);
+            status = gf_fail("loading '%s': tensor '%s' has shape %s, the network needs %s", path,
+                             s->name, have, need);
+        } else {
+            matched[i] = e;
+            used[found->index] = true;
         }
     }
-    for (size_t i = 0; i < gf_safetensors_count(f); i++) {
-        const gf_st_entry *e = gf_safetensors_entry(f, i);
-        if (gf_net_find_slice(net, e->name) < 0)
-            return gf_fail(
-                "loading '%s': tensor '%s' in the file is not part of the network "
-                "(%d tensors expected)",
-                path, e->name, count);
+    /* slice names and file names are unique, so every slice found means that the
+     * file holds no more tensors than the network exactly when the counts agree;
+     * otherwise the first unused one in the file's order is named */
+    for (size_t i = 0; status == GF_OK && tensors > (size_t)count && i < tensors; i++)
+        if (!used[i])
+            status = gf_fail("loading '%s': tensor '%s' in the file is not part of the network "
+                             "(%d tensors expected, the file has %zu)",
+                             path, gf_safetensors_entry(f, i)->name, count, tensors);
+    free(sorted);
+    free(used);
+    if (status != GF_OK) {
+        free(matched);
+        return GF_ERR;
     }
+    *matched_out = matched;
     return GF_OK;
 }
 
-/* Copies the tensors of a checked file into the network. */
-static void copy_state(gf_net *net, const gf_st_file *f) {
+/* Copies the matched tensors of a file into the network. */
+static void copy_state(gf_net *net, const gf_st_entry **matched) {
     for (int i = 0; i < gf_net_slice_count(net); i++) {
         const gf_slice *s = gf_net_slice(net, i);
-        const gf_st_entry *e = gf_safetensors_find(f, s->name);
         if (s->kind == GF_SLICE_COUNT)
-            memcpy(gf_net_counters(net) + s->offset, e->data, sizeof(int64_t));
+            memcpy(gf_net_counters(net) + s->offset, matched[i]->data, sizeof(int64_t));
         else
-            memcpy(gf_net_slice_data(net, s), e->data, (size_t)s->numel * sizeof(float));
+            memcpy(gf_net_slice_data(net, s), matched[i]->data, (size_t)s->numel * sizeof(float));
     }
 }
 
@@ -119,8 +159,10 @@ int gf_net_load_state(gf_net *net, const char *path) {
     if (!gf_net_params(net)) return gf_fail("loading '%s': the network is not finalised", path);
     gf_st_file *f = gf_safetensors_read(path);
     if (!f) return GF_ERR;
-    int status = check_file(net, f, path);
-    if (status == GF_OK) copy_state(net, f);
+    const gf_st_entry **matched = NULL;
+    int status = match_file(net, f, path, &matched);
+    if (status == GF_OK) copy_state(net, matched);
+    free(matched);
     gf_safetensors_close(f);
     return status;
 }
@@ -154,12 +196,14 @@ gf_net *gf_net_load(const char *path) {
     gf_st_file *f = gf_safetensors_read(path);
     if (!f) return NULL;
     gf_net *net = describe_file(f, path);
+    const gf_st_entry **matched = NULL;
     /* only a network whose every tensor the file holds is given memory */
-    if (net && (check_file(net, f, path) != GF_OK || gf_net_finalize(net, 0) != GF_OK)) {
+    if (net && (match_file(net, f, path, &matched) != GF_OK || gf_net_finalize(net, 0) != GF_OK)) {
         gf_net_free(net);
         net = NULL;
     }
-    if (net) copy_state(net, f);
+    if (net) copy_state(net, matched);
+    free(matched);
     gf_safetensors_close(f);
     return net;
 }
