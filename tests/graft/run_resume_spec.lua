@@ -149,7 +149,7 @@ describe("graft.run resume", function()
     expect.truthy(ok, "uninterrupted run:\n" .. output)
 
     -- start, wait for epoch 1's checkpoint (60 s at most), kill, reap
-    assert(os.execute("mkdir -p '" .. killed .. "'"))
+    graft.core.make_dirs(killed)
     local shell = string.format("{ %s >'%s/log' 2>&1 & pid=$!; i=0; "
       .. "while [ ! -d '%s/checkpoints/epoch-0001' ] && [ $i -lt 3000 ]; do sleep 0.02; "
       .. "i=$((i+1)); done; kill -KILL $pid; wait $pid; echo $?; } 2>/dev/null", command(killed),

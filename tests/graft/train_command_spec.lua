@@ -80,7 +80,7 @@ describe("graft train", function()
       end
     end
     expect.truthy(count > 60, "the checkpoint holds the network's tensors")
-    os.execute(string.format("rm -rf %q", out))
+    graft.core.remove_tree(out)
   end)
 
   it("grafts every N iterations with every = N", function()

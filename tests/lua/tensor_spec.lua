@@ -235,7 +235,7 @@ describe("safetensors files", function()
 
     -- a directory is not "too short"; a FIFO does not block
     local dir = expect.tmpname("-dir")
-    os.execute("mkdir " .. dir)
+    graft.core.make_dirs(dir)
     expect.error(function() graft.load_tensors(dir) end,
       "graft.load_tensors: safetensors read '" .. dir .. "': not a regular file (a directory)")
     os.remove(dir)

@@ -1,5 +1,7 @@
 -- Shared by the plot and notebook tests: assertions and scratch folders.
 -- Programs are called by absolute path: one test runs with a PATH that finds none.
+local core = require "graft.core"
+
 local helpers = {}
 
 function helpers.check(condition, message, ...)
@@ -37,13 +39,13 @@ local folders = {}
 function helpers.folder()
   local base = os.tmpname()
   os.remove(base)
-  assert(os.execute("/bin/mkdir -p '" .. base .. "'"))
+  core.make_dirs(base)
   folders[#folders + 1] = base
   return base
 end
 
 function helpers.cleanup()
-  for _, dir in ipairs(folders) do os.execute("/bin/rm -rf '" .. dir .. "'") end
+  for _, dir in ipairs(folders) do core.remove_tree(dir) end
 end
 
 -- Names in a folder (sorted).

@@ -55,7 +55,7 @@ status, text = run_table3()
 h.check(status == 0, "table3_criteria: status %s\n%s", tostring(status), text)
 local run_dir = out .. "/runs/entropy-seed1"
 local options = json.read(run_dir .. "/summary.json").options
-os.execute("/bin/rm -rf " .. q(run_dir))
+graft.core.remove_tree(run_dir)
 options.out = run_dir
 options.on_epoch = function(_, epoch) if epoch == 2 then error("stopped in epoch 2") end end
 local stopped = h.fails(graft.run, options)
@@ -73,7 +73,7 @@ h.check(resumed:match("| entropy | .-\n") == text:match("| entropy | .-\n"),
 -- points to --fresh, which runs it again from the start.
 run_dir = out .. "/runs/l1-seed1"
 options = json.read(run_dir .. "/summary.json").options
-os.execute("/bin/rm -rf " .. q(run_dir))
+graft.core.remove_tree(run_dir)
 options.out = run_dir
 options.on_epoch = function(_, epoch) if epoch == 2 then error("stopped in epoch 2") end end
 h.fails(graft.run, options)

@@ -11,7 +11,7 @@ end
 -- A CIFAR directory: record i has label(s) from i and pixels from (i, position).
 local function cifar_dir(kind, counts)
   local dir = expect.tmpname("-cifar")
-  assert(os.execute("mkdir -p " .. dir))
+  graft.core.make_dirs(dir)
   local function records(first, n, label_bytes)
     local parts = {}
     for i = first, first + n - 1 do
@@ -37,7 +37,7 @@ local function cifar_dir(kind, counts)
   return dir
 end
 
-local function remove_dir(dir) os.execute("rm -rf " .. dir) end
+local remove_dir = graft.core.remove_tree
 
 -- Plain IDX files in dir: `prefix`-images-idx3-ubyte (n images of side x side) and
 -- `prefix`-labels-idx1-ubyte (labels i % 10).
@@ -123,7 +123,7 @@ describe("graft.data", function()
 
   it("refuses training and test images of different shapes, naming both", function()
     local dir = expect.tmpname("-mixed")
-    assert(os.execute("mkdir -p " .. dir))
+    graft.core.make_dirs(dir)
     idx_files(dir, "train", 4, 28)
     idx_files(dir, "t10k", 3, 14)
     expect.error(function() graft.data.mnist { dir = dir } end,
@@ -182,7 +182,7 @@ describe("data/make_test_files.lua", function()
       expect.error(function() graft.data.mnist { dir = out .. "/damaged/" .. defect } end,
         { defect, message })
     end
-    os.execute("rm -rf '" .. out .. "'")
+    graft.core.remove_tree(out)
   end)
 end)
 

@@ -26,7 +26,7 @@ end
 -- CIFAR-100 train.bin/test.bin in dir: record i has coarse label i % 20, fine label
 -- (i * 7) % 100 and pixels (i * 31 + p) % 256.
 function helpers.write_cifar100(dir, train_count, test_count)
-  assert(os.execute("mkdir -p '" .. dir .. "'"))
+  graft.core.make_dirs(dir)
   local function records(first, n)
     local parts = {}
     for i = first, first + n - 1 do
@@ -79,6 +79,6 @@ function helpers.zoo_fingerprint(net)
   return { model = net:model(), architecture = meta["graft.architecture"], tensors = tensors }
 end
 
-function helpers.remove_dir(dir) os.execute("rm -rf '" .. dir .. "'") end
+helpers.remove_dir = graft.core.remove_tree
 
 return helpers

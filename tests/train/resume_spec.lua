@@ -24,7 +24,8 @@ end
 describe("resume", function()
   it("gives bit-identical weights after a SIGKILL in epoch 2", function()
     local full, killed = expect.tmpname("-full"), expect.tmpname("-killed")
-    assert(os.execute("mkdir -p '" .. full .. "' '" .. killed .. "'"))
+    graft.core.make_dirs(full)
+    graft.core.make_dirs(killed)
     local ok = run("full", full)
     expect.truthy(ok, "uninterrupted run: " .. tostring(read(full .. "/stderr-full")))
 

@@ -124,7 +124,7 @@ describe("graft.train", function()
       "option 'milestones': a list of increasing epochs")
     -- a checkpoint that cannot be read: the trainer's words, the directory, the file
     local broken = expect.tmpname("-broken")
-    os.execute("mkdir -p " .. broken .. "/epoch-0001")
+    graft.core.make_dirs(broken .. "/epoch-0001")
     local f = assert(io.open(broken .. "/epoch-0001/trainer.safetensors", "wb"))
     f:write("x")
     f:close()
@@ -142,7 +142,7 @@ describe("graft.train", function()
     local net = helpers.small_cnn {}
     -- 14x14 images: the first 16 Fashion-MNIST images, every other pixel
     local dir = expect.tmpname("-small")
-    assert(os.execute("mkdir -p " .. dir))
+    graft.core.make_dirs(dir)
     local pixels, labels = {}, {}
     for i = 1, 16 do
       local image, label = fm.train:image(i)
