@@ -17,9 +17,8 @@
 #include "core/files.h"
 #include "core/memory.h"
 #include "io/json_header.h"
+#include "io/sorted_index.h"
 
-/* the reference implementation refuses headers above 100 MB too */
-#define MAX_HEADER_BYTES (100u * 1000u * 1000u)
 #define METADATA_KEY "__metadata__"
 
 static size_t dtype_size(gf_dtype dtype) { return dtype == GF_DTYPE_I64 ? 8 : 4; }
@@ -81,8 +80,43 @@ static void put_json_string(text_buffer *b, const char *s) {
     put_text(b, "\"");
 }
 
+static int compare_entry_names(const void *entries, size_t a, size_t b) {
+    const gf_st_entry *e = entries;
+    return strcmp(e[a].name, e[b].name);
+}
+
+static int compare_meta_keys(const void *meta, size_t a, size_t b) {
+    const gf_st_meta *m = meta;
+    return strcmp(m[a].key, m[b].key);
+}
+
+/* Sorts 0..count-1 into *order by `compare` and gives in *repeated the index of an
+ * item that equals another (count when none): O(n log n) where comparing every pair
+ * made 80,000 tensors take seconds. *order (malloc'd) may be NULL. */
+static int sort_and_find_repeat(const void *items, size_t count, gf_index_compare compare,
+                                size_t **order, size_t *repeated) {
+    size_t *sorted = malloc((count ? count : 1) * sizeof *sorted);
+    if (!sorted) return gf_fail("out of memory for the index of %zu names", count);
+    for (size_t i = 0; i < count; i++) sorted[i] = i;
+    if (gf_sort_indices(sorted, count, compare, items) != GF_OK) {
+        free(sorted);
+        return GF_ERR;
+    }
+    size_t at = gf_first_duplicate(sorted, count, compare, items);
+    /* stable: the later of two equal names is the one that repeats */
+    *repeated = at < count ? sorted[at] : count;
+    if (order)
+        *order = sorted;
+    else
+        free(sorted);
+    return GF_OK;
+}
+
 static int check_entries(const char *path, const gf_st_entry *entries, size_t count,
                          const gf_st_meta *meta, size_t meta_count) {
+    if (count > GF_ST_MAX_ENTRIES || meta_count > GF_ST_MAX_ENTRIES)
+        return gf_fail("safetensors write '%s': %zu tensors and %zu metadata entries (the limit "
+                       "is %d of each)", path, count, meta_count, GF_ST_MAX_ENTRIES);
     for (size_t i = 0; i < count; i++) {
         const gf_st_entry *e = &entries[i];
         if (!e->name || !e->name[0])
@@ -106,15 +140,23 @@ static int check_entries(const char *path, const gf_st_entry *entries, size_t co
             return gf_fail("safetensors write '%s': tensor '%s' is too large", path, e->name);
         if (numel > 0 && !e->data)
             return gf_fail("safetensors write '%s': tensor '%s' has no data", path, e->name);
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(entries[j].name, e->name) == 0)
-                return gf_fail("safetensors write '%s': tensor name '%s' appears twice", path,
-                               e->name);
     }
     for (size_t i = 0; i < meta_count; i++)
         if (!meta[i].key || !meta[i].value)
             return gf_fail("safetensors write '%s': metadata entry %zu lacks a key or value", path,
                            i);
+    size_t twice = 0;
+    if (sort_and_find_repeat(entries, count, compare_entry_names, NULL, &twice) != GF_OK)
+        return gf_fail_context("safetensors write '%s'", path);
+    if (twice < count)
+        return gf_fail("safetensors write '%s': tensor name '%s' appears twice", path,
+                       entries[twice].name);
+    /* the reader refuses a repeated key, so the writer does not write one */
+    if (sort_and_find_repeat(meta, meta_count, compare_meta_keys, NULL, &twice) != GF_OK)
+        return gf_fail_context("safetensors write '%s'", path);
+    if (twice < meta_count)
+        return gf_fail("safetensors write '%s': metadata key '%s' appears twice", path,
+                       meta[twice].key);
     return GF_OK;
 }
 
@@ -201,6 +243,7 @@ struct gf_st_file {
     gf_st_meta *meta;
     size_t meta_count, meta_capacity;
     uint64_t *begin, *end; /* data_offsets per entry */
+    size_t *by_name;       /* entry indices in name order, for find */
 };
 
 void gf_safetensors_close(gf_st_file *f) {
@@ -214,6 +257,7 @@ void gf_safetensors_close(gf_st_file *f) {
     free(f->meta);
     free(f->begin);
     free(f->end);
+    free(f->by_name);
     gf_free(f->data);
     free(f->path);
     free(f);
@@ -223,9 +267,19 @@ size_t gf_safetensors_count(const gf_st_file *f) { return f->count; }
 const gf_st_entry *gf_safetensors_entry(const gf_st_file *f, size_t i) {
     return i < f->count ? &f->entries[i] : NULL;
 }
+/* binary search in name order */
 const gf_st_entry *gf_safetensors_find(const gf_st_file *f, const char *name) {
-    for (size_t i = 0; i < f->count; i++)
-        if (strcmp(f->entries[i].name, name) == 0) return &f->entries[i];
+    size_t lo = 0, hi = f->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const gf_st_entry *e = &f->entries[f->by_name[mid]];
+        int order = strcmp(e->name, name);
+        if (order == 0) return e;
+        if (order < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return NULL;
 }
 size_t gf_safetensors_meta_count(const gf_st_file *f) { return f->meta_count; }
@@ -267,6 +321,9 @@ static int parse_metadata(gf_json_cursor *c, gf_st_file *f) {
     if (gf_json_expect(c, '{') != GF_OK) return gf_fail_context("%s", METADATA_KEY);
     if (gf_json_accept(c, '}')) return GF_OK;
     do {
+        if (f->meta_count == GF_ST_MAX_ENTRIES)
+            return gf_fail("%s: more than %d entries (the limit)", METADATA_KEY,
+                           GF_ST_MAX_ENTRIES);
         if (f->meta_count == f->meta_capacity) {
             size_t capacity = f->meta_capacity ? 2 * f->meta_capacity : 8;
             gf_st_meta *meta = realloc(f->meta, capacity * sizeof *meta);
@@ -280,18 +337,17 @@ static int parse_metadata(gf_json_cursor *c, gf_st_file *f) {
             free(key);
             return gf_fail_context("%s (values must be strings)", METADATA_KEY);
         }
-        for (size_t i = 0; i < f->meta_count; i++)
-            if (strcmp(f->meta[i].key, key) == 0) {
-                gf_fail("%s: key '%s' appears twice", METADATA_KEY, key);
-                free(key);
-                free(value);
-                return GF_ERR;
-            }
         f->meta[f->meta_count].key = key;
         f->meta[f->meta_count].value = value;
         f->meta_count++;
     } while (gf_json_accept(c, ','));
-    return gf_json_expect(c, '}');
+    if (gf_json_expect(c, '}') != GF_OK) return GF_ERR;
+    size_t twice = 0;
+    if (sort_and_find_repeat(f->meta, f->meta_count, compare_meta_keys, NULL, &twice) != GF_OK)
+        return GF_ERR;
+    if (twice < f->meta_count)
+        return gf_fail("%s: key '%s' appears twice", METADATA_KEY, f->meta[twice].key);
+    return GF_OK;
 }
 
 /* {"dtype": "F32", "shape": [..], "data_offsets": [b, e]} for tensor `name` */
@@ -384,12 +440,10 @@ static int parse_header(gf_st_file *f, const char *text, size_t length) {
             if (parse_metadata(&c, f) != GF_OK) return GF_ERR;
             continue;
         }
-        for (size_t i = 0; i < f->count; i++)
-            if (strcmp(f->entries[i].name, name) == 0) {
-                gf_fail("tensor name '%s' appears twice", name);
-                free(name);
-                return GF_ERR;
-            }
+        if (f->count == GF_ST_MAX_ENTRIES) {
+            free(name);
+            return gf_fail("more than %d tensors (the limit)", GF_ST_MAX_ENTRIES);
+        }
         if (f->count == f->capacity) {
             size_t capacity = f->capacity ? 2 * f->capacity : 64;
             gf_st_entry *entries = realloc(f->entries, capacity * sizeof *entries);
@@ -411,8 +465,21 @@ static int parse_header(gf_st_file *f, const char *text, size_t length) {
         if (parse_tensor_info(&c, name, e, &f->begin[f->count - 1], &f->end[f->count - 1]) != GF_OK)
             return GF_ERR;
     } while (gf_json_accept(&c, ','));
-    if (gf_json_expect(&c, '}') != GF_OK) return GF_ERR;
-    return gf_json_end(&c);
+    if (gf_json_expect(&c, '}') != GF_OK || gf_json_end(&c) != GF_OK) return GF_ERR;
+    size_t twice = 0;
+    if (sort_and_find_repeat(f->entries, f->count, compare_entry_names, &f->by_name, &twice) !=
+        GF_OK)
+        return GF_ERR;
+    if (twice < f->count) return gf_fail("tensor name '%s' appears twice", f->entries[twice].name);
+    return GF_OK;
+}
+
+/* by data_offsets: begin, then end */
+static int compare_offsets(const void *file, size_t a, size_t b) {
+    const gf_st_file *f = file;
+    if (f->begin[a] != f->begin[b]) return f->begin[a] < f->begin[b] ? -1 : 1;
+    if (f->end[a] != f->end[b]) return f->end[a] < f->end[b] ? -1 : 1;
+    return 0;
 }
 
 /* Sizes match dtype and shape; the tensors tile the data section exactly. */
@@ -454,16 +521,9 @@ static int check_layout(gf_st_file *f) {
         }
         order[i] = i;
     }
-    /* insertion sort by begin (then end): headers are already nearly in order */
-    for (size_t i = 1; i < f->count; i++) {
-        size_t k = order[i], j = i;
-        while (j > 0 &&
-               (f->begin[order[j - 1]] > f->begin[k] ||
-                (f->begin[order[j - 1]] == f->begin[k] && f->end[order[j - 1]] > f->end[k]))) {
-            order[j] = order[j - 1];
-            j--;
-        }
-        order[j] = k;
+    if (gf_sort_indices(order, f->count, compare_offsets, f) != GF_OK) {
+        free(order);
+        return GF_ERR;
     }
     uint64_t covered = 0;
     const char *previous = NULL;
@@ -531,27 +591,35 @@ gf_st_file *gf_safetensors_read(const char *path) {
             path, (unsigned long long)header_size, (unsigned long long)file_size);
         goto fail;
     }
-    if (header_size > MAX_HEADER_BYTES) {
+    if (header_size > GF_ST_MAX_HEADER_BYTES) {
         gf_fail("safetensors read '%s': header length %llu is above the limit of %u bytes", path,
-                (unsigned long long)header_size, MAX_HEADER_BYTES);
+                (unsigned long long)header_size, GF_ST_MAX_HEADER_BYTES);
         goto fail;
     }
+    /* the header is checked against the file's size before the data is read */
     header = malloc((size_t)header_size + 1);
-    f->data_size = (size_t)(file_size - 8 - header_size);
-    f->data = gf_alloc(f->data_size, "safetensors data");
-    if (!header || !f->data) {
-        gf_fail("safetensors read '%s': out of memory for %llu bytes", path,
-                (unsigned long long)file_size);
+    if (!header) {
+        gf_fail("safetensors read '%s': out of memory for a header of %llu bytes", path,
+                (unsigned long long)header_size);
         goto fail;
     }
-    if (read_exact(fd, header, (size_t)header_size) != GF_OK ||
-        read_exact(fd, f->data, f->data_size) != GF_OK) {
+    if (read_exact(fd, header, (size_t)header_size) != GF_OK) {
         gf_fail("safetensors read '%s': read failed (file changed while reading?)", path);
         goto fail;
     }
     header[header_size] = '\0';
+    f->data_size = (size_t)(file_size - 8 - header_size);
     if (parse_header(f, header, (size_t)header_size) != GF_OK || check_layout(f) != GF_OK) {
         gf_fail_context("safetensors read '%s'", path);
+        goto fail;
+    }
+    f->data = gf_alloc(f->data_size, "safetensors data");
+    if (!f->data) {
+        gf_fail_context("safetensors read '%s'", path);
+        goto fail;
+    }
+    if (read_exact(fd, f->data, f->data_size) != GF_OK) {
+        gf_fail("safetensors read '%s': read failed (file changed while reading?)", path);
         goto fail;
     }
     for (size_t i = 0; i < f->count; i++) f->entries[i].data = f->data + f->begin[i];

@@ -13,6 +13,13 @@
 
 typedef enum gf_dtype { GF_DTYPE_F32, GF_DTYPE_I64 } gf_dtype;
 
+/* Tensors, and metadata entries, of one file (read or written): far above any
+ * state_dict, and a bound on the memory a header can ask for (about 150 bytes per
+ * tensor). The header itself is at most 100 MB (GF_ST_MAX_HEADER_BYTES, as the
+ * reference implementation). */
+#define GF_ST_MAX_ENTRIES (1 << 20)
+#define GF_ST_MAX_HEADER_BYTES (100u * 1000u * 1000u)
+
 typedef struct gf_st_entry {
     const char *name;
     gf_dtype dtype;

@@ -3,6 +3,7 @@
  * problem. The byte-for-byte comparison with files written by PyTorch's side is in
  * test_parity. */
 #include <dirent.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -306,6 +307,115 @@ static void test_corrupt_files(void) {
     CHECK_CONTAINS(gf_error_message(), "cannot open");
 }
 
+/* A growing text buffer for headers of many entries. */
+typedef struct text {
+    char *data;
+    size_t length, capacity;
+} text;
+
+static void append(text *t, const char *fmt, ...) {
+    char piece[256];
+    va_list args;
+    va_start(args, fmt);
+    int n = vsnprintf(piece, sizeof piece, fmt, args);
+    va_end(args);
+    if (t->length + (size_t)n + 1 > t->capacity) {
+        t->capacity = 2 * (t->length + (size_t)n + 1);
+        t->data = realloc(t->data, t->capacity);
+    }
+    memcpy(t->data + t->length, piece, (size_t)n + 1);
+    t->length += (size_t)n;
+}
+
+/* `count` one-float tensors named t<i>, listed in reverse name order with their data
+ * in reverse order too (the worst case for an insertion sort of offsets), plus
+ * `metadata` keys; `repeat` >= 0 names tensor `repeat` once more at the end. */
+static void write_many(const char *path, int count, int metadata, int repeat) {
+    text t = {0};
+    append(&t, "{\"__metadata__\":{");
+    for (int k = 0; k < metadata; k++) append(&t, "%s\"key%d\":\"%d\"", k ? "," : "", k, k);
+    append(&t, "}");
+    for (int i = count - 1; i >= 0; i--)
+        append(&t, ",\"t%07d\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[%d,%d]}", i,
+               4 * (count - 1 - i), 4 * (count - i));
+    if (repeat >= 0)
+        append(&t, ",\"t%07d\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[%d,%d]}",
+               repeat, 4 * count, 4 * count);
+    append(&t, "}");
+    float *data = malloc((size_t)count * sizeof *data);
+    for (int i = 0; i < count; i++) data[count - 1 - i] = (float)i;
+    write_file(path, t.data, data, (size_t)count * sizeof *data);
+    free(data);
+    free(t.data);
+}
+
+/* 200,000 tensors: the checks and the lookup are O(n log n) (tests/io/test_sorted_index.c
+ * counts the comparisons); comparing every pair, as the reader did, takes minutes
+ * here and runs into the test's timeout. */
+static void test_many_tensors(void) {
+    enum { COUNT = 200000 };
+    const char *path = path_in_dir("many.st");
+    write_many(path, COUNT, 1000, -1);
+    gf_st_file *f = gf_safetensors_read(path);
+    CHECK(f != NULL);
+    if (f) {
+        CHECK(gf_safetensors_count(f) == COUNT && gf_safetensors_meta_count(f) == 1000);
+        int found = 0;
+        char name[16];
+        for (int i = 0; i < COUNT; i++) {
+            snprintf(name, sizeof name, "t%07d", i);
+            const gf_st_entry *e = gf_safetensors_find(f, name);
+            found += e && strcmp(e->name, name) == 0 && *(const float *)e->data == (float)i;
+        }
+        CHECK(found == COUNT);
+        CHECK(gf_safetensors_find(f, "t9999999") == NULL && gf_safetensors_find(f, "") == NULL);
+        gf_safetensors_close(f);
+    }
+    /* a name given twice, the second time at the very end */
+    write_many(path, COUNT, 0, 123);
+    CHECK(gf_safetensors_read(path) == NULL);
+    CHECK_CONTAINS(gf_error_message(), "tensor name 't0000123' appears twice");
+    write_file(path, "{\"__metadata__\":{\"k\":\"1\",\"j\":\"2\",\"k\":\"3\"}}", NULL, 0);
+    CHECK(gf_safetensors_read(path) == NULL);
+    CHECK_CONTAINS(gf_error_message(), "__metadata__: key 'k' appears twice");
+    unlink(path);
+
+    /* writing checks names the same way */
+    gf_st_entry *entries = calloc(COUNT, sizeof *entries);
+    char (*names)[16] = malloc(COUNT * sizeof *names);
+    float zero = 0;
+    for (int i = 0; i < COUNT; i++) {
+        snprintf(names[i], sizeof names[i], "w%07d", COUNT - i);
+        entries[i] = (gf_st_entry){.name = names[i], .ndim = 1, .shape = {1}, .data = &zero};
+    }
+    snprintf(names[COUNT - 1], sizeof names[0], "w%07d", 77);
+    CHECK(gf_safetensors_write(path, entries, COUNT, NULL, 0) == -1);
+    CHECK_CONTAINS(gf_error_message(), "tensor name 'w0000077' appears twice");
+    gf_st_meta meta[3] = {{"a", "1"}, {"b", "2"}, {"a", "3"}};
+    CHECK(gf_safetensors_write(path, entries, 1, meta, 3) == -1);
+    CHECK_CONTAINS(gf_error_message(), "metadata key 'a' appears twice");
+    CHECK(gf_safetensors_write(path, entries, (size_t)GF_ST_MAX_ENTRIES + 1, NULL, 0) == -1);
+    CHECK_CONTAINS(gf_error_message(), "the limit is 1048576 of each");
+    free(names);
+    free(entries);
+}
+
+/* Past GF_ST_MAX_ENTRIES tensors the reader stops, naming the limit. */
+static void test_entry_limit(void) {
+    const char *path = path_in_dir("limit.st");
+    text t = {0};
+    append(&t, "{");
+    for (int i = 0; i <= GF_ST_MAX_ENTRIES; i++)
+        append(&t, "%s\"%x\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}",
+               i ? "," : "", i);
+    append(&t, "}");
+    write_file(path, t.data, NULL, 0);
+    free(t.data);
+    CHECK(gf_safetensors_read(path) == NULL);
+    CHECK_CONTAINS(gf_error_message(), "more than 1048576 tensors (the limit)");
+    unlink(path);
+}
+
 int main(void) {
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     snprintf(dir, sizeof dir, "%s/graft-st-XXXXXX", tmp);
@@ -317,6 +427,8 @@ int main(void) {
     test_exact_layout();
     test_write_errors();
     test_corrupt_files();
+    test_many_tensors();
+    test_entry_limit();
     CHECK(files_in_dir() == 0);
     rmdir(dir);
     return CHECK_DONE();
