@@ -60,6 +60,10 @@ train.options = options.spec("graft.train", {
   { "on_epoch", "function", help = "called as on_epoch(epoch, record)" },
   { "on_batch", "function", help = "called as on_batch(epoch, batch, loss)" },
   { "name", "string", help = "prefix of printed lines" },
+  { "train_step", "function", help = "one training step, train_step(trainer, lr) -> n, loss, top1 hits, "
+    .. "top5 hits, finite [, the non-finite BatchNorm statistic's name and value] (nil at the end "
+    .. "of the epoch), as graft.core.train_step returns them; default graft.core.train_step on the "
+    .. "trainer's loader (graft.run's distillation and mutual learning give their own)" },
   { "quiet", "boolean", default = false, help = "no printed lines" },
 })
 
@@ -165,8 +169,12 @@ function Trainer:train_batch()
     self.running = run
   end
   local lr = self.schedule:lr(self.iteration)
-  local n, loss, top1, _, finite, statistic, value =
-    core.train_step(self.net, self.sgd, self.loader, lr)
+  local n, loss, top1, _, finite, statistic, value
+  if self.options.train_step then
+    n, loss, top1, _, finite, statistic, value = self.options.train_step(self, lr)
+  else
+    n, loss, top1, _, finite, statistic, value = core.train_step(self.net, self.sgd, self.loader, lr)
+  end
   if not n then
     self.running = nil
     local seconds = core.monotonic_seconds() - run.start

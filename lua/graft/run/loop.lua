@@ -9,6 +9,7 @@ local options = require "graft.run.options"
 local records = require "graft.run.records"
 local checkpoints = require "graft.run.checkpoints"
 local ensemble_accuracy = require "graft.run.ensemble"
+local methods = require "graft.run.methods"
 
 -- One epoch of all K networks batch by batch in turn (trainer:train_batch), calling
 -- graft_now() after every `every` iterations counted over the whole run. Returns
@@ -29,6 +30,17 @@ local function lockstep_epoch(trainers, every, counter, graft_now)
   end
 end
 
+-- The best test accuracy so far measured before a grafting round (the paper's and
+-- the reference's metric), after this epoch's record: its test before the round, or
+-- its only test when no round ran between its training and its test.
+local function best_before(previous, record, grafted_after_training)
+  local before = record.test_top1_before
+  if not grafted_after_training then before = record.test_top1 end
+  if before == nil then return previous end
+  if previous == nil or before > previous then return before end
+  return previous
+end
+
 local function analyse(net, o)
   local invalid = grafting.invalid_filters(net, o.threshold)
   return { information = grafting.information(net, o.bins), invalid = invalid.invalid,
@@ -40,20 +52,28 @@ end
 -- without out), last its last complete epoch. Returns graft.run's result.
 return function(o, data, root, last, nets, trainers)
   local K = o.nets
+  local teacher, teacher_final, steps = nil, nil, {}
+  if o.method == "distill" then
+    teacher, teacher_final = methods.teacher(o, data)
+    steps[1] = methods.distill_step(teacher, o)
+  elseif o.method == "mutual" then
+    steps = methods.mutual_steps(trainers, o)
+  end
   for k = 1, K do
     -- each network its own initialisation and augmentation; data order: one stream
     -- per network unless same_order
-    nets[k] = models.build(o.model, { data = data, seed = o.seed * 100 + k })
+    nets[k] = models.build(o.model, { data = data, seed = o.seed * 100 + k, init = o.init })
     trainers[k] = train.trainer {
       net = nets[k], data = data, epochs = o.epochs, batch = o.batch,
       lr = options.initial_lr(o, k), momentum = o.momentum, weight_decay = o.wd,
       schedule = o.schedule, seed = o.seed, stream = o.same_order and 0 or k,
-      augment_stream = k, pad = o.pad,
+      augment_stream = k, pad = o.pad, train_step = steps[k],
       quiet = o.quiet, name = K > 1 and string.format("net %d/%d", k, K) or nil,
     }
   end
   local ring = { scion = o.scion, criterion = o.criterion, bins = o.bins, A = o.A, c = o.c,
-                 round = o.round, alpha = o.alpha, filter_level = o.filter_level,
+                 round = o.round, alpha = o.alpha, alpha_rule = o.alpha_rule,
+                 filter_level = o.filter_level, filter_rule = o.filter_rule,
                  gamma = o.gamma, a = o.a, seed = o.seed }
   -- a ring of one network takes nothing from outside: external grafting is then a no-op
   local grafts = o.scion == "noise" or o.scion == "internal" or (o.scion == "external" and K > 1)
@@ -89,8 +109,9 @@ return function(o, data, root, last, nets, trainers)
   end
   for epoch = trainers[1].epoch + 1, o.epochs do
     local epoch_records = {}
-    if o.every then
-      epoch_records = lockstep_epoch(trainers, o.every, counter,
+    if o.every or o.method == "mutual" then
+      -- mutual learning steps all networks on one batch: they must take turns
+      epoch_records = lockstep_epoch(trainers, o.every or math.huge, counter,
         grafts and graft_now or function() end)
     else
       for k = 1, K do epoch_records[k] = trainers[k]:train_epoch() end
@@ -109,7 +130,12 @@ return function(o, data, root, last, nets, trainers)
       for field, value in pairs(analyse(nets[k], o)) do record[field] = value end
       -- how far the ring's networks are apart after this epoch's rounds
       if K > 1 then record.distance = grafting.distance(nets[k], nets[k == 1 and K or k - 1]) end
-      trainers[k]:end_epoch(record, trainers[k]:evaluate())
+      local test = trainers[k]:evaluate()
+      record.test_top1 = test.test_top1
+      local previous = trainers[k].history[#trainers[k].history]
+      record.best_before = best_before(previous and previous.best_before, record,
+                                       grafts and not o.every)
+      trainers[k]:end_epoch(record, test)
       history[#history + 1] = record
       if o.on_epoch then o.on_epoch(k, epoch, record) end
     end
@@ -128,10 +154,13 @@ return function(o, data, root, last, nets, trainers)
     local last_record = trainers[k].history[#trainers[k].history]
     local final = analyse(nets[k], o)
     final.test_top1 = last_record.test_top1
+    final.final = last_record.test_top1
+    final.best_before = last_record.best_before
     final.lr = options.initial_lr(o, k)
     result.final[k] = final
   end
   if o.ensemble and K > 1 then result.ensemble = ensemble_accuracy(nets, data.test) end
+  result.teacher = teacher_final
   for k = 1, K do trainers[k]:close() end
   result.nets = nets
 

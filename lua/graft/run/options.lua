@@ -27,8 +27,19 @@ options.spec = graft_options.spec("graft.run", {
   { "epochs", "integer", default = 10, min = 1, help = "epochs; a grafting round after each" },
   { "every", "integer", min = 1, help = "graft every n iterations instead of after every epoch" },
   rounds:option("scion"), rounds:option("criterion"), rounds:option("A"), rounds:option("c"),
-  rounds:option("round"), rounds:option("alpha"), rounds:option("filter_level"), rounds:option("bins"),
+  rounds:option("round"), rounds:option("alpha"), rounds:option("alpha_rule"),
+  rounds:option("filter_level"), rounds:option("filter_rule"), rounds:option("bins"),
   rounds:option("gamma"), rounds:option("a"),
+  { "method", "string", choices = { "graft", "distill", "mutual" }, default_help = "graft",
+    help = "graft; or a method Table 5 compares with: distill (knowledge distillation, a "
+      .. "teacher trained first) or mutual (deep mutual learning of the nets networks); "
+      .. "those graft nothing" },
+  { "temperature", "number", min = 1e-6, default_help = "2 for distill, 1 for mutual",
+    help = "temperature T of the soft targets (distill, mutual)" },
+  { "soft_weight", "number", min = 0, default_help = "1",
+    help = "weight of the soft-target term, T^2 KL (distill, mutual)" },
+  { "init", "string", choices = { "kaiming", "pytorch" }, default_help = "the model's reference rule",
+    help = "initial weights (graft.models)" },
   { "diff_lr", "boolean", default = true,
     help = "network k of K starts at lr*(1+cos(pi*(K-k)/K))/2 (the reference's different LR)" },
   { "same_order", "boolean", default = false, help = "every network reads the data in the same order" },
@@ -61,6 +72,24 @@ function options.read(opts)
   end
   if o.resume and not o.out then
     graft_options.raise("graft.run: resume needs out (the directory of the run to continue)")
+  end
+  if o.method == "distill" or o.method == "mutual" then
+    -- the baselines of Table 5 graft nothing; distillation has one student
+    if opts.scion ~= nil and opts.scion ~= "none" then
+      graft_options.raise(string.format("graft.run: method '%s' grafts nothing: scion must be "
+        .. "'none' or unset, got '%s'", o.method, tostring(opts.scion)))
+    end
+    o.scion = "none"
+    if o.method == "distill" then
+      if opts.nets ~= nil and opts.nets ~= 1 then
+        graft_options.raise(string.format("graft.run: method 'distill' trains one student (its "
+          .. "teacher apart): nets must be 1 or unset, got %s", tostring(opts.nets)))
+      end
+      o.nets = 1
+    elseif o.nets < 2 then
+      graft_options.raise(string.format("graft.run: method 'mutual' needs at least 2 networks, "
+        .. "got nets = %d", o.nets))
+    end
   end
   return o
 end

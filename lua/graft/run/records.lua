@@ -8,7 +8,7 @@ local json = require "graft.json"
 local records = {}
 
 local HISTORY_COLUMNS = { "network", "epoch", "lr", "loss", "train_top1", "test_top1_before",
-  "test_top1", "test_loss", "information", "invalid", "invalid_ratio", "distance", "images_per_s",
+  "test_top1", "best_before", "test_loss", "information", "invalid", "invalid_ratio", "distance", "images_per_s",
   "seconds" }
 local LOG_COLUMNS = { "round", "scion", "network", "source", "layer", "alpha", "info_self",
   "info_other", "entropy_self", "entropy_other", "l1_self", "l1_other", "grafted", "sigma" }
@@ -34,7 +34,7 @@ end
 -- out/summary.json: the final figures and every plain option.
 function records.write_summary(out, result)
   local summary = { final = result.final, ensemble = result.ensemble, seconds = result.seconds,
-                    options = {} }
+                    teacher = result.teacher, options = {} }
   for key, value in pairs(result.options) do
     if type(value) ~= "function" and type(value) ~= "table" then summary.options[key] = value end
   end
