@@ -22,7 +22,9 @@ local function measure(result, variant, dir)
   local net = result.nets and result.nets[1] or graft.load(dir .. "/net1.safetensors")
   local ratios = graft.invalid_ratios(net, THRESHOLDS)
   local l1 = graft.filter_l1(net):totable()
-  return {accuracy = result.final[1].test_top1, invalid_ratio = result.final[1].invalid_ratio,
+  local first = result.final[1]
+  return {accuracy = first.best_before or first.test_top1, final = first.test_top1,
+          invalid_ratio = result.final[1].invalid_ratio,
           information = result.final[1].information, ratios = ratios, l1 = l1}
 end
 

@@ -1,5 +1,6 @@
 -- Table 3: the criterion that weighs two networks' layers, l1 norm against
--- entropy, two networks with the same hyper-parameters (each its own data order).
+-- entropy, two networks with the same hyper-parameters (each its own data order),
+-- and a fixed alpha = 0.5 (plain averaging) as the control neither criterion has.
 package.path = debug.getinfo(1, "S").source:match("^@(.*/)") .. "lib/?.lua;" .. package.path
 local ablation = require "ablation"
 
@@ -25,6 +26,7 @@ ablation.main{
     local paper = PAPER[model] or PAPER.resnet32
     return {
       {name = "baseline", run = {nets = 1, scion = "none"}, paper = paper[1]},
+      {name = "average", label = "alpha 0.5", run = {nets = 2, scion = "external", alpha = 0.5, diff_lr = false}},
       {name = "l1", label = "l1 norm", run = {nets = 2, scion = "external", criterion = "l1", diff_lr = false},
        paper = paper[2]},
       {name = "entropy", run = {nets = 2, scion = "external", criterion = "entropy", diff_lr = false},

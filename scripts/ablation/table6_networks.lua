@@ -9,7 +9,9 @@ local function measure(result, variant)
   local accuracies = {}
   for k, f in ipairs(result.final) do accuracies[k] = f.test_top1 end
   local mean_all = ablation.stats(accuracies)
-  return {accuracy = variant.ensemble and result.ensemble or result.final[1].test_top1,
+  local first = result.final[1]
+  return {accuracy = variant.ensemble and result.ensemble or first.best_before or first.test_top1,
+          final = variant.ensemble and result.ensemble or first.test_top1,
           accuracy_all = mean_all, ensemble = result.ensemble,
           invalid_ratio = result.final[1].invalid_ratio, information = result.final[1].information}
 end

@@ -1,5 +1,6 @@
 -- The ablation scripts end to end on tiny settings: the table beside the paper's
--- numbers, the CSV files and pictures, and the reuse of finished runs.
+-- numbers with the paired statistics, the CSV files and pictures, the reuse of
+-- finished runs, and the paper preset's plan (schedules as the reference's).
 local h = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "helpers.lua")
 local graft = require "graft"
 local json = require "graft.json"
@@ -12,25 +13,33 @@ local function run(script, out)
   return h.run("cd " .. q(dir) .. " && " .. q(root .. "/scripts/ablation/" .. script) .. tiny .. q(out))
 end
 
--- Table 2: four variants, two seeds.
+-- Table 2: five variants, two seeds.
 local out = dir .. "/table2"
 local status, text = run("table2_scions", out)
 h.check(status == 0, "table2_scions: status %s\n%s", tostring(status), text)
-h.contains(text, "| variant | paper CIFAR-10 | paper CIFAR-100 | paper gain (C-10) | measured | measured gain | verdict |",
-           "table header")
+h.contains(text, "| variant | paper CIFAR-10 | paper CIFAR-100 | paper gain (C-10) | measured | final | "
+           .. "gain [95% CI] | p | verdict |", "table header")
 h.contains(text, "| noise | 92.51 | 72.34 | +0.09 | ", "paper numbers beside the measured ones")
+h.contains(text, "| external, alpha 0.5 | – | – |  | ", "the fixed alpha = 0.5 control")
 local rows = 0
 for line in h.read(out .. "/table.md"):gmatch("[^\n]+") do
-  if line:find("^| [%w-]+ | %d") then
+  if line:find("^| [%w-, .]+ | [%d–]") then
     rows = rows + 1
     local cells = select(2, line:gsub("|", ""))
-    h.check(cells == 8, "a table row with %d separators (a verdict with '|'?): %s", cells, line)
+    h.check(cells == 10, "a table row with %d separators (a verdict with '|'?): %s", cells, line)
+    -- two seeds: every comparison has its interval and p value
+    if not line:find("^| baseline ") then
+      h.check(line:find("%[[-+][%d.]+, [-+][%d.]+%] | [%d.e-]+ | "), "no interval and p: %s", line)
+    end
   end
 end
-h.check(rows == 4, "table.md has %d variant rows", rows)
+h.check(rows == 5, "table.md has %d variant rows", rows)
 local runs_csv = h.read(out .. "/runs.csv")
-h.check(select(2, runs_csv:gsub("\n", "")) == 9, "runs.csv: header and 8 runs:\n%s", runs_csv)
-h.contains(h.read(out .. "/summary.csv"), "variant,seeds,mean,sd,paper_cifar10", "summary.csv")
+h.check(select(2, runs_csv:gsub("\n", "")) == 11, "runs.csv: header and 10 runs:\n%s", runs_csv)
+h.contains(runs_csv, "variant,seed,accuracy,final,", "runs.csv: both metrics")
+h.contains(h.read(out .. "/summary.csv"),
+           "variant,seeds,mean,sd,final_mean,final_sd,paper_cifar10,paper_cifar100,difference,ci_low,ci_high,p,pairs,verdict",
+           "summary.csv")
 for _, picture in ipairs{"accuracy.png", "gain.png"} do h.png_size(out .. "/" .. picture) end
 -- each run's own folder, from graft.run
 local summary = json.read(out .. "/runs/external-seed2/summary.json")
@@ -40,7 +49,7 @@ h.check(summary.options.nets == 2 and summary.options.seed == 2 and summary.opti
 -- Run again: every run is found finished and reused, with the same table.
 local again_status, again = run("table2_scions", out)
 h.check(again_status == 0, "rerun: status %s", tostring(again_status))
-h.check(select(2, again:gsub("finished before", "")) == 8, "rerun did not reuse the 8 runs:\n%s", again)
+h.check(select(2, again:gsub("finished before", "")) == 10, "rerun did not reuse the 10 runs:\n%s", again)
 h.check(again:match("| external | .-\n") == text:match("| external | .-\n"), "reused runs changed the table")
 
 -- An interrupted run continues from its last complete epoch: one run of Table 3 is
@@ -64,8 +73,9 @@ h.check(h.exists(run_dir .. "/checkpoints/epoch-0001/run_state.json"), "epoch 1 
 local resumed_status, resumed = run_table3()
 h.check(resumed_status == 0, "table3_criteria after the stop: status %s\n%s", tostring(resumed_status), resumed)
 h.contains(resumed, "entropy, seed 1: ", "progress line")
-h.check(resumed:find("entropy, seed 1: [%d.]+%% %(resumed after epoch 1,"), "not resumed:\n%s", resumed)
-h.check(select(2, resumed:gsub("finished before", "")) == 2, "baseline and l1 not reused:\n%s", resumed)
+h.check(resumed:find("entropy, seed 1: [%d.]+%% best before grafting, [%d.]+%% final %(resumed after epoch 1,"),
+        "not resumed:\n%s", resumed)
+h.check(select(2, resumed:gsub("finished before", "")) == 3, "baseline, average and l1 not reused:\n%s", resumed)
 h.check(resumed:match("| entropy | .-\n") == text:match("| entropy | .-\n"),
         "the resumed run changed the table:\n%s\n%s", text, resumed)
 
@@ -98,6 +108,29 @@ h.check(status == 0, "fig6_invalid_filters: status %s\n%s", tostring(status), te
 h.contains(text, "| threshold | baseline | grafted | paper (baseline / grafted) |", "fig6 table")
 h.contains(text, "| 0.01 | 0.00 ± 0.00 | 0.00 ± 0.00 | ResNet-32: 3.1% / 0.7%", "fig6 row")
 for _, picture in ipairs{"fig6.png", "l1_histogram.png", "accuracy.png"} do h.png_size(out .. "/" .. picture) end
+
+-- The paper preset's plan: step decay for the baseline and every same-LR row, cosine
+-- only with different learning rates, and then a cosine baseline beside them;
+-- Table 2 with the paper's batch of 256.
+local function plan(script)
+  local plan_status, plan_text = h.run(q(root .. "/scripts/ablation/" .. script) .. " --preset paper --plan --seeds 1")
+  h.check(plan_status == 0, "%s --plan: status %s\n%s", script, tostring(plan_status), plan_text)
+  local lines = {}
+  for name, rest in plan_text:gmatch("\n  ([%w-]+) +seed 1: ([^\n]+)") do lines[name] = rest end
+  return lines, plan_text
+end
+local table2 = plan("table2_scions")
+for _, name in ipairs{"baseline", "noise", "internal", "external", "average"} do
+  h.check(table2[name] and table2[name]:find("schedule step, batch 256,"), "table2 %s: %s", name, tostring(table2[name]))
+end
+h.check(table2["baseline-cosine"] == nil, "table2 has no different-LR row, so no cosine baseline")
+local table4, table4_text = plan("table4_diversity")
+for _, name in ipairs{"baseline", "same-order-same-lr", "own-order-same-lr"} do
+  h.check(table4[name] and table4[name]:find("schedule step, batch 128,"), "table4 %s: %s", name, tostring(table4[name]))
+end
+h.check(table4["own-order-own-lr"]:find("diff_lr true, same_order false, schedule cosine"), "table4 own LR:\n%s", table4_text)
+h.check(table4["baseline-cosine"] and table4["baseline-cosine"]:find("nets 1, scion none.*schedule cosine"),
+        "table4 lacks the cosine baseline:\n%s", table4_text)
 
 -- Bad options are refused with the usage.
 status, text = h.run(q(root .. "/scripts/ablation/table2_scions") .. " --preset huge")
