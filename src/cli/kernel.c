@@ -29,7 +29,6 @@ typedef struct kernel {
     char **history;        /* the code of each stored execution, in order */
     size_t history_count, history_capacity;
     bool stopping;
-    bool aborting;         /* a cell failed: the executions queued behind it are not run */
 } kernel;
 
 static kernel *serving; /* the one kernel of this process, while it runs */
@@ -211,6 +210,31 @@ static json_t *history(kernel *k, const gf_kernel_message *request) {
     return json_pack("{s:s, s:o}", "status", "ok", "history", entries);
 }
 
+static void handle(kernel *k, const gf_kernel_message *request);
+
+/* "Run all" queues every cell; after a failure the rest would fail on what the
+ * failed cell did not make. So the execute requests already queued are answered
+ * "aborted" (stop_on_error, as other kernels do), other requests as usual. This
+ * runs before the failed cell's idle status: a client that waits for it before
+ * sending its next cell is never aborted. */
+static void abort_queued(kernel *k) {
+    const json_t *parent = k->parent;
+    char error[512];
+    gf_kernel_message queued;
+    while (!k->stopping && gf_kernel_wire_receive(k->wire, &queued, 0, error, sizeof error) == GF_RECEIVED) {
+        if (strcmp(queued.msg_type, "execute_request") == 0) {
+            k->parent = queued.header;
+            publish_status(k, "busy");
+            reply(k, &queued, json_pack("{s:s}", "status", "aborted"));
+            publish_status(k, "idle");
+        } else {
+            handle(k, &queued);
+        }
+        gf_kernel_message_clear(&queued);
+    }
+    k->parent = parent;
+}
+
 static void handle(kernel *k, const gf_kernel_message *request) {
     lua_State *L = k->L;
     const char *type = request->msg_type;
@@ -220,16 +244,13 @@ static void handle(kernel *k, const gf_kernel_message *request) {
     if (strcmp(type, "kernel_info_request") == 0) {
         push_function(k, "kernel_info");
         reply(k, request, call(k, 0, NULL));
-    } else if (strcmp(type, "execute_request") == 0 && k->aborting) {
-        /* "Run all" queues every cell; after a failure the rest would fail on what
-         * the failed cell did not make (stop_on_error, as other kernels do) */
-        reply(k, request, json_pack("{s:s}", "status", "aborted"));
     } else if (strcmp(type, "execute_request") == 0) {
         json_t *content = execute(k, request);
         const char *status = json_string_value(json_object_get(content, "status"));
-        json_t *stop_on_error = json_object_get(request->content, "stop_on_error");
-        k->aborting = status && strcmp(status, "error") == 0 && !json_is_false(stop_on_error);
+        bool abort = status && strcmp(status, "error") == 0 &&
+                     !json_is_false(json_object_get(request->content, "stop_on_error"));
         reply(k, request, content);
+        if (abort) abort_queued(k);
     } else if (strcmp(type, "complete_request") == 0 || strcmp(type, "inspect_request") == 0) {
         const char *code = json_string_value(json_object_get(content, "code"));
         push_function(k, type[0] == 'c' ? "complete" : "inspect");
@@ -296,15 +317,12 @@ static int l_serve(lua_State *L) {
     bool failed = false;
     while (!k.stopping) {
         gf_kernel_message request;
-        /* while aborting, only the requests already queued are read */
-        gf_kernel_receive received = gf_kernel_wire_receive(k.wire, &request, k.aborting ? 0 : POLL_MS,
-                                                            error, sizeof error);
+        gf_kernel_receive received = gf_kernel_wire_receive(k.wire, &request, POLL_MS, error, sizeof error);
         if (received == GF_WIRE_FAILED) {
             failed = true;
             break;
         }
         if (received == GF_NOTHING) {
-            k.aborting = false;
             if (getppid() != parent) break; /* orphaned: the front end is gone */
             continue;
         }
