@@ -80,6 +80,16 @@ def of_type(messages, kind):
     return [content for t, content, _ in messages if t == kind]
 
 
+def wait_idle(msg_id, timeout=60):
+    """Reads IOPub until the kernel is idle after the request msg_id (a front end
+    sends its next cell then; before it, the kernel may still abort what is queued)."""
+    while True:
+        message = kc.get_iopub_msg(timeout=timeout)
+        if (message["msg_type"] == "status" and message["content"]["execution_state"] == "idle"
+                and message["parent_header"].get("msg_id") == msg_id):
+            return
+
+
 def shell_reply(send, timeout=30):
     msg_id = send()
     while True:
@@ -190,6 +200,7 @@ def two_cells(stop_on_error):
     while len(replies) < 2:
         message = kc.get_shell_msg(timeout=60)
         replies[message["parent_header"].get("msg_id")] = message["content"]
+    wait_idle(first)
     return replies[first]["status"], replies[second]["status"]
 statuses = two_cells(True)
 reply, messages = run("queued_ran")
@@ -241,6 +252,7 @@ km.interrupt_kernel()
 reply = kc.get_shell_msg(timeout=30)
 check(reply["parent_header"]["msg_id"] == msg_id and reply["content"]["status"] == "error"
       and "interrupted" in reply["content"]["evalue"], "an interrupt stops the cell", reply["content"])
+wait_idle(msg_id)
 reply, messages = run("kept .. ' ' .. tostring(count > 0)")
 check(of_type(messages, "execute_result")[0]["data"]["text/plain"] == '"before true"',
       "the state is kept after an interrupt", messages)
