@@ -98,19 +98,31 @@ graft.invalid_ratios(net | l1_norms, {thresholds} [, rule = "conv_keys"]) -> rat
 filters: for each threshold, the fraction of the conv filters graft.invalid_filters
 counts (or of the given l1 norms) under it (Fig. 6).]=])
 
+local l1_histogram_options = options.spec("graft.l1_histogram", {
+  { "bins", "integer", default = 20, min = 1, max = 1000000, help = "bins between lo and hi" },
+  { "log", "boolean", default = true, help = "count log10(l1) instead of l1" },
+  { "lo", "number", default_help = "the smallest value", help = "left edge of the first bin" },
+  { "hi", "number", default_help = "the largest value", help = "right edge of the last bin" },
+})
+
 M.l1_histogram = doc(function(net, opts)
-  opts = opts or {}
-  local log = opts.log ~= false
+  opts = l1_histogram_options:check(opts)
+  if opts.lo and opts.hi and not (opts.lo < opts.hi) then
+    options.raise(string.format("graft.l1_histogram: lo (%g) must be below hi (%g)", opts.lo, opts.hi))
+  end
+  local log = opts.log
   local values, left_out = core.histogram_values(core.conv_filter_l1(net), log)
   if not values then
-    error("graft.l1_histogram: no conv filter has a " .. (log and "positive" or "finite") .. " l1 norm", 2)
+    options.raise("graft.l1_histogram: no conv filter has a " .. (log and "positive" or "finite") .. " l1 norm")
   end
-  local counts, edges = core.histogram(values, opts.bins or 20, opts.lo, opts.hi)
+  local counts, edges = core.histogram(values, opts.bins, opts.lo, opts.hi)
   return {counts = counts, edges = edges, log = log, left_out = left_out}
 end, [=[
-graft.l1_histogram(net [, {bins = 20, log = true, lo =, hi =}]) -> {counts, edges, log, left_out}:
+graft.l1_histogram(net [, opts]) -> {counts, edges, log, left_out}:
 the distribution of the conv filters' l1 norms; with log, of log10(l1). A filter of
-zeros (l1 = 0) has no logarithm: it is left out, and left_out counts such filters.]=])
+zeros (l1 = 0) has no logarithm: it is left out, and left_out counts such filters.
+Options:
+]=] .. l1_histogram_options:describe())
 
 M.distance = doc(function(net, other)
   local mine, names = net:parameters()

@@ -226,6 +226,10 @@ describe("analysis and internal scions", function()
     expect.eq(graft.filter_l1(net):numel(), inv.filters)
     expect.truthy(graft.information(net) > 0)
     local hist = graft.l1_histogram(net, { bins = 8 })
+    expect.error(function() graft.l1_histogram(net, { bins = 0 }) end,
+      "graft.l1_histogram: option 'bins': an integer in [1, 1000000] expected, got 0")
+    expect.error(function() graft.l1_histogram(net, { bin = 8 }) end, "graft.l1_histogram: unknown option 'bin'")
+    expect.error(function() graft.l1_histogram(net, { lo = 1, hi = 0 }) end, "lo (1) must be below hi (0)")
     local total = 0
     for _, c in ipairs(hist.counts) do total = total + c end
     -- the filter of zeros has no log10: left out and counted apart, not binned
