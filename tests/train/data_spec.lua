@@ -144,6 +144,9 @@ describe("graft.data", function()
     write(dir .. "/test_batch.bin", string.rep("\0", 3073 + 5))
     expect.error(function() graft.data.cifar10 { dir = dir, subset = 1 } end,
       { "test_batch.bin", "truncated record at byte offset 3073" })
+    write(dir .. "/test_batch.bin", "")
+    expect.error(function() graft.data.cifar10 { dir = dir, subset = 1 } end,
+      { "test_batch.bin", "empty file (no CIFAR records)" })
     remove_dir(dir)
   end)
 end)
