@@ -25,15 +25,12 @@ static int64_t raw_position(const gf_inflate *inf) {
     return inf->raw_read - (int64_t)inf->z.avail_in;
 }
 
+/* Up to n bytes of the file; fewer only at its end. */
 static int read_some(gf_file_reader *r, unsigned char *out, size_t n, size_t *got) {
-    for (;;) {
-        ssize_t k = read(r->fd, out, n);
-        if (k >= 0) {
-            *got = (size_t)k;
-            return GF_OK;
-        }
-        if (errno != EINTR) return gf_fail("%s: read failed: %s", r->path, strerror(errno));
-    }
+    *got = fread(out, 1, n, r->file);
+    if (*got < n && ferror(r->file))
+        return gf_fail("%s: read failed: %s", r->path, strerror(errno));
+    return GF_OK;
 }
 
 /* At least `want` (<= INPUT_BYTES) unread compressed bytes in the buffer, unless the
@@ -108,34 +105,34 @@ static int inflate_some(gf_file_reader *r, unsigned char *out, size_t n, size_t 
 static int read_data(gf_file_reader *r, unsigned char *out, size_t n, size_t *got,
                      const char *what) {
     if (r->inflate) return inflate_some(r, out, n, got, what);
-    *got = 0;
-    while (*got < n) {
-        size_t k = 0;
-        if (read_some(r, out + *got, n - *got, &k) != GF_OK) return GF_ERR;
-        if (k == 0) break;
-        *got += k;
-    }
-    return GF_OK;
+    return read_some(r, out, n, got);
 }
 
 int gf_file_reader_open(gf_file_reader *r, const char *path) {
-    *r = (gf_file_reader){.fd = -1, .path = path};
+    *r = (gf_file_reader){.path = path};
     /* O_NONBLOCK: a FIFO must not block the open; it is refused below */
-    r->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     struct stat st;
-    if (r->fd < 0 || fstat(r->fd, &st) != 0) {
+    if (fd < 0 || fstat(fd, &st) != 0) {
         int saved = errno;
-        gf_file_reader_close(r);
+        if (fd >= 0) close(fd);
         return gf_fail("cannot open %s: %s", path, strerror(saved));
     }
     if (!S_ISREG(st.st_mode)) {
-        gf_file_reader_close(r);
+        close(fd);
         return gf_fail("cannot read %s: not a regular file (%s)", path,
                        S_ISDIR(st.st_mode) ? "a directory" : "a FIFO, device or socket");
     }
-    r->file_size = (int64_t)st.st_size;
     unsigned char magic[2];
-    if (pread(r->fd, magic, 2, 0) != 2 || magic[0] != 0x1f || magic[1] != 0x8b) return GF_OK;
+    bool gzip = pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+    r->file = fdopen(fd, "rb");
+    if (!r->file) {
+        int saved = errno;
+        close(fd);
+        return gf_fail("cannot read %s: %s", path, strerror(saved));
+    }
+    r->file_size = (int64_t)st.st_size;
+    if (!gzip) return GF_OK;
     r->inflate = calloc(1, sizeof *r->inflate);
     /* 15 + 16: a 32 KiB window, gzip wrapping only (no raw or zlib streams) */
     if (!r->inflate || inflateInit2(&r->inflate->z, 15 + 16) != Z_OK) {
@@ -187,6 +184,6 @@ void gf_file_reader_close(gf_file_reader *r) {
         free(r->inflate);
         r->inflate = NULL;
     }
-    if (r->fd >= 0) close(r->fd);
-    r->fd = -1;
+    if (r->file) fclose(r->file);
+    r->file = NULL;
 }

@@ -13,11 +13,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct gf_inflate gf_inflate;
 
 typedef struct gf_file_reader {
-    int fd;              /* -1 when closed */
+    FILE *file;          /* NULL when closed; buffered: small reads are cheap */
     const char *path;    /* borrowed; must outlive the reader */
     int64_t offset;      /* bytes of data read so far */
     int64_t file_size;   /* bytes in the file (compressed when gzip) */
