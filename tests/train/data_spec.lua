@@ -96,6 +96,8 @@ describe("graft.data", function()
     local coarse = graft.data.cifar100 { dir = dir, labels = "coarse" }
     expect.eq(fine.classes, 100)
     expect.eq(coarse.classes, 20)
+    -- normalised as the reference does, with CIFAR-10's statistics
+    expect.eq({ fine.mean, fine.std }, { { 0.4914, 0.4822, 0.4465 }, { 0.2023, 0.1994, 0.2010 } })
     for i = 1, 6 do
       expect.eq(fine.train:label(i), ((i - 1) * 7) % 100)
       expect.eq(coarse.train:label(i), (i - 1) % 20)
