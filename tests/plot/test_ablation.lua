@@ -132,6 +132,15 @@ h.check(table4["own-order-own-lr"]:find("diff_lr true, same_order false, schedul
 h.check(table4["baseline-cosine"] and table4["baseline-cosine"]:find("nets 1, scion none.*schedule cosine"),
         "table4 lacks the cosine baseline:\n%s", table4_text)
 
+-- The reference's layer-against-filter comparison: VGG16, the same learning rate and
+-- step decay for all rows, as its filter_level_grafting.py.
+local filter_level, filter_text = plan("filter_level")
+for _, name in ipairs{"baseline", "layer", "filter", "filter-entropy"} do
+  h.check(filter_level[name] and filter_level[name]:find("diff_lr %a+, same_order false, schedule step, batch 128,"),
+          "filter_level %s:\n%s", name, filter_text)
+end
+h.contains(filter_text, "vgg16 on cifar10", "filter_level's paper preset trains VGG16")
+
 -- Bad options are refused with the usage.
 status, text = h.run(q(root .. "/scripts/ablation/table2_scions") .. " --preset huge")
 h.check(status == 2 and text:find("--preset: 'paper' or 'quick' expected, got 'huge'", 1, true)
