@@ -187,7 +187,8 @@ gf_net *gf_model_vgg16_cifar(const gf_model_options *options) {
                               0,   512, 512, 512, 0,   512, 512, 512, 0};
     const char *model = "vgg16";
     resolved_options r;
-    if (resolve(options, model, GF_INIT_KAIMING, &r) != GF_OK) return NULL;
+    /* the reference's models/vgg.py has no init code: PyTorch's defaults */
+    if (resolve(options, model, GF_INIT_PYTORCH, &r) != GF_OK) return NULL;
     if (r.image_size < 32) {
         gf_fail("vgg16: images of at least 32x32 are needed (five 2x2 poolings), got %dx%d",
                 r.image_size, r.image_size);
@@ -222,7 +223,7 @@ gf_net *gf_model_vgg16_cifar(const gf_model_options *options) {
 }
 
 /* Pre-activation block "<prefix>": bn1 relu conv1 (stride) bn2 relu conv2, plus the
- * input, or where the width changes a 1x1 convShortcut of the activated input. */
+ * input, or where the width changes a 1x1 "shortcut.conv" of the activated input. */
 static int wide_block(gf_net *net, const char *prefix, int x, int in_planes, int out_planes,
                       int stride) {
     char bn1[64], conv1[64], bn2[64], conv2[64], shortcut_name[64];
@@ -230,7 +231,7 @@ static int wide_block(gf_net *net, const char *prefix, int x, int in_planes, int
     snprintf(conv1, sizeof conv1, "%s.conv1", prefix);
     snprintf(bn2, sizeof bn2, "%s.bn2", prefix);
     snprintf(conv2, sizeof conv2, "%s.conv2", prefix);
-    snprintf(shortcut_name, sizeof shortcut_name, "%s.convShortcut", prefix);
+    snprintf(shortcut_name, sizeof shortcut_name, "%s.shortcut.conv", prefix);
     int activated = gf_net_batchnorm(net, bn1, x);
     if (activated < 0 || (activated = gf_net_activation(net, activated, GF_ACT_RELU, 0.0f)) < 0)
         return GF_ERR;
@@ -251,7 +252,7 @@ gf_net *gf_model_wrn_cifar(int depth, int widen, const gf_model_options *options
     char model[48];
     snprintf(model, sizeof model, "wrn%d_%d", depth, widen);
     resolved_options r;
-    if (resolve(options, model, GF_INIT_KAIMING, &r) != GF_OK) return NULL;
+    if (resolve(options, model, GF_INIT_WRN, &r) != GF_OK) return NULL;
     if (depth < 10 || (depth - 4) % 6 != 0 || widen < 1) {
         gf_fail("wrn: depth %d must be 6n + 4 (10, 16, 22, 28, 40, ...) and widen %d >= 1", depth,
                 widen);
@@ -265,14 +266,14 @@ gf_net *gf_model_wrn_cifar(int depth, int widen, const gf_model_options *options
     int blocks = (depth - 4) / 6;
     gf_net *net = gf_net_create(r.in_channels, r.image_size, r.image_size);
     if (!net) return NULL;
-    int x = gf_net_conv2d(net, "conv1", 0, 16, 3, 1, 1, 1, false);
+    int x = gf_net_conv2d(net, "conv", 0, 16, 3, 1, 1, 1, false);
     if (x < 0) return fail_build(net, model);
     int planes = 16;
     for (int group = 1; group <= 3; group++) {
         int out_planes = (16 << (group - 1)) * widen; /* 16k, 32k, 64k */
         for (int i = 0; i < blocks; i++) {
             char prefix[48];
-            snprintf(prefix, sizeof prefix, "block%d.layer.%d", group, i);
+            snprintf(prefix, sizeof prefix, "stage%d.block%d", group, i + 1);
             int stride = i == 0 && group > 1 ? 2 : 1;
             x = wide_block(net, prefix, x, planes, out_planes, stride);
             if (x < 0) return fail_build(net, model);
@@ -280,7 +281,7 @@ gf_net *gf_model_wrn_cifar(int depth, int widen, const gf_model_options *options
         }
     }
     gf_net_set_init(net, r.init);
-    if ((x = gf_net_batchnorm(net, "bn1", x)) < 0 ||
+    if ((x = gf_net_batchnorm(net, "bn", x)) < 0 ||
         (x = gf_net_activation(net, x, GF_ACT_RELU, 0.0f)) < 0 ||
         (x = gf_net_global_avgpool(net, x)) < 0 || gf_net_linear(net, "fc", x, r.classes, true) < 0 ||
         gf_net_set_model(net, model) != GF_OK || gf_net_finalize(net, r.seed) != GF_OK)

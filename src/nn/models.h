@@ -1,8 +1,8 @@
 /* Builders for the reference's CIFAR models (see ../shared/reference-notes.md), named
  * as their PyTorch definitions name their modules, so that state_dicts move both ways;
  * the returned network is finalised with `seed`, initialised as the reference
- * initialises that model (ResNets Kaiming normal, MobileNetV2 PyTorch's defaults;
- * VGG16 and WRN Kaiming normal) unless init_given asks for another rule. */
+ * initialises that model (ResNets Kaiming normal, MobileNetV2 and VGG16 PyTorch's
+ * defaults, WRN its wrn.py's rule) unless init_given asks for another rule. */
 #ifndef GRAFT_NN_MODELS_H
 #define GRAFT_NN_MODELS_H
 
@@ -32,10 +32,11 @@ gf_net *gf_model_mobilenetv2_cifar(const gf_model_options *options);
  * pooling when the images are 64x64 or larger, and "classifier", a linear layer.
  * Images of at least 32x32. */
 gf_net *gf_model_vgg16_cifar(const gf_model_options *options);
-/* Wide ResNet-depth-widen with pre-activation blocks (depth 6n + 4, widen >= 1):
- * "conv1", groups "block1..3.layer.I" of n blocks (bn1, relu, conv1, bn2, relu,
- * conv2, and "convShortcut" reading the activated input where the width changes),
- * then "bn1", ReLU, global average pooling and "fc". */
+/* Wide ResNet-depth-widen with pre-activation blocks (depth 6n + 4, widen >= 1), named
+ * as the reference's wrn.py: "conv" (3x3, 16), stages "stage1..3.block1..n" (bn1,
+ * relu, conv1, bn2, relu, conv2, and "shortcut.conv", a 1x1 conv of the activated
+ * input, where the width changes), then "bn", ReLU, global average pooling and
+ * "fc". */
 gf_net *gf_model_wrn_cifar(int depth, int widen, const gf_model_options *options);
 
 /* One MobileNetV2 inverted-residual block named "layers.<index>" (ReLU), reading

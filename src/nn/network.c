@@ -439,19 +439,19 @@ int gf_net_finalize(gf_net *net, uint64_t seed) {
     return GF_OK;
 }
 
-static const char *const init_rules[] = {"kaiming", "pytorch"};
+static const char *const init_rules[] = {"kaiming", "pytorch", "wrn"};
 
 const char *gf_init_rule_name(gf_init_rule rule) {
-    return (unsigned)rule < 2 ? init_rules[rule] : NULL;
+    return (unsigned)rule < 3 ? init_rules[rule] : NULL;
 }
 
 int gf_init_rule_parse(const char *name, gf_init_rule *rule) {
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 3; i++)
         if (name && strcmp(name, init_rules[i]) == 0) {
             *rule = (gf_init_rule)i;
             return GF_OK;
         }
-    return gf_fail("initialisation must be 'kaiming' or 'pytorch', got '%s'",
+    return gf_fail("initialisation must be 'kaiming', 'pytorch' or 'wrn', got '%s'",
                    name ? name : "(null)");
 }
 
@@ -469,14 +469,18 @@ void gf_net_initialise(gf_net *net, uint64_t seed) {
             const gf_slice *w = &net->slices[n->weight];
             int64_t fan_in = w->numel / w->shape[0];
             float bound = 1.0f / sqrtf((float)fan_in);
-            if (net->init == GF_INIT_PYTORCH)
+            bool uniform = net->init == GF_INIT_PYTORCH ||
+                           (net->init == GF_INIT_WRN && n->op == GF_OP_LINEAR);
+            if (uniform)
                 gf_rng_fill_uniform(&rng, net->params + w->offset, (size_t)w->numel, -bound, bound);
             else /* Kaiming normal, fan_in, gain sqrt 2 */
                 gf_rng_fill_normal(&rng, net->params + w->offset, (size_t)w->numel, 0.0f,
                                    sqrtf(2.0f / (float)fan_in));
             if (n->bias >= 0) {
                 const gf_slice *b = &net->slices[n->bias];
-                if (n->op != GF_OP_LINEAR && net->init == GF_INIT_KAIMING) bound = 0.0f;
+                if ((n->op != GF_OP_LINEAR && net->init == GF_INIT_KAIMING) ||
+                    net->init == GF_INIT_WRN)
+                    bound = 0.0f;
                 if (bound > 0.0f)
                     gf_rng_fill_uniform(&rng, net->params + b->offset, (size_t)b->numel, -bound,
                                         bound);
@@ -493,6 +497,8 @@ void gf_net_initialise(gf_net *net, uint64_t seed) {
                 net->stats[mean->offset + (size_t)c] = 0.0f;
                 net->stats[var->offset + (size_t)c] = 1.0f;
             }
+            if (net->init == GF_INIT_WRN)
+                gf_rng_fill_uniform(&rng, net->params + w->offset, (size_t)w->numel, 0.0f, 1.0f);
             net->counters[net->slices[n->batches_tracked].offset] = 0;
         }
     }

@@ -69,11 +69,14 @@ int gf_net_add(gf_net *net, int a, int b);
  *   GF_INIT_PYTORCH  PyTorch's defaults, conv and linear weights and biases
  *                    U(+-1/sqrt(fan_in)) (kaiming_uniform_ with a = sqrt 5; std
  *                    1/sqrt(3 fan_in), 2.45 times smaller: the reference's
- *                    MobileNetV2 and VGG16).
- * Both: BatchNorm weight 1, bias 0, running mean 0, var 1. */
-typedef enum gf_init_rule { GF_INIT_KAIMING, GF_INIT_PYTORCH } gf_init_rule;
+ *                    MobileNetV2 and VGG16);
+ *   GF_INIT_WRN      the reference's wrn.py: conv weights Kaiming normal, linear
+ *                    weights PyTorch's U(+-1/sqrt(fan_in)), biases 0, BatchNorm
+ *                    weight U(0, 1).
+ * All: BatchNorm weight 1 (GF_INIT_WRN: U(0, 1)), bias 0, running mean 0, var 1. */
+typedef enum gf_init_rule { GF_INIT_KAIMING, GF_INIT_PYTORCH, GF_INIT_WRN } gf_init_rule;
 
-/* "kaiming", "pytorch"; NULL for an unknown value. */
+/* "kaiming", "pytorch", "wrn"; NULL for an unknown value. */
 const char *gf_init_rule_name(gf_init_rule rule);
 /* Parses a name; GF_ERR with a message listing the valid names. */
 int gf_init_rule_parse(const char *name, gf_init_rule *rule);

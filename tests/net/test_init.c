@@ -1,9 +1,10 @@
 /* The initial weights of the reference's models against PyTorch's: the standard
- * deviation of every conv and linear weight and bias, pooled over 8 seeds, within
- * 5% of the one tests/parity/make_fixture.py measured on the reference's PyTorch
- * models (pooled over 16 seeds): MobileNetV2 with PyTorch's defaults (its
- * reference), ResNet-20 with Kaiming normal (its reference), and MobileNetV2 with
- * init = kaiming against ResNet-20's rule, sqrt(2 / fan_in). Tensors too small to
+ * deviation of every conv and linear weight and bias (and WRN's BatchNorm weights),
+ * pooled over 8 seeds, within 5% of the one tests/parity/make_fixture.py measured on
+ * the reference's PyTorch models (pooled over 16 seeds): MobileNetV2 and VGG16 with
+ * PyTorch's defaults, ResNet-20 with Kaiming normal, WRN-16-2 with its wrn.py's rule
+ * (each its reference's), and MobileNetV2 with init = kaiming against ResNet-20's
+ * rule, sqrt(2 / fan_in). A tensor the reference fills with zeros must be zeros. Tensors too small to
  * measure a standard deviation to 5% (a linear bias of 10 values) get three
  * standard errors of the two estimates instead, sqrt(1/(2n)) each. Kaiming
  * normal's 2.45 times larger weights fail this by far.
@@ -30,6 +31,18 @@ static gf_net *resnet20(uint64_t seed, bool kaiming) {
     (void)kaiming;
     gf_model_options o = {.seed = seed};
     return gf_model_resnet_cifar(20, &o);
+}
+
+static gf_net *vgg16(uint64_t seed, bool kaiming) {
+    (void)kaiming;
+    gf_model_options o = {.seed = seed};
+    return gf_model_vgg16_cifar(&o);
+}
+
+static gf_net *wrn16_2(uint64_t seed, bool kaiming) {
+    (void)kaiming;
+    gf_model_options o = {.seed = seed};
+    return gf_model_wrn_cifar(16, 2, &o);
 }
 
 /* The pooled standard deviation of slice s over the networks (SEEDS x numel values). */
@@ -65,18 +78,21 @@ static int compare_model(const gf_st_file *fixture, const char *prefix, model_bu
     int compared = 0;
     for (int n = 0; n < gf_net_node_count(nets[0]); n++) {
         const gf_node *node = gf_net_node(nets[0], n);
-        if (node->op != GF_OP_CONV2D && node->op != GF_OP_LINEAR) continue;
+        bool batchnorm = node->op == GF_OP_BATCHNORM;
+        if (node->op != GF_OP_CONV2D && node->op != GF_OP_LINEAR && !batchnorm) continue;
         for (int part = 0; part < 2; part++) {
             int s = part ? node->bias : node->weight;
-            if (s < 0) continue;
+            if (s < 0 || (batchnorm && part == 1)) continue;
             const gf_slice *slice = gf_net_slice(nets[0], s);
+            char key[160];
+            snprintf(key, sizeof key, "%s.%s", prefix, slice->name);
+            /* BatchNorm weights are compared where the reference draws them (WRN) */
+            if (batchnorm && !gf_safetensors_find(fixture, key)) continue;
             double expected;
-            if (kaiming && part == 0) {
+            if (kaiming && part == 0 && !batchnorm) {
                 const gf_slice *w = gf_net_slice(nets[0], node->weight);
                 expected = sqrt(2.0 / (double)(w->numel / w->shape[0]));
             } else {
-                char key[160];
-                snprintf(key, sizeof key, "%s.%s", prefix, slice->name);
                 const gf_st_entry *e = gf_safetensors_find(fixture, key);
                 if (!e) {
                     fprintf(stderr, "init_std fixture lacks '%s'\n", key);
@@ -88,7 +104,8 @@ static int compare_model(const gf_st_file *fixture, const char *prefix, model_bu
             double got = pooled_std(nets, s);
             double ours = (double)slice->numel * SEEDS, theirs = (double)slice->numel * 16;
             double tolerance = fmax(0.05, 3 * sqrt(0.5 / ours + 0.5 / theirs));
-            if (!(fabs(got / expected - 1.0) <= tolerance)) {
+            bool same = expected == 0.0 ? got == 0.0 : fabs(got / expected - 1.0) <= tolerance;
+            if (!same) {
                 fprintf(stderr, "%s%s %s: std %.5g, PyTorch's %.5g\n", prefix,
                         kaiming ? " (init = kaiming)" : "", slice->name, got, expected);
                 check_failures++;
@@ -115,6 +132,10 @@ int main(int argc, char **argv) {
     /* ResNet-20: 19 convs and the linear weight and bias */
     CHECK(compare_model(fixture, "resnet20", resnet20, false) == 21);
     CHECK(compare_model(fixture, "mobilenetv2", mobilenetv2, true) == 59);
+    /* VGG16: 13 convs and the classifier, each with a bias */
+    CHECK(compare_model(fixture, "vgg16", vgg16, false) == 28);
+    /* WRN-16-2: 16 convs (3 of them shortcuts), the linear weight and bias, 13 BatchNorms */
+    CHECK(compare_model(fixture, "wrn16_2", wrn16_2, false) == 16 + 2 + 13);
     gf_safetensors_close(fixture);
     return CHECK_DONE();
 }

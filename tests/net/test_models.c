@@ -152,8 +152,9 @@ static void test_vgg16_and_wrn(void) {
     o = (gf_model_options){.classes = 7, .in_channels = 1, .image_size = 20};
     net = gf_model_wrn_cifar(16, 2, &o);
     CHECK(net && strcmp(gf_net_model(net), "wrn16_2") == 0);
-    CHECK(net && gf_net_find_slice(net, "block1.layer.0.convShortcut.weight") >= 0);
-    CHECK(net && gf_net_find_slice(net, "block2.layer.1.convShortcut.weight") < 0);
+    CHECK(net && gf_net_find_slice(net, "stage1.block1.shortcut.conv.weight") >= 0);
+    CHECK(net && gf_net_find_slice(net, "stage2.block2.shortcut.conv.weight") < 0);
+    CHECK(net && strcmp(gf_net_slice(net, 0)->name, "conv.weight") == 0);
     if (net) check_forward_shape(net, 3, 7);
     gf_net_free(net);
     CHECK(gf_model_wrn_cifar(27, 1, NULL) == NULL);

@@ -11,10 +11,12 @@ of every parameter ("grad.<name>"), the BatchNorm state after the step
 ("after.<name>") and the evaluation-mode logits after the step ("eval_logits").
 The metadata lists the state_dict keys with shapes in PyTorch's order.
 
-init_std.safetensors holds, for the reference's MobileNetV2 (PyTorch's default
-initialisation) and ResNet-20 (Kaiming normal), the standard deviation of every
-conv and linear weight and bias at initialisation, pooled over 16 seeds
-("mobilenetv2.<key>", "resnet20.<key>"), for tests/net/test_models.c.
+init_std.safetensors holds, for the reference's MobileNetV2 and VGG16 (PyTorch's
+default initialisation), ResNet-20 (Kaiming normal) and WRN-16-2 (its wrn.py's rule),
+the standard deviation of every conv and linear weight and bias and of every WRN
+BatchNorm weight at initialisation, pooled over 16 seeds ("<model>.<key>"), for
+tests/net/test_init.c. wrn28_10_keys.txt lists the reference WRN-28-10's state_dict
+keys and shapes, one "key shape" line each, for tests/train/models_spec.lua.
 
 The files are written by a small safetensors writer of our own (Debian 12 has no
 python3-safetensors), byte-compatible with graft's: compact JSON header, 8-byte
@@ -133,6 +135,86 @@ class MobileNetV2Cifar(nn.Module):
         out = F.relu(self.bn2(self.conv2(out)))
         out = F.avg_pool2d(out, 4).flatten(1)
         return self.linear(out)
+
+
+VGG16_CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
+             512, 512, 512, "M"]
+
+
+class Vgg16Cifar(nn.Module):
+    """models/vgg.py of the reference: features (conv with bias, BatchNorm, ReLU; max
+    pooling), classifier 512 -> classes; no init code."""
+
+    def __init__(self, classes=10):
+        super().__init__()
+        layers, channels = [], 3
+        for v in VGG16_CFG:
+            if v == "M":
+                layers.append(nn.MaxPool2d(2, 2))
+            else:
+                layers += [nn.Conv2d(channels, v, 3, padding=1), nn.BatchNorm2d(v), nn.ReLU()]
+                channels = v
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Linear(512, classes)
+
+    def forward(self, x):
+        return self.classifier(self.features(x).flatten(1))
+
+
+class WideBlock(nn.Module):
+    """Pre-activation block of the reference's models/wrn.py: bn1, relu, conv1 (stride),
+    bn2, relu, conv2; where the width changes shortcut.conv (1x1, stride) of the
+    activated input."""
+
+    def __init__(self, in_planes, planes, stride):
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(in_planes)
+        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.shortcut = None
+        if in_planes != planes:
+            self.shortcut = nn.Sequential()
+            self.shortcut.add_module("conv", nn.Conv2d(in_planes, planes, 1, stride, 0, bias=False))
+
+    def forward(self, x):
+        activated = F.relu(self.bn1(x))
+        out = self.conv2(F.relu(self.bn2(self.conv1(activated))))
+        return out + (self.shortcut(activated) if self.shortcut is not None else x)
+
+
+class WideResNet(nn.Module):
+    """The reference's models/wrn.py (depth 28, widen 10 there): conv, stage1..3 of
+    blocks block1..n, bn, fc; conv weights kaiming_normal_ (fan_in), BatchNorm weights
+    U(0, 1) and biases 0, the linear bias 0."""
+
+    def __init__(self, depth=28, widen=10, classes=10):
+        super().__init__()
+        n = (depth - 4) // 6
+        self.conv = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+        in_planes = 16
+        for s, planes in enumerate((16 * widen, 32 * widen, 64 * widen)):
+            stage = nn.Sequential()
+            for b in range(n):
+                stage.add_module("block%d" % (b + 1),
+                                 WideBlock(in_planes, planes, 2 if s > 0 and b == 0 else 1))
+                in_planes = planes
+            setattr(self, "stage%d" % (s + 1), stage)
+        self.bn = nn.BatchNorm2d(in_planes)
+        self.fc = nn.Linear(in_planes, classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.uniform_(m.weight)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Linear):
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x):
+        out = self.stage3(self.stage2(self.stage1(self.conv(x))))
+        out = F.adaptive_avg_pool2d(F.relu(self.bn(out)), 1).flatten(1)
+        return self.fc(out)
 
 
 class BlockStack(nn.Module):
@@ -275,26 +357,41 @@ def main():
     print("%s: three MobileNetV2 blocks, MobileNetV2 has %s parameters" % (
         path, metadata["mobilenetv2_parameters"]))
 
-    tensors = init_std(MobileNetV2Cifar, "mobilenetv2") + init_std(lambda: ResNetCifar(20), "resnet20")
+    tensors = (init_std(MobileNetV2Cifar, "mobilenetv2") + init_std(lambda: ResNetCifar(20), "resnet20")
+               + init_std(Vgg16Cifar, "vgg16") + init_std(lambda: WideResNet(16, 2), "wrn16_2", batchnorm=True))
     path = os.path.join(out_dir, "init_std.safetensors")
     write_safetensors(path, tensors, {"generator": "tests/parity/make_fixture.py",
                                       "torch": torch.__version__, "seeds": "16",
                                       "mobilenetv2": "PyTorch default initialisation",
-                                      "resnet20": "kaiming_normal_ on conv and linear weights"})
+                                      "resnet20": "kaiming_normal_ on conv and linear weights",
+                                      "vgg16": "PyTorch default initialisation",
+                                      "wrn16_2": "kaiming_normal_ convs, BatchNorm weights U(0, 1), "
+                                                 "biases 0, linear weight PyTorch default"})
     check(path, tensors)
     print("%s: initial standard deviation of %d tensors" % (path, len(tensors)))
 
+    path = os.path.join(out_dir, "wrn28_10_keys.txt")
+    with open(path + ".tmp", "w") as f:
+        for key, value in WideResNet(28, 10).state_dict().items():
+            f.write("%s %s\n" % (key, ",".join(str(d) for d in value.shape)))
+    os.replace(path + ".tmp", path)
+    print("%s: the reference WRN-28-10's state_dict keys" % path)
 
-def init_std(make, prefix, seeds=16):
+
+def init_std(make, prefix, seeds=16, batchnorm=False):
     """Per weight and bias: the standard deviation of its values over `seeds` fresh
     models (pooled, so that small layers are measured as precisely as large ones)."""
     values = {}
     for seed in range(seeds):
         torch.manual_seed(1000 + seed)
         for name, module in make().named_modules():
-            if not isinstance(module, (nn.Conv2d, nn.Linear)):
+            if not isinstance(module, (nn.Conv2d, nn.Linear, nn.BatchNorm2d)):
                 continue
-            for kind, tensor in (("weight", module.weight), ("bias", module.bias)):
+            if isinstance(module, nn.BatchNorm2d) and not batchnorm:
+                continue
+            pairs = (("weight", module.weight),) if isinstance(module, nn.BatchNorm2d) else \
+                (("weight", module.weight), ("bias", module.bias))
+            for kind, tensor in pairs:
                 if tensor is not None:
                     values.setdefault("%s.%s" % (name, kind), []).append(tensor.detach().flatten())
     return [("%s.%s" % (prefix, key), torch.cat(v).std().reshape(1)) for key, v in values.items()]

@@ -76,13 +76,39 @@ describe("graft.models", function()
     expect.eq(wrn:param_count(), 691674 - 3 * 16 * 9 + 16 * 9 - (128 + 1) * 10 + (128 + 1) * 7)
     k = keys(wrn)
     expect.eq(count(k), 83)
-    for _, name in ipairs { "block1.layer.0.convShortcut.weight", "block2.layer.1.bn2.weight",
-                            "bn1.running_var", "fc.weight" } do
+    for _, name in ipairs { "conv.weight", "stage1.block1.shortcut.conv.weight", "stage2.block2.bn2.weight",
+                            "bn.running_var", "fc.weight" } do
       expect.truthy(k[name], name)
     end
-    expect.truthy(not k["block2.layer.1.convShortcut.weight"], "no shortcut conv at equal widths")
+    expect.truthy(not k["stage2.block2.shortcut.conv.weight"], "no shortcut conv at equal widths")
     expect.eq(wrn:forward(graft.randn({ 3, 1, 20, 20 }, 2)):shape(), { 3, 7 })
     expect.eq(graft.models.build("wrn28_10"):param_count(), 36479194)
+  end)
+
+  it("names WRN-28-10's tensors as the reference's wrn.py does, in its order", function()
+    -- tests/fixtures/wrn28_10_keys.txt: PyTorch's state_dict of the reference's model
+    -- (tests/parity/make_fixture.py), one "key shape" line each
+    local parameters, buffers = {}, {}
+    for line in io.lines(here .. "/../fixtures/wrn28_10_keys.txt") do
+      local key, shape = line:match("^(%S+) ?(%S*)$")
+      local buffer = key:find("running_") or key:find("num_batches_tracked")
+      local list = buffer and buffers or parameters
+      list[#list + 1] = key .. " " .. shape
+    end
+    local net = graft.models.build("wrn28_10")
+    local function listed(views, names)
+      local lines = {}
+      for i, name in ipairs(names) do
+        local t = views[name]
+        lines[i] = name .. " " .. (math.type(t) == "integer" and "" or table.concat(t:shape(), ","))
+      end
+      return lines
+    end
+    expect.eq(listed(net:parameters()), parameters)
+    expect.eq(listed(net:buffers()), buffers)
+    -- conv, 12 blocks of two BatchNorms (5 tensors each) and two convs, 3 shortcut convs, bn, fc
+    expect.eq(#parameters + #buffers, 1 + 12 * (5 + 1 + 5 + 1) + 3 + 5 + 2, "the reference's 155 tensors")
+    net:close()
   end)
 
   it("takes classes, channels and size from a data set, and names bad options", function()

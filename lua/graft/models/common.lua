@@ -25,9 +25,10 @@ end
 -- The initialisation option of the models built in C; reference: the rule the
 -- reference's code initialises that model with.
 function common.init_option(reference)
-  return { "init", "string", choices = { "kaiming", "pytorch" }, default = reference,
-           help = "initial weights: Kaiming normal (N(0, sqrt(2 / fan_in))) or PyTorch's "
-             .. "defaults (U(+-1/sqrt(fan_in))); the default is the reference's" }
+  return { "init", "string", choices = { "kaiming", "pytorch", "wrn" }, default = reference,
+           help = "initial weights: Kaiming normal (N(0, sqrt(2 / fan_in))), PyTorch's "
+             .. "defaults (U(+-1/sqrt(fan_in))) or the reference wrn.py's (Kaiming convs, "
+             .. "BatchNorm weights U(0, 1), biases 0); the default is the reference's" }
 end
 
 -- Checks opts against spec and fills classes, in_channels and image_size from

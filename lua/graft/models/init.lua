@@ -22,11 +22,14 @@ initialised as the reference is, with PyTorch's defaults, U(+-1/sqrt(fan_in))
 models.vgg16 = doc(require "graft.models.vgg", [[graft.models.vgg16{classes=10, ...} -> net
 VGG16 with BatchNorm, CIFAR variant: 13 convolutions (cfg 64,64,M,128,128,M,
 256x3,M,512x3,M,512x3,M) and one linear layer 512 -> classes; keys features.N.*,
-classifier.*. Needs images of at least 32x32.]])
+classifier.*; initialised as the reference's, with PyTorch's defaults (init =
+'kaiming' or 'wrn' otherwise). Needs images of at least 32x32.]])
 
 models.wrn = doc(require "graft.models.wrn", [[graft.models.wrn{depth=28, widen=10, classes=10, ...} -> net
 Wide ResNet with pre-activation blocks (WRN-28-10 by default: 36.5M parameters);
-keys conv1.weight, block1.layer.0.bn1.*, ..., convShortcut.weight, bn1.*, fc.*.]])
+keys as the reference's wrn.py: conv.weight, stage1.block1.bn1.*, ...,
+stage1.block1.shortcut.conv.weight, bn.*, fc.*; initialised as it is (Kaiming convs,
+BatchNorm weights U(0, 1), biases 0; init = 'kaiming' or 'pytorch' otherwise).]])
 
 local NAMES = "resnet20/32/44/56/110, resnetN_leaky, mobilenetv2, vgg16, wrn28_10"
 

@@ -7,7 +7,8 @@
 local core = require "graft.core"
 local common = require "graft.models.common"
 
-local spec = common.spec("graft.models.vgg16", { common.init_option("kaiming") })
+-- the reference's models/vgg.py has no init code: PyTorch's defaults
+local spec = common.spec("graft.models.vgg16", { common.init_option("pytorch") })
 
 return function(opts)
   opts = common.options(spec, opts)

@@ -1,10 +1,11 @@
--- Wide ResNets (Zagoruyko & Komodakis 2016) with pre-activation blocks, as the
--- common PyTorch code defines them, built in C by graft.core.wrn_cifar: conv1 (3x3,
--- 16), three groups block1..3 of n = (depth - 4) / 6 blocks of widths 16k, 32k, 64k
--- (strides 1, 2, 2), then bn1, ReLU, global average pooling and fc. Block i of group g, "blockG.layer.I": bn1, relu,
--- conv1 (3x3, stride), bn2, relu, conv2 (3x3); when the width changes, convShortcut
--- (1x1, stride) reads the activated input; otherwise the block input is added.
--- No dropout (the reference's default).
+-- Wide ResNets (Zagoruyko & Komodakis 2016) with pre-activation blocks, named and
+-- initialised as the reference's models/wrn.py, built in C by graft.core.wrn_cifar:
+-- conv (3x3, 16), three stages stage1..3 of n = (depth - 4) / 6 blocks of widths 16k,
+-- 32k, 64k (strides 1, 2, 2), then bn, ReLU, global average pooling and fc. Block i
+-- (1-based) of stage s, "stageS.blockI": bn1, relu, conv1 (3x3, stride), bn2, relu,
+-- conv2 (3x3); when the width changes, shortcut.conv (1x1, stride) reads the
+-- activated input; otherwise the block input is added. No dropout (the reference's
+-- default).
 local core = require "graft.core"
 local common = require "graft.models.common"
 
@@ -14,7 +15,7 @@ local spec = common.spec("graft.models.wrn", {
       if depth < 10 or (depth - 4) % 6 ~= 0 then return "6n + 4 (10, 16, 22, 28, 40, ...)" end
     end },
   { "widen", "integer", default = 10, min = 1, help = "width factor k" },
-  common.init_option("kaiming"),
+  common.init_option("wrn"),
 })
 
 return function(opts)

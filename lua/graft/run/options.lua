@@ -38,7 +38,7 @@ options.spec = graft_options.spec("graft.run", {
     help = "temperature T of the soft targets (distill, mutual)" },
   { "soft_weight", "number", min = 0, default_help = "1",
     help = "weight of the soft-target term, T^2 KL (distill, mutual)" },
-  { "init", "string", choices = { "kaiming", "pytorch" }, default_help = "the model's reference rule",
+  { "init", "string", choices = { "kaiming", "pytorch", "wrn" }, default_help = "the model's reference rule",
     help = "initial weights (graft.models)" },
   { "diff_lr", "boolean", default = true,
     help = "network k of K starts at lr*(1+cos(pi*(K-k)/K))/2 (the reference's different LR)" },
