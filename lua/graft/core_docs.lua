@@ -121,10 +121,11 @@ doc(core.mobilenetv2_cifar, [[graft.core.mobilenetv2_cifar{classes = 10, in_chan
                               image_size = 32, seed = 0, init = 'pytorch'} -> net
 The reference's CIFAR MobileNetV2 (init: 'pytorch', the reference's, or 'kaiming').]])
 doc(core.vgg16_cifar, [[graft.core.vgg16_cifar{classes = 10, in_channels = 3, image_size = 32,
-                        seed = 0, init = 'kaiming'} -> net
+                        seed = 0, init = 'pytorch'} -> net
 VGG16 with BatchNorm, CIFAR variant (features.N, classifier); images of 32x32 or more.]])
 doc(core.wrn_cifar, [[graft.core.wrn_cifar{depth = 28, widen = 10, classes = 10, in_channels = 3,
-                      image_size = 32, seed = 0, init = 'kaiming'} -> net
-Wide ResNet-depth-widen with pre-activation blocks, depth 6n + 4.]])
+                      image_size = 32, seed = 0, init = 'wrn'} -> net
+Wide ResNet-depth-widen with pre-activation blocks, depth 6n + 4, named as the
+reference's wrn.py (conv, stageS.blockI, shortcut.conv, bn, fc).]])
 
 return true
