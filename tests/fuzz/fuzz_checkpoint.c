@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fuzz_refused();
         return 0;
     }
-    const char *path = fuzz_scratch_path();
+    const char *path = fuzz_scratch_path("written.safetensors");
     if (gf_net_save(net, path, NULL, 0) != GF_OK) {
         fprintf(stderr, "a loaded network cannot be saved: %s\n", gf_error_message());
         abort();

@@ -3,12 +3,12 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "core/error.h"
+#include "core/files.h"
 
 static int slot_fd[FUZZ_FILE_SLOTS] = {-1, -1, -1, -1};
 static char slot_path[FUZZ_FILE_SLOTS][64];
@@ -57,23 +57,24 @@ const char *fuzz_gzip_file(int slot, const uint8_t *bytes, size_t n, int level) 
 
 static char scratch[128];
 
-static void remove_scratch(void) {
-    unlink(scratch);
-    *strrchr(scratch, '/') = '\0';
-    rmdir(scratch);
-}
+static void remove_scratch(void) { gf_remove_tree(scratch); }
 
-const char *fuzz_scratch_path(void) {
+const char *fuzz_scratch_dir(void) {
     if (scratch[0]) return scratch;
     const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
     snprintf(scratch, sizeof scratch, "%s/graft-fuzz-XXXXXX", base);
     if (!mkdtemp(scratch)) {
-        perror("fuzz_scratch_path: mkdtemp");
+        perror("fuzz_scratch_dir: mkdtemp");
         abort();
     }
-    strcat(scratch, "/scratch.safetensors");
     atexit(remove_scratch);
     return scratch;
+}
+
+const char *fuzz_scratch_path(const char *name) {
+    static char path[256];
+    snprintf(path, sizeof path, "%s/%s", fuzz_scratch_dir(), name);
+    return path;
 }
 
 void fuzz_refused(void) {

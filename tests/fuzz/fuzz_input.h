@@ -17,10 +17,12 @@ const char *fuzz_file(int slot, const uint8_t *bytes, size_t n);
 /* The same, gzip-compressed (deflate level `level`, 0..9). */
 const char *fuzz_gzip_file(int slot, const uint8_t *bytes, size_t n, int level);
 
-/* A scratch file for a harness that writes (the writers rename into place, so it
- * lies in a private directory: under /dev/shm, in memory, when the system has it;
- * removed at exit). The same path on every call. */
-const char *fuzz_scratch_path(void);
+/* A private scratch folder for the harnesses that write files (the writers rename
+ * into place, so it is a folder of its own): under /dev/shm, in memory, when the
+ * system has it; removed at exit. The same folder on every call. */
+const char *fuzz_scratch_dir(void);
+/* fuzz_scratch_dir()/name (valid until the next call). */
+const char *fuzz_scratch_path(const char *name);
 
 /* A reader refused the input: the error message must say why (abort otherwise);
  * printed when GRAFT_FUZZ_VERBOSE is set, to see what a seed or crash input hits. */

@@ -32,7 +32,7 @@ static void round_trip(const gf_st_file *f) {
     if (!entries || !meta) abort();
     for (size_t i = 0; i < count; i++) entries[i] = *gf_safetensors_entry(f, i);
     for (size_t i = 0; i < meta_count; i++) meta[i] = *gf_safetensors_meta(f, i);
-    const char *path = fuzz_scratch_path();
+    const char *path = fuzz_scratch_path("written.safetensors");
     if (gf_safetensors_write(path, entries, count, meta, meta_count) != GF_OK) {
         fprintf(stderr, "a file that reads cannot be written back: %s\n", gf_error_message());
         abort();
