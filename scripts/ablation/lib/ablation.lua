@@ -1,7 +1,7 @@
--- The frame shared by the ablation scripts (scripts/ablation/<name>.lua): presets,
--- seeds, one graft.run per variant and seed, statistics over seeds (statistics.lua:
--- paired by seed, 95% intervals), the Markdown table beside the paper's numbers, CSV
--- and pictures in the output folder.
+-- The frame shared by the ablation scripts (scripts/ablation/<name>.lua): the command
+-- line, then one graft.run per variant and seed (plan.lua: presets and the runs'
+-- options), reusing finished runs and continuing interrupted ones, then the tables,
+-- CSV and pictures (report.lua, with statistics.lua's paired statistics over seeds).
 --
 -- A script describes itself:
 --   ablation.main{name =, title =, paper_note =, presets = {quick = ablation.preset(...), paper = ...},
@@ -15,100 +15,16 @@
 -- --only and graft.run's --data, --data-dir, --model, --epochs, --subset,
 -- --test-subset, --lr, --wd, --init over the preset's; --help lists them).
 local graft = require "graft"
-local csv = require "graft.csv"
 local json = require "graft.json"
 local graft_options = require "graft.options"
 local graft_run_options = require "graft.run.options"
-local statistics = require "statistics"
+local plan = require "plan"
+local report = require "report"
 
-local ablation = {}
-
----------------------------------------------------------------------------- presets
-
--- quick: ResNet-8 on the first images of Fashion-MNIST, 20 epochs with a cosine
--- schedule per iteration (the step schedule's drop at epoch 60 never comes in a short
--- run), tested on 2000 test images after each grafting round. Planned so that runs
--- converge (the spread between seeds of the earlier, unconverged 6-epoch ResNet-20
--- preset, 3 to 7 points, hid any effect of the paper's size): ResNet-8 on 5000
--- images reaches 85.0% for seeds 1 and 2 alike, and one such network takes about
--- 108 s on the idle 2-core machine (docs/results.md). Scripts scale the images to
--- their number of networks so that each takes at most 30 minutes run alone. Every
--- network is also tested before each grafting round, for the paper's metric.
-ablation.quick = {model = "resnet8", data = "fashion-mnist", subset = 5000, test_subset = 2000,
-                  epochs = 20, batch = 128, lr = 0.1, wd = 5e-4, momentum = 0.9, schedule = "cosine",
-                  test_before = true, ensemble = false, threshold = 1e-2}
--- paper: the paper's CIFAR settings (section 4 and the reference's code): 200
--- epochs, batch 128, lr 0.1, momentum 0.9, weight decay 5e-4, crops with 4 pixels
--- of padding and flips, tested before every grafting round. The schedule follows the
--- reference (schedule_rule = "reference"): cosine per iteration only together with
--- different learning rates (diff_lr and more than one network), x0.1 every 60 epochs
--- for the baseline and every same-LR row; a variant that names its schedule keeps it.
-ablation.paper = {model = "mobilenetv2", data = "cifar10", epochs = 200, batch = 128, lr = 0.1,
-                  wd = 5e-4, momentum = 0.9, schedule_rule = "reference",
-                  test_before = true, ensemble = false, threshold = 1e-2}
-
--- A preset: base settings with changes; {run = options, seeds = n}.
-function ablation.preset(base, changes, seeds)
-  local run = {}
-  for k, v in pairs(base) do run[k] = v end
-  for k, v in pairs(changes or {}) do run[k] = v end
-  return {run = run, seeds = seeds or 3}
-end
-
--- The schedule a run takes under the reference's rule (see ablation.paper).
-local function reference_schedule(o)
-  return o.diff_lr ~= false and (o.nets or 2) > 1 and "cosine" or "step"
-end
-
--- The row a table needs beside its variants under the reference's rule: where a
--- variant trains with cosine (different learning rates), a baseline with cosine too,
--- since the paper's "different LR" gain mixes the two changes.
-local function cosine_baseline(preset, variants)
-  if preset.run.schedule_rule ~= "reference" then return nil end
-  for _, variant in ipairs(variants) do
-    local run = {}
-    for k, v in pairs(preset.run) do run[k] = v end
-    for k, v in pairs(variant.run or {}) do run[k] = v end
-    if run.schedule == nil and reference_schedule(run) == "cosine" then
-      return {name = "baseline-cosine", label = "baseline, cosine",
-              run = {nets = 1, scion = "none", schedule = "cosine"}}
-    end
-  end
-  return nil
-end
-
----------------------------------------------------------------------------- statistics
-
--- mean and sample standard deviation (n - 1); sd is nil for one value.
-ablation.stats = statistics.mean_sd
-
-function ablation.format_mean(mean, sd, digits)
-  digits = digits or 2
-  if mean ~= mean then return "n/a" end
-  local fmt = "%." .. digits .. "f"
-  if not sd then return string.format(fmt, mean) end
-  return string.format(fmt .. " ± " .. fmt, mean, sd)
-end
-
--- The comparison of two variants' runs ({seed =, [metric] =} each), paired by seed:
--- statistics.paired's mean difference, 95% interval, p and verdict.
-function ablation.compare(runs, reference_runs, metric)
-  local mine, theirs = {}, {}
-  for _, m in ipairs(runs) do mine[m.seed] = m[metric] end
-  for _, m in ipairs(reference_runs) do theirs[m.seed] = m[metric] end
-  return statistics.paired(mine, theirs)
-end
-
----------------------------------------------------------------------------- tables
-
-function ablation.markdown(header, rows)
-  local lines = {"| " .. table.concat(header, " | ") .. " |",
-                 "|" .. string.rep("---|", #header)}
-  for _, row in ipairs(rows) do lines[#lines + 1] = "| " .. table.concat(row, " | ") .. " |" end
-  return table.concat(lines, "\n") .. "\n"
-end
-
----------------------------------------------------------------------------- command line
+-- What the scripts use: presets, statistics and tables for their own reports.
+local ablation = {quick = plan.quick, paper = plan.paper, preset = plan.preset, stats = report.stats,
+                  format_mean = report.format_mean, compare = report.compare, markdown = report.markdown,
+                  bars = report.bars}
 
 -- The command line of an ablation script: its own options, and graft.run's options
 -- that override the preset's.
@@ -142,25 +58,6 @@ end
 local function parse(spec, args)
   local options, parser = command_line(spec)
   return options:check(graft_options.parse_or_exit(parser, args))
-end
-
----------------------------------------------------------------------------- runs
-
--- The options of one run: preset, then the variant's own, then the command line.
-local function run_options(preset, variant, cli, seed)
-  local o = {}
-  for k, v in pairs(preset.run) do o[k] = v end
-  for k, v in pairs(variant.run or {}) do o[k] = v end
-  o.seed, o.quiet = seed, true
-  for _, k in ipairs{"model", "epochs", "subset", "test_subset", "data", "data_dir", "lr", "wd", "init"} do
-    if cli[k] then o[k] = cli[k] end
-  end
-  if o.diff_lr == nil then o.diff_lr = true end -- graft.run's default, spelled out for the plan
-  if o.schedule_rule == "reference" and (variant.run or {}).schedule == nil then
-    o.schedule = reference_schedule(o)
-  end
-  o.schedule_rule = nil
-  return o
 end
 
 -- Options that make two runs the same experiment (for reusing a finished run).
@@ -206,7 +103,7 @@ end
 local function default_measure(result)
   local accuracies = {}
   for k, f in ipairs(result.final) do accuracies[k] = f.test_top1 end
-  local mean_all = ablation.stats(accuracies)
+  local mean_all = report.stats(accuracies)
   local first = result.final[1]
   return {accuracy = first.best_before or first.test_top1, final = first.test_top1,
           accuracy_all = mean_all, ensemble = result.ensemble,
@@ -226,71 +123,18 @@ function ablation.main(spec)
   local preset = spec.presets[cli.preset]
   local seeds = cli.seeds or preset.seeds or 3
   local out = cli.out or ("runs/" .. spec.name .. (cli.preset == "quick" and "" or "-" .. cli.preset))
-  local variants = spec.variants(preset, cli)
-  local extra = cosine_baseline(preset, variants)
-  if extra then table.insert(variants, 2, extra) end
-  if cli.only then
-    local wanted, names, chosen = {}, {}, {}
-    for name in cli.only:gmatch("[^,]+") do wanted[name] = true end
-    for _, variant in ipairs(variants) do
-      names[#names + 1] = variant.name
-      if wanted[variant.name] then
-        chosen[#chosen + 1] = variant
-        wanted[variant.name] = nil
-      end
-    end
-    local unknown = next(wanted)
-    if unknown then
-      io.stderr:write(spec.name, ": --only: no variant '", unknown, "' (variants: ",
-                      table.concat(names, ", "), ")\n")
-      os.exit(2)
-    end
-    variants = chosen
-  end
+  local variants = plan.variants(spec, preset, cli)
   local measure = spec.measure or default_measure
-
-  local plan = {}
-  for seed = 1, seeds do
-    for _, variant in ipairs(variants) do
-      local o = run_options(preset, variant, cli, seed)
-      plan[#plan + 1] = {variant = variant, seed = seed, options = o,
-                         dir = string.format("%s/runs/%s-seed%d", out, variant.name, seed)}
-    end
-  end
-  local network_epochs, images = 0, 0
-  for _, p in ipairs(plan) do
-    local o = p.options
-    -- distillation trains its teacher first: two networks
-    local networks = o.method == "distill" and 2 or o.nets
-    network_epochs = network_epochs + networks * o.epochs
-    -- a test image costs about a quarter of a training image (forward only)
-    images = images + networks * o.epochs * ((o.subset or 60000) + (o.test_subset or 10000) / 4)
-  end
-  local first = plan[1].options
-  print(string.format("# %s\npreset %s: %s on %s (%s training images, %s test), %d epochs, %d seed(s); "
-                      .. "%d runs, %d network-epochs, about %.2g training images; output in %s", spec.title,
-                      cli.preset, first.model, first.data, tostring(first.subset or "all"),
-                      tostring(first.test_subset or "all"), first.epochs, seeds, #plan, network_epochs,
-                      images, out))
-  if cli.plan then
-    for _, p in ipairs(plan) do
-      local o = p.options
-      print(string.format("  %-28s seed %d: method %s, nets %d, scion %s, criterion %s, alpha %s, "
-                          .. "diff_lr %s, same_order %s, schedule %s, batch %d, lr %g, wd %g, epochs %d",
-                          p.variant.name, p.seed, o.method or "graft", o.nets or 2, o.scion or "external",
-                          o.criterion or "entropy", o.alpha and tostring(o.alpha) or "eq. 7",
-                          tostring(o.diff_lr), tostring(o.same_order or false), o.schedule or "cosine",
-                          o.batch, o.lr, o.wd, o.epochs))
-    end
-    return
-  end
+  local runs = plan.runs(preset, variants, cli, seeds, out)
+  plan.print(spec, cli, runs, seeds, out)
+  if cli.plan then return end
   graft.core.make_dirs(out)
   local command = table.concat({"scripts/ablation/" .. spec.name, table.unpack(arg or {})}, " ")
   graft.core.write_file(out .. "/command.txt", command .. "\n")
 
-  local data_cache, measured, rows = {}, {}, {}
+  local data_cache, measured = {}, {}
   local ran, ran_seconds = 0, 0
-  for index, p in ipairs(plan) do
+  for index, p in ipairs(runs) do
     local o = p.options
     local summary = not cli.fresh and finished_run(p.dir, o)
     local m, seconds, how
@@ -321,116 +165,20 @@ function ablation.main(spec)
     m.variant, m.seed, m.seconds = p.variant.name, p.seed, seconds
     m.dir = p.dir
     measured[#measured + 1] = m
-    rows[#rows + 1] = m
     -- the time left, from the runs made now (reused ones cost nothing)
     local left = ""
-    if index < #plan and ran > 0 then
-      left = string.format("; about %.0f min left", ran_seconds / ran * (#plan - index) / 60)
+    if index < #runs and ran > 0 then
+      left = string.format("; about %.0f min left", ran_seconds / ran * (#runs - index) / 60)
     end
     print(string.format("[%d/%d] %s, seed %d: %.2f%% best before grafting, %s final (%s, %.0f s)%s",
-                        index, #plan, p.variant.name, p.seed, m.accuracy,
+                        index, #runs, p.variant.name, p.seed, m.accuracy,
                         m.final and string.format("%.2f%%", m.final) or "n/a", how, seconds or 0, left))
   end
 
-  -- per-variant statistics
-  local by_variant = {}
-  for _, variant in ipairs(variants) do by_variant[variant.name] = {variant = variant, runs = {}} end
-  for _, m in ipairs(measured) do table.insert(by_variant[m.variant].runs, m) end
-  local summary_rows = {}
-  local metric = spec.metric or "accuracy"
-  for _, variant in ipairs(variants) do
-    local v = by_variant[variant.name]
-    local values, finals = {}, {}
-    for i, m in ipairs(v.runs) do values[i], finals[#finals + 1] = m[metric], m.final end
-    v.mean, v.sd = ablation.stats(values)
-    if #finals == #v.runs then v.final_mean, v.final_sd = ablation.stats(finals) end
-  end
-  local reference = by_variant[spec.reference or variants[1].name]
-  local paper_reference = reference.variant.paper
-  local table_rows = {}
-  for _, variant in ipairs(variants) do
-    local v = by_variant[variant.name]
-    local paper = variant.paper or {}
-    local is_reference = v == reference
-    local compared = not is_reference and spec.compare ~= false
-    local c = compared and ablation.compare(v.runs, reference.runs, metric) or {}
-    v.comparison = c
-    local verdict = (is_reference and spec.compare ~= false) and "(reference)" or c.verdict or ""
-    local paper_gain = (not is_reference and paper[1] and paper_reference and paper_reference[1])
-                       and string.format("%+.2f", paper[1] - paper_reference[1]) or ""
-    local gain = ""
-    if c.low then
-      gain = string.format("%+.2f [%+.2f, %+.2f]", c.mean, c.low, c.high)
-    elseif c.mean and c.mean == c.mean then
-      gain = string.format("%+.2f", c.mean)
-    end
-    table_rows[#table_rows + 1] = {variant.label or variant.name,
-      paper[1] and string.format("%.2f", paper[1]) or "–", paper[2] and string.format("%.2f", paper[2]) or "–",
-      paper_gain, ablation.format_mean(v.mean, v.sd),
-      v.final_mean and ablation.format_mean(v.final_mean, v.final_sd) or "n/a", gain,
-      c.p and string.format("%.2g", c.p) or "", verdict}
-    summary_rows[#summary_rows + 1] = {variant = variant.name, seeds = #v.runs, mean = v.mean, sd = v.sd,
-                                       final_mean = v.final_mean, final_sd = v.final_sd,
-                                       paper_cifar10 = paper[1], paper_cifar100 = paper[2],
-                                       difference = c.mean, ci_low = c.low, ci_high = c.high, p = c.p,
-                                       pairs = c.pairs, verdict = verdict}
-  end
-  local metric_name = spec.metric_name
-                      or "best test accuracy of network 1 over the epochs, measured before grafting (%)"
-  local text = string.format("## %s\n\n%s\n\nMeasured: %s, %s on %s (%s training images, %s test), %d epochs, "
-                             .. "%d seed(s), mean ± sample standard deviation; final: the test accuracy "
-                             .. "after the last epoch (and its grafting round). Gain: the mean difference "
-                             .. "to %s over the seeds both have (same seed: same initialisation and data "
-                             .. "order of network 1) with its 95%% confidence interval (Student's t) and "
-                             .. "the p value of the paired t-test; the verdict is the interval's. "
-                             .. "Paper: %s.\n\n", spec.title,
-                             "`" .. command .. "`", metric_name, first.model, first.data,
-                             tostring(first.subset or "all"), tostring(first.test_subset or "all"),
-                             first.epochs, seeds, reference.variant.label or reference.variant.name,
-                             spec.paper_note)
-  text = text .. ablation.markdown({"variant", "paper CIFAR-10", "paper CIFAR-100", "paper gain (C-10)",
-                                    "measured", "final", "gain [95% CI]", "p", "verdict"}, table_rows)
-  local ctx = {spec = spec, cli = cli, preset = preset, out = out, variants = variants, by_variant = by_variant,
-               measured = measured, reference = reference, first = first, seeds = seeds}
-  if spec.report then text = text .. (spec.report(ctx) or "") end
-  print("\n" .. text)
-  graft.core.write_file(out .. "/table.md", text)
-  graft.core.write_file(out .. "/runs.csv", csv.encode({"variant", "seed", "accuracy", "final", "accuracy_all",
-    "ensemble", "invalid_ratio", "information", "seconds", "dir"}, rows, 6))
-  graft.core.write_file(out .. "/summary.csv", csv.encode({"variant", "seeds", "mean", "sd", "final_mean",
-    "final_sd", "paper_cifar10", "paper_cifar100", "difference", "ci_low", "ci_high", "p", "pairs",
-    "verdict"}, summary_rows, 6))
-  if not spec.no_bars then ablation.bars(ctx) end
-  print("wrote " .. out .. "/table.md, runs.csv, summary.csv and pictures")
+  local ctx = {spec = spec, cli = cli, preset = preset, out = out, variants = variants, measured = measured,
+               first = runs[1].options, seeds = seeds, command = command}
+  report.write(ctx)
   return ctx
-end
-
--- The default picture: measured mean ± sd per variant, and the gain over the
--- reference (with its 95% interval) beside the paper's gain (the levels differ:
--- CIFAR against Fashion-MNIST).
-function ablation.bars(ctx)
-  local labels, means, sds, gains, halves, paper_gains = {}, {}, {}, {}, {}, {}
-  local paper_reference = ctx.reference.variant.paper
-  for i, variant in ipairs(ctx.variants) do
-    local v = ctx.by_variant[variant.name]
-    labels[i] = variant.label or variant.name
-    means[i], sds[i] = v.mean, v.sd or 0
-    local c = v.comparison or {}
-    gains[i] = c.mean or 0
-    halves[i] = c.high and (c.high - c.mean) or 0
-    paper_gains[i] = (variant.paper and variant.paper[1] and paper_reference and paper_reference[1])
-                     and variant.paper[1] - paper_reference[1] or 0
-  end
-  local lo, hi = math.huge, -math.huge
-  for i = 1, #means do lo, hi = math.min(lo, means[i] - sds[i]), math.max(hi, means[i] + sds[i]) end
-  local margin = math.max(0.5, (hi - lo) * 0.3)
-  graft.plot.bars{labels = labels, series = {{values = means, err = sds, title = "measured (mean ± sd)"}},
-                  title = ctx.spec.title .. ": measured", ylabel = "test accuracy (%)",
-                  yrange = {lo - margin, hi + margin}, key = "top left", out = ctx.out .. "/accuracy.png"}
-  graft.plot.bars{labels = labels, series = {{values = paper_gains, title = "paper (CIFAR-10)"},
-                                             {values = gains, err = halves, title = "measured (95% interval, paired by seed)"}},
-                  title = ctx.spec.title .. ": gain over " .. (ctx.reference.variant.label or ctx.reference.variant.name),
-                  ylabel = "accuracy difference (points)", key = "top left", out = ctx.out .. "/gain.png"}
 end
 
 return ablation
