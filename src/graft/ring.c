@@ -35,6 +35,10 @@ int gf_graft_record_count(const gf_net *net, int networks) {
     return networks > 1 ? networks * gf_graft_layer_count(net) : 0;
 }
 
+int gf_graft_chain_record_count(const gf_net *net, int networks) {
+    return networks > 1 ? (networks - 1) * gf_graft_layer_count(net) : 0;
+}
+
 static int check_same_architecture(gf_net *const *nets, int count) {
     const gf_net *first = nets[0];
     for (int k = 1; k < count; k++) {
@@ -63,6 +67,7 @@ static int check_same_architecture(gf_net *const *nets, int count) {
 /* Everything one round needs, freed together. */
 typedef struct round_state {
     int count, layer_count;
+    int first_grafted; /* the first network grafted: 0 in a ring, 1 in an open chain */
     gf_graft_layer *layers;
     int *layer_of_node;      /* node -> index into layers, -1 */
     int *alpha_source;       /* node -> layer whose factors mix it, -1: nothing to mix */
@@ -187,10 +192,11 @@ static int plan_gamma_rule(round_state *r, const gf_net *net) {
     return r->channel_weight && r->channel_rest ? GF_OK : GF_ERR;
 }
 
-static int round_prepare(round_state *r, gf_net *const *nets, int count,
+static int round_prepare(round_state *r, gf_net *const *nets, int count, bool closed,
                          const gf_graft_options *options) {
     memset(r, 0, sizeof *r);
     r->count = count;
+    r->first_grafted = closed ? 0 : 1;
     const gf_net *first = nets[0];
     int nodes = gf_net_node_count(first);
     r->layer_count = gf_graft_layer_count(first);
@@ -347,7 +353,7 @@ static int graft_network(gf_net *net, round_state *r, int k, const gf_graft_opti
             if (layer->bias) mix_slice(net, r, k, other, layer->bias, groups, self_f, other_f);
             if (records)
                 record_layer(r, k, other, l, layer_alpha(r, source, options),
-                             &records[k * r->layer_count + l]);
+                             &records[(k - r->first_grafted) * r->layer_count + l]);
             continue;
         }
         const int slices[4] = {node->weight, node->bias, node->running_mean, node->running_var};
@@ -406,12 +412,14 @@ static void graft_network_gamma(gf_net *net, round_state *r, int k, gf_graft_rec
             }
             mean = sum / (double)(layer->filters * inputs_per_group);
         }
-        if (records) record_layer(r, k, other, l, mean, &records[k * r->layer_count + l]);
+        if (records)
+            record_layer(r, k, other, l, mean, &records[(k - r->first_grafted) * r->layer_count + l]);
     }
 }
 
-int gf_graft_ring(gf_net *const *nets, int count, const gf_graft_options *options,
-                  gf_graft_record *records, int capacity) {
+/* A round over a ring (closed) or an open chain, see ring.h. */
+static int graft_round(gf_net *const *nets, int count, bool closed,
+                       const gf_graft_options *options, gf_graft_record *records, int capacity) {
     if (count < 1) return gf_fail("graft ring: needs at least one network, got %d", count);
     for (int k = 0; k < count; k++)
         if (!nets[k]) return gf_fail("graft ring: network %d is missing", k);
@@ -425,20 +433,22 @@ int gf_graft_ring(gf_net *const *nets, int count, const gf_graft_options *option
     if (gf_weighting_check(&options->weighting) != GF_OK) return gf_fail_context("graft ring");
     if (check_same_architecture(nets, count) != GF_OK) return GF_ERR;
     if (count == 1) return GF_OK;
-    int needed = gf_graft_record_count(nets[0], count);
+    int needed = closed ? gf_graft_record_count(nets[0], count)
+                        : gf_graft_chain_record_count(nets[0], count);
     if (records && capacity < needed)
-        return gf_fail("graft ring: room for %d records, %d networks x %d layers need %d",
-                       capacity, count, gf_graft_layer_count(nets[0]), needed);
+        return gf_fail("graft ring: room for %d records, %d layers of %d grafted network(s) "
+                       "need %d", capacity, gf_graft_layer_count(nets[0]),
+                       closed ? count : count - 1, needed);
 
     round_state r;
-    int status = round_prepare(&r, nets, count, options);
+    int status = round_prepare(&r, nets, count, closed, options);
     if (status != GF_OK) {
         gf_fail_context("graft ring");
         round_free(&r);
         return status;
     }
     bool gamma_rule = options->filter_level && options->filter_rule == GF_FILTER_GAMMA;
-    int grafted = 0;
+    int grafted = r.first_grafted;
     for (; grafted < count && status == GF_OK; grafted++) {
         if (gamma_rule) {
             graft_network_gamma(nets[grafted], &r, grafted, records);
@@ -448,7 +458,17 @@ int gf_graft_ring(gf_net *const *nets, int count, const gf_graft_options *option
         if (status != GF_OK) gf_fail_context("graft ring, network %d", grafted);
     }
     if (status != GF_OK) /* leave every network as it was before the round */
-        for (int k = 0; k < grafted; k++) restore(nets[k], &r, k);
+        for (int k = r.first_grafted; k < grafted; k++) restore(nets[k], &r, k);
     round_free(&r);
     return status;
+}
+
+int gf_graft_ring(gf_net *const *nets, int count, const gf_graft_options *options,
+                  gf_graft_record *records, int capacity) {
+    return graft_round(nets, count, true, options, records, capacity);
+}
+
+int gf_graft_chain(gf_net *const *nets, int count, const gf_graft_options *options,
+                   gf_graft_record *records, int capacity) {
+    return graft_round(nets, count, false, options, records, capacity);
 }

@@ -33,7 +33,12 @@
  *       from the filter criterion (eq. 3 or 4) and eq. 7, and each BatchNorm channel
  *       the alpha of its conv's filter.
  *
- * K = 1 is the baseline: nothing is mixed and no record is written. */
+ * K = 1 is the baseline: nothing is mixed and no record is written.
+ *
+ * The ring is the chain that closes. An open chain (gf_graft_chain) grafts network k
+ * from k-1 for k >= 1 and leaves network 0 as it is: a process holding a block of a
+ * ring spread over MPI ranks (src/mpi) puts the pre-round state of the network before
+ * its block there, and its block is then mixed to the same bytes as in the ring. */
 #ifndef GRAFT_GRAFT_RING_H
 #define GRAFT_GRAFT_RING_H
 
@@ -83,8 +88,18 @@ typedef struct gf_graft_record {
 int gf_graft_record_count(const gf_net *net, int networks);
 
 /* One grafting round over nets[0..count-1] (same architecture, checked). records
- * may be NULL; otherwise it needs gf_graft_record_count entries (capacity). */
+ * may be NULL; otherwise it needs gf_graft_record_count entries (capacity), network
+ * k's layers from k * layers. On error every network is as before the round. */
 int gf_graft_ring(gf_net *const *nets, int count, const gf_graft_options *options,
                   gf_graft_record *records, int capacity);
+
+/* Records per round of an open chain: (networks - 1) * layers (0 for one network). */
+int gf_graft_chain_record_count(const gf_net *net, int networks);
+
+/* The same round over an open chain: nets[k] takes from nets[k-1] for k = 1 ..
+ * count-1 and nets[0] only gives. Records as gf_graft_ring's, network k's layers from
+ * (k - 1) * layers, network and source numbered as in nets. */
+int gf_graft_chain(gf_net *const *nets, int count, const gf_graft_options *options,
+                   gf_graft_record *records, int capacity);
 
 #endif

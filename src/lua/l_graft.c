@@ -294,8 +294,8 @@ static gf_graft_options check_ring_options(lua_State *L, int index) {
     return options;
 }
 
-/* graft_ring({net1, ..., netK} [, options]) -> records (1-based network indices) */
-static int l_graft_ring(lua_State *L) {
+/* One round over a ring (closed) or an open chain of the networks at index 1. */
+static int graft_round(lua_State *L, bool closed, const char *operation) {
     luaL_checktype(L, 1, LUA_TTABLE);
     gf_graft_options options = check_ring_options(L, 2);
     int count = (int)luaL_len(L, 1);
@@ -306,11 +306,12 @@ static int l_graft_ring(lua_State *L) {
         nets[k] = gf_lua_check_net(L, -1);
         lua_pop(L, 1);
     }
-    int capacity = gf_graft_record_count(nets[0], count);
+    int capacity = closed ? gf_graft_record_count(nets[0], count)
+                          : gf_graft_chain_record_count(nets[0], count);
     gf_graft_record *records =
         lua_newuserdatauv(L, (size_t)(capacity ? capacity : 1) * sizeof *records, 0);
-    if (gf_graft_ring(nets, count, &options, records, capacity) != GF_OK)
-        return gf_lua_raise(L, "graft.graft_ring");
+    if ((closed ? gf_graft_ring : gf_graft_chain)(nets, count, &options, records, capacity) != GF_OK)
+        return gf_lua_raise(L, operation);
     lua_createtable(L, capacity, 0);
     for (int i = 0; i < capacity; i++) {
         const gf_graft_record *r = &records[i];
@@ -331,6 +332,12 @@ static int l_graft_ring(lua_State *L) {
     return 1;
 }
 
+/* graft_ring({net1, ..., netK} [, options]) -> records (1-based network indices) */
+static int l_graft_ring(lua_State *L) { return graft_round(L, true, "graft.graft_ring"); }
+
+/* graft_chain({net1, ..., netK} [, options]) -> records: net1 only gives (ring.h) */
+static int l_graft_chain(lua_State *L) { return graft_round(L, false, "graft.graft_chain"); }
+
 void gf_lua_register_graft(lua_State *L, int module) {
     static const luaL_Reg functions[] = {
         {"l1", l_l1},
@@ -347,6 +354,7 @@ void gf_lua_register_graft(lua_State *L, int module) {
         {"scion_noise", l_scion_noise},
         {"scion_internal", l_scion_internal},
         {"graft_ring", l_graft_ring},
+        {"graft_chain", l_graft_chain},
         {NULL, NULL},
     };
     lua_pushvalue(L, module);

@@ -163,6 +163,71 @@ static void test_two_networks_end_identical(void) {
     }
 }
 
+/* A ring of four networks cut into blocks of 2 and of 1, each grafted as an open
+ * chain behind a copy of the network before it (as the processes of an MPI run do):
+ * every network ends with the ring's bytes and logs the ring's records; the copy in
+ * front is left as it was. */
+static void test_chains_are_blocks_of_the_ring(void) {
+    enum { K = 4, L = 3 };
+    for (int variant = 0; variant < 4; variant++) {
+        gf_graft_options options = gf_graft_options_default();
+        options.criterion = variant == 1 ? GF_CRITERION_L1 : GF_CRITERION_ENTROPY;
+        options.filter_level = variant >= 2;
+        options.filter_rule = variant == 2 ? GF_FILTER_CRITERION : GF_FILTER_GAMMA;
+        gf_net *ring[K], *before[K];
+        for (int k = 0; k < K; k++) {
+            ring[k] = tiny_net(300 + 10 * variant + k, 8);
+            set_random_stats(ring[k], 40 + k);
+            before[k] = tiny_net(1, 8);
+            CHECK(gf_net_copy_state(before[k], ring[k]) == GF_OK);
+        }
+        gf_graft_record ring_records[K * L];
+        CHECK(gf_graft_ring(ring, K, &options, ring_records, K * L) == GF_OK);
+        for (int block = 1; block <= 2; block++) {
+            for (int start = 0; start < K; start += block) {
+                gf_net *chain[3];
+                for (int i = 0; i <= block; i++) {
+                    chain[i] = tiny_net(1, 8);
+                    CHECK(gf_net_copy_state(chain[i], before[(start + i - 1 + K) % K]) == GF_OK);
+                }
+                gf_graft_record records[2 * L];
+                CHECK(gf_graft_chain_record_count(chain[0], block + 1) == block * L);
+                CHECK(gf_graft_chain(chain, block + 1, &options, records, block * L) == GF_OK);
+                CHECK(same_state(chain[0], before[(start - 1 + K) % K]));
+                for (int i = 1; i <= block; i++) {
+                    int k = start + i - 1;
+                    CHECK(same_state(chain[i], ring[k]));
+                    for (int l = 0; l < L; l++) {
+                        const gf_graft_record *got = &records[(i - 1) * L + l];
+                        const gf_graft_record *want = &ring_records[k * L + l];
+                        CHECK(got->network == i && got->source == i - 1);
+                        CHECK(strcmp(got->layer, want->layer) == 0);
+                        CHECK(got->alpha == want->alpha && got->info_self == want->info_self &&
+                              got->info_other == want->info_other &&
+                              got->entropy_other == want->entropy_other &&
+                              got->l1_self == want->l1_self && got->l1_other == want->l1_other);
+                    }
+                }
+                for (int i = 0; i <= block; i++) gf_net_free(chain[i]);
+            }
+        }
+        for (int k = 0; k < K; k++) {
+            gf_net_free(ring[k]);
+            gf_net_free(before[k]);
+        }
+    }
+    /* one network is a chain with nothing to graft; too little room is refused */
+    gf_net *pair[2] = {tiny_net(5, 8), tiny_net(6, 8)};
+    gf_graft_options options = gf_graft_options_default();
+    CHECK(gf_graft_chain_record_count(pair[0], 1) == 0);
+    CHECK(gf_graft_chain(pair, 1, &options, NULL, 0) == GF_OK);
+    gf_graft_record records[L];
+    CHECK(gf_graft_chain(pair, 2, &options, records, L - 1) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "3 layers of 1 grafted network(s) need 3");
+    gf_net_free(pair[0]);
+    gf_net_free(pair[1]);
+}
+
 static void test_one_network_is_the_baseline(void) {
     gf_net *net = tiny_net(7, 4), *copy = tiny_net(7, 4);
     gf_graft_options options = gf_graft_options_default();
@@ -399,6 +464,7 @@ int main(void) {
     test_three_network_round();
     test_two_networks_end_identical();
     test_one_network_is_the_baseline();
+    test_chains_are_blocks_of_the_ring();
     test_filter_level_criterion();
     test_filter_level_gamma_chain();
     test_filter_level_gamma_depthwise();
