@@ -101,36 +101,73 @@ static void prune(const char *dir, int epoch) {
     gf_error_clear();
 }
 
-int gf_epoch_dir_save(const char *dir, int epoch, const gf_epoch_member *members, size_t count) {
+static int check_epoch(int epoch) {
     if (epoch < 0 || epoch > GF_EPOCH_DIR_MAX_EPOCH)
         return gf_fail("checkpoint of epoch %d: epochs count from 0 to %d", epoch,
                        GF_EPOCH_DIR_MAX_EPOCH);
-    if (check_members(members, count) != GF_OK)
-        return gf_fail_context("checkpoint of epoch %d in %s", epoch, dir);
-    char tmp_name[64], final_name[32], tmp[PATH_MAX], final[PATH_MAX];
-    snprintf(tmp_name, sizeof tmp_name, ".epoch-%04d.tmp-%ld", epoch, (long)getpid());
-    snprintf(final_name, sizeof final_name, "epoch-%04d", epoch);
-    int status = gf_make_dirs(dir);
-    if (status == GF_OK) status = join(tmp, dir, tmp_name);
-    if (status == GF_OK) status = join(final, dir, final_name);
-    if (status == GF_OK) status = gf_remove_tree(tmp);
-    if (status == GF_OK && mkdir(tmp, 0777) != 0)
-        status = gf_fail("cannot create %s: %s", tmp, strerror(errno));
-    if (status != GF_OK) return gf_fail_context("checkpoint of epoch %d in %s", epoch, dir);
+    return GF_OK;
+}
 
-    status = write_members(tmp, members, count);
+/* dir/.epoch-NNNN.tmp-<tag> into out (PATH_MAX bytes) */
+static int temporary_path(char *out, const char *dir, int epoch, long tag) {
+    char name[64];
+    snprintf(name, sizeof name, ".epoch-%04d.tmp-%ld", epoch, tag);
+    return join(out, dir, name);
+}
+
+/* Keeps the current message, adds context and removes the temporary folder. */
+static int fail_and_discard(const char *dir, int epoch, long tag) {
+    gf_fail_context("checkpoint of epoch %d in %s", epoch, dir);
+    char message[1024];
+    snprintf(message, sizeof message, "%s", gf_error_message());
+    gf_epoch_dir_discard(dir, epoch, tag);
+    return gf_fail("%s", message);
+}
+
+int gf_epoch_dir_write(const char *dir, int epoch, long tag, const gf_epoch_member *members,
+                       size_t count) {
+    char tmp[PATH_MAX];
+    if (check_epoch(epoch) != GF_OK) return GF_ERR;
+    if (check_members(members, count) != GF_OK || temporary_path(tmp, dir, epoch, tag) != GF_OK ||
+        gf_make_dirs(tmp) != GF_OK)
+        return gf_fail_context("checkpoint of epoch %d in %s", epoch, dir);
+    if (write_members(tmp, members, count) != GF_OK)
+        return gf_fail_context("checkpoint of epoch %d in %s", epoch, dir);
+    return GF_OK;
+}
+
+int gf_epoch_dir_commit(const char *dir, int epoch, long tag) {
+    char final_name[32], tmp[PATH_MAX], final[PATH_MAX];
+    if (check_epoch(epoch) != GF_OK) return GF_ERR;
+    snprintf(final_name, sizeof final_name, "epoch-%04d", epoch);
+    int status = temporary_path(tmp, dir, epoch, tag);
+    if (status == GF_OK) status = join(final, dir, final_name);
     /* rename cannot replace a non-empty folder: an epoch written before (a run
      * restarted into the same folder) goes first */
     if (status == GF_OK) status = gf_remove_tree(final);
     if (status == GF_OK && rename(tmp, final) != 0)
         status = gf_fail("cannot rename %s to %s: %s", tmp, final, strerror(errno));
-    if (status != GF_OK) {
-        gf_fail_context("checkpoint of epoch %d in %s", epoch, dir);
-        char message[1024];
-        snprintf(message, sizeof message, "%s", gf_error_message());
-        gf_remove_tree(tmp);
-        return gf_fail("%s", message);
-    }
+    if (status != GF_OK) return fail_and_discard(dir, epoch, tag);
     prune(dir, epoch);
     return GF_OK;
+}
+
+void gf_epoch_dir_discard(const char *dir, int epoch, long tag) {
+    char tmp[PATH_MAX];
+    if (temporary_path(tmp, dir, epoch, tag) == GF_OK) gf_remove_tree(tmp);
+    gf_error_clear();
+}
+
+int gf_epoch_dir_save(const char *dir, int epoch, const gf_epoch_member *members, size_t count) {
+    long tag = (long)getpid();
+    char tmp[PATH_MAX];
+    if (check_epoch(epoch) != GF_OK) return GF_ERR;
+    if (check_members(members, count) != GF_OK)
+        return gf_fail_context("checkpoint of epoch %d in %s", epoch, dir);
+    /* a folder of this tag left by an earlier process of the same id goes first */
+    if (temporary_path(tmp, dir, epoch, tag) != GF_OK || gf_remove_tree(tmp) != GF_OK)
+        return gf_fail_context("checkpoint of epoch %d in %s", epoch, dir);
+    if (gf_epoch_dir_write(dir, epoch, tag, members, count) != GF_OK)
+        return fail_and_discard(dir, epoch, tag);
+    return gf_epoch_dir_commit(dir, epoch, tag);
 }

@@ -32,6 +32,17 @@ typedef struct gf_epoch_member {
  * folder changes and the temporary folder is removed. */
 int gf_epoch_dir_save(const char *dir, int epoch, const gf_epoch_member *members, size_t count);
 
+/* Several writers fill one epoch's folder, as the processes of a ring spread over
+ * MPI do: each writes its own members into the temporary folder of a tag they share
+ * (".epoch-0003.tmp-<tag>", made when missing; members as above), and once all
+ * have, one renames it into place (commit; on error the folder is discarded).
+ * gf_epoch_dir_save is the three in one process, with its process id as the tag. */
+int gf_epoch_dir_write(const char *dir, int epoch, long tag, const gf_epoch_member *members,
+                       size_t count);
+int gf_epoch_dir_commit(const char *dir, int epoch, long tag);
+/* Removes the temporary folder of tag (after a failed write). */
+void gf_epoch_dir_discard(const char *dir, int epoch, long tag);
+
 /* Path of the last complete epoch folder of dir into buf (size bytes), and its epoch
  * into *epoch (may be NULL); *found = 0 when there is none or dir does not exist
  * (not an error). */

@@ -6,8 +6,11 @@
  *   graft.core.write_file(path, text)      whole or not at all (temporary name, rename)
  *   graft.core.epoch_save(dir, epoch, {{name, text | function(path)}, ...})
  *                                          one checkpoint folder (io/epoch_dir.h)
+ *   graft.core.epoch_write(dir, epoch, tag, members), epoch_commit(dir, epoch, tag),
+ *   epoch_discard(dir, epoch, tag)         the same folder filled by several processes
  *   graft.core.checkpoint_last(dir)        its last complete epoch folder, or nil
- *   graft.core.terminal_size()             columns, rows of the terminal, or nil */
+ *   graft.core.terminal_size()             columns, rows of the terminal, or nil
+ *   graft.core.process_id()                this process's id */
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -56,26 +59,24 @@ static int call_writer(const char *path, void *context) {
     return GF_ERR;
 }
 
-static int l_epoch_save(lua_State *L) {
-    const char *dir = luaL_checkstring(L, 1);
-    lua_Integer epoch = luaL_checkinteger(L, 2);
-    luaL_argcheck(L, epoch >= 0 && epoch <= GF_EPOCH_DIR_MAX_EPOCH, 2, "an epoch number of 0 to 1000000");
-    luaL_checktype(L, 3, LUA_TTABLE);
-    size_t count = (size_t)luaL_len(L, 3);
+/* The members at stack index `index` ({{name, text | function(path)}, ...}); they
+ * and their names stay referenced there while they are used. */
+static gf_epoch_member *check_members(lua_State *L, int index, size_t *count, const char *operation) {
+    luaL_checktype(L, index, LUA_TTABLE);
+    *count = (size_t)luaL_len(L, index);
     /* userdata, so that an error below frees them with the rest */
-    gf_epoch_member *members = lua_newuserdatauv(L, (count ? count : 1) * sizeof *members, 0);
-    lua_writer *writers = lua_newuserdatauv(L, (count ? count : 1) * sizeof *writers, 0);
-    for (size_t i = 0; i < count; i++) {
+    gf_epoch_member *members = lua_newuserdatauv(L, (*count ? *count : 1) * sizeof *members, 0);
+    lua_writer *writers = lua_newuserdatauv(L, (*count ? *count : 1) * sizeof *writers, 0);
+    for (size_t i = 0; i < *count; i++) {
         /* each member's name and value stay on the stack while they are used */
-        luaL_checkstack(L, 3, "graft.core.epoch_save: too many members");
-        if (lua_geti(L, 3, (lua_Integer)i + 1) != LUA_TTABLE)
-            return luaL_error(L, "graft.core.epoch_save: member %d must be {name, text or "
-                                 "function(path)}", (int)i + 1);
+        luaL_checkstack(L, 3, "too many checkpoint members");
+        if (lua_geti(L, index, (lua_Integer)i + 1) != LUA_TTABLE)
+            luaL_error(L, "%s: member %d must be {name, text or function(path)}", operation, (int)i + 1);
         int entry = lua_gettop(L);
         lua_geti(L, entry, 1);
         lua_geti(L, entry, 2);
         if (lua_type(L, entry + 1) != LUA_TSTRING)
-            return luaL_error(L, "graft.core.epoch_save: member %d has no name", (int)i + 1);
+            luaL_error(L, "%s: member %d has no name", operation, (int)i + 1);
         members[i] = (gf_epoch_member){.name = lua_tostring(L, entry + 1)};
         if (lua_type(L, entry + 2) == LUA_TSTRING) {
             members[i].text = lua_tolstring(L, entry + 2, &members[i].length);
@@ -84,13 +85,48 @@ static int l_epoch_save(lua_State *L) {
             members[i].write = call_writer;
             members[i].context = &writers[i];
         } else {
-            return luaL_error(L, "graft.core.epoch_save: member %d (%s) must be a text or a "
-                                 "function(path), got %s", (int)i + 1, members[i].name,
-                              luaL_typename(L, entry + 2));
+            luaL_error(L, "%s: member %d (%s) must be a text or a function(path), got %s", operation,
+                       (int)i + 1, members[i].name, luaL_typename(L, entry + 2));
         }
     }
-    if (gf_epoch_dir_save(dir, (int)epoch, members, count) != GF_OK)
+    return members;
+}
+
+static int check_epoch(lua_State *L, int index) {
+    lua_Integer epoch = luaL_checkinteger(L, index);
+    luaL_argcheck(L, epoch >= 0 && epoch <= GF_EPOCH_DIR_MAX_EPOCH, index, "an epoch number of 0 to 1000000");
+    return (int)epoch;
+}
+
+static int l_epoch_save(lua_State *L) {
+    const char *dir = luaL_checkstring(L, 1);
+    int epoch = check_epoch(L, 2);
+    size_t count;
+    gf_epoch_member *members = check_members(L, 3, &count, "graft.core.epoch_save");
+    if (gf_epoch_dir_save(dir, epoch, members, count) != GF_OK)
         return gf_lua_raise(L, "graft.core.epoch_save");
+    return 0;
+}
+
+static int l_epoch_write(lua_State *L) {
+    const char *dir = luaL_checkstring(L, 1);
+    int epoch = check_epoch(L, 2);
+    long tag = (long)luaL_checkinteger(L, 3);
+    size_t count;
+    gf_epoch_member *members = check_members(L, 4, &count, "graft.core.epoch_write");
+    if (gf_epoch_dir_write(dir, epoch, tag, members, count) != GF_OK)
+        return gf_lua_raise(L, "graft.core.epoch_write");
+    return 0;
+}
+
+static int l_epoch_commit(lua_State *L) {
+    if (gf_epoch_dir_commit(luaL_checkstring(L, 1), check_epoch(L, 2), (long)luaL_checkinteger(L, 3)) != GF_OK)
+        return gf_lua_raise(L, "graft.core.epoch_commit");
+    return 0;
+}
+
+static int l_epoch_discard(lua_State *L) {
+    gf_epoch_dir_discard(luaL_checkstring(L, 1), check_epoch(L, 2), (long)luaL_checkinteger(L, 3));
     return 0;
 }
 
@@ -120,12 +156,21 @@ static int l_terminal_size(lua_State *L) {
     return 2;
 }
 
+static int l_process_id(lua_State *L) {
+    lua_pushinteger(L, (lua_Integer)getpid());
+    return 1;
+}
+
 void gf_lua_register_system(lua_State *L, int module) {
     static const luaL_Reg functions[] = {
         {"make_dirs", l_make_dirs},
         {"remove_tree", l_remove_tree},
         {"write_file", l_write_file},
         {"epoch_save", l_epoch_save},
+        {"epoch_write", l_epoch_write},
+        {"epoch_commit", l_epoch_commit},
+        {"epoch_discard", l_epoch_discard},
+        {"process_id", l_process_id},
         {"checkpoint_last", l_checkpoint_last},
         {"terminal_size", l_terminal_size},
         {NULL, NULL},

@@ -70,6 +70,40 @@ static void test_save_and_last(void) {
     CHECK(entries(dir) == 1);
 }
 
+/* Writers of one tag fill one folder (the processes of an MPI run); nothing counts
+ * until the commit; a discarded write leaves the last epoch as it was. */
+static void test_several_writers(void) {
+    char dir[512], last[600];
+    snprintf(dir, sizeof dir, "%s", at("shared"));
+    int found = 0, epoch = 0;
+    gf_epoch_member rank0[] = {{.name = "net1", .write = write_folder, .context = "one"}};
+    gf_epoch_member rank1[] = {{.name = "net2", .write = write_folder, .context = "two"}};
+    gf_epoch_member state[] = {{.name = "run_state.json", .text = "{}", .length = 2}};
+    for (int e = 1; e <= 2; e++) {
+        CHECK(gf_epoch_dir_write(dir, e, 4242, rank1, 1) == GF_OK);
+        CHECK(gf_epoch_dir_write(dir, e, 4242, rank0, 1) == GF_OK);
+        CHECK(gf_epoch_dir_last(dir, last, sizeof last, &found, &epoch) == GF_OK);
+        CHECK(e == 1 ? !found : found && epoch == 1); /* not before the commit */
+        CHECK(gf_epoch_dir_write(dir, e, 4242, state, 1) == GF_OK);
+        CHECK(gf_epoch_dir_commit(dir, e, 4242) == GF_OK);
+    }
+    CHECK(gf_epoch_dir_last(dir, last, sizeof last, &found, &epoch) == GF_OK && found && epoch == 2);
+    CHECK(strcmp(read_all(at("shared/epoch-0002/net1/inside")), "one") == 0);
+    CHECK(strcmp(read_all(at("shared/epoch-0002/net2/inside")), "two") == 0);
+    CHECK(exists(at("shared/epoch-0002/run_state.json")));
+    CHECK(entries(dir) == 1);
+
+    gf_epoch_member failing[] = {{.name = "net2", .write = write_fails}};
+    CHECK(gf_epoch_dir_write(dir, 3, 4242, rank0, 1) == GF_OK);
+    CHECK(gf_epoch_dir_write(dir, 3, 4242, failing, 1) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "writing net2");
+    gf_epoch_dir_discard(dir, 3, 4242);
+    CHECK(entries(dir) == 1 && !exists(at("shared/.epoch-0003.tmp-4242")));
+    CHECK(gf_epoch_dir_commit(dir, 3, 4242) == GF_ERR); /* nothing to rename */
+    CHECK_CONTAINS(gf_error_message(), "cannot rename");
+    CHECK(gf_epoch_dir_last(dir, last, sizeof last, &found, &epoch) == GF_OK && found && epoch == 2);
+}
+
 static void test_refusals(void) {
     gf_epoch_member bad[] = {{.name = "../escape", .text = "x", .length = 1}};
     CHECK(gf_epoch_dir_save(at("refused"), 1, bad, 1) == GF_ERR);
@@ -90,6 +124,7 @@ int main(void) {
     scratch_name("test-epoch-dir");
     CHECK(gf_make_dirs(scratch_root) == GF_OK);
     test_save_and_last();
+    test_several_writers();
     test_refusals();
     CHECK(gf_remove_tree(scratch_root) == GF_OK);
     return CHECK_DONE();
