@@ -22,4 +22,15 @@ typedef struct gf_ensemble_result {
 int gf_ensemble_evaluate(gf_net *const *nets, int count, gf_loader *loader,
                          gf_ensemble_result *result, gf_tensor **softmax_sum);
 
+/* One network's softmax outputs over the loader's epoch, in evaluation mode (its mode
+ * is restored): *softmax [samples, classes] in loader order, as doubles, the terms
+ * gf_ensemble_evaluate adds (so that ensembles evaluated apart add up to the same
+ * bits), and *labels [samples]. Both are malloc'd; the caller frees them. */
+int gf_ensemble_softmax(gf_net *net, gf_loader *loader, double **softmax, int32_t **labels,
+                        int64_t *samples);
+
+/* Samples whose label has the largest of its row of sums [samples, classes] (the
+ * first on ties; a NaN sum scores no hit). */
+int64_t gf_ensemble_hits(const double *sums, const int32_t *labels, int64_t samples, int classes);
+
 #endif

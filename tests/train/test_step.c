@@ -667,6 +667,28 @@ static void test_ensemble(void) {
     }
     CHECK(r.top1 == hits);
     CHECK(worst < 1e-6);
+
+    /* each network's softmax apart, added in network order: the same bits and hits
+     * (what the processes of an MPI run add up) */
+    double added[COUNT * CLASSES] = {0};
+    int32_t *labels_seen = NULL;
+    for (int k = 0; k < 3; k++) {
+        double *softmax;
+        int32_t *labels;
+        int64_t samples;
+        CHECK(gf_ensemble_softmax(nets[k], loader, &softmax, &labels, &samples) == GF_OK);
+        CHECK(samples == COUNT);
+        for (int64_t i = 0; samples == COUNT && i < COUNT * CLASSES; i++) added[i] += softmax[i];
+        free(softmax);
+        free(labels_seen);
+        labels_seen = labels;
+    }
+    CHECK(gf_net_is_training(nets[1]) && !gf_net_is_training(nets[0]));
+    CHECK(gf_ensemble_hits(added, labels_seen, COUNT, CLASSES) == r.top1);
+    bool same_bits = sums != NULL;
+    for (int i = 0; sums && i < COUNT * CLASSES; i++) same_bits = same_bits && (float)added[i] == sums->data[i];
+    CHECK(same_bits);
+    free(labels_seen);
     gf_tensor_free(sums);
 
     /* one network: the ensemble is that network (top-1 as gf_evaluate counts it) */
