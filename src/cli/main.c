@@ -15,6 +15,7 @@
 #include "cli/interrupt.h"
 #include "cli/repl.h"
 #include "cli/run.h"
+#include "mpi/ranks.h"
 
 #ifndef GRAFT_VERSION
 #define GRAFT_VERSION "unknown"
@@ -315,6 +316,12 @@ int main(int argc, char **argv) {
         exit_status = (int)lua_tointeger(L, -1);
     else
         fprintf(stderr, "graft: %s\n", lua_tostring(L, -1));
+    /* one process of an MPI job that fails ends the others, which would otherwise
+     * wait for it (mpi/ranks.h); alone, it does nothing */
+    if (exit_status != 0) {
+        fflush(NULL);
+        gf_mpi_abort(exit_status);
+    }
     lua_close(L);
     return exit_status;
 }

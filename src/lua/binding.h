@@ -62,5 +62,7 @@ void gf_lua_register_graft(lua_State *L, int module);
 void gf_lua_register_process(lua_State *L, int module);
 /* files, folders, checkpoint folders and the terminal, without a shell (l_system.c) */
 void gf_lua_register_system(lua_State *L, int module);
+/* the processes of an MPI run (l_mpi.c) */
+void gf_lua_register_mpi(lua_State *L, int module);
 
 #endif

@@ -18,6 +18,7 @@ int luaopen_graft_core(lua_State *L) {
     gf_lua_register_graft(L, module);
     gf_lua_register_process(L, module);
     gf_lua_register_system(L, module);
+    gf_lua_register_mpi(L, module);
     lua_settop(L, module);
     return 1;
 }
