@@ -167,19 +167,31 @@ entropy_self, entropy_other, l1_self, l1_other}.
 Options:
 ]=] .. M.ring_options:describe())
 
-M.graft_round = doc(function(nets, opts, round)
+M.graft_round = doc(function(nets, opts, round, block)
   check_net_list(nets, "graft.graft_round")
   opts = M.round_options:check(opts)
   if math.type(round) ~= "integer" or round < 1 then
     options.raise("graft.graft_round: argument 3 (round): an integer >= 1 expected, got " .. options.show(round))
   end
+  -- network i of nets is network first + i - 1 of the ring
+  local first = block and block.first or 1
   local scion = opts.scion
   local entries = {}
-  if scion == "external" then
+  if scion == "external" and block and block.ghost then
+    -- an open chain behind the ghost: the block is mixed as in the whole ring
+    local chain = { block.ghost }
+    for i, net in ipairs(nets) do chain[i + 1] = net end
+    entries = core.graft_chain(chain, ring_part(opts))
+    for _, e in ipairs(entries) do
+      e.network = first + e.network - 2
+      e.source = e.network == 1 and block.networks or e.network - 1
+    end
+  elseif scion == "external" then
     entries = core.graft_ring(nets, ring_part(opts))
   elseif scion == "noise" or scion == "internal" then
     local gamma = opts.gamma
-    for k, net in ipairs(nets) do
+    for i, net in ipairs(nets) do
+      local k = first + i - 1
       local entry = {network = k}
       if scion == "noise" then
         entry.sigma = opts.a ^ round
@@ -197,14 +209,18 @@ M.graft_round = doc(function(nets, opts, round)
   end
   return entries
 end, [=[
-graft.graft_round(nets, opts, round) -> log entries of one grafting round (round
-counts from 1). opts.scion chooses the source of information:
+graft.graft_round(nets, opts, round [, block]) -> log entries of one grafting round
+(round counts from 1). opts.scion chooses the source of information:
   "none"      nothing (the baseline)
   "external"  graft.graft_ring(nets, opts)
   "noise"     each network: N(0, a^round) into filters with l1 < gamma
   "internal"  each network: graft.scion_internal(net, gamma)
 Every entry carries round and scion; external entries are graft_ring's records,
 the others {network, grafted = filters changed, sigma (noise)}.
+block = {first, networks, ghost}: nets are networks first.. of a ring of `networks`
+(a process's share of a ring spread over MPI, graft.run): entries and noise streams
+take those numbers, and an external round grafts nets as an open chain behind ghost,
+the state of network first - 1 before the round (graft.core.graft_chain).
 Options:
 ]=] .. M.round_options:describe())
 

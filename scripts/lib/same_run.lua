@@ -1,7 +1,7 @@
 -- graft scripts/lib/same_run.lua REFERENCE OTHER: whether the run in OTHER (a
 -- `graft train --out` directory) ended with the same results as REFERENCE.
--- Byte for byte: the networks (net<k>.safetensors) and the grafting log
--- (grafting.csv, grafting.jsonl). The histories (history.csv, history.jsonl) hold
+-- Byte for byte: the networks (net<k>.safetensors, every k of the reference) and
+-- the grafting log (grafting.csv, grafting.jsonl). The histories (history.csv, history.jsonl) hold
 -- wall-clock fields (seconds, images_per_s), which are left out; summary.json is
 -- compared by its results (final, ensemble), since its options name the directory
 -- and whether the run was resumed. Prints one line per file; exits with 1 when
@@ -56,12 +56,17 @@ local function summary_results(text)
 end
 
 local same = function(text) return text end
-local FILES = {
-  { "net1.safetensors", same }, { "net2.safetensors", same },
+local FILES = {}
+for k = 1, math.huge do
+  local name = string.format("net%d.safetensors", k)
+  if k > 2 and not read(reference .. "/" .. name) then break end
+  FILES[#FILES + 1] = { name, same }
+end
+for _, file in ipairs {
   { "grafting.csv", same }, { "grafting.jsonl", same },
   { "history.csv", history_csv }, { "history.jsonl", history_jsonl },
   { "summary.json", summary_results },
-}
+} do FILES[#FILES + 1] = file end
 
 local differ = 0
 for _, file in ipairs(FILES) do

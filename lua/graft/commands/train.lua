@@ -1,6 +1,7 @@
 -- graft train [options]: a grafting experiment from the shell, with the flags of the
 -- authors' script (--model --epochs --lr --num --a --c --cos --difflr) and graft's own;
 -- every flag is an option of graft.run, checked and explained by its declaration.
+local core = require "graft.core"
 local cli = require "graft.options"
 local run = require "graft.run"
 local run_options = require "graft.run.options"
@@ -60,6 +61,7 @@ return function(args)
     io.stderr:write("graft train: ", tostring(result), "\n")
     return 1
   end
-  print_summary(result)
+  -- under MPI every process holds the results; one prints them
+  if core.mpi_rank() == 0 then print_summary(result) end
   return 0
 end

@@ -61,25 +61,50 @@ end
 
 -- Saves the run after `epoch` into root: every trainer's checkpoint (a folder per
 -- network), then run_state.json (core.epoch_save: the epoch counts once all are
--- written; older epochs are removed).
--- state = {rounds, iterations, seconds, log, identity}.
-function checkpoints.save(root, epoch, trainers, state)
+-- written; older epochs are removed). Under MPI every process writes its networks
+-- into the epoch's shared temporary folder, and once all have, rank 0 adds the run
+-- state and renames it (the folder must be on a file system every process sees).
+-- state = {rounds, iterations, seconds, log, identity}; place: graft.run.ranks.
+function checkpoints.save(root, epoch, trainers, state, place)
   local members = {}
-  for k, t in ipairs(trainers) do
-    members[k] = { "net" .. k, function(path) t:save_checkpoint(path) end }
+  for k = place.first, place.last do
+    local t = trainers[k]
+    members[#members + 1] = { "net" .. k, function(path) t:save_checkpoint(path) end }
   end
-  local log = {}
-  for i, entry in ipairs(state.log) do
-    local copy = {}
-    for k, v in pairs(entry) do copy[k] = v end
-    log[i] = json.object(copy)
+  local function run_state()
+    local log = {}
+    for i, entry in ipairs(state.log) do
+      local copy = {}
+      for k, v in pairs(entry) do copy[k] = v end
+      log[i] = json.object(copy)
+    end
+    return { "run_state.json", json.encode(json.object {
+      format = RUN_STATE_FORMAT, epoch = epoch, rounds = state.rounds,
+      iterations = state.iterations, seconds = state.seconds,
+      options = json.object(state.identity), log = json.array(log),
+    }) .. "\n" }
   end
-  members[#members + 1] = { "run_state.json", json.encode(json.object {
-    format = RUN_STATE_FORMAT, epoch = epoch, rounds = state.rounds,
-    iterations = state.iterations, seconds = state.seconds,
-    options = json.object(state.identity), log = json.array(log),
-  }) .. "\n" }
-  core.epoch_save(root, epoch, members)
+  if place.size == 1 then
+    members[#members + 1] = run_state()
+    core.epoch_save(root, epoch, members)
+    return
+  end
+  local what = string.format("the checkpoint of epoch %d", epoch)
+  local written, problem = pcall(place.check_all, place, what,
+    pcall(core.epoch_write, root, epoch, place.tag, members))
+  if not written then
+    -- every process is done with the folder: rank 0 removes what was written
+    if place.root then core.epoch_discard(root, epoch, place.tag) end
+    error(problem, 0)
+  end
+  local ok, message = true, nil
+  if place.root then
+    ok, message = pcall(function()
+      core.epoch_write(root, epoch, place.tag, { run_state() })
+      core.epoch_commit(root, epoch, place.tag)
+    end)
+  end
+  place:check_all(what, ok, message)
 end
 
 -- Loads the run saved in the epoch folder `last` into the trainers and returns its
@@ -91,7 +116,7 @@ function checkpoints.load(last, trainers, identity, out)
       tostring(state.format)), 0)
   end
   check_same_run(state.options, identity, out)
-  for k, t in ipairs(trainers) do
+  for k, t in pairs(trainers) do
     local dir = string.format("%s/net%d", last, k)
     if not t:load_checkpoint(dir) or t.epoch ~= state.epoch then
       error(string.format("graft.run: %s does not hold network %d after epoch %d", dir, k,

@@ -18,6 +18,9 @@ K > 1), seconds...), history (all records), log (the
 grafting log: one entry per round, network and layer), final[k] = {test_top1,
 invalid, filters, invalid_ratio, information, lr}, ensemble (test accuracy of the
 mean softmax of the K networks), nets, seconds.
+Started by mpirun as R processes (K a multiple of R), each trains a block of K/R
+networks and the results are those of one process (docs/mpi.md); every process
+returns the whole run's records, nets only its own (at their numbers in the ring).
 Files in out: history.csv, history.jsonl, grafting.csv, grafting.jsonl (rewritten
 after every epoch), checkpoints/epoch-NNNN (every network and the run's state after
 every epoch; removed when the run is complete), net<k>.safetensors and summary.json

@@ -10,6 +10,7 @@
 --   records.lua      history and grafting-log tables, the summary, round lines
 --   checkpoints.lua  one folder per epoch of the whole run, and resume
 --   ensemble.lua     the ensemble's test accuracy
+--   ranks.lua        the ring spread over the processes of an MPI run
 --   help.lua         the help text
 local core = require "graft.core"
 local doc = require "graft.doc"
@@ -36,7 +37,7 @@ local function run(opts)
   if not ok then
     -- a failed run releases its loader threads and buffers now, not at some later
     -- garbage collection; the checkpoints of its complete epochs stay for resume
-    for _, t in ipairs(trainers) do t:close() end
+    for _, t in pairs(trainers) do t:close() end
     error(result, 0)
   end
   return result

@@ -9,6 +9,7 @@ local options = require "graft.run.options"
 local records = require "graft.run.records"
 local checkpoints = require "graft.run.checkpoints"
 local ensemble_accuracy = require "graft.run.ensemble"
+local ranks = require "graft.run.ranks"
 local methods = require "graft.run.methods"
 
 -- One epoch of all K networks batch by batch in turn (trainer:train_batch), calling
@@ -47,11 +48,20 @@ local function analyse(net, o)
            filters = invalid.filters, invalid_ratio = invalid.ratio }
 end
 
--- Builds the K networks and trainers into nets and trainers (so that the caller can
--- close them if this fails) and trains the ring; root is the checkpoint folder (nil
--- without out), last its last complete epoch. Returns graft.run's result.
+-- Builds this process's networks and trainers into nets and trainers, indexed by
+-- their number in the ring (so that the caller can close them if this fails), and
+-- trains the ring; root is the checkpoint folder (nil without out), last its last
+-- complete epoch. Under MPI (graft.run.ranks) the process holds networks
+-- place.first..place.last and the records of all. Returns graft.run's result.
 return function(o, data, root, last, nets, trainers)
   local K = o.nets
+  local place = ranks.place(K)
+  if place.size > 1 and o.method then
+    -- distillation trains its teacher as a run of its own, mutual learning steps all
+    -- networks on each batch: neither is spread over processes
+    error(string.format("graft.run: method = '%s' cannot run over %d MPI processes; run it "
+      .. "in one process (without mpirun)", o.method, place.size), 0)
+  end
   local teacher, teacher_final, steps = nil, nil, {}
   if o.method == "distill" then
     teacher, teacher_final = methods.teacher(o, data)
@@ -59,7 +69,7 @@ return function(o, data, root, last, nets, trainers)
   elseif o.method == "mutual" then
     steps = methods.mutual_steps(trainers, o)
   end
-  for k = 1, K do
+  for k = place.first, place.last do
     -- each network its own initialisation and augmentation; data order: one stream
     -- per network unless same_order
     nets[k] = models.build(o.model, { data = data, seed = o.seed * 100 + k, init = o.init })
@@ -70,105 +80,144 @@ return function(o, data, root, last, nets, trainers)
       augment_stream = k, pad = o.pad, train_step = steps[k],
       quiet = o.quiet, name = K > 1 and string.format("net %d/%d", k, K) or nil,
     }
+    -- the processes of an MPI run share one terminal: lines, not redrawn progress bars
+    if place.size > 1 then trainers[k].progress = false end
   end
+  -- under MPI: the state of the network before this block, received at each round
+  local ghost = place.size > 1 and models.build(o.model, { data = data, seed = 0 }) or nil
+  local block = { first = place.first, networks = K, ghost = ghost }
+  local here = place:list(nets)
   local ring = { scion = o.scion, criterion = o.criterion, bins = o.bins, A = o.A, c = o.c,
                  round = o.round, alpha = o.alpha, alpha_rule = o.alpha_rule,
                  filter_level = o.filter_level, filter_rule = o.filter_rule,
                  gamma = o.gamma, a = o.a, seed = o.seed }
   -- a ring of one network takes nothing from outside: external grafting is then a no-op
   local grafts = o.scion == "noise" or o.scion == "internal" or (o.scion == "external" and K > 1)
+  local say = not o.quiet and place.root
 
   local start = core.monotonic_seconds()
   local identity = checkpoints.identity(o, data)
   local state = { rounds = 0, iterations = 0, seconds = 0, log = {} }
   local history = {}
+  local done = trainers[place.first].epoch
   if last then
     state = checkpoints.load(last, trainers, identity, o.out)
-    for epoch = 1, trainers[1].epoch do
-      for k = 1, K do history[#history + 1] = trainers[k].history[epoch] end
+    done = trainers[place.first].epoch
+    local histories = {}
+    for k = place.first, place.last do histories[k] = trainers[k].history end
+    histories = place:gather_networks(histories)
+    for epoch = 1, done do
+      for k = 1, K do history[#history + 1] = histories[k][epoch] end
     end
-    if not o.quiet then
-      print(string.format("graft.run: resumed %s after epoch %d of %d", o.out, trainers[1].epoch,
-        o.epochs))
+    if say then
+      print(string.format("graft.run: resumed %s after epoch %d of %d", o.out, done, o.epochs))
     end
-  elseif o.resume and not o.quiet then
+  elseif o.resume and say then
     print(string.format("graft.run: no complete epoch in %s: starting from epoch 1", o.out))
   end
   local log = state.log
   if o.out then
     core.make_dirs(o.out)
-    records.write_tables(o.out, history, log) -- on resume: exactly the completed epochs
+    -- on resume: exactly the completed epochs
+    if place.root then records.write_tables(o.out, history, log) end
   end
 
   local counter = { iterations = state.iterations }
+  -- one round over this process's block; returns the whole ring's entries
   local function graft_now()
     state.rounds = state.rounds + 1
-    local entries = grafting.graft_round(nets, ring, state.rounds)
+    if ghost and o.scion == "external" then place:receive_previous(nets, ghost, "the state") end
+    local entries = place:gather_list(grafting.graft_round(here, ring, state.rounds, block))
     for _, entry in ipairs(entries) do log[#log + 1] = entry end
     return entries
   end
-  for epoch = trainers[1].epoch + 1, o.epochs do
+  for epoch = done + 1, o.epochs do
     local epoch_records = {}
     if o.every or o.method == "mutual" then
       -- mutual learning steps all networks on one batch: they must take turns
-      epoch_records = lockstep_epoch(trainers, o.every or math.huge, counter,
+      local steps = lockstep_epoch(place:list(trainers), o.every or math.huge, counter,
         grafts and graft_now or function() end)
+      for i, record in ipairs(steps) do epoch_records[place.first + i - 1] = record end
     else
-      for k = 1, K do epoch_records[k] = trainers[k]:train_epoch() end
+      for k = place.first, place.last do epoch_records[k] = trainers[k]:train_epoch() end
     end
     if grafts and not o.every then
       -- the authors' script tests before grafting; graft keeps both
-      if o.test_before then
-        for k = 1, K do epoch_records[k].test_top1_before = trainers[k]:evaluate().test_top1 end
+      local before = {}
+      for k = place.first, place.last do
+        if o.test_before then epoch_records[k].test_top1_before = trainers[k]:evaluate().test_top1 end
+        before[k] = { test_top1_before = epoch_records[k].test_top1_before }
       end
       local entries = graft_now()
-      if not o.quiet then print(records.describe_round(o, state.rounds, entries, epoch_records)) end
+      before = place:gather_networks(before)
+      if say then print(records.describe_round(o, state.rounds, entries, before)) end
     end
-    for k = 1, K do
+    -- how far the ring's networks are apart after this epoch's rounds: network k
+    -- from k - 1 (the ghost, for the first of a block under MPI)
+    if K > 1 and ghost then place:receive_previous(nets, ghost, "the grafted state") end
+    local finished = {}
+    for k = place.first, place.last do
       local record = epoch_records[k]
       record.network = k
       for field, value in pairs(analyse(nets[k], o)) do record[field] = value end
-      -- how far the ring's networks are apart after this epoch's rounds
-      if K > 1 then record.distance = grafting.distance(nets[k], nets[k == 1 and K or k - 1]) end
+      if K > 1 then
+        local previous = k > place.first and nets[k - 1] or ghost or nets[K]
+        record.distance = grafting.distance(nets[k], previous)
+      end
       local test = trainers[k]:evaluate()
       record.test_top1 = test.test_top1
       local previous = trainers[k].history[#trainers[k].history]
       record.best_before = best_before(previous and previous.best_before, record,
                                        grafts and not o.every)
       trainers[k]:end_epoch(record, test)
-      history[#history + 1] = record
+      finished[k] = record
       if o.on_epoch then o.on_epoch(k, epoch, record) end
     end
+    finished = place:gather_networks(finished)
+    for k = 1, K do history[#history + 1] = finished[k] end
     if o.out then
       checkpoints.save(root, epoch, trainers, { rounds = state.rounds,
         iterations = counter.iterations, seconds = state.seconds + core.monotonic_seconds() - start,
-        log = log, identity = identity })
-      records.write_tables(o.out, history, log)
+        log = log, identity = identity }, place)
+      if place.root then records.write_tables(o.out, history, log) end
     end
   end
 
   local result = { options = o, histories = {}, log = log, final = {}, history = history,
                    seconds = state.seconds + core.monotonic_seconds() - start }
-  for k = 1, K do
-    result.histories[k] = trainers[k].history
+  local finals = {}
+  for k = place.first, place.last do
     local last_record = trainers[k].history[#trainers[k].history]
     local final = analyse(nets[k], o)
     final.test_top1 = last_record.test_top1
     final.final = last_record.test_top1
     final.best_before = last_record.best_before
     final.lr = options.initial_lr(o, k)
-    result.final[k] = final
+    finals[k] = final
   end
-  if o.ensemble and K > 1 then result.ensemble = ensemble_accuracy(nets, data.test) end
+  result.final = place:gather_networks(finals)
+  for _, record in ipairs(history) do
+    local k = record.network
+    result.histories[k] = result.histories[k] or {}
+    table.insert(result.histories[k], record)
+  end
+  if o.ensemble and K > 1 then result.ensemble = ensemble_accuracy(here, data.test, place) end
   result.teacher = teacher_final
-  for k = 1, K do trainers[k]:close() end
+  for k = place.first, place.last do trainers[k]:close() end
   result.nets = nets
 
   if o.out then
-    for k = 1, K do nets[k]:save(string.format("%s/net%d.safetensors", o.out, k)) end
-    records.write_summary(o.out, result)
-    -- the run is complete: its results are the files above
-    core.remove_tree(root)
+    local saved, message = pcall(function()
+      for k = place.first, place.last do
+        nets[k]:save(string.format("%s/net%d.safetensors", o.out, k))
+      end
+    end)
+    place:check_all("saving the networks", saved, message)
+    if place.root then
+      records.write_summary(o.out, result)
+      -- the run is complete: its results are the files above
+      core.remove_tree(root)
+    end
   end
   return result
 end
