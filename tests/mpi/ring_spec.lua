@@ -7,8 +7,8 @@
 --    instead of 2) ends with the uninterrupted run's files;
 --  * a rank stopped (SIGSTOP) in epoch 2: the others give up after GRAFT_MPI_TIMEOUT
 --    (3 s here) naming it;
---  * a ring that cannot be shared by the processes, and an MPI launch without MPI
---    support, are refused with errors that name them.
+--  * a ring that cannot be shared by the processes, mutual learning (all networks on
+--    each batch) and an MPI launch without MPI support are refused, named.
 local graft = require "graft"
 
 local exe = assert(os.getenv("GRAFT_EXE"), "GRAFT_EXE names the graft executable")
@@ -127,6 +127,10 @@ describe("graft train over MPI", function()
       .. "--quiet", mpirun, exe))
     expect.truthy(not ok, "refused")
     expect.contains(output, "nets = 3 networks cannot be shared by 2 MPI processes")
+    ok, output = shell(string.format("'%s' -np 2 '%s' -e \"graft.run{nets = 2, epochs = 1, "
+      .. "subset = 16, method = 'mutual', quiet = true}\"", mpirun, exe))
+    expect.truthy(not ok, "refused")
+    expect.contains(output, "method = 'mutual' cannot run over 2 MPI processes")
   end)
 
   for _, dir in ipairs { one, two, four } do graft.core.remove_tree(dir) end

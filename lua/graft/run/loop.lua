@@ -56,7 +56,7 @@ end
 return function(o, data, root, last, nets, trainers)
   local K = o.nets
   local place = ranks.place(K)
-  if place.size > 1 and o.method then
+  if place.size > 1 and (o.method == "distill" or o.method == "mutual") then
     -- distillation trains its teacher as a run of its own, mutual learning steps all
     -- networks on each batch: neither is spread over processes
     error(string.format("graft.run: method = '%s' cannot run over %d MPI processes; run it "
