@@ -7,10 +7,12 @@ doc(core, [[graft.core
 The C module: tensors, networks and their files. Its public functions are also
 in the graft table (graft.tensor, graft.load, ...).]])
 
-doc(core.tensor, [[graft.tensor(nested_table) -> tensor
+doc(core.tensor, [==[graft.tensor(nested_table) -> tensor
 A float32 tensor from nested tables of numbers, up to 5 levels:
-  graft.tensor{{1, 2, 3}, {4, 5, 6}}   --> graft.Tensor [2, 3] {1, 2, 3, 4, 5, 6}
-Every row must have the length of the first one.]])
+  graft.tensor{{1, 2, 3}, {4, 5, 6}}   --> graft.Tensor [2, 3]
+                                            [[1, 2, 3],
+                                             [4, 5, 6]]
+Every row must have the length of the first one.]==])
 doc(core.zeros, [[graft.zeros{d1, d2, ...} -> tensor
 A tensor of zeros with the given shape (1 to 5 positive sizes).]])
 doc(core.ones, [[graft.ones{d1, d2, ...} -> tensor
@@ -39,7 +41,8 @@ Softmax cross-entropy, mean over the batch (PyTorch's CrossEntropyLoss).
 logits: tensor [N, classes]; labels: Lua array of N class indices counted from 0,
 as in the data files and PyTorch. grad is d loss / d logits, [N, classes].]])
 
-doc(core.tensor_methods, [[graft.Tensor: float32, up to 5 dimensions, printed short.
+doc(core.tensor_methods, [[graft.Tensor: float32, up to 5 dimensions, printed short
+(a matrix with its middle rows and columns elided).
   t[i]            number (1-D) or a view of row i (writes go to t); t[i] = v
   #t              size of the first dimension
   t + u, t - u, t * u, t / u, -t   elementwise, with tensors of the same shape

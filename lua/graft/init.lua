@@ -18,7 +18,7 @@ graft.help = doc.help
 require "graft.core_docs"
 
 -- graft.<name> = require "graft.<name>". Add your submodule here when it exists.
-local submodules = { "nn", "data", "models", "train", "grafting", "run", "json", "plot", "notebook" }
+local submodules = { "nn", "data", "models", "train", "grafting", "run", "json", "plot", "notebook", "summary" }
 for _, name in ipairs(submodules) do
   graft[name] = require("graft." .. name)
 end

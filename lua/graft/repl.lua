@@ -89,6 +89,8 @@ end
 
 function format(v, depth, seen, indent)
   if type(v) == "table" then return format_table(v, depth, seen, indent) end
+  -- inside a table, a matrix shows its first line (the shape), not its rows
+  if depth > 0 and type(v) == "userdata" then return (tostring(v):match("^[^\n]*")) end
   return scalar(v)
 end
 

@@ -8,15 +8,13 @@
 #include "core/rng.h"
 #include "lua/binding.h"
 #include "lua/owner.h"
+#include "lua/tensor_text.h"
 
 typedef struct lua_tensor {
     gf_lua_owner owner; /* first member: views of this tensor count here */
     gf_tensor *tensor;  /* NULL once released */
     gf_lua_owner *parent; /* for views: the owner whose memory this points into */
 } lua_tensor;
-
-/* Values shown by tostring: the first few and the last one. */
-enum { SHOWN_HEAD = 5 };
 
 static char *format_shape(char *buf, size_t size, const gf_tensor *t) {
     return gf_shape_format(buf, size, t->ndim, t->shape);
@@ -269,36 +267,13 @@ static int m_totable(lua_State *L) {
     return 1;
 }
 
-static void add_value(luaL_Buffer *b, float v) {
-    char item[32];
-    snprintf(item, sizeof item, "%.4g", (double)v);
-    luaL_addstring(b, item);
-}
-
 static int t_tostring(lua_State *L) {
     lua_tensor *u = check_userdata(L, 1);
     if (u->owner.closed) {
         lua_pushstring(L, GF_LUA_TENSOR " (closed)");
         return 1;
     }
-    const gf_tensor *t = u->tensor;
-    char shape[128];
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    luaL_addstring(&b, GF_LUA_TENSOR " ");
-    luaL_addstring(&b, format_shape(shape, sizeof shape, t));
-    luaL_addstring(&b, " {");
-    int64_t head = t->numel <= SHOWN_HEAD + 1 ? t->numel : SHOWN_HEAD;
-    for (int64_t i = 0; i < head; i++) {
-        if (i > 0) luaL_addstring(&b, ", ");
-        add_value(&b, t->data[i]);
-    }
-    if (head < t->numel) {
-        luaL_addstring(&b, ", ..., ");
-        add_value(&b, t->data[t->numel - 1]);
-    }
-    luaL_addstring(&b, "}");
-    luaL_pushresult(&b);
+    gf_lua_push_tensor_text(L, u->tensor, GF_LUA_TENSOR);
     return 1;
 }
 

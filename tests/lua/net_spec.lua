@@ -37,6 +37,29 @@ describe("the reference models", function()
     expect.eq(buffers["bn1.num_batches_tracked"], 0)
   end)
 
+  it("net:summary() prints one row per layer and the totals", function()
+    local net = small_net()
+    local lines = {}
+    local real_print = print
+    print = function(text) for line in text:gmatch("[^\n]+") do lines[#lines + 1] = line end end
+    local ok, message = pcall(net.summary, net)
+    print = real_print
+    assert(ok, message)
+    expect.eq(#lines, 2 + 8 + 1, "title, header, 8 nodes, totals")
+    expect.eq(lines[1], "custom: 8 nodes, input 2x6x6")
+    expect.truthy(lines[2]:match("#%s+name%s+kind%s+output%s+parameters"), lines[2])
+    -- conv 2->4 3x3 with bias: 72 + 4; depthwise 3x3 stride 2: 4 * 9; linear 4->3: 12 + 3
+    expect.truthy(lines[4]:match("^%s+1%s+0%s+conv2d 3x3%s+4x6x6%s+76$"), lines[4])
+    expect.truthy(lines[5]:match("^%s+2%s+1%s+batchnorm%s+4x6x6%s+8$"), lines[5])
+    expect.truthy(lines[6]:match("^%s+3%s+%-%s+leaky_relu%s+4x6x6%s+0$"), lines[6])
+    expect.truthy(lines[7]:match("conv2d 3x3 /2 depthwise%s+4x3x3%s+36$"), lines[7])
+    expect.truthy(lines[10]:match("^%s+7%s+6%s+linear%s+3%s+15$"), lines[10])
+    expect.eq(lines[11], "total: 135 parameters in 4 layers, 8 BatchNorm running statistics")
+    local rows, totals = graft.summary.rows(core.resnet_cifar { depth = 20 })
+    expect.eq(totals.parameters, 269722, "the rows add up to param_count")
+    expect.eq(#rows, 71)
+  end)
+
   it("refuse unknown options", function()
     expect.error(function() core.resnet_cifar { depht = 20 } end, "unknown option 'depht'")
     expect.error(function() core.resnet_cifar { depth = 21 } end, "graft.core.resnet_cifar")

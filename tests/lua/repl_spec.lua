@@ -24,6 +24,8 @@ describe("printing values", function()
     t.self = t
     expect.contains(repl.format(t), "<cycle")
     expect.eq(repl.format({ graft.zeros { 2 } }), "{graft.Tensor [2] {0, 0}}")
+    expect.eq(repl.format({ w = graft.zeros { 2, 3 } }), "{w = graft.Tensor [2, 3]}", "a matrix in a table: its shape")
+    expect.contains(repl.format(graft.zeros { 2, 3 }), "[[0, 0, 0],\n [0, 0, 0]]")
     expect.eq(repl.format(graft.zeros), "function: graft.zeros{d1, d2, ...} -> tensor")
     expect.contains(repl.format(("x"):rep(5000)), "(5000 characters)")
   end)

@@ -148,16 +148,42 @@ describe("arithmetic", function()
 end)
 
 describe("printing", function()
-  it("shows the shape and a few values", function()
-    expect.eq(tostring(graft.tensor { { 0.5, 1 }, { 2, 3 } }), "graft.Tensor [2, 2] {0.5, 1, 2, 3}")
+  it("a vector is one line: the shape and a few values", function()
+    expect.eq(tostring(graft.tensor { 0.5, 1, 2 }), "graft.Tensor [3] {0.5, 1, 2}")
+    expect.eq(tostring(graft.ones { 100 }), "graft.Tensor [100] {1, 1, 1, 1, 1, ..., 1}")
   end)
 
-  it("stays short for a million values", function()
+  it("a matrix prints as rows of aligned columns", function()
+    expect.eq(tostring(graft.tensor { { 0.5, 1 }, { 2, -3 } }),
+      "graft.Tensor [2, 2]\n[[0.5,   1],\n [  2,  -3]]")
+  end)
+
+  it("elides the middle rows and columns of a large matrix, as NumPy does", function()
     local t = graft.zeros { 1000, 1000 }
-    t[1000][1000] = 7
+    for i = 1, 1000 do t[i][1] = i; t[i][1000] = -i end
+    t[1000][999] = 7
+    local lines = {}
+    for line in tostring(t):gmatch("[^\n]+") do lines[#lines + 1] = line end
+    expect.eq(#lines, 8, "the shape, 3 rows, the elision, 3 rows")
+    expect.eq(lines[1], "graft.Tensor [1000, 1000]")
+    expect.eq(lines[2], "[[    1,     0,     0, ...,     0,     0,    -1],")
+    expect.eq(lines[5], " ...,")
+    expect.eq(lines[6], " [  998,     0,     0, ...,     0,     0,  -998],")
+    expect.eq(lines[8], " [ 1000,     0,     0, ...,     0,     7, -1000]]")
+  end)
+
+  it("shows the first and last matrix of each leading dimension, under its index", function()
+    local t = graft.zeros { 16, 8, 3, 3 }
+    t[16][8][3][3] = 5
+    t[1][8][1][1] = -2
     local s = tostring(t)
-    expect.truthy(#s < 120, "length " .. #s)
-    expect.contains(s, { "[1000, 1000]", "...", "7}" })
+    expect.contains(s, { "graft.Tensor [16, 8, 3, 3]\n[1, 1, :, :] =\n[[ 0,",
+                         "[1, 8, :, :] =\n[[-2,", "[16, 1, :, :] =", "[16, 8, :, :] =", " 5]]" })
+    expect.truthy(not s:find("[2, ", 1, true), "no other leading index")
+    local _, count = s:gsub("\n", "")
+    expect.truthy(count <= 24, count .. " lines")
+    local three = tostring(graft.tensor { { { 1 } }, { { 2 } }, { { 3 } } })
+    expect.eq(three, "graft.Tensor [3, 1, 1]\n[1, :, :] =\n[[1]]\n[2, :, :] =\n[[2]]\n[3, :, :] =\n[[3]]")
   end)
 end)
 
