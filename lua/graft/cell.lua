@@ -111,6 +111,9 @@ end
 
 -- The traceback down to the cell's own frames (the runner's frames are noise).
 local function cell_traceback(message, chunk_name)
+  -- an error object with its own text (training stopped by an interrupt) is one line
+  local mt = getmetatable(message)
+  if type(message) == "table" and type(mt) == "table" and mt.__tostring then return {tostring(message)} end
   local traceback = debug.traceback(tostring(message), 3)
   local last_cell_line = 1
   local all = {}

@@ -16,6 +16,7 @@ local core = require "graft.core"
 local doc = require "graft.doc"
 local json = require "graft.json"
 local options = require "graft.options"
+local progress = require "graft.progress"
 
 local train = {}
 
@@ -118,6 +119,10 @@ train.trainer = doc(function(opts)
       .. "choose another directory", o.checkpoint, core.checkpoint_last(o.checkpoint), o.checkpoint)
   end
   self.progress = not o.quiet and core.stdout_is_terminal()
+  -- the whole run's clock, shared by the trainers of graft.run: this trainer's place
+  -- among the `count` that take turns in each epoch
+  self.clock = { count = 1 }
+  self.place = 0
   return self
 end, [[graft.trainer{net=, data=, epochs=, ...} -> trainer
 The training loop as an object, for driving several networks in lock-step. Takes
@@ -130,28 +135,33 @@ epoch (completed), history, options.]])
 
 function Trainer:lr() return self.schedule:lr(self.iteration) end
 
-local function format_time(seconds)
-  seconds = math.floor(seconds + 0.5)
-  if seconds >= 3600 then
-    return string.format("%d:%02d:%02d", seconds // 3600, seconds % 3600 // 60, seconds % 60)
-  end
-  return string.format("%d:%02d", seconds // 60, seconds % 60)
-end
-
 function Trainer:label()
   return self.options.name and (self.options.name .. " ") or ""
 end
 
--- One line, redrawn in place: epoch, batch, loss, accuracy, images/s, time left.
-function Trainer:draw_progress(epoch, batch, batches, loss, top1, images, elapsed)
-  local rate = images / math.max(elapsed, 1e-9)
-  local left = (batches - batch) * (elapsed / batch)
-  local width = 20
-  local filled = math.floor(width * batch / batches)
-  io.stdout:write(string.format("\r%sepoch %d/%d [%s%s] %d/%d loss %.4f acc %.2f%% %.0f img/s %s left ",
-    self:label(), epoch, self.options.epochs, ("="):rep(filled), (" "):rep(width - filled), batch,
-    batches, loss, top1, rate, format_time(left)))
-  io.stdout:flush()
+-- One line, redrawn in place and fitted to the terminal's width: epoch, batch,
+-- loss, accuracy, images/s, the time left of the epoch and of the whole run.
+function Trainer:draw_progress(run, now)
+  local elapsed = now - run.start
+  local clock, epochs = self.clock, self.options.epochs
+  local fraction = run.batch / run.batches
+  local left = (run.batches - run.batch) * (elapsed / run.batch)
+  local done = (run.epoch - clock.first_epoch) * clock.count + self.place + fraction
+  local total = (epochs - clock.first_epoch + 1) * clock.count
+  local run_left = (now - clock.start) * (total - done) / done
+  local fields = {
+    { self:label() .. string.format("epoch %d/%d", run.epoch, epochs) },
+    { bar = fraction, drop = 3 },
+    { string.format("%d/%d", run.batch, run.batches), drop = 4 },
+    { string.format("loss %.4f", run.loss_sum / run.images), drop = 5 },
+    { string.format("acc %.2f%%", 100 * run.hits / run.images), drop = 6 },
+    { string.format("%.0f img/s", run.images / math.max(elapsed, 1e-9)), drop = 7 },
+    { string.format("%s left", progress.time(left)), drop = 2 },
+  }
+  if total - done > 1 - fraction + 1e-9 then
+    fields[#fields + 1] = { string.format("(run %s)", progress.time(run_left)), drop = 1 }
+  end
+  progress.line(progress.fit(fields, progress.columns()))
 end
 
 train.Trainer = Trainer
@@ -167,6 +177,7 @@ function Trainer:train_batch()
     run = { epoch = self.epoch + 1, batches = self.loader:batches(), loss_sum = 0.0, hits = 0,
             images = 0, batch = 0, last_lr = self:lr(), start = now, next_draw = now }
     self.running = run
+    if not self.clock.start then self.clock.start, self.clock.first_epoch = now, run.epoch end
   end
   local lr = self.schedule:lr(self.iteration)
   local n, loss, top1, _, finite, statistic, value
@@ -177,6 +188,7 @@ function Trainer:train_batch()
   end
   if not n then
     self.running = nil
+    if self.progress then progress.finish() end
     local seconds = core.monotonic_seconds() - run.start
     return nil, { epoch = run.epoch, loss = run.loss_sum / run.images,
                   train_top1 = 100 * run.hits / run.images, lr = run.last_lr,
@@ -185,7 +197,7 @@ function Trainer:train_batch()
   run.last_lr = lr
   run.batch = run.batch + 1
   if not finite then
-    if self.progress then io.stdout:write("\n") end
+    if self.progress then progress.finish() end
     local last = self.checkpoint and core.checkpoint_last(self.checkpoint)
     local what = statistic and string.format("loss is %s but the BatchNorm running statistic "
       .. "%s is %s", tostring(loss), statistic, tostring(value)) or ("loss is " .. tostring(loss))
@@ -200,8 +212,7 @@ function Trainer:train_batch()
   if self.progress then
     local now = core.monotonic_seconds()
     if now >= run.next_draw or run.batch == run.batches then
-      self:draw_progress(run.epoch, run.batch, run.batches, run.loss_sum / run.images,
-        100 * run.hits / run.images, run.images, now - run.start)
+      self:draw_progress(run, now)
       run.next_draw = now + 0.25
     end
   end
@@ -258,10 +269,7 @@ function Trainer:end_epoch(record, test)
     f:write(encode_record(record), "\n")
     f:close()
   end
-  if not o.quiet then
-    if self.progress then io.stdout:write("\r\27[K") end
-    print(self:describe(record))
-  end
+  if not o.quiet then progress.say(self:describe(record)) end
   return record
 end
 
@@ -338,9 +346,61 @@ function Trainer:close()
   self.sgd:close()
 end
 
+-- The error raised when Ctrl-C stops training: one line (its tostring), no traceback
+-- (an error object that is not a string is printed without one).
+local Stopped = { __name = "graft.Stopped" }
+Stopped.__index = Stopped
+Stopped.__tostring = function(stopped) return stopped.message end
+train.Stopped = Stopped
+
+-- Whether err is Ctrl-C's: the prompt's "interrupted!" (src/cli/interrupt.c), or a
+-- wait of a child process cut short by it.
+function train.is_interrupt(err)
+  return getmetatable(err) == Stopped or (type(err) == "string" and err:find("interrupted!?$") ~= nil)
+end
+
+-- "in epoch 3 of 10 (batch 120 of 469)": where training was when Ctrl-C came.
+function train.where(t)
+  local run = t.running
+  if not run then return string.format("after epoch %d of %d", t.epoch, t.options.epochs) end
+  local name = t.options.name and (t.options.name .. ", ") or ""
+  return string.format("in epoch %d of %d (%sbatch %d of %d)", run.epoch, t.options.epochs, name,
+    run.batch, run.batches)
+end
+
+local function stopped_message(t)
+  local o, done = t.options, t.epoch
+  local kept = string.format("%d complete epoch%s in graft.last", done, done == 1 and "" or "s")
+  local resume
+  if t.checkpoint and core.checkpoint_last(t.checkpoint) then
+    resume = string.format("continue with resume = '%s' (from epoch %d)", t.checkpoint, done + 1)
+  else
+    resume = "the network keeps its weights; give checkpoint = DIR to be able to resume"
+  end
+  return string.format("graft.train: stopped by Ctrl-C %s; %s; %s", train.where(t), kept, resume)
+end
+
+-- graft.last: the history (complete epochs) of the last graft.train, or the result of
+-- the last graft.run, also when Ctrl-C stopped it.
+local function keep_last(value)
+  local graft = package.loaded["graft"]
+  if type(graft) == "table" then graft.last = value end
+end
+train.keep_last = keep_last
+
 function train.train(opts)
   local t = train.trainer(opts)
-  while t.epoch < t.options.epochs do t:run_epoch() end
+  local ok, err = pcall(function()
+    while t.epoch < t.options.epochs do t:run_epoch() end
+  end)
+  if t.progress then progress.finish() end
+  keep_last(t.history)
+  if not ok then
+    local where = train.is_interrupt(err) and stopped_message(t)
+    t:close()
+    if where then error(setmetatable({ message = where, history = t.history }, Stopped), 0) end
+    error(err, 0)
+  end
   t:close()
   return t.history
 end
@@ -353,7 +413,11 @@ Trains net on data with SGD and returns one record per epoch: epoch, loss,
 train_top1, test_loss, test_top1 (test_top5 with >= 100 classes), lr, images_per_s,
 seconds (accuracies in %).
 A NaN or infinite loss, or BatchNorm running statistic, stops with an error naming
-epoch and batch (and the statistic); that batch changes nothing.
+epoch and batch (and the statistic); that batch changes nothing. Ctrl-C stops with
+one line saying where and how to resume; graft.last holds the history of the
+complete epochs (after any graft.train, the last one's history).
+In a terminal, a progress line fitted to its width shows the epoch's and the whole
+run's time left (not in logs or pipes).
 See also graft.trainer (the same loop as an object) and graft.train.diff_lr.
 Options:
 ]] .. train.options:describe())

@@ -4,7 +4,8 @@
 # back with capture-pane, polled until the expected text shows (or a timeout).
 #
 #   prompt.sh <graft executable> <scenario>
-# scenarios: completion, multiline, tensor, interrupt, history, history_fifo, help, script
+# scenarios: completion, multiline, tensor, interrupt, history, history_fifo, help, script,
+# training (the progress line in a narrow, then resized terminal; Ctrl-C while training)
 # Exit status 77 (skipped) without tmux.
 set -euo pipefail
 
@@ -34,8 +35,9 @@ fail() {
 screen() { tmux -L "$socket" capture-pane -p -S - -t e2e; }
 
 # start [ARGS]: graft (with ARGS) in a new session, waiting for its prompt.
+columns=120
 start() {
-  tmux -L "$socket" new-session -d -s e2e -x 120 -y 40 \
+  tmux -L "$socket" new-session -d -s e2e -x "$columns" -y 40 \
     "env HOME='$work' GRAFT_HISTORY='$history_file' '$graft' $*"
   wait_for "graft>"
 }
@@ -193,6 +195,32 @@ history_fifo)
   keys C-d
   wait_exit
   [ -p "$history_file" ] || fail "the FIFO was replaced"
+  ;;
+training)
+  columns=60
+  start
+  enter_line "data = graft.data.fashion_mnist{subset = 4000, test_subset = 200}"
+  enter_line "net = graft.nn.build({graft.nn.conv2d{out = 4, kernel = 3}, graft.nn.relu{}, graft.nn.global_avgpool{}, graft.nn.linear{out = 10}}, {in_channels = 1, size = 28})"
+  wait_count "graft>" 3
+  enter_line "h = graft.train{net = net, data = data, epochs = 1000, batch = 2}"
+  wait_for " left"
+  # the line as one capture shows it (an epoch's end takes it away)
+  longest=$(screen | { grep -F " left" || true; } | awk '{ if (length($0) > n) n = length($0) } END { print n + 0 }')
+  ((longest <= 57)) || fail "a progress line of $longest characters in 60 columns"
+  # a wider terminal: the line grows to show more
+  tmux -L "$socket" resize-window -t e2e -x 110
+  wait_for " img/s "
+  # each epoch's line starts a line of its own, after the progress line was taken away
+  wait_for "epoch 2/1000: loss"
+  screen | grep -q "^epoch 1/1000: loss [0-9.]*, train" || fail "the epoch's line does not start its line"
+  keys C-c
+  wait_for "graft: graft.train: stopped by Ctrl-C "
+  wait_for "complete epoch"
+  screen | grep -qF "stack traceback" && fail "a traceback"
+  screen | grep -F "graft: graft.train" | grep -qF " left" && fail "the message ran into the progress line"
+  screen | grep -qF "to be able to resume" || fail "no word on resuming"
+  enter_line "= tostring(#graft.last >= 2) .. ' ' .. tostring(h)"
+  wait_line '"true nil"'
   ;;
 help)
   start

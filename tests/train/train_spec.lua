@@ -261,4 +261,40 @@ describe("graft.train", function()
     expect.truthy(graft.core.checkpoint_last(dir):find("epoch%-0001$"))
     helpers.remove_dir(dir)
   end)
+
+  it("Ctrl-C keeps the complete epochs in graft.last and says where it stopped, in one line", function()
+    graft.last = nil
+    local dir = expect.tmpname("-ckpt")
+    -- the prompt's interrupt raises "interrupted!" at the next Lua instruction:
+    -- here, inside the hook of batch 3 of epoch 3
+    local ok, stopped = pcall(graft.train, {
+      net = helpers.small_cnn {}, data = fm, epochs = 5, batch = 32, quiet = true, checkpoint = dir,
+      on_batch = function(epoch, batch) if epoch == 3 and batch == 3 then error("interrupted!") end end,
+    })
+    expect.truthy(not ok, "an error")
+    expect.truthy(getmetatable(stopped) == graft.train.Stopped, "the error object of Ctrl-C")
+    local message = tostring(stopped)
+    expect.eq(message, "graft.train: stopped by Ctrl-C in epoch 3 of 5 (batch 3 of 8); 2 complete "
+      .. "epochs in graft.last; continue with resume = '" .. dir .. "' (from epoch 3)")
+    expect.eq(#graft.last, 2)
+    expect.eq(graft.last[2].epoch, 2)
+    expect.truthy(stopped.history == graft.last)
+    -- another error is passed on as it was
+    local _, other = pcall(graft.train, { net = helpers.small_cnn {}, data = fm, quiet = true,
+      on_batch = function() error("not an interrupt", 0) end })
+    expect.eq(other, "not an interrupt")
+    graft.core.remove_tree(dir)
+  end)
+
+  it("Ctrl-C stops graft.run with the partial histories in graft.last", function()
+    local ok, stopped = pcall(graft.run, { dataset = fm, nets = 2, epochs = 3, batch = 32, quiet = true,
+      model = "resnet20", on_epoch = function(k, epoch) if k == 2 and epoch == 2 then error("x: interrupted!") end end })
+    expect.truthy(not ok)
+    expect.truthy(getmetatable(stopped) == graft.train.Stopped, "the error object of Ctrl-C")
+    expect.contains(tostring(stopped), { "graft.run: stopped by Ctrl-C after epoch 2 of 3",
+      "2 complete epochs of 2 networks in graft.last", "give out = DIR to be able to resume" })
+    expect.eq(#graft.last.histories, 2)
+    expect.eq(#graft.last.histories[1], 2)
+    expect.eq(#graft.last.histories[2], 2)
+  end)
 end)

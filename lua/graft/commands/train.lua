@@ -59,7 +59,8 @@ return function(args)
   local ok, result = pcall(run, opts)
   if not ok then
     io.stderr:write("graft train: ", tostring(result), "\n")
-    return 1
+    -- stopped by Ctrl-C: the status of a program ended by SIGINT
+    return getmetatable(result) == require("graft.train").Stopped and 130 or 1
   end
   -- under MPI every process holds the results; one prints them
   if core.mpi_rank() == 0 then print_summary(result) end

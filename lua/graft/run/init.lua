@@ -17,10 +17,33 @@ local doc = require "graft.doc"
 local data_sets = require "graft.data"
 local options = require "graft.run.options"
 local run_ring = require "graft.run.loop"
+local train = require "graft.train"
 
 local graft_options = require "graft.options"
 
 local function fail(fmt, ...) graft_options.raise(string.format("graft.run: " .. fmt, ...)) end
+
+-- One line: where Ctrl-C stopped the run, what is kept, how to resume.
+local function stopped_message(o, trainers)
+  -- under MPI a process holds a block of the ring: its trainers are not numbered from 1
+  local running, last, count, done = nil, nil, 0, math.huge
+  for k, t in pairs(trainers) do
+    if t.running then running = t end
+    if not last or k > last then last = k end
+    count, done = count + 1, math.min(done, t.epoch)
+  end
+  local resume
+  if o.out and done > 0 then
+    resume = string.format("continue with resume = true and out = '%s' (graft train ... --out %s --resume), "
+      .. "from epoch %d", o.out, o.out, done + 1)
+  else
+    resume = o.out and "no epoch was complete: nothing to resume"
+      or "give out = DIR to be able to resume (a checkpoint after every epoch)"
+  end
+  return string.format("graft.run: stopped by Ctrl-C %s; %d complete epoch%s of %d network%s in graft.last; %s",
+    train.where(running or trainers[last]), done, done == 1 and "" or "s", count,
+    count == 1 and "" or "s", resume)
+end
 
 local function run(opts)
   local o = options.read(opts)
@@ -37,9 +60,15 @@ local function run(opts)
   if not ok then
     -- a failed run releases its loader threads and buffers now, not at some later
     -- garbage collection; the checkpoints of its complete epochs stay for resume
+    local stopped = train.is_interrupt(result) and next(trainers) ~= nil and stopped_message(o, trainers)
+    local partial = { options = o, histories = {}, nets = nets, stopped = true }
+    for k, t in pairs(trainers) do partial.histories[k] = t.history end
+    train.keep_last(partial)
     for _, t in pairs(trainers) do t:close() end
+    if stopped then error(setmetatable({ message = stopped, result = partial }, train.Stopped), 0) end
     error(result, 0)
   end
+  train.keep_last(result)
   return result
 end
 

@@ -2,6 +2,7 @@
 -- `every` iterations) one grafting round runs over them; every epoch ends with the
 -- analysis of each network, the tables and a checkpoint of the run.
 local core = require "graft.core"
+local progress = require "graft.progress"
 local grafting = require "graft.grafting"
 local models = require "graft.models"
 local train = require "graft.train"
@@ -95,6 +96,11 @@ return function(o, data, root, last, nets, trainers)
   local grafts = o.scion == "noise" or o.scion == "internal" or (o.scion == "external" and K > 1)
   local say = not o.quiet and place.root
 
+  -- one clock for the whole run's time left: the K trainers take turns in each
+  -- epoch, or advance together when grafting every n iterations
+  local clock = { count = o.every and 1 or K }
+  for k = place.first, place.last do trainers[k].clock, trainers[k].place = clock, o.every and 0 or k - 1 end
+
   local start = core.monotonic_seconds()
   local identity = checkpoints.identity(o, data)
   local state = { rounds = 0, iterations = 0, seconds = 0, log = {} }
@@ -150,7 +156,7 @@ return function(o, data, root, last, nets, trainers)
       end
       local entries = graft_now()
       before = place:gather_networks(before)
-      if say then print(records.describe_round(o, state.rounds, entries, before)) end
+      if say then progress.say(records.describe_round(o, state.rounds, entries, before)) end
     end
     -- how far the ring's networks are apart after this epoch's rounds: network k
     -- from k - 1 (the ghost, for the first of a block under MPI)
