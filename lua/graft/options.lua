@@ -40,6 +40,16 @@ function options.raise(message)
   end
 end
 
+-- An error message as a command shows it to its user: without the positions in
+-- graft's own Lua files ("/usr/share/lua/5.4/graft/run/loop.lua:105: ") that an
+-- error raised inside them carries.
+function options.user_message(err)
+  local text = tostring(err)
+  if not library then return text end
+  local escaped = library:gsub("%p", "%%%0")
+  return (text:gsub("^" .. escaped .. "[^:\n]*:%d+: ", ""):gsub("\n" .. escaped .. "[^:\n]*:%d+: ", "\n"))
+end
+
 ---------------------------------------------------------------------------- types
 
 -- name -> {expected = "an integer", test = function(value) -> boolean}
@@ -335,8 +345,17 @@ end
 ---------------------------------------------------------------------------- command lines
 
 -- A value from the text of a command line argument, checked as the option says;
--- or nil and the message.
-local function convert(option, flag, text)
+-- or nil and the message. `map` (text -> value), when given, names the texts taken.
+local function convert(option, flag, text, map)
+  if map then
+    if map[text] == nil then
+      local texts = {}
+      for key in pairs(map) do texts[#texts + 1] = key end
+      table.sort(texts)
+      return nil, string.format("%s: %s expected, got '%s'", flag, either(texts), text)
+    end
+    return map[text]
+  end
   local value = text
   if option.types[1] == "integer" or option.types[1] == "number" then
     value = tonumber(text)
@@ -350,8 +369,9 @@ end
 -- Adds options of this spec to an argparse parser (or group of one). Each item of
 -- `arguments` is an option's name (flag --name, "_" written "-") or a table
 -- {name, flag = "--num", value = v, help = "..."}: with value, the flag takes no
--- argument and sets the option to v; {name, positional = true} is an optional
--- argument without a flag. A boolean option without value is a flag
+-- argument and sets the option to v; {name, flag = "--cifar", map = {["10"] =
+-- "cifar10", ...}} takes one of the map's texts and sets the option to its value;
+-- {name, positional = true} is an optional argument without a flag. A boolean option without value is a flag
 -- that sets it to true, or to false when its default is true (--no-name).
 -- Returns the parser and the list of the elements added (for parser:group).
 function Spec:add_arguments(parser, arguments)
@@ -378,10 +398,16 @@ function Spec:add_arguments(parser, arguments)
       element = parser:flag(flag, help):target(option.name)
         :action(function(result, target) result[target] = value end)
     else
+      local texts = option.choices
+      if item.map then
+        texts = {}
+        for key in pairs(item.map) do texts[#texts + 1] = key end
+        table.sort(texts)
+        default = ""
+      end
       element = parser:option(flag, help .. default):target(option.name)
-        :argname(option.choices and ("{" .. table.concat(option.choices, ",") .. "}")
-                 or ("<" .. option.types[1] .. ">"))
-        :convert(function(text) return convert(option, flag, text) end)
+        :argname(texts and ("{" .. table.concat(texts, ",") .. "}") or ("<" .. option.types[1] .. ">"))
+        :convert(function(text) return convert(option, flag, text, item.map) end)
       if option.required then element:count(1) end
     end
     elements[#elements + 1] = element

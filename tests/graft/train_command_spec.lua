@@ -97,6 +97,43 @@ describe("graft train", function()
     expect.near(result.histories[2][1].lr, 0.1 / 2, 1e-9, "network 2 starts at 0.1")
   end)
 
+  it("takes the authors' command line as their scripts write it", function()
+    -- a CIFAR-10 of 10 records per batch file: label i % 10, pixels (i * 31 + p) % 256
+    local cifar = expect.tmpname("-cifar10")
+    graft.core.make_dirs(cifar)
+    local function batch(name, first)
+      local records = {}
+      for i = first, first + 9 do
+        local pixels = {}
+        for p = 0, 3071 do pixels[p + 1] = string.char((i * 31 + p) % 256) end
+        records[#records + 1] = string.char(i % 10) .. table.concat(pixels)
+      end
+      graft.core.write_file(cifar .. "/" .. name, table.concat(records))
+    end
+    for i = 1, 5 do batch("data_batch_" .. i .. ".bin", 10 * i) end
+    batch("test_batch.bin", 100)
+    local dir = expect.tmpname("-authors")
+    local pipe = assert(io.popen(string.format("%q train --s %q --cifar 10 --model resnet20 --num 2 --i 1 "
+      .. "--cos --batch-size 25 --epochs 1 --device cuda --print_frequence 1000 --r x --a 0.4 --c 500 "
+      .. "--data-dir %q --quiet 2>&1", exe, dir, cifar)))
+    local output = pipe:read("a")
+    expect.truthy(pipe:close(), "graft train failed:\n" .. output)
+    local summary = json.decode(read(dir .. "/summary.json"))
+    expect.eq({ summary.options.data, summary.options.batch, summary.options.nets, summary.options.out },
+              { "cifar10", 25, 2, dir })
+    for _, said in ipairs { "graft train: --device cuda has no effect here: graft computes on the CPU",
+                            "graft train: --i 1 has no effect here: graft trains all --num networks",
+                            "graft train: --print_frequence 1000 has no effect here",
+                            "graft train: --r x has no effect here" } do
+      expect.contains(output, said)
+      local _, times = output:gsub(said:gsub("%p", "%%%0"), "")
+      expect.eq(times, 1, "said once: " .. said)
+    end
+    expect.contains(output, "resnet20 on cifar10, 2 network(s)")
+    graft.core.remove_tree(dir)
+    graft.core.remove_tree(cifar)
+  end)
+
   it("explains its flags and refuses unknown ones", function()
     local pipe = assert(io.popen(string.format("%q train --help", exe)))
     local help = pipe:read("a")
@@ -118,5 +155,18 @@ describe("graft train", function()
     refused("--scion grass --epochs 1", "graft train: --scion: 'none', 'noise', 'internal' or 'external' expected, got 'grass'")
     refused("--alpha 2", "graft train: --alpha: a number in [0, 1] expected, got '2'")
     refused("--frobnicate", "unknown option '--frobnicate'")
+    refused("--epoch 3", "unknown option '--epoch'\nDid you mean '--epochs'?")
+    refused("--cifar 1000", "graft train: --cifar: '10' or '100' expected, got '1000'")
+    -- a user's error is one line of graft's: no Lua file or traceback
+    local p = assert(io.popen(string.format("%q train --data cifar100 --data-dir /nonexistent --epochs 1 2>&1", exe)))
+    local message = p:read("a")
+    p:close()
+    expect.contains(message, "graft train: graft.data.cifar100: files not found")
+    expect.truthy(not message:find("%.lua:%d") and not message:find("traceback"), message)
+    p = assert(io.popen(string.format("%q train --out /proc/graft-cannot --epochs 1 --subset 100 --test-subset 50 --quiet 2>&1", exe)))
+    message = p:read("a")
+    p:close()
+    expect.contains(message, "graft train: graft.core.make_dirs: make folder /proc/graft-cannot")
+    expect.truthy(not message:find("%.lua:%d") and not message:find("traceback"), message)
   end)
 end)

@@ -1,10 +1,23 @@
 -- graft train [options]: a grafting experiment from the shell, with the flags of the
--- authors' script (--model --epochs --lr --num --a --c --cos --difflr) and graft's own;
--- every flag is an option of graft.run, checked and explained by its declaration.
+-- authors' grafting.py as their scripts write them (--model --epochs --lr --num --a
+-- --c --cos --difflr --s --cifar --batch-size; --i --r --device --print_frequence are
+-- taken and said to have no effect) and graft's own; every flag that has an effect is
+-- an option of graft.run, checked and explained by its declaration.
 local core = require "graft.core"
 local cli = require "graft.options"
 local run = require "graft.run"
 local run_options = require "graft.run.options"
+
+-- The authors' flags that mean nothing here, and why (said once on stderr when given).
+local NO_EFFECT = {
+  { "--i", "<integer>", "i", "graft trains all --num networks of the ring in one process (the authors "
+    .. "start one process per network, --i being its index)" },
+  { "--r", "<path>", "r", "the authors' script parses it and never reads it; graft continues a run "
+    .. "with --out DIR --resume" },
+  { "--device", "<name>", "device", "graft computes on the CPU, with its own kernels" },
+  { "--print_frequence", "<integer>", "print_frequence", "graft draws a progress line on a terminal "
+    .. "and prints one line per epoch" },
+}
 
 local function parser()
   local spec = run_options.spec
@@ -15,8 +28,17 @@ local function parser()
     "model", "epochs", "lr", { "nets", flag = "--num" }, { "A", flag = "--a" }, { "c", flag = "--c" },
     { "schedule", flag = "--cos", value = "cosine", help = "cosine annealing per iteration (the default here)" },
     { "diff_lr", flag = "--difflr", value = true,
-      help = "network i of K starts at lr*(1+cos(pi*(K-i)/K))/2 (the default here)" },
+      help = "network i of K starts at lr*(1+cos(pi*(K-i)/K))/2 (the default here; in the authors' "
+        .. "script since March 2021, passing it turns it off: use --same-lr for that)" },
+    { "out", flag = "--s", help = "the directory of the run (the authors': of the ring's checkpoints)" },
+    { "data", flag = "--cifar", map = { ["10"] = "cifar10", ["100"] = "cifar100" },
+      help = "CIFAR-10 or CIFAR-100 (--data cifar10 or cifar100)" },
+    { "batch", flag = "--batch-size", help = "images per batch (the authors' script ignores it and uses 128)" },
   })
+  for _, flag in ipairs(NO_EFFECT) do
+    authors[#authors + 1] = p:option(flag[1], "no effect here: " .. flag[4]):argname(flag[2])
+      :target("no_effect_" .. flag[3])
+  end
   local _, own = spec:add_arguments(p, {
     "data", "data_dir", "scion", "criterion", "alpha", "every", "filter_level", "round", "gamma",
     { "a", flag = "--noise-a" }, "schedule", { "diff_lr", flag = "--same-lr", value = false,
@@ -56,9 +78,16 @@ return function(args)
     out:write(text, "\n")
     return status
   end
+  for _, flag in ipairs(NO_EFFECT) do
+    local key = "no_effect_" .. flag[3]
+    if opts[key] ~= nil then
+      io.stderr:write(string.format("graft train: %s %s has no effect here: %s\n", flag[1], opts[key], flag[4]))
+      opts[key] = nil
+    end
+  end
   local ok, result = pcall(run, opts)
   if not ok then
-    io.stderr:write("graft train: ", tostring(result), "\n")
+    io.stderr:write("graft train: ", cli.user_message(result), "\n")
     -- stopped by Ctrl-C: the status of a program ended by SIGINT
     return getmetatable(result) == require("graft.train").Stopped and 130 or 1
   end
