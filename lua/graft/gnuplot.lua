@@ -284,8 +284,10 @@ local function leave_for_elsewhere(figure, target, opts)
 end
 
 -- Draws the figure. opts: out (file name), width, height (pixels), columns,
--- rows (text size), text (prefer text over a window). Returns the file made
--- when out was given, otherwise nothing (text is written to stdout).
+-- rows (text size), text (prefer text over a window), capture (return the text
+-- instead of writing it), hooks = false (a file made is not handed to
+-- gnuplot.hooks: a picture shown another way, as graft.live's). Returns the file
+-- made when out was given, otherwise nothing (text is written to stdout).
 function gnuplot.render(figure, opts)
   opts = opts or {}
   local target = choose_target(opts)
@@ -328,9 +330,12 @@ function gnuplot.render(figure, opts)
   if not ok then error(err, 0) end
 
   if target.path then
-    for _, hook in ipairs(gnuplot.hooks) do hook(target.path, target.format, figure) end
+    if opts.hooks ~= false then
+      for _, hook in ipairs(gnuplot.hooks) do hook(target.path, target.format, figure) end
+    end
     if opts.out then return target.path end -- a file chosen by default_output is not the caller's
   elseif text then
+    if opts.capture then return text end
     io.write(text)
   end
 end

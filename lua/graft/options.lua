@@ -371,7 +371,9 @@ end
 -- {name, flag = "--num", value = v, help = "..."}: with value, the flag takes no
 -- argument and sets the option to v; {name, flag = "--cifar", map = {["10"] =
 -- "cifar10", ...}} takes one of the map's texts and sets the option to its value;
--- {name, positional = true} is an optional argument without a flag. A boolean option without value is a flag
+-- {name, positional = true} is an optional argument without a flag; {name,
+-- optional = "<file>"} is a flag whose argument may be left out (the option is then
+-- true: --live or --live curves.png). A boolean option without value is a flag
 -- that sets it to true, or to false when its default is true (--no-name).
 -- Returns the parser and the list of the elements added (for parser:group).
 function Spec:add_arguments(parser, arguments)
@@ -391,7 +393,12 @@ function Spec:add_arguments(parser, arguments)
     local default = ""
     if option.default ~= nil or option.default_help then default = " (default " .. show_default(option) .. ")" end
     local element
-    if item.positional then
+    if item.optional then
+      element = parser:option(flag, help):args("?"):target(option.name):argname("<" .. item.optional .. ">")
+        :action(function(result, target, values)
+          if values[1] == nil then result[target] = true else result[target] = values[1] end
+        end)
+    elseif item.positional then
       element = parser:argument(option.name, help .. default):args("?")
         :convert(function(text) return convert(option, option.name, text) end)
     elseif value ~= nil then

@@ -68,6 +68,15 @@ function progress.say(text)
   draw()
 end
 
+-- Takes the progress line away (at an epoch's end); the picture stays in place.
+function progress.clear_line()
+  if line then
+    io.stdout:write("\r\27[K")
+    io.stdout:flush()
+    line = nil
+  end
+end
+
 -- Takes the progress line away; the picture stays on the screen as printed text.
 function progress.finish()
   if line then

@@ -17,6 +17,7 @@ local doc = require "graft.doc"
 local json = require "graft.json"
 local options = require "graft.options"
 local progress = require "graft.progress"
+local live = require "graft.live"
 
 local train = {}
 
@@ -60,6 +61,11 @@ train.options = options.spec("graft.train", {
   { "resume", "string", help = "directory to continue from its last complete epoch" },
   { "on_epoch", "function", help = "called as on_epoch(epoch, record)" },
   { "on_batch", "function", help = "called as on_batch(epoch, batch, loss)" },
+  { "live", "boolean|string",
+    help = "draw loss and accuracy while training: true (in a terminal, or in the Jupyter kernel) "
+      .. "or a .png/.svg file rewritten whole (graft.live)" },
+  { "live_every", "integer", min = 1, default_help = "after every epoch",
+    help = "redraw the live picture every n batches too" },
   { "name", "string", help = "prefix of printed lines" },
   { "train_step", "function", help = "one training step, train_step(trainer, lr) -> n, loss, top1 hits, "
     .. "top5 hits, finite [, the non-finite BatchNorm statistic's name and value] (nil at the end "
@@ -123,6 +129,12 @@ train.trainer = doc(function(opts)
   -- among the `count` that take turns in each epoch
   self.clock = { count = 1 }
   self.place = 0
+  -- the live picture: this trainer's own, or one shared by graft.run's trainers
+  self.live_every = o.live_every
+  if o.live then
+    self.board = live.board(o.live, "graft.train")
+    if self.board then self.board:watch(self) end
+  end
   return self
 end, [[graft.trainer{net=, data=, epochs=, ...} -> trainer
 The training loop as an object, for driving several networks in lock-step. Takes
@@ -188,7 +200,7 @@ function Trainer:train_batch()
   end
   if not n then
     self.running = nil
-    if self.progress then progress.finish() end
+    if self.progress then progress.clear_line() end
     local seconds = core.monotonic_seconds() - run.start
     return nil, { epoch = run.epoch, loss = run.loss_sum / run.images,
                   train_top1 = 100 * run.hits / run.images, lr = run.last_lr,
@@ -216,6 +228,7 @@ function Trainer:train_batch()
       run.next_draw = now + 0.25
     end
   end
+  if self.board and self.live_every and run.batch % self.live_every == 0 then self:draw_live() end
   return n, loss, top1
 end
 
@@ -270,7 +283,21 @@ function Trainer:end_epoch(record, test)
     f:close()
   end
   if not o.quiet then progress.say(self:describe(record)) end
+  -- a board shared by several trainers is drawn once all of them ended the epoch
+  if self.board and self.board.trainers[#self.board.trainers] == self then self:draw_live() end
   return record
+end
+
+-- Draws the live picture; a picture that cannot be drawn (no gnuplot) is said once
+-- and training goes on without it.
+function Trainer:draw_live()
+  local board = self.board
+  local ok, err = pcall(board.update, board)
+  if not ok then
+    if train.is_interrupt(err) then error(err, 0) end
+    for _, t in ipairs(board.trainers) do t.board = nil end
+    progress.say(string.format("%s: live picture stopped: %s", board.owner, options.user_message(err)))
+  end
 end
 
 function Trainer:run_epoch()

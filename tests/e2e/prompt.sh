@@ -5,7 +5,8 @@
 #
 #   prompt.sh <graft executable> <scenario>
 # scenarios: completion, multiline, tensor, interrupt, history, history_fifo, help, script,
-# training (the progress line in a narrow, then resized terminal; Ctrl-C while training)
+# training (the progress line in a narrow, then resized terminal; Ctrl-C while training),
+# live (graft.train{live = true}: the picture redrawn in place under the epochs' lines)
 # Exit status 77 (skipped) without tmux.
 set -euo pipefail
 
@@ -221,6 +222,23 @@ training)
   screen | grep -qF "to be able to resume" || fail "no word on resuming"
   enter_line "= tostring(#graft.last >= 2) .. ' ' .. tostring(h)"
   wait_line '"true nil"'
+  ;;
+live)
+  start
+  enter_line "data = graft.data.fashion_mnist{subset = 1000, test_subset = 100}"
+  enter_line "net = graft.nn.build({graft.nn.conv2d{out = 4, kernel = 3}, graft.nn.relu{}, graft.nn.global_avgpool{}, graft.nn.linear{out = 10}}, {in_channels = 1, size = 28})"
+  wait_count "graft>" 3
+  enter_line "h = graft.train{net = net, data = data, epochs = 4, batch = 10, live = true, live_every = 20}"
+  wait_count "graft>" 4
+  (($(count "accuracy (%)") == 1)) || fail "the picture was drawn $(count "accuracy (%)") times, not redrawn in place"
+  (($(count "epoch 4/4: loss") == 1)) || fail "no line of epoch 4"
+  # the picture stays under the epochs' lines, the prompt under it
+  after=$(screen | awk '/epoch 4\/4: loss/ { seen = 1 } seen && /accuracy \(%\)/ { print "ok"; exit }')
+  [ "$after" = ok ] || fail "the picture is not under the epochs' lines"
+  screen | grep -qF "train acc." || fail "no key"
+  screen | grep -qiF "warning" && fail "a warning"
+  enter_line "= #h"
+  wait_line "4"
   ;;
 help)
   start

@@ -115,7 +115,7 @@ describe("graft train", function()
     local dir = expect.tmpname("-authors")
     local pipe = assert(io.popen(string.format("%q train --s %q --cifar 10 --model resnet20 --num 2 --i 1 "
       .. "--cos --batch-size 25 --epochs 1 --device cuda --print_frequence 1000 --r x --a 0.4 --c 500 "
-      .. "--data-dir %q --quiet 2>&1", exe, dir, cifar)))
+      .. "--data-dir %q --quiet --live %q 2>&1", exe, dir, cifar, cifar .. "/curves.png")))
     local output = pipe:read("a")
     expect.truthy(pipe:close(), "graft train failed:\n" .. output)
     local summary = json.decode(read(dir .. "/summary.json"))
@@ -130,6 +130,9 @@ describe("graft train", function()
       expect.eq(times, 1, "said once: " .. said)
     end
     expect.contains(output, "resnet20 on cifar10, 2 network(s)")
+    local png = io.open(cifar .. "/curves.png", "rb")
+    expect.truthy(png and png:read(8) == "\137PNG\r\n\26\n", "--live FILE writes the training curves")
+    if png then png:close() end
     graft.core.remove_tree(dir)
     graft.core.remove_tree(cifar)
   end)

@@ -44,7 +44,7 @@ local function parser()
     { "a", flag = "--noise-a" }, "schedule", { "diff_lr", flag = "--same-lr", value = false,
                                               help = "every network starts at --lr" },
     "same_order", "seed", "subset", "test_subset", "batch", "wd", "threshold", "test_before",
-    "ensemble", "out", { "resume", value = true,
+    "ensemble", { "live", optional = "file.png" }, "live_every", "out", { "resume", value = true,
                          help = "continue the run in --out from its last complete epoch (give the same options)" },
     "quiet",
   })

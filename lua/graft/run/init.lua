@@ -18,6 +18,7 @@ local data_sets = require "graft.data"
 local options = require "graft.run.options"
 local run_ring = require "graft.run.loop"
 local train = require "graft.train"
+local progress = require "graft.progress"
 
 local graft_options = require "graft.options"
 
@@ -57,6 +58,7 @@ local function run(opts)
                                                      test_subset = o.test_subset })
   local nets, trainers = {}, {}
   local ok, result = pcall(run_ring, o, data, root, last, nets, trainers)
+  progress.finish()
   if not ok then
     -- a failed run releases its loader threads and buffers now, not at some later
     -- garbage collection; the checkpoints of its complete epochs stay for resume

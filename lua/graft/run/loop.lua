@@ -3,6 +3,7 @@
 -- analysis of each network, the tables and a checkpoint of the run.
 local core = require "graft.core"
 local progress = require "graft.progress"
+local live = require "graft.live"
 local grafting = require "graft.grafting"
 local models = require "graft.models"
 local train = require "graft.train"
@@ -100,6 +101,12 @@ return function(o, data, root, last, nets, trainers)
   -- epoch, or advance together when grafting every n iterations
   local clock = { count = o.every and 1 or K }
   for k = place.first, place.last do trainers[k].clock, trainers[k].place = clock, o.every and 0 or k - 1 end
+  -- one live picture of this process's networks
+  local board = o.live and live.board(o.live, "graft.run")
+  for k = place.first, place.last do
+    if board then board:watch(trainers[k]) end
+    trainers[k].board, trainers[k].live_every = board or nil, o.live_every
+  end
 
   local start = core.monotonic_seconds()
   local identity = checkpoints.identity(o, data)

@@ -56,6 +56,7 @@ options.spec = graft_options.spec("graft.run", {
   { "out", "string", help = "directory of the tables, checkpoints, networks and summary" },
   { "resume", "string|boolean",
     help = "true (or the run's directory): continue the run in out from its last complete epoch" },
+  trains:option("live"), trains:option("live_every"),
   { "on_epoch", "function", help = "called as on_epoch(k, epoch, record)" },
   { "quiet", "boolean", default = false, help = "no printed lines" },
 })

@@ -38,7 +38,7 @@ local function command_line(spec)
     model = { default_help = preset_text }, epochs = { default_help = preset_text },
     subset = { default_help = preset_text }, test_subset = { default_help = preset_text },
     lr = { default_help = preset_text }, wd = { default_help = preset_text },
-    init = { default_help = "the model's reference rule" },
+    init = { default_help = "the model's reference rule" }, "live", "live_every",
   }):add { "preset", "string", default = "quick", choices = presets,
            help = "quick: Fashion-MNIST, reduced data, epochs and model; paper: the paper's settings "
              .. "(CIFAR, 200 epochs; needs the CIFAR files in --data-dir)" }
@@ -51,7 +51,8 @@ local function command_line(spec)
     :add { "only", "string", help = "run only these variants (names joined by commas; --plan lists them)" }
   local parser = graft_options.parser("scripts/ablation/" .. spec.name, spec.title)
   options:add_arguments(parser, { "preset", "seeds", "out", "data_dir", "data", "model", "epochs", "subset",
-                                  "test_subset", "lr", "wd", "init", "fresh", "plan", "only" })
+                                  "test_subset", "lr", "wd", "init", "fresh", "plan", "only",
+                                  { "live", optional = "file.png" }, "live_every" })
   return options, parser
 end
 
