@@ -4,7 +4,7 @@
 GRAFT_PACKAGES=(gcc meson ninja-build pkg-config liblua5.4-dev lua5.4 libreadline-dev
   libopenblas-dev zlib1g-dev dataset-fashion-mnist gnuplot-nox tmux python3-nbformat lua-argparse
   lua-dkjson clang libclang-rt-14-dev libzmq3-dev libssl-dev libjansson-dev python3-jupyter-client
-  jupyter-nbconvert openmpi-bin libopenmpi-dev)
+  jupyter-nbconvert openmpi-bin libopenmpi-dev luarocks)
 
 graft_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
