@@ -75,7 +75,8 @@ local function axes(opts)
   if opts.key == false then
     c[#c + 1] = "unset key"
   else
-    c[#c + 1] = "set key " .. (opts.key or "top right") .. " noenhanced"
+    -- under the plot by default, so that it never hides the data
+    c[#c + 1] = "set key " .. (opts.key or "below") .. " noenhanced"
   end
   if opts.grid ~= false then c[#c + 1] = "set grid" end
   return c
@@ -90,18 +91,42 @@ local function check_series(opts, name)
   return series
 end
 
-local function tics(axis, labels, every)
+-- Integer ticks for an axis whose values are all integers (epochs, rounds, networks):
+-- at most about 10, every `step` integers; nil when a value is not an integer.
+local function integer_tics(axis, values)
+  local lo, hi = math.huge, -math.huge
+  for _, v in ipairs(values) do
+    if v ~= math.floor(v) or v ~= v then return nil end
+    lo, hi = math.min(lo, v), math.max(hi, v)
+  end
+  if lo > hi then return nil end
+  local step = math.max(1, math.ceil((hi - lo) / 10))
+  return string.format("set %s %d, %d", axis, math.floor(lo / step) * step, step)
+end
+
+-- Tick labels at 1..n; labels too long to stand side by side in `width` pixels are
+-- rotated, and thinned (every `every`-th) when even rotated they would overlap.
+local function tics(axis, labels, every, width)
   local entries = {}
+  local longest, total = 0, 0
+  for _, label in ipairs(labels) do
+    longest, total = math.max(longest, #label), total + #label + 1
+  end
+  local room = (width or 800) * 0.85 -- pixels of the plot area, about 7 a character
   every = every or math.max(1, math.ceil(#labels / 30))
+  local rotate = axis == "xtics" and total * 7 > room
+  if rotate then every = math.max(every, math.ceil(#labels * 14 / room)) end
   for i, label in ipairs(labels) do
     if (i - 1) % every == 0 then entries[#entries + 1] = string.format("%s %d", q(label), i) end
   end
-  return string.format("set %s (%s)", axis, table.concat(entries, ", "))
+  return string.format("set %s (%s)%s", axis, table.concat(entries, ", "),
+                       rotate and " rotate by 40 right" or "")
 end
 
 return {
   quote = q, numbers = numbers, tensor_of = tensor_of, sequence = sequence, finite = finite,
   title_of = title_of, range_text = range_text, axes = axes, check_series = check_series, tics = tics,
+  integer_tics = integer_tics,
   -- draws {blocks =, commands =} as opts.out says; returns the file made
   render = gnuplot.render,
 }

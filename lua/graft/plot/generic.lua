@@ -8,7 +8,7 @@ local figure = require "graft.plot.figure"
 
 local q, numbers, sequence, finite = figure.quote, figure.numbers, figure.sequence, figure.finite
 local title_of, range_text, axes, tics = figure.title_of, figure.range_text, figure.axes, figure.tics
-local tensor_of = figure.tensor_of
+local tensor_of, integer_tics = figure.tensor_of, figure.integer_tics
 local check_series, render = figure.check_series, figure.render
 
 local plot = {}
@@ -54,6 +54,12 @@ function plot.lines(opts)
       local pad = lo ~= 0 and math.abs(lo) * 0.01 or 1
       figure.commands[#figure.commands + 1] = range_text({lo - pad, hi + pad}, axis .. "range")
     end
+  end
+  -- an axis of integers (epochs, rounds) gets integer ticks
+  if not opts.logx then
+    local xs = {}
+    for _, block in ipairs(figure.blocks) do for _, row in ipairs(block) do xs[#xs + 1] = row[1] end end
+    figure.commands[#figure.commands + 1] = integer_tics("xtics", xs)
   end
   if uses_y2 then
     figure.commands[#figure.commands + 1] = "set ytics nomirror"
@@ -128,6 +134,10 @@ function plot.histogram(opts)
   if not opts.ylabel then
     figure.commands[#figure.commands + 1] = "set ylabel " .. q(opts.normalize and "fraction" or "count")
   end
+  if not opts.xlabel then
+    local what = series[1].title or opts.label or "value"
+    figure.commands[#figure.commands + 1] = "set xlabel " .. q(opts.log10 and ("log10(" .. what .. ")") or what)
+  end
   figure.commands[#figure.commands + 1] = "set style fill transparent solid 0.45 border"
   figure.commands[#figure.commands + 1] = "plot " .. table.concat(clauses, ", \\\n  ")
   return render(figure, opts)
@@ -165,7 +175,7 @@ function plot.bars(opts)
     end
   end
   local c = figure.commands
-  c[#c + 1] = tics("xtics", labels, 1)
+  c[#c + 1] = tics("xtics", labels, 1, opts.width)
   c[#c + 1] = string.format("set xrange [0.4:%g]", #labels + 0.6)
   c[#c + 1] = "set style fill solid 0.7 border -1"
   c[#c + 1] = "set grid noxtics"
@@ -200,7 +210,7 @@ function plot.heatmap(opts)
   c[#c + 1] = string.format("set xrange [0.5:%g]", #rows[1] + 0.5)
   c[#c + 1] = string.format("set yrange [%g:0.5]", #rows + 0.5)
   if opts.rows then c[#c + 1] = tics("ytics", opts.rows) end
-  if opts.columns then c[#c + 1] = tics("xtics", opts.columns) end
+  if opts.columns then c[#c + 1] = tics("xtics", opts.columns, nil, opts.width) end
   if opts.cblabel then c[#c + 1] = "set cblabel " .. q(opts.cblabel) end
   c[#c + 1] = range_text(opts.cbrange, "cbrange")
   c[#c + 1] = "set palette " .. (opts.palette or "rgbformulae 33,13,10")
@@ -210,7 +220,11 @@ function plot.heatmap(opts)
     c[#c + 1] = "set style fill solid 1.0 noborder"
     c[#c + 1] = "plot $DATA using 1:2:(0.5):(0.5):3 with boxxyerror fillcolor palette notitle"
   end
-  return render(figure, opts)
+  -- rows and columns label the cells here, they are not a text picture's size
+  local picture = {}
+  for k, v in pairs(opts) do picture[k] = v end
+  picture.rows, picture.columns = opts.text_rows, opts.text_columns
+  return render(figure, picture)
 end
 
 doc(plot.lines, [[graft.plot.lines{series = {{x =, y =, title =, err =, style =, axis =}, ...}, ...} -> file

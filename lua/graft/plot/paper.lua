@@ -12,6 +12,15 @@ local plot = {}
 
 local function as_list(v) return type(v) == "table" and v or {v} end
 
+-- The options of the picture itself, as the caller gave them (file, size in pixels,
+-- size in characters, text instead of a window), added to a generic plot's options.
+local function picture(opts, t)
+  for _, name in ipairs{"out", "width", "height", "rows", "columns", "text"} do
+    if t[name] == nil then t[name] = opts[name] end
+  end
+  return t
+end
+
 -- Fig. 4: the adaptive coefficient (graft.alpha, unrounded) against the
 -- entropy difference d = H(self) - H(other), for each A and c given (numbers or
 -- lists; defaults 0.4 and 500); range: d from -range to range (default 0.05).
@@ -29,10 +38,10 @@ function plot.alpha_curve(opts)
       series[#series + 1] = {x = x, y = y, style = "lines", title = string.format("A = %g, c = %g", A, c)}
     end
   end
-  return generic.lines{series = series, out = opts.out, width = opts.width, height = opts.height,
-                    title = opts.title or "adaptive coefficient (eq. 7)", key = opts.key or "top left",
+  return generic.lines(picture(opts, {series = series,
+                    title = opts.title or "adaptive coefficient (eq. 7)", key = opts.key,
                     xlabel = opts.xlabel or "H(self) - H(other)", ylabel = opts.ylabel or "alpha",
-                    yrange = opts.yrange or {0, 1}}
+                    yrange = opts.yrange or {0, 1}}))
 end
 
 local function log_thresholds(lo, hi, per_decade)
@@ -67,10 +76,10 @@ function plot.invalid_ratio(opts)
     end
     series[i] = {x = thresholds, y = ratio, title = string.format("%s (%d filters)", e.title or ("network " .. i), filters)}
   end
-  return generic.lines{series = series, logx = true, yrange = opts.yrange or {0, 1}, out = opts.out,
-                    width = opts.width, height = opts.height, key = opts.key or "top left",
+  return generic.lines(picture(opts, {series = series, logx = true, yrange = opts.yrange or {0, 1},
+                    key = opts.key,
                     title = opts.title or "filters whose l1 norm is under the threshold",
-                    xlabel = opts.xlabel or "threshold", ylabel = opts.ylabel or "ratio of filters"}
+                    xlabel = opts.xlabel or "threshold", ylabel = opts.ylabel or "ratio of filters"}))
 end
 
 -- Fig. 7: network information (sum of layer entropies) and test accuracy
@@ -81,14 +90,13 @@ function plot.information(opts)
   if type(opts) ~= "table" or not (opts.networks and opts.information and opts.accuracy) then
     error("plot.information: give networks =, information = and accuracy = arrays", 2)
   end
-  return generic.lines{series = {
+  return generic.lines(picture(opts, {series = {
       {x = opts.networks, y = opts.information, err = opts.information_err, title = "information"},
       {x = opts.networks, y = opts.accuracy, err = opts.accuracy_err, title = "test accuracy (%)", axis = "y2"}},
     title = opts.title or "information and accuracy against the number of networks",
     xlabel = opts.xlabel or "number of networks", ylabel = opts.ylabel or "network information (sum of layer entropies)",
-    y2label = opts.y2label or "test accuracy (%)", key = opts.key or "bottom right",
-    xrange = {0.5, math.max(table.unpack(numbers(opts.networks, "networks"))) + 0.5},
-    out = opts.out, width = opts.width, height = opts.height}
+    y2label = opts.y2label or "test accuracy (%)", key = opts.key,
+    xrange = {0.5, math.max(table.unpack(numbers(opts.networks, "networks"))) + 0.5}}))
 end
 
 -- Histograms of the per-filter l1 norms (log10) of the conv filters of
@@ -101,10 +109,10 @@ function plot.l1_histogram(opts)
   for _, e in ipairs(opts.series or {}) do series[#series + 1] = {title = e.title, values = e.l1} end
   for _, n in ipairs(opts.nets or {}) do series[#series + 1] = {title = n.title, values = core.conv_filter_l1(n.net)} end
   if #series == 0 then error("plot.l1_histogram: give nets = {{title =, net =}} or series = {{title =, l1 =}}", 2) end
-  return generic.histogram{series = series, log10 = true, bins = opts.bins or 40, out = opts.out,
-                        width = opts.width, height = opts.height, title = opts.title,
+  return generic.histogram(picture(opts, {series = series, log10 = true, bins = opts.bins or 40,
+                        title = opts.title, key = opts.key,
                         xlabel = opts.xlabel or "log10(l1 norm of a filter)", ylabel = opts.ylabel,
-                        normalize = opts.normalize}
+                        normalize = opts.normalize}))
 end
 
 -- Training curves of several networks: histories = {history, ...} (each an
@@ -127,9 +135,9 @@ function plot.training_curves(opts)
     end
     series[i] = {x = x, y = y, title = opts.titles and opts.titles[i] or ("network " .. i)}
   end
-  return generic.lines{series = series, title = opts.title or (metric .. " per epoch"), xlabel = opts.xlabel or "epoch",
-                    ylabel = opts.ylabel or metric, logy = opts.logy, yrange = opts.yrange, key = opts.key,
-                    out = opts.out, width = opts.width, height = opts.height}
+  return generic.lines(picture(opts, {series = series, title = opts.title or (metric .. " per epoch"),
+                    xlabel = opts.xlabel or "epoch", ylabel = opts.ylabel or metric, logy = opts.logy,
+                    yrange = opts.yrange, key = opts.key}))
 end
 
 -- Alpha per layer over grafting rounds, as a heat map: log = the grafting
@@ -156,10 +164,10 @@ function plot.alpha_rounds(opts)
   end
   local round_labels = {}
   for k, r in ipairs(rounds) do round_labels[k] = tostring(r) end
-  return generic.heatmap{matrix = matrix, rows = layers, columns = round_labels, cblabel = "alpha",
+  return generic.heatmap(picture(opts, {matrix = matrix, rows = layers, columns = round_labels, cblabel = "alpha",
                       cbrange = opts.cbrange, title = opts.title or ("alpha per layer, network " .. network),
-                      xlabel = opts.xlabel or "grafting round", out = opts.out,
-                      width = opts.width, height = opts.height or math.max(500, 14 * #layers + 120)}
+                      xlabel = opts.xlabel or "grafting round",
+                      height = opts.height or math.max(500, 14 * #layers + 120)}))
 end
 
 doc(plot.alpha_curve, [[graft.plot.alpha_curve{A = 0.4 | {...}, c = 500 | {...}, range = 0.05} -> file
