@@ -82,9 +82,18 @@ h.check(not table.concat(err.traceback, "\n"):find("notebook.lua", 1, true), "tr
 -- The cell after the error did not run.
 h.check(#cells[6].outputs == 0 and cells[6].execution_count == json.null, "cell after the error ran")
 
--- --continue runs it; without -o the notebook is rewritten in place.
+-- --continue runs it; without -o the notebook goes beside the input, which stays as
+-- it was; --inplace rewrites the input.
 status = h.run(q(graft_exe) .. " notebook --continue " .. q(input))
 h.check(status == 1, "--continue still reports the failure (status %s)", tostring(status))
+h.check(h.read(input) == input_text, "without -o or --inplace the input notebook was changed")
+local beside = input:gsub("%.ipynb$", ".executed.ipynb")
+nb = json.read(beside)
+h.check(table.concat(nb.cells[6].outputs[1].text) == "after the error\n", "written beside the input")
+status, messages = h.run(q(graft_exe) .. " notebook --inplace -o " .. q(beside) .. " " .. q(input))
+h.check(status == 2 and messages:find("-o and --inplace", 1, true), "-o with --inplace: %s", messages)
+status = h.run(q(graft_exe) .. " notebook --continue --inplace " .. q(input))
+h.check(status == 1, "--inplace --continue reports the failure (status %s)", tostring(status))
 nb = json.read(input)
 h.check(table.concat(nb.cells[6].outputs[1].text) == "after the error\n" and nb.cells[6].execution_count == 5,
         "--continue: %s", json.encode(nb.cells[6]))
