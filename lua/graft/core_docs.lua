@@ -117,17 +117,18 @@ doc(core.net_shortcut_a, "graft.core.net_shortcut_a(net, input, out_channels, st
 doc(core.net_add, "graft.core.net_add(net, a, b) -> node (a + b, the residual add)")
 doc(core.net_finalize, "graft.core.net_finalize(net [, seed = 0, model = 'custom']) -> net, buffers allocated and weights initialised")
 doc(core.net_node, "graft.core.net_node(net, index) -> {op=, name=, channels=, ...} of node index (0 = input)")
-doc(core.resnet_cifar, [[graft.core.resnet_cifar{depth = 20, classes = 10, in_channels = 3,
-                         image_size = 32, leaky_slope = 0, seed = 0, init = 'kaiming'} -> net
-The reference's CIFAR ResNet (option A shortcuts), depth 6n + 2.]])
-doc(core.mobilenetv2_cifar, [[graft.core.mobilenetv2_cifar{classes = 10, in_channels = 3,
-                              image_size = 32, seed = 0, init = 'pytorch'} -> net
+doc(core.resnet_cifar, [[graft.core.resnet_cifar{depth =, classes =, in_channels =,
+                         image_size =, seed =, leaky_slope = 0, init = 'kaiming'} -> net
+The reference's CIFAR ResNet (option A shortcuts), depth 6n + 2. The sizes and the
+seed are required: graft.models.resnet declares their defaults.]])
+doc(core.mobilenetv2_cifar, [[graft.core.mobilenetv2_cifar{classes =, in_channels =,
+                              image_size =, seed =, init = 'pytorch'} -> net
 The reference's CIFAR MobileNetV2 (init: 'pytorch', the reference's, or 'kaiming').]])
-doc(core.vgg16_cifar, [[graft.core.vgg16_cifar{classes = 10, in_channels = 3, image_size = 32,
-                        seed = 0, init = 'pytorch'} -> net
+doc(core.vgg16_cifar, [[graft.core.vgg16_cifar{classes =, in_channels =, image_size =,
+                        seed =, init = 'pytorch'} -> net
 VGG16 with BatchNorm, CIFAR variant (features.N, classifier); images of 32x32 or more.]])
-doc(core.wrn_cifar, [[graft.core.wrn_cifar{depth = 28, widen = 10, classes = 10, in_channels = 3,
-                      image_size = 32, seed = 0, init = 'wrn'} -> net
+doc(core.wrn_cifar, [[graft.core.wrn_cifar{depth =, widen =, classes =, in_channels =,
+                      image_size =, seed =, init = 'wrn'} -> net
 Wide ResNet-depth-widen with pre-activation blocks, depth 6n + 4, named as the
 reference's wrn.py (conv, stageS.blockI, shortcut.conv, bn, fc).]])
 

@@ -199,8 +199,9 @@ static int ds_tostring(lua_State *L) {
 
 /* ---- loaders ---- */
 
-/* graft.core.loader(dataset, {batch=128, shuffle=false, pad=0, flip=false, seed=0,
- * stream=0 (data order), augment_stream=stream (crops and flips)}) */
+/* graft.core.loader(dataset, {batch=, shuffle=false, pad=0, flip=false, seed=0,
+ * stream=0 (data order), augment_stream=stream (crops and flips)}); batch is
+ * required (graft.train declares its default) */
 static int l_loader(lua_State *L) {
     gf_dataset *ds = gf_lua_check_dataset(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
@@ -208,7 +209,7 @@ static int l_loader(lua_State *L) {
                                           "augment_stream", NULL};
     gf_lua_check_options(L, 2, "graft.core.loader", allowed);
     gf_loader_options o = {
-        .batch = (int)gf_lua_opt_integer(L, 2, "batch", 128),
+        .batch = (int)gf_lua_need_integer(L, 2, "batch"),
         .shuffle = gf_lua_opt_boolean(L, 2, "shuffle", false),
         .pad = (int)gf_lua_opt_integer(L, 2, "pad", 0),
         .flip = gf_lua_opt_boolean(L, 2, "flip", false),

@@ -6,16 +6,18 @@
 #include "nn/models.h"
 
 /* The options table at 1, checked against `allowed` (the common options and the
- * model's own). */
+ * model's own). Sizes and seed are required: their defaults are declared once, by
+ * graft.models (lua/graft/models/); leaky_slope 0 is no leak, an absent init the
+ * reference's rule. */
 static gf_model_options read_options(lua_State *L, const char *operation,
                                      const char *const *allowed) {
     gf_lua_check_options(L, 1, operation, allowed);
     gf_model_options o = {
-        .classes = (int)gf_lua_opt_integer(L, 1, "classes", 10),
-        .in_channels = (int)gf_lua_opt_integer(L, 1, "in_channels", 3),
-        .image_size = (int)gf_lua_opt_integer(L, 1, "image_size", 32),
+        .classes = (int)gf_lua_need_integer(L, 1, "classes"),
+        .in_channels = (int)gf_lua_need_integer(L, 1, "in_channels"),
+        .image_size = (int)gf_lua_need_integer(L, 1, "image_size"),
         .leaky_slope = (float)gf_lua_opt_number(L, 1, "leaky_slope", 0.0),
-        .seed = (uint64_t)gf_lua_opt_integer(L, 1, "seed", 0),
+        .seed = (uint64_t)gf_lua_need_integer(L, 1, "seed"),
         .init = GF_INIT_KAIMING};
     lua_getfield(L, 1, "init");
     o.init_given = !lua_isnil(L, -1);
@@ -37,7 +39,7 @@ static int l_resnet_cifar(lua_State *L) {
     static const char *const allowed[] = {"depth", "leaky_slope", COMMON_OPTIONS, NULL};
     const char *operation = "graft.core.resnet_cifar";
     gf_model_options o = read_options(L, operation, allowed);
-    int depth = (int)gf_lua_opt_integer(L, 1, "depth", 20);
+    int depth = (int)gf_lua_need_integer(L, 1, "depth");
     return push_model(L, gf_model_resnet_cifar(depth, &o), operation);
 }
 
@@ -59,8 +61,8 @@ static int l_wrn_cifar(lua_State *L) {
     static const char *const allowed[] = {"depth", "widen", COMMON_OPTIONS, NULL};
     const char *operation = "graft.core.wrn_cifar";
     gf_model_options o = read_options(L, operation, allowed);
-    int depth = (int)gf_lua_opt_integer(L, 1, "depth", 28);
-    int widen = (int)gf_lua_opt_integer(L, 1, "widen", 10);
+    int depth = (int)gf_lua_need_integer(L, 1, "depth");
+    int widen = (int)gf_lua_need_integer(L, 1, "widen");
     return push_model(L, gf_model_wrn_cifar(depth, widen, &o), operation);
 }
 

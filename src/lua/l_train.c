@@ -103,8 +103,10 @@ static const gf_schedule *check_schedule(lua_State *L, int index) {
     return luaL_checkudata(L, index, GF_LUA_SCHEDULE);
 }
 
-/* graft.core.schedule{kind = 'cosine', lr = 0.1, iterations_per_epoch = n, epochs = e,
- * step = 60, gamma = 0.1, milestones = {...}, warmup_iterations = 0} */
+/* graft.core.schedule{kind = 'constant', lr =, iterations_per_epoch =, epochs =
+ * (cosine), step = (step), gamma = (step, multistep), milestones = {...},
+ * warmup_iterations = 0}: the values a kind uses are required (graft.train
+ * declares their defaults) */
 static int l_schedule(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     static const char *const allowed[] = {"kind", "lr", "iterations_per_epoch", "epochs", "step",
@@ -115,11 +117,13 @@ static int l_schedule(lua_State *L) {
     const char *kind = luaL_optstring(L, -1, "constant");
     if (gf_schedule_kind_parse(kind, &s.kind) != GF_OK) return gf_lua_raise(L, "graft.core.schedule");
     lua_pop(L, 1);
-    s.lr = gf_lua_opt_number(L, 1, "lr", 0.1);
-    s.iterations_per_epoch = gf_lua_opt_integer(L, 1, "iterations_per_epoch", 1);
-    s.epochs = (int)gf_lua_opt_integer(L, 1, "epochs", 1);
-    s.step_epochs = (int)gf_lua_opt_integer(L, 1, "step", 60);
-    s.gamma = gf_lua_opt_number(L, 1, "gamma", 0.1);
+    s.lr = gf_lua_need_number(L, 1, "lr");
+    s.iterations_per_epoch = gf_lua_need_integer(L, 1, "iterations_per_epoch");
+    bool cosine = s.kind == GF_SCHEDULE_COSINE, step = s.kind == GF_SCHEDULE_STEP;
+    s.epochs = (int)(cosine ? gf_lua_need_integer(L, 1, "epochs") : gf_lua_opt_integer(L, 1, "epochs", 0));
+    s.step_epochs = (int)(step ? gf_lua_need_integer(L, 1, "step") : gf_lua_opt_integer(L, 1, "step", 0));
+    s.gamma = step || s.kind == GF_SCHEDULE_MULTISTEP ? gf_lua_need_number(L, 1, "gamma")
+                                                      : gf_lua_opt_number(L, 1, "gamma", 0);
     s.warmup_iterations = gf_lua_opt_integer(L, 1, "warmup_iterations", 0);
     lua_getfield(L, 1, "milestones");
     if (!lua_isnil(L, -1)) {
@@ -171,16 +175,17 @@ static int next_batch(gf_loader *loader, gf_batch *batch) {
     return batch->count = gf_loader_next(loader, &batch->images, &batch->labels);
 }
 
-/* The soft-target settings {temperature = T, weight = w} at index, with defaults. */
+/* The soft-target settings {temperature = T, weight = w} at index: the temperature
+ * is required (graft.run declares each method's), the weight 1 when absent. */
 static void check_soft_options(lua_State *L, int index, const char *fname,
-                               const char *const *allowed, double *temperature, double *weight,
-                               double default_temperature) {
+                               const char *const *allowed, double *temperature, double *weight) {
+    luaL_checktype(L, index, LUA_TTABLE);
     gf_lua_check_options(L, index, fname, allowed);
-    *temperature = gf_lua_opt_number(L, index, "temperature", default_temperature);
+    *temperature = gf_lua_need_number(L, index, "temperature");
     *weight = gf_lua_opt_number(L, index, "weight", 1.0);
 }
 
-/* graft.core.train_step(net, sgd, loader, lr [, {teacher = net, temperature = 2,
+/* graft.core.train_step(net, sgd, loader, lr [, {teacher = net, temperature =,
  * weight = 1}]) -> n, mean loss, top1 hits, top5 hits, finite [, statistic, value];
  * nil at the end of the epoch. With a teacher, a step of knowledge distillation. A
  * non-finite loss or BatchNorm running statistic leaves the weights and statistics
@@ -194,9 +199,8 @@ static int l_train_step(lua_State *L) {
     gf_net *teacher = NULL;
     double temperature = 0, weight = 0;
     if (!lua_isnoneornil(L, 5)) {
-        luaL_checktype(L, 5, LUA_TTABLE);
         static const char *const allowed[] = {"teacher", "temperature", "weight", NULL};
-        check_soft_options(L, 5, "graft.core.train_step", allowed, &temperature, &weight, 2.0);
+        check_soft_options(L, 5, "graft.core.train_step", allowed, &temperature, &weight);
         lua_getfield(L, 5, "teacher");
         teacher = gf_lua_check_net(L, -1);
         lua_pop(L, 1);
@@ -222,8 +226,8 @@ static int l_train_step(lua_State *L) {
     return 7;
 }
 
-/* graft.core.mutual_step({net, ...}, {sgd, ...}, loader, {lr, ...} [, {temperature = 1,
- * weight = 1}]) -> n, {{loss =, top1 =, top5 = [, bad_statistic =, bad_value =]}, ...},
+/* graft.core.mutual_step({net, ...}, {sgd, ...}, loader, {lr, ...}, {temperature =,
+ * weight = 1}) -> n, {{loss =, top1 =, top5 = [, bad_statistic =, bad_value =]}, ...},
  * finite; nil at the end of the epoch. One step of deep mutual learning: every network
  * on the same batch. */
 static int l_mutual_step(lua_State *L) {
@@ -232,12 +236,9 @@ static int l_mutual_step(lua_State *L) {
     luaL_checktype(L, 2, LUA_TTABLE);
     gf_loader *loader = gf_lua_check_loader(L, 3);
     luaL_checktype(L, 4, LUA_TTABLE);
-    double temperature = 1.0, weight = 1.0;
-    if (!lua_isnoneornil(L, 5)) {
-        luaL_checktype(L, 5, LUA_TTABLE);
-        static const char *const allowed[] = {"temperature", "weight", NULL};
-        check_soft_options(L, 5, fname, allowed, &temperature, &weight, 1.0);
-    }
+    double temperature, weight;
+    static const char *const allowed[] = {"temperature", "weight", NULL};
+    check_soft_options(L, 5, fname, allowed, &temperature, &weight);
     int count = (int)luaL_len(L, 1);
     if (count < 2 || luaL_len(L, 2) != count || luaL_len(L, 4) != count)
         return luaL_error(L, "%s: needs at least 2 networks and one sgd and lr each, got %d "

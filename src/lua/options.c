@@ -39,8 +39,8 @@ static bool push_field(lua_State *L, int index, const char *key) {
     return lua_getfield(L, index, key) != LUA_TNIL;
 }
 
-lua_Integer gf_lua_opt_integer(lua_State *L, int index, const char *key, lua_Integer fallback) {
-    lua_Integer v = fallback;
+lua_Integer gf_lua_opt_integer(lua_State *L, int index, const char *key, lua_Integer off) {
+    lua_Integer v = off;
     if (push_field(L, index, key)) {
         int exact = 0;
         v = lua_tointegerx(L, -1, &exact);
@@ -50,8 +50,8 @@ lua_Integer gf_lua_opt_integer(lua_State *L, int index, const char *key, lua_Int
     return v;
 }
 
-lua_Number gf_lua_opt_number(lua_State *L, int index, const char *key, lua_Number fallback) {
-    lua_Number v = fallback;
+lua_Number gf_lua_opt_number(lua_State *L, int index, const char *key, lua_Number off) {
+    lua_Number v = off;
     if (push_field(L, index, key)) {
         int is_number = 0;
         v = lua_tonumberx(L, -1, &is_number);
@@ -61,8 +61,20 @@ lua_Number gf_lua_opt_number(lua_State *L, int index, const char *key, lua_Numbe
     return v;
 }
 
-bool gf_lua_opt_boolean(lua_State *L, int index, const char *key, bool fallback) {
-    bool v = push_field(L, index, key) ? lua_toboolean(L, -1) : fallback;
+bool gf_lua_opt_boolean(lua_State *L, int index, const char *key, bool off) {
+    bool v = push_field(L, index, key) ? lua_toboolean(L, -1) : off;
     lua_pop(L, 1);
     return v;
+}
+
+lua_Integer gf_lua_need_integer(lua_State *L, int index, const char *key) {
+    if (!push_field(L, index, key)) option_type_error(L, key, "integer");
+    lua_pop(L, 1);
+    return gf_lua_opt_integer(L, index, key, 0);
+}
+
+lua_Number gf_lua_need_number(lua_State *L, int index, const char *key) {
+    if (!push_field(L, index, key)) option_type_error(L, key, "number");
+    lua_pop(L, 1);
+    return gf_lua_opt_number(L, index, key, 0);
 }

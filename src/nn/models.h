@@ -12,9 +12,9 @@
 #include "nn/network.h"
 
 typedef struct gf_model_options {
-    int classes;     /* default 10 */
-    int in_channels; /* default 3 */
-    int image_size;  /* default 32 */
+    int classes;
+    int in_channels;
+    int image_size;
     float leaky_slope; /* 0: ReLU; > 0: leaky ReLU with this slope (ResNets only) */
     uint64_t seed;
     bool init_given;   /* false: the reference's rule for the model */

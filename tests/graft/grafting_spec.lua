@@ -148,10 +148,10 @@ describe("the ring", function()
     graft.graft_ring { m1, m2 }
     expect.eq(graft.distance(m1, m2), 0, "two networks are identical after a round")
     expect.error(function()
-      graft.distance(n1, core.resnet_cifar { depth = 14, in_channels = 1, image_size = 28 })
+      graft.distance(n1, graft.models.resnet { depth = 14, in_channels = 1, image_size = 28 })
     end, "graft.distance: the networks have 23 and 41 parameter tensors")
     expect.error(function()
-      graft.distance(n1, core.resnet_cifar { depth = 8, in_channels = 3, image_size = 28 })
+      graft.distance(n1, graft.models.resnet { depth = 8, in_channels = 3, image_size = 28 })
     end, { "graft.distance: parameter 'conv1.weight'", "differ" })
   end)
 
@@ -159,7 +159,7 @@ describe("the ring", function()
     local n1 = resnet8(1)
     expect.error(function() graft.graft_ring { n1, "x" } end, "graft.Net")
     expect.error(function()
-      graft.graft_ring { n1, core.resnet_cifar { depth = 14, in_channels = 1, image_size = 28 } }
+      graft.graft_ring { n1, graft.models.resnet { depth = 14, in_channels = 1, image_size = 28 } }
     end, "network 1")
     expect.error(function() graft.graft_ring({ n1, resnet8(2) }, { criterion = "l2" }) end,
       "graft.graft_ring: option 'criterion': 'entropy', 'entropy_sum' or 'l1' expected, got \"l2\"")

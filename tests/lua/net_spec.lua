@@ -5,6 +5,14 @@ local graft = require "graft"
 local core = graft.core
 local nn = graft.nn
 
+-- The options of a graft.core model builder: `opts` and CIFAR-10's sizes and seed 0,
+-- which the builders take from their caller.
+local function sized(opts)
+  local o = { classes = 10, in_channels = 3, image_size = 32, seed = 0 }
+  for k, v in pairs(opts) do o[k] = v end
+  return o
+end
+
 -- A small network with every kind of layer that carries state.
 local function small_net(seed)
   return nn.build({
@@ -20,13 +28,13 @@ end
 
 describe("the reference models", function()
   it("have the parameter counts of PyTorch", function()
-    expect.eq(core.resnet_cifar { depth = 20 }:param_count(), 269722, "ResNet-20")
-    expect.eq(core.mobilenetv2_cifar {}:param_count(), 2296922, "MobileNetV2")
+    expect.eq(graft.models.resnet { depth = 20 }:param_count(), 269722, "ResNet-20")
+    expect.eq(graft.models.mobilenetv2 {}:param_count(), 2296922, "MobileNetV2")
   end)
 
   it("print short and name their tensors as the state_dict", function()
     -- 269,722 for 10 classes and 3 channels; + 64 * 90 + 90 (linear), - 16 * 2 * 9 (conv1)
-    local net = core.resnet_cifar { depth = 20, classes = 100, in_channels = 1, image_size = 28 }
+    local net = graft.models.resnet { depth = 20, classes = 100, in_channels = 1, image_size = 28 }
     expect.eq(tostring(net),
       "graft.Net resnet20: 275,284 parameters, input [N, 1, 28, 28] -> output [N, 100], training mode")
     local params = net:parameters()
@@ -55,20 +63,31 @@ describe("the reference models", function()
     expect.truthy(lines[7]:match("conv2d 3x3 /2 depthwise%s+4x3x3%s+36$"), lines[7])
     expect.truthy(lines[10]:match("^%s+7%s+6%s+linear%s+3%s+15$"), lines[10])
     expect.eq(lines[11], "total: 135 parameters in 4 layers, 8 BatchNorm running statistics")
-    local rows, totals = graft.summary.rows(core.resnet_cifar { depth = 20 })
+    local rows, totals = graft.summary.rows(graft.models.resnet { depth = 20 })
     expect.eq(totals.parameters, 269722, "the rows add up to param_count")
     expect.eq(#rows, 71)
   end)
 
   it("refuse unknown options", function()
     expect.error(function() core.resnet_cifar { depht = 20 } end, "unknown option 'depht'")
-    expect.error(function() core.resnet_cifar { depth = 21 } end, "graft.core.resnet_cifar")
+    expect.error(function() core.resnet_cifar(sized { depth = 21 }) end, "graft.core.resnet_cifar")
+  end)
+
+  it("take in graft.core no defaults that graft.models declares", function()
+    expect.error(function() core.resnet_cifar { depth = 20 } end,
+      { "resnet_cifar", "option 'classes': integer expected, got nil" })
+    expect.error(function() core.wrn_cifar(sized { depth = 10 }) end,
+      { "wrn_cifar", "option 'widen': integer expected, got nil" })
+    expect.error(function() core.vgg16_cifar { classes = 10, in_channels = 3, image_size = 32 } end,
+      { "vgg16_cifar", "option 'seed': integer expected, got nil" })
+    expect.eq(core.resnet_cifar(sized { depth = 8, seed = 4 }):param_count(),
+      graft.models.resnet { depth = 8, seed = 4 }:param_count())
   end)
 
   it("name the function and the option whose value has the wrong type", function()
-    expect.error(function() core.resnet_cifar { depth = "twenty" } end,
+    expect.error(function() core.resnet_cifar(sized { depth = "twenty" }) end,
       { "resnet_cifar", "option 'depth'", "integer expected, got string" })
-    expect.error(function() core.resnet_cifar { depth = 20.5 } end, "option 'depth': integer expected")
+    expect.error(function() core.resnet_cifar(sized { depth = 20.5 }) end, "option 'depth': integer expected")
     expect.error(function() core.sgd { count = 4, momentum = {} } end,
       { "sgd", "option 'momentum'", "number expected, got table" })
   end)
@@ -206,7 +225,7 @@ describe("parameter views", function()
     expect.truthy((c:forward(x) - a:forward(x)):abs_sum() > 0, "the clone is independent")
     b:copy_state(a)
     expect.eq((b:forward(x) - a:forward(x)):abs_sum(), 0)
-    expect.error(function() b:copy_state(core.resnet_cifar {}) end, "net:copy_state")
+    expect.error(function() b:copy_state(graft.models.resnet {}) end, "net:copy_state")
   end)
 end)
 
@@ -229,7 +248,7 @@ describe("checkpoints", function()
   end)
 
   it("graft.load rebuilds a reference model", function()
-    local net = core.resnet_cifar { depth = 20, classes = 7, seed = 3 }
+    local net = graft.models.resnet { depth = 20, classes = 7, seed = 3 }
     local path = expect.tmpname(".safetensors")
     net:save(path)
     local loaded = graft.load(path)
@@ -247,7 +266,7 @@ describe("checkpoints", function()
     a:eval(); b:eval()
     local x = graft.randn({ 1, 2, 6, 6 }, 1)
     expect.eq((b:forward(x) - a:forward(x)):abs_sum(), 0)
-    local resnet = core.resnet_cifar {}
+    local resnet = graft.models.resnet {}
     expect.error(function() resnet:load(path) end, { "net:load", path })
   end)
 

@@ -59,7 +59,7 @@ describe("names", function()
 
   it("ResNet-20 written with graft.nn equals the C builder: names, size and outputs", function()
     local ours = nn.build(resnet20_from_layers(), { in_channels = 3, size = 32, seed = 1 })
-    local reference = graft.core.resnet_cifar { depth = 20, seed = 2 }
+    local reference = graft.models.resnet { depth = 20, seed = 2 }
     expect.eq(ours:param_count(), 269722)
     expect.eq(sorted_names(ours), sorted_names(reference))
     ours:copy_state(reference)

@@ -34,7 +34,7 @@ end)
 describe("completion", function()
   it("completes globals, keywords, fields and methods", function()
     rawset(_G, "completion_tensor", graft.zeros { 2 })
-    rawset(_G, "completion_net", graft.core.resnet_cifar {})
+    rawset(_G, "completion_net", graft.models.resnet {})
     local function has(list, item)
       for _, v in ipairs(list) do if v == item then return true end end
       return false

@@ -19,7 +19,7 @@ gnuplot.hooks[#gnuplot.hooks + 1] = function(_, _, made) figure = table.concat(m
 
 -- the conv layers of ResNet-20: 19 names of up to 14 characters
 local names, values = {}, {}
-for _, node in ipairs(graft.core.resnet_cifar { depth = 20 }:nodes()) do
+for _, node in ipairs(graft.models.resnet { depth = 20 }:nodes()) do
   if node.op == "conv2d" then names[#names + 1] = node.name; values[#values + 1] = #names end
 end
 h.check(#names == 19, "%d conv layers", #names)

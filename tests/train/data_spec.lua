@@ -237,6 +237,9 @@ describe("graft.core.loader", function()
     ds:close()
     expect.error(function() ds:size() end, "dataset was closed")
     expect.error(function() core.loader(fm.train, { batches = 3 }) end, "unknown option 'batches'")
-    expect.error(function() core.loader(fm.train, { pad = 30 }) end, "padding 30")
+    expect.error(function() core.loader(fm.train, { batch = 8, pad = 30 }) end, "padding 30")
+    -- the batch size's default is graft.train's, not the binding's
+    expect.error(function() core.loader(fm.train, { shuffle = true }) end,
+      { "loader", "option 'batch': integer expected, got nil" })
   end)
 end)

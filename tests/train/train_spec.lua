@@ -54,6 +54,12 @@ describe("graft.train", function()
     expect.near(t.schedule:lr(8), 0.1, 1e-12)
     t:close()
     expect.near(graft.train.diff_lr(0.1, 1, 2), 0.05, 1e-12)
+    -- graft.core.schedule takes what its kind uses from graft.train, which declares the defaults
+    expect.near(graft.core.schedule { kind = "constant", lr = 0.5, iterations_per_epoch = 4 }:lr(9), 0.5, 1e-12)
+    expect.error(function() graft.core.schedule { kind = "step", lr = 1, iterations_per_epoch = 4, step = 2 } end,
+      { "schedule", "option 'gamma': number expected, got nil" })
+    expect.error(function() graft.core.schedule { kind = "cosine", iterations_per_epoch = 4, epochs = 2 } end,
+      { "schedule", "option 'lr': number expected, got nil" })
   end)
 
   it("drives several trainers in lock-step with their own data orders", function()
