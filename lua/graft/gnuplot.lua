@@ -227,7 +227,10 @@ local function choose_target(opts)
 end
 
 local function terminal_lines(target, opts, output_name)
-  local width, height = opts.width or 800, opts.height or 500
+  local width, height = opts.width, opts.height -- graft.plot declares their defaults
+  if formats[target.format] and not (math.type(width) == "integer" and math.type(height) == "integer") then
+    error("plot: a picture file needs width and height in pixels", 0)
+  end
   local set_output = "set output " .. gnuplot.quote(output_name or "")
   if target.format == "png" then
     return {string.format("set terminal pngcairo size %d,%d font 'sans,10'", width, height),
@@ -283,7 +286,7 @@ local function leave_for_elsewhere(figure, target, opts)
                       basename(script_path), data_path:match("^(.*)/") or ".", picture), 0)
 end
 
--- Draws the figure. opts: out (file name), width, height (pixels), columns,
+-- Draws the figure. opts: out (file name), width, height (pixels, needed for a file), columns,
 -- rows (text size), text (prefer text over a window), capture (return the text
 -- instead of writing it), hooks = false (a file made is not handed to
 -- gnuplot.hooks: a picture shown another way, as graft.live's). Returns the file

@@ -131,8 +131,10 @@ function Board:update()
   if self.mode == "terminal" then
     local columns = progress.columns()
     local _, rows = core.terminal_size()
+    -- width and height size the picture of the script left behind when gnuplot is missing
     local text = gnuplot.render(self:figure(true), { text = true, capture = true, columns = columns - 1,
-                                                    rows = math.max(12, math.min(24, (rows or 24) // 2)) })
+                                                    rows = math.max(12, math.min(24, (rows or 24) // 2)),
+                                                    width = 1000, height = 420 })
     progress.picture(text:gsub("^%s*\n", ""):gsub("%s+$", "") .. "\n")
   elseif self.mode == "file" then
     gnuplot.render(self:figure(false), { out = self.path, width = 1000, height = 420, hooks = false })

@@ -94,6 +94,19 @@ h.contains(h.fails(plot.lines, {series = series, out = dir .. "/x.jpg"}), "must 
 h.contains(h.fails(plot.lines, {series = {{x = {1, 2}, y = {1}}}, out = png}), "series[1] has 2 x, 1 y")
 h.contains(h.fails(plot.lines, {series = {{y = {1, "a"}}}, out = png}), "series[1].y holds a string")
 h.contains(h.fails(plot.heatmap, {matrix = {{1, 2}, {3}}}), "row 2 has 1 values, row 1 has 2")
+-- The options every picture takes are declared once (lua/graft/plot/figure.lua):
+-- their errors and help come from that declaration, in every function.
+h.contains(h.fails(plot.lines, {series = series, width = 0}),
+           "graft.plot.lines: option 'width': an integer >= 16 expected, got 0")
+h.contains(h.fails(plot.alpha_rounds, {log = {}, key = true}),
+           "graft.plot.alpha_rounds: option 'key': a gnuplot key position or false expected, got true")
+h.contains(h.fails(plot.information, {networks = {1}, information = {1}, accuracy = {1}, xrange = {2, 1}}),
+           "graft.plot.information: option 'xrange': {lo, hi} with lo < hi")
+h.contains(h.fails(plot.alpha_curve, {colour = "red"}), "graft.plot.alpha_curve: unknown option 'colour'")
+h.contains(h.fails(plot.heatmap, {matrix = {{1}}, text_rows = 2}), "option 'text_rows': an integer >= 5 expected")
+local help = require("graft.doc").lookup(plot.invalid_ratio)
+h.contains(help, "logx = true", "invalid_ratio's help")
+h.contains(help, "width = 800", "invalid_ratio's help")
 
 table.remove(plot.hooks)
 plot.gnuplot.close()

@@ -1,8 +1,10 @@
 -- The pieces every graft.plot picture is made of: numbers from arrays or tensors,
--- the gnuplot settings shared by all figures (title, labels, log axes, ranges,
--- key, grid), and the call that renders a figure through the gnuplot session.
+-- the options every picture takes (declared once: title, labels, log axes, ranges,
+-- key, grid, file and size), the gnuplot settings they give, and the call that
+-- renders a figure through the gnuplot session.
 local core = require "graft.core"
 local gnuplot = require "graft.gnuplot"
+local options = require "graft.options"
 
 local q = gnuplot.quote
 
@@ -56,13 +58,75 @@ local function title_of(t) return t and ("title " .. q(t)) or "notitle" end
 
 local function range_text(r, name)
   if r == nil then return nil end
-  if type(r) ~= "table" then error("plot: " .. name .. " must be {lo, hi}", 4) end
   local lo = r[1] and string.format("%.9g", r[1]) or ""
   local hi = r[2] and string.format("%.9g", r[2]) or ""
   return string.format("set %s [%s:%s]", name, lo, hi)
 end
 
--- The settings shared by every figure.
+---------------------------------------------------------------------------- the options every picture takes
+
+local function range_check(r)
+  if (r[1] ~= nil and type(r[1]) ~= "number") or (r[2] ~= nil and type(r[2]) ~= "number")
+     or (r[1] and r[2] and not (r[1] < r[2])) then
+    return "{lo, hi} with lo < hi (either may be nil)"
+  end
+end
+
+-- Declared once; every graft.plot function takes them besides its own (figure.spec).
+local FIGURE = options.spec("graft.plot", {
+  { "title", "string", help = "the title above the plot" },
+  { "xlabel", "string", help = "the x axis's label" },
+  { "ylabel", "string", help = "the y axis's label" },
+  { "logx", "boolean", default = false, help = "a logarithmic x axis" },
+  { "logy", "boolean", default = false, help = "a logarithmic y axis" },
+  { "xrange", "table", help = "{lo, hi} of the x axis", check = range_check },
+  { "yrange", "table", help = "{lo, hi} of the y axis", check = range_check },
+  { "key", "string|boolean", default = "below",
+    help = "where the key goes: a gnuplot key position ('top left', 'below': under the plot, off the data), or false for none",
+    check = function(v) if v == true then return "a gnuplot key position or false" end end },
+  { "grid", "boolean", default = true, help = "grid lines (the text terminal draws none)" },
+  { "out", "string", help = "the file made: .png, .svg or .pdf; without it a window when there is a display, else text" },
+  { "width", "integer", default = 800, min = 16, help = "pixels across" },
+  { "height", "integer", default = 500, min = 16, help = "pixels down" },
+  { "columns", "integer", min = 10, default_help = "the terminal's", help = "characters across a text picture" },
+  { "rows", "integer", min = 5, default_help = "the terminal's", help = "lines of a text picture" },
+  { "text", "boolean", default = false, help = "text rather than a window" },
+})
+
+-- The spec of the plot function `owner`: its own options (declarations as in
+-- graft.options), then every picture's; `changes` gives some of these other
+-- defaults or help (name = {default =, ...}, as spec:pick takes them), and
+-- `without` names those it does not take.
+local function spec(owner, own, changes, without)
+  local wanted = {}
+  for _, option in ipairs(FIGURE.list) do
+    if not (without and without[option.name]) then wanted[option.name] = changes and changes[option.name] or {} end
+  end
+  local result = options.spec(owner, own)
+  for _, option in ipairs(FIGURE:pick(owner, wanted).list) do result:add(option) end
+  return result
+end
+
+-- The option of every picture called `name`, under another name (a heat map's
+-- text size, whose rows and columns are labels).
+local function renamed(name, new_name)
+  local option = FIGURE:option(name)
+  local copy = setmetatable({}, getmetatable(option))
+  for k, v in pairs(option) do copy[k] = v end
+  copy.name = new_name
+  return copy
+end
+
+-- `t` (the options of a plot a paper figure is drawn with) with every picture
+-- option of `opts` (checked by the figure's spec) that `t` does not set.
+local function passed(opts, t)
+  for _, option in ipairs(FIGURE.list) do
+    if t[option.name] == nil then t[option.name] = opts[option.name] end
+  end
+  return t
+end
+
+-- The gnuplot settings of every picture's options (checked by a spec).
 local function axes(opts)
   local c = {}
   if opts.title then c[#c + 1] = "set title " .. q(opts.title) end
@@ -75,20 +139,16 @@ local function axes(opts)
   if opts.key == false then
     c[#c + 1] = "unset key"
   else
-    -- under the plot by default, so that it never hides the data
-    c[#c + 1] = "set key " .. (opts.key or "below") .. " noenhanced"
+    c[#c + 1] = "set key " .. opts.key .. " noenhanced"
   end
-  if opts.grid ~= false then c[#c + 1] = "set grid" end
+  if opts.grid then c[#c + 1] = "set grid" end
   return c
 end
 
+-- The series of options checked by a spec, which must not be empty.
 local function check_series(opts, name)
-  if type(opts) ~= "table" then error("plot." .. name .. ": expected a table of options", 3) end
-  local series = opts.series
-  if type(series) ~= "table" or #series == 0 then
-    error("plot." .. name .. ": series must be a non-empty array of {x =, y =, title =}", 3)
-  end
-  return series
+  if #opts.series == 0 then options.raise("graft.plot." .. name .. ": series must be a non-empty array") end
+  return opts.series
 end
 
 -- Integer ticks for an axis whose values are all integers (epochs, rounds, networks):
@@ -126,7 +186,7 @@ end
 return {
   quote = q, numbers = numbers, tensor_of = tensor_of, sequence = sequence, finite = finite,
   title_of = title_of, range_text = range_text, axes = axes, check_series = check_series, tics = tics,
-  integer_tics = integer_tics,
+  integer_tics = integer_tics, spec = spec, renamed = renamed, passed = passed, range_check = range_check,
   -- draws {blocks =, commands =} as opts.out says; returns the file made
   render = gnuplot.render,
 }

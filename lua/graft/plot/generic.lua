@@ -1,6 +1,6 @@
 -- The generic pictures of graft.plot: line plots, histograms, grouped bars and
--- heat maps, each from one table of options (lua/graft/plot/init.lua lists the
--- options they share).
+-- heat maps, each from one table of options: its own and those every picture
+-- takes (figure.spec), checked before anything is drawn.
 local doc = require "graft.doc"
 local core = require "graft.core"
 local options = require "graft.options"
@@ -13,11 +13,34 @@ local check_series, render = figure.check_series, figure.render
 
 local plot = {}
 
+local SERIES_HELP = "a non-empty array of "
+local specs = {
+  lines = figure.spec("graft.plot.lines", {
+    { "series", "table", required = true, help = SERIES_HELP .. "{x =, y =, title =, err =, style =, axis =}" },
+    { "y2label", "string", help = "the right axis's label" },
+    { "y2range", "table", help = "{lo, hi} of the right axis", check = figure.range_check },
+  }),
+  bars = figure.spec("graft.plot.bars", {
+    { "labels", "table", required = true, help = "the groups' names, one group of bars each" },
+    { "series", "table", required = true, help = SERIES_HELP .. "{values =, err =, title =}, one value per label" },
+  }),
+  heatmap = figure.spec("graft.plot.heatmap", {
+    { "matrix", "table|tensor", required = true, help = "rows of equal length" },
+    { "rows", "table", help = "the rows' labels" },
+    { "columns", "table", help = "the columns' labels" },
+    { "cblabel", "string", help = "the colour scale's label" },
+    { "cbrange", "table", help = "{lo, hi} of the colour scale", check = figure.range_check },
+    { "palette", "string", default = "rgbformulae 33,13,10", help = "a gnuplot palette" },
+    figure.renamed("rows", "text_rows"), figure.renamed("columns", "text_columns"),
+  }, nil, { rows = true, columns = true }),
+}
+
 -- Line plots: series = {{x =, y =, title =, err =, style =, axis = "y2"}, ...}.
 -- x defaults to 1..#y; err draws error bars; style is "lines", "linespoints"
 -- or "points" (default: linespoints up to 40 points); axis = "y2" puts a series
 -- on the right axis (labelled y2label).
 function plot.lines(opts)
+  opts = specs.lines:check(opts)
   local series = check_series(opts, "lines")
   local figure = {blocks = {}, commands = axes(opts)}
   local clauses, uses_y2 = {}, false
@@ -76,7 +99,7 @@ end
 -- normalize = true for fractions instead of counts, log10 = true to bin log10 of
 -- the values. What cannot be shown (not finite; with log10 also <= 0) is left out
 -- and counted in the title. The values and counts come from graft.histogram (C).
-local histogram_options = options.spec("graft.plot.histogram", {
+specs.histogram = figure.spec("graft.plot.histogram", {
   { "values", "table|tensor", help = "the values (an array or a tensor)" },
   { "label", "string", help = "the title of values in the key" },
   { "series", "table", help = "{{values =, title =}, ...} instead of values" },
@@ -92,8 +115,7 @@ local histogram_options = options.spec("graft.plot.histogram", {
 })
 
 function plot.histogram(opts)
-  -- the figure's own options (title, out, ...) are passed on to the figure unchecked
-  opts = histogram_options:check(opts, true)
+  opts = specs.histogram:check(opts)
   local series = opts.series or {{values = opts.values, title = opts.label}}
   if type(series[1]) ~= "table" or series[1].values == nil then
     options.raise("graft.plot.histogram: give values = {...} or series = {{values =, title =}, ...}")
@@ -146,11 +168,10 @@ end
 -- Grouped bars: labels = {...} (one group per label), series = {{values =,
 -- err =, title =}, ...} with one value per label; err draws error bars.
 function plot.bars(opts)
+  opts = specs.bars:check(opts)
   local series = check_series(opts, "bars")
   local labels = opts.labels
-  if type(labels) ~= "table" or #labels == 0 then
-    error("plot.bars: labels must name the groups", 2)
-  end
+  if #labels == 0 then options.raise("graft.plot.bars: labels must name the groups") end
   local figure = {blocks = {}, commands = axes(opts)}
   local group_width = 0.8
   local width = group_width / #series
@@ -187,12 +208,11 @@ end
 -- rows = {labels}, columns = {labels}, cblabel (the colour scale), and
 -- cbrange = {lo, hi}. Row 1 is drawn at the top.
 function plot.heatmap(opts)
-  if type(opts) ~= "table" or type(opts.matrix) ~= "table" or #opts.matrix == 0 then
-    error("plot.heatmap: matrix must be a non-empty array of rows", 2)
-  end
+  opts = specs.heatmap:check(opts)
   local rows = {}
   local matrix = opts.matrix
-  if type(matrix.totable) == "function" then matrix = matrix:totable() end
+  if type(matrix) == "userdata" then matrix = matrix:totable() end
+  if #matrix == 0 then options.raise("graft.plot.heatmap: matrix must be a non-empty array of rows") end
   for r, row in ipairs(matrix) do
     rows[r] = numbers(row, "matrix[" .. r .. "]")
     if #rows[r] ~= #rows[1] then
@@ -213,7 +233,7 @@ function plot.heatmap(opts)
   if opts.columns then c[#c + 1] = tics("xtics", opts.columns, nil, opts.width) end
   if opts.cblabel then c[#c + 1] = "set cblabel " .. q(opts.cblabel) end
   c[#c + 1] = range_text(opts.cbrange, "cbrange")
-  c[#c + 1] = "set palette " .. (opts.palette or "rgbformulae 33,13,10")
+  c[#c + 1] = "set palette " .. opts.palette
   if #rows >= 2 and #rows[1] >= 2 then
     c[#c + 1] = "plot $DATA using 1:2:3 with image notitle"
   else -- `with image` needs a 2x2 grid at least
@@ -229,15 +249,23 @@ end
 
 doc(plot.lines, [[graft.plot.lines{series = {{x =, y =, title =, err =, style =, axis =}, ...}, ...} -> file
 Line plots; x defaults to 1..#y, err draws error bars, style "lines" |
-"linespoints" | "points", axis = "y2" uses the right axis (y2label, y2range).]])
-doc(plot.histogram, [[graft.plot.histogram{values = {...} | series = {{values =, title =}}, bins = 30, ...} -> file
-Histograms over a common range; the figure's options (title, out, ...) as every
-picture takes them.
+"linespoints" | "points", axis = "y2" uses the right axis (y2label, y2range).
 Options:
-]] .. histogram_options:describe())
+]] .. specs.lines:describe())
+doc(plot.histogram, [[graft.plot.histogram{values = {...} | series = {{values =, title =}}, bins = 30, ...} -> file
+Histograms over a common range.
+Options:
+]] .. specs.histogram:describe())
 doc(plot.bars, [[graft.plot.bars{labels = {...}, series = {{values =, err =, title =}, ...}, ...} -> file
-Grouped bars, one group per label, with error bars where err is given.]])
+Grouped bars, one group per label, with error bars where err is given.
+Options:
+]] .. specs.bars:describe())
 doc(plot.heatmap, [[graft.plot.heatmap{matrix = {{...}, ...}, rows =, columns =, cblabel =, cbrange =} -> file
-A matrix as coloured cells, row 1 at the top; rows/columns label them.]])
+A matrix as coloured cells, row 1 at the top; rows/columns label them.
+Options:
+]] .. specs.heatmap:describe())
+
+-- the options of each function, which the paper's figures take some of
+plot.specs = specs
 
 return plot

@@ -3,11 +3,10 @@
 --   generic.lua  lines, histogram, bars, heatmap
 --   paper.lua    the paper's pictures, drawn with the generic ones
 --
--- Every function takes one table. Common fields: title, xlabel, ylabel, logx,
--- logy, xrange = {lo, hi}, yrange, key (gnuplot key position such as "top left",
--- or false for none), out (a .png, .svg or .pdf file; without it: a window when
--- there is a display, otherwise text at the terminal), width, height (pixels).
--- Values are Lua arrays or tensors. Each function returns the file it made.
+-- Every function takes one table: its own options and those every picture takes
+-- (title, labels, log axes, ranges, key, grid, out, width, height, columns, rows,
+-- text), declared once in figure.lua; ?graft.plot.lines lists them. Values are Lua
+-- arrays or tensors. Each function returns the file it made.
 local doc = require "graft.doc"
 local gnuplot = require "graft.gnuplot"
 
@@ -16,7 +15,9 @@ plot.gnuplot = gnuplot
 plot.hooks = gnuplot.hooks -- hook(path, format, figure) after each picture file
 
 for _, part in ipairs { "graft.plot.generic", "graft.plot.paper" } do
-  for name, fn in pairs(require(part)) do plot[name] = fn end
+  for name, fn in pairs(require(part)) do
+    if type(fn) == "function" then plot[name] = fn end
+  end
 end
 
 doc(plot, [[graft.plot: pictures through one gnuplot session
