@@ -14,7 +14,6 @@ import struct
 import subprocess
 import sys
 import tempfile
-import time
 
 import zmq
 from jupyter_client.manager import KernelManager
@@ -68,16 +67,16 @@ kc.wait_for_ready(timeout=60)
 
 
 def run(code, timeout=60):
-    """Executes code; returns the reply content and the IOPub messages (type, content, arrival)."""
+    """Executes code; returns the reply content and the IOPub messages (type, content)."""
     messages = []
     reply = kc.execute_interactive(
         code, timeout=timeout,
-        output_hook=lambda m: messages.append((m["msg_type"], m["content"], time.monotonic())))
+        output_hook=lambda m: messages.append((m["msg_type"], m["content"])))
     return reply["content"], messages
 
 
 def of_type(messages, kind):
-    return [content for t, content, _ in messages if t == kind]
+    return [content for t, content in messages if t == kind]
 
 
 def wait_idle(msg_id, timeout=60):
@@ -144,11 +143,26 @@ reply, messages = run("silent_ran")
 check(of_type(messages, "execute_result")[0]["data"]["text/plain"] == "true"
       and reply["execution_count"] == 8, "the silent cell ran without counting", reply)
 
-# ---- output arrives while the cell runs
-reply, messages = run('print("first")\nlocal t = os.clock() while os.clock() - t < 1.5 do end\nprint("second")')
-arrivals = {c["text"]: at for t, c, at in messages if t == "stream"}
-check(arrivals.get("second\n", 0) - arrivals.get("first\n", 0) > 0.7,
-      "the first line arrives before the cell ends", arrivals)
+# ---- output arrives while the cell runs: the cell prints a line, then waits (up to
+# 60 s) for the file this client writes when that line has arrived
+arrived = os.path.join(work, "first-line-arrived")
+streamed = []
+
+
+def answer_first_line(message):
+    if message["msg_type"] == "stream":
+        streamed.append(message["content"]["text"])
+        if message["content"]["text"] == "first\n":
+            open(arrived, "w").close()
+
+
+reply = kc.execute_interactive(
+    'print("first")\nlocal t = os.time()\n'
+    'while not io.open(%s) and os.time() - t < 60 do end\n'
+    'print(io.open(%s) and "answered" or "not answered")' % (json.dumps(arrived), json.dumps(arrived)),
+    timeout=90, output_hook=answer_first_line)
+check(reply["content"]["status"] == "ok" and streamed == ["first\n", "answered\n"],
+      "the first line arrives while the cell still runs", streamed)
 
 # ---- pictures
 reply, messages = run("graft.plot.lines{series = {{y = {1, 3, 2}, title = 'y'}}, title = 'three points'}")
@@ -169,7 +183,7 @@ reply, messages = run('jupyter = require "graft.jupyter"\n'
                       'jupyter.display({["text/plain"] = "epoch 1"}, {display_id = "curves"})\n'
                       'jupyter.update_display("curves", {["text/plain"] = "epoch 2"})\n'
                       'jupyter.active()')
-shown = [(t, c["data"]["text/plain"], c["transient"]) for t, c, _ in messages
+shown = [(t, c["data"]["text/plain"], c["transient"]) for t, c in messages
          if t in ("display_data", "update_display_data")]
 check(shown == [("display_data", "epoch 1", {"display_id": "curves"}),
                 ("update_display_data", "epoch 2", {"display_id": "curves"})]
@@ -244,8 +258,14 @@ hb = zmq.Context.instance().socket(zmq.REQ)
 hb.setsockopt(zmq.LINGER, 0)
 hb.connect("%s://%s:%d" % (km.transport, km.ip, km.hb_port))
 run("kept = 'before'")
-msg_id = kc.execute("count = 0 while true do count = count + 1 end")
-time.sleep(1.0)
+msg_id = kc.execute("print('looping') count = 0 while true do count = count + 1 end")
+# an interrupt is for the running cell: one sent before the kernel starts the cell
+# finds nothing to stop (as in other kernels), so wait until it runs
+while True:
+    message = kc.get_iopub_msg(timeout=60)
+    if (message["parent_header"].get("msg_id") == msg_id and message["msg_type"] == "stream"
+            and message["content"]["text"] == "looping\n"):
+        break
 hb.send(b"ping")
 check(hb.poll(3000) and hb.recv() == b"ping", "the heartbeat answers during a long cell")
 km.interrupt_kernel()
