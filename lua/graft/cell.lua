@@ -6,6 +6,7 @@
 -- name "stdout" or "stderr".
 local gnuplot = require "graft.gnuplot"
 local json = require "graft.json"
+local options = require "graft.options"
 
 local cell = {}
 
@@ -109,31 +110,27 @@ function cell.capture(sink, env, fn)
   return table.unpack(results, 1, results.n)
 end
 
--- The traceback down to the cell's own frames (the runner's frames are noise).
-local function cell_traceback(message, chunk_name)
+-- The traceback of the cell's own frames (graft's and the runner's are noise), as
+-- the prompt shows it (graft.options.user_traceback).
+local function cell_traceback(message)
   -- an error object with its own text (training stopped by an interrupt) is one line
   local mt = getmetatable(message)
   if type(message) == "table" and type(mt) == "table" and mt.__tostring then return {tostring(message)} end
-  local traceback = debug.traceback(tostring(message), 3)
-  local last_cell_line = 1
-  local all = {}
-  for line in traceback:gmatch("[^\n]+") do
-    all[#all + 1] = line
-    if line:find(chunk_name, 1, true) then last_cell_line = #all end
-  end
   local lines = {}
-  for i = 1, last_cell_line do lines[i] = json.valid_utf8(all[i]) end
+  for line in options.user_traceback(tostring(message)):gmatch("[^\n]+") do
+    lines[#lines + 1] = json.valid_utf8(line)
+  end
   return lines
 end
 
--- Runs the compiled chunk of a cell named chunk_name ("cell 3") with its output
--- captured into sink. Returns true, the values (table.pack) or false, {message =,
--- traceback = {lines}}.
-function cell.run(chunk, chunk_name, sink, env)
+-- Runs the compiled chunk of a cell with its output captured into sink. Returns
+-- true, the values (table.pack) or false, {message =, traceback = {lines}}.
+function cell.run(chunk, sink, env)
   local failure
   local ran, values = cell.capture(sink, env, function()
     local results = table.pack(xpcall(chunk, function(message)
-      return {message = message, traceback = cell_traceback(message, chunk_name)}
+      local text = type(message) == "string" and options.user_message(message) or message
+      return {message = text, traceback = cell_traceback(message)}
     end))
     if not results[1] then
       failure = results[2]

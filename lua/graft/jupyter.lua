@@ -79,7 +79,7 @@ end
 -- Runs a cell compiled by the kernel (chunk, or nil and the compile error):
 -- streams its output and pictures, shows its values, publishes an error.
 -- Returns the content of the execute_reply (without execution_count).
-function jupyter.execute(chunk, compile_error, chunk_name, count, silent)
+function jupyter.execute(chunk, compile_error, count, silent)
   local sink = {
     write = function(name, text)
       if not silent then jupyter.publish("stream", {name = name, text = json.valid_utf8(text)}) end
@@ -90,7 +90,7 @@ function jupyter.execute(chunk, compile_error, chunk_name, count, silent)
   }
   local ok, values
   if chunk then
-    ok, values = cell.run(chunk, chunk_name, sink)
+    ok, values = cell.run(chunk, sink)
   else
     ok, values = false, {message = compile_error, traceback = {compile_error}}
   end

@@ -87,7 +87,7 @@ local function run_cell(code_cell, env, count)
   if chunk then
     local sink = {write = collector.write,
                   picture = function(bundle) collector.add(picture_output(bundle)) end}
-    ok, values = cell.run(chunk, chunk_name, sink, env)
+    ok, values = cell.run(chunk, sink, env)
   else
     ok, values = false, {message = compile_error, traceback = {compile_error}}
   end

@@ -50,6 +50,42 @@ function options.user_message(err)
   return (text:gsub("^" .. escaped .. "[^:\n]*:%d+: ", ""):gsub("\n" .. escaped .. "[^:\n]*:%d+: ", "\n"))
 end
 
+-- A frame of the traceback, as Lua's own traceback words it.
+local function describe_frame(info)
+  local what
+  if info.what == "main" then
+    what = "main chunk"
+  elseif info.name then
+    local kind = (info.namewhat == "" or info.namewhat == "global") and "function" or info.namewhat
+    what = string.format("%s '%s'", kind, info.name)
+  else
+    what = string.format("function <%s:%d>", info.short_src, info.linedefined)
+  end
+  return string.format("%s:%d: in %s", info.short_src, info.currentline, what)
+end
+
+-- An error as the prompt, a script or a notebook cell shows it (called by the error
+-- handler, on the failing stack): the message without positions in graft's Lua files,
+-- then the frames of the user's own code only; graft's Lua files and C functions are
+-- left out, and so is a traceback whose one frame is where the message already points.
+function options.user_traceback(message)
+  local text = options.user_message(message)
+  local frames, first = {}, nil
+  for level = 2, math.huge do
+    local info = debug.getinfo(level, "Sln")
+    if not info then break end
+    local inside = library and info.source:sub(1, #library + 1) == "@" .. library
+    if info.what ~= "C" and not inside then
+      first = first or info
+      frames[#frames + 1] = "\t" .. describe_frame(info)
+    end
+  end
+  local where = first and string.format("%s:%d:", first.short_src, first.currentline)
+  local pointed = where and text:sub(1, #where) == where
+  if #frames == 0 or (#frames == 1 and pointed) then return text end
+  return text .. "\nstack traceback:\n" .. table.concat(frames, "\n")
+end
+
 ---------------------------------------------------------------------------- types
 
 -- name -> {expected = "an integer", test = function(value) -> boolean}

@@ -122,7 +122,7 @@ static json_t *execute(kernel *k, const gf_kernel_message *request) {
     snprintf(chunk_name, sizeof chunk_name, "=cell %d", k->execution_count);
     char *expanded = gf_statement_expand(code);
     if (expanded == NULL) return error_content("out of memory");
-    /* graft.jupyter.execute(chunk or nil, compile error or nil, chunk name, count, silent) */
+    /* graft.jupyter.execute(chunk or nil, compile error or nil, count, silent) */
     push_function(k, "execute");
     int status = gf_statement_compile_cell(L, expanded, chunk_name);
     free(expanded);
@@ -132,12 +132,11 @@ static json_t *execute(kernel *k, const gf_kernel_message *request) {
         lua_pushnil(L);
         lua_insert(L, -2);
     }
-    lua_pushstring(L, chunk_name + 1);
     lua_pushinteger(L, k->execution_count);
     lua_pushboolean(L, silent);
     gf_interrupt_take_pending(); /* an interrupt sent while idle is for no cell */
     bool failed;
-    json_t *content = call(k, 5, &failed);
+    json_t *content = call(k, 4, &failed);
     if (failed && !silent) /* graft.jupyter.execute itself failed: say so in the cell too */
         publish(k, "error", json_deep_copy(content));
     json_object_set_new(content, "execution_count", json_integer(k->execution_count));

@@ -6,13 +6,24 @@
 
 #include "cli/interrupt.h"
 
-/* Adds the traceback to the message (or describes a non-string error value). */
+/* Adds the traceback of the user's own code to the message (graft.options.
+ * user_traceback: graft's Lua files left out), or Lua's whole traceback when graft's
+ * Lua files cannot be loaded; describes a non-string error value. */
 static int traceback(lua_State *L) {
     const char *message = lua_tostring(L, 1);
     if (message == NULL) {
         if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
         message = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
     }
+    int top = lua_gettop(L);
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "graft.options");
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1)) {
+        lua_getfield(L, -1, "user_traceback");
+        lua_pushstring(L, message);
+        if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING) return 1;
+    }
+    lua_settop(L, top);
     luaL_traceback(L, L, message, 1);
     return 1;
 }

@@ -4,7 +4,8 @@
 # back with capture-pane, polled until the expected text shows (or a timeout).
 #
 #   prompt.sh <graft executable> <scenario>
-# scenarios: completion, multiline, tensor, interrupt, history, history_fifo, help, script,
+# scenarios: completion, multiline, tensor, interrupt, history, history_fifo, help, errors
+# (a wrong argument to graft is one line; a user's function shows its own frames), script,
 # training (the progress line in a narrow, then resized terminal; Ctrl-C while training),
 # live (graft.train{live = true}: the picture redrawn in place under the epochs' lines)
 # Exit status 77 (skipped) without tmux.
@@ -246,6 +247,19 @@ help)
   wait_for "A tensor of zeros with the given shape"
   enter_line "help(graft.nn.conv2d)"
   wait_for "2-D convolution"
+  ;;
+errors)
+  start
+  enter_line "net = graft.models.resnet{depth = 7}"
+  wait_for "graft: input:1: graft.models.resnet: option 'depth': 6n + 2"
+  enter_line "function build(depth) local net = graft.models.resnet{depth = depth}; return net end"
+  enter_line "built = build(9)"
+  wait_for "graft: input:1: graft.models.resnet: option 'depth'"
+  wait_for "input:1: in function 'build'"
+  wait_for "input:1: in main chunk"
+  screen | grep -qF "graft/" && fail "a path in graft's Lua files"
+  screen | grep -qF "[C]" && fail "a C frame"
+  (($(count "stack traceback") == 1)) || fail "a traceback for the wrong argument at the prompt"
   ;;
 script)
   # graft -i script.lua: the script runs with its arguments, then the prompt opens

@@ -36,6 +36,22 @@ describe("scripts", function()
     expect.contains(out, { "boom in inner", "stack traceback", "inner" })
   end)
 
+  it("show graft's errors with the script's frames only", function()
+    local script = expect.tmpname(".lua")
+    write(script, "local function make()\n  local net = graft.models.resnet{depth = 7}\n  return net\nend\n"
+      .. "make()\n")
+    local out, status = run(quote(exe) .. " " .. script)
+    expect.eq(status, 1)
+    expect.eq(out, string.format("graft: %s:2: graft.models.resnet: option 'depth': 6n + 2 (8, 14, 20, 32, "
+      .. "44, 56, 110, ...) expected, got 7\nstack traceback:\n\t%s:2: in local 'make'\n\t%s:5: in main "
+      .. "chunk\n", script, script, script))
+    -- where the message already points, no traceback
+    out, status = run(quote(exe) .. " -e 'graft.train{}'")
+    expect.eq(status, 1)
+    expect.eq(out, "graft: (command line):1: graft.train: option 'net' is required: a network "
+      .. "(graft.models.*, graft.nn.build, graft.load) expected\n")
+  end)
+
   it("a missing script is an error naming it", function()
     local out, status = run(quote(exe) .. " /nonexistent/x.lua")
     expect.eq(status, 1)
