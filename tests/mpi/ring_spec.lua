@@ -3,12 +3,15 @@
 --    same files in one process, under mpirun -np 2 and under -np 4 (networks and
 --    grafting log byte for byte, histories without wall-clock fields, summary);
 --  * a rank killed with SIGKILL in epoch 2: the job ends non-zero within the bound,
---    naming the rank, epoch 1's checkpoint is whole, and --resume (on 4 processes
---    instead of 2) ends with the uninterrupted run's files;
+--    naming the rank, epoch 1's checkpoint is whole, a --resume with another --lr is
+--    refused, and --resume (on 4 processes instead of 2) ends with the uninterrupted
+--    run's files;
 --  * a rank stopped (SIGSTOP) in epoch 2: the others give up after GRAFT_MPI_TIMEOUT
 --    (3 s here) naming it;
 --  * a ring that cannot be shared by the processes, mutual learning (all networks on
---    each batch) and an MPI launch without MPI support are refused, named.
+--    each batch), live pictures and an MPI launch without MPI support are refused,
+--    named; in a
+--    build without MPI (-Dmpi=disabled), graft train under a real mpirun too.
 local graft = require "graft"
 
 local exe = assert(os.getenv("GRAFT_EXE"), "GRAFT_EXE names the graft executable")
@@ -71,6 +74,19 @@ describe("graft train over MPI", function()
     expect.contains(message, { "one of 2 processes", "MPI support is not built" })
   end)
 
+  if not graft.core.mpi_built() then
+    if mpirun then
+      it("is refused under a real mpirun when graft has no MPI support", function()
+        local ok, output = shell(string.format("'%s' -np 2 '%s' train --num 2 --epochs 1 --subset 16 "
+          .. "--quiet", mpirun, exe))
+        expect.truthy(not ok, "refused")
+        expect.contains(output, "graft train: graft.run: started by mpirun as one of 2 processes, but "
+          .. "MPI support is not built into this graft")
+        expect.truthy(not output:find("epoch 1/1", 1, true), "nothing trained:\n" .. output)
+      end)
+    end
+    return
+  end
   if sanitized or not mpirun then return end
 
   local one, two, four = expect.tmpname("-mpi-one"), expect.tmpname("-mpi-two"),
@@ -105,7 +121,13 @@ describe("graft train over MPI", function()
       local dir = string.format("%s/net%d", last, k)
       expect.truthy(graft.core.checkpoint_last(dir), "network " .. k .. " in " .. last)
     end
-    local ok, output = train(4, killed, "--resume --quiet")
+    -- a resume with another option is refused, the checkpoint left as it was
+    local ok, output = train(2, killed, "--resume --quiet --lr 0.2")
+    expect.truthy(not ok, "a resume with another --lr is refused")
+    expect.contains(output, "cannot resume " .. killed .. " with different options: lr is 0.2 here, 0.1 in "
+      .. "the run being resumed")
+    expect.eq(graft.core.checkpoint_last(killed .. "/checkpoints"), last)
+    ok, output = train(4, killed, "--resume --quiet")
     expect.truthy(ok, "resumed on 4 processes:\n" .. output)
     ok, output = same_run(one, killed)
     expect.truthy(ok, "resumed against uninterrupted:\n" .. output)
@@ -131,6 +153,10 @@ describe("graft train over MPI", function()
       .. "subset = 16, method = 'mutual', quiet = true}\"", mpirun, exe))
     expect.truthy(not ok, "refused")
     expect.contains(output, "method = 'mutual' cannot run over 2 MPI processes")
+    ok, output = shell(string.format("'%s' -np 2 '%s' train --num 2 --epochs 1 --subset 16 --live "
+      .. "--quiet", mpirun, exe))
+    expect.truthy(not ok, "refused")
+    expect.contains(output, "graft.run: live cannot run over 2 MPI processes")
   end)
 
   for _, dir in ipairs { one, two, four } do graft.core.remove_tree(dir) end

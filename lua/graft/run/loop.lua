@@ -64,6 +64,11 @@ return function(o, data, root, last, nets, trainers)
     error(string.format("graft.run: method = '%s' cannot run over %d MPI processes; run it "
       .. "in one process (without mpirun)", o.method, place.size), 0)
   end
+  if place.size > 1 and o.live then
+    -- a process trains its block of the ring: one picture a process, drawn over each other
+    error(string.format("graft.run: live cannot run over %d MPI processes (each holds a block of "
+      .. "the ring); follow history.csv in out, or run in one process (without mpirun)", place.size), 0)
+  end
   local teacher, teacher_final, steps = nil, nil, {}
   if o.method == "distill" then
     teacher, teacher_final = methods.teacher(o, data)
