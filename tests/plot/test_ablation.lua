@@ -132,6 +132,15 @@ h.check(table4["own-order-own-lr"]:find("diff_lr true, same_order false, schedul
 h.check(table4["baseline-cosine"] and table4["baseline-cosine"]:find("nets 1, scion none.*schedule cosine"),
         "table4 lacks the cosine baseline:\n%s", table4_text)
 
+-- --batch and --schedule override the preset's, the reference's schedule rule included.
+local overridden_status, overridden = h.run(q(root .. "/scripts/ablation/table2_scions")
+  .. " --preset paper --plan --seeds 1 --batch 64 --schedule constant")
+h.check(overridden_status == 0, "--batch --schedule: %s", overridden)
+for _, name in ipairs{"baseline", "external"} do
+  h.check(overridden:find("\n  " .. name .. " +seed 1: [^\n]*schedule constant, batch 64,"), "table2 %s with --batch 64 "
+          .. "--schedule constant:\n%s", name, overridden)
+end
+
 -- The reference's layer-against-filter comparison: VGG16, the same learning rate and
 -- step decay for all rows, as its filter_level_grafting.py.
 local filter_level, filter_text = plan("filter_level")

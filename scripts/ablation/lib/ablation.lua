@@ -13,7 +13,7 @@
 --                 report = function(ctx) (optional: more tables and pictures)}
 -- and ablation.main parses the command line (--preset, --seeds, --out, --fresh, --plan,
 -- --only and graft.run's --data, --data-dir, --model, --epochs, --subset,
--- --test-subset, --lr, --wd, --init over the preset's; --help lists them).
+-- --test-subset, --lr, --wd, --batch, --schedule, --init over the preset's; --help lists them).
 local graft = require "graft"
 local json = require "graft.json"
 local graft_options = require "graft.options"
@@ -38,6 +38,7 @@ local function command_line(spec)
     model = { default_help = preset_text }, epochs = { default_help = preset_text },
     subset = { default_help = preset_text }, test_subset = { default_help = preset_text },
     lr = { default_help = preset_text }, wd = { default_help = preset_text },
+    batch = { default_help = preset_text }, schedule = { default_help = preset_text },
     init = { default_help = "the model's reference rule" }, "live", "live_every",
   }):add { "preset", "string", default = "quick", choices = presets,
            help = "quick: Fashion-MNIST, reduced data, epochs and model; paper: the paper's settings "
@@ -51,7 +52,7 @@ local function command_line(spec)
     :add { "only", "string", help = "run only these variants (names joined by commas; --plan lists them)" }
   local parser = graft_options.parser("scripts/ablation/" .. spec.name, spec.title)
   options:add_arguments(parser, { "preset", "seeds", "out", "data_dir", "data", "model", "epochs", "subset",
-                                  "test_subset", "lr", "wd", "init", "fresh", "plan", "only",
+                                  "test_subset", "lr", "wd", "batch", "schedule", "init", "fresh", "plan", "only",
                                   { "live", optional = "file.png" }, "live_every" })
   return options, parser
 end

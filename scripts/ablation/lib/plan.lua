@@ -85,12 +85,12 @@ local function run_options(preset, variant, cli, seed)
   for k, v in pairs(preset.run) do o[k] = v end
   for k, v in pairs(variant.run or {}) do o[k] = v end
   o.seed, o.quiet = seed, true
-  for _, k in ipairs{"model", "epochs", "subset", "test_subset", "data", "data_dir", "lr", "wd", "init",
-                     "live", "live_every"} do
+  for _, k in ipairs{"model", "epochs", "subset", "test_subset", "data", "data_dir", "lr", "wd", "batch",
+                     "schedule", "init", "live", "live_every"} do
     if cli[k] then o[k] = cli[k] end
   end
   if o.diff_lr == nil then o.diff_lr = true end -- graft.run's default, spelled out for the plan
-  if o.schedule_rule == "reference" and (variant.run or {}).schedule == nil then
+  if o.schedule_rule == "reference" and (variant.run or {}).schedule == nil and not cli.schedule then
     o.schedule = reference_schedule(o)
   end
   o.schedule_rule = nil
