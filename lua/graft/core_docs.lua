@@ -92,6 +92,8 @@ doc(n.input_shape, "net:input_shape() -> {C, H, W}")
 doc(n.output_shape, "net:output_shape() -> per-sample output shape, {classes} or {C, H, W}")
 doc(n.initialise, "net:initialise(seed) -> net, weights drawn again with the network's rule (Kaiming normal, or PyTorch's defaults for MobileNetV2; see graft.models)")
 doc(n.copy_state, "net:copy_state(other) -> net, parameters and statistics copied from other")
+doc(n.release_activations, "net:release_activations() frees the memory of the last batch's activations and gradients (graft.train does at its end); the next forward allocates it again")
+doc(n.activation_bytes, "net:activation_bytes() -> bytes of activation memory the network holds now")
 doc(n.clone, "net:clone() -> an independent copy (same architecture, weights and mode)")
 doc(n.save, [[net:save(path [, metadata]) -> nil
 Writes parameters and BatchNorm statistics as safetensors (PyTorch state_dict

@@ -373,6 +373,18 @@ static int m_param_count(lua_State *L) {
     return 1;
 }
 
+/* net:release_activations(): frees the activation arena, which the next forward
+ * lays out again; net:activation_bytes(): what it holds now */
+static int m_release_activations(lua_State *L) {
+    gf_net_release_activations(check_ready(L, 1)->net);
+    return 0;
+}
+
+static int m_activation_bytes(lua_State *L) {
+    lua_pushinteger(L, (lua_Integer)gf_net_arena_bytes(check_ready(L, 1)->net));
+    return 1;
+}
+
 static int m_model(lua_State *L) {
     lua_pushstring(L, gf_net_model(check_userdata(L, 1)->net));
     return 1;
@@ -476,6 +488,8 @@ void gf_lua_register_net(lua_State *L, int module) {
         {"output_shape", m_output_shape}, {"initialise", m_initialise},
         {"copy_state", m_copy_state},   {"clone", m_clone},
         {"save", m_save},               {"load", m_load},
+        {"release_activations", m_release_activations},
+        {"activation_bytes", m_activation_bytes},
         {"close", net_close},           {NULL, NULL}};
     static const luaL_Reg functions[] = {
         {"net_create", l_net_create},

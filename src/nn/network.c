@@ -686,6 +686,11 @@ size_t gf_net_stat_count(const gf_net *net) { return net->stat_count; }
 int64_t *gf_net_counters(gf_net *net) { return net->counters; }
 size_t gf_net_counter_count(const gf_net *net) { return net->counter_count; }
 
+void gf_net_release_activations(gf_net *net) {
+    gf_plan_release_arena(&net->plan, net->node_count);
+    net->forward_batch = 0;
+}
+
 size_t gf_net_arena_bytes(const gf_net *net) { return net->plan.arena_floats * sizeof(float); }
 
 int gf_net_node_count(const gf_net *net) { return net->node_count; }

@@ -121,6 +121,10 @@ float *gf_net_slice_data(gf_net *net, const gf_slice *slice);
 float *gf_net_slice_grad(gf_net *net, const gf_slice *slice); /* PARAM only */
 int gf_net_input_shape(const gf_net *net, int *channels, int *height, int *width);
 int gf_net_output_size(const gf_net *net);
+/* Frees the activation arena (a trained network kept for later holds no batch's
+ * activations); the next forward lays it out again, and backward needs that forward. */
+void gf_net_release_activations(gf_net *net);
+
 /* Bytes held by the activation arena (for the benchmark's memory figures). */
 size_t gf_net_arena_bytes(const gf_net *net);
 

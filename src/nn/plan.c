@@ -108,6 +108,18 @@ void gf_plan_free(gf_plan *plan) {
     *plan = (gf_plan){0};
 }
 
+void gf_plan_release_arena(gf_plan *plan, int count) {
+    gf_free(plan->arena);
+    plan->arena = plan->workspace = NULL;
+    plan->arena_floats = plan->workspace_floats = 0;
+    plan->arena_batch = 0;
+    for (int i = 0; i < count; i++) {
+        gf_node_plan *st = &plan->nodes[i];
+        st->out = st->grad = st->saved_mean = st->saved_invstd = NULL;
+        st->argmax = NULL;
+    }
+}
+
 /* Fills the kernels' shape structures for `batch`. */
 static int shape_nodes(gf_plan *plan, const gf_node *nodes, int count, int batch) {
     for (int i = 1; i < count; i++) {

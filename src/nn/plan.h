@@ -57,6 +57,10 @@ void gf_plan_free(gf_plan *plan);
  * outgrows it. Sizes are overflow-checked (core/size.h). */
 int gf_plan_prepare(gf_plan *plan, const gf_node *nodes, int count, int batch);
 
+/* Frees the arena of a plan of `count` nodes (activations, gradients, scratch); the next gf_plan_prepare lays
+ * it out again. */
+void gf_plan_release_arena(gf_plan *plan, int count);
+
 /* An activation computed by the BatchNorm before it. */
 static inline bool gf_plan_is_fused_activation(const gf_plan *plan, int i) {
     return i > 0 && plan->nodes[i - 1].fused_activation == i;

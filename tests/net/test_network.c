@@ -347,6 +347,23 @@ static void test_batchnorm_modes_and_arena(void) {
     gf_net_set_training(net, true);
     CHECK(gf_net_forward(net, input, 8, &out) == GF_OK);
     CHECK(gf_net_arena_bytes(net) > arena); /* a larger batch grows it */
+    /* released, the arena is gone: the next forward lays it out again and gives the
+     * same outputs, and backward needs that forward */
+    gf_net_set_training(net, false);
+    CHECK(gf_net_forward(net, input, 8, &out) == GF_OK);
+    float before_release[8 * CLASSES];
+    memcpy(before_release, out, sizeof before_release);
+    gf_net_release_activations(net);
+    CHECK(gf_net_arena_bytes(net) == 0);
+    CHECK(gf_net_forward(net, input, 8, &out) == GF_OK);
+    CHECK(gf_net_arena_bytes(net) > 0);
+    CHECK(memcmp(out, before_release, sizeof before_release) == 0);
+    gf_net_set_training(net, true);
+    CHECK(gf_net_forward(net, input, 8, &out) == GF_OK);
+    gf_net_release_activations(net);
+    float grad_output[8 * CLASSES] = {0};
+    CHECK(gf_net_backward(net, grad_output) != GF_OK);
+    CHECK(strstr(gf_error_message(), "forward") != NULL);
     CHECK(gf_net_output_size(net) == CLASSES);
     int c, h, w;
     gf_net_input_shape(net, &c, &h, &w);

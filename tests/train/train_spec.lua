@@ -11,13 +11,18 @@ describe("graft.train", function()
   it("returns per-epoch records, appends JSON lines and calls the hooks", function()
     local log = expect.tmpname(".jsonl")
     local epochs_seen, batches_seen = {}, 0
+    local net = helpers.small_cnn {}
     local history = graft.train {
-      net = helpers.small_cnn {}, data = fm, epochs = 2, batch = 32, lr = 0.05, log = log,
+      net = net, data = fm, epochs = 2, batch = 32, lr = 0.05, log = log,
       quiet = true,
       on_epoch = function(epoch, record) epochs_seen[#epochs_seen + 1] = epoch; expect.eq(record.epoch, epoch) end,
       on_batch = function(epoch, batch) batches_seen = batches_seen + 1 end,
     }
     expect.eq(#history, 2)
+    -- the trained network keeps no activation memory, and works on
+    expect.eq(net:activation_bytes(), 0)
+    net:forward(graft.zeros { 3, 1, 28, 28 })
+    expect.truthy(net:activation_bytes() > 0)
     expect.eq(epochs_seen, { 1, 2 })
     expect.eq(batches_seen, 16)
     for i, r in ipairs(history) do
