@@ -474,11 +474,20 @@ end
 -- the result table; or nil, the exit status and the text to print: the help (0, on
 -- -h or --help, for stdout) or the usage and the error (2, for stderr).
 function options.parse(parser, args)
-  for _, a in ipairs(args) do
-    if a == "--" then break end
+  local joined = {}
+  for i, a in ipairs(args) do
+    if a == "--" then table.move(args, i, #args, #joined + 1, joined) break end
     if a == "-h" or a == "--help" then return nil, 0, parser:get_help() end
+    -- a negative number after --name is its value (argparse would take "-1" for an
+    -- option of its own): --epochs -1 is refused by --epochs' range
+    local previous = joined[#joined]
+    if a:match("^%-%.?%d") and previous and previous:match("^%-%-[^=]+$") then
+      joined[#joined] = previous .. "=" .. a
+    else
+      joined[#joined + 1] = a
+    end
   end
-  local ok, result = parser:pparse(args)
+  local ok, result = parser:pparse(joined)
   if not ok then return nil, 2, parser:get_usage() .. "\n" .. (parser_names[parser] or "error") .. ": " .. result end
   result.help = nil
   return result

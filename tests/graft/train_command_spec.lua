@@ -160,6 +160,9 @@ describe("graft train", function()
     refused("--frobnicate", "unknown option '--frobnicate'")
     refused("--epoch 3", "unknown option '--epoch'\nDid you mean '--epochs'?")
     refused("--cifar 1000", "graft train: --cifar: '10' or '100' expected, got '1000'")
+    -- a negative number is the value of the flag before it, not an option of its own
+    refused("--epochs -1", "graft train: --epochs: an integer >= 1 expected, got '-1'")
+    refused("--lr -.5", "graft train: --lr: a number >= 0 expected, got '-.5'")
     -- a user's error is one line of graft's: no Lua file or traceback
     local p = assert(io.popen(string.format("%q train --data cifar100 --data-dir /nonexistent --epochs 1 2>&1", exe)))
     local message = p:read("a")
