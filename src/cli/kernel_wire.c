@@ -139,6 +139,10 @@ static void now_iso8601(char out[64]) {
 gf_kernel_wire *gf_kernel_wire_open(const char *connection_file, char *error, size_t size) {
     json_error_t parse_error;
     json_t *root = json_load_file(connection_file, 0, &parse_error);
+    if (root == NULL && parse_error.line < 1) { /* not opened: jansson's text says why */
+        snprintf(error, size, "cannot read the connection file: %s", parse_error.text);
+        return NULL;
+    }
     if (root == NULL) {
         snprintf(error, size, "cannot read the connection file %s: %s (line %d, column %d)",
                  connection_file, parse_error.text, parse_error.line, parse_error.column);

@@ -317,9 +317,19 @@ result = subprocess.run([graft, "kernel", "-f", broken], capture_output=True, te
 check(result.returncode == 1 and broken in result.stderr and "shell_port" in result.stderr
       and "traceback" not in result.stderr, "a connection file without ports", result.stderr)
 
+missing = os.path.join(work, "no-such-file.json")
+result = subprocess.run([graft, "kernel", "-f", missing], capture_output=True, text=True, timeout=30)
+check(result.returncode == 1 and result.stderr == "graft kernel: cannot read the connection file: unable to "
+      "open %s: No such file or directory\n" % missing, "a missing connection file", result.stderr)
+
 result = subprocess.run([graft, "kernel", "install", "--bogus"], capture_output=True, text=True, timeout=30)
 check(result.returncode == 2 and "--bogus" in result.stderr and "usage" in result.stderr,
       "a wrong argument to install: status 2 and the usage", result)
+both = os.path.join(work, "both")
+result = subprocess.run([graft, "kernel", "install", "--user", "--prefix", both], capture_output=True, text=True,
+                        timeout=30)
+check(result.returncode == 2 and "--prefix and --user cannot be given together" in result.stderr
+      and not os.path.exists(both), "--user with --prefix: status 2, nothing installed", result)
 
 print("%d failed" % failures)
 sys.stdout.flush()

@@ -73,14 +73,18 @@ end
 
 local function install_command(args)
   local data_directory = "/usr/local/share/jupyter"
+  local place -- the flag that chose it: --user and --prefix exclude each other
   local i = 1
   while i <= #args do
     local a = args[i]
+    if (a == "--user" or a == "--prefix") and place then
+      return fail(a .. " and " .. place .. " cannot be given together\n" .. usage, 2)
+    end
     if a == "--user" then
-      data_directory = user_data_directory()
+      data_directory, place = user_data_directory(), a
     elseif a == "--prefix" then
       if not args[i + 1] then return fail("--prefix needs a directory\n" .. usage, 2) end
-      data_directory = args[i + 1] .. "/share/jupyter"
+      data_directory, place = args[i + 1] .. "/share/jupyter", a
       i = i + 1
     elseif a == "-h" or a == "--help" then
       print(usage)
