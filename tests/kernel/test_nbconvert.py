@@ -2,7 +2,9 @@
 under a temporary prefix and found through JUPYTER_PATH.
 
     test_nbconvert.py GRAFT_EXECUTABLE            a notebook made here: text, a value,
-                                                  a picture, then a failing notebook
+                                                  a picture, then a failing notebook; and
+                                                  GRAFT_NOTEBOOKS (the names the tests
+                                                  run) are GRAFT_NOTEBOOKS_DIR's notebooks
     test_nbconvert.py GRAFT_EXECUTABLE NB.ipynb   runs NB with GRAFT_QUICK=1: every
                                                   cell ran, no error, a PNG
 """
@@ -74,6 +76,11 @@ else:
     process, executed = execute(path)
     check(process.returncode != 0 and "this cell fails" in process.stderr,
           "a failing cell fails nbconvert with its message", process.stderr[-2000:])
+    if "GRAFT_NOTEBOOKS_DIR" in os.environ:
+        present = sorted(name[:-len(".ipynb")] for name in os.listdir(os.environ["GRAFT_NOTEBOOKS_DIR"])
+                         if name.endswith(".ipynb"))
+        check(present == sorted(os.environ["GRAFT_NOTEBOOKS"].split()),
+              "every notebook of notebooks/ is executed by the tests (tests/meson.build)", present)
 
 print("%d failed" % failures)
 sys.exit(1 if failures else 0)
