@@ -6,8 +6,17 @@
 -- starts together on both processes (a gathering before it), so that its time is
 -- its own and not a wait for the other's training. Rank 0 prints key=value lines.
 local core = graft.core
-local rounds = math.tointeger(tonumber(arg[1] or "")) or 5
-local batches = math.tointeger(tonumber(arg[2] or "")) or 20
+local function count(text, default, least, what)
+  if text == nil then return default end
+  local n = math.tointeger(tonumber(text))
+  if not n or n < least then
+    error(string.format("mpi_ring.lua: %s: an integer >= %d expected, got '%s'", what, least, text), 0)
+  end
+  return n
+end
+local rounds = count(arg[1], 5, 1, "ROUNDS")
+-- a first batch warms up; the time is that of the others
+local batches = count(arg[2], 20, 2, "BATCHES")
 local BATCH, TRAIN_IMAGES = 128, 60000
 
 local rank, size = core.mpi_init()
