@@ -97,6 +97,16 @@ describe("graft train", function()
     expect.near(result.histories[2][1].lr, 0.1 / 2, 1e-9, "network 2 starts at 0.1")
   end)
 
+  it("prints lines, no progress line, into a pipe", function()
+    local pipe = assert(io.popen(string.format("%q train --model resnet8 --num 2 --epochs 2 --subset 64 "
+      .. "--test-subset 32 --batch 16 2>&1", exe)))
+    local output = pipe:read("a")
+    expect.truthy(pipe:close(), "graft train failed:\n" .. output)
+    expect.contains(output, { "net 1/2 epoch 1/2: loss", "net 2/2 epoch 2/2: loss", "grafting round 2" })
+    expect.truthy(not output:find("[\r\27]") and not output:find(" left", 1, true),
+      "a progress line or terminal control in a pipe:\n" .. output)
+  end)
+
   it("takes the authors' command line as their scripts write it", function()
     -- a CIFAR-10 of 10 records per batch file: label i % 10, pixels (i * 31 + p) % 256
     local cifar = expect.tmpname("-cifar10")
