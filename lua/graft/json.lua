@@ -135,8 +135,9 @@ end
 function json.read(path)
   local f, err = io.open(path, "rb")
   if not f then error("json.read: " .. err, 0) end
-  local text = f:read("a")
+  local text, read_error = f:read("a")
   f:close()
+  if not text then error("json.read: " .. path .. ": " .. tostring(read_error), 0) end
   local ok, value = pcall(json.decode, text)
   if not ok then error(path .. ": " .. value, 0) end
   return value

@@ -32,6 +32,15 @@ function live.board(target, owner)
     if extension ~= "png" and extension ~= "svg" then
       error(string.format("%s: live = '%s': the file name must end in .png or .svg", owner, target), 0)
     end
+    -- a folder that is missing or cannot be written is said now, not after an epoch
+    local probe = string.format("%s.tmp-probe-%d", target, core.process_id())
+    local f, err = io.open(probe, "w")
+    if not f then
+      error(string.format("%s: live = '%s': cannot write in %s: %s", owner, target,
+        target:match("^(.*)/[^/]*$") or ".", err:match(": ([^:]*)$") or err), 0)
+    end
+    f:close()
+    os.remove(probe)
     board.mode, board.path = "file", target
   else
     board.jupyter = jupyter_active()

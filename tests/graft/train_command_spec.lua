@@ -184,5 +184,12 @@ describe("graft train", function()
     p:close()
     expect.contains(message, "graft train: graft.core.make_dirs: make folder /proc/graft-cannot")
     expect.truthy(not message:find("%.lua:%d") and not message:find("traceback"), message)
+    -- a live picture that cannot be written is refused before training, not after an epoch
+    p = assert(io.popen(string.format("%q train --live /proc/graft-cannot/curves.png --epochs 1 --subset 100 "
+      .. "--test-subset 50 2>&1", exe)))
+    message = p:read("a")
+    expect.truthy(not p:close(), "refused")
+    expect.eq(message, "graft train: graft.run: live = '/proc/graft-cannot/curves.png': cannot write in "
+      .. "/proc/graft-cannot: No such file or directory\n")
   end)
 end)

@@ -128,6 +128,9 @@ h.check(status == 0, "nbformat rejects the notebook with Latin-1 bytes:\n%s", me
 status, messages = h.run(q(graft_exe) .. " notebook " .. q(dir .. "/missing.ipynb") .. " -o " .. q(dir .. "/x.ipynb"))
 h.check(status == 1, "missing input: status %s", tostring(status))
 h.contains(messages, "missing.ipynb: No such file or directory", "missing input")
+status, messages = h.run(q(graft_exe) .. " notebook " .. q(dir) .. " -o " .. q(dir .. "/x.ipynb"))
+h.check(status == 1, "a folder as input: status %s", tostring(status))
+h.contains(messages, "graft notebook: json.read: " .. dir .. ": Is a directory", "a folder as input")
 local broken = dir .. "/broken.ipynb"
 f = assert(io.open(broken, "wb"))
 f:write('{"nbformat": 4, "cells": [}')
