@@ -50,6 +50,12 @@ for size in (32, 64):
         head = f.read(24)
     check(head[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", head[16:24]) == (size, size),
           "logo-%dx%d.png is a %d x %d PNG" % (size, size, size, size))
+user_data = os.path.join(work, "user-data")
+installed = subprocess.run([graft, "kernel", "install", "--user"], capture_output=True, text=True,
+                           env=dict(os.environ, JUPYTER_DATA_DIR=user_data))
+with open(os.path.join(user_data, "kernels", "graft", "kernel.json")) as f:
+    check(installed.returncode == 0 and json.load(f) == spec, "kernel install --user writes into JUPYTER_DATA_DIR",
+          installed.stderr)
 blocker = os.path.join(work, "a-file")
 open(blocker, "w").close()
 refused = subprocess.run([graft, "kernel", "install", "--prefix", blocker], capture_output=True, text=True)
