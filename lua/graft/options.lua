@@ -504,6 +504,32 @@ function options.parse_or_exit(parser, args)
   os.exit(status)
 end
 
+-- Edits (insertions, deletions, substitutions) that turn a into b.
+local function distance(a, b)
+  local previous = {}
+  for j = 0, #b do previous[j] = j end
+  for i = 1, #a do
+    local row = { [0] = i }
+    for j = 1, #b do
+      local cost = a:byte(i) == b:byte(j) and 0 or 1
+      row[j] = math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + cost)
+    end
+    previous = row
+  end
+  return previous[#b]
+end
+
+-- For a command that reads its own few flags: "\nDid you mean '--inplace'?" when a
+-- flag of `known` is within two edits of `given` (as argparse says it), else "".
+function options.did_you_mean(given, known)
+  local best, best_distance = nil, 3
+  for _, flag in ipairs(known) do
+    local d = distance(given, flag)
+    if d < best_distance then best, best_distance = flag, d end
+  end
+  return best and string.format("\nDid you mean '%s'?", best) or ""
+end
+
 local doc = require "graft.doc"
 doc(options, [[graft.options: options declared once (type, default, range, help)
 options.spec(owner, {{name, type, default =, min =, max =, choices =, help =}, ...})

@@ -331,6 +331,9 @@ check(result.returncode == 1 and result.stderr == "graft kernel: cannot read the
 result = subprocess.run([graft, "kernel", "install", "--bogus"], capture_output=True, text=True, timeout=30)
 check(result.returncode == 2 and "--bogus" in result.stderr and "usage" in result.stderr,
       "a wrong argument to install: status 2 and the usage", result)
+result = subprocess.run([graft, "kernel", "install", "--usr"], capture_output=True, text=True, timeout=30)
+check(result.returncode == 2 and "unexpected argument '--usr' to install\nDid you mean '--user'?" in result.stderr,
+      "a misspelt flag of install: did you mean", result.stderr)
 both = os.path.join(work, "both")
 result = subprocess.run([graft, "kernel", "install", "--user", "--prefix", both], capture_output=True, text=True,
                         timeout=30)

@@ -111,6 +111,13 @@ describe("command lines", function()
     expect.eq(options.parse(parser(), { "--title", "t" }), { name = "t" }, "absent flags leave the function's defaults")
   end)
 
+  it("suggests the nearest of a command's own flags", function()
+    local flags = { "-o", "--inplace", "--continue", "--quick" }
+    expect.eq(options.did_you_mean("--quik", flags), "\nDid you mean '--quick'?")
+    expect.eq(options.did_you_mean("--inplcae", flags), "\nDid you mean '--inplace'?")
+    expect.eq(options.did_you_mean("--nothing-like", flags), "")
+  end)
+
   it("gives the usage and the error, or the help, with an exit status", function()
     local function refused(args, message)
       local result, status, text = options.parse(parser(), args)
@@ -123,6 +130,7 @@ describe("command lines", function()
     refused({ "--kind", "linear" }, "--kind: 'cosine' or 'step' expected, got 'linear'")
     refused({ "--frobnicate" }, "unknown option '--frobnicate'")
     refused({ "--epochs", "2" }, "missing option '--title'")
+    refused({ "--title", "t", "--epochs", "-2" }, "--epochs: an integer >= 1 expected, got '-2'")
     local result, status, text = options.parse(parser(), { "--epochs", "x", "--help" })
     expect.eq({ result, status }, { nil, 0 })
     expect.contains(text, { "Usage: example", "An example.", "--epochs", "passes over the data",

@@ -141,6 +141,9 @@ h.contains(messages, "broken.ipynb: json.decode: no valid JSON value at line 1, 
 h.check(not h.exists(dir .. "/x.ipynb"), "an output was written for bad input")
 status, messages = h.run(q(graft_exe) .. " notebook")
 h.check(status == 2 and messages:find("usage:"), "no arguments: status %s", tostring(status))
+status, messages = h.run(q(graft_exe) .. " notebook " .. q(input) .. " --inplac")
+h.check(status == 2 and messages:find("unexpected argument '--inplac'\nDid you mean '--inplace'?\nusage:", 1, true),
+        "a misspelt flag: status %s\n%s", tostring(status), messages)
 
 h.cleanup()
 print("notebook: ok")

@@ -3,6 +3,7 @@
 local jupyter = require "graft.jupyter"
 local json = require "graft.json"
 local core = require "graft.core"
+local options = require "graft.options"
 
 local usage = [[
 usage: graft kernel -f CONNECTION_FILE
@@ -90,7 +91,8 @@ local function install_command(args)
       print(usage)
       return 0
     else
-      return fail("unexpected argument '" .. a .. "' to install\n" .. usage, 2)
+      return fail("unexpected argument '" .. a .. "' to install"
+        .. options.did_you_mean(a, {"--user", "--prefix", "--help"}) .. "\n" .. usage, 2)
     end
     i = i + 1
   end

@@ -1,6 +1,9 @@
 -- graft notebook IN.ipynb [-o OUT.ipynb | --inplace] [--continue] [--quick]
 -- Runs the Lua code cells of a Jupyter notebook and writes their outputs into it.
 local notebook = require "graft.notebook"
+local options = require "graft.options"
+
+local FLAGS = {"-o", "--output", "--inplace", "--continue", "--quick", "--help"}
 
 local usage = [[
 usage: graft notebook IN.ipynb [-o OUT.ipynb | --inplace] [--continue] [--quick]
@@ -35,7 +38,8 @@ return function(args)
       print(usage)
       return 0
     elseif a:sub(1, 1) == "-" or input then
-      io.stderr:write("graft notebook: unexpected argument '", a, "'\n", usage, "\n")
+      local hint = a:sub(1, 1) == "-" and options.did_you_mean(a, FLAGS) or ""
+      io.stderr:write("graft notebook: unexpected argument '", a, "'", hint, "\n", usage, "\n")
       return 2
     else
       input = a
