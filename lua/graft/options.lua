@@ -520,12 +520,13 @@ local function distance(a, b)
 end
 
 -- For a command that reads its own few flags: "\nDid you mean '--inplace'?" when a
--- flag of `known` is within two edits of `given` (as argparse says it), else "".
+-- flag of `known` is within two edits of `given`, fewer than half its characters
+-- (-x is not taken for -e), as argparse says it; else "".
 function options.did_you_mean(given, known)
   local best, best_distance = nil, 3
   for _, flag in ipairs(known) do
     local d = distance(given, flag)
-    if d < best_distance then best, best_distance = flag, d end
+    if d < best_distance and 2 * d < #given then best, best_distance = flag, d end
   end
   return best and string.format("\nDid you mean '%s'?", best) or ""
 end

@@ -57,6 +57,7 @@ typedef struct options {
     bool interactive;
     int script;                  /* index of the script in argv, 0 if none */
     bool version, help;
+    const char *unknown;         /* an option graft does not know, said with its usage */
 } options;
 
 static bool is_file(const char *path) {
@@ -132,12 +133,34 @@ static int parse_options(int argc, char **argv, options *o) {
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             o->help = true;
         } else {
-            fprintf(stderr, "graft: unknown option '%s'\n%s", a, usage);
+            o->unknown = a;
             return -1;
         }
     }
     o->script = i < argc ? i : 0;
     return 0;
+}
+
+/* "graft: unknown option '--verison'", the nearest of graft's options when one is
+ * close (graft.options.did_you_mean, as the commands say it), and the usage. */
+static void report_unknown_option(lua_State *L, const char *option) {
+    static const char *const known[] = {"-e", "-i", "-v", "--version", "-h", "--help"};
+    const char *hint = "";
+    luaL_openlibs(L);
+    setup_paths(L, lua_directory());
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "graft.options");
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1)) {
+        lua_getfield(L, -1, "did_you_mean");
+        lua_pushstring(L, option);
+        lua_createtable(L, (int)(sizeof known / sizeof known[0]), 0);
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+            lua_pushstring(L, known[i]);
+            lua_rawseti(L, -2, (lua_Integer)i + 1);
+        }
+        if (lua_pcall(L, 2, 1, 0) == LUA_OK && lua_isstring(L, -1)) hint = lua_tostring(L, -1);
+    }
+    fprintf(stderr, "graft: unknown option '%s'%s\n%s", option, hint, usage);
 }
 
 /* Runs every -e chunk in command-line order. */
@@ -263,7 +286,10 @@ static int protected_main(lua_State *L) {
     int argc = (int)lua_tointeger(L, 1);
     char **argv = lua_touserdata(L, 2);
     options o;
-    if (parse_options(argc, argv, &o) != 0) return lua_pushinteger(L, 1), 1;
+    if (parse_options(argc, argv, &o) != 0) {
+        if (o.unknown) report_unknown_option(L, o.unknown);
+        return lua_pushinteger(L, 1), 1;
+    }
     if (o.help) {
         fputs(usage, stdout);
         char directory[4096], list[4096];

@@ -105,6 +105,8 @@ describe("options", function()
     local out, status = run(quote(exe) .. " --frobnicate")
     expect.eq(status, 1)
     expect.contains(out, { "unknown option '--frobnicate'", "usage" })
+    out = run(quote(exe) .. " --verison")
+    expect.contains(out, "graft: unknown option '--verison'\nDid you mean '--version'?\nusage: graft")
   end)
 end)
 

@@ -116,6 +116,7 @@ describe("command lines", function()
     expect.eq(options.did_you_mean("--quik", flags), "\nDid you mean '--quick'?")
     expect.eq(options.did_you_mean("--inplcae", flags), "\nDid you mean '--inplace'?")
     expect.eq(options.did_you_mean("--nothing-like", flags), "")
+    expect.eq(options.did_you_mean("-x", flags), "", "one letter of two is no likeness")
   end)
 
   it("gives the usage and the error, or the help, with an exit status", function()
