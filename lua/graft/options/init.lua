@@ -19,72 +19,19 @@
 -- allowed values), check (a function(value) returning nil, or what was expected
 -- when the value is refused), help, and default_help (the help's words for a
 -- default that is computed, such as "the data set's").
-local options = {}
+--
+-- This file is the declarations and their checks and help; messages.lua says how
+-- errors reach the user, command_line.lua turns a spec into command line flags.
+local messages = require "graft.options.messages"
+local command_line = require "graft.options.command_line"
 
----------------------------------------------------------------------------- errors
-
--- graft's Lua files: errors are raised at the first caller outside them.
-local library = debug.getinfo(1, "S").source:match("^@(.*/)[^/]*$")
-
--- Raises message at the line of the first caller outside graft's Lua files (the
--- user's call), or without a position when there is none (a graft command).
-function options.raise(message)
-  local level = 2
-  while true do
-    local info = debug.getinfo(level, "S")
-    if not info then error(message, 0) end
-    local source = info.source
-    local inside = info.what == "C" or (library and source:sub(1, #library + 1) == "@" .. library)
-    if not inside then error(message, level) end -- not a tail call: that would drop a level
-    level = level + 1
-  end
-end
-
--- An error message as a command shows it to its user: without the positions in
--- graft's own Lua files ("/usr/share/lua/5.4/graft/run/loop.lua:105: ") that an
--- error raised inside them carries.
-function options.user_message(err)
-  local text = tostring(err)
-  if not library then return text end
-  local escaped = library:gsub("%p", "%%%0")
-  return (text:gsub("^" .. escaped .. "[^:\n]*:%d+: ", ""):gsub("\n" .. escaped .. "[^:\n]*:%d+: ", "\n"))
-end
-
--- A frame of the traceback, as Lua's own traceback words it.
-local function describe_frame(info)
-  local what
-  if info.what == "main" then
-    what = "main chunk"
-  elseif info.name then
-    local kind = (info.namewhat == "" or info.namewhat == "global") and "function" or info.namewhat
-    what = string.format("%s '%s'", kind, info.name)
-  else
-    what = string.format("function <%s:%d>", info.short_src, info.linedefined)
-  end
-  return string.format("%s:%d: in %s", info.short_src, info.currentline, what)
-end
-
--- An error as the prompt, a script or a notebook cell shows it (called by the error
--- handler, on the failing stack): the message without positions in graft's Lua files,
--- then the frames of the user's own code only; graft's Lua files and C functions are
--- left out, and so is a traceback whose one frame is where the message already points.
-function options.user_traceback(message)
-  local text = options.user_message(message)
-  local frames, first = {}, nil
-  for level = 2, math.huge do
-    local info = debug.getinfo(level, "Sln")
-    if not info then break end
-    local inside = library and info.source:sub(1, #library + 1) == "@" .. library
-    if info.what ~= "C" and not inside then
-      first = first or info
-      frames[#frames + 1] = "\t" .. describe_frame(info)
-    end
-  end
-  local where = first and string.format("%s:%d:", first.short_src, first.currentline)
-  local pointed = where and text:sub(1, #where) == where
-  if #frames == 0 or (#frames == 1 and pointed) then return text end
-  return text .. "\nstack traceback:\n" .. table.concat(frames, "\n")
-end
+local options = {
+  raise = messages.raise, user_message = messages.user_message, user_traceback = messages.user_traceback,
+  show = messages.show,
+  parser = command_line.parser, parse = command_line.parse, parse_or_exit = command_line.parse_or_exit,
+  did_you_mean = command_line.did_you_mean,
+}
+local show_choice, either = messages.show_choice, messages.either
 
 ---------------------------------------------------------------------------- types
 
@@ -109,33 +56,6 @@ options.define_type("network", "a network (graft.models.*, graft.nn.build, graft
 options.define_type("dataset", "a data set (graft.data.*)",
   function(v) return type(v) == "table" and type(v.train) == "userdata" and type(v.test) == "userdata"
                      and type(v.shape) == "table" and math.type(v.classes) == "integer" end)
-
--- A value as an error message shows it: numbers, booleans and short strings as they
--- are, anything else by its type ("a graft.Tensor").
-function options.show(v)
-  if v == nil then return "nothing" end
-  if type(v) == "string" then
-    if #v > 40 then v = v:sub(1, 37) .. "..." end
-    return string.format("%q", v)
-  end
-  if type(v) == "number" or type(v) == "boolean" then return tostring(v) end
-  local mt = getmetatable(v)
-  local name = type(mt) == "table" and type(mt.__name) == "string" and mt.__name or type(v)
-  return "a " .. name
-end
-
-local function show_choice(v)
-  if type(v) == "string" then return "'" .. v .. "'" end
-  return tostring(v)
-end
-
--- "'a', 'b' or 'c'"
-local function either(values)
-  local shown = {}
-  for i, v in ipairs(values) do shown[i] = show_choice(v) end
-  if #shown == 1 then return shown[1] end
-  return table.concat(shown, ", ", 1, #shown - 1) .. " or " .. shown[#shown]
-end
 
 ---------------------------------------------------------------------------- one option
 
@@ -306,9 +226,10 @@ function Spec:check(given, others)
   return o
 end
 
-local function show_default(option)
-  if option.default_help then return option.default_help end
-  local v = option.default
+-- The option's default as help texts show it (its default_help, when given).
+function Option:default_text()
+  if self.default_help then return self.default_help end
+  local v = self.default
   if type(v) == "table" then
     local items = {}
     for i, x in ipairs(v) do items[i] = show_choice(x) end
@@ -356,7 +277,7 @@ function Spec:describe(indent)
   for i, option in ipairs(self.list) do
     local head = option.name
     if option.default ~= nil or option.default_help then
-      head = head .. " = " .. show_default(option)
+      head = head .. " = " .. option:default_text()
     elseif option.required then
       head = head .. " (required)"
     end
@@ -378,158 +299,7 @@ function Spec:describe(indent)
   return table.concat(lines, "\n")
 end
 
----------------------------------------------------------------------------- command lines
-
--- A value from the text of a command line argument, checked as the option says;
--- or nil and the message. `map` (text -> value), when given, names the texts taken.
-local function convert(option, flag, text, map)
-  if map then
-    if map[text] == nil then
-      local texts = {}
-      for key in pairs(map) do texts[#texts + 1] = key end
-      table.sort(texts)
-      return nil, string.format("%s: %s expected, got '%s'", flag, either(texts), text)
-    end
-    return map[text]
-  end
-  local value = text
-  if option.types[1] == "integer" or option.types[1] == "number" then
-    value = tonumber(text)
-    if value and option.types[1] == "integer" then value = math.tointeger(value) end
-  end
-  local expected = value == nil and option:expected() or option:refuse(value)
-  if expected then return nil, string.format("%s: %s expected, got '%s'", flag, expected, text) end
-  return value
-end
-
--- Adds options of this spec to an argparse parser (or group of one). Each item of
--- `arguments` is an option's name (flag --name, "_" written "-") or a table
--- {name, flag = "--num", value = v, help = "..."}: with value, the flag takes no
--- argument and sets the option to v; {name, flag = "--cifar", map = {["10"] =
--- "cifar10", ...}} takes one of the map's texts and sets the option to its value;
--- {name, positional = true} is an optional argument without a flag; {name,
--- optional = "<file>"} is a flag whose argument may be left out (the option is then
--- true: --live or --live curves.png). A boolean option without value is a flag
--- that sets it to true, or to false when its default is true (--no-name).
--- Returns the parser and the list of the elements added (for parser:group).
-function Spec:add_arguments(parser, arguments)
-  local elements = {}
-  for _, item in ipairs(arguments) do
-    if type(item) == "string" then item = { item } end
-    local option = self.by_name[item[1]]
-    if not option then error(string.format("%s: no option '%s'", self.owner, tostring(item[1])), 2) end
-    local value = item.value
-    local dashed = option.name:gsub("_", "-")
-    if value == nil and option.types[1] == "boolean" and #option.types == 1 then
-      value = option.default ~= true
-    end
-    local flag = item.flag or ((value == false and "--no-" or "--") .. dashed)
-    local help = item.help or option.help or ""
-    if value == false and not item.help and option.default == true then help = "turn off: " .. help end
-    local default = ""
-    if option.default ~= nil or option.default_help then default = " (default " .. show_default(option) .. ")" end
-    local element
-    if item.optional then
-      element = parser:option(flag, help):args("?"):target(option.name):argname("<" .. item.optional .. ">")
-        :action(function(result, target, values)
-          if values[1] == nil then result[target] = true else result[target] = values[1] end
-        end)
-    elseif item.positional then
-      element = parser:argument(option.name, help .. default):args("?")
-        :convert(function(text) return convert(option, option.name, text) end)
-    elseif value ~= nil then
-      element = parser:flag(flag, help):target(option.name)
-        :action(function(result, target) result[target] = value end)
-    else
-      local texts = option.choices
-      if item.map then
-        texts = {}
-        for key in pairs(item.map) do texts[#texts + 1] = key end
-        table.sort(texts)
-        default = ""
-      end
-      element = parser:option(flag, help .. default):target(option.name)
-        :argname(texts and ("{" .. table.concat(texts, ",") .. "}") or ("<" .. option.types[1] .. ">"))
-        :convert(function(text) return convert(option, flag, text, item.map) end)
-      if option.required then element:count(1) end
-    end
-    elements[#elements + 1] = element
-  end
-  return parser, elements
-end
-
--- A command line parser (argparse) for `name` with `description`; -h/--help is
--- handled by options.parse.
-local parser_names = setmetatable({}, { __mode = "k" }) -- parser -> its command's name
-
-function options.parser(name, description, epilog)
-  local argparse = require "argparse"
-  local parser = argparse(name, description, epilog):add_help(false):help_max_width(88)
-  parser_names[parser] = name
-  parser:flag("-h --help", "Show this help and exit.")
-  return parser
-end
-
--- Parses the list of strings `args` with a parser made by options.parser. Returns
--- the result table; or nil, the exit status and the text to print: the help (0, on
--- -h or --help, for stdout) or the usage and the error (2, for stderr).
-function options.parse(parser, args)
-  local joined = {}
-  for i, a in ipairs(args) do
-    if a == "--" then table.move(args, i, #args, #joined + 1, joined) break end
-    if a == "-h" or a == "--help" then return nil, 0, parser:get_help() end
-    -- a negative number after --name is its value (argparse would take "-1" for an
-    -- option of its own): --epochs -1 is refused by --epochs' range
-    local previous = joined[#joined]
-    if a:match("^%-%.?%d") and previous and previous:match("^%-%-[^=]+$") then
-      joined[#joined] = previous .. "=" .. a
-    else
-      joined[#joined + 1] = a
-    end
-  end
-  local ok, result = parser:pparse(joined)
-  if not ok then return nil, 2, parser:get_usage() .. "\n" .. (parser_names[parser] or "error") .. ": " .. result end
-  result.help = nil
-  return result
-end
-
--- options.parse for a script's own command line: prints the help or the error and
--- exits when there is no result.
-function options.parse_or_exit(parser, args)
-  local result, status, text = options.parse(parser, args)
-  if result then return result end
-  local out = status == 0 and io.stdout or io.stderr
-  out:write(text, "\n")
-  out:flush()
-  os.exit(status)
-end
-
--- Edits (insertions, deletions, substitutions) that turn a into b.
-local function distance(a, b)
-  local previous = {}
-  for j = 0, #b do previous[j] = j end
-  for i = 1, #a do
-    local row = { [0] = i }
-    for j = 1, #b do
-      local cost = a:byte(i) == b:byte(j) and 0 or 1
-      row[j] = math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + cost)
-    end
-    previous = row
-  end
-  return previous[#b]
-end
-
--- For a command that reads its own few flags: "\nDid you mean '--inplace'?" when a
--- flag of `known` is within two edits of `given`, fewer than half its characters
--- (-x is not taken for -e), as argparse says it; else "".
-function options.did_you_mean(given, known)
-  local best, best_distance = nil, 3
-  for _, flag in ipairs(known) do
-    local d = distance(given, flag)
-    if d < best_distance and 2 * d < #given then best, best_distance = flag, d end
-  end
-  return best and string.format("\nDid you mean '%s'?", best) or ""
-end
+Spec.add_arguments = command_line.add_arguments
 
 local doc = require "graft.doc"
 doc(options, [[graft.options: options declared once (type, default, range, help)
