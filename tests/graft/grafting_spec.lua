@@ -194,22 +194,6 @@ describe("the ring", function()
     graft.graft_ring({ e, f }, { filter_level = true, filter_rule = "criterion" })
     expect.truthy(same_state(e, f), "the criterion rule leaves two networks identical")
   end)
-
-  it("logs alphas as their two decimals and takes the filter rules by name", function()
-    local a, b = resnet8(31), resnet8(32)
-    for _, r in ipairs(graft.graft_ring { a, b }) do
-      expect.eq(r.alpha, math.floor(r.alpha * 100 + 0.5) / 100, "alpha of " .. r.layer)
-    end
-    -- gamma rule: the linear layer is not mixed, the BatchNorms with their gammas
-    local c, d = resnet8(33), resnet8(34)
-    local linear = c:parameters()["linear.weight"]:totable()
-    local records = graft.graft_ring({ c, d }, { filter_level = true })
-    expect.eq(c:parameters()["linear.weight"]:totable(), linear)
-    expect.eq(records[#records // 2].alpha, 1)
-    local e, f = resnet8(35), resnet8(36)
-    graft.graft_ring({ e, f }, { filter_level = true, filter_rule = "criterion" })
-    expect.truthy(same_state(e, f), "the criterion rule leaves two networks identical")
-  end)
 end)
 
 describe("analysis and internal scions", function()

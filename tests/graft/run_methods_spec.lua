@@ -17,13 +17,7 @@ local function run(extra)
   return graft.run(o)
 end
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local text = f:read("a")
-  f:close()
-  return text
-end
+local read = expect.read
 
 describe("graft.run's metrics", function()
   it("keeps the best test accuracy before grafting and the final one", function()

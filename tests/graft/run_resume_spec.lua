@@ -12,13 +12,7 @@ local json = require "graft.json"
 local exe = assert(os.getenv("GRAFT_EXE"), "GRAFT_EXE names the graft executable")
 local sanitized = os.getenv("GRAFT_SANITIZE") ~= nil
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local bytes = f:read("a")
-  f:close()
-  return bytes
-end
+local read = expect.read
 
 local function exists(path)
   local f = io.open(path, "rb") -- a folder opens too

@@ -7,12 +7,7 @@ local json = require "graft.json"
 
 local exe = assert(os.getenv("GRAFT_EXE"), "GRAFT_EXE names the graft executable")
 
-local function read(path)
-  local f = assert(io.open(path, "rb"), "missing " .. path)
-  local text = f:read("a")
-  f:close()
-  return text
-end
+local function read(path) return assert(expect.read(path), "missing " .. path) end
 
 local function csv_rows(path)
   local lines = {}

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "scratch.h"
 #include "core/error.h"
 #include "io/checkpoint.h"
 #include "nn/models.h"
@@ -218,12 +219,7 @@ static void test_load_checks_before_allocating(void) {
 }
 
 int main(void) {
-    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(dir, sizeof dir, "%s/graft-ckpt-XXXXXX", tmp);
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (!scratch_dir(dir, sizeof dir, "graft-ckpt")) return 1;
     test_round_trip();
     test_refused();
     test_load_rebuilds();

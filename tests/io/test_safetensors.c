@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "scratch.h"
 #include "core/error.h"
 #include "io/safetensors.h"
 
@@ -417,12 +418,7 @@ static void test_entry_limit(void) {
 }
 
 int main(void) {
-    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(dir, sizeof dir, "%s/graft-st-XXXXXX", tmp);
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (!scratch_dir(dir, sizeof dir, "graft-st")) return 1;
     test_round_trip();
     test_exact_layout();
     test_write_errors();

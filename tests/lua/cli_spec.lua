@@ -13,11 +13,7 @@ local function run(command)
   return output, status
 end
 
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
+local write = require("graft").core.write_file
 
 describe("scripts", function()
   it("get their arguments in arg and ...", function()

@@ -84,6 +84,15 @@ function expect.error(fn, needles, ...)
   return message
 end
 
+-- The bytes of the file at path, or nil when it cannot be opened.
+function expect.read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local bytes = f:read("a")
+  f:close()
+  return bytes
+end
+
 -- A path for a temporary file, removed when the run ends.
 local temporary = {}
 function expect.tmpname(suffix)

@@ -2,11 +2,7 @@
 -- binary format, loaders (determinism, streams, epochs), and clear errors.
 local core = graft.core
 
-local function write(path, bytes)
-  local f = assert(io.open(path, "wb"))
-  f:write(bytes)
-  f:close()
-end
+local write = core.write_file
 
 -- A CIFAR directory: record i has label(s) from i and pixels from (i, position).
 local function cifar_dir(kind, counts)

@@ -17,11 +17,7 @@ function helpers.small_cnn(opts)
   }, { in_channels = opts.in_channels or 1, size = opts.size or 28, seed = opts.seed or 1 })
 end
 
-local function write(path, bytes)
-  local f = assert(io.open(path, "wb"))
-  f:write(bytes)
-  f:close()
-end
+local write = graft.core.write_file
 
 -- CIFAR-100 train.bin/test.bin in dir: record i has coarse label i % 20, fine label
 -- (i * 7) % 100 and pixels (i * 31 + p) % 256.

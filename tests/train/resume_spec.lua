@@ -13,13 +13,7 @@ local function run(mode, dir)
   return os.execute(command)
 end
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local bytes = f:read("a")
-  f:close()
-  return bytes
-end
+local read = expect.read
 
 describe("resume", function()
   it("gives bit-identical weights after a SIGKILL in epoch 2", function()
