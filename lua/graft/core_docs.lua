@@ -133,5 +133,11 @@ doc(core.wrn_cifar, [[graft.core.wrn_cifar{depth =, widen =, classes =, in_chann
                       image_size =, seed =, init = 'wrn'} -> net
 Wide ResNet-depth-widen with pre-activation blocks, depth 6n + 4, named as the
 reference's wrn.py (conv, stageS.blockI, shortcut.conv, bn, fc).]])
+doc(core.resnet_depth_expected, [[graft.core.resnet_depth_expected(depth) -> nil or what a depth must be
+The rule of graft.core.resnet_cifar's depth (6n + 2, at most 1202), as its errors say it.]])
+doc(core.wrn_depth_expected, [[graft.core.wrn_depth_expected(depth) -> nil or what a depth must be
+The rule of graft.core.wrn_cifar's depth (6n + 4), as its errors say it.]])
+doc(core.vgg16_size_expected, [[graft.core.vgg16_size_expected(image_size) -> nil or what a size must be
+The rule of graft.core.vgg16_cifar's image size (32 or more), as its errors say it.]])
 
 return true

@@ -1,5 +1,7 @@
 /* The reference models in Lua (nn/models.h): graft.core.resnet_cifar,
  * mobilenetv2_cifar, vgg16_cifar and wrn_cifar, which lua/graft/models/ wraps. */
+#include <limits.h>
+
 #include "core/error.h"
 #include "lua/binding.h"
 #include "lua/options.h"
@@ -66,11 +68,40 @@ static int l_wrn_cifar(lua_State *L) {
     return push_model(L, gf_model_wrn_cifar(depth, widen, &o), operation);
 }
 
+/* The rules of a model's size as nn/models.c writes them: nil when the value
+ * builds the model, else what it must be (graft.models' option checks). */
+static int push_expected(lua_State *L, const char *expected) {
+    if (expected) lua_pushstring(L, expected);
+    else lua_pushnil(L);
+    return 1;
+}
+
+/* an integer argument as an int, values beyond int's range at its ends */
+static int check_int(lua_State *L, int index) {
+    lua_Integer v = luaL_checkinteger(L, index);
+    return v > INT_MAX ? INT_MAX : v < INT_MIN ? INT_MIN : (int)v;
+}
+
+static int l_resnet_depth_expected(lua_State *L) {
+    return push_expected(L, gf_model_resnet_depth_expected(check_int(L, 1)));
+}
+
+static int l_wrn_depth_expected(lua_State *L) {
+    return push_expected(L, gf_model_wrn_depth_expected(check_int(L, 1)));
+}
+
+static int l_vgg16_size_expected(lua_State *L) {
+    return push_expected(L, gf_model_vgg16_size_expected(check_int(L, 1)));
+}
+
 void gf_lua_register_models(lua_State *L, int module) {
     static const luaL_Reg functions[] = {{"resnet_cifar", l_resnet_cifar},
                                          {"mobilenetv2_cifar", l_mobilenetv2_cifar},
                                          {"vgg16_cifar", l_vgg16_cifar},
                                          {"wrn_cifar", l_wrn_cifar},
+                                         {"resnet_depth_expected", l_resnet_depth_expected},
+                                         {"wrn_depth_expected", l_wrn_depth_expected},
+                                         {"vgg16_size_expected", l_vgg16_size_expected},
                                          {NULL, NULL}};
     lua_pushvalue(L, module);
     luaL_setfuncs(L, functions, 0);

@@ -70,18 +70,29 @@ static gf_net *fail_build(gf_net *net, const char *model) {
     return NULL;
 }
 
+const char *gf_model_resnet_depth_expected(int depth) {
+    if (depth < 8 || (depth - 2) % 6 != 0) return "6n + 2 (8, 14, 20, 32, 44, 56, 110, ...)";
+    if (depth > GF_MODEL_MAX_RESNET_DEPTH)
+        return "a depth <= 1202 (the deepest CIFAR ResNet of He et al. 2016)";
+    return NULL;
+}
+
+const char *gf_model_wrn_depth_expected(int depth) {
+    return depth < 10 || (depth - 4) % 6 != 0 ? "6n + 4 (10, 16, 22, 28, 40, ...)" : NULL;
+}
+
+const char *gf_model_vgg16_size_expected(int image_size) {
+    return image_size < 32 ? "images of at least 32x32 (five 2x2 poolings)" : NULL;
+}
+
 gf_net *gf_model_resnet_cifar(int depth, const gf_model_options *options) {
     char model[48];
     snprintf(model, sizeof model, "resnet%d", depth);
     resolved_options r;
     if (resolve(options, model, GF_INIT_KAIMING, &r) != GF_OK) return NULL;
-    if (depth < 8 || (depth - 2) % 6 != 0) {
-        gf_fail("resnet: depth %d is not 6n + 2 (20, 32, 44, 56, 110, ...)", depth);
-        return NULL;
-    }
-    if (depth > GF_MODEL_MAX_RESNET_DEPTH) {
-        gf_fail("resnet: depth %d is beyond %d, the deepest CIFAR ResNet of He et al. (2016)",
-                depth, GF_MODEL_MAX_RESNET_DEPTH);
+    const char *expected = gf_model_resnet_depth_expected(depth);
+    if (expected) {
+        gf_fail("resnet: depth %d: %s expected", depth, expected);
         return NULL;
     }
     int blocks = (depth - 2) / 6;
@@ -189,9 +200,9 @@ gf_net *gf_model_vgg16_cifar(const gf_model_options *options) {
     resolved_options r;
     /* the reference's models/vgg.py has no init code: PyTorch's defaults */
     if (resolve(options, model, GF_INIT_PYTORCH, &r) != GF_OK) return NULL;
-    if (r.image_size < 32) {
-        gf_fail("vgg16: images of at least 32x32 are needed (five 2x2 poolings), got %dx%d",
-                r.image_size, r.image_size);
+    const char *expected = gf_model_vgg16_size_expected(r.image_size);
+    if (expected) {
+        gf_fail("vgg16: image_size %d: %s expected", r.image_size, expected);
         return NULL;
     }
     gf_net *net = gf_net_create(r.in_channels, r.image_size, r.image_size);
@@ -253,9 +264,13 @@ gf_net *gf_model_wrn_cifar(int depth, int widen, const gf_model_options *options
     snprintf(model, sizeof model, "wrn%d_%d", depth, widen);
     resolved_options r;
     if (resolve(options, model, GF_INIT_WRN, &r) != GF_OK) return NULL;
-    if (depth < 10 || (depth - 4) % 6 != 0 || widen < 1) {
-        gf_fail("wrn: depth %d must be 6n + 4 (10, 16, 22, 28, 40, ...) and widen %d >= 1", depth,
-                widen);
+    const char *expected = gf_model_wrn_depth_expected(depth);
+    if (expected) {
+        gf_fail("wrn: depth %d: %s expected", depth, expected);
+        return NULL;
+    }
+    if (widen < 1) {
+        gf_fail("wrn: widen %d: >= 1 expected", widen);
         return NULL;
     }
     if (widen > GF_NET_MAX_CHANNELS / 64) {

@@ -12,9 +12,9 @@
 #include "nn/network.h"
 
 typedef struct gf_model_options {
-    int classes;
-    int in_channels;
-    int image_size;
+    int classes;     /* 0: 10 */
+    int in_channels; /* 0: 3 */
+    int image_size;  /* 0: 32 */
     float leaky_slope; /* 0: ReLU; > 0: leaky ReLU with this slope (ResNets only) */
     uint64_t seed;
     bool init_given;   /* false: the reference's rule for the model */
@@ -23,6 +23,13 @@ typedef struct gf_model_options {
 
 /* The deepest CIFAR ResNet of He et al. (2016), ResNet-1202. */
 #define GF_MODEL_MAX_RESNET_DEPTH 1202
+
+/* The rules of the builders' sizes, the one place they are written: NULL when the
+ * value builds a model, else what it must be ("6n + 2 (8, 14, 20, ...)"), as the
+ * builders' errors and graft.models' option checks say it. */
+const char *gf_model_resnet_depth_expected(int depth);
+const char *gf_model_wrn_depth_expected(int depth);
+const char *gf_model_vgg16_size_expected(int image_size);
 
 /* depth 6n + 2 (20, 32, 44, 56, 110, ...), at most GF_MODEL_MAX_RESNET_DEPTH */
 gf_net *gf_model_resnet_cifar(int depth, const gf_model_options *options);

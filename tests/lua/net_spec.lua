@@ -70,7 +70,10 @@ describe("the reference models", function()
 
   it("refuse unknown options", function()
     expect.error(function() core.resnet_cifar { depht = 20 } end, "unknown option 'depht'")
-    expect.error(function() core.resnet_cifar(sized { depth = 21 }) end, "graft.core.resnet_cifar")
+    expect.error(function() core.resnet_cifar(sized { depth = 21 }) end,
+      "graft.core.resnet_cifar: resnet: depth 21: 6n + 2 (8, 14, 20, 32, 44, 56, 110, ...) expected")
+    expect.error(function() core.vgg16_cifar(sized { image_size = 28 }) end,
+      "graft.core.vgg16_cifar: vgg16: image_size 28: images of at least 32x32 (five 2x2 poolings) expected")
   end)
 
   it("take in graft.core no defaults that graft.models declares", function()

@@ -97,9 +97,9 @@ static void test_resnets(void) {
     gf_net_free(net);
 
     CHECK(gf_model_resnet_cifar(21, NULL) == NULL);
-    CHECK_CONTAINS(gf_error_message(), "depth 21 is not 6n + 2");
+    CHECK_CONTAINS(gf_error_message(), "resnet: depth 21: 6n + 2 (8, 14, 20, 32, 44, 56, 110, ...) expected");
     CHECK(gf_model_resnet_cifar(1208, NULL) == NULL);
-    CHECK_CONTAINS(gf_error_message(), "depth 1208 is beyond 1202");
+    CHECK_CONTAINS(gf_error_message(), "resnet: depth 1208: a depth <= 1202");
     o = (gf_model_options){.leaky_slope = -1.0f};
     CHECK(gf_model_resnet_cifar(20, &o) == NULL);
     CHECK_CONTAINS(gf_error_message(), "leaky_slope -1");
@@ -147,7 +147,7 @@ static void test_vgg16_and_wrn(void) {
     gf_net_free(net);
     gf_model_options o = {.image_size = 16};
     CHECK(gf_model_vgg16_cifar(&o) == NULL);
-    CHECK_CONTAINS(gf_error_message(), "vgg16: images of at least 32x32 are needed");
+    CHECK_CONTAINS(gf_error_message(), "vgg16: image_size 16: images of at least 32x32 (five 2x2 poolings) expected");
 
     o = (gf_model_options){.classes = 7, .in_channels = 1, .image_size = 20};
     net = gf_model_wrn_cifar(16, 2, &o);
@@ -158,7 +158,9 @@ static void test_vgg16_and_wrn(void) {
     if (net) check_forward_shape(net, 3, 7);
     gf_net_free(net);
     CHECK(gf_model_wrn_cifar(27, 1, NULL) == NULL);
-    CHECK_CONTAINS(gf_error_message(), "depth 27 must be 6n + 4");
+    CHECK_CONTAINS(gf_error_message(), "wrn: depth 27: 6n + 4 (10, 16, 22, 28, 40, ...) expected");
+    CHECK(gf_model_wrn_cifar(10, 0, NULL) == NULL);
+    CHECK_CONTAINS(gf_error_message(), "wrn: widen 0: >= 1 expected");
     CHECK(gf_model_wrn_cifar(10, 2000, NULL) == NULL);
     CHECK_CONTAINS(gf_error_message(), "widen 2000 makes 128000 channels, beyond the limit 65536");
 }

@@ -116,7 +116,8 @@ describe("graft.models", function()
     local net = graft.models.resnet { data = fm }
     expect.eq(net:input_shape(), { 1, 28, 28 })
     expect.eq(net:output_shape(), { 10 })
-    expect.error(function() graft.models.vgg16 { data = fm } end, "at least 32x32")
+    expect.error(function() graft.models.vgg16 { data = fm } end,
+      "graft.models.vgg16: option 'image_size': images of at least 32x32 (five 2x2 poolings) expected, got 28")
     expect.error(function() graft.models.mobilenetv2 { clases = 10 } end, "unknown option 'clases'")
     expect.error(function() graft.models.build("resnet19") end, "option 'depth': 6n + 2")
     expect.error(function() graft.models.build("alexnet") end, "unknown model 'alexnet'")

@@ -6,13 +6,8 @@ local common = require "graft.models.common"
 
 local spec = common.spec("graft.models.resnet", {
   -- n = (depth - 2) / 6 basic blocks per stage: 8, 14, 20, 32, 44, 56, 110, ...
-  { "depth", "integer", default = 20, help = "layers: 6n + 2, n >= 1",
-    check = function(depth)
-      if depth < 8 or (depth - 2) % 6 ~= 0 then return "6n + 2 (8, 14, 20, 32, 44, 56, 110, ...)" end
-      if depth > 1202 then -- GF_MODEL_MAX_RESNET_DEPTH
-        return "a depth <= 1202 (the deepest CIFAR ResNet of He et al. 2016)"
-      end
-    end },
+  -- the rule is the C builder's
+  { "depth", "integer", default = 20, help = "layers: 6n + 2, n >= 1", check = core.resnet_depth_expected },
   { "leaky", "boolean|number", default = false,
     help = "leaky ReLU: true (slope 0.01) or a positive slope",
     check = function(leaky)

@@ -12,10 +12,9 @@ local spec = common.spec("graft.models.vgg16", { common.init_option("pytorch") }
 
 return function(opts)
   opts = common.options(spec, opts)
-  if opts.image_size < 32 then
-    error(string.format("graft.models.vgg16: images of at least 32x32 are needed (five 2x2 "
-      .. "poolings), got %dx%d", opts.image_size, opts.image_size), 2)
-  end
+  -- the image size, given or the data set's, by the C builder's rule
+  local expected = core.vgg16_size_expected(opts.image_size)
+  if expected then spec:fail("%s", spec:refusal("image_size", expected, opts.image_size)) end
   return core.vgg16_cifar {
     classes = opts.classes, in_channels = opts.in_channels, image_size = opts.image_size,
     seed = opts.seed, init = opts.init,

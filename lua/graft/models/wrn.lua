@@ -10,10 +10,8 @@ local core = require "graft.core"
 local common = require "graft.models.common"
 
 local spec = common.spec("graft.models.wrn", {
-  { "depth", "integer", default = 28, help = "layers: 6n + 4, n >= 1",
-    check = function(depth)
-      if depth < 10 or (depth - 4) % 6 ~= 0 then return "6n + 4 (10, 16, 22, 28, 40, ...)" end
-    end },
+  -- the rule is the C builder's
+  { "depth", "integer", default = 28, help = "layers: 6n + 4, n >= 1", check = core.wrn_depth_expected },
   { "widen", "integer", default = 10, min = 1, help = "width factor k" },
   common.init_option("wrn"),
 })
