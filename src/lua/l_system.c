@@ -10,6 +10,7 @@
  *   epoch_discard(dir, epoch, tag)         the same folder filled by several processes
  *   graft.core.checkpoint_last(dir)        its last complete epoch folder, or nil
  *   graft.core.terminal_size()             columns, rows of the terminal, or nil
+ *   graft.core.stdout_is_terminal()        whether standard output is a terminal
  *   graft.core.process_id()                this process's id */
 #include <fcntl.h>
 #include <limits.h>
@@ -142,6 +143,12 @@ static int l_checkpoint_last(lua_State *L) {
     return 1;
 }
 
+/* whether a progress line can redraw in place */
+static int l_stdout_is_terminal(lua_State *L) {
+    lua_pushboolean(L, isatty(STDOUT_FILENO));
+    return 1;
+}
+
 /* The controlling terminal's size (what `stty size </dev/tty` prints), else that
  * of standard output when it is a terminal. */
 static int l_terminal_size(lua_State *L) {
@@ -173,6 +180,7 @@ void gf_lua_register_system(lua_State *L, int module) {
         {"process_id", l_process_id},
         {"checkpoint_last", l_checkpoint_last},
         {"terminal_size", l_terminal_size},
+        {"stdout_is_terminal", l_stdout_is_terminal},
         {NULL, NULL},
     };
     lua_pushvalue(L, module);

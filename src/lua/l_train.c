@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "core/error.h"
 #include "lua/binding.h"
@@ -411,12 +410,6 @@ static int l_monotonic_seconds(lua_State *L) {
     return 1;
 }
 
-/* graft.core.stdout_is_terminal() -> whether a progress bar can redraw in place */
-static int l_stdout_is_terminal(lua_State *L) {
-    lua_pushboolean(L, isatty(STDOUT_FILENO));
-    return 1;
-}
-
 void gf_lua_register_train(lua_State *L, int module) {
     static const luaL_Reg sgd_methods[] = {{"step", sgd_step_net},
                                            {"step_tensors", sgd_step_tensors},
@@ -450,7 +443,6 @@ void gf_lua_register_train(lua_State *L, int module) {
                                          {"checkpoint_save", l_checkpoint_save},
                                          {"checkpoint_load", l_checkpoint_load},
                                          {"monotonic_seconds", l_monotonic_seconds},
-                                         {"stdout_is_terminal", l_stdout_is_terminal},
                                          {NULL, NULL}};
     lua_pushvalue(L, module);
     luaL_setfuncs(L, functions, 0);
