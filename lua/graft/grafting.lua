@@ -91,7 +91,9 @@ M.information = doc(core.information, [=[
 graft.information(net [, bins]) -> sum over conv layers of the layer entropy (Fig. 7).]=])
 
 M.filter_l1 = doc(core.conv_filter_l1, [=[
-graft.filter_l1(net) -> tensor of the l1 norm of every conv filter of net.]=])
+graft.filter_l1(net [, rule = "conv_keys"]) -> tensor of the l1 norms of the conv
+filters graft.invalid_filters counts with that rule, in node order ("every_conv":
+every conv filter).]=])
 
 M.invalid_ratios = doc(core.invalid_ratios, [=[
 graft.invalid_ratios(net | l1_norms, {thresholds} [, rule = "conv_keys"]) -> ratios,
@@ -103,6 +105,8 @@ local l1_histogram_options = options.spec("graft.l1_histogram", {
   { "log", "boolean", default = true, help = "count log10(l1) instead of l1" },
   { "lo", "number", default_help = "the smallest value", help = "left edge of the first bin" },
   { "hi", "number", default_help = "the largest value", help = "right edge of the last bin" },
+  { "rule", "string", default = "conv_keys", choices = { "conv_keys", "every_conv" },
+    help = "the convs counted, as graft.invalid_filters counts them" },
 })
 
 M.l1_histogram = doc(function(net, opts)
@@ -111,7 +115,7 @@ M.l1_histogram = doc(function(net, opts)
     options.raise(string.format("graft.l1_histogram: lo (%g) must be below hi (%g)", opts.lo, opts.hi))
   end
   local log = opts.log
-  local values, left_out = core.histogram_values(core.conv_filter_l1(net), log)
+  local values, left_out = core.histogram_values(core.conv_filter_l1(net, opts.rule), log)
   if not values then
     options.raise("graft.l1_histogram: no conv filter has a " .. (log and "positive" or "finite") .. " l1 norm")
   end
@@ -119,7 +123,8 @@ M.l1_histogram = doc(function(net, opts)
   return {counts = counts, edges = edges, log = log, left_out = left_out}
 end, [=[
 graft.l1_histogram(net [, opts]) -> {counts, edges, log, left_out}:
-the distribution of the conv filters' l1 norms; with log, of log10(l1). A filter of
+the distribution of the conv filters' l1 norms (the filters graft.invalid_filters
+counts with the rule); with log, of log10(l1). A filter of
 zeros (l1 = 0) has no logarithm: it is left out, and left_out counts such filters.
 Options:
 ]=] .. l1_histogram_options:describe())

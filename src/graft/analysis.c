@@ -32,16 +32,6 @@ int gf_conv_layer_count(const gf_net *net) {
     return count;
 }
 
-int64_t gf_conv_filter_count(const gf_net *net) {
-    int64_t count = 0;
-    for (int i = 0; i < gf_net_node_count(net); i++) {
-        const gf_node *node = gf_net_node(net, i);
-        if (node->op == GF_OP_CONV2D && node->weight >= 0)
-            count += gf_net_slice(net, node->weight)->shape[0];
-    }
-    return count;
-}
-
 int gf_invalid_filters(gf_net *net, double threshold, gf_conv_rule rule, gf_invalid_layer *out,
                        int capacity, int *layer_count, int64_t *total_filters,
                        int64_t *total_invalid) {
@@ -95,25 +85,13 @@ int gf_invalid_ratios(const double *l1, int64_t n, const double *thresholds, int
 
 int gf_net_invalid_ratios(gf_net *net, gf_conv_rule rule, const double *thresholds, int count,
                           double *ratios, int64_t *filters) {
-    if (!gf_conv_rule_name(rule)) return gf_fail("invalid ratios: unknown rule %d", (int)rule);
-    int layer_count = 0;
-    gf_graft_layer *layers = conv_layers(net, &layer_count);
-    if (!layers) return gf_fail_context("invalid ratios");
-    int64_t total = 0;
-    for (int l = 0; l < layer_count; l++)
-        if (gf_conv_rule_takes(rule, &layers[l])) total += layers[l].filters;
+    int64_t total;
+    if (gf_conv_filter_count(net, rule, &total) != GF_OK) return gf_fail_context("invalid ratios");
     double *l1 = gf_alloc((size_t)(total ? total : 1) * sizeof *l1, "filter l1 norms");
-    int status = l1 ? GF_OK : gf_fail_context("invalid ratios");
-    int64_t at = 0;
-    for (int l = 0; status == GF_OK && l < layer_count; l++) {
-        if (!gf_conv_rule_takes(rule, &layers[l])) continue;
-        gf_filter_l1(gf_net_slice_data(net, layers[l].weight), layers[l].filters,
-                     layers[l].per_filter, l1 + at);
-        at += layers[l].filters;
-    }
+    int status = l1 ? gf_conv_filter_l1(net, rule, l1, total) : GF_ERR;
+    if (status != GF_OK) status = gf_fail_context("invalid ratios");
     if (status == GF_OK) status = gf_invalid_ratios(l1, total, thresholds, count, ratios);
     gf_free(l1);
-    gf_free(layers);
     if (status == GF_OK && filters) *filters = total;
     return status;
 }
@@ -138,12 +116,27 @@ int gf_network_information(gf_net *net, int bins, double *information) {
     return GF_OK;
 }
 
-int gf_conv_filter_l1(gf_net *net, double *l1, int64_t capacity) {
+int gf_conv_filter_count(const gf_net *net, gf_conv_rule rule, int64_t *count) {
+    if (!gf_conv_rule_name(rule)) return gf_fail("conv filters: unknown rule %d", (int)rule);
+    int layer_count = 0;
+    gf_graft_layer *layers = conv_layers(net, &layer_count);
+    if (!layers) return gf_fail_context("conv filters");
+    int64_t total = 0;
+    for (int l = 0; l < layer_count; l++)
+        if (gf_conv_rule_takes(rule, &layers[l])) total += layers[l].filters;
+    gf_free(layers);
+    *count = total;
+    return GF_OK;
+}
+
+int gf_conv_filter_l1(gf_net *net, gf_conv_rule rule, double *l1, int64_t capacity) {
+    if (!gf_conv_rule_name(rule)) return gf_fail("filter l1 norms: unknown rule %d", (int)rule);
     int count = 0;
     gf_graft_layer *layers = conv_layers(net, &count);
     if (!layers) return gf_fail_context("filter l1 norms");
     int64_t at = 0;
     for (int l = 0; l < count; l++) {
+        if (!gf_conv_rule_takes(rule, &layers[l])) continue;
         if (at + layers[l].filters > capacity) {
             gf_free(layers);
             return gf_fail("filter l1 norms: room for %lld norms, the network has more",

@@ -1,6 +1,8 @@
 /* Analysis of a trained network (section 4.8): invalid filters (Fig. 6), the
- * network's information (Fig. 7) and the l1 norms of all filters (histograms).
- * Only conv layers count: a filter is one output channel of a conv weight. */
+ * network's information (Fig. 7) and the l1 norms of the filters (histograms).
+ * Only conv layers count: a filter is one output channel of a conv weight. Invalid
+ * filters, their ratios and the l1 norms take the convs of one rule (layers.h), so
+ * that a histogram of the norms and the ratios count the same filters. */
 #ifndef GRAFT_GRAFT_ANALYSIS_H
 #define GRAFT_GRAFT_ANALYSIS_H
 
@@ -42,9 +44,10 @@ int gf_net_invalid_ratios(gf_net *net, gf_conv_rule rule, const double *threshol
 /* Sum over conv layers of the entropy of the whole layer (eq. 6). */
 int gf_network_information(gf_net *net, int bins, double *information);
 
-/* Number of conv filters in the network. */
-int64_t gf_conv_filter_count(const gf_net *net);
-/* The l1 norm of every conv filter, in node order: l1[gf_conv_filter_count]. */
-int gf_conv_filter_l1(gf_net *net, double *l1, int64_t capacity);
+/* The number of conv filters the rule takes (those gf_invalid_filters counts). */
+int gf_conv_filter_count(const gf_net *net, gf_conv_rule rule, int64_t *count);
+/* The l1 norm of every conv filter the rule takes, in node order: l1[capacity],
+ * capacity at least their gf_conv_filter_count. */
+int gf_conv_filter_l1(gf_net *net, gf_conv_rule rule, double *l1, int64_t capacity);
 
 #endif

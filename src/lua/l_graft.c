@@ -228,11 +228,17 @@ static int l_information(lua_State *L) {
     return 1;
 }
 
+/* conv_filter_l1(net [, rule = 'conv_keys']) -> tensor of the l1 norms of the conv
+ * filters the rule takes (those invalid_filters counts) */
 static int l_conv_filter_l1(lua_State *L) {
     gf_net *net = gf_lua_check_net(L, 1);
-    int64_t count = gf_conv_filter_count(net);
+    gf_conv_rule rule = GF_CONV_KEYS;
+    if (!lua_isnoneornil(L, 2) && gf_conv_rule_parse(luaL_checkstring(L, 2), "rule", &rule) != GF_OK)
+        return gf_lua_raise(L, "graft.filter_l1");
+    int64_t count;
+    if (gf_conv_filter_count(net, rule, &count) != GF_OK) return gf_lua_raise(L, "graft.filter_l1");
     double *l1 = lua_newuserdatauv(L, (size_t)(count ? count : 1) * sizeof *l1, 0);
-    if (gf_conv_filter_l1(net, l1, count) != GF_OK) return gf_lua_raise(L, "graft.conv_filter_l1");
+    if (gf_conv_filter_l1(net, rule, l1, count) != GF_OK) return gf_lua_raise(L, "graft.filter_l1");
     gf_tensor *out = gf_lua_new_tensor(L, 1, &count);
     for (int64_t f = 0; f < count; f++) out->data[f] = (float)l1[f];
     return 1;

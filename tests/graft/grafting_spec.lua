@@ -239,6 +239,29 @@ describe("analysis and internal scions", function()
     expect.eq(graft.invalid_filters(graft.models.resnet { depth = 32 }, 1e-2).filters, 1136)
     expect.error(function() graft.invalid_filters(mobilenet, 1e-2, "convs") end,
       "rule must be 'conv_keys' or 'every_conv', got 'convs'")
+    -- the l1 norms and their histograms count the same filters, by the same rule
+    expect.eq(graft.filter_l1(mobilenet):numel(), 17088)
+    expect.eq(graft.filter_l1(mobilenet, "every_conv"):numel(), 17544)
+    local norms = graft.filter_l1(mobilenet)
+    -- a threshold halfway between two norms of the counted filters (the tensor holds
+    -- them as floats), above about half of them
+    local sorted = norms:totable()
+    table.sort(sorted)
+    local half = #sorted // 2
+    while sorted[half + 1] - sorted[half] < 1e-6 * sorted[half] do half = half + 1 end
+    local threshold = (sorted[half] + sorted[half + 1]) / 2
+    local ratios = graft.invalid_ratios(norms, { threshold })
+    expect.near(ratios[1], graft.invalid_filters(mobilenet, threshold).ratio, 1e-15,
+      "invalid filters counted among the norms as graft.invalid_filters counts them")
+    local function binned(opts)
+      local hist = graft.l1_histogram(mobilenet, opts)
+      local total = hist.left_out
+      for _, c in ipairs(hist.counts) do total = total + c end
+      return total
+    end
+    expect.eq({ binned(), binned { rule = "every_conv" } }, { 17088, 17544 })
+    expect.error(function() graft.filter_l1(mobilenet, "convs") end,
+      "graft.filter_l1: rule must be 'conv_keys' or 'every_conv', got 'convs'")
   end)
 
   it("noise scions with sigma = a^t, other scions and errors", function()

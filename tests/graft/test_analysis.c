@@ -25,7 +25,8 @@ static gf_net *known_net(void) {
 static void test_invalid_filters(void) {
     gf_net *net = known_net();
     CHECK(gf_conv_layer_count(net) == 2);
-    CHECK(gf_conv_filter_count(net) == 6);
+    int64_t filters = 0;
+    CHECK(gf_conv_filter_count(net, GF_EVERY_CONV, &filters) == GF_OK && filters == 6);
     gf_invalid_layer layers[2];
     int64_t total = 0, invalid = 0;
     int counted = 0;
@@ -95,7 +96,7 @@ static void test_counted_convs(void) {
 static void test_invalid_ratios(void) {
     gf_net *net = known_net();
     double l1[6], ratios[6];
-    CHECK(gf_conv_filter_l1(net, l1, 6) == GF_OK);
+    CHECK(gf_conv_filter_l1(net, GF_EVERY_CONV, l1, 6) == GF_OK);
     /* norms 0.002, 0.05, 3, 0, 10, 0.008 */
     const double thresholds[6] = {0, 0.005, 0.01, 0.1, 5, 100};
     const double expected[6] = {0, 2 / 6.0, 3 / 6.0, 4 / 6.0, 5 / 6.0, 1};
@@ -127,10 +128,10 @@ static void test_information_and_l1(void) {
     double h2 = -(0.5 * log(0.5) + 4 * 0.125 * log(0.125));
     CHECK_NEAR(information, h1 + h2, 1e-12);
     double l1[6];
-    CHECK(gf_conv_filter_l1(net, l1, 6) == GF_OK);
+    CHECK(gf_conv_filter_l1(net, GF_EVERY_CONV, l1, 6) == GF_OK);
     const double expected[6] = {0.002, 0.05, 3, 0, 10, 0.008};
     for (int i = 0; i < 6; i++) CHECK_NEAR(l1[i], expected[i], 1e-7);
-    CHECK(gf_conv_filter_l1(net, l1, 5) == GF_ERR);
+    CHECK(gf_conv_filter_l1(net, GF_EVERY_CONV, l1, 5) == GF_ERR);
     gf_net_free(net);
 }
 
