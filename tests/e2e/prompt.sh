@@ -16,9 +16,10 @@ scenario=$2
 command -v tmux >/dev/null || { echo "tmux is not installed: skipped"; exit 77; }
 
 work=$(mktemp -d)
-socket="graft-e2e-$$"
+# the server's socket in the test's own folder (tmux leaves it behind after kill-server)
+socket="$work/tmux"
 cleanup() {
-  tmux -L "$socket" kill-server 2>/dev/null || true
+  tmux -S "$socket" kill-server 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -34,12 +35,12 @@ fail() {
 }
 
 # The whole pane, scrollback included.
-screen() { tmux -L "$socket" capture-pane -p -S - -t e2e; }
+screen() { tmux -S "$socket" capture-pane -p -S - -t e2e; }
 
 # start [ARGS]: graft (with ARGS) in a new session, waiting for its prompt.
 columns=120
 start() {
-  tmux -L "$socket" new-session -d -s e2e -x "$columns" -y 40 \
+  tmux -S "$socket" new-session -d -s e2e -x "$columns" -y 40 \
     "env HOME='$work' GRAFT_HISTORY='$history_file' '$graft' $*"
   wait_for "graft>"
 }
@@ -77,15 +78,15 @@ wait_count() {
   fail "'$1' did not appear $2 times within ${timeout_seconds}s"
 }
 
-type_text() { tmux -L "$socket" send-keys -t e2e -l -- "$1"; }
-keys() { tmux -L "$socket" send-keys -t e2e "$@"; }
+type_text() { tmux -S "$socket" send-keys -t e2e -l -- "$1"; }
+keys() { tmux -S "$socket" send-keys -t e2e "$@"; }
 enter_line() { type_text "$1"; keys Enter; }
 
 # The session ends when graft exits; waits for that.
 wait_exit() {
   local deadline=$((SECONDS + timeout_seconds))
   while ((SECONDS < deadline)); do
-    tmux -L "$socket" has-session -t e2e 2>/dev/null || return 0
+    tmux -S "$socket" has-session -t e2e 2>/dev/null || return 0
     sleep 0.1
   done
   fail "graft did not exit"
@@ -210,7 +211,7 @@ training)
   longest=$(screen | { grep -F " left" || true; } | awk '{ if (length($0) > n) n = length($0) } END { print n + 0 }')
   ((longest <= 57)) || fail "a progress line of $longest characters in 60 columns"
   # a wider terminal: the line grows to show more
-  tmux -L "$socket" resize-window -t e2e -x 110
+  tmux -S "$socket" resize-window -t e2e -x 110
   wait_for " img/s "
   # each epoch's line starts a line of its own, after the progress line was taken away
   wait_for "epoch 2/1000: loss"
