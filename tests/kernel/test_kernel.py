@@ -264,9 +264,9 @@ hb = zmq.Context.instance().socket(zmq.REQ)
 hb.setsockopt(zmq.LINGER, 0)
 hb.connect("%s://%s:%d" % (km.transport, km.ip, km.hb_port))
 run("kept = 'before'")
-msg_id = kc.execute("print('looping') count = 0 while true do count = count + 1 end")
+msg_id = kc.execute("count = 0 while true do count = count + 1 if count == 1000 then print('looping') end end")
 # an interrupt is for the running cell: one sent before the kernel starts the cell
-# finds nothing to stop (as in other kernels), so wait until it runs
+# finds nothing to stop (as in other kernels), so wait until the loop runs
 while True:
     message = kc.get_iopub_msg(timeout=60)
     if (message["parent_header"].get("msg_id") == msg_id and message["msg_type"] == "stream"
