@@ -1,8 +1,9 @@
 /* BatchNorm2d over NCHW: statistics per channel across batch and space. Channels are
  * split over the threads of core/parallel.h. Each plane (one image's H*W values of a
- * channel) is summed in 16 float lanes, the planes' sums in double, so that a large
- * batch of large activations keeps the variance accurate while the inner loops
- * vectorise (a double accumulator would serialise them). */
+ * channel) is summed in 16 float lanes, then in double: the planes' moments merged
+ * (nn/moments.h), the gradient sums added, so that a large batch of large activations
+ * keeps the statistics accurate while the inner loops vectorise (a double accumulator
+ * would serialise them). */
 #include "nn/batchnorm.h"
 
 #include <math.h>
@@ -11,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "nn/moments.h"
 #include "nn/vector_clones.h"
 
 typedef float lanes16 __attribute__((vector_size(64)));
@@ -27,26 +29,6 @@ static double lane_sum(const lanes16 *v) {
     double s = 0.0;
     for (int i = 0; i < 16; i++) s += lanes[i];
     return s;
-}
-
-/* adds the sums of d = x[i] - shift and of d^2: both moments in one pass over the
- * plane (memory, not arithmetic, bounds this loop) */
-GF_VECTOR_CLONES static void plane_moments(const float *x, size_t n, float shift, double *sum, double *squares) {
-    lanes16 a = {0}, b = {0}, v;
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        lanes16 d = *load16(&v, x + i) - shift;
-        a += d;
-        b += d * d;
-    }
-    double s = lane_sum(&a), q = lane_sum(&b);
-    for (; i < n; i++) {
-        double d = (double)x[i] - shift;
-        s += d;
-        q += d * d;
-    }
-    *sum += s;
-    *squares += q;
 }
 
 /* dy at one element: the output gradient itself, or its gradient through the fused
@@ -122,6 +104,7 @@ typedef struct bn_job {
     float *grad_in, *grad_gamma, *grad_beta;
     const float *in, *gamma, *beta, *grad_out, *mean, *invstd, *var;
     const float *activated_out; /* the fused activation's output (backward) */
+    const gf_moments *plane_moments; /* [batch][channels], or NULL: computed here */
     gf_grad_write write;
 } bn_job;
 
@@ -160,15 +143,15 @@ static void forward_train_channels(void *ctx, int thread, int threads) {
     gf_parallel_share(s->channels, thread, threads, &first, &last);
     for (int64_t c = first; c < last; c++) {
         const float *x = job->in + (size_t)c * plane;
-        /* shifting by one sample of the channel keeps the moments about the shift
-         * within a few variances, so var = E[d^2] - E[d]^2 cancels little */
-        const float shift = x[0];
-        double sum = 0.0, shifted_squares = 0.0;
-        for (int n = 0; n < s->batch; n++)
-            plane_moments(x + n * stride, plane, shift, &sum, &shifted_squares);
-        const double mean_shift = sum / count, mean = shift + mean_shift;
-        double squares = shifted_squares - sum * mean_shift; /* sum of (x - mean)^2 */
-        if (squares < 0.0) squares = 0.0;
+        /* the planes' moments merged in image order, whoever computed them */
+        gf_moments total = {0.0, 0.0};
+        for (int n = 0; n < s->batch; n++) {
+            const gf_moments part = job->plane_moments
+                                        ? job->plane_moments[(size_t)n * s->channels + c]
+                                        : gf_moments_of_plane(x + n * stride, plane);
+            gf_moments_merge(&total, (double)n * plane, &part, (double)plane);
+        }
+        const double mean = total.mean, squares = total.squares; /* sum of (x - mean)^2 */
         const double var = squares / count; /* biased: used to normalise */
         const double invstd = 1.0 / sqrt(var + s->eps);
         job->saved_mean[c] = (float)mean;
@@ -182,10 +165,11 @@ static void forward_train_channels(void *ctx, int thread, int threads) {
     }
 }
 
-int gf_batchnorm_forward_train(float *out, float *saved_mean, float *saved_invstd,
-                               float *running_mean, float *running_var, const float *in,
-                               const float *gamma, const float *beta,
-                               const gf_batchnorm_shape *s) {
+int gf_batchnorm_forward_train_moments(float *out, float *saved_mean, float *saved_invstd,
+                                       float *running_mean, float *running_var, const float *in,
+                                       const float *gamma, const float *beta,
+                                       const gf_moments *plane_moments,
+                                       const gf_batchnorm_shape *s) {
     if (check_shape(s, "batchnorm forward") != GF_OK) return GF_ERR;
     if ((size_t)s->batch * s->spatial < 2)
         return gf_fail("batchnorm forward: training needs more than 1 value per channel "
@@ -193,9 +177,17 @@ int gf_batchnorm_forward_train(float *out, float *saved_mean, float *saved_invst
                        s->batch, s->spatial);
     bn_job job = {.s = s, .out = out, .saved_mean = saved_mean, .saved_invstd = saved_invstd,
                   .running_mean = running_mean, .running_var = running_var, .in = in,
-                  .gamma = gamma, .beta = beta};
+                  .gamma = gamma, .beta = beta, .plane_moments = plane_moments};
     gf_parallel_run(forward_train_channels, &job);
     return GF_OK;
+}
+
+int gf_batchnorm_forward_train(float *out, float *saved_mean, float *saved_invstd,
+                               float *running_mean, float *running_var, const float *in,
+                               const float *gamma, const float *beta,
+                               const gf_batchnorm_shape *s) {
+    return gf_batchnorm_forward_train_moments(out, saved_mean, saved_invstd, running_mean,
+                                              running_var, in, gamma, beta, NULL, s);
 }
 
 static void forward_eval_channels(void *ctx, int thread, int threads) {

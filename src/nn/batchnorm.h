@@ -14,6 +14,7 @@
 
 #include "nn/activation.h"
 #include "nn/grad_write.h"
+#include "nn/moments.h"
 
 typedef struct gf_batchnorm_shape {
     int batch, channels, spatial; /* spatial = H*W */
@@ -28,6 +29,14 @@ int gf_batchnorm_forward_train(float *out, float *saved_mean, float *saved_invst
                                float *running_mean, float *running_var, const float *in,
                                const float *gamma, const float *beta,
                                const gf_batchnorm_shape *s);
+/* The same, from the moments of `in`'s planes [batch][channels] (nn/moments.h) as the
+ * convolution before gave them (gf_conv2d_forward_moments), which saves a pass over
+ * `in`; the same bits as computing them here. */
+int gf_batchnorm_forward_train_moments(float *out, float *saved_mean, float *saved_invstd,
+                                       float *running_mean, float *running_var, const float *in,
+                                       const float *gamma, const float *beta,
+                                       const gf_moments *plane_moments,
+                                       const gf_batchnorm_shape *s);
 int gf_batchnorm_forward_eval(float *out, const float *in, const float *gamma,
                               const float *beta, const float *running_mean,
                               const float *running_var, const gf_batchnorm_shape *s);

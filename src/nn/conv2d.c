@@ -27,6 +27,7 @@
 #include "nn/conv2d_depthwise.h"
 #include "nn/conv2d_grid.h"
 #include "nn/conv2d_winograd.h"
+#include "nn/moments.h"
 
 int gf_conv2d_shape_init(gf_conv2d_shape *s) {
     if (s->batch < 1 || s->in_channels < 1 || s->in_h < 1 || s->in_w < 1 ||
@@ -263,6 +264,7 @@ typedef struct conv_job {
     float *workspace;
     const float *packed; /* per-group packed weights (forward) or transposed (backward) */
     int threads_used;
+    gf_moments *moments; /* forward: the output planes' moments [batch][out_channels], or NULL */
 } conv_job;
 
 typedef struct thread_buffers {
@@ -328,30 +330,28 @@ static const float *chunk_patches(const conv_job *job, float *patches, int n0, i
     return patches;
 }
 
-static void forward_images(void *ctx, int thread, int threads) {
-    const conv_job *job = ctx;
+/* the outputs of images first .. last - 1 */
+static void forward_range(const conv_job *job, const thread_buffers *buf, int64_t first,
+                          int64_t last) {
     const gf_conv2d_shape *s = job->s;
     const int groups = s->groups, cout_g = s->out_channels / groups, rows = (int)patch_rows(s);
     const size_t ip = in_plane(s), op = out_plane(s);
-    const thread_buffers buf = buffers_of(job, thread);
-    int64_t first, last;
-    gf_parallel_share(s->batch, thread, threads, &first, &last);
     if (is_depthwise(s)) {
         for (int64_t n = first; n < last; n++)
             for (int c = 0; c < s->in_channels; c++)
                 gf_conv2d_depthwise_forward_plane(job->out + ((size_t)n * s->out_channels + c) * op,
                                         job->in + ((size_t)n * s->in_channels + c) * ip,
                                         job->weight + (size_t)c * s->kernel * s->kernel,
-                                        job->bias ? job->bias[c] : 0.0f, s, buf.patches);
+                                        job->bias ? job->bias[c] : 0.0f, s, buf->patches);
         return;
     }
     if (uses_winograd(s)) {
-        const gf_conv2d_images images = thread_images(s, &buf, first, last);
+        const gf_conv2d_images images = thread_images(s, buf, first, last);
         gf_conv2d_winograd_forward(&images, job->out, job->in, job->packed, job->bias);
         return;
     }
     if (uses_grid(s)) {
-        const gf_conv2d_images images = thread_images(s, &buf, first, last);
+        const gf_conv2d_images images = thread_images(s, buf, first, last);
         gf_conv2d_grid_forward(&images, job->out, job->in, job->packed, job->bias);
         return;
     }
@@ -360,19 +360,19 @@ static void forward_images(void *ctx, int thread, int threads) {
         const int images = (int)(last - n0 < chunk ? last - n0 : chunk);
         for (int g = 0; g < groups; g++) {
             size_t ld;
-            const float *patches = chunk_patches(job, buf.patches, (int)n0, images, g, &ld);
-            gf_gemm_rows(buf.rows, patches, ld, rows);
+            const float *patches = chunk_patches(job, buf->patches, (int)n0, images, g, &ld);
+            gf_gemm_rows(buf->rows, patches, ld, rows);
             const float *packed = job->packed + (size_t)g * gf_gemm_packed_a_floats(cout_g, rows);
             if (images == 1) {
                 gf_gemm_nn(job->out + ((size_t)n0 * s->out_channels + (size_t)g * cout_g) * op,
-                           (int)op, packed, buf.rows, cout_g, (int)ld, rows, false);
+                           (int)op, packed, buf->rows, cout_g, (int)ld, rows, false);
                 continue;
             }
-            gf_gemm_nn(buf.gathered, (int)ld, packed, buf.rows, cout_g, (int)ld, rows, false);
+            gf_gemm_nn(buf->gathered, (int)ld, packed, buf->rows, cout_g, (int)ld, rows, false);
             for (int i = 0; i < images; i++)
                 for (int c = 0; c < cout_g; c++)
                     memcpy(job->out + ((size_t)(n0 + i) * s->out_channels + g * cout_g + c) * op,
-                           buf.gathered + (size_t)c * ld + (size_t)i * op, sizeof(float) * op);
+                           buf->gathered + (size_t)c * ld + (size_t)i * op, sizeof(float) * op);
         }
         if (job->bias)
             for (int i = 0; i < images; i++)
@@ -383,13 +383,42 @@ static void forward_images(void *ctx, int thread, int threads) {
     }
 }
 
-int gf_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
-                      const gf_conv2d_shape *s, float *workspace) {
+/* Images a path computes at a time: the moments of their output planes are taken
+ * right after, while those are still in cache. */
+static int64_t images_per_piece(const gf_conv2d_shape *s) {
+    if (is_depthwise(s)) return 1;
+    if (uses_winograd(s)) return gf_conv2d_winograd_chunk(s);
+    return chunk_images(s);
+}
+
+static void forward_images(void *ctx, int thread, int threads) {
+    const conv_job *job = ctx;
+    const gf_conv2d_shape *s = job->s;
+    const thread_buffers buf = buffers_of(job, thread);
+    int64_t first, last;
+    gf_parallel_share(s->batch, thread, threads, &first, &last);
+    if (!job->moments) {
+        forward_range(job, &buf, first, last);
+        return;
+    }
+    const int64_t piece = images_per_piece(s);
+    const size_t op = out_plane(s), planes = (size_t)s->out_channels;
+    for (int64_t n0 = first; n0 < last; n0 += piece) {
+        const int64_t n1 = last - n0 < piece ? last : n0 + piece;
+        forward_range(job, &buf, n0, n1);
+        for (size_t p = (size_t)n0 * planes; p < (size_t)n1 * planes; p++)
+            job->moments[p] = gf_moments_of_plane(job->out + p * op, op);
+    }
+}
+
+int gf_conv2d_forward_moments(float *out, gf_moments *moments, const float *in,
+                              const float *weight, const float *bias, const gf_conv2d_shape *s,
+                              float *workspace) {
     if (!workspace)
         return gf_fail("conv2d forward: no workspace (%zu floats needed)",
                        gf_conv2d_workspace_floats(s));
     conv_job job = {.s = s, .out = out, .in = in, .weight = weight, .bias = bias,
-                    .workspace = workspace, .packed = workspace};
+                    .workspace = workspace, .packed = workspace, .moments = moments};
     if (uses_winograd(s)) {
         gf_conv2d_winograd_pack(workspace, weight, s, false);
     } else if (!is_depthwise(s)) {
@@ -400,6 +429,11 @@ int gf_conv2d_forward(float *out, const float *in, const float *weight, const fl
     }
     gf_parallel_run(forward_images, &job);
     return GF_OK;
+}
+
+int gf_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
+                      const gf_conv2d_shape *s, float *workspace) {
+    return gf_conv2d_forward_moments(out, NULL, in, weight, bias, s, workspace);
 }
 
 static void backward_depthwise(const conv_job *job, const thread_buffers *buf, int64_t first,

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "nn/grad_write.h"
+#include "nn/moments.h"
 
 typedef struct gf_conv2d_shape {
     int batch, in_channels, in_h, in_w;
@@ -23,6 +24,12 @@ size_t gf_conv2d_workspace_floats(const gf_conv2d_shape *s);
 /* out [N, out_channels, out_h, out_w] is overwritten; bias may be NULL. */
 int gf_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
                       const gf_conv2d_shape *s, float *workspace);
+/* The same, and the moments of every output plane into moments [N][out_channels]
+ * (nn/moments.h), taken while a chunk of outputs is still in cache: what a training
+ * BatchNorm after the convolution needs (gf_batchnorm_forward_train_moments). */
+int gf_conv2d_forward_moments(float *out, gf_moments *moments, const float *in,
+                              const float *weight, const float *bias, const gf_conv2d_shape *s,
+                              float *workspace);
 /* Accumulates (+=) into grad_weight and grad_bias (may be NULL when there is no
  * bias); adds into or stores (`write`) grad_in (may be NULL: not needed). */
 int gf_conv2d_backward(float *grad_in, float *grad_weight, float *grad_bias,

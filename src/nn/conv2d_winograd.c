@@ -71,6 +71,8 @@ bool gf_conv2d_winograd_applies(const gf_conv2d_shape *s) {
            s->in_channels >= 8 && s->out_channels >= 8;
 }
 
+int gf_conv2d_winograd_chunk(const gf_conv2d_shape *s) { return geometry_of(s).chunk; }
+
 size_t gf_conv2d_winograd_shared_floats(const gf_conv2d_shape *s) {
     size_t forward = gf_gemm_packed_a_floats(s->out_channels, s->in_channels);
     size_t backward = gf_gemm_packed_a_floats(s->in_channels, s->out_channels);

@@ -29,6 +29,8 @@ bool gf_conv2d_winograd_applies(const gf_conv2d_shape *s);
 size_t gf_conv2d_winograd_shared_floats(const gf_conv2d_shape *s);
 /* per-thread floats: transformed tiles of a chunk, products, dU, a padded plane */
 size_t gf_conv2d_winograd_scratch_floats(const gf_conv2d_shape *s);
+/* images the transforms take at a time (forward and backward loop over such chunks) */
+int gf_conv2d_winograd_chunk(const gf_conv2d_shape *s);
 /* row-table entries the products need */
 size_t gf_conv2d_winograd_row_count(const gf_conv2d_shape *s);
 /* Transforms and packs the weights into `shared`: U[xi] as [out, in] for the forward

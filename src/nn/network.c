@@ -531,15 +531,20 @@ static int forward_node(gf_net *net, int i, int batch) {
     switch (n->op) {
     case GF_OP_INPUT: return GF_OK;
     case GF_OP_CONV2D:
-        return gf_conv2d_forward(st->out, in, param(net, n->weight), param(net, n->bias),
-                                 &st->shape.conv, net->plan.workspace);
+        return gf_conv2d_forward_moments(st->out,
+                                         net->training && st->moments_to_next ? net->plan.moments
+                                                                              : NULL,
+                                         in, param(net, n->weight), param(net, n->bias),
+                                         &st->shape.conv, net->plan.workspace);
     case GF_OP_BATCHNORM:
         if (net->training) {
             net->counters[net->slices[n->batches_tracked].offset]++;
-            return gf_batchnorm_forward_train(out, st->saved_mean, st->saved_invstd,
-                                              stat(net, n->running_mean), stat(net, n->running_var),
-                                              in, param(net, n->weight), param(net, n->bias),
-                                              &st->shape.bn);
+            /* the convolution just before gave its output's moments */
+            const bool given = net->plan.nodes[i - 1].moments_to_next;
+            return gf_batchnorm_forward_train_moments(
+                out, st->saved_mean, st->saved_invstd, stat(net, n->running_mean),
+                stat(net, n->running_var), in, param(net, n->weight), param(net, n->bias),
+                given ? net->plan.moments : NULL, &st->shape.bn);
         }
         return gf_batchnorm_forward_eval(out, in, param(net, n->weight), param(net, n->bias),
                                          stat(net, n->running_mean), stat(net, n->running_var),

@@ -93,6 +93,9 @@ int gf_plan_create(gf_plan *plan, const gf_node *nodes, int count) {
     for (int i = 0; i < count; i++)
         for (int k = 0; k < 2 && state[i].contributes; k++)
             if (nodes[i].inputs[k] >= 0) state[nodes[i].inputs[k]].last_consumer = i;
+    for (int i = 1; i + 1 < count; i++)
+        state[i].moments_to_next = nodes[i].op == GF_OP_CONV2D &&
+                                   nodes[i + 1].op == GF_OP_BATCHNORM && nodes[i + 1].inputs[0] == i;
     if (fuse_activations(plan, nodes, count) != GF_OK ||
         assign_gradient_slots(plan, nodes, count) != GF_OK) {
         gf_plan_free(plan);
@@ -208,7 +211,16 @@ static int ensure_arena(gf_plan *plan, const gf_node *nodes, int count, int batc
     int layout_batch = batch > plan->arena_batch ? batch : plan->arena_batch;
     if (workspace < plan->workspace_floats) workspace = plan->workspace_floats;
 
-    size_t total = 0;
+    /* the largest batch of plane moments a convolution hands to its BatchNorm */
+    size_t moments_floats = 0;
+    for (int i = 1; i < count; i++)
+        if (plan->nodes[i].moments_to_next) {
+            size_t floats = line_floats(gf_size_mul((size_t)nodes[i].channels,
+                                                    sizeof(gf_moments) / sizeof(float)),
+                                        layout_batch);
+            if (floats > moments_floats) moments_floats = floats;
+        }
+    size_t total = moments_floats;
     for (int i = 0; i < count; i++) {
         const gf_node *n = &nodes[i];
         size_t per_batch = line_floats((size_t)gf_node_numel(n), layout_batch);
@@ -229,7 +241,8 @@ static int ensure_arena(gf_plan *plan, const gf_node *nodes, int count, int batc
     plan->arena_batch = layout_batch;
     plan->workspace_floats = workspace;
 
-    float *p = arena;
+    plan->moments = moments_floats ? (gf_moments *)(void *)arena : NULL;
+    float *p = arena + moments_floats;
     for (int i = 0; i < count; i++) {
         const gf_node *n = &nodes[i];
         gf_node_plan *st = &plan->nodes[i];

@@ -12,6 +12,7 @@
 
 #include "nn/batchnorm.h"
 #include "nn/conv2d.h"
+#include "nn/moments.h"
 #include "nn/node.h"
 #include "nn/pool.h"
 #include "nn/shortcut.h"
@@ -34,6 +35,10 @@ typedef struct gf_node_plan {
     /* BatchNorm followed by an activation that alone reads it: the activation runs
      * inside BatchNorm's kernels (nn/batchnorm.h), which saves a pass each way */
     int fused_activation; /* BatchNorm: that activation node, else -1 */
+    /* a convolution read by the BatchNorm right after it: in training, the convolution
+     * gives the moments of its output planes (plan->moments), which the BatchNorm would
+     * otherwise take in a pass of its own */
+    bool moments_to_next;
 } gf_node_plan;
 
 typedef struct gf_plan {
@@ -44,6 +49,7 @@ typedef struct gf_plan {
     size_t arena_floats;
     int arena_batch;  /* the batch the arena is laid out for, 0 if none */
     float *workspace; /* shared kernel scratch (im2col), inside the arena */
+    gf_moments *moments; /* a convolution's output-plane moments for its BatchNorm */
     size_t workspace_floats;
     int shaped_batch; /* the batch the kernel shapes are for, 0 if none */
 } gf_plan;

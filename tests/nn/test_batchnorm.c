@@ -1,7 +1,8 @@
 /* BatchNorm2d: training-mode gradients (input, gamma, beta) against finite
  * differences, running statistics against a hand computation (unbiased variance,
  * momentum 0.1), normalised output moments, the variance of channels far from zero,
- * evaluation mode, and the fused activation against the two kernels in turn. */
+ * evaluation mode, the fused activation against the two kernels in turn, and
+ * statistics from given plane moments. */
 #include "core/error.h"
 #include "gradcheck.h"
 #include "nn/batchnorm.h"
@@ -172,6 +173,56 @@ static void variance_of_offset_channels(void) {
     free_case(&c);
 }
 
+/* Statistics from given plane moments (as a convolution hands them over) on random
+ * shapes: the same bits as computing them inside, and they are what is used: the
+ * moments of the input plus 1 move the saved mean by 1 and nothing else. */
+static void given_moments(void) {
+    gf_rng r;
+    gf_rng_seed(&r, 2029, 8);
+    for (int i = 0; i < 12; i++) {
+        bn_case c, given;
+        const int batch = 1 + (int)gf_rng_below(&r, 9), channels = 1 + (int)gf_rng_below(&r, 20);
+        const int spatial = 2 + (int)gf_rng_below(&r, 300);
+        alloc_case(&c, batch, channels, spatial, 7000 + 10 * (uint64_t)i);
+        alloc_case(&given, batch, channels, spatial, 7000 + 10 * (uint64_t)i);
+        gf_moments *moments = malloc(sizeof *moments * (size_t)batch * channels);
+        for (int shifted = 0; shifted < 2; shifted++) {
+            float *plane_values = malloc(sizeof(float) * (size_t)spatial);
+            for (size_t p = 0; p < (size_t)batch * channels; p++) {
+                for (int j = 0; j < spatial; j++)
+                    plane_values[j] = c.in[p * spatial + j] + (float)shifted;
+                moments[p] = gf_moments_of_plane(plane_values, (size_t)spatial);
+            }
+            free(plane_values);
+            for (int ch = 0; ch < channels; ch++) {
+                c.run_mean[ch] = given.run_mean[ch] = 0.5f;
+                c.run_var[ch] = given.run_var[ch] = 2.0f;
+            }
+            CHECK(gf_batchnorm_forward_train(c.out, c.mean, c.invstd, c.run_mean, c.run_var, c.in,
+                                             c.gamma, c.beta, &c.s) == GF_OK);
+            CHECK(gf_batchnorm_forward_train_moments(given.out, given.mean, given.invstd,
+                                                     given.run_mean, given.run_var, given.in,
+                                                     given.gamma, given.beta, moments,
+                                                     &given.s) == GF_OK);
+            if (!shifted) {
+                CHECK(memcmp(c.out, given.out, sizeof(float) * c.n) == 0);
+                CHECK(memcmp(c.mean, given.mean, sizeof(float) * channels) == 0);
+                CHECK(memcmp(c.invstd, given.invstd, sizeof(float) * channels) == 0);
+                CHECK(memcmp(c.run_mean, given.run_mean, sizeof(float) * channels) == 0);
+                CHECK(memcmp(c.run_var, given.run_var, sizeof(float) * channels) == 0);
+                continue;
+            }
+            for (int ch = 0; ch < channels; ch++) {
+                CHECK(fabs(given.mean[ch] - (c.mean[ch] + 1.0f)) <= 1e-5 * (fabs(c.mean[ch]) + 1.0));
+                CHECK(fabs(given.invstd[ch] - c.invstd[ch]) <= 1e-4 * c.invstd[ch]);
+            }
+        }
+        free(moments);
+        free_case(&c);
+        free_case(&given);
+    }
+}
+
 /* BatchNorm fused with the activation after it against the two kernels one after
  * the other: outputs, running statistics and the input, gamma and beta gradients,
  * in training and evaluation, for each kind (odd plane size: the vector loops' tails). */
@@ -247,6 +298,7 @@ int main(void) {
     statistics_and_output();
     fused_activation();
     variance_of_offset_channels();
+    given_moments();
     training_gradients(2, 3, 5, 10);
     training_gradients(4, 2, 9, 20);
     training_gradients(5, 3, 1, 30); /* after global pooling: spatial 1 */

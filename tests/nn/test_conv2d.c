@@ -1,8 +1,8 @@
 /* Conv2d: forward against a direct (naive) convolution in double, and input, weight
  * and bias gradients against finite differences, over strides, paddings, 1x1,
  * groups, depthwise, the padded-grid path of "same" convolutions and Winograd's
- * F(2x2, 3x3); Winograd against the grid path and the flat depthwise planes against
- * the plain ones on random shapes. */
+ * F(2x2, 3x3); Winograd against the grid path, the flat depthwise planes against
+ * the plain ones, and the output planes' moments on random shapes. */
 #include "core/error.h"
 #include "gradcheck.h"
 #include "nn/conv2d.h"
@@ -278,6 +278,61 @@ static void shape_errors(void) {
     CHECK_CONTAINS(gf_error_message(), "65536 input and 1 output channels per group, kernel 256");
 }
 
+/* gf_conv2d_forward_moments on random shapes of every path (Winograd and the grid for
+ * "same" 3x3, the grid for 5x5, im2col, 1x1 read in place or gathered, groups,
+ * depthwise at stride 1 and 2): the same outputs as gf_conv2d_forward, bit for bit,
+ * and each output plane's moments against two passes in double over it. An offset
+ * per output channel (the bias) keeps planes away from zero. */
+static void moments_of_outputs(void) {
+    gf_rng r;
+    gf_rng_seed(&r, 2028, 7);
+    for (int i = 0; i < 48; i++) {
+        const int kind = i % 6; /* 0 3x3 same, 1 5x5 same, 2 strided, 3 1x1, 4 groups, 5 depthwise */
+        const int k = kind == 1 ? 5 : kind == 3 ? 1 : 3;
+        int cin = 1 + (int)gf_rng_below(&r, 40), cout = 1 + (int)gf_rng_below(&r, 40), groups = 1;
+        if (kind == 0) cin += 8, cout += 8; /* Winograd needs 8 each way */
+        if (kind == 4) groups = 2, cin = 2 * cin, cout = 2 * cout;
+        if (kind == 5) groups = cout = cin = cin + 1;
+        const int stride = kind == 2 || (kind == 5 && i % 4 == 1) ? 2 : 1;
+        gf_conv2d_shape s = shape(1 + (int)gf_rng_below(&r, 9), cin, k + (int)gf_rng_below(&r, 19),
+                                  k + (int)gf_rng_below(&r, 19), cout, k, stride, k / 2, groups);
+        if (kind == 3 && i % 4 == 3) s.in_h = s.in_w = 2; /* several images gathered per chunk */
+        CHECK(gf_conv2d_shape_init(&s) == GF_OK);
+        gf_conv2d_use_winograd(i % 12 != 0);
+        const size_t in_n = (size_t)s.batch * s.in_channels * s.in_h * s.in_w;
+        const size_t plane = (size_t)s.out_h * s.out_w, planes = (size_t)s.batch * s.out_channels;
+        const size_t w_n = (size_t)s.out_channels * (s.in_channels / groups) * k * k;
+        const uint64_t seed = 6000 + 10 * (uint64_t)i;
+        float *in = gradcheck_random(in_n, seed, 1.0f), *w = gradcheck_random(w_n, seed + 1, 0.5f);
+        float *bias = gradcheck_random((size_t)s.out_channels, seed + 2, 50.0f);
+        float *ws = malloc(sizeof(float) * gf_conv2d_workspace_floats(&s));
+        float *plain = malloc(sizeof(float) * planes * plane), *out = malloc(sizeof(float) * planes * plane);
+        gf_moments *moments = malloc(sizeof *moments * planes);
+        CHECK(gf_conv2d_forward(plain, in, w, bias, &s, ws) == GF_OK);
+        CHECK(gf_conv2d_forward_moments(out, moments, in, w, bias, &s, ws) == GF_OK);
+        CHECK(memcmp(out, plain, sizeof(float) * planes * plane) == 0);
+        double worst = 0.0;
+        for (size_t p = 0; p < planes; p++) {
+            const float *x = out + p * plane;
+            double mean = 0.0, squares = 0.0, largest = 0.0;
+            for (size_t j = 0; j < plane; j++) mean += x[j], largest = fmax(largest, fabs(x[j]));
+            mean /= (double)plane;
+            for (size_t j = 0; j < plane; j++) squares += (x[j] - mean) * (x[j] - mean);
+            /* float rounding of values of size `largest`, summed over the plane */
+            const double unit = 1e-6 * largest, scale = squares + (double)plane * unit * unit;
+            worst = fmax(worst, fabs(moments[p].mean - mean) / fmax(unit, 1e-30));
+            worst = fmax(worst, fabs(moments[p].squares - squares) / scale);
+        }
+        if (!(worst <= 1.0))
+            fprintf(stderr, "moments %dx%dx%dx%d -> %d, kernel %d, stride %d, groups %d: off by %g\n",
+                    s.batch, s.in_channels, s.in_h, s.in_w, s.out_channels, k, stride, groups,
+                    worst);
+        CHECK(worst <= 1.0);
+        free(in); free(w); free(bias); free(ws); free(plain); free(out); free(moments);
+    }
+    gf_conv2d_use_winograd(true);
+}
+
 int main(void) {
     shape_errors();
     run_case("3x3 stride 1 pad 1 bias", shape(2, 3, 7, 6, 4, 3, 1, 1, 1), 1, 100);
@@ -303,5 +358,6 @@ int main(void) {
     run_case("depthwise 5x5 pad 2", shape(1, 3, 6, 6, 3, 5, 1, 2, 3), 0, 1000);
     run_case("depthwise 3x3 pad 0", shape(2, 3, 6, 5, 3, 3, 1, 0, 3), 1, 1100);
     depthwise_flat_against_plain();
+    moments_of_outputs();
     return CHECK_DONE();
 }
