@@ -293,18 +293,23 @@ static gf_conv2d_images thread_images(const gf_conv2d_shape *s, const thread_buf
     return images;
 }
 
+/* How gather_rows moves a matrix and a tensor's planes. */
+typedef enum gather_way { TO_MATRIX, ADD_TO_TENSOR, STORE_TO_TENSOR } gather_way;
+
 /* Copies channels [first, first + count) of images n0 .. n0 + images - 1 of a
  * [N, channels_total, P] tensor into rows of a [count, images * P] matrix, or back
- * (adding) when `to_tensor`. */
+ * (adding or storing). */
 static void gather_rows(float *matrix, float *tensor, int n0, int images, int first, int count,
-                        int channels_total, size_t plane, bool to_tensor) {
+                        int channels_total, size_t plane, gather_way way) {
     const size_t ld = (size_t)images * plane;
     for (int i = 0; i < images; i++)
         for (int c = 0; c < count; c++) {
             float *t = tensor + ((size_t)(n0 + i) * channels_total + first + c) * plane;
             float *m = matrix + (size_t)c * ld + (size_t)i * plane;
-            if (to_tensor)
+            if (way == ADD_TO_TENSOR)
                 for (size_t p = 0; p < plane; p++) t[p] += m[p];
+            else if (way == STORE_TO_TENSOR)
+                memcpy(t, m, sizeof(float) * plane);
             else
                 memcpy(m, t, sizeof(float) * plane);
         }
@@ -321,7 +326,7 @@ static const float *chunk_patches(const conv_job *job, float *patches, int n0, i
     if (is_pointwise(s)) {
         if (images == 1) return job->in + ((size_t)n0 * s->in_channels + (size_t)g * cin_g) * ip;
         gather_rows(patches, (float *)job->in, n0, images, g * cin_g, cin_g, s->in_channels, ip,
-                    false);
+                    TO_MATRIX);
         return patches;
     }
     for (int i = 0; i < images; i++)
@@ -487,9 +492,10 @@ static void backward_images(void *ctx, int thread, int threads) {
         backward_depthwise(job, &buf, first, last);
         return;
     }
-    /* the other paths add up their contributions: storing means clearing this
-     * thread's images first */
-    if (job->grad_in && job->write == GF_GRAD_STORE)
+    /* im2col's path adds up overlapping contributions: storing means clearing this
+     * thread's images first; 1x1 products store straight into their planes */
+    const bool store = job->write == GF_GRAD_STORE;
+    if (job->grad_in && store && !is_pointwise(s))
         memset(job->grad_in + (size_t)first * s->in_channels * ip, 0,
                sizeof(float) * (size_t)(last - first) * s->in_channels * ip);
     const int chunk = chunk_images(s);
@@ -504,7 +510,7 @@ static void backward_images(void *ctx, int thread, int threads) {
             const float *grad_g = job->grad_out + ((size_t)n0 * s->out_channels + (size_t)g * cout_g) * op;
             if (images > 1) {
                 gather_rows(buf.gathered, (float *)job->grad_out, (int)n0, images, g * cout_g,
-                            cout_g, s->out_channels, op, false);
+                            cout_g, s->out_channels, op, TO_MATRIX);
                 grad_g = buf.gathered;
             }
             gf_gemm_rows(grad_rows_table, grad_g, ld, cout_g);
@@ -516,13 +522,13 @@ static void backward_images(void *ctx, int thread, int threads) {
             const float *packed_t = job->packed + (size_t)g * gf_gemm_packed_a_floats(rows, cout_g);
             if (is_pointwise(s) && images == 1) {
                 gf_gemm_nn(job->grad_in + ((size_t)n0 * s->in_channels + (size_t)g * cin_g) * ip,
-                           (int)op, packed_t, grad_rows_table, rows, (int)ld, cout_g, true);
+                           (int)op, packed_t, grad_rows_table, rows, (int)ld, cout_g, !store);
                 continue;
             }
             gf_gemm_nn(patches, (int)ld, packed_t, grad_rows_table, rows, (int)ld, cout_g, false);
             if (is_pointwise(s)) {
                 gather_rows(patches, job->grad_in, (int)n0, images, g * cin_g, cin_g,
-                            s->in_channels, ip, true);
+                            s->in_channels, ip, store ? STORE_TO_TENSOR : ADD_TO_TENSOR);
                 continue;
             }
             for (int i = 0; i < images; i++)

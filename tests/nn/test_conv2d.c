@@ -342,6 +342,9 @@ int main(void) {
     run_case("3x3 stride 1 pad 0", shape(2, 2, 6, 5, 3, 3, 1, 0, 1), 1, 300);
     run_case("3x3 stride 2 pad 0 even", shape(1, 3, 8, 8, 2, 3, 2, 0, 1), 0, 350);
     run_case("1x1 stride 1", shape(3, 5, 4, 3, 6, 1, 1, 0, 1), 1, 400);
+    /* planes large enough for one image per product (read and written in place) */
+    run_case("1x1 stride 1, one image at a time", shape(2, 130, 32, 32, 3, 1, 1, 0, 1), 0, 410);
+    run_case("groups 2 1x1, one image at a time", shape(3, 256, 32, 32, 4, 1, 1, 0, 2), 1, 420);
     run_case("1x1 stride 2", shape(2, 4, 5, 5, 3, 1, 2, 0, 1), 0, 500);
     run_case("5x5 stride 2 pad 2", shape(2, 2, 9, 8, 3, 5, 2, 2, 1), 1, 600);
     run_case("groups 2", shape(2, 4, 6, 6, 6, 3, 1, 1, 2), 1, 700);
