@@ -107,126 +107,60 @@ void gf_conv2d_depthwise_backward_plane_plain(float *grad_in, bool add, float *g
     if (grad_in) take_interior(grad_in, add, grad_padded, pw, s);
 }
 
-/* ---- the flat version ------------------------------------------------------ */
+/* ---- the flat version (stride 1) ------------------------------------------ */
 
-/* The padded plane is split into its stride x stride phases: phase (a, b) holds the
- * padded positions (r, c) with r % stride == a, c % stride == b at row r / stride,
- * column c / stride, in rows of qw = ceil(pw / stride) floats (at stride 1 the one
- * phase is the padded plane). Output (oh, ow) is position oh * qw + ow of a phase,
- * and tap (kh, kw) reads phase (kh % stride, kw % stride) at `(kh / stride) * qw +
- * kw / stride` further on: every tap is one shifted run over the `flat` positions
- * (whole vectors; the ow >= out_w ones are discarded, and the zeros at ow >= out_w
- * and before the first row keep other rows out of the input gradient). The phase
+/* Output (oh, ow) is position oh * pw + ow of the padded plane's rows, and tap
+ * (kh, kw) reads `kh * pw + kw` further on: every tap is one shifted run over the
+ * `flat` positions (whole vectors; the ow >= out_w ones are discarded). The padded
  * buffers reach past the plane so that the last vector's taps stay inside. */
 typedef struct flat_layout {
-    int stride, qw, taps;
-    size_t flat;   /* computed positions: out_h * qw rounded up to whole vectors */
-    size_t phase;  /* floats of one phase buffer */
-    size_t plane;  /* a phase's positions, rounded up to whole vectors */
+    int pw, taps;
+    size_t flat;   /* computed positions: out_h * pw rounded up to whole vectors */
+    size_t padded; /* floats of a padded buffer */
+    size_t plane;  /* the padded plane's positions, rounded up to whole vectors */
     size_t front;  /* zeros before the output gradient, as far as the farthest tap */
     size_t offset[FLAT_MAX_TAPS];
-    int phase_of[FLAT_MAX_TAPS];
 } flat_layout;
-
-static size_t larger(size_t a, size_t b) { return a > b ? a : b; }
 
 static flat_layout flat_layout_of(const gf_conv2d_shape *s) {
     flat_layout f;
-    const int k = s->kernel, st = s->stride;
-    const size_t pw = (size_t)s->in_w + 2 * (size_t)s->padding;
-    const size_t ph = (size_t)s->in_h + 2 * (size_t)s->padding;
-    f.stride = st;
-    f.qw = (int)((pw + (size_t)st - 1) / (size_t)st);
+    const int k = s->kernel;
+    f.pw = s->in_w + 2 * s->padding;
     f.taps = k * k;
-    const size_t farthest = (size_t)((k - 1) / st) * (size_t)f.qw + (size_t)((k - 1) / st);
-    f.flat = gf_size_round_up((size_t)s->out_h * (size_t)f.qw, VL);
-    f.plane = gf_size_round_up((ph + (size_t)st - 1) / (size_t)st * (size_t)f.qw, VL);
-    f.phase = gf_size_round_up(larger(f.flat + farthest + 1, f.plane), VL);
-    f.front = gf_size_round_up(farthest + 1, VL);
-    for (int t = 0; t < f.taps && t < FLAT_MAX_TAPS; t++) {
-        const int kh = t / k, kw = t % k;
-        f.offset[t] = (size_t)(kh / st) * (size_t)f.qw + (size_t)(kw / st);
-        f.phase_of[t] = (kh % st) * st + kw % st;
-    }
+    f.flat = gf_size_round_up((size_t)s->out_h * (size_t)f.pw, VL);
+    f.padded = gf_size_round_up(f.flat + (size_t)(k - 1) * f.pw + (size_t)k, VL);
+    f.plane = gf_size_round_up(((size_t)s->in_h + 2 * (size_t)s->padding) * (size_t)f.pw, VL);
+    f.front = gf_size_round_up((size_t)(k - 1) * f.pw + (size_t)k, VL);
+    for (int t = 0; t < f.taps && t < FLAT_MAX_TAPS; t++)
+        f.offset[t] = (size_t)(t / k) * f.pw + (size_t)(t % k);
     return f;
 }
 
-static size_t phase_floats(const flat_layout *f) {
-    return (size_t)f->stride * (size_t)f->stride * f->phase;
-}
-
-/* the output gradient's buffer: front zeros, the flat positions, zeros up to a
- * phase's end (read by the input gradient's taps) */
+/* the output gradient's buffer: front zeros, the flat positions, zeros up to the
+ * plane's end (read by the input gradient's taps) */
 static size_t gradient_floats(const flat_layout *f) {
-    return f->front + larger(f->flat, f->plane) + VL;
+    return f->front + (f->flat > f->plane ? f->flat : f->plane) + VL;
 }
 
 static bool flat_applies(const gf_conv2d_shape *s) {
-    return s->kernel * s->kernel <= FLAT_MAX_TAPS && s->stride <= s->kernel;
+    return s->stride == 1 && s->kernel * s->kernel <= FLAT_MAX_TAPS;
 }
 
 size_t gf_conv2d_depthwise_scratch_floats(const gf_conv2d_shape *s) {
     size_t plain = gf_size_mul(2, padded_plane_floats(s));
     if (!flat_applies(s)) return plain;
     const flat_layout f = flat_layout_of(s);
-    size_t phases = phase_floats(&f);
-    size_t flat = gf_size_add(gf_size_add(phases, gradient_floats(&f)), phases);
-    return larger(plain, flat);
+    size_t flat = gf_size_add(gf_size_add(f.padded, gradient_floats(&f)), f.plane);
+    return plain > flat ? plain : flat;
 }
 
-/* the phases of the zero-padded plane (at stride 1: the padded plane) */
-static void split_phases(float *phases, const float *in, const gf_conv2d_shape *s,
-                         const flat_layout *f) {
-    const int pad = s->padding, st = f->stride;
-    memset(phases, 0, sizeof(float) * phase_floats(f));
-    for (int ih = 0; ih < s->in_h; ih++) {
-        const int r = ih + pad;
-        const float *src = in + (size_t)ih * s->in_w;
-        float *row = phases + (size_t)(r % st) * st * f->phase + (size_t)(r / st) * f->qw;
-        if (st == 1) {
-            memcpy(row + pad, src, sizeof(float) * (size_t)s->in_w);
-            continue;
-        }
-        for (int iw = 0; iw < s->in_w; iw++) {
-            const int c = iw + pad;
-            row[(size_t)(c % st) * f->phase + (size_t)(c / st)] = src[iw];
-        }
-    }
-}
-
-/* grad_in (one plane) = or += (`add`) the input positions of the gradient summed on
- * the phases */
-static void take_phases(float *grad_in, bool add, const float *grad_phases,
-                        const gf_conv2d_shape *s, const flat_layout *f) {
-    const int pad = s->padding, st = f->stride;
-    for (int ih = 0; ih < s->in_h; ih++) {
-        const int r = ih + pad;
-        float *dst = grad_in + (size_t)ih * s->in_w;
-        const float *row = grad_phases + (size_t)(r % st) * st * f->plane + (size_t)(r / st) * f->qw;
-        if (st == 1) {
-            if (add)
-                for (int iw = 0; iw < s->in_w; iw++) dst[iw] += row[pad + iw];
-            else
-                memcpy(dst, row + pad, sizeof(float) * (size_t)s->in_w);
-            continue;
-        }
-        for (int iw = 0; iw < s->in_w; iw++) {
-            const int c = iw + pad;
-            const float v = row[(size_t)(c % st) * f->plane + (size_t)(c / st)];
-            dst[iw] = add ? dst[iw] + v : v;
-        }
-    }
-}
-
-GF_VECTOR_CLONES static void flat_forward(float *restrict flat, const float *restrict phases,
-                                          const float *filter, float bias, const flat_layout *f) {
-    const float *tap[FLAT_MAX_TAPS];
-    for (int t = 0; t < f->taps; t++) tap[t] = phases + (size_t)f->phase_of[t] * f->phase + f->offset[t];
+GF_VECTOR_CLONES static void flat_forward(float *restrict flat, const float *restrict padded,
+                                       const float *filter, float bias, const flat_layout *f) {
     for (size_t p = 0; p < f->flat; p += VL) {
         gf_vec acc = (gf_vec){0} + bias;
         for (int t = 0; t < f->taps; t++) {
             gf_vec x;
-            GF_VEC_LOAD(x, tap[t] + p);
+            GF_VEC_LOAD(x, padded + p + f->offset[t]);
             acc += filter[t] * x;
         }
         GF_VEC_STORE(flat + p, acc);
@@ -240,31 +174,27 @@ void gf_conv2d_depthwise_forward_plane(float *out, const float *in, const float 
         return;
     }
     const flat_layout f = flat_layout_of(s);
-    float *phases = scratch, *flat = scratch + phase_floats(&f);
-    split_phases(phases, in, s, &f);
-    flat_forward(flat, phases, filter, bias, &f);
+    float *padded = scratch, *flat = scratch + f.padded;
+    pad_plane(padded, f.padded, in, s);
+    flat_forward(flat, padded, filter, bias, &f);
     for (int oh = 0; oh < s->out_h; oh++)
-        memcpy(out + (size_t)oh * s->out_w, flat + (size_t)oh * f.qw,
+        memcpy(out + (size_t)oh * s->out_w, flat + (size_t)oh * f.pw,
                sizeof(float) * (size_t)s->out_w);
 }
 
-/* grad_filter[t] += sum over positions of g * its tap's phase shifted by the tap, in
- * VL partial sums per tap */
+/* grad_filter[t] += sum over positions of g * padded shifted by tap t, in VL
+ * partial sums per tap */
 GF_VECTOR_CLONES static void flat_filter_gradient(float *grad_filter, const float *restrict g,
-                                                  const float *restrict phases,
-                                                  const flat_layout *f) {
+                                               const float *restrict padded,
+                                               const flat_layout *f) {
     gf_vec acc[FLAT_MAX_TAPS];
-    const float *tap[FLAT_MAX_TAPS];
-    for (int t = 0; t < f->taps; t++) {
-        acc[t] = (gf_vec){0};
-        tap[t] = phases + (size_t)f->phase_of[t] * f->phase + f->offset[t];
-    }
+    for (int t = 0; t < f->taps; t++) acc[t] = (gf_vec){0};
     for (size_t p = 0; p < f->flat; p += VL) {
         gf_vec gv;
         GF_VEC_LOAD(gv, g + p);
         for (int t = 0; t < f->taps; t++) {
             gf_vec x;
-            GF_VEC_LOAD(x, tap[t] + p);
+            GF_VEC_LOAD(x, padded + p + f->offset[t]);
             acc[t] += gv * x;
         }
     }
@@ -277,32 +207,19 @@ GF_VECTOR_CLONES static void flat_filter_gradient(float *grad_filter, const floa
     }
 }
 
-/* grad_phases[phase][q] = sum over the phase's taps of filter[t] * g[q - offset t]:
- * the output positions whose tap t reads position q, gathered (adding into
- * overlapping vectors tap after tap would stall on every store); g has `front` zeros
- * before it */
-GF_VECTOR_CLONES static void flat_input_gradient(float *restrict grad_phases,
-                                                 const float *restrict g, const float *filter,
-                                                 const flat_layout *f) {
-    for (int phase = 0; phase < f->stride * f->stride; phase++) {
-        float weight[FLAT_MAX_TAPS];
-        const float *tap[FLAT_MAX_TAPS];
-        int taps = 0;
-        for (int t = 0; t < f->taps; t++)
-            if (f->phase_of[t] == phase) {
-                weight[taps] = filter[t];
-                tap[taps++] = g - f->offset[t];
-            }
-        float *dst = grad_phases + (size_t)phase * f->plane;
-        for (size_t q = 0; q < f->plane; q += VL) {
-            gf_vec acc = (gf_vec){0};
-            for (int t = 0; t < taps; t++) {
-                gf_vec x;
-                GF_VEC_LOAD(x, tap[t] + q);
-                acc += weight[t] * x;
-            }
-            GF_VEC_STORE(dst + q, acc);
+/* grad_padded[q] = sum over taps of filter[t] * g[q - offset t]: the output positions
+ * whose tap t reads padded position q, gathered (adding into overlapping vectors
+ * tap after tap would stall on every store); g has `front` zeros before it */
+GF_VECTOR_CLONES static void flat_input_gradient(float *restrict grad_padded, const float *restrict g,
+                                              const float *filter, const flat_layout *f) {
+    for (size_t q = 0; q < f->plane; q += VL) {
+        gf_vec acc = (gf_vec){0};
+        for (int t = 0; t < f->taps; t++) {
+            gf_vec x;
+            GF_VEC_LOAD(x, g + q - f->offset[t]);
+            acc += filter[t] * x;
         }
+        GF_VEC_STORE(grad_padded + q, acc);
     }
 }
 
@@ -316,16 +233,16 @@ void gf_conv2d_depthwise_backward_plane(float *grad_in, bool add, float *grad_fi
         return;
     }
     const flat_layout f = flat_layout_of(s);
-    float *phases = scratch, *g = scratch + phase_floats(&f) + f.front;
-    float *grad_phases = scratch + phase_floats(&f) + gradient_floats(&f);
+    float *padded = scratch, *g = scratch + f.padded + f.front;
+    float *grad_padded = scratch + f.padded + gradient_floats(&f);
     /* the output gradient on the flat positions, zero at the discarded ones */
     memset(g - f.front, 0, sizeof(float) * gradient_floats(&f));
     for (int oh = 0; oh < s->out_h; oh++)
-        memcpy(g + (size_t)oh * f.qw, grad_out + (size_t)oh * s->out_w,
+        memcpy(g + (size_t)oh * f.pw, grad_out + (size_t)oh * s->out_w,
                sizeof(float) * (size_t)s->out_w);
-    split_phases(phases, in, s, &f);
-    flat_filter_gradient(grad_filter, g, phases, &f);
+    pad_plane(padded, f.padded, in, s);
+    flat_filter_gradient(grad_filter, g, padded, &f);
     if (!grad_in) return;
-    flat_input_gradient(grad_phases, g, filter, &f);
-    take_phases(grad_in, add, grad_phases, s, &f);
+    flat_input_gradient(grad_padded, g, filter, &f);
+    take_interior(grad_in, add, grad_padded, f.pw, s);
 }

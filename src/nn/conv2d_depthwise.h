@@ -3,12 +3,10 @@
  * of the plane, so that no tap needs a bounds check.
  *
  * Two versions of each pass: the plain one walks output rows and taps (any stride);
- * the flat one, for strides up to the kernel's size, splits the padded plane into its
- * stride x stride phases (every stride-th row and column from each offset; at stride
- * 1 the plane itself) and computes every position of a phase's rows as one long run
- * per tap (the positions past the output width are discarded), in vectors compiled
- * for AVX-512, AVX2 and baseline. tests/nn/test_conv2d.c compares them on random
- * shapes. Internal to nn/conv2d.c, which owns threads and workspace. */
+ * the flat one, for stride 1, computes every position of the padded plane's rows as
+ * one long run per tap (the positions past the output width are discarded), in
+ * vectors compiled for AVX-512, AVX2 and baseline. tests/nn/test_conv2d.c compares
+ * them on random shapes. Internal to nn/conv2d.c, which owns threads and workspace. */
 #ifndef GRAFT_NN_CONV2D_DEPTHWISE_H
 #define GRAFT_NN_CONV2D_DEPTHWISE_H
 
@@ -29,7 +27,7 @@ void gf_conv2d_depthwise_backward_plane(float *grad_in, bool add, float *grad_fi
                                         const float *filter, const gf_conv2d_shape *s,
                                         float *scratch);
 
-/* the plain versions (any stride), which the two above use for a stride past the kernel */
+/* the plain versions (any stride), which the two above use for stride > 1 */
 void gf_conv2d_depthwise_forward_plane_plain(float *out, const float *in, const float *filter,
                                              float bias, const gf_conv2d_shape *s,
                                              float *scratch);

@@ -189,18 +189,16 @@ static void winograd_random_shapes(void) {
     winograd_against_grid(chunks, 1, 3500);
 }
 
-/* Depthwise planes: the flat version against the plain one, forward, filter gradient
- * and input gradient stored and added, on random sizes, kernels 1-7, strides 1-3 and
+/* Depthwise planes, stride 1: the flat version against the plain one, forward, filter
+ * gradient and input gradient stored and added, on random sizes, kernels 1-7 and
  * paddings up to the kernel's half (not only "same"). */
 static void depthwise_flat_against_plain(void) {
     gf_rng r;
     gf_rng_seed(&r, 2027, 6);
-    for (int i = 0; i < 60; i++) {
+    for (int i = 0; i < 40; i++) {
         const int k = 1 + (int)gf_rng_below(&r, 7);
-        /* strides up to 3 (not past the kernel): the phases of the flat version */
-        const int stride = 1 + (int)gf_rng_below(&r, (uint32_t)(k < 3 ? k : 3));
         gf_conv2d_shape s = {.batch = 1, .in_channels = 1, .out_channels = 1, .groups = 1,
-                             .kernel = k, .stride = stride, .padding = (int)gf_rng_below(&r, (uint32_t)(k / 2 + 1)),
+                             .kernel = k, .stride = 1, .padding = (int)gf_rng_below(&r, (uint32_t)(k / 2 + 1)),
                              .in_h = k + (int)gf_rng_below(&r, 20),
                              .in_w = k + (int)gf_rng_below(&r, 20)};
         CHECK(gf_conv2d_shape_init(&s) == GF_OK);
@@ -234,8 +232,8 @@ static void depthwise_flat_against_plain(void) {
                             fmax(check_worst_relative(added[1], added[0], in_n),
                                  check_worst_relative(grad_filter[1], grad_filter[0], (size_t)k * k)));
         if (!(worst <= 1e-5))
-            fprintf(stderr, "depthwise %dx%d, kernel %d, stride %d, padding %d: flat differs by %g\n",
-                    s.in_h, s.in_w, k, s.stride, s.padding, worst);
+            fprintf(stderr, "depthwise %dx%d, kernel %d, padding %d: flat differs by %g\n",
+                    s.in_h, s.in_w, k, s.padding, worst);
         CHECK(worst <= 1e-5);
         for (int flat = 0; flat < 2; flat++) {
             free(out[flat]);
