@@ -1,6 +1,6 @@
 /* BatchNorm2d over NCHW: statistics per channel across batch and space. Channels are
  * split over the threads of core/parallel.h. Each plane (one image's H*W values of a
- * channel) is summed in 16 float lanes, then in double: the planes' moments merged
+ * channel) is summed in 16 float lanes, then in double: the planes' moments combined
  * (nn/moments.h), the gradient sums added, so that a large batch of large activations
  * keeps the statistics accurate while the inner loops vectorise (a double accumulator
  * would serialise them). */
@@ -143,14 +143,20 @@ static void forward_train_channels(void *ctx, int thread, int threads) {
     gf_parallel_share(s->channels, thread, threads, &first, &last);
     for (int64_t c = first; c < last; c++) {
         const float *x = job->in + (size_t)c * plane;
-        /* the planes' moments merged in image order, whoever computed them */
-        gf_moments total = {0.0, 0.0};
+        /* the planes' moments combined in image order, whoever computed them */
+        gf_moments_sum sum = {0};
         for (int n = 0; n < s->batch; n++) {
+            /* small planes are far apart: fetching the next but one ahead keeps several
+             * in flight (each plane's sums wait for its loads) */
+            if (!job->plane_moments && n + 2 < s->batch)
+                for (size_t i = 0; i < plane && i < 256; i += 16)
+                    __builtin_prefetch(x + (size_t)(n + 2) * stride + i);
             const gf_moments part = job->plane_moments
                                         ? job->plane_moments[(size_t)n * s->channels + c]
                                         : gf_moments_of_plane(x + n * stride, plane);
-            gf_moments_merge(&total, (double)n * plane, &part, (double)plane);
+            gf_moments_add(&sum, &part);
         }
+        const gf_moments total = gf_moments_combine(&sum, plane);
         const double mean = total.mean, squares = total.squares; /* sum of (x - mean)^2 */
         const double var = squares / count; /* biased: used to normalise */
         const double invstd = 1.0 / sqrt(var + s->eps);

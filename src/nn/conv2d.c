@@ -335,32 +335,55 @@ static const float *chunk_patches(const conv_job *job, float *patches, int n0, i
     return patches;
 }
 
-/* the outputs of images first .. last - 1 */
+/* Rows of output channels a product computes at a time when the moments of their
+ * planes are wanted, so that those are taken while the planes are in cache: a multiple
+ * of every kernel set's panel height (core/gemm.c: 8, 6, 4). */
+enum { MOMENT_ROWS = 24 };
+
+/* the moments of output planes first .. first + count - 1 (index n * out_channels +
+ * c), when they are wanted */
+static void take_moments(const conv_job *job, size_t first, size_t count) {
+    if (!job->moments) return;
+    const size_t op = out_plane(job->s);
+    for (size_t p = first; p < first + count; p++)
+        job->moments[p] = gf_moments_of_plane(job->out + p * op, op);
+}
+
+/* the outputs of images first .. last - 1, each chunk's planes' moments right after */
 static void forward_range(const conv_job *job, const thread_buffers *buf, int64_t first,
                           int64_t last) {
     const gf_conv2d_shape *s = job->s;
     const int groups = s->groups, cout_g = s->out_channels / groups, rows = (int)patch_rows(s);
-    const size_t ip = in_plane(s), op = out_plane(s);
+    const size_t ip = in_plane(s), op = out_plane(s), planes = (size_t)s->out_channels;
     if (is_depthwise(s)) {
         for (int64_t n = first; n < last; n++)
-            for (int c = 0; c < s->in_channels; c++)
+            for (int c = 0; c < s->in_channels; c++) {
                 gf_conv2d_depthwise_forward_plane(job->out + ((size_t)n * s->out_channels + c) * op,
                                         job->in + ((size_t)n * s->in_channels + c) * ip,
                                         job->weight + (size_t)c * s->kernel * s->kernel,
                                         job->bias ? job->bias[c] : 0.0f, s, buf->patches);
+                take_moments(job, (size_t)n * planes + (size_t)c, 1);
+            }
         return;
     }
-    if (uses_winograd(s)) {
-        const gf_conv2d_images images = thread_images(s, buf, first, last);
-        gf_conv2d_winograd_forward(&images, job->out, job->in, job->packed, job->bias);
+    if (uses_winograd(s) || uses_grid(s)) {
+        /* the paths loop over chunks of their own; given one chunk at a time, their
+         * outputs are still in cache for the moments */
+        const int64_t chunk = !job->moments ? last - first
+                              : uses_winograd(s) ? gf_conv2d_winograd_chunk(s)
+                                                 : chunk_images(s);
+        for (int64_t n0 = first; n0 < last; n0 += chunk) {
+            const int64_t n1 = last - n0 < chunk ? last : n0 + chunk;
+            const gf_conv2d_images images = thread_images(s, buf, n0, n1);
+            if (uses_winograd(s))
+                gf_conv2d_winograd_forward(&images, job->out, job->in, job->packed, job->bias);
+            else
+                gf_conv2d_grid_forward(&images, job->out, job->in, job->packed, job->bias);
+            take_moments(job, (size_t)n0 * planes, (size_t)(n1 - n0) * planes);
+        }
         return;
     }
-    if (uses_grid(s)) {
-        const gf_conv2d_images images = thread_images(s, buf, first, last);
-        gf_conv2d_grid_forward(&images, job->out, job->in, job->packed, job->bias);
-        return;
-    }
-    const int chunk = chunk_images(s);
+    const int chunk = chunk_images(s), block = job->moments ? MOMENT_ROWS : cout_g;
     for (int64_t n0 = first; n0 < last; n0 += chunk) {
         const int images = (int)(last - n0 < chunk ? last - n0 : chunk);
         for (int g = 0; g < groups; g++) {
@@ -368,52 +391,42 @@ static void forward_range(const conv_job *job, const thread_buffers *buf, int64_
             const float *patches = chunk_patches(job, buf->patches, (int)n0, images, g, &ld);
             gf_gemm_rows(buf->rows, patches, ld, rows);
             const float *packed = job->packed + (size_t)g * gf_gemm_packed_a_floats(cout_g, rows);
-            if (images == 1) {
-                gf_gemm_nn(job->out + ((size_t)n0 * s->out_channels + (size_t)g * cout_g) * op,
-                           (int)op, packed, buf->rows, cout_g, (int)ld, rows, false);
-                continue;
-            }
-            gf_gemm_nn(buf->gathered, (int)ld, packed, buf->rows, cout_g, (int)ld, rows, false);
-            for (int i = 0; i < images; i++)
-                for (int c = 0; c < cout_g; c++)
-                    memcpy(job->out + ((size_t)(n0 + i) * s->out_channels + g * cout_g + c) * op,
-                           buf->gathered + (size_t)c * ld + (size_t)i * op, sizeof(float) * op);
-        }
-        if (job->bias)
-            for (int i = 0; i < images; i++)
-                for (int c = 0; c < s->out_channels; c++) {
-                    float *row = job->out + ((size_t)(n0 + i) * s->out_channels + c) * op;
-                    for (size_t p = 0; p < op; p++) row[p] += job->bias[c];
+            for (int r0 = 0; r0 < cout_g; r0 += block) {
+                const int m = cout_g - r0 < block ? cout_g - r0 : block, c0 = g * cout_g + r0;
+                /* packed A holds whole panels of rows: r0 starts one */
+                if (images == 1) {
+                    gf_gemm_nn(job->out + ((size_t)n0 * s->out_channels + (size_t)c0) * op,
+                               (int)op, packed + (size_t)r0 * rows, buf->rows, m, (int)ld, rows,
+                               false);
+                } else {
+                    gf_gemm_nn(buf->gathered, (int)ld, packed + (size_t)r0 * rows, buf->rows, m,
+                               (int)ld, rows, false);
+                    for (int i = 0; i < images; i++)
+                        for (int c = 0; c < m; c++)
+                            memcpy(job->out + ((size_t)(n0 + i) * s->out_channels + c0 + c) * op,
+                                   buf->gathered + (size_t)c * ld + (size_t)i * op,
+                                   sizeof(float) * op);
                 }
+                for (int i = 0; i < images; i++) {
+                    const size_t plane0 = (size_t)(n0 + i) * planes + (size_t)c0;
+                    if (job->bias)
+                        for (int c = 0; c < m; c++) {
+                            float *row = job->out + (plane0 + (size_t)c) * op;
+                            for (size_t p = 0; p < op; p++) row[p] += job->bias[c0 + c];
+                        }
+                    take_moments(job, plane0, (size_t)m);
+                }
+            }
+        }
     }
-}
-
-/* Images a path computes at a time: the moments of their output planes are taken
- * right after, while those are still in cache. */
-static int64_t images_per_piece(const gf_conv2d_shape *s) {
-    if (is_depthwise(s)) return 1;
-    if (uses_winograd(s)) return gf_conv2d_winograd_chunk(s);
-    return chunk_images(s);
 }
 
 static void forward_images(void *ctx, int thread, int threads) {
     const conv_job *job = ctx;
-    const gf_conv2d_shape *s = job->s;
     const thread_buffers buf = buffers_of(job, thread);
     int64_t first, last;
-    gf_parallel_share(s->batch, thread, threads, &first, &last);
-    if (!job->moments) {
-        forward_range(job, &buf, first, last);
-        return;
-    }
-    const int64_t piece = images_per_piece(s);
-    const size_t op = out_plane(s), planes = (size_t)s->out_channels;
-    for (int64_t n0 = first; n0 < last; n0 += piece) {
-        const int64_t n1 = last - n0 < piece ? last : n0 + piece;
-        forward_range(job, &buf, n0, n1);
-        for (size_t p = (size_t)n0 * planes; p < (size_t)n1 * planes; p++)
-            job->moments[p] = gf_moments_of_plane(job->out + p * op, op);
-    }
+    gf_parallel_share(job->s->batch, thread, threads, &first, &last);
+    forward_range(job, &buf, first, last);
 }
 
 int gf_conv2d_forward_moments(float *out, gf_moments *moments, const float *in,

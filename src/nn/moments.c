@@ -21,8 +21,10 @@ GF_VECTOR_CLONES static void shifted_sums(const float *x, size_t n, float shift,
     float la[GF_VL], lb[GF_VL];
     memcpy(la, &a, sizeof la);
     memcpy(lb, &b, sizeof lb);
-    double s = 0.0, q = 0.0;
-    for (int l = 0; l < GF_VL; l++) s += la[l], q += lb[l];
+    /* four chains of double additions rather than one sixteen long */
+    double s4[4] = {0}, q4[4] = {0};
+    for (int l = 0; l < GF_VL; l++) s4[l % 4] += la[l], q4[l % 4] += lb[l];
+    double s = (s4[0] + s4[1]) + (s4[2] + s4[3]), q = (q4[0] + q4[1]) + (q4[2] + q4[3]);
     for (; i < n; i++) {
         const double d = (double)x[i] - shift;
         s += d;
@@ -42,9 +44,19 @@ gf_moments gf_moments_of_plane(const float *x, size_t n) {
     return m;
 }
 
-void gf_moments_merge(gf_moments *total, double count, const gf_moments *part, double part_count) {
-    const double merged = count + part_count;
-    const double delta = part->mean - total->mean;
-    total->mean += delta * (part_count / merged);
-    total->squares += part->squares + delta * delta * (count * part_count / merged);
+void gf_moments_add(gf_moments_sum *total, const gf_moments *plane) {
+    if (total->planes == 0) *total = (gf_moments_sum){.shift = plane->mean};
+    const double d = plane->mean - total->shift;
+    total->means += d;
+    total->mean_squares += d * d;
+    total->squares += plane->squares;
+    total->planes++;
+}
+
+gf_moments gf_moments_combine(const gf_moments_sum *total, size_t plane_size) {
+    const double planes = (double)total->planes, mean_shift = total->means / planes;
+    double spread = total->mean_squares - total->means * mean_shift; /* of the means */
+    if (spread < 0.0) spread = 0.0;
+    return (gf_moments){.mean = total->shift + mean_shift,
+                        .squares = total->squares + (double)plane_size * spread};
 }

@@ -95,6 +95,7 @@ int gf_plan_create(gf_plan *plan, const gf_node *nodes, int count) {
             if (nodes[i].inputs[k] >= 0) state[nodes[i].inputs[k]].last_consumer = i;
     for (int i = 1; i + 1 < count; i++)
         state[i].moments_to_next = nodes[i].op == GF_OP_CONV2D &&
+                                   nodes[i].height * nodes[i].width >= GF_MOMENTS_MIN_PLANE &&
                                    nodes[i + 1].op == GF_OP_BATCHNORM && nodes[i + 1].inputs[0] == i;
     if (fuse_activations(plan, nodes, count) != GF_OK ||
         assign_gradient_slots(plan, nodes, count) != GF_OK) {
