@@ -22,8 +22,8 @@ local opts = spec:check(cli.parse_or_exit(parser, arg))
 
 -- One data set for both runs, loaded once.
 local data = graft.data.fashion_mnist { subset = opts.subset, test_subset = opts.test_subset }
--- resume: an interrupted run continues from its last complete epoch (a finished one
--- holds no checkpoints and runs again)
+-- resume: an interrupted run continues from its last complete epoch, a finished one
+-- is read back
 local common = { model = opts.model, dataset = data, data = "fashion-mnist", epochs = opts.epochs,
                  seed = opts.seed, batch = 128, lr = 0.1, wd = 5e-4, schedule = "cosine",
                  threshold = 1e-2, resume = true }

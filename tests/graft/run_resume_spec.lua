@@ -2,7 +2,8 @@
 --  * in process (every build): a run stopped by an error in epoch 2, refused
 --    without resume and with different options, then resumed, ends like an
 --    uninterrupted run: weights, grafting log and histories (grafting after every
---    iteration, so that rounds fall inside epochs, before and after the stop);
+--    iteration, so that rounds fall inside epochs, before and after the stop); a
+--    finished run is refused without resume and read back, untouched, with it;
 --  * through `graft train` (optimised build only): a run killed with SIGKILL once
 --    epoch 1's checkpoint is there, resumed with --resume, ends with the same
 --    net1/net2.safetensors and grafting log as an uninterrupted run.
@@ -55,6 +56,20 @@ describe("graft.run resume", function()
     local a = graft.run(options { out = full })
     expect.eq(#a.log, 4 * 2 * 20, "four rounds of 2 networks x 20 layers")
     expect.truthy(not exists(full .. "/checkpoints"), "checkpoints removed when the run is complete")
+
+    -- a finished run is neither trained again nor overwritten: refused, or read back
+    local net1 = read(full .. "/net1.safetensors")
+    expect.error(function() graft.run(options { out = full }) end,
+      { "already holds a finished run", "resume = true" })
+    expect.error(function() graft.run(options { out = full, resume = true, lr = 0.2 }) end,
+      { "cannot resume", "lr is 0.2 here, 0.1 in the run being resumed" })
+    local again = graft.run(options { out = full, resume = true })
+    expect.eq(again.final, a.final, "the final figures read back")
+    expect.eq(again.log, a.log, "the grafting log read back")
+    expect.eq(#again.history, #a.history, "the history read back")
+    for i, r in ipairs(a.history) do expect.eq(again.history[i].test_top1, r.test_top1) end
+    expect.eq(graft.distance(again.nets[2], a.nets[2]), 0, "network 2 read back")
+    expect.truthy(read(full .. "/net1.safetensors") == net1, "the finished run's files untouched")
 
     expect.error(function()
       graft.run(options { out = cut, on_epoch = function(_, epoch)

@@ -15,15 +15,22 @@ local RUN_STATE_FORMAT = "graft-run/1"
 local FREE_ON_RESUME = { quiet = true, out = true, resume = true, data_dir = true,
                          ensemble = true, dataset = true, on_epoch = true }
 
--- What must be the same to continue a run: every other option, and the data set's size.
-function checkpoints.identity(o, data)
-  local identity = { train_images = data.train:size(), test_images = data.test:size() }
+-- The plain options that decide what a run computes.
+local function plain_options(o)
+  local identity = {}
   for key, value in pairs(o) do
     local kind = type(value)
     if not FREE_ON_RESUME[key] and (kind == "number" or kind == "string" or kind == "boolean") then
       identity[key] = value
     end
   end
+  return identity
+end
+
+-- What must be the same to continue a run: those options, and the data set's size.
+function checkpoints.identity(o, data)
+  local identity = plain_options(o)
+  identity.train_images, identity.test_images = data.train:size(), data.test:size()
   return identity
 end
 
@@ -57,6 +64,12 @@ end
 local function plain(record)
   setmetatable(record, nil)
   return record
+end
+
+-- An error when the options a finished run in dir recorded (its summary's) differ
+-- from o's in anything that decides what the run computes.
+function checkpoints.check_same_options(saved, o, dir)
+  check_same_run(plain_options(saved), plain_options(o), dir)
 end
 
 -- Saves the run after `epoch` into root: every trainer's checkpoint (a folder per

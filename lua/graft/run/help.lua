@@ -24,4 +24,5 @@ returns the whole run's records, nets only its own (at their numbers in the ring
 Files in out: history.csv, history.jsonl, grafting.csv, grafting.jsonl (rewritten
 after every epoch), checkpoints/epoch-NNNN (every network and the run's state after
 every epoch; removed when the run is complete), net<k>.safetensors and summary.json
-at the end. Without resume, an out that holds checkpoints is refused.]==]
+at the end. Without resume, an out that holds checkpoints or a finished run is
+refused; with resume, a finished run is read back (every network), not trained again.]==]

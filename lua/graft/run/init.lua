@@ -9,6 +9,7 @@
 --   loop.lua         the K networks' epochs and grafting rounds
 --   records.lua      history and grafting-log tables, the summary, round lines
 --   checkpoints.lua  one folder per epoch of the whole run, and resume
+--   finished.lua     a finished run in out: refused, or read back on resume
 --   ensemble.lua     the ensemble's test accuracy
 --   ranks.lua        the ring spread over the processes of an MPI run
 --   help.lua         the help text
@@ -17,6 +18,7 @@ local doc = require "graft.doc"
 local data_sets = require "graft.data"
 local options = require "graft.run.options"
 local run_ring = require "graft.run.loop"
+local finished = require "graft.run.finished"
 local train = require "graft.train"
 local progress = require "graft.progress"
 
@@ -53,6 +55,16 @@ local function run(opts)
   if last and not o.resume then
     fail("%s already holds the checkpoints of a run (%s); pass resume = true (graft train "
       .. "--resume) to continue it, or choose another out", o.out, last)
+  end
+  local done = o.out and not last and finished.summary(o.out)
+  if done and not o.resume then
+    fail("%s already holds a finished run (summary.json); pass resume = true (graft train "
+      .. "--resume) to read its results back, or choose another out", o.out)
+  end
+  if done then
+    local result = finished.read_back(o, done)
+    train.keep_last(result)
+    return result
   end
   local data = o.dataset or data_sets.load(o.data, { dir = o.data_dir, subset = o.subset,
                                                      test_subset = o.test_subset })
