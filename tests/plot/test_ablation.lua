@@ -40,6 +40,20 @@ h.contains(runs_csv, "variant,seed,accuracy,final,", "runs.csv: both metrics")
 h.contains(h.read(out .. "/summary.csv"),
            "variant,seeds,mean,sd,final_mean,final_sd,paper_cifar10,paper_cifar100,difference,ci_low,ci_high,p,pairs,verdict",
            "summary.csv")
+-- every run's history: 1 epoch of each network of the 10 runs (5 variants, 2 seeds)
+local histories = h.read(out .. "/histories.csv")
+h.contains(histories, "variant,seed,network,epoch,lr,loss,", "histories.csv header")
+local networks = 0
+for run in runs_csv:gmatch("\n([%w-]+,%d+),") do
+  local variant, seed = run:match("^(.-),(%d+)$")
+  local nets = json.read(out .. "/runs/" .. variant .. "-seed" .. seed .. "/summary.json").options.nets
+  for k = 1, nets do
+    h.contains(histories, "\n" .. run .. "," .. k .. ",1,", "the history of " .. run .. ", network " .. k)
+  end
+  networks = networks + nets
+end
+h.check(select(2, histories:gsub("\n", "")) == 1 + networks, "histories.csv: header and %d rows:\n%s",
+        networks, histories)
 for _, picture in ipairs{"accuracy.png", "gain.png"} do h.png_size(out .. "/" .. picture) end
 -- each run's own folder, from graft.run
 local summary = json.read(out .. "/runs/external-seed2/summary.json")

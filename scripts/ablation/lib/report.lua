@@ -1,8 +1,9 @@
 -- What the ablation scripts report: statistics over seeds per variant (statistics.lua:
 -- paired by seed, 95% intervals), the Markdown table beside the paper's numbers, the
--- CSV files and the default pictures.
+-- CSV files (with every run's history) and the default pictures.
 local graft = require "graft"
 local csv = require "graft.csv"
+local json = require "graft.json"
 local statistics = require "statistics"
 
 local report = {}
@@ -107,8 +108,33 @@ function report.write(ctx)
   graft.core.write_file(out .. "/summary.csv", csv.encode({"variant", "seeds", "mean", "sd", "final_mean",
     "final_sd", "paper_cifar10", "paper_cifar100", "difference", "ci_low", "ci_high", "p", "pairs",
     "verdict"}, summary_rows, 6))
+  graft.core.write_file(out .. "/histories.csv", report.histories(ctx.measured))
   if not spec.no_bars then report.bars(ctx) end
-  print("wrote " .. out .. "/table.md, runs.csv, summary.csv and pictures")
+  print("wrote " .. out .. "/table.md, runs.csv, summary.csv, histories.csv and pictures")
+end
+
+local HISTORY_COLUMNS = {"variant", "seed", "network", "epoch", "lr", "loss", "train_top1",
+  "test_top1_before", "test_top1", "best_before", "information", "invalid_ratio", "seconds"}
+
+-- Every run's history (each network's epochs, from its history.jsonl) in one table:
+-- the per-epoch record behind each number of table.md, compact enough to commit.
+function report.histories(measured)
+  local rows = {}
+  for _, m in ipairs(measured) do
+    local f, problem = io.open(m.dir .. "/history.jsonl", "rb")
+    if not f then
+      error(string.format("ablation: the history of %s, seed %d: %s", m.variant, m.seed, problem), 0)
+    end
+    for line in f:lines() do
+      if line ~= "" then
+        local record = json.decode(line)
+        record.variant, record.seed = m.variant, m.seed
+        rows[#rows + 1] = record
+      end
+    end
+    f:close()
+  end
+  return csv.encode(HISTORY_COLUMNS, rows, 6)
 end
 
 -- The default picture: measured mean ± sd per variant, and the gain over the
