@@ -519,23 +519,30 @@ static float *grad(gf_net *net, int slice) {
 }
 static float *stat(gf_net *net, int slice) { return net->stats + net->slices[slice].offset; }
 
+/* Where node j's output is in this forward's arena. */
+static float *output_of(const gf_net *net, int j) {
+    const gf_node_plan *st = &net->plan.nodes[j];
+    return net->training ? st->out : st->inference_out;
+}
+
 static int forward_node(gf_net *net, int i, int batch) {
     const gf_node *n = &net->nodes[i];
     gf_node_plan *st = &net->plan.nodes[i];
     const gf_node *in_node = &net->nodes[n->inputs[0]];
-    const float *in = net->plan.nodes[n->inputs[0]].out;
+    const float *in = output_of(net, n->inputs[0]);
     size_t count = (size_t)gf_node_numel(n) * (size_t)batch;
     /* a BatchNorm fused with its activation writes the activation's output */
-    float *out = st->fused_activation >= 0 ? net->plan.nodes[st->fused_activation].out : st->out;
+    float *out = output_of(net, st->fused_activation >= 0 ? st->fused_activation : i);
+    float *workspace = net->training ? net->plan.training.workspace : net->plan.inference.workspace;
     if (gf_plan_is_fused_activation(&net->plan, i)) return GF_OK;
     switch (n->op) {
     case GF_OP_INPUT: return GF_OK;
     case GF_OP_CONV2D:
-        return gf_conv2d_forward_moments(st->out,
+        return gf_conv2d_forward_moments(out,
                                          net->training && st->moments_to_next ? net->plan.moments
                                                                               : NULL,
                                          in, param(net, n->weight), param(net, n->bias),
-                                         &st->shape.conv, net->plan.workspace);
+                                         &st->shape.conv, workspace);
     case GF_OP_BATCHNORM:
         if (net->training) {
             net->counters[net->slices[n->batches_tracked].offset]++;
@@ -550,20 +557,23 @@ static int forward_node(gf_net *net, int i, int batch) {
                                          stat(net, n->running_mean), stat(net, n->running_var),
                                          &st->shape.bn);
     case GF_OP_ACTIVATION:
-        gf_activation_forward(st->out, in, count, n->activation, n->slope);
+        gf_activation_forward(out, in, count, n->activation, n->slope);
         return GF_OK;
-    case GF_OP_MAXPOOL: return gf_maxpool_forward(st->out, st->argmax, in, &st->shape.pool);
-    case GF_OP_AVGPOOL: return gf_avgpool_forward(st->out, in, &st->shape.pool);
+    case GF_OP_MAXPOOL:
+        /* evaluation keeps no winners for backward: all poolings share one scratch */
+        return gf_maxpool_forward(out, net->training ? st->argmax : net->plan.inference_argmax,
+                                  in, &st->shape.pool);
+    case GF_OP_AVGPOOL: return gf_avgpool_forward(out, in, &st->shape.pool);
     case GF_OP_GLOBAL_AVGPOOL:
-        gf_global_avgpool_forward(st->out, in, batch, in_node->channels,
+        gf_global_avgpool_forward(out, in, batch, in_node->channels,
                                   in_node->height * in_node->width);
         return GF_OK;
     case GF_OP_LINEAR:
-        gf_linear_forward(st->out, in, param(net, n->weight), param(net, n->bias), batch,
+        gf_linear_forward(out, in, param(net, n->weight), param(net, n->bias), batch,
                           (int)gf_node_numel(in_node), n->out_features);
         return GF_OK;
-    case GF_OP_SHORTCUT_A: gf_shortcut_forward(st->out, in, &st->shape.shortcut); return GF_OK;
-    case GF_OP_ADD: gf_add_forward(st->out, in, net->plan.nodes[n->inputs[1]].out, count); return GF_OK;
+    case GF_OP_SHORTCUT_A: gf_shortcut_forward(out, in, &st->shape.shortcut); return GF_OK;
+    case GF_OP_ADD: gf_add_forward(out, in, output_of(net, n->inputs[1]), count); return GF_OK;
     }
     return gf_fail("unknown operation %d", (int)n->op);
 }
@@ -572,11 +582,11 @@ int gf_net_forward(gf_net *net, const float *input, int batch, const float **out
     if (!net->finalized) return gf_fail("gf_net_forward: the network is not finalised");
     if (batch <= 0 || !input)
         return gf_fail("gf_net_forward: need an input and a positive batch (got batch %d)", batch);
-    /* a new arena loses the saved activations, so backward waits for this forward */
+    /* backward reads the activations of the last forward, which must be a training one */
     net->forward_batch = 0;
-    if (gf_plan_prepare(&net->plan, net->nodes, net->node_count, batch) != GF_OK)
+    if (gf_plan_prepare(&net->plan, net->nodes, net->node_count, batch, net->training) != GF_OK)
         return gf_fail_context("gf_net_forward with batch %d", batch);
-    memcpy(net->plan.nodes[0].out, input,
+    memcpy(output_of(net, 0), input,
            (size_t)gf_node_numel(&net->nodes[0]) * (size_t)batch * sizeof(float));
     for (int i = 1; i < net->node_count; i++) {
         if (forward_node(net, i, batch) != GF_OK) {
@@ -585,7 +595,7 @@ int gf_net_forward(gf_net *net, const float *input, int batch, const float **out
         }
     }
     if (net->training) net->forward_batch = batch;
-    *output = net->plan.nodes[net->node_count - 1].out;
+    *output = output_of(net, net->node_count - 1);
     return GF_OK;
 }
 
@@ -604,7 +614,7 @@ static int backward_node(gf_net *net, int i, int batch, const gf_grad_write writ
         /* nobody asks for the gradient of the network's input */
         return gf_conv2d_backward(input == 0 ? NULL : grad_in, grad(net, n->weight),
                                   grad(net, n->bias), st->grad, in, param(net, n->weight),
-                                  &st->shape.conv, net->plan.workspace, write[0]);
+                                  &st->shape.conv, net->plan.training.workspace, write[0]);
     case GF_OP_BATCHNORM: {
         const gf_node_plan *read = &net->plan.nodes[gf_plan_gradient_read_by(&net->plan, i)];
         return gf_batchnorm_backward(grad_in, grad(net, n->weight), grad(net, n->bias), read->grad,
@@ -696,7 +706,13 @@ void gf_net_release_activations(gf_net *net) {
     net->forward_batch = 0;
 }
 
-size_t gf_net_arena_bytes(const gf_net *net) { return net->plan.arena_floats * sizeof(float); }
+size_t gf_net_arena_bytes(const gf_net *net) {
+    return gf_net_mode_arena_bytes(net, true) + gf_net_mode_arena_bytes(net, false);
+}
+
+size_t gf_net_mode_arena_bytes(const gf_net *net, bool training) {
+    return (training ? net->plan.training.floats : net->plan.inference.floats) * sizeof(float);
+}
 
 int gf_net_node_count(const gf_net *net) { return net->node_count; }
 const gf_node *gf_net_node(const gf_net *net, int index) {

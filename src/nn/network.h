@@ -6,8 +6,9 @@
  *
  * Build: gf_net_create, then gf_net_* node calls (each returns the new node's index,
  * or GF_ERR), then gf_net_finalize (allocates the buffers and initialises the
- * weights from a seed). Activations, their gradients and scratch memory live in one
- * arena sized for the largest batch seen, so steps after the first allocate nothing. */
+ * weights from a seed). Activations, their gradients and scratch memory live in an
+ * arena sized for the largest batch seen, one for training and a smaller one for
+ * evaluation, so steps after the first of each mode allocate nothing. */
 #ifndef GRAFT_NN_NETWORK_H
 #define GRAFT_NN_NETWORK_H
 
@@ -121,12 +122,16 @@ float *gf_net_slice_data(gf_net *net, const gf_slice *slice);
 float *gf_net_slice_grad(gf_net *net, const gf_slice *slice); /* PARAM only */
 int gf_net_input_shape(const gf_net *net, int *channels, int *height, int *width);
 int gf_net_output_size(const gf_net *net);
-/* Frees the activation arena (a trained network kept for later holds no batch's
+/* Frees both activation arenas (a trained network kept for later holds no batch's
  * activations); the next forward lays it out again, and backward needs that forward. */
 void gf_net_release_activations(gf_net *net);
 
-/* Bytes held by the activation arena (for the benchmark's memory figures). */
+/* Bytes held by the activation arenas (for the benchmark's memory figures): the
+ * training arena, which keeps every activation for backward and the gradients, and
+ * the inference arena, which keeps only what an evaluation forward has yet to read.
+ * Each is laid out by the first forward of its mode; gf_net_mode_arena_bytes gives one. */
 size_t gf_net_arena_bytes(const gf_net *net);
+size_t gf_net_mode_arena_bytes(const gf_net *net, bool training);
 
 /* Copies parameters, statistics and counters from src (same architecture). */
 int gf_net_copy_state(gf_net *dst, const gf_net *src);

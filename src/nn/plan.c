@@ -1,5 +1,5 @@
-/* The network's memory plan: backward's visits, fusions and gradient slots once, the
- * kernels' shapes and the arena per batch size. */
+/* The network's memory plan: backward's visits, fusions, gradient and output slots
+ * once, the kernels' shapes and the arenas per batch size. */
 #include "nn/plan.h"
 
 #include <stdlib.h>
@@ -31,19 +31,45 @@ static int fuse_activations(gf_plan *plan, const gf_node *nodes, int n) {
     return GF_OK;
 }
 
+/* A buffer for `need` per-sample floats among `slots`, of which busy[] are taken: the
+ * smallest free slot that is large enough, else the largest free one (grown), else a
+ * new one. It is marked busy. `slots->numel` and `busy` have room for a slot per node. */
+static int take_slot(gf_slots *slots, bool *busy, int64_t need) {
+    int fit = -1, largest = -1;
+    for (int slot = 0; slot < slots->count; slot++) {
+        if (busy[slot]) continue;
+        int64_t size = slots->numel[slot];
+        if (size >= need && (fit < 0 || size < slots->numel[fit])) fit = slot;
+        if (largest < 0 || size > slots->numel[largest]) largest = slot;
+    }
+    int pick = fit >= 0 ? fit : largest;
+    if (pick < 0) pick = slots->count++;
+    if (slots->numel[pick] < need) slots->numel[pick] = need;
+    busy[pick] = true;
+    return pick;
+}
+
+/* Room for a slot per node in `slots`, and busy flags (the caller frees them). */
+static bool *start_slots(gf_slots *slots, int n) {
+    slots->numel = calloc((size_t)n, sizeof *slots->numel);
+    slots->count = 0;
+    bool *busy = calloc((size_t)n, sizeof *busy);
+    if (!slots->numel || !busy) {
+        free(busy);
+        gf_fail("gf_net_finalize: out of memory");
+        return NULL;
+    }
+    return busy;
+}
+
 /* Gradients of activations live only during backward, from the moment the last
  * reader of a node (the first one backward reaches) writes into it until the node's
  * own backward has read it. Nodes whose lifetimes do not overlap share a buffer
  * ("slot"), which keeps a few activation gradients in memory instead of all. */
 static int assign_gradient_slots(gf_plan *plan, const gf_node *nodes, int n) {
-    plan->slot_numel = calloc((size_t)n, sizeof *plan->slot_numel);
-    bool *busy = calloc((size_t)n, sizeof *busy);
-    if (!plan->slot_numel || !busy) {
-        free(busy);
-        return gf_fail("gf_net_finalize: out of memory");
-    }
+    bool *busy = start_slots(&plan->gradient_slots, n);
+    if (!busy) return GF_ERR;
     gf_node_plan *state = plan->nodes;
-    plan->slot_count = 0;
     for (int i = 0; i < n; i++) state[i].grad_slot = -1;
     for (int i = n - 1; i > 0; i--) {
         /* a fused activation's gradient stays alive until its BatchNorm's backward */
@@ -55,24 +81,48 @@ static int assign_gradient_slots(gf_plan *plan, const gf_node *nodes, int n) {
         }
         for (int b = 0; b < 3; b++) {
             int j = born[b];
-            if (j < 0 || state[j].grad_slot >= 0) continue;
-            /* the smallest free slot that is large enough, else the largest free one */
-            int64_t need = gf_node_numel(&nodes[j]);
-            int fit = -1, largest = -1;
-            for (int slot = 0; slot < plan->slot_count; slot++) {
-                if (busy[slot]) continue;
-                int64_t size = plan->slot_numel[slot];
-                if (size >= need && (fit < 0 || size < plan->slot_numel[fit])) fit = slot;
-                if (largest < 0 || size > plan->slot_numel[largest]) largest = slot;
-            }
-            int pick = fit >= 0 ? fit : largest;
-            if (pick < 0) pick = plan->slot_count++;
-            if (plan->slot_numel[pick] < need) plan->slot_numel[pick] = need;
-            busy[pick] = true;
-            state[j].grad_slot = pick;
+            if (j >= 0 && state[j].grad_slot < 0)
+                state[j].grad_slot =
+                    take_slot(&plan->gradient_slots, busy, gf_node_numel(&nodes[j]));
         }
         busy[state[gf_plan_gradient_read_by(plan, i)].grad_slot] = false; /* read, then dead */
     }
+    free(busy);
+    return GF_OK;
+}
+
+/* An evaluation forward keeps nothing for backward: an activation lives from the node
+ * that writes it (a fused BatchNorm writes its activation's) until its last reader
+ * has run, and activations whose lifetimes do not overlap share a buffer. A node's
+ * output never shares its inputs' buffers (no kernel works in place); the network's
+ * output stays, for the caller. */
+static int assign_output_slots(gf_plan *plan, const gf_node *nodes, int n) {
+    int *last_reader = malloc((size_t)n * sizeof *last_reader);
+    bool *busy = last_reader ? start_slots(&plan->output_slots, n) : NULL;
+    if (!busy) {
+        free(last_reader);
+        return last_reader ? GF_ERR : gf_fail("gf_net_finalize: out of memory");
+    }
+    gf_node_plan *state = plan->nodes;
+    for (int i = 0; i < n; i++) {
+        last_reader[i] = -1;
+        state[i].output_slot = -1;
+    }
+    for (int i = 1; i < n; i++)
+        for (int k = 0; k < 2; k++)
+            if (nodes[i].inputs[k] >= 0) last_reader[nodes[i].inputs[k]] = i;
+    for (int i = 0; i < n; i++) {
+        if (gf_plan_is_fused_activation(plan, i)) continue; /* its BatchNorm ran it */
+        int written = state[i].fused_activation >= 0 ? state[i].fused_activation : i;
+        state[written].output_slot =
+            take_slot(&plan->output_slots, busy, gf_node_numel(&nodes[written]));
+        for (int k = 0; k < 2; k++) {
+            int j = nodes[i].inputs[k];
+            if (j >= 0 && last_reader[j] == i) busy[state[j].output_slot] = false;
+        }
+        if (last_reader[written] < 0 && written != n - 1) busy[state[written].output_slot] = false;
+    }
+    free(last_reader);
     free(busy);
     return GF_OK;
 }
@@ -98,7 +148,8 @@ int gf_plan_create(gf_plan *plan, const gf_node *nodes, int count) {
                                    nodes[i].height * nodes[i].width >= GF_MOMENTS_MIN_PLANE &&
                                    nodes[i + 1].op == GF_OP_BATCHNORM && nodes[i + 1].inputs[0] == i;
     if (fuse_activations(plan, nodes, count) != GF_OK ||
-        assign_gradient_slots(plan, nodes, count) != GF_OK) {
+        assign_gradient_slots(plan, nodes, count) != GF_OK ||
+        assign_output_slots(plan, nodes, count) != GF_OK) {
         gf_plan_free(plan);
         return GF_ERR;
     }
@@ -107,19 +158,22 @@ int gf_plan_create(gf_plan *plan, const gf_node *nodes, int count) {
 
 void gf_plan_free(gf_plan *plan) {
     free(plan->nodes);
-    free(plan->slot_numel);
-    gf_free(plan->arena);
+    free(plan->gradient_slots.numel);
+    free(plan->output_slots.numel);
+    gf_free(plan->training.memory);
+    gf_free(plan->inference.memory);
     *plan = (gf_plan){0};
 }
 
 void gf_plan_release_arena(gf_plan *plan, int count) {
-    gf_free(plan->arena);
-    plan->arena = plan->workspace = NULL;
-    plan->arena_floats = plan->workspace_floats = 0;
-    plan->arena_batch = 0;
+    gf_free(plan->training.memory);
+    gf_free(plan->inference.memory);
+    plan->training = plan->inference = (gf_arena){0};
+    plan->moments = NULL;
+    plan->inference_argmax = NULL;
     for (int i = 0; i < count; i++) {
         gf_node_plan *st = &plan->nodes[i];
-        st->out = st->grad = st->saved_mean = st->saved_invstd = NULL;
+        st->out = st->grad = st->saved_mean = st->saved_invstd = st->inference_out = NULL;
         st->argmax = NULL;
     }
 }
@@ -200,56 +254,70 @@ static size_t output_floats(const gf_plan *plan, const gf_node *nodes, int i, in
     return line_floats((size_t)gf_node_numel(&nodes[i]), batch);
 }
 
-/* Lays the arena out for `batch` samples (kernel shapes must be filled for it). */
-static int ensure_arena(gf_plan *plan, const gf_node *nodes, int count, int batch) {
+/* The scratch every convolution's kernels need at the shaped batch. */
+static size_t shaped_workspace_floats(const gf_plan *plan, const gf_node *nodes, int count) {
     size_t workspace = 0;
     for (int i = 1; i < count; i++)
         if (nodes[i].op == GF_OP_CONV2D) {
             size_t w = gf_conv2d_workspace_floats(&plan->nodes[i].shape.conv);
             if (w > workspace) workspace = w;
         }
-    if (batch <= plan->arena_batch && workspace <= plan->workspace_floats) return GF_OK;
-    int layout_batch = batch > plan->arena_batch ? batch : plan->arena_batch;
-    if (workspace < plan->workspace_floats) workspace = plan->workspace_floats;
+    return workspace;
+}
 
+/* Allocates `floats` for `arena` in place of its memory, laid out for `batch` with
+ * `workspace` floats of scratch at its end. */
+static int replace_arena(gf_arena *arena, size_t floats, int batch, size_t workspace) {
+    floats = gf_size_add(floats, line_floats(workspace, 1));
+    /* an overflow saturates, and gf_alloc refuses it by name */
+    float *memory = gf_alloc(gf_size_mul(floats, sizeof(float)), "the activation arena");
+    if (!memory) return GF_ERR;
+    gf_free(arena->memory);
+    *arena = (gf_arena){.memory = memory,
+                        .floats = floats,
+                        .batch = batch,
+                        .workspace = memory + floats - line_floats(workspace, 1),
+                        .workspace_floats = workspace};
+    return GF_OK;
+}
+
+/* The training arena, for `batch` samples and `workspace` floats of scratch: every
+ * node's output (backward reads them), BatchNorm's saved statistics, max pooling's
+ * winners, the gradient slots and a convolution's moments for its BatchNorm. */
+static int lay_out_training(gf_plan *plan, const gf_node *nodes, int count, int batch,
+                            size_t workspace) {
     /* the largest batch of plane moments a convolution hands to its BatchNorm */
     size_t moments_floats = 0;
     for (int i = 1; i < count; i++)
         if (plan->nodes[i].moments_to_next) {
             size_t floats = line_floats(gf_size_mul((size_t)nodes[i].channels,
                                                     sizeof(gf_moments) / sizeof(float)),
-                                        layout_batch);
+                                        batch);
             if (floats > moments_floats) moments_floats = floats;
         }
     size_t total = moments_floats;
     for (int i = 0; i < count; i++) {
         const gf_node *n = &nodes[i];
-        size_t per_batch = line_floats((size_t)gf_node_numel(n), layout_batch);
-        total = gf_size_add(total, output_floats(plan, nodes, i, layout_batch));
+        size_t per_batch = line_floats((size_t)gf_node_numel(n), batch);
+        total = gf_size_add(total, output_floats(plan, nodes, i, batch));
         if (n->op == GF_OP_BATCHNORM)
             total = gf_size_add(total, 2 * line_floats((size_t)n->channels, 1));
         if (n->op == GF_OP_MAXPOOL) total = gf_size_add(total, per_batch); /* int32 argmax */
     }
-    for (int slot = 0; slot < plan->slot_count; slot++)
-        total = gf_size_add(total, line_floats((size_t)plan->slot_numel[slot], layout_batch));
-    total = gf_size_add(total, line_floats(workspace, 1));
-    /* an overflow saturates, and gf_alloc refuses it by name */
-    float *arena = gf_alloc(gf_size_mul(total, sizeof(float)), "the activation arena");
-    if (!arena) return GF_ERR;
-    gf_free(plan->arena);
-    plan->arena = arena;
-    plan->arena_floats = total;
-    plan->arena_batch = layout_batch;
-    plan->workspace_floats = workspace;
+    const gf_slots *slots = &plan->gradient_slots;
+    for (int slot = 0; slot < slots->count; slot++)
+        total = gf_size_add(total, line_floats((size_t)slots->numel[slot], batch));
+    if (replace_arena(&plan->training, total, batch, workspace) != GF_OK) return GF_ERR;
 
+    float *arena = plan->training.memory;
     plan->moments = moments_floats ? (gf_moments *)(void *)arena : NULL;
     float *p = arena + moments_floats;
     for (int i = 0; i < count; i++) {
         const gf_node *n = &nodes[i];
         gf_node_plan *st = &plan->nodes[i];
-        size_t per_batch = line_floats((size_t)gf_node_numel(n), layout_batch);
+        size_t per_batch = line_floats((size_t)gf_node_numel(n), batch);
         st->out = st->fused_activation >= 0 ? NULL : p;
-        p += output_floats(plan, nodes, i, layout_batch);
+        p += output_floats(plan, nodes, i, batch);
         st->grad = NULL; /* set below from its gradient slot */
         st->saved_mean = st->saved_invstd = NULL;
         st->argmax = NULL;
@@ -264,17 +332,49 @@ static int ensure_arena(gf_plan *plan, const gf_node *nodes, int count, int batc
             p += per_batch;
         }
     }
-    for (int slot = 0; slot < plan->slot_count; slot++) {
+    for (int slot = 0; slot < slots->count; slot++) {
         for (int i = 0; i < count; i++)
             if (plan->nodes[i].grad_slot == slot) plan->nodes[i].grad = p;
-        p += line_floats((size_t)plan->slot_numel[slot], layout_batch);
+        p += line_floats((size_t)slots->numel[slot], batch);
     }
-    plan->workspace = p;
     return GF_OK;
 }
 
-int gf_plan_prepare(gf_plan *plan, const gf_node *nodes, int count, int batch) {
+/* The inference arena, for `batch` samples and `workspace` floats of scratch: the
+ * output slots and one buffer for max pooling's winners, which nobody reads. */
+static int lay_out_inference(gf_plan *plan, const gf_node *nodes, int count, int batch,
+                             size_t workspace) {
+    size_t argmax_floats = 0; /* int32 winners, one per output value of the largest pooling */
+    for (int i = 1; i < count; i++)
+        if (nodes[i].op == GF_OP_MAXPOOL) {
+            size_t floats = line_floats((size_t)gf_node_numel(&nodes[i]), batch);
+            if (floats > argmax_floats) argmax_floats = floats;
+        }
+    size_t total = argmax_floats;
+    const gf_slots *slots = &plan->output_slots;
+    for (int slot = 0; slot < slots->count; slot++)
+        total = gf_size_add(total, line_floats((size_t)slots->numel[slot], batch));
+    if (replace_arena(&plan->inference, total, batch, workspace) != GF_OK) return GF_ERR;
+
+    float *p = plan->inference.memory;
+    plan->inference_argmax = argmax_floats ? (int32_t *)(void *)p : NULL;
+    p += argmax_floats;
+    for (int slot = 0; slot < slots->count; slot++) {
+        for (int i = 0; i < count; i++)
+            if (plan->nodes[i].output_slot == slot) plan->nodes[i].inference_out = p;
+        p += line_floats((size_t)slots->numel[slot], batch);
+    }
+    return GF_OK;
+}
+
+int gf_plan_prepare(gf_plan *plan, const gf_node *nodes, int count, int batch, bool training) {
     if (batch != plan->shaped_batch && shape_nodes(plan, nodes, count, batch) != GF_OK)
         return GF_ERR;
-    return ensure_arena(plan, nodes, count, batch);
+    gf_arena *arena = training ? &plan->training : &plan->inference;
+    size_t workspace = shaped_workspace_floats(plan, nodes, count);
+    if (batch <= arena->batch && workspace <= arena->workspace_floats) return GF_OK;
+    int layout_batch = batch > arena->batch ? batch : arena->batch;
+    if (workspace < arena->workspace_floats) workspace = arena->workspace_floats;
+    return training ? lay_out_training(plan, nodes, count, layout_batch, workspace)
+                    : lay_out_inference(plan, nodes, count, layout_batch, workspace);
 }

@@ -1,8 +1,11 @@
 /* A network's memory plan: which nodes backward visits, which BatchNorms run their
- * activation inside their own kernels, which activation gradients share a buffer
- * ("slot"), and for a batch size the kernels' shapes and the arena that holds every
- * activation, gradient and scratch buffer. nn/network.c makes the plan once at
- * gf_net_finalize and lays the arena out again only for a larger batch. */
+ * activation inside their own kernels, which values share a buffer ("slot"), and for
+ * a batch size the kernels' shapes and two arenas: the training arena holds every
+ * activation (backward reads them), the gradient slots and the scratch; the
+ * inference arena holds only the activations an evaluation forward still has to
+ * read, in output slots, and the scratch. nn/network.c makes the plan once at
+ * gf_net_finalize and lays an arena out when a forward of its mode first needs it,
+ * and again only for a larger batch. */
 #ifndef GRAFT_NN_PLAN_H
 #define GRAFT_NN_PLAN_H
 
@@ -17,12 +20,13 @@
 #include "nn/pool.h"
 #include "nn/shortcut.h"
 
-/* A node's part of the plan: its memory in the arena and its kernel shapes for the
+/* A node's part of the plan: its memory in the arenas and its kernel shapes for the
  * current batch. */
 typedef struct gf_node_plan {
-    float *out, *grad;
+    float *out, *grad;                /* in the training arena */
     float *saved_mean, *saved_invstd; /* BatchNorm, for backward */
     int32_t *argmax;                  /* max pooling, for backward */
+    float *inference_out;             /* in the inference arena */
     union {
         gf_conv2d_shape conv;
         gf_batchnorm_shape bn;
@@ -32,6 +36,7 @@ typedef struct gf_node_plan {
     int last_consumer; /* the latest contributing node reading this one, -1 if none */
     bool contributes;  /* the output depends on this node (backward visits it) */
     int grad_slot;     /* the shared gradient buffer this node uses, -1 if none */
+    int output_slot;   /* the inference arena's buffer of its output, -1 if none */
     /* BatchNorm followed by an activation that alone reads it: the activation runs
      * inside BatchNorm's kernels (nn/batchnorm.h), which saves a pass each way */
     int fused_activation; /* BatchNorm: that activation node, else -1 */
@@ -41,30 +46,43 @@ typedef struct gf_node_plan {
     bool moments_to_next;
 } gf_node_plan;
 
+/* Buffers shared by values whose lifetimes do not overlap. */
+typedef struct gf_slots {
+    int64_t *numel; /* per-sample floats of each slot */
+    int count;
+} gf_slots;
+
+/* One allocation holding a mode's activations and scratch. */
+typedef struct gf_arena {
+    float *memory;
+    size_t floats;
+    int batch;        /* the batch it is laid out for, 0 if none */
+    float *workspace; /* shared kernel scratch (im2col), inside it */
+    size_t workspace_floats;
+} gf_arena;
+
 typedef struct gf_plan {
     gf_node_plan *nodes; /* one per network node */
-    int64_t *slot_numel; /* per-sample floats of each gradient slot */
-    int slot_count;
-    float *arena;
-    size_t arena_floats;
-    int arena_batch;  /* the batch the arena is laid out for, 0 if none */
-    float *workspace; /* shared kernel scratch (im2col), inside the arena */
-    gf_moments *moments; /* a convolution's output-plane moments for its BatchNorm */
-    size_t workspace_floats;
+    gf_slots gradient_slots; /* activation gradients, in the training arena */
+    gf_slots output_slots;   /* activations, in the inference arena */
+    gf_arena training, inference;
+    gf_moments *moments; /* a convolution's output-plane moments for its BatchNorm (training) */
+    int32_t *inference_argmax; /* max pooling's winners in evaluation, one buffer for all */
     int shaped_batch; /* the batch the kernel shapes are for, 0 if none */
 } gf_plan;
 
-/* Plans backward for the `count` nodes of a network (the last one is the output). */
+/* Plans the `count` nodes of a network (the last one is the output). */
 int gf_plan_create(gf_plan *plan, const gf_node *nodes, int count);
 void gf_plan_free(gf_plan *plan);
 
-/* Fills the kernels' shapes and lays the arena out for `batch` samples; the arena
- * moves (and earlier activations are lost) only when the batch or the workspace
- * outgrows it. Sizes are overflow-checked (core/size.h). */
-int gf_plan_prepare(gf_plan *plan, const gf_node *nodes, int count, int batch);
+/* Fills the kernels' shapes and lays the arena of a training or an inference forward
+ * out for `batch` samples; an arena moves (and its earlier activations are lost) only
+ * when the batch or the workspace outgrows it, and the other arena stays as it is.
+ * Sizes are overflow-checked (core/size.h). */
+int gf_plan_prepare(gf_plan *plan, const gf_node *nodes, int count, int batch, bool training);
 
-/* Frees the arena of a plan of `count` nodes (activations, gradients, scratch); the next gf_plan_prepare lays
- * it out again. */
+/* Frees both arenas of a plan of `count` nodes (activations, gradients, scratch); the
+ * next gf_plan_prepare lays its arena out again. */
 void gf_plan_release_arena(gf_plan *plan, int count);
 
 /* An activation computed by the BatchNorm before it. */

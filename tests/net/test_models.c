@@ -9,6 +9,7 @@
 #include "check.h"
 #include "core/error.h"
 #include "core/rng.h"
+#include "nn/conv2d.h"
 #include "nn/models.h"
 
 static size_t trainable(gf_net *net) { return gf_net_param_count(net); }
@@ -28,6 +29,37 @@ static void check_forward_shape(gf_net *net, int batch, int classes) {
     for (int i = 0; out && i < batch * classes; i++) finite &= isfinite(out[i]);
     CHECK(finite);
     free(input);
+}
+
+/* An evaluation forward holds at most four activations at once (a block's input,
+ * kept for its residual, a layer's input and output, and a shortcut branch's), each
+ * no larger than the largest, besides the convolutions' scratch and max pooling's
+ * winners; a training forward keeps every convolution's output and more. */
+static void check_inference_arena(gf_net *net, int batch) {
+    size_t largest = 0, conv_outputs = 0, workspace = 0;
+    for (int i = 1; i < gf_net_node_count(net); i++) {
+        const gf_node *n = gf_net_node(net, i), *in = gf_net_node(net, n->inputs[0]);
+        size_t floats = (size_t)gf_node_numel(n) * (size_t)batch;
+        if (floats > largest) largest = floats;
+        if (n->op != GF_OP_CONV2D) continue;
+        conv_outputs += floats;
+        gf_conv2d_shape conv = {.batch = batch, .in_channels = in->channels,
+                                .in_h = in->height, .in_w = in->width,
+                                .out_channels = n->channels, .kernel = n->kernel,
+                                .stride = n->stride, .padding = n->padding, .groups = n->groups};
+        CHECK(gf_conv2d_shape_init(&conv) == GF_OK);
+        size_t w = gf_conv2d_workspace_floats(&conv);
+        if (w > workspace) workspace = w;
+    }
+    gf_net_set_training(net, false);
+    check_forward_shape(net, batch, gf_net_output_size(net));
+    gf_net_set_training(net, true);
+    check_forward_shape(net, batch, gf_net_output_size(net));
+    size_t inference = gf_net_mode_arena_bytes(net, false);
+    size_t training = gf_net_mode_arena_bytes(net, true);
+    /* four activations and the winners, each rounded up to a 64-byte line */
+    CHECK(inference <= (4 * (largest + 16) + (largest + 16) + workspace + 16) * sizeof(float));
+    CHECK(training >= conv_outputs * sizeof(float));
 }
 
 static void test_resnets(void) {
@@ -79,6 +111,7 @@ static void test_resnets(void) {
         outputs += (size_t)n->channels * n->height * n->width * 2 * sizeof(float);
     }
     CHECK(gf_net_arena_bytes(net) < outputs * 3 / 2);
+    check_inference_arena(net, 4);
     gf_net_free(net);
 
     gf_model_options o = {.classes = 100, .in_channels = 1, .image_size = 28, .leaky_slope = 0.1f};
@@ -126,6 +159,7 @@ static void test_mobilenetv2(void) {
     CHECK(gf_net_node(net, last_conv)->height == 4 &&
           gf_net_node(net, last_conv)->channels == 1280);
     check_forward_shape(net, 2, 10);
+    check_inference_arena(net, 4);
     gf_net_free(net);
 
     gf_model_options o = {.classes = 100};
@@ -144,6 +178,7 @@ static void test_vgg16_and_wrn(void) {
     CHECK(net && trainable(net) == 14728266 && strcmp(gf_net_model(net), "vgg16") == 0);
     CHECK(net && gf_net_find_slice(net, "features.41.num_batches_tracked") >= 0);
     CHECK(net && gf_net_find_slice(net, "classifier.bias") >= 0);
+    if (net) check_inference_arena(net, 2);
     gf_net_free(net);
     gf_model_options o = {.image_size = 16};
     CHECK(gf_model_vgg16_cifar(&o) == NULL);
@@ -156,6 +191,7 @@ static void test_vgg16_and_wrn(void) {
     CHECK(net && gf_net_find_slice(net, "stage2.block2.shortcut.conv.weight") < 0);
     CHECK(net && strcmp(gf_net_slice(net, 0)->name, "conv.weight") == 0);
     if (net) check_forward_shape(net, 3, 7);
+    if (net) check_inference_arena(net, 3);
     gf_net_free(net);
     CHECK(gf_model_wrn_cifar(27, 1, NULL) == NULL);
     CHECK_CONTAINS(gf_error_message(), "wrn: depth 27: 6n + 4 (10, 16, 22, 28, 40, ...) expected");

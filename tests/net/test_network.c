@@ -1,5 +1,6 @@
 /* The network: build-time shape checks and their messages, slices and buffers,
- * initialisation, the arena, BatchNorm modes, state copies, and a whole-network
+ * initialisation, the arenas of training and evaluation, BatchNorm modes, state
+ * copies, and a whole-network
  * finite-difference check of gf_net_backward on a small net with residual adds and
  * BatchNorm in training mode. */
 #include <math.h>
@@ -10,6 +11,7 @@
 #include "check.h"
 #include "core/error.h"
 #include "core/rng.h"
+#include "nn/conv2d.h"
 #include "nn/loss.h"
 #include "nn/network.h"
 
@@ -371,6 +373,94 @@ static void test_batchnorm_modes_and_arena(void) {
     gf_net_free(net);
 }
 
+/* floats of a batch of `per_sample` floats in an arena (a 64-byte line at least) */
+static size_t arena_floats(size_t per_sample, int batch) {
+    return (per_sample * (size_t)batch + 15) / 16 * 16;
+}
+
+/* An evaluation forward keeps only what it has yet to read: a chain of equal
+ * convolution, BatchNorm and ReLU layers needs two buffers (a layer's input and its
+ * output) and the convolutions' scratch, where training keeps every output and the
+ * gradients. The two arenas live side by side: evaluating between training steps,
+ * even at a larger batch, leaves the training arena as it was, and the outputs are
+ * the same, bit for bit, whatever ran in between. */
+static void test_inference_arena(void) {
+    enum { LAYERS = 6, C = 4, HW = 8, B = 5, PLANE = C * HW * HW };
+    gf_net *net = gf_net_create(C, HW, HW);
+    int x = 0;
+    for (int l = 0; l < LAYERS; l++) {
+        char name[16];
+        snprintf(name, sizeof name, "conv%d", l);
+        x = gf_net_conv2d(net, name, x, C, 3, 1, 1, 1, false);
+        snprintf(name, sizeof name, "bn%d", l);
+        x = gf_net_batchnorm(net, name, x);
+        x = gf_net_activation(net, x, GF_ACT_RELU, 0.0f);
+    }
+    x = gf_net_global_avgpool(net, x);
+    x = gf_net_linear(net, "fc", x, CLASSES, true);
+    CHECK(x > 0 && gf_net_finalize(net, 3) == GF_OK);
+    float input[3 * B * PLANE];
+    gf_rng rng;
+    gf_rng_seed(&rng, 5, 2);
+    gf_rng_fill_normal(&rng, input, sizeof input / sizeof input[0], 0.5f, 1.0f);
+    /* what the arenas hold besides activations: the largest convolution scratch */
+    size_t workspace[2];
+    for (int k = 0; k < 2; k++) {
+        gf_conv2d_shape conv = {.batch = k ? 3 * B : B, .in_channels = C, .in_h = HW,
+                                .in_w = HW, .out_channels = C, .kernel = 3, .stride = 1,
+                                .padding = 1, .groups = 1};
+        CHECK(gf_conv2d_shape_init(&conv) == GF_OK);
+        workspace[k] = arena_floats(gf_conv2d_workspace_floats(&conv), 1);
+    }
+
+    const float *out;
+    gf_net_set_training(net, false);
+    CHECK(gf_net_forward(net, input, B, &out) == GF_OK);
+    float first[B * CLASSES];
+    memcpy(first, out, sizeof first);
+    CHECK(gf_net_mode_arena_bytes(net, true) == 0); /* no training forward yet */
+    size_t inference = gf_net_mode_arena_bytes(net, false);
+    CHECK(inference == (2 * arena_floats(PLANE, B) + workspace[0]) * sizeof(float));
+
+    /* a training step lays out the training arena: the input, every convolution's and
+     * every ReLU's output (a BatchNorm writes its ReLU's), gradients and scratch */
+    size_t stat_bytes = gf_net_stat_count(net) * sizeof(float);
+    float *stats = malloc(stat_bytes);
+    memcpy(stats, gf_net_stats(net), stat_bytes);
+    gf_net_set_training(net, true);
+    CHECK(gf_net_forward(net, input, B, &out) == GF_OK);
+    float grad_output[B * CLASSES];
+    gf_rng_fill_normal(&rng, grad_output, B * CLASSES, 0.0f, 1.0f);
+    CHECK(gf_net_backward(net, grad_output) == GF_OK);
+    size_t training = gf_net_mode_arena_bytes(net, true);
+    CHECK(training >= ((2 * LAYERS + 1) * arena_floats(PLANE, B) + workspace[0]) * sizeof(float));
+    CHECK(gf_net_mode_arena_bytes(net, false) == inference);
+    CHECK(gf_net_arena_bytes(net) == training + inference);
+
+    /* evaluation again, with the running statistics as they were: the same outputs */
+    memcpy(gf_net_stats(net), stats, stat_bytes);
+    gf_net_set_training(net, false);
+    CHECK(gf_net_forward(net, input, B, &out) == GF_OK);
+    CHECK(memcmp(out, first, sizeof first) == 0);
+    CHECK(gf_net_mode_arena_bytes(net, false) == inference);
+    /* a larger evaluation batch (a test pass's) grows the inference arena alone, and
+     * the training arena is still there for the next step */
+    CHECK(gf_net_forward(net, input, 3 * B, &out) == GF_OK);
+    CHECK(gf_net_mode_arena_bytes(net, false) ==
+          (2 * arena_floats(PLANE, 3 * B) + workspace[1]) * sizeof(float));
+    CHECK(gf_net_mode_arena_bytes(net, true) == training);
+    gf_net_set_training(net, true);
+    CHECK(gf_net_forward(net, input, B, &out) == GF_OK);
+    CHECK(gf_net_backward(net, grad_output) == GF_OK);
+    CHECK(gf_net_mode_arena_bytes(net, true) == training);
+    /* backward is of the last forward, which has to be a training one */
+    gf_net_set_training(net, false);
+    CHECK(gf_net_forward(net, input, B, &out) == GF_OK);
+    CHECK(gf_net_backward(net, grad_output) == GF_ERR);
+    free(stats);
+    gf_net_free(net);
+}
+
 static void test_copy_state(void) {
     gf_net *a = small_net(1, 0.1f, false), *b = small_net(2, 0.1f, false);
     float input[BATCH * IN_C * IN_HW * IN_HW] = {0};
@@ -456,6 +546,7 @@ int main(void) {
     test_build_errors();
     test_slices_and_initialisation();
     test_batchnorm_modes_and_arena();
+    test_inference_arena();
     test_copy_state();
     test_limits();
     return CHECK_DONE();
