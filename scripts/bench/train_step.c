@@ -6,7 +6,8 @@
  * FLOPs per image counted as direct convolution and linear products, the effective
  * GFLOP/s, and the peak resident memory.
  *
- *   bench_train_step resnet20|resnet56|mobilenetv2 [batch 128] [warmup 2] [steps 10] [train|eval] */
+ *   bench_train_step resnet20|resnet56|mobilenetv2 [batch 128] [warmup 2] [steps 10] [train|eval]
+ *       [CxHxW 3x32x32]   (the images' shape: 1x28x28 is Fashion-MNIST's, the epoch's) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,12 +71,22 @@ static int compare_doubles(const void *a, const void *b) {
 int main(int argc, char **argv) {
     const char *model = argc > 1 ? argv[1] : "";
     const char *mode = argc > 5 ? argv[5] : "train";
+    const char *shape = argc > 6 ? argv[6] : "3x32x32";
     int depth = strcmp(model, "resnet20") == 0 ? 20 : strcmp(model, "resnet56") == 0 ? 56 : 0;
     if ((depth == 0 && strcmp(model, "mobilenetv2") != 0) ||
         (strcmp(mode, "train") != 0 && strcmp(mode, "eval") != 0)) {
         fprintf(stderr,
-                "usage: %s resnet20|resnet56|mobilenetv2 [batch] [warmup] [steps] [train|eval]\n",
+                "usage: %s resnet20|resnet56|mobilenetv2 [batch] [warmup] [steps] [train|eval] "
+                "[CxHxW]\n",
                 argv[0]);
+        return 2;
+    }
+    int channels = 0, height = 0, width = 0;
+    char rest;
+    if (sscanf(shape, "%dx%dx%d%c", &channels, &height, &width, &rest) != 3 || channels < 1 ||
+        height < 1 || height != width) {
+        fprintf(stderr, "%s: image shape '%s' must be CxHxW with H = W (the models take square "
+                "images), e.g. 1x28x28\n", argv[0], shape);
         return 2;
     }
     const int training = strcmp(mode, "train") == 0;
@@ -86,7 +97,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s: need batch >= 2, warmup >= 0, steps >= 1\n", argv[0]);
         return 2;
     }
-    gf_model_options options = {.classes = 10, .seed = 1};
+    gf_model_options options = {.classes = 10, .in_channels = channels, .image_size = height,
+                                .seed = 1};
     gf_net *net = depth ? gf_model_resnet_cifar(depth, &options)
                         : gf_model_mobilenetv2_cifar(&options);
     if (!net) {
@@ -94,7 +106,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     gf_net_set_training(net, training);
-    size_t in_floats = (size_t)batch * 3 * 32 * 32;
+    size_t in_floats = (size_t)batch * (size_t)channels * (size_t)height * (size_t)width;
     float *input = gf_alloc(in_floats * sizeof(float), "benchmark input");
     float *grad_logits = gf_alloc((size_t)batch * 10 * sizeof(float), "benchmark gradient");
     int32_t *labels = malloc((size_t)batch * sizeof *labels);
@@ -129,10 +141,10 @@ int main(int argc, char **argv) {
         double flops = flops_per_image(net, training);
         struct rusage usage;
         getrusage(RUSAGE_SELF, &usage);
-        printf("model=%s mode=%s batch=%d steps=%d threads=%d images_per_s=%.1f "
+        printf("model=%s mode=%s shape=%s batch=%d steps=%d threads=%d images_per_s=%.1f "
                "median_images_per_s=%.1f step_ms=%.1f mflop_per_image=%.1f gflop_per_s=%.1f "
                "max_rss_mb=%.1f arena_mb=%.1f params=%zu loss=%.4f\n",
-               model, mode, batch, steps, gf_parallel_threads(), images_per_s, batch / median,
+               model, mode, shape, batch, steps, gf_parallel_threads(), images_per_s, batch / median,
                1e3 * total / steps, flops / 1e6, flops * images_per_s / 1e9,
                usage.ru_maxrss / 1024.0, gf_net_arena_bytes(net) / 1048576.0,
                gf_net_param_count(net), loss);
