@@ -1,5 +1,5 @@
 /* Training in Lua (graft.core.sgd, schedule, diff_lr, train_step, evaluate,
- * checkpoint_save/load): the pieces the Lua trainer (lua/graft/train.lua)
+ * checkpoint_save/load): the pieces the Lua trainer (lua/graft/train/)
  * drives once per batch and once per epoch. */
 #include <stdlib.h>
 #include <string.h>
