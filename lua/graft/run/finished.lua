@@ -5,6 +5,7 @@
 local core = require "graft.core"
 local json = require "graft.json"
 local checkpoints = require "graft.run.checkpoints"
+local records = require "graft.run.records"
 
 local finished = {}
 
@@ -21,35 +22,15 @@ function finished.summary(out)
   return json.read(path)
 end
 
-local function plain(record)
-  setmetatable(record, nil)
-  return record
-end
-
-local function read_records(path)
-  local rows = {}
-  local f = io.open(path, "rb")
-  if not f then return rows end
-  for line in f:lines() do
-    if line ~= "" then rows[#rows + 1] = plain(json.decode(line)) end
-  end
-  f:close()
-  return rows
-end
-
 -- graft.run's result for the finished run in o.out, whose summary is given: an error
 -- when its options differ from o's (as a resume would refuse).
 function finished.read_back(o, summary)
-  checkpoints.check_same_options(plain(summary.options or {}), o, o.out)
+  checkpoints.check_same_options(setmetatable(summary.options or {}, nil), o, o.out)
   local result = { options = o, final = summary.final, ensemble = summary.ensemble,
                    seconds = summary.seconds, teacher = summary.teacher,
-                   history = read_records(o.out .. "/history.jsonl"),
-                   log = read_records(o.out .. "/grafting.jsonl"), histories = {}, nets = {} }
-  for _, record in ipairs(result.history) do
-    local k = record.network
-    result.histories[k] = result.histories[k] or {}
-    table.insert(result.histories[k], record)
-  end
+                   history = records.read_rows(o.out .. "/history.jsonl"),
+                   log = records.read_rows(o.out .. "/grafting.jsonl"), nets = {} }
+  result.histories = records.by_network(result.history)
   for k = 1, #summary.final do
     result.nets[k] = core.load(string.format("%s/net%d.safetensors", o.out, k))
   end

@@ -201,7 +201,7 @@ return function(o, data, root, last, nets, trainers)
     end
   end
 
-  local result = { options = o, histories = {}, log = log, final = {}, history = history,
+  local result = { options = o, histories = records.by_network(history), log = log, final = {}, history = history,
                    seconds = state.seconds + core.monotonic_seconds() - start }
   local finals = {}
   for k = place.first, place.last do
@@ -214,11 +214,6 @@ return function(o, data, root, last, nets, trainers)
     finals[k] = final
   end
   result.final = place:gather_networks(finals)
-  for _, record in ipairs(history) do
-    local k = record.network
-    result.histories[k] = result.histories[k] or {}
-    table.insert(result.histories[k], record)
-  end
   if o.ensemble and K > 1 then result.ensemble = ensemble_accuracy(here, data.test, place) end
   result.teacher = teacher_final
   for k = place.first, place.last do trainers[k]:close() end

@@ -31,6 +31,37 @@ function records.write_tables(out, history, log)
   core.write_file(out .. "/grafting.jsonl", jsonl(log))
 end
 
+-- The rows of a JSON-lines file written by write_tables, as plain tables; an error
+-- names the file and the line.
+function records.read_rows(path)
+  local f, problem = io.open(path, "rb")
+  if not f then error("graft.run: cannot read " .. tostring(problem), 0) end
+  local rows = {}
+  for line in f:lines() do
+    if line ~= "" then
+      local ok, row = pcall(json.decode, line)
+      if not ok or type(row) ~= "table" then
+        f:close()
+        error(string.format("graft.run: %s line %d: %s", path, #rows + 1, tostring(row)), 0)
+      end
+      rows[#rows + 1] = setmetatable(row, nil)
+    end
+  end
+  f:close()
+  return rows
+end
+
+-- The history's records of each network, in order: histories[k] = {epoch 1, ...}.
+function records.by_network(history)
+  local histories = {}
+  for _, record in ipairs(history) do
+    local k = record.network
+    histories[k] = histories[k] or {}
+    table.insert(histories[k], record)
+  end
+  return histories
+end
+
 -- out/summary.json: the final figures and every plain option.
 function records.write_summary(out, result)
   local summary = { final = result.final, ensemble = result.ensemble, seconds = result.seconds,

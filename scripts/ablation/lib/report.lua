@@ -3,7 +3,7 @@
 -- CSV files (with every run's history) and the default pictures.
 local graft = require "graft"
 local csv = require "graft.csv"
-local json = require "graft.json"
+local run_records = require "graft.run.records"
 local statistics = require "statistics"
 
 local report = {}
@@ -121,18 +121,10 @@ local HISTORY_COLUMNS = {"variant", "seed", "network", "epoch", "lr", "loss", "t
 function report.histories(measured)
   local rows = {}
   for _, m in ipairs(measured) do
-    local f, problem = io.open(m.dir .. "/history.jsonl", "rb")
-    if not f then
-      error(string.format("ablation: the history of %s, seed %d: %s", m.variant, m.seed, problem), 0)
+    for _, record in ipairs(run_records.read_rows(m.dir .. "/history.jsonl")) do
+      record.variant, record.seed = m.variant, m.seed
+      rows[#rows + 1] = record
     end
-    for line in f:lines() do
-      if line ~= "" then
-        local record = json.decode(line)
-        record.variant, record.seed = m.variant, m.seed
-        rows[#rows + 1] = record
-      end
-    end
-    f:close()
   end
   return csv.encode(HISTORY_COLUMNS, rows, 6)
 end
