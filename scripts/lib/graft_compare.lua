@@ -4,7 +4,8 @@
 -- scripts/graft_fashion_resnet20:
 --   graft scripts/lib/graft_compare.lua --out DIR [--model resnet20] [--epochs N]
 --     [--subset N] [--test-subset N] [--seed N] [--nets K] [--criterion entropy]
---     [--no-diff-lr] [--title T]
+--     [--no-diff-lr] [--batch N] [--lr X] [--wd X] [--schedule S] [--title T]
+--     [--over-seeds COMMAND]
 local graft = require "graft"
 
 local cli = require "graft.options"
@@ -12,12 +13,16 @@ local run_options = require "graft.run.options"
 
 local spec = run_options.spec:pick("graft_compare", {
   "model", "epochs", "subset", "test_subset", "seed", "nets", "criterion", "diff_lr",
+  "batch", "lr", "wd", "schedule",
 }):add { "out", "string", required = true, help = "output directory (baseline/, grafted/, comparison.md)" }
   :add { "title", "string", default = "Baseline against grafting", help = "the table's title" }
+  :add { "over_seeds", "string", default = "docs/results.md",
+         help = "where the reading sends the reader for this setting over seeds" }
 local parser = cli.parser("graft_compare", "Baseline against grafted networks: two graft.run "
   .. "experiments with the same protocol and one comparison table.")
 spec:add_arguments(parser, { "out", "model", "epochs", "subset", "test_subset", "seed", "nets",
-                             "criterion", "diff_lr", "title" })
+                             "criterion", "diff_lr", "batch", "lr", "wd", "schedule", "title",
+                             "over_seeds" })
 local opts = spec:check(cli.parse_or_exit(parser, arg))
 
 -- One data set for both runs, loaded once.
@@ -25,7 +30,7 @@ local data = graft.data.fashion_mnist { subset = opts.subset, test_subset = opts
 -- resume: an interrupted run continues from its last complete epoch, a finished one
 -- is read back
 local common = { model = opts.model, dataset = data, data = "fashion-mnist", epochs = opts.epochs,
-                 seed = opts.seed, batch = 128, lr = 0.1, wd = 5e-4, schedule = "cosine",
+                 seed = opts.seed, batch = opts.batch, lr = opts.lr, wd = opts.wd, schedule = opts.schedule,
                  threshold = 1e-2, resume = true }
 local function with(extra)
   local o = {}
@@ -60,17 +65,19 @@ local base, graft1 = baseline.final[1].best_before, grafted.final[1].best_before
 local difference = graft1 - base
 local reading = string.format("Reading: grafted network 1 is %.2f points %s the baseline on the paper's "
   .. "metric (%.2f%% against %.2f%%). One seed: a difference of this size can change sign with "
-  .. "another seed; the tables over seeds, with 95%% intervals, are in docs/results.md "
-  .. "(scripts/ablation/table2_scions for the demo's setting).", math.abs(difference),
-  difference >= 0 and "ahead of" or "behind", graft1, base)
+  .. "another seed; this setting over seeds, with a 95%% interval: %s.", math.abs(difference),
+  difference >= 0 and "ahead of" or "behind", graft1, base, opts.over_seeds)
+
+local schedule_words = { cosine = "cosine per iteration", step = "step decay", multistep = "multistep decay",
+                         constant = "constant" }
 
 local lines = {
-  string.format("%s: %s on Fashion-MNIST (%s training, %s test images), %d epochs, batch 128, "
-    .. "lr 0.1 cosine per iteration (%s rates for the grafted networks), weight decay 5e-4, "
+  string.format("%s: %s on Fashion-MNIST (%s training, %s test images), %d epochs, batch %d, "
+    .. "lr %g %s (%s rates for the grafted networks), weight decay %g, "
     .. "momentum 0.9, crop padding 2 and flips, seed %d. The paper's metric: the best test "
     .. "accuracy over the epochs, measured before each grafting round; final: after the last round.",
     opts.title, opts.model, opts.subset or "60000", opts.test_subset or "10000", opts.epochs,
-    rates, opts.seed),
+    opts.batch, opts.lr, schedule_words[opts.schedule] or opts.schedule, rates, opts.wd, opts.seed),
   "",
   "| run | best before grafting % | final % | ensemble | invalid filters (l1 < 1e-2) | information | seconds |",
   "|---|---|---|---|---|---|---|",
