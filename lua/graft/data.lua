@@ -15,12 +15,6 @@ local options = require "graft.options"
 
 local data = {}
 
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
-
 local function expand(path)
   if path:sub(1, 2) == "~/" then return (os.getenv("HOME") or "") .. path:sub(2) end
   return path
@@ -47,7 +41,7 @@ local function locate(name, dir, files, hint)
       local found = {}
       for i, alternatives in ipairs(files) do
         for _, candidate in ipairs(alternatives) do
-          if exists(base .. "/" .. candidate) then
+          if core.is_file(base .. "/" .. candidate) then
             found[i] = base .. "/" .. candidate
             break
           end

@@ -87,18 +87,12 @@ local function script_text(figure, data_name, header, as_text)
   return table.concat(lines, "\n") .. "\n"
 end
 
-local function file_exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
-
 -- The gnuplot executable on PATH, or nil.
 function gnuplot.find()
-  if gnuplot.program:find("/") then return file_exists(gnuplot.program) and gnuplot.program or nil end
+  if gnuplot.program:find("/") then return core.is_file(gnuplot.program) and gnuplot.program or nil end
   for dir in (os.getenv("PATH") or ""):gmatch("[^:]+") do
     local candidate = dir .. "/" .. gnuplot.program
-    if file_exists(candidate) then return candidate end
+    if core.is_file(candidate) then return candidate end
   end
   return nil
 end

@@ -3,6 +3,7 @@
  * option):
  *   graft.core.make_dirs(path)             mkdir -p
  *   graft.core.remove_tree(path)           rm -r, never following a symbolic link
+ *   graft.core.is_file(path)               whether path names a regular file (links followed)
  *   graft.core.write_file(path, text)      whole or not at all (temporary name, rename)
  *   graft.core.epoch_save(dir, epoch, {{name, text | function(path)}, ...})
  *                                          one checkpoint folder (io/epoch_dir.h)
@@ -17,6 +18,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/error.h"
@@ -34,6 +36,14 @@ static int l_remove_tree(lua_State *L) {
     if (gf_remove_tree(luaL_checkstring(L, 1)) != GF_OK)
         return gf_lua_raise(L, "graft.core.remove_tree");
     return 0;
+}
+
+/* Lua's io.open also opens a folder, and a failed open does not say whether the
+ * file is missing or unreadable: a stat answers the question the callers ask. */
+static int l_is_file(lua_State *L) {
+    struct stat status;
+    lua_pushboolean(L, stat(luaL_checkstring(L, 1), &status) == 0 && S_ISREG(status.st_mode));
+    return 1;
 }
 
 static int l_write_file(lua_State *L) {
@@ -172,6 +182,7 @@ void gf_lua_register_system(lua_State *L, int module) {
     static const luaL_Reg functions[] = {
         {"make_dirs", l_make_dirs},
         {"remove_tree", l_remove_tree},
+        {"is_file", l_is_file},
         {"write_file", l_write_file},
         {"epoch_save", l_epoch_save},
         {"epoch_write", l_epoch_write},

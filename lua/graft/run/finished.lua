@@ -9,16 +9,10 @@ local records = require "graft.run.records"
 
 local finished = {}
 
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
-
 -- The summary of the finished run in out, or nil when out holds none.
 function finished.summary(out)
   local path = out .. "/summary.json"
-  if not exists(path) then return nil end
+  if not core.is_file(path) then return nil end
   return json.read(path)
 end
 

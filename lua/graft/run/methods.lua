@@ -15,12 +15,6 @@ local methods = {}
 -- The seed of the teacher's own run: far from the seeds a sweep gives its students.
 methods.TEACHER_SEED_OFFSET = 1000
 
-local function file_exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() end
-  return f ~= nil
-end
-
 -- The soft-target settings of o: the temperature (the method's default when unset)
 -- and the weight of the soft term.
 local function soft(o, default_temperature)
@@ -31,7 +25,7 @@ end
 -- there, else trained there (or in memory without out) as a one-network baseline.
 function methods.teacher(o, data)
   local dir = o.out and (o.out .. "/teacher")
-  if dir and file_exists(dir .. "/summary.json") and file_exists(dir .. "/net1.safetensors") then
+  if dir and core.is_file(dir .. "/summary.json") and core.is_file(dir .. "/net1.safetensors") then
     local json = require "graft.json"
     local summary = json.read(dir .. "/summary.json")
     local net = require("graft").load(dir .. "/net1.safetensors")
