@@ -27,7 +27,7 @@ typedef struct kernel_set {
     const char *name;
     int mr, nr;            /* nn tile */
     int nt_lanes, nt_cols; /* nt tile: rows of A per vector; rows of B */
-    nn_kernel_fn nn;
+    nn_kernel_fn nn, nn_narrow; /* nr and nr / 2 columns */
     /* [0]: narrow panels (one vector of rows of A), [1]: wide (two): a wide tile
      * needs one broadcast per two FMAs, a narrow one per FMA, but wastes no lanes on
      * the last rows of A */
@@ -37,47 +37,47 @@ typedef struct kernel_set {
 
 enum { MR_MAX = 8, NR_MAX = 32, NT_ROWS_MAX = 32, PAD_K = 64 };
 
-/* Writes an MR x NR register tile (rows acc[i][0..1]) into C, whole or its valid part. */
-#define STORE_TILE(VEC, VL, MR)                                                          \
-    if (n_valid == 2 * VL) {                                                             \
-        for (int i = 0; i < m_valid; i++) {                                              \
+/* Writes an MR x (NV * VL) register tile (rows acc[i][0 .. NV - 1]) into C, whole or
+ * its valid part. */
+#define STORE_TILE(VEC, VL, MR, NV)                                                      \
+    if (n_valid == NV * VL) {                                                            \
+        for (int i = 0; i < MR && i < m_valid; i++) {                                    \
             float *row = c + (size_t)i * ldc;                                            \
-            if (accumulate) {                                                            \
-                VEC old0, old1;                                                          \
-                memcpy(&old0, row, sizeof old0);                                         \
-                memcpy(&old1, row + VL, sizeof old1);                                    \
-                acc[i][0] += old0;                                                       \
-                acc[i][1] += old1;                                                       \
+            for (int v = 0; v < NV; v++) {                                               \
+                if (accumulate) {                                                        \
+                    VEC old;                                                             \
+                    memcpy(&old, row + v * VL, sizeof old);                              \
+                    acc[i][v] += old;                                                    \
+                }                                                                        \
+                memcpy(row + v * VL, &acc[i][v], sizeof acc[i][v]);                      \
             }                                                                            \
-            memcpy(row, &acc[i][0], sizeof acc[i][0]);                                   \
-            memcpy(row + VL, &acc[i][1], sizeof acc[i][1]);                              \
         }                                                                                \
     } else {                                                                             \
-        float tile[MR][2 * VL];                                                          \
+        float tile[MR][NV * VL];                                                         \
         memcpy(tile, acc, sizeof tile);                                                  \
         for (int i = 0; i < m_valid; i++)                                                \
             for (int j = 0; j < n_valid; j++)                                            \
                 c[(size_t)i * ldc + j] = tile[i][j] + (accumulate ? c[(size_t)i * ldc + j] : 0.0f); \
     }
 
-#define DEFINE_NN_KERNEL(NAME, ATTR, VEC, VL, MR)                                         \
+/* NV = 2: the MR x 2 VL tile; NV = 1: an MR x VL tile for a last column block of at
+ * most VL columns, which the wide tile would compute twice over */
+#define DEFINE_NN_KERNEL(NAME, ATTR, VEC, VL, MR, NV)                                     \
     ATTR static void NAME(int k, const float *packed_a, const float *const *b_rows,         \
                           size_t col, float *c, int ldc, int m_valid, int n_valid,          \
                           bool accumulate) {                                                \
-        VEC acc[MR][2];                                                                   \
-        for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = (VEC){0};                    \
+        VEC acc[MR][NV];                                                                  \
+        for (int i = 0; i < MR; i++)                                                      \
+            for (int v = 0; v < NV; v++) acc[i][v] = (VEC){0};                            \
         for (int kk = 0; kk < k; kk++) {                                                  \
-            VEC b0, b1;                                                                   \
-            const float *b = b_rows[kk] + col;                                            \
-            memcpy(&b0, b, sizeof b0);                                                    \
-            memcpy(&b1, b + VL, sizeof b1);                                               \
+            VEC b[NV];                                                                    \
+            const float *row = b_rows[kk] + col;                                          \
+            for (int v = 0; v < NV; v++) memcpy(&b[v], row + v * VL, sizeof b[v]);       \
             const float *a = packed_a + (size_t)kk * MR;                                  \
-            _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) {                        \
-                acc[i][0] += a[i] * b0;                                                   \
-                acc[i][1] += a[i] * b1;                                                   \
-            }                                                                             \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++)                          \
+                for (int v = 0; v < NV; v++) acc[i][v] += a[i] * b[v];                    \
         }                                                                                 \
-        STORE_TILE(VEC, VL, MR)                                                           \
+        STORE_TILE(VEC, VL, MR, NV)                                                       \
     }
 
 /* C tile [NV * VL rows][NJ columns] from a panel (one row of A per lane, NV vectors
@@ -201,18 +201,21 @@ typedef int ivec4 __attribute__((vector_size(16)));
 #define HAVE_X86_KERNELS 1
 #define AVX512 __attribute__((target("avx512f")))
 #define AVX2 __attribute__((target("avx2,fma")))
-DEFINE_NN_KERNEL(nn_avx512, AVX512, vec16, 16, 8)
+DEFINE_NN_KERNEL(nn_avx512, AVX512, vec16, 16, 8, 2)
+DEFINE_NN_KERNEL(nn_narrow_avx512, AVX512, vec16, 16, 8, 1)
 DEFINE_NT_KERNEL(nt_wide_avx512, AVX512, vec16, 16, 2, 8, 1)
 DEFINE_NT_KERNEL(nt_narrow_avx512, AVX512, vec16, 16, 1, 8, 2)
 DEFINE_PACK_PANEL(pack_wide_avx512, AVX512, vec16, 16, 2, TRANSPOSE_16)
 DEFINE_PACK_PANEL(pack_narrow_avx512, AVX512, vec16, 16, 1, TRANSPOSE_16)
-DEFINE_NN_KERNEL(nn_avx2, AVX2, vec8, 8, 6)
+DEFINE_NN_KERNEL(nn_avx2, AVX2, vec8, 8, 6, 2)
+DEFINE_NN_KERNEL(nn_narrow_avx2, AVX2, vec8, 8, 6, 1)
 DEFINE_NT_KERNEL(nt_wide_avx2, AVX2, vec8, 8, 2, 6, 1)
 DEFINE_NT_KERNEL(nt_narrow_avx2, AVX2, vec8, 8, 1, 6, 2)
 DEFINE_PACK_PANEL(pack_wide_avx2, AVX2, vec8, 8, 2, TRANSPOSE_8)
 DEFINE_PACK_PANEL(pack_narrow_avx2, AVX2, vec8, 8, 1, TRANSPOSE_8)
 #endif
-DEFINE_NN_KERNEL(nn_portable, , vec4, 4, 4)
+DEFINE_NN_KERNEL(nn_portable, , vec4, 4, 4, 2)
+DEFINE_NN_KERNEL(nn_narrow_portable, , vec4, 4, 4, 1)
 DEFINE_NT_KERNEL(nt_wide_portable, , vec4, 4, 2, 6, 1)
 DEFINE_NT_KERNEL(nt_narrow_portable, , vec4, 4, 1, 6, 2)
 DEFINE_PACK_PANEL(pack_wide_portable, , vec4, 4, 2, TRANSPOSE_4)
@@ -220,12 +223,12 @@ DEFINE_PACK_PANEL(pack_narrow_portable, , vec4, 4, 1, TRANSPOSE_4)
 
 static const kernel_set kernel_sets[] = {
 #ifdef HAVE_X86_KERNELS
-    {"avx512", 8, 32, 16, 8, nn_avx512, {pack_narrow_avx512, pack_wide_avx512},
+    {"avx512", 8, 32, 16, 8, nn_avx512, nn_narrow_avx512, {pack_narrow_avx512, pack_wide_avx512},
      {nt_narrow_avx512, nt_wide_avx512}},
-    {"avx2", 6, 16, 8, 6, nn_avx2, {pack_narrow_avx2, pack_wide_avx2},
+    {"avx2", 6, 16, 8, 6, nn_avx2, nn_narrow_avx2, {pack_narrow_avx2, pack_wide_avx2},
      {nt_narrow_avx2, nt_wide_avx2}},
 #endif
-    {"portable", 4, 8, 4, 6, nn_portable, {pack_narrow_portable, pack_wide_portable},
+    {"portable", 4, 8, 4, 6, nn_portable, nn_narrow_portable, {pack_narrow_portable, pack_wide_portable},
      {nt_narrow_portable, nt_wide_portable}},
 };
 enum { KERNEL_SET_COUNT = sizeof kernel_sets / sizeof kernel_sets[0] };
@@ -306,19 +309,23 @@ void gf_gemm_nn(float *c, int ldc, const float *packed_a, const float *const *b_
                        ldc, m - i < mr ? m - i : mr, nr, accumulate);
             continue;
         }
-        /* the last, narrow column block: the kernel reads nr columns, so it gets a
-         * zero-padded copy, PAD_K rows at a time */
+        /* the last column block: the kernel reads whole vectors, so it gets a
+         * zero-padded copy, PAD_K rows at a time; at most nr / 2 columns take the
+         * half-width kernel */
+        const bool half = 2 * n_valid <= nr;
+        const nn_kernel_fn kernel = half ? ks->nn_narrow : ks->nn;
+        const int width = half ? nr / 2 : nr;
         float padded[PAD_K * NR_MAX];
         const float *padded_rows[PAD_K];
         for (int k0 = 0; k0 < k; k0 += PAD_K) {
             const int k_len = k - k0 < PAD_K ? k - k0 : PAD_K;
-            memset(padded, 0, sizeof padded);
+            memset(padded, 0, sizeof(float) * (size_t)(k_len * width));
             for (int kk = 0; kk < k_len; kk++) {
-                memcpy(padded + kk * nr, b_rows[k0 + kk] + j, sizeof(float) * (size_t)n_valid);
-                padded_rows[kk] = padded + kk * nr;
+                memcpy(padded + kk * width, b_rows[k0 + kk] + j, sizeof(float) * (size_t)n_valid);
+                padded_rows[kk] = padded + kk * width;
             }
             for (int i = 0; i < m; i += mr)
-                ks->nn(k_len, packed_a + (size_t)i * k + (size_t)k0 * mr, padded_rows, 0,
+                kernel(k_len, packed_a + (size_t)i * k + (size_t)k0 * mr, padded_rows, 0,
                        c + (size_t)i * ldc + j, ldc, m - i < mr ? m - i : mr, n_valid,
                        accumulate || k0 > 0);
         }

@@ -83,7 +83,8 @@ static double worst_nt(int m, int n, int k, bool accumulate, bool overlapping, g
 int main(void) {
     const char *sets[3] = {"avx512", "avx2", "portable"};
     const int sizes[][3] = {{1, 1, 1}, {8, 32, 16}, {16, 64, 144}, {7, 33, 5},
-                            {13, 70, 131}, {3, 5, 200}, {24, 16, 27}, {9, 100, 64}, {40, 9, 50}};
+                            {13, 70, 131}, {3, 5, 200}, {24, 16, 27}, {9, 100, 64}, {40, 9, 50},
+                            {11, 57, 130}, {32, 98, 80}};
     int tested = 0;
     for (int s = 0; s < 3; s++) {
         if (gf_gemm_use(sets[s]) != GF_OK) {
