@@ -11,6 +11,8 @@
 enum { GF_VL = 16 };
 
 typedef float gf_vec __attribute__((vector_size(4 * GF_VL)));
+/* lane masks: all bits set or none, for (gf_vec)((gf_ivec)v & mask) */
+typedef int gf_ivec __attribute__((vector_size(4 * GF_VL)));
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define GF_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))

@@ -170,7 +170,7 @@ static void winograd_against_grid(gf_conv2d_shape s, int with_bias, uint64_t see
 }
 
 /* Random shapes: batch 1-5, 8-40 channels each way, sizes 1-19 (odd ones leave half
- * tiles), and one case of several chunks per thread. */
+ * tiles), one case of several chunks per thread, and ResNet-20's planes at 28x28. */
 static void winograd_random_shapes(void) {
     gf_rng r;
     gf_rng_seed(&r, 2026, 5);
@@ -187,6 +187,16 @@ static void winograd_random_shapes(void) {
                               .out_channels = 24, .kernel = 3, .stride = 1, .padding = 1,
                               .groups = 1};
     winograd_against_grid(chunks, 1, 3500);
+    /* ResNet's planes on Fashion-MNIST (28, 14, 7), each over several chunks with a
+     * shorter last one, where the transforms' vectors cross rows and images */
+    const int resnet[][3] = {{3, 16, 28}, {5, 32, 14}, {9, 64, 7}};
+    for (int i = 0; i < 3; i++) {
+        gf_conv2d_shape s = {.batch = resnet[i][0], .in_channels = resnet[i][1],
+                             .in_h = resnet[i][2], .in_w = resnet[i][2],
+                             .out_channels = resnet[i][1], .kernel = 3, .stride = 1,
+                             .padding = 1, .groups = 1};
+        winograd_against_grid(s, i % 2, 3600 + 10 * (uint64_t)i);
+    }
 }
 
 /* Depthwise planes, stride 1: the flat version against the plain one, forward, filter
