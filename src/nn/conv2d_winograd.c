@@ -249,17 +249,22 @@ static const int shift_of[4] = {-1, 0, 0, 1}; /* tile rows (columns) away */
 
 #define MASKED(v, m) ((gf_vec)((gf_ivec)(v) & (m)))
 
+/* the lane masks of tiles t .. t + VL - 1 for rows and columns r = 0..3 of a tile (a
+ * macro, as vectors must not cross between cloned and plain functions) */
+#define EDGE_MASKS(row_mask, column_mask, mask, t)                                        \
+    gf_ivec row_mask[4], column_mask[4];                                                  \
+    memcpy(&row_mask[0], (mask)[UP] + (t), sizeof row_mask[0]);                           \
+    memcpy(&row_mask[3], (mask)[DOWN] + (t), sizeof row_mask[3]);                         \
+    memcpy(&column_mask[0], (mask)[LEFT] + (t), sizeof column_mask[0]);                   \
+    memcpy(&column_mask[3], (mask)[RIGHT] + (t), sizeof column_mask[3]);                  \
+    row_mask[1] = row_mask[2] = column_mask[1] = column_mask[2] = ~(gf_ivec){0}
+
 /* V[xi][t] = (B^T d B)[xi] for the chunk's tiles t < n of one channel, B^T = [1 0 -1 0;
  * 0 1 1 0; 0 -1 1 0; 0 1 0 -1]; dst[xi * stride + t]. */
 GF_VECTOR_CLONES static void input_transform(float *dst, size_t stride, const float *const parity[4],
                                              const int *const mask[MASKS], int n, int tw) {
     for (int t = 0; t < n; t += VL) {
-        gf_ivec up, down, left, right, all = ~(gf_ivec){0};
-        memcpy(&up, mask[UP] + t, sizeof up);
-        memcpy(&down, mask[DOWN] + t, sizeof down);
-        memcpy(&left, mask[LEFT] + t, sizeof left);
-        memcpy(&right, mask[RIGHT] + t, sizeof right);
-        const gf_ivec row_mask[4] = {up, all, all, down}, column_mask[4] = {left, all, all, right};
+        EDGE_MASKS(row_mask, column_mask, mask, t);
         gf_vec d[4][4], u[4][4];
         for (int r = 0; r < 4; r++)
             for (int q = 0; q < 4; q++) {
@@ -345,13 +350,8 @@ GF_VECTOR_CLONES static void scatter_transform(float *const parity[4], const flo
                                                size_t stride, const int *const mask[MASKS], int n,
                                                int tw) {
     for (int t = 0; t < n; t += VL) {
-        gf_ivec up, down, left, right, all = ~(gf_ivec){0};
-        memcpy(&up, mask[UP] + t, sizeof up);
-        memcpy(&down, mask[DOWN] + t, sizeof down);
-        memcpy(&left, mask[LEFT] + t, sizeof left);
-        memcpy(&right, mask[RIGHT] + t, sizeof right);
         /* a lane past n (no tile) adds only at its own index, which nothing reads */
-        const gf_ivec row_mask[4] = {up, all, all, down}, column_mask[4] = {left, all, all, right};
+        EDGE_MASKS(row_mask, column_mask, mask, t);
         gf_vec d[4][4], w[4][4], x[4][4];
         for (int a = 0; a < 4; a++)
             for (int q = 0; q < 4; q++) GF_VEC_LOAD(d[a][q], dv + (size_t)(a * 4 + q) * stride + t);
