@@ -20,6 +20,7 @@
 #include "nn/vector_clones.h"
 
 enum { XI = 16, VL = GF_VL };
+_Static_assert(VL == 16, "the shuffles below name 16 lanes");
 
 
 
@@ -98,11 +99,12 @@ enum { EE, EO, OE, OO };
 enum { UP, DOWN, LEFT, RIGHT, MASKS };
 
 /* [V: 16 x in x ld][products (M or dV): 16 x max(in, out) x ld][dM: 16 x out x ld]
- * [dU: 16 x out x in][gf_gemm_nt scratch][4 parity planes][the lane masks] */
+ * [dU: 16 x out x in][gf_gemm_nt scratch][4 parity planes][the lane masks][a plane] */
 typedef struct buffers {
     float *v, *products, *dm, *du, *nt;
     float *parity[4];
     int *mask[MASKS];
+    float *plane; /* an output plane put together */
 } buffers;
 
 static buffers buffers_of(float *scratch, const gf_conv2d_shape *s, const geometry *g) {
@@ -122,7 +124,12 @@ static buffers buffers_of(float *scratch, const gf_conv2d_shape *s, const geomet
         b.mask[m] = (int *)next; /* int and float are both 4 bytes (vector_clones.h) */
         next += g->flat;
     }
+    b.plane = next;
     return b;
+}
+
+static size_t plane_floats(const gf_conv2d_shape *s) {
+    return (size_t)s->in_h * (size_t)s->in_w + 2 * VL;
 }
 
 size_t gf_conv2d_winograd_scratch_floats(const gf_conv2d_shape *s) {
@@ -134,7 +141,8 @@ size_t gf_conv2d_winograd_scratch_floats(const gf_conv2d_shape *s) {
                                                                    (size_t)s->out_channels)));
     floats = gf_size_add(floats, round_to_line(gf_gemm_nt_scratch_floats(g.chunk * g.tiles)));
     floats = gf_size_add(floats, 4 * g.parity);
-    return gf_size_add(floats, MASKS * (size_t)g.flat);
+    floats = gf_size_add(floats, MASKS * (size_t)g.flat);
+    return gf_size_add(floats, plane_floats(s));
 }
 
 size_t gf_conv2d_winograd_row_count(const gf_conv2d_shape *s) {
@@ -184,27 +192,52 @@ static void set_masks(const buffers *b, int n, const geometry *g) {
     }
 }
 
+/* Lanes 0, 2, .., 30 (EVENS) or 1, 3, .., 31 (ODDS) of a and b side by side; a and b
+ * interleaved from their low (LOW) or high (HIGH) halves. */
+#define EVENS(a, b) \
+    __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
+#define ODDS(a, b) \
+    __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31)
+#define LOW(a, b) \
+    __builtin_shufflevector(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)
+#define HIGH(a, b) \
+    __builtin_shufflevector(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
+
 /* Planes (images first .. first + images - 1, channel c) of a [N, channels, H, W]
  * tensor into the parity planes: position (2 ti + pr, 2 tj + pc) of image i is
- * parity[pr * 2 + pc][i * tiles + ti * tw + tj], zero past the plane's edge. */
+ * parity[pr * 2 + pc][i * tiles + ti * tw + tj], zero past the plane's edge. A row
+ * goes VL column pairs at a time, read in two vectors past its end (only the
+ * tensor's last floats through a copy) and stored in whole vectors past its tile
+ * row, into places a later row or image overwrites, or the guard. */
 GF_VECTOR_CLONES static void split_planes(float *const parity[4], const float *tensor, int first,
                                           int images, int c, int channels,
                                           const gf_conv2d_shape *s, const geometry *g) {
-    const int h = s->in_h, w = s->in_w, tw = g->tw, pairs = w / 2;
+    const int h = s->in_h, w = s->in_w, tw = g->tw;
+    const float *end = tensor + (size_t)s->batch * channels * (size_t)h * w;
     for (int i = 0; i < images; i++) {
         const float *src = tensor + ((size_t)(first + i) * channels + c) * (size_t)h * w;
         for (int y = 0; y < h; y++) {
             const size_t at = (size_t)i * g->tiles + (size_t)(y / 2) * tw;
-            float *restrict even = parity[(y % 2) * 2] + at, *restrict odd = parity[(y % 2) * 2 + 1] + at;
-            const float *restrict x = src + (size_t)y * w;
-            for (int j = 0; j < pairs; j++) {
-                even[j] = x[2 * j];
-                odd[j] = x[2 * j + 1];
+            float *even = parity[(y % 2) * 2] + at, *odd = parity[(y % 2) * 2 + 1] + at;
+            for (int j = 0; j < tw; j += VL) {
+                const float *x = src + (size_t)y * w + 2 * j;
+                if (c + 1 < channels) { /* the next channel's plane: read next */
+                    __builtin_prefetch(x + (size_t)h * w);
+                    __builtin_prefetch(x + (size_t)h * w + VL);
+                }
+                float copy[2 * VL];
+                if (x + 2 * VL > end) {
+                    memset(copy, 0, sizeof copy);
+                    memcpy(copy, x, sizeof(float) * (size_t)(end - x));
+                    x = copy;
+                }
+                gf_vec a, b;
+                GF_VEC_LOAD(a, x);
+                GF_VEC_LOAD(b, x + VL);
+                GF_VEC_STORE(even + j, EVENS(a, b));
+                GF_VEC_STORE(odd + j, ODDS(a, b));
             }
-            if (w % 2) {
-                even[pairs] = x[w - 1];
-                odd[pairs] = 0.0f;
-            }
+            if (w % 2) odd[tw - 1] = 0.0f; /* read from past the row */
         }
         if (h % 2) {
             const size_t at = (size_t)i * g->tiles + (size_t)(g->th - 1) * tw;
@@ -214,30 +247,33 @@ GF_VECTOR_CLONES static void split_planes(float *const parity[4], const float *t
     }
 }
 
-/* The inverse of split_planes: dst = (or +=, `add`) the parity planes' values. */
+/* The inverse of split_planes: dst = (or +=, `add`) the parity planes' values. The
+ * rows are put together in `plane` (h w + 2 VL floats) in whole vectors, each past
+ * its row into the next one, which overwrites it; then the plane goes to dst in one
+ * run, so that no write reaches past it (into another thread's image). */
 GF_VECTOR_CLONES static void join_planes(float *tensor, bool add, const float *const parity[4],
-                                         int first, int images, int c, int channels,
-                                         const gf_conv2d_shape *s, const geometry *g) {
-    const int h = s->in_h, w = s->in_w, tw = g->tw, pairs = w / 2;
+                                         float *plane, int first, int images, int c,
+                                         int channels, const gf_conv2d_shape *s,
+                                         const geometry *g) {
+    const int h = s->in_h, w = s->in_w, tw = g->tw, size = h * w;
     for (int i = 0; i < images; i++) {
-        float *dst = tensor + ((size_t)(first + i) * channels + c) * (size_t)h * w;
         for (int y = 0; y < h; y++) {
             const size_t at = (size_t)i * g->tiles + (size_t)(y / 2) * tw;
-            const float *restrict even = parity[(y % 2) * 2] + at;
-            const float *restrict odd = parity[(y % 2) * 2 + 1] + at;
-            float *restrict x = dst + (size_t)y * w;
-            if (add)
-                for (int j = 0; j < pairs; j++) {
-                    x[2 * j] += even[j];
-                    x[2 * j + 1] += odd[j];
-                }
-            else
-                for (int j = 0; j < pairs; j++) {
-                    x[2 * j] = even[j];
-                    x[2 * j + 1] = odd[j];
-                }
-            if (w % 2) x[w - 1] = (add ? x[w - 1] : 0.0f) + even[pairs];
+            const float *even = parity[(y % 2) * 2] + at, *odd = parity[(y % 2) * 2 + 1] + at;
+            for (int j = 0; j < tw; j += VL) {
+                gf_vec e, o;
+                GF_VEC_LOAD(e, even + j);
+                GF_VEC_LOAD(o, odd + j);
+                GF_VEC_STORE(plane + (size_t)y * w + 2 * j, LOW(e, o));
+                GF_VEC_STORE(plane + (size_t)y * w + 2 * j + VL, HIGH(e, o));
+            }
         }
+        float *restrict dst = tensor + ((size_t)(first + i) * channels + c) * (size_t)size;
+        const float *restrict from = plane;
+        if (add)
+            for (int k = 0; k < size; k++) dst[k] += from[k];
+        else
+            memcpy(dst, from, sizeof(float) * (size_t)size);
     }
 }
 
@@ -399,8 +435,8 @@ void gf_conv2d_winograd_forward(const gf_conv2d_images *a, float *out, const flo
         for (int k = 0; k < cout; k++) {
             output_transform(b.parity, b.products + (size_t)k * g.ld, xi_stride(cout, &g),
                              bias ? bias[k] : 0.0f, columns);
-            join_planes(out, false, (const float *const *)b.parity, first, images, k, cout, s,
-                        &g);
+            join_planes(out, false, (const float *const *)b.parity, b.plane, first, images, k,
+                        cout, s, &g);
         }
     }
 }
@@ -445,8 +481,8 @@ void gf_conv2d_winograd_backward(const gf_conv2d_images *a, float *grad_in,
                 memset(b.parity[p] - g.guard, 0, sizeof(float) * g.parity);
             scatter_transform(b.parity, b.products + (size_t)c * g.ld, xi_stride(cin, &g),
                               (const int *const *)b.mask, columns, g.tw);
-            join_planes(grad_in, write == GF_GRAD_ADD, (const float *const *)b.parity, first,
-                        images, c, cin, s, &g);
+            join_planes(grad_in, write == GF_GRAD_ADD, (const float *const *)b.parity,
+                        b.plane, first, images, c, cin, s, &g);
         }
     }
     /* dg = G^T dU G, per (out, in) pair */
