@@ -332,6 +332,11 @@ void gf_gemm_nn(float *c, int ldc, const float *packed_a, const float *const *b_
     }
 }
 
+size_t gf_gemm_nn_columns(size_t n) {
+    const size_t rest = n % NR_MAX;
+    return n - rest + (rest == 0 ? 0 : rest <= NR_MAX / 2 ? NR_MAX / 2 : NR_MAX);
+}
+
 size_t gf_gemm_nt_scratch_floats(int k) { return (size_t)NT_ROWS_MAX * (size_t)k; }
 
 void gf_gemm_nt(float *c, int ldc, const float *const *a_rows, const float *const *b_rows, int m,

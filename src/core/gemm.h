@@ -38,6 +38,11 @@ void gf_gemm_rows(const float **rows, const float *base, size_t ld, int count);
  * table so that they may overlap: a convolution's shifted views of one padded image. */
 void gf_gemm_nn(float *c, int ldc, const float *packed_a, const float *const *b_rows, int m,
                 int n, int k, bool accumulate);
+/* The columns gf_gemm_nn's widest tile (AVX-512) computes for N: blocks of 32, a last
+ * one of at most 16 as 16. For callers that choose N; the same whatever kernel set
+ * is in use (the narrower sets' blocks divide these), so that what was sized from
+ * it stays valid across gf_gemm_use. */
+size_t gf_gemm_nn_columns(size_t n);
 /* Floats of scratch gf_gemm_nt needs for a given K (any kernel set). */
 size_t gf_gemm_nt_scratch_floats(int k);
 /* C[M,N] (+)= A B^T with A[i][k] = a_rows[i][k], B^T[k][j] = b_rows[j][k]. */

@@ -56,16 +56,30 @@ static int max_channels(const gf_conv2d_shape *s) {
     return s->in_channels > s->out_channels ? s->in_channels : s->out_channels;
 }
 
+/* Images per chunk: about CHUNK_FLOATS floats per buffer, or up to twice as many
+ * where the products then compute fewer columns per image (gf_gemm_nn_columns): at
+ * 1x28x28 one 28x28 image is 196 tiles in 208 columns, two are 392 in 400; two 14x14
+ * images 98 in 112, four 196 in 208. */
+static int chunk_of(const gf_conv2d_shape *s, int tiles) {
+    const size_t per_image = (size_t)XI * (size_t)max_channels(s) * (size_t)tiles;
+    const size_t batch = (size_t)s->batch;
+    size_t chunk = CHUNK_FLOATS / per_image;
+    if (chunk < 1) chunk = 1;
+    if (chunk > batch) chunk = batch;
+    size_t best = chunk;
+    for (size_t c = chunk + 1; c <= 2 * chunk && c <= batch; c++)
+        if (gf_gemm_nn_columns(c * (size_t)tiles) * best <
+            gf_gemm_nn_columns(best * (size_t)tiles) * c)
+            best = c;
+    return (int)best;
+}
+
 static geometry geometry_of(const gf_conv2d_shape *s) {
     geometry g;
     g.th = (s->in_h + 1) / 2;
     g.tw = (s->in_w + 1) / 2;
     g.tiles = g.th * g.tw;
-    size_t per_image = (size_t)XI * (size_t)max_channels(s) * (size_t)g.tiles;
-    size_t chunk = CHUNK_FLOATS / per_image;
-    if (chunk < 1) chunk = 1;
-    if (chunk > (size_t)s->batch) chunk = (size_t)s->batch;
-    g.chunk = (int)chunk;
+    g.chunk = chunk_of(s, g.tiles);
     g.flat = (int)gf_size_round_up((size_t)g.chunk * (size_t)g.tiles, VL);
     g.guard = (int)round_to_line((size_t)g.tw + 1);
     g.parity = round_to_line((size_t)g.flat + 2 * (size_t)g.guard);

@@ -111,6 +111,10 @@ int main(void) {
         }
     }
     CHECK(tested >= 1);
+    /* whole blocks of 32 columns, a last one of at most 16 as 16 */
+    CHECK(gf_gemm_nn_columns(64) == 64 && gf_gemm_nn_columns(98) == 112);
+    CHECK(gf_gemm_nn_columns(196) == 208 && gf_gemm_nn_columns(113) == 128);
+    CHECK(gf_gemm_nn_columns(1) == 16 && gf_gemm_nn_columns(17) == 32);
     CHECK(gf_gemm_use("sse9") == GF_ERR);
     CHECK_CONTAINS(gf_error_message(), "no kernel set named \"sse9\"");
     return CHECK_DONE();
