@@ -31,8 +31,9 @@ end
 local function report(ctx)
   local series, rows, seed1 = {}, {}, {}
   local per_threshold = {}
-  for _, name in ipairs{"baseline", "grafted"} do
-    local runs = ctx.by_variant[name].runs
+  -- --only may have left one of the two variants out: its column then shows "–"
+  for _, variant in ipairs(ctx.variants) do
+    local name, runs = variant.name, ctx.by_variant[variant.name].runs
     local means, sds = {}, {}
     for i, t in ipairs(THRESHOLDS) do
       local values = {}
@@ -56,7 +57,7 @@ local function report(ctx)
       if math.abs(math.log(u / t)) < math.abs(math.log(THRESHOLDS[closest] / t)) then closest = i end
     end
     local value = per_threshold[THRESHOLDS[closest]]
-    rows[#rows + 1] = {string.format("%g", t), value.baseline, value.grafted, PAPER[t]}
+    rows[#rows + 1] = {string.format("%g", t), value.baseline or "–", value.grafted or "–", PAPER[t]}
   end
   return "\nFilters under the threshold (% of all conv filters of network 1, mean ± sd over seeds):\n\n"
          .. ablation.markdown({"threshold", "baseline", "grafted", "paper (baseline / grafted)"}, rows)

@@ -20,19 +20,21 @@ local function report(ctx)
     local x, means, sds, paper_x, paper_y = {}, {}, {}, {}, {}
     for _, value in ipairs(sweep.values) do
       local A, c = sweep.axis == "c" and 0.4 or value, sweep.axis == "c" and value or 100
-      local v = ctx.by_variant[name_of(A, c)]
-      x[#x + 1], means[#means + 1], sds[#sds + 1] = value, v.mean, v.sd or 0
+      local v = ctx.by_variant[name_of(A, c)] -- nil when --only left it out
+      if v then x[#x + 1], means[#means + 1], sds[#sds + 1] = value, v.mean, v.sd or 0 end
       local paper = sweep.axis == "c" and PAPER_C[c] or PAPER_A[A]
       if paper then paper_x[#paper_x + 1], paper_y[#paper_y + 1] = value, paper end
     end
     local out = string.format("%s/sweep_%s.png", ctx.out, sweep.axis)
-    graft.plot.lines{series = {{x = x, y = means, err = sds, title = "measured (left axis)"},
-                               {x = paper_x, y = paper_y, title = "paper, MobileNetV2 CIFAR-10 (right axis)",
-                                axis = "y2"}},
-                     title = "test accuracy against " .. sweep.axis .. " (" .. sweep.fixed .. ")",
-                     xlabel = sweep.axis, ylabel = "measured test accuracy (%)", y2label = "paper (%)",
-                     logx = sweep.logx, key = "bottom left", out = out}
-    pictures[#pictures + 1] = out
+    if #x > 0 then -- --only may have left a whole axis out
+      graft.plot.lines{series = {{x = x, y = means, err = sds, title = "measured (left axis)"},
+                                 {x = paper_x, y = paper_y, title = "paper, MobileNetV2 CIFAR-10 (right axis)",
+                                  axis = "y2"}},
+                       title = "test accuracy against " .. sweep.axis .. " (" .. sweep.fixed .. ")",
+                       xlabel = sweep.axis, ylabel = "measured test accuracy (%)", y2label = "paper (%)",
+                       logx = sweep.logx, key = "bottom left", out = out}
+      pictures[#pictures + 1] = out
+    end
   end
   return "\nPictures: " .. table.concat(pictures, ", ") .. "\n"
 end

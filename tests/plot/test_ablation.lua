@@ -123,6 +123,23 @@ h.contains(text, "| threshold | baseline | grafted | paper (baseline / grafted) 
 h.contains(text, "| 0.01 | 0.00 ± 0.00 | 0.00 ± 0.00 | ResNet-32: 3.1% / 0.7%", "fig6 row")
 for _, picture in ipairs{"fig6.png", "l1_histogram.png", "accuracy.png"} do h.png_size(out .. "/" .. picture) end
 
+-- --only runs some variants; the report names what it cannot compare instead of failing,
+-- also in the scripts with a report of their own (Fig. 6's two columns, the sweep's axes).
+local function run_only(script, only, out)
+  return h.run("cd " .. q(dir) .. " && " .. q(root .. "/scripts/ablation/" .. script) .. " --only " .. only
+               .. tiny .. q(out))
+end
+status, text = run_only("fig6_invalid_filters", "grafted", dir .. "/fig6-grafted")
+h.check(status == 0, "fig6_invalid_filters --only grafted: status %s\n%s", tostring(status), text)
+h.contains(text, "Gain: none; the variant the others are compared with, baseline, is not among --only's.",
+           "no reference, no gains")
+h.contains(text, "| 0.01 | – | 0.00 ± 0.00 | ResNet-32: 3.1% / 0.7%", "fig6 row without the baseline")
+h.check(not text:find("(reference)", 1, true), "a variant shown as the reference:\n%s", text)
+status, text = run_only("sweep_A_c", "A0-c100", dir .. "/sweep")
+h.check(status == 0, "sweep_A_c --only A0-c100: status %s\n%s", tostring(status), text)
+h.contains(text, "| A=0 c=100 | 93.40 | – |  | ", "the sweep's row without its reference")
+h.png_size(dir .. "/sweep/sweep_A.png")
+
 -- The paper preset's plan: step decay for the baseline and every same-LR row, cosine
 -- only with different learning rates, and then a cosine baseline beside them;
 -- Table 2 with the paper's batch of 256.

@@ -125,7 +125,7 @@ function ablation.main(spec)
   local preset = spec.presets[cli.preset]
   local seeds = cli.seeds or preset.seeds or 3
   local out = cli.out or ("runs/" .. spec.name .. (cli.preset == "quick" and "" or "-" .. cli.preset))
-  local variants = plan.variants(spec, preset, cli)
+  local variants, reference = plan.variants(spec, preset, cli)
   local measure = spec.measure or default_measure
   local runs = plan.runs(preset, variants, cli, seeds, out)
   plan.print(spec, cli, runs, seeds, out)
@@ -178,7 +178,7 @@ function ablation.main(spec)
   end
 
   local ctx = {spec = spec, cli = cli, preset = preset, out = out, variants = variants, measured = measured,
-               first = runs[1].options, seeds = seeds, command = command}
+               first = runs[1].options, seeds = seeds, command = command, reference_name = reference}
   report.write(ctx)
   return ctx
 end

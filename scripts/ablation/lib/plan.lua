@@ -55,12 +55,14 @@ local function cosine_baseline(preset, variants)
 end
 
 -- The variants a script runs: its own, the cosine baseline where needed, then only
--- those named by --only.
+-- those named by --only; and the name of the variant the others are compared with
+-- (spec.reference, else the first), which --only may have left out.
 function plan.variants(spec, preset, cli)
   local variants = spec.variants(preset, cli)
   local extra = cosine_baseline(preset, variants)
   if extra then table.insert(variants, 2, extra) end
-  if not cli.only then return variants end
+  local reference = spec.reference or variants[1].name
+  if not cli.only then return variants, reference end
   local wanted, names, chosen = {}, {}, {}
   for name in cli.only:gmatch("[^,]+") do wanted[name] = true end
   for _, variant in ipairs(variants) do
@@ -76,7 +78,7 @@ function plan.variants(spec, preset, cli)
                     table.concat(names, ", "), ")\n")
     os.exit(2)
   end
-  return chosen
+  return chosen, reference
 end
 
 -- The options of one run: preset, then the variant's own, then the command line.

@@ -36,9 +36,10 @@ function report.markdown(header, rows)
 end
 
 -- The tables, files and pictures of a finished ablation; ctx as ablation.main gives
--- it (spec, cli, preset, out, variants, measured, first, seeds, command), to which
--- this adds by_variant (mean, sd, final_mean, final_sd, comparison per variant) and
--- reference, for spec.report.
+-- it (spec, cli, preset, out, variants, measured, first, seeds, command,
+-- reference_name), to which this adds by_variant (mean, sd, final_mean, final_sd,
+-- comparison per variant) and reference (nil when --only left it out: then nothing is
+-- compared), for spec.report.
 function report.write(ctx)
   local spec, variants = ctx.spec, ctx.variants
   local by_variant = {}
@@ -53,14 +54,14 @@ function report.write(ctx)
     v.mean, v.sd = report.stats(values)
     if #finals == #v.runs then v.final_mean, v.final_sd = report.stats(finals) end
   end
-  local reference = by_variant[spec.reference or variants[1].name]
-  local paper_reference = reference.variant.paper
+  local reference = by_variant[ctx.reference_name]
+  local paper_reference = reference and reference.variant.paper
   local table_rows = {}
   for _, variant in ipairs(variants) do
     local v = by_variant[variant.name]
     local paper = variant.paper or {}
     local is_reference = v == reference
-    local compared = not is_reference and spec.compare ~= false
+    local compared = reference and not is_reference and spec.compare ~= false
     local c = compared and report.compare(v.runs, reference.runs, metric) or {}
     v.comparison = c
     local verdict = (is_reference and spec.compare ~= false) and "(reference)" or c.verdict or ""
@@ -87,17 +88,19 @@ function report.write(ctx)
   local first, out = ctx.first, ctx.out
   local metric_name = spec.metric_name
                       or "best test accuracy of network 1 over the epochs, measured before grafting (%)"
+  local gain_note = reference and string.format("Gain: the mean difference to %s over the seeds both "
+    .. "have (same seed: same initialisation and data order of network 1) with its 95%% confidence "
+    .. "interval (Student's t) and the p value of the paired t-test; the verdict is the interval's.",
+    reference.variant.label or reference.variant.name)
+    or string.format("Gain: none; the variant the others are compared with, %s, is not among "
+    .. "--only's.", ctx.reference_name)
   local text = string.format("## %s\n\n%s\n\nMeasured: %s, %s on %s (%s training images, %s test), %d epochs, "
                              .. "%d seed(s), mean ± sample standard deviation; final: the test accuracy "
-                             .. "after the last epoch (and its grafting round). Gain: the mean difference "
-                             .. "to %s over the seeds both have (same seed: same initialisation and data "
-                             .. "order of network 1) with its 95%% confidence interval (Student's t) and "
-                             .. "the p value of the paired t-test; the verdict is the interval's. "
+                             .. "after the last epoch (and its grafting round). %s "
                              .. "Paper: %s.\n\n", spec.title,
                              "`" .. ctx.command .. "`", metric_name, first.model, first.data,
                              tostring(first.subset or "all"), tostring(first.test_subset or "all"),
-                             first.epochs, ctx.seeds, reference.variant.label or reference.variant.name,
-                             spec.paper_note)
+                             first.epochs, ctx.seeds, gain_note, spec.paper_note)
   text = text .. report.markdown({"variant", "paper CIFAR-10", "paper CIFAR-100", "paper gain (C-10)",
                                   "measured", "final", "gain [95% CI]", "p", "verdict"}, table_rows)
   if spec.report then text = text .. (spec.report(ctx) or "") end
@@ -134,7 +137,7 @@ end
 -- CIFAR against Fashion-MNIST).
 function report.bars(ctx)
   local labels, means, sds, gains, halves, paper_gains = {}, {}, {}, {}, {}, {}
-  local paper_reference = ctx.reference.variant.paper
+  local paper_reference = ctx.reference and ctx.reference.variant.paper
   for i, variant in ipairs(ctx.variants) do
     local v = ctx.by_variant[variant.name]
     labels[i] = variant.label or variant.name
@@ -151,6 +154,7 @@ function report.bars(ctx)
   graft.plot.bars{labels = labels, series = {{values = means, err = sds, title = "measured (mean ± sd)"}},
                   title = ctx.spec.title .. ": measured", ylabel = "test accuracy (%)",
                   yrange = {lo - margin, hi + margin}, key = "top left", out = ctx.out .. "/accuracy.png"}
+  if not ctx.reference then return end
   graft.plot.bars{labels = labels, series = {{values = paper_gains, title = "paper (CIFAR-10)"},
                                              {values = gains, err = halves, title = "measured (95% interval, paired by seed)"}},
                   title = ctx.spec.title .. ": gain over " .. (ctx.reference.variant.label or ctx.reference.variant.name),
