@@ -87,15 +87,20 @@ describe("the methods of Table 5", function()
 end)
 
 describe("the demo's comparison", function()
-  it("prints the table on the paper's metric and a one-line reading", function()
+  -- graft_compare.lua on 96 images into a new folder: its output and the folder
+  local function compare(arguments)
     local dir = expect.tmpname("-compare")
-    local command = string.format("%q %q --out %q --model resnet8 --no-diff-lr --epochs 2 --subset 96 "
-      .. "--test-subset 64 --seed 1 --over-seeds 'scripts/ablation/x --y' 2>&1", exe,
-      lua_dir .. "/../scripts/lib/graft_compare.lua", dir)
+    local command = string.format("%q %q --out %q --model resnet8 --subset 96 --test-subset 64 %s 2>&1", exe,
+      lua_dir .. "/../scripts/lib/graft_compare.lua", dir, arguments)
     local pipe = assert(io.popen(command))
     local output = pipe:read("a")
     local ok = pipe:close()
     expect.truthy(ok, "graft_compare failed:\n" .. output)
+    return output, dir
+  end
+
+  it("prints the table on the paper's metric and a one-line reading", function()
+    local output, dir = compare("--no-diff-lr --epochs 2 --seed 1 --over-seeds 'scripts/ablation/x --y'")
     expect.contains(output, { "| run | best before grafting % | final % |", "| baseline (1 network) | ",
                               "Reading: grafted network 1 is ", "One seed",
                               "this setting over seeds, with a 95% interval: scripts/ablation/x --y.",
@@ -105,14 +110,7 @@ describe("the demo's comparison", function()
   end)
 
   it("passes the training options to both runs and names them in the table", function()
-    local dir = expect.tmpname("-compare")
-    local command = string.format("%q %q --out %q --model resnet8 --epochs 1 --subset 96 "
-      .. "--test-subset 64 --batch 32 --lr 0.05 --wd 5e-3 --schedule constant 2>&1", exe,
-      lua_dir .. "/../scripts/lib/graft_compare.lua", dir)
-    local pipe = assert(io.popen(command))
-    local output = pipe:read("a")
-    local ok = pipe:close()
-    expect.truthy(ok, "graft_compare failed:\n" .. output)
+    local output, dir = compare("--epochs 1 --batch 32 --lr 0.05 --wd 5e-3 --schedule constant")
     expect.contains(output, { "batch 32, lr 0.05 constant (different rates", "weight decay 0.005" })
     for _, run_dir in ipairs { "baseline", "grafted" } do
       local o = json.read(dir .. "/" .. run_dir .. "/summary.json").options
