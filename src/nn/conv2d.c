@@ -4,7 +4,8 @@
  * needs no unrolling (the image already is that matrix); "same" convolutions (stride
  * 1, padding (k - 1) / 2) read shifted rows of a zero-padded copy instead
  * (nn/conv2d_grid.h), and 3x3 ones among them go through Winograd's F(2x2, 3x3)
- * (nn/conv2d_winograd.h); and the depthwise case (groups == in == out channels) has its
+ * (nn/conv2d_winograd.h); 3x3 stride-2 ones (padding 1) read shifted rows of the
+ * input's parity planes (nn/conv2d_parity.h); and the depthwise case (groups == in == out channels) has its
  * own direct kernel (nn/conv2d_depthwise.h), since its matrices would have a single row.
  *
  * The batch is split over the threads of core/parallel.h; each thread has its own
@@ -26,6 +27,7 @@
 #include "core/size.h"
 #include "nn/conv2d_depthwise.h"
 #include "nn/conv2d_grid.h"
+#include "nn/conv2d_parity.h"
 #include "nn/conv2d_winograd.h"
 #include "nn/moments.h"
 
@@ -173,6 +175,15 @@ static bool uses_grid(const gf_conv2d_shape *s) {
     return !uses_winograd(s) && gf_conv2d_grid_applies(s);
 }
 
+static bool parity_enabled = true;
+
+void gf_conv2d_use_parity_planes(bool on) { parity_enabled = on; }
+
+/* Workspace sizes cover the parity planes and im2col where the former apply. */
+static bool uses_parity(const gf_conv2d_shape *s) {
+    return parity_enabled && gf_conv2d_parity_applies(s);
+}
+
 static size_t larger(size_t a, size_t b) { return a > b ? a : b; }
 
 /* packed weights for the forward product, or packed transposed (for the grid path:
@@ -186,6 +197,8 @@ static size_t shared_floats(const gf_conv2d_shape *s) {
     if (gf_conv2d_grid_applies(s))
         backward = gf_size_add(gf_size_mul((size_t)s->groups, gf_conv2d_grid_flipped_floats(s)),
                                gf_conv2d_grid_flipped_scratch_floats(s));
+    if (gf_conv2d_parity_applies(s))
+        backward = larger(backward, gf_conv2d_parity_transposed_floats(s));
     size_t floats = larger(forward, backward);
     return gf_conv2d_winograd_applies(s) ? larger(floats, gf_conv2d_winograd_shared_floats(s))
                                          : floats;
@@ -209,7 +222,8 @@ static size_t patch_floats(const gf_conv2d_shape *s) {
     if (gf_conv2d_winograd_applies(s))
         return larger(gf_conv2d_grid_scratch_floats(s), gf_conv2d_winograd_scratch_floats(s));
     if (gf_conv2d_grid_applies(s)) return gf_conv2d_grid_scratch_floats(s);
-    return gf_size_mul(gf_size_mul(patch_rows(s), out_plane(s)), (size_t)chunk_images(s));
+    size_t floats = gf_size_mul(gf_size_mul(patch_rows(s), out_plane(s)), (size_t)chunk_images(s));
+    return gf_conv2d_parity_applies(s) ? larger(floats, gf_conv2d_parity_scratch_floats(s)) : floats;
 }
 
 /* one group's outputs (or output gradients) of a chunk, side by side */
@@ -228,7 +242,8 @@ static size_t row_table_entries(const gf_conv2d_shape *s) {
     if (gf_conv2d_winograd_applies(s))
         return larger(2 * gf_conv2d_grid_row_count(s), gf_conv2d_winograd_row_count(s));
     if (gf_conv2d_grid_applies(s)) return 2 * gf_conv2d_grid_row_count(s);
-    return gf_size_add(patch_rows(s), (size_t)(s->out_channels / s->groups));
+    size_t entries = gf_size_add(patch_rows(s), (size_t)(s->out_channels / s->groups));
+    return gf_conv2d_parity_applies(s) ? larger(entries, gf_conv2d_parity_row_count(s)) : entries;
 }
 
 static size_t row_table_floats(const gf_conv2d_shape *s) {
@@ -366,17 +381,20 @@ static void forward_range(const conv_job *job, const thread_buffers *buf, int64_
             }
         return;
     }
-    if (uses_winograd(s) || uses_grid(s)) {
+    if (uses_winograd(s) || uses_grid(s) || uses_parity(s)) {
         /* the paths loop over chunks of their own; given one chunk at a time, their
          * outputs are still in cache for the moments */
         const int64_t chunk = !job->moments ? last - first
                               : uses_winograd(s) ? gf_conv2d_winograd_chunk(s)
+                              : uses_parity(s)   ? gf_conv2d_parity_chunk(s)
                                                  : chunk_images(s);
         for (int64_t n0 = first; n0 < last; n0 += chunk) {
             const int64_t n1 = last - n0 < chunk ? last : n0 + chunk;
             const gf_conv2d_images images = thread_images(s, buf, n0, n1);
             if (uses_winograd(s))
                 gf_conv2d_winograd_forward(&images, job->out, job->in, job->packed, job->bias);
+            else if (uses_parity(s))
+                gf_conv2d_parity_forward(&images, job->out, job->in, job->packed, job->bias);
             else
                 gf_conv2d_grid_forward(&images, job->out, job->in, job->packed, job->bias);
             take_moments(job, (size_t)n0 * planes, (size_t)(n1 - n0) * planes);
@@ -501,6 +519,12 @@ static void backward_images(void *ctx, int thread, int threads) {
                                 job->grad_out, job->in, job->packed);
         return;
     }
+    if (uses_parity(s)) {
+        const gf_conv2d_images images = thread_images(s, &buf, first, last);
+        gf_conv2d_parity_backward(&images, job->grad_in, job->write, buf.grad_weight,
+                                  job->grad_out, job->in, job->packed);
+        return;
+    }
     if (is_depthwise(s)) {
         backward_depthwise(job, &buf, first, last);
         return;
@@ -566,6 +590,8 @@ int gf_conv2d_backward(float *grad_in, float *grad_weight, float *grad_bias,
         gf_conv2d_grid_pack_flipped(workspace,
                                     workspace + (size_t)s->groups * gf_conv2d_grid_flipped_floats(s),
                                     weight, s);
+    } else if (grad_in && uses_parity(s)) {
+        gf_conv2d_parity_pack_transposed(workspace, weight, s);
     } else if (grad_in && !is_depthwise(s)) {
         const int rows = (int)patch_rows(s), cout_g = s->out_channels / s->groups;
         for (int g = 0; g < s->groups; g++)

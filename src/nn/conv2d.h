@@ -40,5 +40,9 @@ int gf_conv2d_backward(float *grad_in, float *grad_weight, float *grad_bias,
  * switched off, which selects the plain implicit products of nn/conv2d_grid.h (tests
  * and benchmarks compare the two; call only between convolutions). */
 void gf_conv2d_use_winograd(bool on);
+/* 3x3 stride-2 convolutions with padding 1 read the input's parity planes
+ * (nn/conv2d_parity.h) unless switched off, which selects the plain im2col products
+ * (tests and benchmarks compare the two; call only between convolutions). */
+void gf_conv2d_use_parity_planes(bool on);
 
 #endif

@@ -1,12 +1,14 @@
 /* Conv2d: forward against a direct (naive) convolution in double, and input, weight
  * and bias gradients against finite differences, over strides, paddings, 1x1,
  * groups, depthwise, the padded-grid path of "same" convolutions and Winograd's
- * F(2x2, 3x3); Winograd against the grid path, the flat depthwise planes against
- * the plain ones, and the output planes' moments on random shapes. */
+ * F(2x2, 3x3), the parity planes of stride 2; Winograd against the grid path, the
+ * parity planes against im2col, the flat depthwise planes against the plain ones,
+ * and the output planes' moments on random shapes. */
 #include "core/error.h"
 #include "gradcheck.h"
 #include "nn/conv2d.h"
 #include "nn/conv2d_depthwise.h"
+#include "nn/conv2d_parity.h"
 
 typedef struct conv_case {
     gf_conv2d_shape s;
@@ -116,54 +118,72 @@ static void run_case(const char *label, gf_conv2d_shape s, int with_bias, uint64
     free(c.in); free(c.weight); free(c.bias); free(c.out); free(c.probe); free(c.workspace);
 }
 
-/* One shape through Winograd and through the plain grid path: outputs, input
- * gradients (stored and added) and weight gradients agree to a few roundings,
- * relative to the largest value of each (the transforms' sums cancel). */
-static void winograd_against_grid(gf_conv2d_shape s, int with_bias, uint64_t seed) {
+/* A fast path and the plain one it replaces, chosen by a switch: Winograd against
+ * the grid path, the parity planes of stride 2 against im2col. */
+typedef struct path_pair {
+    const char *name;
+    void (*use_fast)(bool on);
+    double tolerance; /* relative to the largest value */
+} path_pair;
+
+static const path_pair winograd_pair = {"winograd", gf_conv2d_use_winograd, 5e-6};
+/* the same products in another order: a few roundings of the sums */
+static const path_pair parity_pair = {"parity planes", gf_conv2d_use_parity_planes, 1e-6};
+
+/* One shape through the fast and the plain path: outputs, input gradients (stored
+ * and added), weight and bias gradients agree to a few roundings, relative to the
+ * largest value of each (Winograd's transforms' sums cancel). */
+static void fast_against_plain(const path_pair *pair, gf_conv2d_shape s, int with_bias,
+                               uint64_t seed) {
     CHECK(gf_conv2d_shape_init(&s) == GF_OK);
     const size_t in_n = (size_t)s.batch * s.in_channels * s.in_h * s.in_w;
     const size_t out_n = (size_t)s.batch * s.out_channels * s.out_h * s.out_w;
-    const size_t w_n = (size_t)s.out_channels * s.in_channels * 9;
+    const size_t w_n = (size_t)s.out_channels * (s.in_channels / s.groups) * 9;
+    const size_t b_n = with_bias ? (size_t)s.out_channels : 0;
     float *in = gradcheck_random(in_n, seed, 1.0f), *w = gradcheck_random(w_n, seed + 1, 0.3f);
-    float *bias = with_bias ? gradcheck_random((size_t)s.out_channels, seed + 2, 0.5f) : NULL;
+    float *bias = with_bias ? gradcheck_random(b_n, seed + 2, 0.5f) : NULL;
     float *grad_out = gradcheck_random(out_n, seed + 3, 1.0f);
     float *ws = malloc(sizeof(float) * gf_conv2d_workspace_floats(&s));
-    float *out[2], *grad_in[2], *grad_w[2];
-    for (int path = 0; path < 2; path++) { /* 0: grid, 1: Winograd */
-        gf_conv2d_use_winograd(path == 1);
+    float *out[2], *grad_in[2], *grad_w[2], *grad_b[2];
+    for (int path = 0; path < 2; path++) { /* 0: plain, 1: fast */
+        pair->use_fast(path == 1);
         out[path] = malloc(sizeof(float) * out_n);
         grad_in[path] = gradcheck_random(in_n, seed + 4, 1.0f); /* added onto */
         grad_w[path] = gradcheck_random(w_n, seed + 5, 1.0f);
+        grad_b[path] = with_bias ? gradcheck_random(b_n, seed + 7, 1.0f) : NULL;
         CHECK(gf_conv2d_forward(out[path], in, w, bias, &s, ws) == GF_OK);
-        CHECK(gf_conv2d_backward(grad_in[path], grad_w[path], NULL, grad_out, in, w, &s, ws,
-                                 GF_GRAD_ADD) == GF_OK);
+        CHECK(gf_conv2d_backward(grad_in[path], grad_w[path], grad_b[path], grad_out, in, w, &s,
+                                 ws, GF_GRAD_ADD) == GF_OK);
     }
     float *stored = gradcheck_random(in_n, seed + 6, 100.0f), *grad_w2 = calloc(w_n, sizeof(float));
     CHECK(gf_conv2d_backward(stored, grad_w2, NULL, grad_out, in, w, &s, ws, GF_GRAD_STORE) ==
           GF_OK);
     float *prior = gradcheck_random(in_n, seed + 4, 1.0f);
     for (size_t i = 0; i < in_n; i++) stored[i] += prior[i]; /* = what adding gives */
-    const struct { const char *what; const float *winograd, *grid; size_t n; } pairs[] = {
+    const struct { const char *what; const float *fast, *plain; size_t n; } pairs[] = {
         {"output", out[1], out[0], out_n},
         {"grad input", grad_in[1], grad_in[0], in_n},
         {"grad input stored", stored, grad_in[0], in_n},
         {"grad weight", grad_w[1], grad_w[0], w_n},
+        {"grad bias", grad_b[1], grad_b[0], b_n},
     };
     for (size_t p = 0; p < sizeof pairs / sizeof pairs[0]; p++) {
         double largest = 0.0, worst = 0.0;
-        for (size_t i = 0; i < pairs[p].n; i++) largest = fmax(largest, fabs(pairs[p].grid[i]));
+        for (size_t i = 0; i < pairs[p].n; i++) largest = fmax(largest, fabs(pairs[p].plain[i]));
         for (size_t i = 0; i < pairs[p].n; i++)
-            worst = fmax(worst, fabs((double)pairs[p].winograd[i] - pairs[p].grid[i]) / largest);
-        if (!(worst <= 5e-6))
-            fprintf(stderr, "winograd %dx%dx%dx%d -> %d: %s differs by %g of the largest\n",
-                    s.batch, s.in_channels, s.in_h, s.in_w, s.out_channels, pairs[p].what, worst);
-        CHECK(worst <= 5e-6);
+            worst = fmax(worst, fabs((double)pairs[p].fast[i] - pairs[p].plain[i]) / largest);
+        if (!(worst <= pair->tolerance))
+            fprintf(stderr, "%s %dx%dx%dx%d -> %d, groups %d: %s differs by %g of the largest\n",
+                    pair->name, s.batch, s.in_channels, s.in_h, s.in_w, s.out_channels, s.groups,
+                    pairs[p].what, worst);
+        CHECK(worst <= pair->tolerance);
     }
-    gf_conv2d_use_winograd(true);
+    pair->use_fast(true);
     for (int path = 0; path < 2; path++) {
         free(out[path]);
         free(grad_in[path]);
         free(grad_w[path]);
+        free(grad_b[path]);
     }
     free(in); free(w); free(bias); free(grad_out); free(ws); free(stored); free(grad_w2);
     free(prior);
@@ -181,12 +201,12 @@ static void winograd_random_shapes(void) {
                              .in_w = 1 + (int)gf_rng_below(&r, 19),
                              .out_channels = 8 + (int)gf_rng_below(&r, 33),
                              .kernel = 3, .stride = 1, .padding = 1, .groups = 1};
-        winograd_against_grid(s, i % 2, 3000 + 10 * (uint64_t)i);
+        fast_against_plain(&winograd_pair, s, i % 2, 3000 + 10 * (uint64_t)i);
     }
     gf_conv2d_shape chunks = {.batch = 7, .in_channels = 16, .in_h = 36, .in_w = 35,
                               .out_channels = 24, .kernel = 3, .stride = 1, .padding = 1,
                               .groups = 1};
-    winograd_against_grid(chunks, 1, 3500);
+    fast_against_plain(&winograd_pair, chunks, 1, 3500);
     /* ResNet's planes on Fashion-MNIST (28, 14, 7), each over several chunks with a
      * shorter last one, where the transforms' vectors cross rows and images */
     const int resnet[][3] = {{3, 16, 28}, {5, 32, 14}, {9, 64, 7}};
@@ -195,7 +215,34 @@ static void winograd_random_shapes(void) {
                              .in_h = resnet[i][2], .in_w = resnet[i][2],
                              .out_channels = resnet[i][1], .kernel = 3, .stride = 1,
                              .padding = 1, .groups = 1};
-        winograd_against_grid(s, i % 2, 3600 + 10 * (uint64_t)i);
+        fast_against_plain(&winograd_pair, s, i % 2, 3600 + 10 * (uint64_t)i);
+    }
+}
+
+/* Stride-2 3x3 convolutions, parity planes against im2col: random shapes (batch 1-5,
+ * 1-40 channels each way, planes 1-19 high and wide, odd and even), some in groups,
+ * and ResNet's two downsampling layers over several chunks with a shorter last one. */
+static void parity_random_shapes(void) {
+    gf_rng r;
+    gf_rng_seed(&r, 2029, 8);
+    for (int i = 0; i < 24; i++) {
+        const int groups = i % 6 == 5 ? 2 : 1;
+        gf_conv2d_shape s = {.batch = 1 + (int)gf_rng_below(&r, 5),
+                             .in_channels = groups * (1 + (int)gf_rng_below(&r, 40)),
+                             .in_h = 1 + (int)gf_rng_below(&r, 19),
+                             .in_w = 1 + (int)gf_rng_below(&r, 19),
+                             .out_channels = groups * (1 + (int)gf_rng_below(&r, 40)),
+                             .kernel = 3, .stride = 2, .padding = 1, .groups = groups};
+        fast_against_plain(&parity_pair, s, i % 2, 3700 + 10 * (uint64_t)i);
+    }
+    const int resnet[][3] = {{9, 16, 32}, {17, 32, 16}};
+    for (int i = 0; i < 2; i++) {
+        gf_conv2d_shape s = {.batch = resnet[i][0], .in_channels = resnet[i][1],
+                             .in_h = resnet[i][2], .in_w = resnet[i][2],
+                             .out_channels = 2 * resnet[i][1], .kernel = 3, .stride = 2,
+                             .padding = 1, .groups = 1};
+        CHECK(gf_conv2d_shape_init(&s) == GF_OK && gf_conv2d_parity_chunk(&s) < s.batch);
+        fast_against_plain(&parity_pair, s, i % 2, 4000 + 10 * (uint64_t)i);
     }
 }
 
@@ -289,8 +336,8 @@ static void shape_errors(void) {
 }
 
 /* gf_conv2d_forward_moments on random shapes of every path (Winograd and the grid for
- * "same" 3x3, the grid for 5x5, im2col, 1x1 read in place or gathered, groups,
- * depthwise at stride 1 and 2): the same outputs as gf_conv2d_forward, bit for bit,
+ * "same" 3x3, the grid for 5x5, parity planes and im2col for stride 2, 1x1 read in
+ * place or gathered, groups, depthwise at stride 1 and 2): the same outputs as gf_conv2d_forward, bit for bit,
  * and each output plane's moments against two passes in double over it. An offset
  * per output channel (the bias) keeps planes away from zero. */
 static void moments_of_outputs(void) {
@@ -309,6 +356,7 @@ static void moments_of_outputs(void) {
         if (kind == 3 && i % 4 == 3) s.in_h = s.in_w = 2; /* several images gathered per chunk */
         CHECK(gf_conv2d_shape_init(&s) == GF_OK);
         gf_conv2d_use_winograd(i % 12 != 0);
+        gf_conv2d_use_parity_planes(i % 12 != 2); /* half the strided ones through im2col */
         const size_t in_n = (size_t)s.batch * s.in_channels * s.in_h * s.in_w;
         const size_t plane = (size_t)s.out_h * s.out_w, planes = (size_t)s.batch * s.out_channels;
         const size_t w_n = (size_t)s.out_channels * (s.in_channels / groups) * k * k;
@@ -341,6 +389,7 @@ static void moments_of_outputs(void) {
         free(in); free(w); free(bias); free(ws); free(plain); free(out); free(moments);
     }
     gf_conv2d_use_winograd(true);
+    gf_conv2d_use_parity_planes(true);
 }
 
 int main(void) {
@@ -364,6 +413,9 @@ int main(void) {
     run_case("winograd odd sizes", shape(3, 8, 7, 5, 9, 3, 1, 1, 1), 1, 760);
     run_case("winograd chunks", shape(5, 8, 36, 36, 8, 3, 1, 1, 1), 0, 770);
     winograd_random_shapes();
+    run_case("parity planes odd sizes", shape(3, 5, 9, 7, 6, 3, 2, 1, 1), 1, 780);
+    run_case("parity planes groups 2", shape(2, 4, 6, 5, 6, 3, 2, 1, 2), 0, 790);
+    parity_random_shapes();
     run_case("groups 2 1x1", shape(2, 4, 5, 4, 6, 1, 1, 0, 2), 0, 750);
     run_case("depthwise stride 1", shape(2, 4, 6, 7, 4, 3, 1, 1, 4), 1, 800);
     run_case("depthwise stride 2", shape(2, 3, 7, 7, 3, 3, 2, 1, 3), 0, 900);
