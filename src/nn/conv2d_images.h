@@ -4,6 +4,8 @@
 #ifndef GRAFT_NN_CONV2D_IMAGES_H
 #define GRAFT_NN_CONV2D_IMAGES_H
 
+#include <stdbool.h>
+
 #include "nn/conv2d.h"
 
 typedef struct gf_conv2d_images {
@@ -12,5 +14,21 @@ typedef struct gf_conv2d_images {
     float *scratch;     /* the path's scratch floats (gf_conv2d_*_scratch_floats) */
     const float **rows; /* the path's row-table entries (gf_conv2d_*_row_count) */
 } gf_conv2d_images;
+
+/* Images first .. first + images - 1 of a thread's share; `fresh`: the scratch's pads
+ * are not known to be zero (the first chunk of a call, or a shorter chunk after a
+ * longer one, whose pad rows held the previous chunk's data). */
+typedef struct gf_conv2d_chunk {
+    int first, images;
+    bool fresh;
+} gf_conv2d_chunk;
+
+/* The chunk from image `first` in a thread's chunks of `size` images. */
+static inline gf_conv2d_chunk gf_conv2d_chunk_at(const gf_conv2d_images *a, int first,
+                                                 int size) {
+    gf_conv2d_chunk ch = {.first = first, .images = a->last - first < size ? a->last - first : size};
+    ch.fresh = first == a->first || ch.images < size;
+    return ch;
+}
 
 #endif

@@ -263,15 +263,7 @@ static void gradient_rows(const float **rows, const float *grad_planes, int chan
     }
 }
 
-/* Images first .. first + images - 1; `fresh`: the scratch's pads are not known to
- * be zero (first chunk of a call, or a shorter chunk after a longer one, whose pad
- * rows held the previous chunk's data). */
-typedef struct chunk {
-    int first, images;
-    bool fresh;
-} chunk;
-
-static void forward_chunk(const gf_conv2d_images *a, const chunk *ch, float *out,
+static void forward_chunk(const gf_conv2d_images *a, const gf_conv2d_chunk *ch, float *out,
                           const float *in, const float *packed, const float *bias) {
     const gf_conv2d_shape *s = a->s;
     const grid g = grid_of(s, ch->images);
@@ -287,7 +279,7 @@ static void forward_chunk(const gf_conv2d_images *a, const chunk *ch, float *out
     }
 }
 
-static void backward_chunk(const gf_conv2d_images *a, const chunk *ch, float *grad_in,
+static void backward_chunk(const gf_conv2d_images *a, const gf_conv2d_chunk *ch, float *grad_in,
                            gf_grad_write write, float *grad_weight, const float *grad_out,
                            const float *in, const float *packed_transposed) {
     const gf_conv2d_shape *s = a->s;
@@ -318,18 +310,10 @@ static void backward_chunk(const gf_conv2d_images *a, const chunk *ch, float *gr
     }
 }
 
-/* The chunks of a thread's images, in order. */
-static chunk chunk_at(const gf_conv2d_images *a, int first) {
-    const int size = gf_conv2d_parity_chunk(a->s);
-    chunk ch = {.first = first, .images = a->last - first < size ? a->last - first : size};
-    ch.fresh = first == a->first || ch.images < size;
-    return ch;
-}
-
 void gf_conv2d_parity_forward(const gf_conv2d_images *a, float *out, const float *in,
                               const float *packed, const float *bias) {
     for (int first = a->first; first < a->last; first += gf_conv2d_parity_chunk(a->s)) {
-        const chunk ch = chunk_at(a, first);
+        const gf_conv2d_chunk ch = gf_conv2d_chunk_at(a, first, gf_conv2d_parity_chunk(a->s));
         forward_chunk(a, &ch, out, in, packed, bias);
     }
 }
@@ -338,7 +322,7 @@ void gf_conv2d_parity_backward(const gf_conv2d_images *a, float *grad_in, gf_gra
                                float *grad_weight, const float *grad_out, const float *in,
                                const float *packed_transposed) {
     for (int first = a->first; first < a->last; first += gf_conv2d_parity_chunk(a->s)) {
-        const chunk ch = chunk_at(a, first);
+        const gf_conv2d_chunk ch = gf_conv2d_chunk_at(a, first, gf_conv2d_parity_chunk(a->s));
         backward_chunk(a, &ch, grad_in, write, grad_weight, grad_out, in, packed_transposed);
     }
 }
