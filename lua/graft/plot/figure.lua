@@ -164,8 +164,9 @@ local function integer_tics(axis, values)
   return string.format("set %s %d, %d", axis, math.floor(lo / step) * step, step)
 end
 
--- Tick labels at 1..n; labels too long to stand side by side in `width` pixels are
--- rotated, and thinned (every `every`-th) when even rotated they would overlap.
+-- Tick labels at 1..n; labels too long to stand side by side in `width` pixels (all
+-- together, or the longest in its own tick's share) are rotated, and thinned (every
+-- `every`-th) when even rotated they would overlap.
 local function tics(axis, labels, every, width)
   local entries = {}
   local longest, total = 0, 0
@@ -174,7 +175,7 @@ local function tics(axis, labels, every, width)
   end
   local room = (width or 800) * 0.85 -- pixels of the plot area, about 7 a character
   every = every or math.max(1, math.ceil(#labels / 30))
-  local rotate = axis == "xtics" and total * 7 > room
+  local rotate = axis == "xtics" and (total * 7 > room or longest * 7 > room / #labels)
   if rotate then every = math.max(every, math.ceil(#labels * 14 / room)) end
   for i, label in ipairs(labels) do
     if (i - 1) % every == 0 then entries[#entries + 1] = string.format("%s %d", q(label), i) end
