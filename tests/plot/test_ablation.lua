@@ -54,6 +54,24 @@ for run in runs_csv:gmatch("\n([%w-]+,%d+),") do
 end
 h.check(select(2, histories:gsub("\n", "")) == 1 + networks, "histories.csv: header and %d rows:\n%s",
         networks, histories)
+-- with each network's distance to the previous one in its ring (what says whether a ring has
+-- agreed), as its run recorded it
+local columns = {}
+for name in histories:match("^[^\n]+"):gmatch("[^,]+") do columns[#columns + 1] = name end
+local fields = {}
+for field in (histories:match("\nexternal,2,1,1,[^\n]*"):sub(2) .. ","):gmatch("([^,]*),") do
+  fields[#fields + 1] = field
+end
+local recorded = json.decode(h.read(out .. "/runs/external-seed2/history.jsonl"):match("^[^\n]+"))
+h.check(recorded.network == 1 and type(recorded.distance) == "number", "history.jsonl's first record")
+for i, name in ipairs(columns) do
+  if name == "distance" then
+    h.check(math.abs(tonumber(fields[i]) - recorded.distance) <= 1e-5 * recorded.distance,
+            "histories.csv distance %s, the run's %s", fields[i], recorded.distance)
+    recorded.checked = true
+  end
+end
+h.check(recorded.checked, "histories.csv has no distance column: %s", table.concat(columns, ","))
 for _, picture in ipairs{"accuracy.png", "gain.png"} do h.png_size(out .. "/" .. picture) end
 -- each run's own folder, from graft.run
 local summary = json.read(out .. "/runs/external-seed2/summary.json")

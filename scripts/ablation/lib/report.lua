@@ -117,7 +117,7 @@ function report.write(ctx)
 end
 
 local HISTORY_COLUMNS = {"variant", "seed", "network", "epoch", "lr", "loss", "train_top1",
-  "test_top1_before", "test_top1", "best_before", "information", "invalid_ratio", "seconds"}
+  "test_top1_before", "test_top1", "best_before", "information", "invalid_ratio", "distance", "seconds"}
 
 -- Every run's history (each network's epochs, from its history.jsonl) in one table:
 -- the per-epoch record behind each number of table.md, compact enough to commit.
