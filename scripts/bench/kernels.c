@@ -2,9 +2,12 @@
  * (CIFAR, batch 128): milliseconds per forward and per backward of each layer kind,
  * and the sum over a whole ResNet-20 / MobileNetV2 weighted by how often each shape
  * occurs there. Not a test; run it after changing a kernel:
- *   <build>/tests/nn/bench_kernels [repeats] [resnet] [cpu] [grid] [im2col]   (see docs/kernels.md)
+ *   <build>/tests/nn/bench_kernels [repeats] [resnet] [cpu] [grid|f2|f4] [im2col]
+ *   (see docs/kernels.md)
  * `grid`: 3x3 stride-1 convolutions through the plain grid path instead of Winograd;
- * `im2col`: 3x3 stride-2 ones through im2col instead of the parity planes. */
+ * `f2`, `f4`: all of them through Winograd F(2x2, 3x3), or F(4x4, 3x3), instead of
+ * the tile the rule picks; `im2col`: 3x3 stride-2 ones through im2col instead of the
+ * parity planes. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,6 +154,8 @@ int main(int argc, char **argv) {
         if (strcmp(argv[i], "cpu") == 0) bench_clock = CLOCK_PROCESS_CPUTIME_ID;
         if (strcmp(argv[i], "grid") == 0) gf_conv2d_use_winograd(false);
         if (strcmp(argv[i], "im2col") == 0) gf_conv2d_use_parity_planes(false);
+        if (strcmp(argv[i], "f2") == 0) gf_conv2d_force_winograd_tile(2);
+        if (strcmp(argv[i], "f4") == 0) gf_conv2d_force_winograd_tile(4);
     }
     printf("threads %d, gemm kernels %s, %s time\n", gf_parallel_threads(), gf_gemm_isa(),
            bench_clock == CLOCK_MONOTONIC ? "wall" : "CPU");

@@ -9,7 +9,10 @@
  * move).
  *
  *   bench_train_step resnet20|resnet56|mobilenetv2 [batch 128] [warmup 2] [steps 10] [train|eval]
- *       [CxHxW 3x32x32]   (the images' shape: 1x28x28 is Fashion-MNIST's, the epoch's) */
+ *       [CxHxW 3x32x32] [rule|f2|f4|grid]
+ * (the images' shape: 1x28x28 is Fashion-MNIST's, the epoch's; the path of the 3x3
+ * stride-1 convolutions: the rule of docs/kernels.md, Winograd F(2x2, 3x3) or
+ * F(4x4, 3x3) for all, or the plain grid path) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,7 @@
 #include "core/memory.h"
 #include "core/parallel.h"
 #include "core/rng.h"
+#include "nn/conv2d.h"
 #include "nn/loss.h"
 #include "nn/models.h"
 #include "nn/network.h"
@@ -74,15 +78,20 @@ int main(int argc, char **argv) {
     const char *model = argc > 1 ? argv[1] : "";
     const char *mode = argc > 5 ? argv[5] : "train";
     const char *shape = argc > 6 ? argv[6] : "3x32x32";
+    const char *path = argc > 7 ? argv[7] : "rule";
     int depth = strcmp(model, "resnet20") == 0 ? 20 : strcmp(model, "resnet56") == 0 ? 56 : 0;
     if ((depth == 0 && strcmp(model, "mobilenetv2") != 0) ||
-        (strcmp(mode, "train") != 0 && strcmp(mode, "eval") != 0)) {
+        (strcmp(mode, "train") != 0 && strcmp(mode, "eval") != 0) ||
+        (strcmp(path, "rule") != 0 && strcmp(path, "f2") != 0 && strcmp(path, "f4") != 0 &&
+         strcmp(path, "grid") != 0)) {
         fprintf(stderr,
                 "usage: %s resnet20|resnet56|mobilenetv2 [batch] [warmup] [steps] [train|eval] "
-                "[CxHxW]\n",
+                "[CxHxW] [rule|f2|f4|grid]\n",
                 argv[0]);
         return 2;
     }
+    gf_conv2d_use_winograd(strcmp(path, "grid") != 0);
+    gf_conv2d_force_winograd_tile(strcmp(path, "f2") == 0 ? 2 : strcmp(path, "f4") == 0 ? 4 : 0);
     int channels = 0, height = 0, width = 0;
     char rest;
     if (sscanf(shape, "%dx%dx%d%c", &channels, &height, &width, &rest) != 3 || channels < 1 ||

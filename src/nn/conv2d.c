@@ -3,9 +3,9 @@
  * group's weights [out/g, C/g * k * k]. A 1x1 stride-1 convolution without padding
  * needs no unrolling (the image already is that matrix); "same" convolutions (stride
  * 1, padding (k - 1) / 2) read shifted rows of a zero-padded copy instead
- * (nn/conv2d_grid.h), and 3x3 ones among them go through Winograd's F(2x2, 3x3)
- * (nn/conv2d_winograd.h); 3x3 stride-2 ones (padding 1) read shifted rows of the
- * input's parity planes (nn/conv2d_parity.h); and the depthwise case (groups == in == out channels) has its
+ * (nn/conv2d_grid.h), and 3x3 ones among them go through Winograd's F(2x2, 3x3) or
+ * F(4x4, 3x3) (nn/conv2d_winograd.h); 3x3 stride-2 ones (padding 1) read shifted rows
+ * of the input's parity planes (nn/conv2d_parity.h); and the depthwise case (groups == in == out channels) has its
  * own direct kernel (nn/conv2d_depthwise.h), since its matrices would have a single row.
  *
  * The batch is split over the threads of core/parallel.h; each thread has its own
@@ -162,8 +162,21 @@ static size_t weight_floats(const gf_conv2d_shape *s) {
 }
 
 static bool winograd_enabled = true;
+static int winograd_forced_tile = 0; /* 0: gf_conv2d_winograd_tile_for */
 
 void gf_conv2d_use_winograd(bool on) { winograd_enabled = on; }
+
+int gf_conv2d_force_winograd_tile(int tile) {
+    if (tile != 0 && tile != 2 && tile != 4)
+        return gf_fail("conv2d: Winograd tile %d is none of 0 (by the rule), 2 and 4", tile);
+    winograd_forced_tile = tile;
+    return GF_OK;
+}
+
+/* the tile of the forward, or of the gradients */
+static int winograd_tile(const gf_conv2d_shape *s, bool gradients) {
+    return winograd_forced_tile ? winograd_forced_tile : gf_conv2d_winograd_tile_for(s, gradients);
+}
 
 /* The path a convolution takes. Workspace sizes cover both the Winograd and the grid
  * path where both apply, so that gf_conv2d_use_winograd never invalidates one. */
@@ -385,14 +398,15 @@ static void forward_range(const conv_job *job, const thread_buffers *buf, int64_
         /* the paths loop over chunks of their own; given one chunk at a time, their
          * outputs are still in cache for the moments */
         const int64_t chunk = !job->moments ? last - first
-                              : uses_winograd(s) ? gf_conv2d_winograd_chunk(s)
+                              : uses_winograd(s) ? gf_conv2d_winograd_chunk(s, winograd_tile(s, false))
                               : uses_parity(s)   ? gf_conv2d_parity_chunk(s)
                                                  : chunk_images(s);
         for (int64_t n0 = first; n0 < last; n0 += chunk) {
             const int64_t n1 = last - n0 < chunk ? last : n0 + chunk;
             const gf_conv2d_images images = thread_images(s, buf, n0, n1);
             if (uses_winograd(s))
-                gf_conv2d_winograd_forward(&images, job->out, job->in, job->packed, job->bias);
+                gf_conv2d_winograd_forward(&images, winograd_tile(s, false), job->out, job->in,
+                                           job->packed, job->bias);
             else if (uses_parity(s))
                 gf_conv2d_parity_forward(&images, job->out, job->in, job->packed, job->bias);
             else
@@ -456,7 +470,7 @@ int gf_conv2d_forward_moments(float *out, gf_moments *moments, const float *in,
     conv_job job = {.s = s, .out = out, .in = in, .weight = weight, .bias = bias,
                     .workspace = workspace, .packed = workspace, .moments = moments};
     if (uses_winograd(s)) {
-        gf_conv2d_winograd_pack(workspace, weight, s, false);
+        gf_conv2d_winograd_pack(workspace, weight, s, winograd_tile(s, false), false);
     } else if (!is_depthwise(s)) {
         const int rows = (int)patch_rows(s), cout_g = s->out_channels / s->groups;
         for (int g = 0; g < s->groups; g++)
@@ -509,8 +523,8 @@ static void backward_images(void *ctx, int thread, int threads) {
             }
     if (uses_winograd(s)) {
         const gf_conv2d_images images = thread_images(s, &buf, first, last);
-        gf_conv2d_winograd_backward(&images, job->grad_in, job->write, buf.grad_weight,
-                                    job->grad_out, job->in, job->packed);
+        gf_conv2d_winograd_backward(&images, winograd_tile(s, true), job->grad_in, job->write,
+                                    buf.grad_weight, job->grad_out, job->in, job->packed);
         return;
     }
     if (uses_grid(s)) {
@@ -585,7 +599,7 @@ int gf_conv2d_backward(float *grad_in, float *grad_weight, float *grad_bias,
                     .grad_out = grad_out, .want_bias_grad = grad_bias != NULL,
                     .write = write, .workspace = workspace, .packed = workspace};
     if (grad_in && uses_winograd(s)) {
-        gf_conv2d_winograd_pack(workspace, weight, s, true);
+        gf_conv2d_winograd_pack(workspace, weight, s, winograd_tile(s, true), true);
     } else if (grad_in && uses_grid(s)) {
         gf_conv2d_grid_pack_flipped(workspace,
                                     workspace + (size_t)s->groups * gf_conv2d_grid_flipped_floats(s),

@@ -36,13 +36,17 @@ int gf_conv2d_backward(float *grad_in, float *grad_weight, float *grad_bias,
                        const float *grad_out, const float *in, const float *weight,
                        const gf_conv2d_shape *s, float *workspace, gf_grad_write write);
 
-/* 3x3 stride-1 convolutions use Winograd's F(2x2, 3x3) (nn/conv2d_winograd.h) unless
- * switched off, which selects the plain implicit products of nn/conv2d_grid.h (tests
- * and benchmarks compare the two; call only between convolutions). */
+/* 3x3 stride-1 convolutions use Winograd's F(2x2, 3x3) or F(4x4, 3x3)
+ * (nn/conv2d_winograd.h) unless switched off, which selects the plain implicit
+ * products of nn/conv2d_grid.h (tests and benchmarks compare them; call these only
+ * between convolutions). */
 void gf_conv2d_use_winograd(bool on);
 /* 3x3 stride-2 convolutions with padding 1 read the input's parity planes
  * (nn/conv2d_parity.h) unless switched off, which selects the plain im2col products
  * (tests and benchmarks compare the two; call only between convolutions). */
 void gf_conv2d_use_parity_planes(bool on);
+/* The Winograd tile: 2 for F(2x2, 3x3), 4 for F(4x4, 3x3) on every such convolution,
+ * or 0 (the default) for the rule of docs/kernels.md; any other value is an error. */
+int gf_conv2d_force_winograd_tile(int tile);
 
 #endif

@@ -1,16 +1,17 @@
-/* Winograd F(2x2, 3x3); see conv2d_winograd.h. Tile (i, j) of an image covers
- * outputs rows 2i, 2i + 1 and columns 2j, 2j + 1, and reads input rows 2i - 1 ..
- * 2i + 2 and columns 2j - 1 .. 2j + 2: rows 2i .. 2i + 3 and columns 2j .. 2j + 3 of
- * a copy of the plane with one zero row and column before it and enough after it.
- * Transformed tiles are stored [xi][channel][tile], tiles of a chunk's images side
- * by side, so that each xi is a matrix product over channels with long rows.
+/* Winograd F(2x2, 3x3) and F(4x4, 3x3); see conv2d_winograd.h. With tiles of m x m
+ * outputs (m = 2 or 4), tile (i, j) of an image covers output rows m i .. m i + m - 1
+ * and columns m j .. m j + m - 1, and reads input rows m i - 1 .. m i + m and columns
+ * m j - 1 .. m j + m: an (m + 2) x (m + 2) input tile, of a copy of the plane with one
+ * zero row and column before it and enough after it. Transformed tiles are stored
+ * [xi][channel][tile], tiles of a chunk's images side by side, so that each xi is a
+ * matrix product over channels with long rows.
  *
  * The transforms run over all tiles of a chunk's planes of one channel at once, in
  * vectors of GF_VL tiles (nn/vector_clones.h), whatever the planes' width: a plane is
- * kept as its four parity planes (even or odd rows, even or odd columns), each with
- * one value per tile at the tile's own index, so that the 16 inputs of every tile are
- * the parity planes read at the tile's index shifted by a tile row or column. The
- * shifts cross row and image edges, where lane masks give the zero padding. */
+ * kept as its m x m phase planes (rows and columns mod m), each with one value per
+ * tile at the tile's own index, so that the inputs of every tile are the phase planes
+ * read at the tile's index shifted by a tile row or column. The shifts cross row and
+ * image edges, where lane masks give the zero padding. */
 #include "nn/conv2d_winograd.h"
 
 #include <string.h>
@@ -19,25 +20,26 @@
 #include "core/size.h"
 #include "nn/vector_clones.h"
 
-enum { XI = 16, VL = GF_VL };
+enum { VL = GF_VL, MAX_XI = 36, MAX_PHASES = 16 };
 _Static_assert(VL == 16, "the shuffles below name 16 lanes");
 
-
-
 /* Tiles of a chunk in one matrix row: the target that sets the chunk's images,
- * about 256 KiB per buffer of transformed tiles ([16][channels][tiles] floats). */
+ * about 256 KiB per buffer of transformed tiles ([xi][channels][tiles] floats). */
 enum { CHUNK_FLOATS = 16 * 4096 };
 
 typedef struct geometry {
+    int m;              /* outputs per tile row and column: 2 or 4 */
+    int alpha;          /* inputs per tile row and column: m + 2 */
+    int xi;             /* transformed values per tile: alpha^2 */
     int th, tw, tiles;  /* tile rows, tile columns, tiles per image */
     int chunk;          /* images per chunk */
     int flat;           /* a chunk's tiles rounded up to whole vectors */
-    int guard;          /* floats before and after a parity plane that shifted reads reach */
-    size_t parity;      /* floats of a parity plane with its guards */
+    int guard;          /* floats before and after a phase plane that shifted reads reach */
+    size_t phase;       /* floats of a phase plane with its guards */
     size_t ld;          /* floats per row of a transformed-tile matrix */
 } geometry;
 
-/* Rows and matrices an odd number of cache lines apart: the transforms write 16
+/* Rows and matrices an odd number of cache lines apart: the transforms write 16 or 36
  * matrices at once and the products read many rows, which at power-of-two distances
  * would all fall into the same few sets of the L1 cache. */
 static size_t odd_lines(size_t floats) {
@@ -58,10 +60,10 @@ static int max_channels(const gf_conv2d_shape *s) {
 
 /* Images per chunk: about CHUNK_FLOATS floats per buffer, or up to twice as many
  * where the products then compute fewer columns per image (gf_gemm_nn_columns): at
- * 1x28x28 one 28x28 image is 196 tiles in 208 columns, two are 392 in 400; two 14x14
- * images 98 in 112, four 196 in 208. */
-static int chunk_of(const gf_conv2d_shape *s, int tiles) {
-    const size_t per_image = (size_t)XI * (size_t)max_channels(s) * (size_t)tiles;
+ * 1x28x28 one 28x28 image is 196 tiles of F(2, 3) in 208 columns, two are 392 in
+ * 400; two 14x14 images 98 in 112, four 196 in 208. */
+static int chunk_of(const gf_conv2d_shape *s, int tiles, int xi) {
+    const size_t per_image = (size_t)xi * (size_t)max_channels(s) * (size_t)tiles;
     const size_t batch = (size_t)s->batch;
     size_t chunk = CHUNK_FLOATS / per_image;
     if (chunk < 1) chunk = 1;
@@ -74,123 +76,148 @@ static int chunk_of(const gf_conv2d_shape *s, int tiles) {
     return (int)best;
 }
 
-static geometry geometry_of(const gf_conv2d_shape *s) {
+static geometry geometry_of(const gf_conv2d_shape *s, int m) {
     geometry g;
-    g.th = (s->in_h + 1) / 2;
-    g.tw = (s->in_w + 1) / 2;
+    g.m = m;
+    g.alpha = m + 2;
+    g.xi = g.alpha * g.alpha;
+    g.th = (s->in_h + m - 1) / m;
+    g.tw = (s->in_w + m - 1) / m;
     g.tiles = g.th * g.tw;
-    g.chunk = chunk_of(s, g.tiles);
+    g.chunk = chunk_of(s, g.tiles, g.xi);
     g.flat = (int)gf_size_round_up((size_t)g.chunk * (size_t)g.tiles, VL);
     g.guard = (int)round_to_line((size_t)g.tw + 1);
-    g.parity = round_to_line((size_t)g.flat + 2 * (size_t)g.guard);
+    g.phase = round_to_line((size_t)g.flat + 2 * (size_t)g.guard);
     /* the transforms write whole vectors: up to VL - 1 floats past a chunk's tiles */
     g.ld = odd_lines((size_t)g.flat);
     return g;
 }
 
 bool gf_conv2d_winograd_applies(const gf_conv2d_shape *s) {
-    /* with fewer channels the 16 products are too short to gain from */
+    /* with fewer channels the products are too short to gain from */
     return s->kernel == 3 && s->stride == 1 && s->padding == 1 && s->groups == 1 &&
            s->in_channels >= 8 && s->out_channels >= 8;
 }
 
-int gf_conv2d_winograd_chunk(const gf_conv2d_shape *s) { return geometry_of(s).chunk; }
+/* products per channel pair for an image's tiles of m x m outputs */
+static long products_of(const gf_conv2d_shape *s, int m) {
+    return (long)((s->in_h + m - 1) / m) * ((s->in_w + m - 1) / m) * (m + 2) * (m + 2);
+}
+
+/* The forward takes F(2, 3): F(4, 3)'s larger rounding of the outputs moves values
+ * near zero across the ReLUs after them, which changes the gradients by a position's
+ * whole share (docs/kernels.md). The gradients take the tile with fewer products per
+ * image, F(2, 3) on a tie (fewer roundings): F(2, 3) for planes of one or two rows or
+ * columns and for 5x5 to 6x6 ones, F(4, 3) for the rest (measured faster on every
+ * ResNet-20 plane, 7x7 to 32x32). */
+int gf_conv2d_winograd_tile_for(const gf_conv2d_shape *s, bool gradients) {
+    return gradients && products_of(s, 4) < products_of(s, 2) ? 4 : 2;
+}
+
+int gf_conv2d_winograd_chunk(const gf_conv2d_shape *s, int tile) {
+    return geometry_of(s, tile).chunk;
+}
 
 size_t gf_conv2d_winograd_shared_floats(const gf_conv2d_shape *s) {
     size_t forward = gf_gemm_packed_a_floats(s->out_channels, s->in_channels);
     size_t backward = gf_gemm_packed_a_floats(s->in_channels, s->out_channels);
-    size_t packed = gf_size_mul(XI, forward > backward ? forward : backward);
-    return gf_size_add(round_to_line(packed),
-                       gf_size_mul(XI, (size_t)s->in_channels * (size_t)s->out_channels));
+    size_t packed = gf_size_mul(MAX_XI, forward > backward ? forward : backward);
+    return gf_size_add(round_to_line(packed), (size_t)s->in_channels * (size_t)s->out_channels);
 }
-
-/* The four parity planes of a chunk's planes of one channel: [pr * 2 + pc][tile],
- * pr (pc) 0 for even rows (columns), 1 for odd, with `guard` floats either side. */
-enum { EE, EO, OE, OO };
 
 /* Lane masks over a chunk's tiles: whether tile t has a neighbour above (UP), below
  * (DOWN), left (LEFT) and right (RIGHT) in its image; 0 past the chunk's tiles. */
 enum { UP, DOWN, LEFT, RIGHT, MASKS };
 
-/* [V: 16 x in x ld][products (M or dV): 16 x max(in, out) x ld][dM: 16 x out x ld]
- * [dU: 16 x out x in][gf_gemm_nt scratch][4 parity planes][the lane masks][a plane] */
+/* [V: xi x in x ld][products (M or dV): xi x max(in, out) x ld][dM: xi x out x ld]
+ * [dU: xi x out x in][gf_gemm_nt scratch][m^2 phase planes][the lane masks][a plane] */
 typedef struct buffers {
     float *v, *products, *dm, *du, *nt;
-    float *parity[4];
+    float *phase[MAX_PHASES]; /* [row phase * m + column phase], m^2 of them */
     int *mask[MASKS];
     float *plane; /* an output plane put together */
 } buffers;
 
-static buffers buffers_of(float *scratch, const gf_conv2d_shape *s, const geometry *g) {
-    buffers b;
-    const size_t in = (size_t)s->in_channels, out = (size_t)s->out_channels;
-    b.v = scratch;
-    b.products = b.v + XI * xi_stride((int)in, g);
-    b.dm = b.products + XI * xi_stride(max_channels(s), g);
-    b.du = b.dm + XI * xi_stride((int)out, g);
-    b.nt = b.du + round_to_line(XI * out * in);
-    float *next = b.nt + round_to_line(gf_gemm_nt_scratch_floats(g->chunk * g->tiles));
-    for (int p = 0; p < 4; p++) {
-        b.parity[p] = next + g->guard;
-        next += g->parity;
-    }
-    for (int m = 0; m < MASKS; m++) {
-        b.mask[m] = (int *)next; /* int and float are both 4 bytes (vector_clones.h) */
-        next += g->flat;
-    }
-    b.plane = next;
-    return b;
+/* a plane put together in whole vectors of m VL floats, the last row's past its end */
+static size_t plane_floats(const gf_conv2d_shape *s, const geometry *g) {
+    return (size_t)s->in_h * (size_t)s->in_w + (size_t)g->m * VL;
 }
 
-static size_t plane_floats(const gf_conv2d_shape *s) {
-    return (size_t)s->in_h * (size_t)s->in_w + 2 * VL;
+/* the scratch floats of one tile size, and the buffers in them when `b` is not NULL */
+static size_t scratch_of(float *scratch, buffers *b, const gf_conv2d_shape *s,
+                         const geometry *g) {
+    const size_t xi = (size_t)g->xi, in = (size_t)s->in_channels, out = (size_t)s->out_channels;
+    const size_t sizes[] = {
+        xi * xi_stride((int)in, g),
+        xi * xi_stride(max_channels(s), g),
+        xi * xi_stride((int)out, g),
+        round_to_line(xi * out * in),
+        round_to_line(gf_gemm_nt_scratch_floats(g->chunk * g->tiles)),
+    };
+    float **starts[] = {b ? &b->v : NULL, b ? &b->products : NULL, b ? &b->dm : NULL,
+                        b ? &b->du : NULL, b ? &b->nt : NULL};
+    size_t floats = 0;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        if (b) *starts[i] = scratch + floats;
+        floats = gf_size_add(floats, sizes[i]);
+    }
+    for (int p = 0; p < g->m * g->m; p++) {
+        if (b) b->phase[p] = scratch + floats + g->guard;
+        floats = gf_size_add(floats, g->phase);
+    }
+    for (int k = 0; k < MASKS; k++) {
+        /* int and float are both 4 bytes (vector_clones.h) */
+        if (b) b->mask[k] = (int *)(void *)(scratch + floats);
+        floats = gf_size_add(floats, (size_t)g->flat);
+    }
+    if (b) b->plane = scratch + floats;
+    return gf_size_add(floats, plane_floats(s, g));
 }
 
 size_t gf_conv2d_winograd_scratch_floats(const gf_conv2d_shape *s) {
-    const geometry g = geometry_of(s);
-    size_t floats = gf_size_mul(XI, gf_size_add(gf_size_add(xi_stride(s->in_channels, &g),
-                                                            xi_stride(max_channels(s), &g)),
-                                                xi_stride(s->out_channels, &g)));
-    floats = gf_size_add(floats, round_to_line(gf_size_mul(XI, (size_t)s->in_channels *
-                                                                   (size_t)s->out_channels)));
-    floats = gf_size_add(floats, round_to_line(gf_gemm_nt_scratch_floats(g.chunk * g.tiles)));
-    floats = gf_size_add(floats, 4 * g.parity);
-    floats = gf_size_add(floats, MASKS * (size_t)g.flat);
-    return gf_size_add(floats, plane_floats(s));
+    const geometry two = geometry_of(s, 2), four = geometry_of(s, 4);
+    const size_t a = scratch_of(NULL, NULL, s, &two), b = scratch_of(NULL, NULL, s, &four);
+    return a > b ? a : b;
 }
 
 size_t gf_conv2d_winograd_row_count(const gf_conv2d_shape *s) {
     return (size_t)s->in_channels + (size_t)s->out_channels;
 }
 
-/* G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1] */
-static const float G[4][3] = {{1.0f, 0.0f, 0.0f}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f},
-                              {0.0f, 0.0f, 1.0f}};
+/* G of F(2, 3) and of F(4, 3) (points 0, 1, -1 and 0, 1, -1, 2, -2, and infinity) */
+static const double G2[4][3] = {{1.0, 0.0, 0.0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5},
+                                {0.0, 0.0, 1.0}};
+static const double G4[6][3] = {{1.0 / 4, 0.0, 0.0},
+                                {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                {0.0, 0.0, 1.0}};
+
+static double g_entry(int m, int a, int q) { return m == 2 ? G2[a][q] : G4[a][q]; }
 
 void gf_conv2d_winograd_pack(float *shared, const float *weight, const gf_conv2d_shape *s,
-                             bool transposed) {
-    const int in = s->in_channels, out = s->out_channels;
-    const size_t matrix = (size_t)in * (size_t)out;
+                             int tile, bool transposed) {
+    const int in = s->in_channels, out = s->out_channels, alpha = tile + 2;
     size_t forward = gf_gemm_packed_a_floats(out, in), backward = gf_gemm_packed_a_floats(in, out);
-    float *unpacked = shared + round_to_line(XI * (forward > backward ? forward : backward));
-    for (int k = 0; k < out; k++)
-        for (int c = 0; c < in; c++) {
-            const float *g = weight + ((size_t)k * in + c) * 9;
-            float gg[4][3]; /* G g */
-            for (int a = 0; a < 4; a++)
-                for (int q = 0; q < 3; q++)
-                    gg[a][q] = G[a][0] * g[q] + G[a][1] * g[3 + q] + G[a][2] * g[6 + q];
-            for (int a = 0; a < 4; a++)
-                for (int b = 0; b < 4; b++)
-                    unpacked[(size_t)(a * 4 + b) * matrix + (size_t)k * in + c] =
-                        gg[a][0] * G[b][0] + gg[a][1] * G[b][1] + gg[a][2] * G[b][2];
-        }
-    for (int xi = 0; xi < XI; xi++) {
-        const float *u = unpacked + (size_t)xi * matrix;
+    /* one matrix U[xi] at a time, packed before the next */
+    float *unpacked = shared + round_to_line(MAX_XI * (forward > backward ? forward : backward));
+    for (int xi = 0; xi < alpha * alpha; xi++) {
+        const int a = xi / alpha, b = xi % alpha;
+        for (int k = 0; k < out; k++)
+            for (int c = 0; c < in; c++) {
+                const float *g = weight + ((size_t)k * in + c) * 9;
+                double u = 0.0; /* (G g G^T)[a][b], in double: G of F(4, 3) has sixths */
+                for (int r = 0; r < 3; r++)
+                    u += g_entry(tile, b, r) * (g_entry(tile, a, 0) * g[r] +
+                                                g_entry(tile, a, 1) * g[3 + r] +
+                                                g_entry(tile, a, 2) * g[6 + r]);
+                unpacked[(size_t)k * in + c] = (float)u;
+            }
         if (transposed)
-            gf_gemm_pack_a(shared + (size_t)xi * backward, u, in, true, in, out);
+            gf_gemm_pack_a(shared + (size_t)xi * backward, unpacked, in, true, in, out);
         else
-            gf_gemm_pack_a(shared + (size_t)xi * forward, u, in, false, out, in);
+            gf_gemm_pack_a(shared + (size_t)xi * forward, unpacked, in, false, out, in);
     }
 }
 
@@ -218,29 +245,27 @@ static void set_masks(const buffers *b, int n, const geometry *g) {
     __builtin_shufflevector(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
 
 /* Planes (images first .. first + images - 1, channel c) of a [N, channels, H, W]
- * tensor into the parity planes: position (2 ti + pr, 2 tj + pc) of image i is
- * parity[pr * 2 + pc][i * tiles + ti * tw + tj], zero past the plane's edge. A row
- * goes VL column pairs at a time, read in two vectors past its end (only the
+ * tensor into the phase planes: position (m ti + pr, m tj + pc) of image i is
+ * phase[pr * m + pc][i * tiles + ti * tw + tj], zero past the plane's edge. A row
+ * goes VL column groups of m at a time, read in m vectors past its end (only the
  * tensor's last floats through a copy) and stored in whole vectors past its tile
  * row, into places a later row or image overwrites, or the guard. */
-GF_VECTOR_CLONES static void split_planes(float *const parity[4], const float *tensor, int first,
-                                          int images, int c, int channels,
+GF_VECTOR_CLONES static void split_planes(float *const phase[MAX_PHASES], const float *tensor,
+                                          int first, int images, int c, int channels,
                                           const gf_conv2d_shape *s, const geometry *g) {
-    const int h = s->in_h, w = s->in_w, tw = g->tw;
+    const int h = s->in_h, w = s->in_w, tw = g->tw, m = g->m;
     const float *end = tensor + (size_t)s->batch * channels * (size_t)h * w;
     for (int i = 0; i < images; i++) {
         const float *src = tensor + ((size_t)(first + i) * channels + c) * (size_t)h * w;
         for (int y = 0; y < h; y++) {
-            const size_t at = (size_t)i * g->tiles + (size_t)(y / 2) * tw;
-            float *even = parity[(y % 2) * 2] + at, *odd = parity[(y % 2) * 2 + 1] + at;
+            const size_t at = (size_t)i * g->tiles + (size_t)(y / m) * tw;
+            float *const *row = phase + (y % m) * m; /* the row's m column phases */
             for (int j = 0; j < tw; j += VL) {
-                const float *x = src + (size_t)y * w + 2 * j;
-                if (c + 1 < channels) { /* the next channel's plane: read next */
-                    __builtin_prefetch(x + (size_t)h * w);
-                    __builtin_prefetch(x + (size_t)h * w + VL);
-                }
-                float copy[2 * VL];
-                if (x + 2 * VL > end) {
+                const float *x = src + (size_t)y * w + (size_t)m * j;
+                if (c + 1 < channels) /* the next channel's plane: read next */
+                    for (int k = 0; k < m; k++) __builtin_prefetch(x + (size_t)h * w + k * VL);
+                float copy[4 * VL];
+                if (x + m * VL > end) {
                     memset(copy, 0, sizeof copy);
                     memcpy(copy, x, sizeof(float) * (size_t)(end - x));
                     x = copy;
@@ -248,38 +273,64 @@ GF_VECTOR_CLONES static void split_planes(float *const parity[4], const float *t
                 gf_vec a, b;
                 GF_VEC_LOAD(a, x);
                 GF_VEC_LOAD(b, x + VL);
-                GF_VEC_STORE(even + j, EVENS(a, b));
-                GF_VEC_STORE(odd + j, ODDS(a, b));
+                if (m == 2) {
+                    GF_VEC_STORE(row[0] + at + j, EVENS(a, b));
+                    GF_VEC_STORE(row[1] + at + j, ODDS(a, b));
+                } else {
+                    gf_vec c2, d;
+                    GF_VEC_LOAD(c2, x + 2 * VL);
+                    GF_VEC_LOAD(d, x + 3 * VL);
+                    const gf_vec even_ab = EVENS(a, b), even_cd = EVENS(c2, d);
+                    const gf_vec odd_ab = ODDS(a, b), odd_cd = ODDS(c2, d);
+                    GF_VEC_STORE(row[0] + at + j, EVENS(even_ab, even_cd));
+                    GF_VEC_STORE(row[1] + at + j, EVENS(odd_ab, odd_cd));
+                    GF_VEC_STORE(row[2] + at + j, ODDS(even_ab, even_cd));
+                    GF_VEC_STORE(row[3] + at + j, ODDS(odd_ab, odd_cd));
+                }
             }
-            if (w % 2) odd[tw - 1] = 0.0f; /* read from past the row */
+            /* columns past the row, read from the next one */
+            for (int pc = w - m * (tw - 1); pc < m; pc++) row[pc][at + (size_t)tw - 1] = 0.0f;
         }
-        if (h % 2) {
-            const size_t at = (size_t)i * g->tiles + (size_t)(g->th - 1) * tw;
-            memset(parity[OE] + at, 0, sizeof(float) * (size_t)tw);
-            memset(parity[OO] + at, 0, sizeof(float) * (size_t)tw);
-        }
+        const size_t last = (size_t)i * g->tiles + (size_t)(g->th - 1) * tw;
+        for (int pr = h - m * (g->th - 1); pr < m; pr++) /* rows past the plane */
+            for (int pc = 0; pc < m; pc++)
+                memset(phase[pr * m + pc] + last, 0, sizeof(float) * (size_t)tw);
     }
 }
 
-/* The inverse of split_planes: dst = (or +=, `add`) the parity planes' values. The
- * rows are put together in `plane` (h w + 2 VL floats) in whole vectors, each past
- * its row into the next one, which overwrites it; then the plane goes to dst in one
- * run, so that no write reaches past it (into another thread's image). */
-GF_VECTOR_CLONES static void join_planes(float *tensor, bool add, const float *const parity[4],
-                                         float *plane, int first, int images, int c,
-                                         int channels, const gf_conv2d_shape *s,
-                                         const geometry *g) {
-    const int h = s->in_h, w = s->in_w, tw = g->tw, size = h * w;
+/* The inverse of split_planes: dst = (or +=, `add`) the phase planes' values. The
+ * rows are put together in `plane` (plane_floats) in whole vectors, each past its row
+ * into the next one, which overwrites it; then the plane goes to dst in one run, so
+ * that no write reaches past it (into another thread's image). */
+GF_VECTOR_CLONES static void join_planes(float *tensor, bool add,
+                                         const float *const phase[MAX_PHASES], float *plane,
+                                         int first, int images, int c, int channels,
+                                         const gf_conv2d_shape *s, const geometry *g) {
+    const int h = s->in_h, w = s->in_w, tw = g->tw, m = g->m, size = h * w;
     for (int i = 0; i < images; i++) {
         for (int y = 0; y < h; y++) {
-            const size_t at = (size_t)i * g->tiles + (size_t)(y / 2) * tw;
-            const float *even = parity[(y % 2) * 2] + at, *odd = parity[(y % 2) * 2 + 1] + at;
+            const size_t at = (size_t)i * g->tiles + (size_t)(y / m) * tw;
+            const float *const *row = phase + (y % m) * m;
             for (int j = 0; j < tw; j += VL) {
-                gf_vec e, o;
-                GF_VEC_LOAD(e, even + j);
-                GF_VEC_LOAD(o, odd + j);
-                GF_VEC_STORE(plane + (size_t)y * w + 2 * j, LOW(e, o));
-                GF_VEC_STORE(plane + (size_t)y * w + 2 * j + VL, HIGH(e, o));
+                float *to = plane + (size_t)y * w + (size_t)m * j;
+                gf_vec a, b;
+                GF_VEC_LOAD(a, row[0] + at + j);
+                GF_VEC_LOAD(b, row[1] + at + j);
+                if (m == 2) {
+                    GF_VEC_STORE(to, LOW(a, b));
+                    GF_VEC_STORE(to + VL, HIGH(a, b));
+                } else {
+                    gf_vec c2, d;
+                    GF_VEC_LOAD(c2, row[2] + at + j);
+                    GF_VEC_LOAD(d, row[3] + at + j);
+                    /* columns 0 mod 2 (phases 0 and 2) and 1 mod 2 (1 and 3), then both */
+                    const gf_vec even_low = LOW(a, c2), even_high = HIGH(a, c2);
+                    const gf_vec odd_low = LOW(b, d), odd_high = HIGH(b, d);
+                    GF_VEC_STORE(to, LOW(even_low, odd_low));
+                    GF_VEC_STORE(to + VL, HIGH(even_low, odd_low));
+                    GF_VEC_STORE(to + 2 * VL, LOW(even_high, odd_high));
+                    GF_VEC_STORE(to + 3 * VL, HIGH(even_high, odd_high));
+                }
             }
         }
         float *restrict dst = tensor + ((size_t)(first + i) * channels + c) * (size_t)size;
@@ -291,35 +342,37 @@ GF_VECTOR_CLONES static void join_planes(float *tensor, bool add, const float *c
     }
 }
 
-/* Tile t reads padded rows 2 ti .. 2 ti + 3, i.e. plane rows 2 ti - 1 .. 2 ti + 2:
- * row r of the tile is the odd rows of tile row ti - 1, the even and odd rows of tile
- * row ti, the even rows of tile row ti + 1; the same for columns. */
-static const int parity_of[4] = {1, 0, 1, 0}; /* of row (column) r of a tile */
-static const int shift_of[4] = {-1, 0, 0, 1}; /* tile rows (columns) away */
+/* Row r of an (m + 2)-row input tile is plane row m ti - 1 + r: the last phase of tile
+ * row ti - 1, the m phases of tile row ti, the first phase of tile row ti + 1; the
+ * same for columns. */
+static const int phase_of2[4] = {1, 0, 1, 0}, shift_of2[4] = {-1, 0, 0, 1};
+static const int phase_of4[6] = {3, 0, 1, 2, 3, 0}, shift_of4[6] = {-1, 0, 0, 0, 0, 1};
 
 #define MASKED(v, m) ((gf_vec)((gf_ivec)(v) & (m)))
 
-/* the lane masks of tiles t .. t + VL - 1 for rows and columns r = 0..3 of a tile (a
- * macro, as vectors must not cross between cloned and plain functions) */
-#define EDGE_MASKS(row_mask, column_mask, mask, t)                                        \
-    gf_ivec row_mask[4], column_mask[4];                                                  \
+/* the lane masks of tiles t .. t + VL - 1 for rows and columns r = 0 .. alpha - 1 of
+ * a tile (a macro, as vectors must not cross between cloned and plain functions) */
+#define EDGE_MASKS(row_mask, column_mask, alpha, mask, t)                                 \
+    gf_ivec row_mask[alpha], column_mask[alpha];                                          \
+    for (int edge_ = 1; edge_ < (alpha) - 1; edge_++)                                     \
+        row_mask[edge_] = column_mask[edge_] = ~(gf_ivec){0};                             \
     memcpy(&row_mask[0], (mask)[UP] + (t), sizeof row_mask[0]);                           \
-    memcpy(&row_mask[3], (mask)[DOWN] + (t), sizeof row_mask[3]);                         \
+    memcpy(&row_mask[(alpha) - 1], (mask)[DOWN] + (t), sizeof row_mask[0]);               \
     memcpy(&column_mask[0], (mask)[LEFT] + (t), sizeof column_mask[0]);                   \
-    memcpy(&column_mask[3], (mask)[RIGHT] + (t), sizeof column_mask[3]);                  \
-    row_mask[1] = row_mask[2] = column_mask[1] = column_mask[2] = ~(gf_ivec){0}
+    memcpy(&column_mask[(alpha) - 1], (mask)[RIGHT] + (t), sizeof column_mask[0])
 
 /* V[xi][t] = (B^T d B)[xi] for the chunk's tiles t < n of one channel, B^T = [1 0 -1 0;
  * 0 1 1 0; 0 -1 1 0; 0 1 0 -1]; dst[xi * stride + t]. */
-GF_VECTOR_CLONES static void input_transform(float *dst, size_t stride, const float *const parity[4],
-                                             const int *const mask[MASKS], int n, int tw) {
+GF_VECTOR_CLONES static void input_transform2(float *dst, size_t stride,
+                                              const float *const phase[MAX_PHASES],
+                                              const int *const mask[MASKS], int n, int tw) {
     for (int t = 0; t < n; t += VL) {
-        EDGE_MASKS(row_mask, column_mask, mask, t);
+        EDGE_MASKS(row_mask, column_mask, 4, mask, t);
         gf_vec d[4][4], u[4][4];
         for (int r = 0; r < 4; r++)
             for (int q = 0; q < 4; q++) {
-                GF_VEC_LOAD(d[r][q], parity[parity_of[r] * 2 + parity_of[q]] + t +
-                                         shift_of[r] * tw + shift_of[q]);
+                GF_VEC_LOAD(d[r][q], phase[phase_of2[r] * 2 + phase_of2[q]] + t +
+                                         shift_of2[r] * tw + shift_of2[q]);
                 d[r][q] = MASKED(d[r][q], row_mask[r] & column_mask[q]);
             }
         for (int q = 0; q < 4; q++) {
@@ -337,21 +390,68 @@ GF_VECTOR_CLONES static void input_transform(float *dst, size_t stride, const fl
     }
 }
 
+/* B^T of F(4, 3) on six values: [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0;
+ * 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1] */
+#define INPUT_ROWS4(u, d)                                                     \
+    do {                                                                      \
+        const gf_vec sum12_ = (d)[1] + (d)[2], diff12_ = (d)[1] - (d)[2];     \
+        const gf_vec sum34_ = (d)[3] + (d)[4], diff34_ = (d)[4] - (d)[3];     \
+        const gf_vec rest_ = (d)[4] - (d)[2], odd_ = (d)[3] - (d)[1];         \
+        (u)[0] = 4.0f * (d)[0] - 5.0f * (d)[2] + (d)[4];                      \
+        (u)[1] = sum34_ - 4.0f * sum12_;                                      \
+        (u)[2] = diff34_ + 4.0f * diff12_;                                    \
+        (u)[3] = rest_ + 2.0f * odd_;                                         \
+        (u)[4] = rest_ - 2.0f * odd_;                                         \
+        (u)[5] = 4.0f * (d)[1] - 5.0f * (d)[3] + (d)[5];                      \
+    } while (0)
+
+/* V = B^T d B of F(4, 3) for the chunk's tiles t < n of one channel: each tile row
+ * first (into w), then each column of w. */
+GF_VECTOR_CLONES static void input_transform4(float *dst, size_t stride,
+                                              const float *const phase[MAX_PHASES],
+                                              const int *const mask[MASKS], int n, int tw) {
+    for (int t = 0; t < n; t += VL) {
+        EDGE_MASKS(row_mask, column_mask, 6, mask, t);
+        gf_vec w[6][6];
+        for (int r = 0; r < 6; r++) {
+            gf_vec d[6];
+            for (int q = 0; q < 6; q++) {
+                GF_VEC_LOAD(d[q], phase[phase_of4[r] * 4 + phase_of4[q]] + t +
+                                      shift_of4[r] * tw + shift_of4[q]);
+                d[q] = MASKED(d[q], row_mask[r] & column_mask[q]);
+            }
+            INPUT_ROWS4(w[r], d);
+        }
+        for (int b = 0; b < 6; b++) {
+            gf_vec column[6], v[6];
+            for (int r = 0; r < 6; r++) column[r] = w[r][b];
+            INPUT_ROWS4(v, column);
+            for (int a = 0; a < 6; a++) GF_VEC_STORE(dst + (size_t)(a * 6 + b) * stride + t, v[a]);
+        }
+    }
+}
+
 /* Transforms a chunk's input planes into V. */
 static void transform_inputs(const buffers *b, const float *tensor, int first, int images,
                              const gf_conv2d_shape *s, const geometry *g) {
     const size_t stride = xi_stride(s->in_channels, g);
+    const int n = images * g->tiles;
     for (int c = 0; c < s->in_channels; c++) {
-        split_planes(b->parity, tensor, first, images, c, s->in_channels, s, g);
-        input_transform(b->v + (size_t)c * g->ld, stride, (const float *const *)b->parity,
-                        (const int *const *)b->mask, images * g->tiles, g->tw);
+        split_planes(b->phase, tensor, first, images, c, s->in_channels, s, g);
+        float *v = b->v + (size_t)c * g->ld;
+        const float *const *phase = (const float *const *)b->phase;
+        const int *const *mask = (const int *const *)b->mask;
+        if (g->m == 2)
+            input_transform2(v, stride, phase, mask, n, g->tw);
+        else
+            input_transform4(v, stride, phase, mask, n, g->tw);
     }
 }
 
 /* Y = A^T M A (+ bias) for the chunk's tiles t < n of one output channel, A^T =
- * [1 1 1 0; 0 1 -1 -1], into the parity planes of the output. */
-GF_VECTOR_CLONES static void output_transform(float *const parity[4], const float *m,
-                                              size_t stride, float bias, int n) {
+ * [1 1 1 0; 0 1 -1 -1], into the phase planes of the output. */
+GF_VECTOR_CLONES static void output_transform2(float *const phase[MAX_PHASES], const float *m,
+                                               size_t stride, float bias, int n) {
     for (int t = 0; t < n; t += VL) {
         gf_vec x[4][4], r0[4], r1[4];
         for (int a = 0; a < 4; a++)
@@ -360,23 +460,54 @@ GF_VECTOR_CLONES static void output_transform(float *const parity[4], const floa
             r0[q] = x[0][q] + x[1][q] + x[2][q];
             r1[q] = x[1][q] - x[2][q] - x[3][q];
         }
-        GF_VEC_STORE(parity[EE] + t, r0[0] + r0[1] + r0[2] + bias);
-        GF_VEC_STORE(parity[EO] + t, r0[1] - r0[2] - r0[3] + bias);
-        GF_VEC_STORE(parity[OE] + t, r1[0] + r1[1] + r1[2] + bias);
-        GF_VEC_STORE(parity[OO] + t, r1[1] - r1[2] - r1[3] + bias);
+        GF_VEC_STORE(phase[0] + t, r0[0] + r0[1] + r0[2] + bias);
+        GF_VEC_STORE(phase[1] + t, r0[1] - r0[2] - r0[3] + bias);
+        GF_VEC_STORE(phase[2] + t, r1[0] + r1[1] + r1[2] + bias);
+        GF_VEC_STORE(phase[3] + t, r1[1] - r1[2] - r1[3] + bias);
+    }
+}
+
+/* A^T of F(4, 3) on six values: [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0;
+ * 0 1 -1 8 -8 1] */
+#define OUTPUT_ROWS4(y, x)                                                    \
+    do {                                                                      \
+        const gf_vec sum12_ = (x)[1] + (x)[2], diff12_ = (x)[1] - (x)[2];     \
+        const gf_vec sum34_ = (x)[3] + (x)[4], diff34_ = (x)[3] - (x)[4];     \
+        (y)[0] = (x)[0] + sum12_ + sum34_;                                    \
+        (y)[1] = diff12_ + 2.0f * diff34_;                                    \
+        (y)[2] = sum12_ + 4.0f * sum34_;                                      \
+        (y)[3] = diff12_ + 8.0f * diff34_ + (x)[5];                           \
+    } while (0)
+
+/* Y = A^T M A (+ bias) of F(4, 3): each column of M first (into r), then each row. */
+GF_VECTOR_CLONES static void output_transform4(float *const phase[MAX_PHASES], const float *m,
+                                               size_t stride, float bias, int n) {
+    for (int t = 0; t < n; t += VL) {
+        gf_vec r[4][6];
+        for (int q = 0; q < 6; q++) {
+            gf_vec column[6], y[4];
+            for (int a = 0; a < 6; a++) GF_VEC_LOAD(column[a], m + (size_t)(a * 6 + q) * stride + t);
+            OUTPUT_ROWS4(y, column);
+            for (int a = 0; a < 4; a++) r[a][q] = y[a];
+        }
+        for (int a = 0; a < 4; a++) {
+            gf_vec y[4];
+            OUTPUT_ROWS4(y, r[a]);
+            for (int b = 0; b < 4; b++) GF_VEC_STORE(phase[a * 4 + b] + t, y[b] + bias);
+        }
     }
 }
 
 /* dM[xi][t] = (A dY A^T)[xi] for the chunk's tiles t < n of one output channel, from
- * the parity planes of the output gradient. */
-GF_VECTOR_CLONES static void gradient_transform(float *dst, size_t stride,
-                                                const float *const parity[4], int n) {
+ * the phase planes of the output gradient. */
+GF_VECTOR_CLONES static void gradient_transform2(float *dst, size_t stride,
+                                                 const float *const phase[MAX_PHASES], int n) {
     for (int t = 0; t < n; t += VL) {
         gf_vec h[4][2], top[2], bottom[2];
-        GF_VEC_LOAD(top[0], parity[EE] + t);
-        GF_VEC_LOAD(top[1], parity[EO] + t);
-        GF_VEC_LOAD(bottom[0], parity[OE] + t);
-        GF_VEC_LOAD(bottom[1], parity[OO] + t);
+        GF_VEC_LOAD(top[0], phase[0] + t);
+        GF_VEC_LOAD(top[1], phase[1] + t);
+        GF_VEC_LOAD(bottom[0], phase[2] + t);
+        GF_VEC_LOAD(bottom[1], phase[3] + t);
         for (int q = 0; q < 2; q++) {
             h[0][q] = top[q];
             h[1][q] = top[q] + bottom[q];
@@ -392,16 +523,50 @@ GF_VECTOR_CLONES static void gradient_transform(float *dst, size_t stride,
     }
 }
 
+/* A of F(4, 3) (the transpose of A^T) on four values, giving six */
+#define GRADIENT_ROWS4(h, y)                                                  \
+    do {                                                                      \
+        const gf_vec even_ = (y)[0] + (y)[2], odd_ = (y)[1] + (y)[3];         \
+        const gf_vec even4_ = (y)[0] + 4.0f * (y)[2];                         \
+        const gf_vec odd4_ = 2.0f * (y)[1] + 8.0f * (y)[3];                   \
+        (h)[0] = (y)[0];                                                      \
+        (h)[1] = even_ + odd_;                                                \
+        (h)[2] = even_ - odd_;                                                \
+        (h)[3] = even4_ + odd4_;                                              \
+        (h)[4] = even4_ - odd4_;                                              \
+        (h)[5] = (y)[3];                                                      \
+    } while (0)
+
+/* dM = A dY A^T of F(4, 3): each column of the 4 x 4 output gradient first (into h),
+ * then each of h's six rows. */
+GF_VECTOR_CLONES static void gradient_transform4(float *dst, size_t stride,
+                                                 const float *const phase[MAX_PHASES], int n) {
+    for (int t = 0; t < n; t += VL) {
+        gf_vec h[6][4];
+        for (int q = 0; q < 4; q++) {
+            gf_vec column[4], x[6];
+            for (int a = 0; a < 4; a++) GF_VEC_LOAD(column[a], phase[a * 4 + q] + t);
+            GRADIENT_ROWS4(x, column);
+            for (int a = 0; a < 6; a++) h[a][q] = x[a];
+        }
+        for (int a = 0; a < 6; a++) {
+            gf_vec x[6];
+            GRADIENT_ROWS4(x, h[a]);
+            for (int b = 0; b < 6; b++) GF_VEC_STORE(dst + (size_t)(a * 6 + b) * stride + t, x[b]);
+        }
+    }
+}
+
 /* The input gradient of the chunk's tiles t < n of one input channel, from dV[xi][t]:
- * each tile adds B dV B^T onto its 4 x 4 input positions in the parity planes (which
- * must start at zero), the inverse of input_transform's reads; tiles overlap their
+ * each tile adds B dV B^T onto its 4 x 4 input positions in the phase planes (which
+ * must start at zero), the inverse of input_transform2's reads; tiles overlap their
  * neighbours by two rows and columns, and the masked lanes add zeros. */
-GF_VECTOR_CLONES static void scatter_transform(float *const parity[4], const float *dv,
-                                               size_t stride, const int *const mask[MASKS], int n,
-                                               int tw) {
+GF_VECTOR_CLONES static void scatter_transform2(float *const phase[MAX_PHASES], const float *dv,
+                                                size_t stride, const int *const mask[MASKS],
+                                                int n, int tw) {
     for (int t = 0; t < n; t += VL) {
         /* a lane past n (no tile) adds only at its own index, which nothing reads */
-        EDGE_MASKS(row_mask, column_mask, mask, t);
+        EDGE_MASKS(row_mask, column_mask, 4, mask, t);
         gf_vec d[4][4], w[4][4], x[4][4];
         for (int a = 0; a < 4; a++)
             for (int q = 0; q < 4; q++) GF_VEC_LOAD(d[a][q], dv + (size_t)(a * 4 + q) * stride + t);
@@ -419,8 +584,8 @@ GF_VECTOR_CLONES static void scatter_transform(float *const parity[4], const flo
         }
         for (int r = 0; r < 4; r++)
             for (int q = 0; q < 4; q++) {
-                float *p = parity[parity_of[r] * 2 + parity_of[q]] + t + shift_of[r] * tw +
-                           shift_of[q];
+                float *p = phase[phase_of2[r] * 2 + phase_of2[q]] + t + shift_of2[r] * tw +
+                           shift_of2[q];
                 gf_vec old;
                 GF_VEC_LOAD(old, p);
                 GF_VEC_STORE(p, old + MASKED(x[r][q], row_mask[r] & column_mask[q]));
@@ -428,11 +593,55 @@ GF_VECTOR_CLONES static void scatter_transform(float *const parity[4], const flo
     }
 }
 
-void gf_conv2d_winograd_forward(const gf_conv2d_images *a, float *out, const float *in,
-                                const float *packed, const float *bias) {
+/* B of F(4, 3) (the transpose of B^T) on six values */
+#define SCATTER_ROWS4(x, v)                                                   \
+    do {                                                                      \
+        const gf_vec sum12_ = (v)[1] + (v)[2], diff12_ = (v)[2] - (v)[1];     \
+        const gf_vec sum34_ = (v)[3] + (v)[4], diff34_ = (v)[4] - (v)[3];     \
+        (x)[0] = 4.0f * (v)[0];                                               \
+        (x)[1] = 4.0f * diff12_ + 2.0f * diff34_ + 4.0f * (v)[5];             \
+        (x)[2] = -5.0f * (v)[0] - 4.0f * sum12_ - sum34_;                     \
+        (x)[3] = -diff12_ - 2.0f * diff34_ - 5.0f * (v)[5];                   \
+        (x)[4] = (v)[0] + sum12_ + sum34_;                                    \
+        (x)[5] = (v)[5];                                                      \
+    } while (0)
+
+/* The input gradient of F(4, 3): each tile adds B dV B^T onto its 6 x 6 input
+ * positions (tiles overlap their neighbours by two rows and columns), each column of
+ * dV first (into w), then each row of w. */
+GF_VECTOR_CLONES static void scatter_transform4(float *const phase[MAX_PHASES], const float *dv,
+                                                size_t stride, const int *const mask[MASKS],
+                                                int n, int tw) {
+    for (int t = 0; t < n; t += VL) {
+        /* a lane past n (no tile) adds only at its own index, which nothing reads */
+        EDGE_MASKS(row_mask, column_mask, 6, mask, t);
+        gf_vec w[6][6];
+        for (int q = 0; q < 6; q++) {
+            gf_vec column[6], x[6];
+            for (int a = 0; a < 6; a++) GF_VEC_LOAD(column[a], dv + (size_t)(a * 6 + q) * stride + t);
+            SCATTER_ROWS4(x, column);
+            for (int r = 0; r < 6; r++) w[r][q] = x[r];
+        }
+        for (int r = 0; r < 6; r++) {
+            gf_vec x[6];
+            SCATTER_ROWS4(x, w[r]);
+            for (int q = 0; q < 6; q++) {
+                float *p = phase[phase_of4[r] * 4 + phase_of4[q]] + t + shift_of4[r] * tw +
+                           shift_of4[q];
+                gf_vec old;
+                GF_VEC_LOAD(old, p);
+                GF_VEC_STORE(p, old + MASKED(x[q], row_mask[r] & column_mask[q]));
+            }
+        }
+    }
+}
+
+void gf_conv2d_winograd_forward(const gf_conv2d_images *a, int tile, float *out,
+                                const float *in, const float *packed, const float *bias) {
     const gf_conv2d_shape *s = a->s;
-    const geometry g = geometry_of(s);
-    const buffers b = buffers_of(a->scratch, s, &g);
+    const geometry g = geometry_of(s, tile);
+    buffers b;
+    scratch_of(a->scratch, &b, s, &g);
     const int cin = s->in_channels, cout = s->out_channels;
     const size_t packed_floats = gf_gemm_packed_a_floats(cout, cin);
     int masked = -1; /* tiles the masks are set for */
@@ -441,31 +650,37 @@ void gf_conv2d_winograd_forward(const gf_conv2d_images *a, float *out, const flo
         const int columns = images * g.tiles;
         if (masked != columns) set_masks(&b, masked = columns, &g);
         transform_inputs(&b, in, first, images, s, &g);
-        for (int xi = 0; xi < XI; xi++) {
+        for (int xi = 0; xi < g.xi; xi++) {
             gf_gemm_rows(a->rows, b.v + (size_t)xi * xi_stride(cin, &g), g.ld, cin);
             gf_gemm_nn(b.products + (size_t)xi * xi_stride(cout, &g), (int)g.ld,
                        packed + (size_t)xi * packed_floats, a->rows, cout, columns, cin, false);
         }
         for (int k = 0; k < cout; k++) {
-            output_transform(b.parity, b.products + (size_t)k * g.ld, xi_stride(cout, &g),
-                             bias ? bias[k] : 0.0f, columns);
-            join_planes(out, false, (const float *const *)b.parity, b.plane, first, images, k,
+            const float *m = b.products + (size_t)k * g.ld;
+            const float bias_k = bias ? bias[k] : 0.0f;
+            if (tile == 2)
+                output_transform2(b.phase, m, xi_stride(cout, &g), bias_k, columns);
+            else
+                output_transform4(b.phase, m, xi_stride(cout, &g), bias_k, columns);
+            join_planes(out, false, (const float *const *)b.phase, b.plane, first, images, k,
                         cout, s, &g);
         }
     }
 }
 
-void gf_conv2d_winograd_backward(const gf_conv2d_images *a, float *grad_in,
+void gf_conv2d_winograd_backward(const gf_conv2d_images *a, int tile, float *grad_in,
                                  gf_grad_write write, float *grad_weight, const float *grad_out,
                                  const float *in, const float *packed_transposed) {
     const gf_conv2d_shape *s = a->s;
-    const geometry g = geometry_of(s);
-    const buffers b = buffers_of(a->scratch, s, &g);
-    const int cin = s->in_channels, cout = s->out_channels;
+    const geometry g = geometry_of(s, tile);
+    buffers b;
+    scratch_of(a->scratch, &b, s, &g);
+    const int cin = s->in_channels, cout = s->out_channels, alpha = g.alpha;
     const size_t packed_floats = gf_gemm_packed_a_floats(cin, cout);
     const size_t matrix = (size_t)cin * cout;
-    memset(b.du, 0, sizeof(float) * XI * matrix);
+    memset(b.du, 0, sizeof(float) * (size_t)g.xi * matrix);
     const float **dm_rows = a->rows, **v_rows = a->rows + cout;
+    const float *const *phase = (const float *const *)b.phase;
     int masked = -1; /* tiles the masks are set for */
     for (int first = a->first; first < a->last; first += g.chunk) {
         const int images = a->last - first < g.chunk ? a->last - first : g.chunk;
@@ -473,11 +688,14 @@ void gf_conv2d_winograd_backward(const gf_conv2d_images *a, float *grad_in,
         if (masked != columns) set_masks(&b, masked = columns, &g);
         transform_inputs(&b, in, first, images, s, &g);
         for (int k = 0; k < cout; k++) {
-            split_planes(b.parity, grad_out, first, images, k, cout, s, &g);
-            gradient_transform(b.dm + (size_t)k * g.ld, xi_stride(cout, &g),
-                               (const float *const *)b.parity, columns);
+            split_planes(b.phase, grad_out, first, images, k, cout, s, &g);
+            float *dm = b.dm + (size_t)k * g.ld;
+            if (tile == 2)
+                gradient_transform2(dm, xi_stride(cout, &g), phase, columns);
+            else
+                gradient_transform4(dm, xi_stride(cout, &g), phase, columns);
         }
-        for (int xi = 0; xi < XI; xi++) {
+        for (int xi = 0; xi < g.xi; xi++) {
             gf_gemm_rows(dm_rows, b.dm + (size_t)xi * xi_stride(cout, &g), g.ld, cout);
             gf_gemm_rows(v_rows, b.v + (size_t)xi * xi_stride(cin, &g), g.ld, cin);
             /* dU[xi][out, in] += dM[xi][out, tiles] V[xi][in, tiles]^T */
@@ -491,26 +709,33 @@ void gf_conv2d_winograd_backward(const gf_conv2d_images *a, float *grad_in,
         }
         if (!grad_in) continue;
         for (int c = 0; c < cin; c++) {
-            for (int p = 0; p < 4; p++)
-                memset(b.parity[p] - g.guard, 0, sizeof(float) * g.parity);
-            scatter_transform(b.parity, b.products + (size_t)c * g.ld, xi_stride(cin, &g),
-                              (const int *const *)b.mask, columns, g.tw);
-            join_planes(grad_in, write == GF_GRAD_ADD, (const float *const *)b.parity,
-                        b.plane, first, images, c, cin, s, &g);
+            for (int p = 0; p < tile * tile; p++)
+                memset(b.phase[p] - g.guard, 0, sizeof(float) * g.phase);
+            const float *dv = b.products + (size_t)c * g.ld;
+            const int *const *mask = (const int *const *)b.mask;
+            if (tile == 2)
+                scatter_transform2(b.phase, dv, xi_stride(cin, &g), mask, columns, g.tw);
+            else
+                scatter_transform4(b.phase, dv, xi_stride(cin, &g), mask, columns, g.tw);
+            join_planes(grad_in, write == GF_GRAD_ADD, phase, b.plane, first, images, c, cin, s,
+                        &g);
         }
     }
-    /* dg = G^T dU G, per (out, in) pair */
+    /* dg = G^T dU G, per (out, in) pair, in double */
     for (size_t p = 0; p < matrix; p++) {
-        float du[4][4], t[3][4];
-        for (int xi = 0; xi < XI; xi++) du[xi / 4][xi % 4] = b.du[(size_t)xi * matrix + p];
+        double du[6][6], t[3][6];
+        for (int xi = 0; xi < g.xi; xi++) du[xi / alpha][xi % alpha] = b.du[(size_t)xi * matrix + p];
         for (int r = 0; r < 3; r++)
-            for (int q = 0; q < 4; q++)
-                t[r][q] = G[0][r] * du[0][q] + G[1][r] * du[1][q] + G[2][r] * du[2][q] +
-                          G[3][r] * du[3][q];
+            for (int q = 0; q < alpha; q++) {
+                t[r][q] = 0.0;
+                for (int k = 0; k < alpha; k++) t[r][q] += g_entry(tile, k, r) * du[k][q];
+            }
         float *dw = grad_weight + p * 9;
         for (int r = 0; r < 3; r++)
-            for (int q = 0; q < 3; q++)
-                dw[r * 3 + q] += t[r][0] * G[0][q] + t[r][1] * G[1][q] + t[r][2] * G[2][q] +
-                                 t[r][3] * G[3][q];
+            for (int q = 0; q < 3; q++) {
+                double sum = 0.0;
+                for (int k = 0; k < alpha; k++) sum += t[r][k] * g_entry(tile, k, q);
+                dw[r * 3 + q] += (float)sum;
+            }
     }
 }
