@@ -194,7 +194,7 @@ static const double G4[6][3] = {{1.0 / 4, 0.0, 0.0},
                                 {1.0 / 24, -1.0 / 12, 1.0 / 6},
                                 {0.0, 0.0, 1.0}};
 
-static double g_entry(int m, int a, int q) { return m == 2 ? G2[a][q] : G4[a][q]; }
+static const double (*g_of(int m))[3] { return m == 2 ? G2 : G4; }
 
 void gf_conv2d_winograd_pack(float *shared, const float *weight, const gf_conv2d_shape *s,
                              int tile, bool transposed) {
@@ -202,18 +202,16 @@ void gf_conv2d_winograd_pack(float *shared, const float *weight, const gf_conv2d
     size_t forward = gf_gemm_packed_a_floats(out, in), backward = gf_gemm_packed_a_floats(in, out);
     /* one matrix U[xi] at a time, packed before the next */
     float *unpacked = shared + round_to_line(MAX_XI * (forward > backward ? forward : backward));
+    const double(*G)[3] = g_of(tile);
     for (int xi = 0; xi < alpha * alpha; xi++) {
-        const int a = xi / alpha, b = xi % alpha;
-        for (int k = 0; k < out; k++)
-            for (int c = 0; c < in; c++) {
-                const float *g = weight + ((size_t)k * in + c) * 9;
-                double u = 0.0; /* (G g G^T)[a][b], in double: G of F(4, 3) has sixths */
-                for (int r = 0; r < 3; r++)
-                    u += g_entry(tile, b, r) * (g_entry(tile, a, 0) * g[r] +
-                                                g_entry(tile, a, 1) * g[3 + r] +
-                                                g_entry(tile, a, 2) * g[6 + r]);
-                unpacked[(size_t)k * in + c] = (float)u;
-            }
+        const double *ga = G[xi / alpha], *gb = G[xi % alpha];
+        for (size_t p = 0; p < (size_t)in * out; p++) {
+            const float *g = weight + p * 9;
+            double u = 0.0; /* (G g G^T)[a][b], in double: G of F(4, 3) has sixths */
+            for (int r = 0; r < 3; r++)
+                u += gb[r] * (ga[0] * g[r] + ga[1] * g[3 + r] + ga[2] * g[6 + r]);
+            unpacked[p] = (float)u;
+        }
         if (transposed)
             gf_gemm_pack_a(shared + (size_t)xi * backward, unpacked, in, true, in, out);
         else
@@ -668,6 +666,29 @@ void gf_conv2d_winograd_forward(const gf_conv2d_images *a, int tile, float *out,
     }
 }
 
+/* grad_weight[p] += G^T dU[.][p] G for each (out, in) pair p, in double; inlined with
+ * a constant alpha, so that its loops unroll */
+static inline __attribute__((always_inline)) void add_weight_gradient(
+    float *grad_weight, const float *du_all, size_t matrix, const double G[][3], int alpha) {
+    for (size_t p = 0; p < matrix; p++) {
+        double du[6][6], t[3][6];
+        for (int xi = 0; xi < alpha * alpha; xi++)
+            du[xi / alpha][xi % alpha] = du_all[(size_t)xi * matrix + p];
+        for (int r = 0; r < 3; r++)
+            for (int q = 0; q < alpha; q++) {
+                t[r][q] = 0.0;
+                for (int k = 0; k < alpha; k++) t[r][q] += G[k][r] * du[k][q];
+            }
+        float *dw = grad_weight + p * 9;
+        for (int r = 0; r < 3; r++)
+            for (int q = 0; q < 3; q++) {
+                double sum = 0.0;
+                for (int k = 0; k < alpha; k++) sum += t[r][k] * G[k][q];
+                dw[r * 3 + q] += (float)sum;
+            }
+    }
+}
+
 void gf_conv2d_winograd_backward(const gf_conv2d_images *a, int tile, float *grad_in,
                                  gf_grad_write write, float *grad_weight, const float *grad_out,
                                  const float *in, const float *packed_transposed) {
@@ -675,7 +696,7 @@ void gf_conv2d_winograd_backward(const gf_conv2d_images *a, int tile, float *gra
     const geometry g = geometry_of(s, tile);
     buffers b;
     scratch_of(a->scratch, &b, s, &g);
-    const int cin = s->in_channels, cout = s->out_channels, alpha = g.alpha;
+    const int cin = s->in_channels, cout = s->out_channels;
     const size_t packed_floats = gf_gemm_packed_a_floats(cin, cout);
     const size_t matrix = (size_t)cin * cout;
     memset(b.du, 0, sizeof(float) * (size_t)g.xi * matrix);
@@ -722,20 +743,8 @@ void gf_conv2d_winograd_backward(const gf_conv2d_images *a, int tile, float *gra
         }
     }
     /* dg = G^T dU G, per (out, in) pair, in double */
-    for (size_t p = 0; p < matrix; p++) {
-        double du[6][6], t[3][6];
-        for (int xi = 0; xi < g.xi; xi++) du[xi / alpha][xi % alpha] = b.du[(size_t)xi * matrix + p];
-        for (int r = 0; r < 3; r++)
-            for (int q = 0; q < alpha; q++) {
-                t[r][q] = 0.0;
-                for (int k = 0; k < alpha; k++) t[r][q] += g_entry(tile, k, r) * du[k][q];
-            }
-        float *dw = grad_weight + p * 9;
-        for (int r = 0; r < 3; r++)
-            for (int q = 0; q < 3; q++) {
-                double sum = 0.0;
-                for (int k = 0; k < alpha; k++) sum += t[r][k] * g_entry(tile, k, q);
-                dw[r * 3 + q] += (float)sum;
-            }
-    }
+    if (tile == 2)
+        add_weight_gradient(grad_weight, b.du, matrix, G2, 4);
+    else
+        add_weight_gradient(grad_weight, b.du, matrix, G4, 6);
 }
