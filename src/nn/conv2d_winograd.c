@@ -242,49 +242,117 @@ static void set_masks(const buffers *b, int n, const geometry *g) {
 #define HIGH(a, b) \
     __builtin_shufflevector(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
 
+/* m VL floats from x (VL groups of m) into the m column phases row[pc] + at, and back */
+#define DEINTERLEAVE(row, at, x, m)                                                       \
+    do {                                                                                  \
+        gf_vec a_, b_;                                                                    \
+        GF_VEC_LOAD(a_, (x));                                                             \
+        GF_VEC_LOAD(b_, (x) + VL);                                                        \
+        if ((m) == 2) {                                                                   \
+            GF_VEC_STORE((row)[0] + (at), EVENS(a_, b_));                                 \
+            GF_VEC_STORE((row)[1] + (at), ODDS(a_, b_));                                  \
+        } else {                                                                          \
+            gf_vec c_, d_;                                                                \
+            GF_VEC_LOAD(c_, (x) + 2 * VL);                                                \
+            GF_VEC_LOAD(d_, (x) + 3 * VL);                                                \
+            const gf_vec even_ab_ = EVENS(a_, b_), even_cd_ = EVENS(c_, d_);              \
+            const gf_vec odd_ab_ = ODDS(a_, b_), odd_cd_ = ODDS(c_, d_);                  \
+            GF_VEC_STORE((row)[0] + (at), EVENS(even_ab_, even_cd_));                     \
+            GF_VEC_STORE((row)[1] + (at), EVENS(odd_ab_, odd_cd_));                       \
+            GF_VEC_STORE((row)[2] + (at), ODDS(even_ab_, even_cd_));                      \
+            GF_VEC_STORE((row)[3] + (at), ODDS(odd_ab_, odd_cd_));                        \
+        }                                                                                 \
+    } while (0)
+
+#define INTERLEAVE(to, row, at, m)                                                        \
+    do {                                                                                  \
+        gf_vec a_, b_;                                                                    \
+        GF_VEC_LOAD(a_, (row)[0] + (at));                                                 \
+        GF_VEC_LOAD(b_, (row)[1] + (at));                                                 \
+        if ((m) == 2) {                                                                   \
+            GF_VEC_STORE((to), LOW(a_, b_));                                              \
+            GF_VEC_STORE((to) + VL, HIGH(a_, b_));                                        \
+        } else {                                                                          \
+            gf_vec c_, d_;                                                                \
+            GF_VEC_LOAD(c_, (row)[2] + (at));                                             \
+            GF_VEC_LOAD(d_, (row)[3] + (at));                                             \
+            /* columns 0 mod 2 (phases 0 and 2) and 1 mod 2 (1 and 3), then both */       \
+            const gf_vec even_low_ = LOW(a_, c_), even_high_ = HIGH(a_, c_);              \
+            const gf_vec odd_low_ = LOW(b_, d_), odd_high_ = HIGH(b_, d_);                \
+            GF_VEC_STORE((to), LOW(even_low_, odd_low_));                                 \
+            GF_VEC_STORE((to) + VL, HIGH(even_low_, odd_low_));                           \
+            GF_VEC_STORE((to) + 2 * VL, LOW(even_high_, odd_high_));                      \
+            GF_VEC_STORE((to) + 3 * VL, HIGH(even_high_, odd_high_));                     \
+        }                                                                                 \
+    } while (0)
+
+/* Whether a vector of VL tiles holds whole tile rows of whole tiles of F(4, 3) (tile
+ * columns dividing VL, planes as wide as their tiles): split_planes and join_planes
+ * then move VL / tw tile rows at a time instead of one row padded to four vectors
+ * (at 8x8, 8 floats in 64). F(2, 3)'s rows padded to two vectors measured faster. */
+static bool rows_grouped(const gf_conv2d_shape *s, const geometry *g) {
+    return g->m == 4 && g->tw < VL && VL % g->tw == 0 && s->in_w % g->m == 0;
+}
+
+/* The plane row that tile row `r` (over the chunk's images) has at row phase pr, or
+ * NULL past the chunk or the plane */
+static float *grouped_row(float *tensor, int r, int pr, int first, int images, int c,
+                          int channels, const gf_conv2d_shape *s, const geometry *g) {
+    const int i = r / g->th, y = g->m * (r % g->th) + pr;
+    if (i >= images || y >= s->in_h) return NULL;
+    return tensor + ((size_t)(first + i) * channels + c) * (size_t)s->in_h * s->in_w +
+           (size_t)y * s->in_w;
+}
+
 /* Planes (images first .. first + images - 1, channel c) of a [N, channels, H, W]
  * tensor into the phase planes: position (m ti + pr, m tj + pc) of image i is
  * phase[pr * m + pc][i * tiles + ti * tw + tj], zero past the plane's edge. A row
  * goes VL column groups of m at a time, read in m vectors past its end (only the
  * tensor's last floats through a copy) and stored in whole vectors past its tile
- * row, into places a later row or image overwrites, or the guard. */
+ * row, into places a later row or image overwrites, or the guard; or, where
+ * rows_grouped, VL / tw rows of one row phase are put together first. */
 GF_VECTOR_CLONES static void split_planes(float *const phase[MAX_PHASES], const float *tensor,
                                           int first, int images, int c, int channels,
                                           const gf_conv2d_shape *s, const geometry *g) {
     const int h = s->in_h, w = s->in_w, tw = g->tw, m = g->m;
-    const float *end = tensor + (size_t)s->batch * channels * (size_t)h * w;
+    const size_t next = (size_t)h * w; /* to the next channel's plane: read next */
+    if (rows_grouped(s, g)) {
+        const int group = VL / tw, rows = images * g->th;
+        for (int pr = 0; pr < m; pr++)
+            for (int r0 = 0; r0 < rows; r0 += group) {
+                float together[4 * VL];
+                for (int r = 0; r < group; r++) {
+                    const float *x = grouped_row((float *)tensor, r0 + r, pr, first, images, c,
+                                                 channels, s, g);
+                    if (!x) {
+                        memset(together + r * w, 0, sizeof(float) * (size_t)w);
+                        continue;
+                    }
+                    if (c + 1 < channels)
+                        for (int k = 0; k < w; k += VL) __builtin_prefetch(x + next + k);
+                    for (int k = 0; k < w; k++) together[r * w + k] = x[k];
+                }
+                DEINTERLEAVE(phase + pr * m, (size_t)r0 * tw, together, m);
+            }
+        return;
+    }
+    const float *end = tensor + (size_t)s->batch * channels * next;
     for (int i = 0; i < images; i++) {
-        const float *src = tensor + ((size_t)(first + i) * channels + c) * (size_t)h * w;
+        const float *src = tensor + ((size_t)(first + i) * channels + c) * next;
         for (int y = 0; y < h; y++) {
             const size_t at = (size_t)i * g->tiles + (size_t)(y / m) * tw;
             float *const *row = phase + (y % m) * m; /* the row's m column phases */
             for (int j = 0; j < tw; j += VL) {
                 const float *x = src + (size_t)y * w + (size_t)m * j;
-                if (c + 1 < channels) /* the next channel's plane: read next */
-                    for (int k = 0; k < m; k++) __builtin_prefetch(x + (size_t)h * w + k * VL);
+                if (c + 1 < channels)
+                    for (int k = 0; k < m; k++) __builtin_prefetch(x + next + k * VL);
                 float copy[4 * VL];
                 if (x + m * VL > end) {
                     memset(copy, 0, sizeof copy);
                     memcpy(copy, x, sizeof(float) * (size_t)(end - x));
                     x = copy;
                 }
-                gf_vec a, b;
-                GF_VEC_LOAD(a, x);
-                GF_VEC_LOAD(b, x + VL);
-                if (m == 2) {
-                    GF_VEC_STORE(row[0] + at + j, EVENS(a, b));
-                    GF_VEC_STORE(row[1] + at + j, ODDS(a, b));
-                } else {
-                    gf_vec c2, d;
-                    GF_VEC_LOAD(c2, x + 2 * VL);
-                    GF_VEC_LOAD(d, x + 3 * VL);
-                    const gf_vec even_ab = EVENS(a, b), even_cd = EVENS(c2, d);
-                    const gf_vec odd_ab = ODDS(a, b), odd_cd = ODDS(c2, d);
-                    GF_VEC_STORE(row[0] + at + j, EVENS(even_ab, even_cd));
-                    GF_VEC_STORE(row[1] + at + j, EVENS(odd_ab, odd_cd));
-                    GF_VEC_STORE(row[2] + at + j, ODDS(even_ab, even_cd));
-                    GF_VEC_STORE(row[3] + at + j, ODDS(odd_ab, odd_cd));
-                }
+                DEINTERLEAVE(row, at + j, x, m);
             }
             /* columns past the row, read from the next one */
             for (int pc = w - m * (tw - 1); pc < m; pc++) row[pc][at + (size_t)tw - 1] = 0.0f;
@@ -299,37 +367,38 @@ GF_VECTOR_CLONES static void split_planes(float *const phase[MAX_PHASES], const 
 /* The inverse of split_planes: dst = (or +=, `add`) the phase planes' values. The
  * rows are put together in `plane` (plane_floats) in whole vectors, each past its row
  * into the next one, which overwrites it; then the plane goes to dst in one run, so
- * that no write reaches past it (into another thread's image). */
+ * that no write reaches past it (into another thread's image). Where rows_grouped,
+ * VL / tw rows of one row phase at a time, each row to its place in dst. */
 GF_VECTOR_CLONES static void join_planes(float *tensor, bool add,
                                          const float *const phase[MAX_PHASES], float *plane,
                                          int first, int images, int c, int channels,
                                          const gf_conv2d_shape *s, const geometry *g) {
     const int h = s->in_h, w = s->in_w, tw = g->tw, m = g->m, size = h * w;
+    if (rows_grouped(s, g)) {
+        const int group = VL / tw, rows = images * g->th;
+        for (int pr = 0; pr < m; pr++)
+            for (int r0 = 0; r0 < rows; r0 += group) {
+                float together[4 * VL];
+                INTERLEAVE(together, phase + pr * m, (size_t)r0 * tw, m);
+                for (int r = 0; r < group; r++) {
+                    float *restrict dst =
+                        grouped_row(tensor, r0 + r, pr, first, images, c, channels, s, g);
+                    const float *restrict from = together + r * w;
+                    if (!dst) continue;
+                    if (add)
+                        for (int k = 0; k < w; k++) dst[k] += from[k];
+                    else
+                        memcpy(dst, from, sizeof(float) * (size_t)w);
+                }
+            }
+        return;
+    }
     for (int i = 0; i < images; i++) {
         for (int y = 0; y < h; y++) {
             const size_t at = (size_t)i * g->tiles + (size_t)(y / m) * tw;
             const float *const *row = phase + (y % m) * m;
-            for (int j = 0; j < tw; j += VL) {
-                float *to = plane + (size_t)y * w + (size_t)m * j;
-                gf_vec a, b;
-                GF_VEC_LOAD(a, row[0] + at + j);
-                GF_VEC_LOAD(b, row[1] + at + j);
-                if (m == 2) {
-                    GF_VEC_STORE(to, LOW(a, b));
-                    GF_VEC_STORE(to + VL, HIGH(a, b));
-                } else {
-                    gf_vec c2, d;
-                    GF_VEC_LOAD(c2, row[2] + at + j);
-                    GF_VEC_LOAD(d, row[3] + at + j);
-                    /* columns 0 mod 2 (phases 0 and 2) and 1 mod 2 (1 and 3), then both */
-                    const gf_vec even_low = LOW(a, c2), even_high = HIGH(a, c2);
-                    const gf_vec odd_low = LOW(b, d), odd_high = HIGH(b, d);
-                    GF_VEC_STORE(to, LOW(even_low, odd_low));
-                    GF_VEC_STORE(to + VL, HIGH(even_low, odd_low));
-                    GF_VEC_STORE(to + 2 * VL, LOW(even_high, odd_high));
-                    GF_VEC_STORE(to + 3 * VL, HIGH(even_high, odd_high));
-                }
-            }
+            for (int j = 0; j < tw; j += VL)
+                INTERLEAVE(plane + (size_t)y * w + (size_t)m * j, row, at + j, m);
         }
         float *restrict dst = tensor + ((size_t)(first + i) * channels + c) * (size_t)size;
         const float *restrict from = plane;
@@ -667,25 +736,32 @@ void gf_conv2d_winograd_forward(const gf_conv2d_images *a, int tile, float *out,
 }
 
 /* grad_weight[p] += G^T dU[.][p] G for each (out, in) pair p, in double; inlined with
- * a constant alpha, so that its loops unroll */
+ * a constant alpha, so that its loops unroll. The pairs go a block at a time, each
+ * matrix dU[xi] read along a run of the block's pairs: read pair by pair, the 36
+ * matrices (each 16 KiB for 64 channels each way) were 36 streams missing the cache. */
+enum { FOLD_BLOCK = 32 };
 static inline __attribute__((always_inline)) void add_weight_gradient(
     float *grad_weight, const float *du_all, size_t matrix, const double G[][3], int alpha) {
-    for (size_t p = 0; p < matrix; p++) {
-        double du[6][6], t[3][6];
+    for (size_t p0 = 0; p0 < matrix; p0 += FOLD_BLOCK) {
+        const size_t count = matrix - p0 < FOLD_BLOCK ? matrix - p0 : FOLD_BLOCK;
+        float block[MAX_XI][FOLD_BLOCK];
         for (int xi = 0; xi < alpha * alpha; xi++)
-            du[xi / alpha][xi % alpha] = du_all[(size_t)xi * matrix + p];
-        for (int r = 0; r < 3; r++)
-            for (int q = 0; q < alpha; q++) {
-                t[r][q] = 0.0;
-                for (int k = 0; k < alpha; k++) t[r][q] += G[k][r] * du[k][q];
-            }
-        float *dw = grad_weight + p * 9;
-        for (int r = 0; r < 3; r++)
-            for (int q = 0; q < 3; q++) {
-                double sum = 0.0;
-                for (int k = 0; k < alpha; k++) sum += t[r][k] * G[k][q];
-                dw[r * 3 + q] += (float)sum;
-            }
+            memcpy(block[xi], du_all + (size_t)xi * matrix + p0, sizeof(float) * count);
+        for (size_t j = 0; j < count; j++) {
+            double t[3][6];
+            for (int r = 0; r < 3; r++)
+                for (int q = 0; q < alpha; q++) {
+                    t[r][q] = 0.0;
+                    for (int k = 0; k < alpha; k++) t[r][q] += G[k][r] * block[k * alpha + q][j];
+                }
+            float *dw = grad_weight + (p0 + j) * 9;
+            for (int r = 0; r < 3; r++)
+                for (int q = 0; q < 3; q++) {
+                    double sum = 0.0;
+                    for (int k = 0; k < alpha; k++) sum += t[r][k] * G[k][q];
+                    dw[r * 3 + q] += (float)sum;
+                }
+        }
     }
 }
 
