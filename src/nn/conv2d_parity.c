@@ -1,10 +1,13 @@
-/* Stride-2 3x3 convolutions on parity planes; see conv2d_parity.h for the layout. */
+/* Stride-2 3x3 convolutions on parity planes; see conv2d_parity.h for the layout.
+ * Splitting, joining and extracting planes are compiled per instruction set
+ * (nn/vector_clones.h): their interleaving loops then use the widest shuffles. */
 #include "nn/conv2d_parity.h"
 
 #include <string.h>
 
 #include "core/gemm.h"
 #include "core/size.h"
+#include "nn/vector_clones.h"
 
 /* Kernel row (column) k reads the input rows (columns) of parity parity_of[k] (0 even,
  * 1 odd), shifted by shift_of[k] rows (columns) of the grid. */
@@ -147,8 +150,9 @@ void gf_conv2d_parity_pack_transposed(float *shared, const float *weight,
 /* Splits images first .. first + images - 1 of a [N, channels, H, W] tensor into the
  * parity planes ([channels][4][plane]); zeroes them first when asked to. Values past
  * the input's edge (an odd row or column plane of an odd size) are never written. */
-static void split_planes(float *planes, const float *tensor, int channels, const grid *g,
-                         const gf_conv2d_shape *s, int first, bool zero) {
+GF_VECTOR_CLONES static void split_planes(float *planes, const float *tensor, int channels,
+                                          const grid *g, const gf_conv2d_shape *s, int first,
+                                          bool zero) {
     if (zero) memset(planes, 0, sizeof(float) * g->plane * PLANES * (size_t)channels);
     const int h = s->in_h, w = s->in_w, pairs = w / 2;
     for (int i = 0; i < g->images; i++)
@@ -160,6 +164,8 @@ static void split_planes(float *planes, const float *tensor, int channels, const
                 float *restrict even = channel + (size_t)(y % 2) * 2 * g->plane + at;
                 float *restrict odd = even + g->plane;
                 const float *restrict x = src + (size_t)y * w;
+                if (c + 1 < channels) /* the next channel's row: read next */
+                    for (int f = 0; f < w; f += 16) __builtin_prefetch(x + (size_t)h * w + f);
                 for (int j = 0; j < pairs; j++) {
                     even[j] = x[2 * j];
                     odd[j] = x[2 * j + 1];
@@ -188,9 +194,10 @@ static void fill_grid(float *planes, const float *tensor, int channels, const gr
 
 /* out[first + i][c0 + c] = the valid positions of products ([channels][length]) +
  * bias[c0 + c] (when given) */
-static void extract_outputs(float *out, const float *products, int c0, int channels,
-                            const grid *g, const gf_conv2d_shape *s, int first,
-                            const float *bias) {
+GF_VECTOR_CLONES static void extract_outputs(float *out, const float *products, int c0,
+                                             int channels, const grid *g,
+                                             const gf_conv2d_shape *s, int first,
+                                             const float *bias) {
     const size_t image_plane = (size_t)s->out_h * s->out_w;
     for (int i = 0; i < g->images; i++)
         for (int c = 0; c < channels; c++) {
@@ -205,8 +212,9 @@ static void extract_outputs(float *out, const float *products, int c0, int chann
 
 /* The inverse of split_planes for channels c0 .. c0 + channels - 1 of the input
  * gradient: stores or adds (`add`) the four products ([4][channels][length]). */
-static void join_planes(float *grad_in, bool add, const float *products, int c0, int channels,
-                        const grid *g, const gf_conv2d_shape *s, int first) {
+GF_VECTOR_CLONES static void join_planes(float *grad_in, bool add, const float *products,
+                                         int c0, int channels, const grid *g,
+                                         const gf_conv2d_shape *s, int first) {
     const int h = s->in_h, w = s->in_w, pairs = w / 2;
     const size_t matrix = (size_t)channels * g->length;
     for (int i = 0; i < g->images; i++)
