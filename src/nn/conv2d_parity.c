@@ -9,17 +9,20 @@
 #include "core/size.h"
 #include "nn/vector_clones.h"
 
-/* Kernel row (column) k reads the input rows (columns) of parity parity_of[k] (0 even,
- * 1 odd), shifted by shift_of[k] rows (columns) of the grid. */
-static const int parity_of[3] = {1, 0, 1};
-static const int shift_of[3] = {-1, 0, 0};
-enum { PLANES = 4 }; /* parity plane p = row parity * 2 + column parity */
+/* Kernel row kh reads the input rows of parity row_parity_of[kh] (0 even, 1 odd)
+ * shifted by row_shift_of[kh] grid rows; kernel column kw reads column plane
+ * column_plane_of[kw]: the even columns (0), the odd ones (1), or the odd ones one
+ * place to the right (2), the shift by a column done once in the split. */
+static const int row_parity_of[3] = {1, 0, 1};
+static const int row_shift_of[3] = {-1, 0, 0};
+static const int column_plane_of[3] = {2, 0, 1};
+enum { COLUMN_PLANES = 3, PLANES = 2 * COLUMN_PLANES }; /* row parity * 3 + column plane */
 
 /* Layout of one grid plane for a chunk of `images` images. Position 0 of the
- * computed range is image 0's first value, `origin` floats into the plane: one row
- * and one float before it, what the shift by -1 row and -1 column reads. Image i's
- * row r, column x is position (i * image_rows + r) * row + x; the input gradient
- * reads up to a row and a float past the last position. */
+ * computed range is image 0's first value, `origin` floats into the plane: the zero
+ * row before it, what the shift by -1 row reads. Image i's row r, column x is
+ * position (i * image_rows + r) * row + x; the input gradient reads up to a row past
+ * the last position. */
 typedef struct grid {
     int row, image_rows, images;
     size_t origin, length, plane; /* length: computed positions */
@@ -29,10 +32,10 @@ static size_t round_to_line(size_t floats) { return gf_size_round_up(floats, 16)
 
 static grid grid_of(const gf_conv2d_shape *s, int images) {
     grid g;
-    g.row = s->out_w + 1;
+    g.row = s->out_w;
     g.image_rows = s->out_h + 1;
     g.images = images;
-    g.origin = (size_t)g.row + 1;
+    g.origin = (size_t)g.row;
     g.length = gf_size_mul((size_t)images * g.image_rows - 1, (size_t)g.row);
     g.plane = round_to_line(gf_size_add(g.length, 2 * g.origin));
     return g;
@@ -44,10 +47,10 @@ bool gf_conv2d_parity_applies(const gf_conv2d_shape *s) {
 }
 
 /* rows of grid length one image needs in the largest buffer: its parity planes, or
- * the input gradient's four products, or the outputs */
+ * the input gradient's six products, or the outputs */
 static size_t channel_rows(const gf_conv2d_shape *s) {
-    const size_t four_in = (size_t)PLANES * s->in_channels;
-    return four_in > (size_t)s->out_channels ? four_in : (size_t)s->out_channels;
+    const size_t planes = (size_t)PLANES * s->in_channels;
+    return planes > (size_t)s->out_channels ? planes : (size_t)s->out_channels;
 }
 
 int gf_conv2d_parity_chunk(const gf_conv2d_shape *s) {
@@ -59,8 +62,8 @@ int gf_conv2d_parity_chunk(const gf_conv2d_shape *s) {
     return (int)chunk;
 }
 
-/* [parity planes: in_channels x 4 planes][output gradient: out_channels planes]
- * [products: one group's outputs, or its four input-gradient products][the
+/* [parity planes: in_channels x 6 planes][output gradient: out_channels planes]
+ * [products: one group's outputs, or its six input-gradient products][the
  * weight-gradient product's scratch] */
 typedef struct chunk_buffers {
     float *input, *grad, *products, *nt;
@@ -93,17 +96,20 @@ size_t gf_conv2d_parity_scratch_floats(const gf_conv2d_shape *s) {
 size_t gf_conv2d_parity_row_count(const gf_conv2d_shape *s) {
     const size_t cin_g = (size_t)(s->in_channels / s->groups);
     const size_t cout_g = (size_t)(s->out_channels / s->groups);
-    const size_t weight_gradient = cout_g + 9 * cin_g, input_gradient = PLANES * cout_g;
+    const size_t weight_gradient = cout_g + 9 * cin_g, input_gradient = 2 * cout_g;
     return weight_gradient > input_gradient ? weight_gradient : input_gradient;
 }
 
-/* taps of a row (column) parity: 1 for even, 2 for odd */
-static int taps_of(int parity) { return parity ? 2 : 1; }
+/* taps of plane p: the kernel rows of its row parity (1 even, 2 odd), one column */
+static int plane_taps(int p) { return p / COLUMN_PLANES ? 2 : 1; }
 
-static int plane_taps(int p) { return taps_of(p / 2) * taps_of(p % 2); }
+/* whether tap (kh, kw) reads plane p */
+static bool reads_plane(int kh, int kw, int p) {
+    return row_parity_of[kh] == p / COLUMN_PLANES && column_plane_of[kw] == p % COLUMN_PLANES;
+}
 
 /* floats of the packed transposed weights of one group's parity planes before plane
- * p (p = PLANES: all four) */
+ * p (p = PLANES: all six) */
 static size_t transposed_offset(const gf_conv2d_shape *s, int p) {
     const int cin_g = s->in_channels / s->groups, cout_g = s->out_channels / s->groups;
     size_t floats = 0;
@@ -137,7 +143,7 @@ void gf_conv2d_parity_pack_transposed(float *shared, const float *weight,
                     int t = 0;
                     for (int kh = 0; kh < 3; kh++)
                         for (int kw = 0; kw < 3; kw++)
-                            if (parity_of[kh] == p / 2 && parity_of[kw] == p % 2)
+                            if (reads_plane(kh, kw, p))
                                 unpacked[(size_t)c * k + (size_t)o * taps + t++] =
                                     w[((size_t)o * cin_g + c) * 9 + (size_t)kh * 3 + kw];
                 }
@@ -148,21 +154,23 @@ void gf_conv2d_parity_pack_transposed(float *shared, const float *weight,
 }
 
 /* Splits images first .. first + images - 1 of a [N, channels, H, W] tensor into the
- * parity planes ([channels][4][plane]); zeroes them first when asked to. Values past
- * the input's edge (an odd row or column plane of an odd size) are never written. */
+ * parity planes ([channels][6][plane]); zeroes them first when asked to. Values past
+ * the input's edge (an odd row or column plane of an odd size, the first column of
+ * the shifted odd columns) are never written. */
 GF_VECTOR_CLONES static void split_planes(float *planes, const float *tensor, int channels,
                                           const grid *g, const gf_conv2d_shape *s, int first,
                                           bool zero) {
     if (zero) memset(planes, 0, sizeof(float) * g->plane * PLANES * (size_t)channels);
     const int h = s->in_h, w = s->in_w, pairs = w / 2;
+    const int shifted = pairs < g->row - 1 ? pairs : g->row - 1;
     for (int i = 0; i < g->images; i++)
         for (int c = 0; c < channels; c++) {
             const float *src = tensor + ((size_t)(first + i) * channels + c) * (size_t)h * w;
             float *channel = planes + (size_t)c * PLANES * g->plane + g->origin;
             for (int y = 0; y < h; y++) {
                 const size_t at = ((size_t)i * g->image_rows + (size_t)(y / 2)) * g->row;
-                float *restrict even = channel + (size_t)(y % 2) * 2 * g->plane + at;
-                float *restrict odd = even + g->plane;
+                float *restrict even = channel + (size_t)(y % 2) * COLUMN_PLANES * g->plane + at;
+                float *restrict odd = even + g->plane, *restrict odd_right = odd + g->plane + 1;
                 const float *restrict x = src + (size_t)y * w;
                 if (c + 1 < channels) /* the next channel's row: read next */
                     for (int f = 0; f < w; f += 16) __builtin_prefetch(x + (size_t)h * w + f);
@@ -170,6 +178,7 @@ GF_VECTOR_CLONES static void split_planes(float *planes, const float *tensor, in
                     even[j] = x[2 * j];
                     odd[j] = x[2 * j + 1];
                 }
+                for (int j = 0; j < shifted; j++) odd_right[j] = x[2 * j + 1];
                 if (w % 2) even[pairs] = x[w - 1];
             }
         }
@@ -184,11 +193,9 @@ static void fill_grid(float *planes, const float *tensor, int channels, const gr
     for (int i = 0; i < g->images; i++)
         for (int c = 0; c < channels; c++) {
             const float *src = tensor + ((size_t)(first + i) * channels + c) * image_plane;
-            float *dst = planes + (size_t)c * g->plane + g->origin +
-                         (size_t)i * g->image_rows * g->row;
-            for (int y = 0; y < s->out_h; y++)
-                memcpy(dst + (size_t)y * g->row, src + (size_t)y * s->out_w,
-                       sizeof(float) * (size_t)s->out_w);
+            /* rows of out_w floats: an image is one run */
+            memcpy(planes + (size_t)c * g->plane + g->origin + (size_t)i * g->image_rows * g->row,
+                   src, sizeof(float) * image_plane);
         }
 }
 
@@ -204,18 +211,37 @@ GF_VECTOR_CLONES static void extract_outputs(float *out, const float *products, 
             float *dst = out + ((size_t)(first + i) * s->out_channels + c0 + c) * image_plane;
             const float *src = products + (size_t)c * g->length + (size_t)i * g->image_rows * g->row;
             const float b = bias ? bias[c0 + c] : 0.0f;
-            for (int y = 0; y < s->out_h; y++)
-                for (int x = 0; x < s->out_w; x++)
-                    dst[(size_t)y * s->out_w + x] = src[(size_t)y * g->row + x] + b;
+            for (size_t x = 0; x < image_plane; x++) dst[x] = src[x] + b; /* one run */
         }
 }
 
+/* One input-gradient row x (w floats) = (or +=, `add`) its planes' values: the even
+ * columns', the odd columns' plus the shifted odd columns' one place on. */
+static inline __attribute__((always_inline)) void join_row(float *restrict x,
+                                                           const float *restrict even,
+                                                           const float *restrict odd,
+                                                           const float *restrict odd_right,
+                                                           int shifted, int w, bool add) {
+    const int pairs = w / 2;
+    for (int j = 0; j < shifted; j++) {
+        const float o = odd[j] + odd_right[j];
+        x[2 * j] = add ? x[2 * j] + even[j] : even[j];
+        x[2 * j + 1] = add ? x[2 * j + 1] + o : o;
+    }
+    for (int j = shifted; j < pairs; j++) { /* the last odd column has no right neighbour */
+        x[2 * j] = add ? x[2 * j] + even[j] : even[j];
+        x[2 * j + 1] = add ? x[2 * j + 1] + odd[j] : odd[j];
+    }
+    if (w % 2) x[w - 1] = add ? x[w - 1] + even[pairs] : even[pairs];
+}
+
 /* The inverse of split_planes for channels c0 .. c0 + channels - 1 of the input
- * gradient: stores or adds (`add`) the four products ([4][channels][length]). */
+ * gradient: stores or adds (`add`) the six products ([6][channels][length]). */
 GF_VECTOR_CLONES static void join_planes(float *grad_in, bool add, const float *products,
                                          int c0, int channels, const grid *g,
                                          const gf_conv2d_shape *s, int first) {
     const int h = s->in_h, w = s->in_w, pairs = w / 2;
+    const int shifted = pairs < g->row - 1 ? pairs : g->row - 1;
     const size_t matrix = (size_t)channels * g->length;
     for (int i = 0; i < g->images; i++)
         for (int c = 0; c < channels; c++) {
@@ -223,22 +249,12 @@ GF_VECTOR_CLONES static void join_planes(float *grad_in, bool add, const float *
             for (int y = 0; y < h; y++) {
                 const size_t at = (size_t)c * g->length +
                                   ((size_t)i * g->image_rows + (size_t)(y / 2)) * g->row;
-                const float *restrict even = products + (size_t)(y % 2) * 2 * matrix + at;
-                const float *restrict odd = even + matrix;
-                float *restrict x = dst + (size_t)y * w;
-                if (add) {
-                    for (int j = 0; j < pairs; j++) {
-                        x[2 * j] += even[j];
-                        x[2 * j + 1] += odd[j];
-                    }
-                    if (w % 2) x[w - 1] += even[pairs];
-                } else {
-                    for (int j = 0; j < pairs; j++) {
-                        x[2 * j] = even[j];
-                        x[2 * j + 1] = odd[j];
-                    }
-                    if (w % 2) x[w - 1] = even[pairs];
-                }
+                const float *even = products + (size_t)(y % 2) * COLUMN_PLANES * matrix + at;
+                const float *odd = even + matrix, *odd_right = odd + matrix + 1;
+                if (add)
+                    join_row(dst + (size_t)y * w, even, odd, odd_right, shifted, w, true);
+                else
+                    join_row(dst + (size_t)y * w, even, odd, odd_right, shifted, w, false);
             }
         }
 }
@@ -248,11 +264,9 @@ static void tap_rows(const float **rows, const float *planes, int channels, cons
     for (int c = 0; c < channels; c++)
         for (int kh = 0; kh < 3; kh++)
             for (int kw = 0; kw < 3; kw++) {
-                const float *plane = planes +
-                                     ((size_t)c * PLANES + (size_t)parity_of[kh] * 2 +
-                                      (size_t)parity_of[kw]) * g->plane;
-                rows[(c * 3 + kh) * 3 + kw] =
-                    plane + g->origin + (ptrdiff_t)shift_of[kh] * g->row + shift_of[kw];
+                const size_t p = (size_t)row_parity_of[kh] * COLUMN_PLANES + column_plane_of[kw];
+                rows[(c * 3 + kh) * 3 + kw] = planes + ((size_t)c * PLANES + p) * g->plane +
+                                              g->origin + (ptrdiff_t)row_shift_of[kh] * g->row;
             }
 }
 
@@ -265,9 +279,9 @@ static void gradient_rows(const float **rows, const float *grad_planes, int chan
         int t = 0;
         for (int kh = 0; kh < 3; kh++)
             for (int kw = 0; kw < 3; kw++)
-                if (parity_of[kh] == p / 2 && parity_of[kw] == p % 2)
+                if (reads_plane(kh, kw, p))
                     rows[o * taps + t++] = grad_planes + (size_t)o * g->plane + g->origin -
-                                           (ptrdiff_t)shift_of[kh] * g->row - shift_of[kw];
+                                           (ptrdiff_t)row_shift_of[kh] * g->row;
     }
 }
 

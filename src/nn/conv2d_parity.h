@@ -3,21 +3,22 @@
  *
  * Output row y reads input rows 2y - 1, 2y and 2y + 1: the odd rows at index y - 1,
  * the even rows at y and the odd rows at y; the same for columns. So a chunk of
- * images is split once into the four parity planes of each channel (even or odd
- * rows x even or odd columns), each laid out as a zero-padded grid of the output's
- * size: rows of out_w + 1 floats (the last one zero, the left padding of the next
- * row), a zero row above every image and after the last. Each of the 9 taps
- * (c, kh, kw) is one parity plane read at a shift of 0 or -1 row and 0 or -1 column,
- * so the forward product and the weight gradient read their rows through tables of
+ * images is split once into six planes per channel: the even or odd rows of the
+ * even columns, of the odd columns, and of the odd columns moved one place right
+ * (what kernel column 0 reads), each laid out as a grid of the output's size: rows
+ * of out_w floats, a zero row above every image and after the last. Each of the 9
+ * taps (c, kh, kw) is then one plane read in place or shifted by -1 row, so the
+ * forward product and the weight gradient read their rows through tables of
  * pointers into the grids (core/gemm.h), like the stride-1 grid path
- * (nn/conv2d_grid.h). Outputs are computed at every grid position; those in the pad
- * rows and columns are discarded.
+ * (nn/conv2d_grid.h). Outputs are computed at every grid position; those in the
+ * zero rows between images are discarded. (A zero column instead of the moved
+ * plane would cost a computed column per row: 9 x 9 positions for 8 x 8 outputs.)
  *
- * The input gradient of each parity plane is a product of the transposed weights of
- * its taps (1, 2, 2 or 4 of them) with the output gradient on the grid (zero at the
- * discarded positions) read at the opposite shifts; the four planes are then
- * interleaved back into the input gradient. Internal to nn/conv2d.c, which owns
- * threads and workspace. */
+ * The input gradient of each plane is a product of the transposed weights of its
+ * taps (1 or 2 kernel rows) with the output gradient on the grid (zero in the zero
+ * rows) read at the opposite row shift; the planes are then interleaved back into
+ * the input gradient, the moved one one place left. Internal to nn/conv2d.c, which
+ * owns threads and workspace. */
 #ifndef GRAFT_NN_CONV2D_PARITY_H
 #define GRAFT_NN_CONV2D_PARITY_H
 
@@ -34,11 +35,11 @@ int gf_conv2d_parity_chunk(const gf_conv2d_shape *s);
 size_t gf_conv2d_parity_scratch_floats(const gf_conv2d_shape *s);
 /* row-table entries the products need at most */
 size_t gf_conv2d_parity_row_count(const gf_conv2d_shape *s);
-/* floats of the packed transposed weights of every group and parity plane, plus the
+/* floats of the packed transposed weights of every group and plane, plus the
  * unpacked scratch of one */
 size_t gf_conv2d_parity_transposed_floats(const gf_conv2d_shape *s);
-/* Packs, per group and parity plane (pr, pc), A[c][(o, tap)] = W[o][c][kh][kw] over
- * the plane's taps, for the input gradient. */
+/* Packs, per group and plane, A[c][(o, tap)] = W[o][c][kh][kw] over the plane's
+ * taps, for the input gradient. */
 void gf_conv2d_parity_pack_transposed(float *shared, const float *weight,
                                       const gf_conv2d_shape *s);
 
