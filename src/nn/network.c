@@ -538,6 +538,9 @@ static int forward_node(gf_net *net, int i, int batch) {
     switch (n->op) {
     case GF_OP_INPUT: return GF_OK;
     case GF_OP_CONV2D:
+        if (!net->training) /* no backward follows */
+            return gf_conv2d_forward_inference(out, in, param(net, n->weight),
+                                               param(net, n->bias), &st->shape.conv, workspace);
         return gf_conv2d_forward_moments(out,
                                          net->training && st->moments_to_next ? net->plan.moments
                                                                               : NULL,

@@ -269,6 +269,41 @@ static void parity_random_shapes(void) {
     }
 }
 
+/* gf_conv2d_forward_inference takes F(4x4, 3x3) where it has fewer products (16x16,
+ * 7x9), F(2x2, 3x3) on a tie (6x6), the same bits as forcing that tile; the grid path
+ * when Winograd is off; and gf_conv2d_forward stays on F(2x2, 3x3). */
+static void inference_tiles(void) {
+    const int sizes[][3] = {{16, 16, 4}, {7, 9, 4}, {6, 6, 2}};
+    for (int i = 0; i < 3; i++) {
+        gf_conv2d_shape s = {.batch = 3, .in_channels = 12, .in_h = sizes[i][0],
+                             .in_w = sizes[i][1], .out_channels = 10, .kernel = 3, .stride = 1,
+                             .padding = 1, .groups = 1};
+        CHECK(gf_conv2d_shape_init(&s) == GF_OK);
+        const size_t in_n = (size_t)s.batch * s.in_channels * s.in_h * s.in_w;
+        const size_t out_n = (size_t)s.batch * s.out_channels * s.out_h * s.out_w;
+        float *in = gradcheck_random(in_n, 9500 + (uint64_t)i, 1.0f);
+        float *w = gradcheck_random((size_t)s.out_channels * s.in_channels * 9, 9510 + (uint64_t)i, 0.3f);
+        float *bias = gradcheck_random((size_t)s.out_channels, 9520 + (uint64_t)i, 0.5f);
+        float *ws = malloc(sizeof(float) * gf_conv2d_workspace_floats(&s));
+        float *got = malloc(sizeof(float) * out_n), *want = malloc(sizeof(float) * out_n);
+        CHECK(gf_conv2d_forward_inference(got, in, w, bias, &s, ws) == GF_OK);
+        CHECK(gf_conv2d_force_winograd_tile(sizes[i][2]) == GF_OK);
+        CHECK(gf_conv2d_forward(want, in, w, bias, &s, ws) == GF_OK);
+        CHECK(memcmp(got, want, sizeof(float) * out_n) == 0);
+        CHECK(gf_conv2d_force_winograd_tile(2) == GF_OK);
+        CHECK(gf_conv2d_forward(want, in, w, bias, &s, ws) == GF_OK);
+        CHECK(gf_conv2d_force_winograd_tile(0) == GF_OK);
+        CHECK(gf_conv2d_forward(got, in, w, bias, &s, ws) == GF_OK);
+        CHECK(memcmp(got, want, sizeof(float) * out_n) == 0);
+        gf_conv2d_use_winograd(false);
+        CHECK(gf_conv2d_forward(want, in, w, bias, &s, ws) == GF_OK);
+        CHECK(gf_conv2d_forward_inference(got, in, w, bias, &s, ws) == GF_OK);
+        CHECK(memcmp(got, want, sizeof(float) * out_n) == 0);
+        gf_conv2d_use_winograd(true);
+        free(in); free(w); free(bias); free(ws); free(got); free(want);
+    }
+}
+
 /* The largest of |got - reference| over the largest |reference|. */
 static double relative_to_largest(const float *got, const double *reference, size_t n) {
     double largest = 0.0, worst = 0.0;
@@ -526,6 +561,7 @@ int main(void) {
     run_case("parity planes groups 2", shape(2, 4, 6, 5, 6, 3, 2, 1, 2), 0, 790);
     parity_random_shapes();
     winograd_rounding();
+    inference_tiles();
     run_case("groups 2 1x1", shape(2, 4, 5, 4, 6, 1, 1, 0, 2), 0, 750);
     run_case("depthwise stride 1", shape(2, 4, 6, 7, 4, 3, 1, 1, 4), 1, 800);
     run_case("depthwise stride 2", shape(2, 3, 7, 7, 3, 3, 2, 1, 3), 0, 900);
