@@ -107,32 +107,59 @@ void gf_conv2d_depthwise_backward_plane_plain(float *grad_in, bool add, float *g
     if (grad_in) take_interior(grad_in, add, grad_padded, pw, s);
 }
 
-/* ---- the flat version (stride 1) ------------------------------------------ */
+/* ---- the flat version (stride 1 and 2) ------------------------------------ */
 
-/* Output (oh, ow) is position oh * pw + ow of the padded plane's rows, and tap
- * (kh, kw) reads `kh * pw + kw` further on: every tap is one shifted run over the
- * `flat` positions (whole vectors; the ow >= out_w ones are discarded). The padded
- * buffers reach past the plane so that the last vector's taps stay inside. */
+/* Output (oh, ow) is position oh * row + ow of the flat positions, and tap (kh, kw)
+ * reads a fixed offset further on in the padded buffer: every tap is one shifted run
+ * over the `flat` positions (whole vectors; the ow >= out_w ones are discarded).
+ * Stride 1: the buffer is the padded plane, rows of pw, tap offset kh * pw + kw.
+ * Stride 2: the buffer holds the padded plane's four parity planes (even or odd rows
+ * times even or odd columns), rows of `row` >= pw / 2, one after the other, `plane`
+ * floats apart; padded (2 oh + kh, 2 ow + kw) is parity plane (kh % 2, kw % 2) at
+ * (oh + kh / 2, ow + kw / 2), so that a tap is again one shifted run. The buffers
+ * reach past the planes so that the last vector's taps stay inside. */
 typedef struct flat_layout {
-    int pw, taps;
-    size_t flat;   /* computed positions: out_h * pw rounded up to whole vectors */
+    int pw, row, taps, parities;
+    size_t flat;   /* computed positions: out_h * row rounded up to whole vectors */
     size_t padded; /* floats of a padded buffer */
-    size_t plane;  /* the padded plane's positions, rounded up to whole vectors */
+    size_t plane;  /* a (parity) plane's positions, rounded up to whole vectors */
     size_t front;  /* zeros before the output gradient, as far as the farthest tap */
-    size_t offset[FLAT_MAX_TAPS];
+    size_t offset[FLAT_MAX_TAPS]; /* in the padded buffer: parity * plane + the offset
+                                   * within the tap's (parity) plane */
+    unsigned char parity[FLAT_MAX_TAPS]; /* the tap's parity plane, 0 at stride 1 */
 } flat_layout;
 
 static flat_layout flat_layout_of(const gf_conv2d_shape *s) {
+    /* called for every plane: no divisions (st is 1 or 2) */
     flat_layout f;
-    const int k = s->kernel;
+    const int k = s->kernel, st = s->stride, shift = st - 1;
+    const int reach = (k - 1) >> shift; /* the farthest tap's row (and column) shift */
+    const size_t ph = (size_t)s->in_h + 2 * (size_t)s->padding;
     f.pw = s->in_w + 2 * s->padding;
     f.taps = k * k;
-    f.flat = gf_size_round_up((size_t)s->out_h * (size_t)f.pw, VL);
-    f.padded = gf_size_round_up(f.flat + (size_t)(k - 1) * f.pw + (size_t)k, VL);
-    f.plane = gf_size_round_up(((size_t)s->in_h + 2 * (size_t)s->padding) * (size_t)f.pw, VL);
-    f.front = gf_size_round_up((size_t)(k - 1) * f.pw + (size_t)k, VL);
-    for (int t = 0; t < f.taps && t < FLAT_MAX_TAPS; t++)
-        f.offset[t] = (size_t)(t / k) * f.pw + (size_t)(t % k);
+    f.parities = st * st;
+    /* at stride 2, ceil(pw / 2) = out_w + reach columns: the input gradient's reads of
+     * column c - kw / 2 < 0 wrap onto discarded columns (ow >= out_w) of the row before */
+    f.row = (f.pw + st - 1) >> shift;
+    f.flat = gf_size_round_up((size_t)s->out_h * (size_t)f.row, VL);
+    f.plane = gf_size_round_up(((ph + (size_t)st - 1) >> shift) * (size_t)f.row, VL);
+    const size_t farthest = (size_t)reach * f.row + (size_t)reach + 1;
+    /* the last parity plane's last vector's farthest tap, and all planes */
+    f.padded = gf_size_round_up((size_t)(f.parities - 1) * f.plane + f.flat + farthest, VL);
+    if (f.padded < (size_t)f.parities * f.plane) f.padded = (size_t)f.parities * f.plane;
+    f.front = gf_size_round_up(farthest, VL);
+    if (f.taps > FLAT_MAX_TAPS) return f;
+    if (st == 1) { /* as before the parity planes: no parity array */
+        for (int t = 0; t < f.taps; t++) f.offset[t] = (size_t)(t / k) * f.pw + (size_t)(t % k);
+        return f;
+    }
+    const int odd = st - 1;
+    for (int kh = 0, t = 0; kh < k; kh++)
+        for (int kw = 0; kw < k; kw++, t++) {
+            f.parity[t] = (unsigned char)((kh & odd) * st + (kw & odd));
+            f.offset[t] = (size_t)f.parity[t] * f.plane + (size_t)(kh >> shift) * f.row +
+                          (size_t)(kw >> shift);
+        }
     return f;
 }
 
@@ -143,15 +170,85 @@ static size_t gradient_floats(const flat_layout *f) {
 }
 
 static bool flat_applies(const gf_conv2d_shape *s) {
-    return s->stride == 1 && s->kernel * s->kernel <= FLAT_MAX_TAPS;
+    /* at stride 2, outputs under 8 wide gained nothing over the plain version */
+    return (s->stride == 1 || (s->stride == 2 && s->out_w >= 8)) &&
+           s->kernel * s->kernel <= FLAT_MAX_TAPS;
 }
 
 size_t gf_conv2d_depthwise_scratch_floats(const gf_conv2d_shape *s) {
     size_t plain = gf_size_mul(2, padded_plane_floats(s));
     if (!flat_applies(s)) return plain;
     const flat_layout f = flat_layout_of(s);
-    size_t flat = gf_size_add(gf_size_add(f.padded, gradient_floats(&f)), f.plane);
+    size_t flat = gf_size_add(gf_size_add(f.padded, gradient_floats(&f)),
+                              gf_size_mul((size_t)f.parities, f.plane));
     return plain > flat ? plain : flat;
+}
+
+/* the even or odd padded columns of a row of in_w floats: dst[j] = padded column
+ * 2 j + parity of the row (a strided copy the compiler vectorises) */
+static inline __attribute__((always_inline)) void split_row(float *restrict even,
+                                                            float *restrict odd,
+                                                            const float *restrict src, int in_w,
+                                                            int pad) {
+    /* input column iw is padded column iw + pad */
+    const int first_even = pad % 2, first_odd = 1 - pad % 2;
+    float *e = even + (first_even + pad) / 2, *o = odd + (first_odd + pad) / 2;
+    for (int j = 0; j < (in_w - first_even + 1) / 2; j++) e[j] = src[first_even + 2 * j];
+    for (int j = 0; j < (in_w - first_odd + 1) / 2; j++) o[j] = src[first_odd + 2 * j];
+}
+
+/* the input plane into its parity planes in the padded buffer (stride 2) */
+GF_VECTOR_CLONES static void split_parity_planes(float *padded, const float *in,
+                                                 const flat_layout *f, const gf_conv2d_shape *s) {
+    memset(padded, 0, sizeof(float) * f->padded);
+    for (int ih = 0; ih < s->in_h; ih++) {
+        const int y = ih + s->padding;
+        float *even = padded + (size_t)(y % 2 * 2) * f->plane + (size_t)(y / 2) * f->row;
+        split_row(even, even + f->plane, in + (size_t)ih * s->in_w, s->in_w, s->padding);
+    }
+}
+
+/* grad_in (one plane) = or += (`add`) the interior of the input gradient summed on
+ * the parity planes (stride 2) */
+GF_VECTOR_CLONES static void join_parity_planes(float *grad_in, bool add,
+                                                const float *grad_padded, const flat_layout *f,
+                                                const gf_conv2d_shape *s) {
+    const int pad = s->padding, first_even = pad % 2, first_odd = 1 - pad % 2;
+    for (int ih = 0; ih < s->in_h; ih++) {
+        const int y = ih + pad;
+        float *restrict dst = grad_in + (size_t)ih * s->in_w;
+        const float *even = grad_padded + (size_t)(y % 2 * 2) * f->plane + (size_t)(y / 2) * f->row;
+        const float *restrict e = even + (first_even + pad) / 2;
+        const float *restrict o = even + f->plane + (first_odd + pad) / 2;
+        const int evens = (s->in_w - first_even + 1) / 2, odds = (s->in_w - first_odd + 1) / 2;
+        if (add) {
+            for (int j = 0; j < evens; j++) dst[first_even + 2 * j] += e[j];
+            for (int j = 0; j < odds; j++) dst[first_odd + 2 * j] += o[j];
+        } else {
+            for (int j = 0; j < evens; j++) dst[first_even + 2 * j] = e[j];
+            for (int j = 0; j < odds; j++) dst[first_odd + 2 * j] = o[j];
+        }
+    }
+}
+
+/* the input plane into the padded buffer: the zero-padded plane (stride 1) or its
+ * parity planes (stride 2) */
+static void flat_pad(float *padded, const float *in, const flat_layout *f,
+                     const gf_conv2d_shape *s) {
+    if (f->parities == 1)
+        pad_plane(padded, f->padded, in, s);
+    else
+        split_parity_planes(padded, in, f, s);
+}
+
+/* grad_in (one plane) = or += (`add`) the interior of the input gradient summed on
+ * the padded buffer's layout */
+static void flat_take_interior(float *grad_in, bool add, const float *grad_padded,
+                               const flat_layout *f, const gf_conv2d_shape *s) {
+    if (f->parities == 1)
+        take_interior(grad_in, add, grad_padded, f->pw, s);
+    else
+        join_parity_planes(grad_in, add, grad_padded, f, s);
 }
 
 GF_VECTOR_CLONES static void flat_forward(float *restrict flat, const float *restrict padded,
@@ -175,10 +272,10 @@ void gf_conv2d_depthwise_forward_plane(float *out, const float *in, const float 
     }
     const flat_layout f = flat_layout_of(s);
     float *padded = scratch, *flat = scratch + f.padded;
-    pad_plane(padded, f.padded, in, s);
+    flat_pad(padded, in, &f, s);
     flat_forward(flat, padded, filter, bias, &f);
     for (int oh = 0; oh < s->out_h; oh++)
-        memcpy(out + (size_t)oh * s->out_w, flat + (size_t)oh * f.pw,
+        memcpy(out + (size_t)oh * s->out_w, flat + (size_t)oh * f.row,
                sizeof(float) * (size_t)s->out_w);
 }
 
@@ -207,17 +304,35 @@ GF_VECTOR_CLONES static void flat_filter_gradient(float *grad_filter, const floa
     }
 }
 
-/* grad_padded[q] = sum over taps of filter[t] * g[q - offset t]: the output positions
- * whose tap t reads padded position q, gathered (adding into overlapping vectors
- * tap after tap would stall on every store); g has `front` zeros before it */
+/* grad_padded[q] of (parity) plane `parity` = sum over that plane's taps of
+ * filter[t] * g[q - local offset t]: the output positions whose tap t reads position
+ * q, gathered (adding into overlapping vectors tap after tap would stall on every
+ * store); g has `front` zeros before it */
 GF_VECTOR_CLONES static void flat_input_gradient(float *restrict grad_padded, const float *restrict g,
-                                              const float *filter, const flat_layout *f) {
+                                              const float *filter, const flat_layout *f,
+                                              int parity) {
+    /* stride 1: every tap, at its offset; stride 2: the taps of this parity plane */
+    float weight[FLAT_MAX_TAPS];
+    size_t own[FLAT_MAX_TAPS];
+    const float *w = filter;
+    const size_t *local = f->offset;
+    int taps = f->taps;
+    if (f->parities > 1) {
+        taps = 0;
+        for (int t = 0; t < f->taps; t++)
+            if (f->parity[t] == parity) {
+                weight[taps] = filter[t];
+                own[taps++] = f->offset[t] - (size_t)parity * f->plane;
+            }
+        w = weight;
+        local = own;
+    }
     for (size_t q = 0; q < f->plane; q += VL) {
         gf_vec acc = (gf_vec){0};
-        for (int t = 0; t < f->taps; t++) {
+        for (int t = 0; t < taps; t++) {
             gf_vec x;
-            GF_VEC_LOAD(x, g + q - f->offset[t]);
-            acc += filter[t] * x;
+            GF_VEC_LOAD(x, g + q - local[t]);
+            acc += w[t] * x;
         }
         GF_VEC_STORE(grad_padded + q, acc);
     }
@@ -238,11 +353,12 @@ void gf_conv2d_depthwise_backward_plane(float *grad_in, bool add, float *grad_fi
     /* the output gradient on the flat positions, zero at the discarded ones */
     memset(g - f.front, 0, sizeof(float) * gradient_floats(&f));
     for (int oh = 0; oh < s->out_h; oh++)
-        memcpy(g + (size_t)oh * f.pw, grad_out + (size_t)oh * s->out_w,
+        memcpy(g + (size_t)oh * f.row, grad_out + (size_t)oh * s->out_w,
                sizeof(float) * (size_t)s->out_w);
-    pad_plane(padded, f.padded, in, s);
+    flat_pad(padded, in, &f, s);
     flat_filter_gradient(grad_filter, g, padded, &f);
     if (!grad_in) return;
-    flat_input_gradient(grad_padded, g, filter, &f);
-    take_interior(grad_in, add, grad_padded, f.pw, s);
+    for (int parity = 0; parity < f.parities; parity++)
+        flat_input_gradient(grad_padded + (size_t)parity * f.plane, g, filter, &f, parity);
+    flat_take_interior(grad_in, add, grad_padded, &f, s);
 }

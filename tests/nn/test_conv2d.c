@@ -380,18 +380,20 @@ static void winograd_rounding(void) {
     }
 }
 
-/* Depthwise planes, stride 1: the flat version against the plain one, forward, filter
- * gradient and input gradient stored and added, on random sizes, kernels 1-7 and
- * paddings up to the kernel's half (not only "same"). */
+/* Depthwise planes, stride 1 and 2: the flat version against the plain one, forward,
+ * filter gradient and input gradient stored and added, on random sizes, kernels 1-7
+ * and paddings up to the kernel's half (not only "same"). */
 static void depthwise_flat_against_plain(void) {
     gf_rng r;
     gf_rng_seed(&r, 2027, 6);
-    for (int i = 0; i < 40; i++) {
+    for (int i = 0; i < 80; i++) {
         const int k = 1 + (int)gf_rng_below(&r, 7);
         gf_conv2d_shape s = {.batch = 1, .in_channels = 1, .out_channels = 1, .groups = 1,
-                             .kernel = k, .stride = 1, .padding = (int)gf_rng_below(&r, (uint32_t)(k / 2 + 1)),
+                             .kernel = k, .stride = 1 + i % 2,
+                             .padding = (int)gf_rng_below(&r, (uint32_t)(k / 2 + 1)),
                              .in_h = k + (int)gf_rng_below(&r, 20),
-                             .in_w = k + (int)gf_rng_below(&r, 20)};
+                             /* at stride 2 wide enough for the flat version (out_w >= 8) */
+                             .in_w = k + (i % 2 ? 14 : 0) + (int)gf_rng_below(&r, 20)};
         CHECK(gf_conv2d_shape_init(&s) == GF_OK);
         const size_t in_n = (size_t)s.in_h * s.in_w, out_n = (size_t)s.out_h * s.out_w;
         const uint64_t seed = 5000 + 10 * (uint64_t)i;
@@ -423,8 +425,8 @@ static void depthwise_flat_against_plain(void) {
                             fmax(check_worst_relative(added[1], added[0], in_n),
                                  check_worst_relative(grad_filter[1], grad_filter[0], (size_t)k * k)));
         if (!(worst <= 1e-5))
-            fprintf(stderr, "depthwise %dx%d, kernel %d, padding %d: flat differs by %g\n",
-                    s.in_h, s.in_w, k, s.padding, worst);
+            fprintf(stderr, "depthwise %dx%d, kernel %d, stride %d, padding %d: flat differs by %g\n",
+                    s.in_h, s.in_w, k, s.stride, s.padding, worst);
         CHECK(worst <= 1e-5);
         for (int flat = 0; flat < 2; flat++) {
             free(out[flat]);
