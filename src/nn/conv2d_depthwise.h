@@ -3,10 +3,11 @@
  * of the plane, so that no tap needs a bounds check.
  *
  * Two versions of each pass: the plain one walks output rows and taps (any stride);
- * the flat one, for stride 1, computes every position of the padded plane's rows as
- * one long run per tap (the positions past the output width are discarded), in
- * vectors compiled for AVX-512, AVX2 and baseline. tests/nn/test_conv2d.c compares
- * them on random shapes. Internal to nn/conv2d.c, which owns threads and workspace. */
+ * the flat one, for stride 1 (and stride 2 with outputs at least 8 wide, over the
+ * padded plane's four parity planes), computes every position of the padded plane's
+ * rows as one long run per tap (the positions past the output width are discarded),
+ * in vectors compiled for AVX-512, AVX2 and baseline. tests/nn/test_conv2d.c
+ * compares them on random shapes. Internal to nn/conv2d.c, which owns threads and workspace. */
 #ifndef GRAFT_NN_CONV2D_DEPTHWISE_H
 #define GRAFT_NN_CONV2D_DEPTHWISE_H
 
@@ -27,7 +28,8 @@ void gf_conv2d_depthwise_backward_plane(float *grad_in, bool add, float *grad_fi
                                         const float *filter, const gf_conv2d_shape *s,
                                         float *scratch);
 
-/* the plain versions (any stride), which the two above use for stride > 1 */
+/* the plain versions (any stride), which the two above use where the flat one does
+ * not apply */
 void gf_conv2d_depthwise_forward_plane_plain(float *out, const float *in, const float *filter,
                                              float bias, const gf_conv2d_shape *s,
                                              float *scratch);
