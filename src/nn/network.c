@@ -541,9 +541,7 @@ static int forward_node(gf_net *net, int i, int batch) {
         if (!net->training) /* no backward follows */
             return gf_conv2d_forward_inference(out, in, param(net, n->weight),
                                                param(net, n->bias), &st->shape.conv, workspace);
-        return gf_conv2d_forward_moments(out,
-                                         net->training && st->moments_to_next ? net->plan.moments
-                                                                              : NULL,
+        return gf_conv2d_forward_moments(out, st->moments_to_next ? net->plan.moments : NULL,
                                          in, param(net, n->weight), param(net, n->bias),
                                          &st->shape.conv, workspace);
     case GF_OP_BATCHNORM:
