@@ -1,6 +1,6 @@
 /* Parity with PyTorch: one training step of ResNet-20 and of three MobileNetV2 blocks,
  * recorded by tests/parity/make_fixture.py, repeated by graft from the same weights,
- * input and labels. Logits and loss must agree to a relative error under 1e-4,
+ * input and labels, whose ReLU inputs lie far from zero (check_kinks). Logits and loss must agree to a relative error under 1e-4,
  * every parameter gradient under 1e-3 (norm-wise per tensor), and the BatchNorm
  * running statistics, counters and evaluation-mode logits after the step too.
  * The fixtures also carry PyTorch's state_dict keys and shapes of the full models,
@@ -116,6 +116,53 @@ static void compare(const char *fixture, const char *what, const float *graft, c
     }
 }
 
+/* The BatchNorm whose bias shifts an activation's input: its input, or the BatchNorm
+ * among the terms of the sum it reads (a residual block's second ReLU). */
+static const char *batchnorm_before(const gf_net *net, const gf_node *activation) {
+    const gf_node *in = gf_net_node(net, activation->inputs[0]);
+    if (in->op == GF_OP_ADD)
+        for (int i = 0; i < 2; i++) {
+            const gf_node *term = gf_net_node(net, in->inputs[i]);
+            if (term->op == GF_OP_BATCHNORM) return term->name;
+        }
+    return in->op == GF_OP_BATCHNORM ? in->name : "";
+}
+
+/* A ReLU's gradient jumps at zero: an input within rounding of it falls on either
+ * side in two correct float32 implementations, and the gradients then differ by that
+ * position's whole share (a flipped mask moved one by 1.2e-3 here once). The fixture
+ * therefore keeps every ReLU's inputs away from zero, channel by channel, by at least
+ * KINK_MARGIN times the error of a float32 forward on Winograd's F(4x4, 3x3) (the
+ * coarsest rounding of graft's training forward), with the kinks placed by the
+ * generator (tests/parity/make_fixture.py, place_kinks): metadata "relu_kinks",
+ * "bn:margin:error:ratio;..." in forward order, the smallest per-channel ratio last.
+ * Without that margin the comparison below would test luck, not formulas. */
+#define KINK_MARGIN 100.0
+static void check_kinks(const gf_net *net, const char *kinks, const char *label) {
+    const char *p = kinks;
+    for (int i = 0; i < gf_net_node_count(net); i++) {
+        const gf_node *n = gf_net_node(net, i);
+        if (n->op != GF_OP_ACTIVATION) continue;
+        CHECK(n->activation == GF_ACT_RELU);
+        char name[80];
+        double margin, error, ratio;
+        int used = 0;
+        if (sscanf(p, "%79[^:]:%lf:%lf:%lf%n", name, &margin, &error, &ratio, &used) != 4) {
+            fprintf(stderr, "%s: relu_kinks lacks node %d's ReLU at '%.40s'\n", label, i, p);
+            CHECK(0);
+            return;
+        }
+        p += used + (p[used] == ';');
+        if (strcmp(name, batchnorm_before(net, n)) != 0 || !(ratio >= KINK_MARGIN))
+            fprintf(stderr, "%s: ReLU after '%s' listed as '%s', margin %g times the error\n",
+                    label, batchnorm_before(net, n), name, ratio);
+        CHECK(strcmp(name, batchnorm_before(net, n)) == 0);
+        CHECK(ratio >= KINK_MARGIN);
+    }
+    if (*p) fprintf(stderr, "%s: relu_kinks lists more ReLUs than the net has: '%.40s'\n", label, p);
+    CHECK(*p == '\0');
+}
+
 /* One training step against the fixture, then evaluation mode. */
 static void check_step(gf_net *net, const char *path, const char *label) {
     gf_st_file *f = gf_safetensors_read(path);
@@ -125,6 +172,7 @@ static void check_step(gf_net *net, const char *path, const char *label) {
         return;
     }
     check_key_list(net, meta(f, "state_dict"), label);
+    check_kinks(net, meta(f, "relu_kinks"), label);
     CHECK(strtoull(meta(f, "parameters"), NULL, 10) == gf_net_param_count(net));
     load_state(net, f);
 

@@ -22,6 +22,7 @@ The files are written by a small safetensors writer of our own (Debian 12 has no
 python3-safetensors), byte-compatible with graft's: compact JSON header, 8-byte
 types first, header padded with spaces to a multiple of 8.
 """
+import copy
 import json
 import os
 import struct
@@ -30,6 +31,19 @@ import sys
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+
+# Called with every ReLU's input in the fixtures' models, when set (place_kinks and
+# relu_inputs below): watch(x, bn) returns x, or x shifted by a new bias of bn.
+RELU_WATCH = None
+
+
+def relu_after(x, bn):
+    """F.relu(x) where x is BatchNorm bn's output, or it plus values that do not depend
+    on bn's bias."""
+    if RELU_WATCH is not None:
+        x = RELU_WATCH(x, bn)
+    return F.relu(x)
 
 
 class OptionAShortcut(nn.Module):
@@ -55,9 +69,9 @@ class BasicBlock(nn.Module):
             self.shortcut = OptionAShortcut(planes)
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
+        out = relu_after(self.bn1(self.conv1(x)), self.bn1)
         out = self.bn2(self.conv2(out))
-        return F.relu(out + self.shortcut(x))
+        return relu_after(out + self.shortcut(x), self.bn2)
 
 
 class ResNetCifar(nn.Module):
@@ -80,7 +94,7 @@ class ResNetCifar(nn.Module):
                 nn.init.kaiming_normal_(m.weight)
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
+        out = relu_after(self.bn1(self.conv1(x)), self.bn1)
         out = self.layer3(self.layer2(self.layer1(out)))
         out = F.avg_pool2d(out, out.size()[3]).flatten(1)
         return self.linear(out)
@@ -103,8 +117,8 @@ class InvertedResidual(nn.Module):
                                           nn.BatchNorm2d(out_planes))
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = F.relu(self.bn2(self.conv2(out)))
+        out = relu_after(self.bn1(self.conv1(x)), self.bn1)
+        out = relu_after(self.bn2(self.conv2(out)), self.bn2)
         out = self.bn3(self.conv3(out))
         return out + self.shortcut(x) if self.stride == 1 else out
 
@@ -298,7 +312,122 @@ def randomise_batchnorm(model, generator):
                 m.num_batches_tracked.fill_(3)
 
 
+# A ReLU's gradient jumps at its kink: an input within rounding of zero may fall on
+# either side in two correct float32 implementations, and the gradients then differ by
+# that position's whole share, whatever the tolerance. So that the comparison tests
+# the formulas rather than luck, every BatchNorm before a ReLU gets the bias that puts
+# the kink, channel by channel, in the middle of the widest gap between the ReLU's
+# inputs (in float64) among those between the KINK_QUANTILES of the channel (so that a
+# tenth to nine tenths of it passes, as with a random bias), in forward order since
+# each bias changes what follows. The smallest distance of an input from the kink is
+# then recorded against the error of a float32 forward with Winograd's F(4x4, 3x3),
+# the coarsest rounding graft's training forward has, channel by channel;
+# tests/net/test_parity.c requires KINK_MARGIN times the error.
+KINK_QUANTILES = (0.1, 0.9)
+KINK_MARGIN = 100.0
+
+
+def bias_free(x, bn):
+    return x - bn.bias.view(1, -1, 1, 1)
+
+
+def place_kinks(model, inputs):
+    """Sets the bias of every BatchNorm before a ReLU (see above); model is float32 and
+    left in training mode with its running statistics as they were."""
+    global RELU_WATCH
+    exact = copy.deepcopy(model).double().train()
+    names = {module: name for name, module in exact.named_modules()}
+
+    def place(x, bn):
+        rest = bias_free(x, bn)
+        kinks = -rest.transpose(0, 1).flatten(1)  # per channel: the biases at which a value is 0
+        ordered, _ = kinks.sort(dim=1)
+        low, high = (int(q * (ordered.shape[1] - 1)) for q in KINK_QUANTILES)
+        window = ordered[:, low:high + 1]
+        widest = (window[:, 1:] - window[:, :-1]).argmax(dim=1, keepdim=True)
+        middle = (window.gather(1, widest) + window.gather(1, widest + 1)).squeeze(1) / 2
+        bias = middle.float()
+        model.get_submodule(names[bn]).bias.data.copy_(bias)
+        bn.bias.data.copy_(bias.double())
+        return rest + bn.bias.view(1, -1, 1, 1)
+
+    RELU_WATCH = place
+    with torch.no_grad():
+        exact(inputs.double())
+    RELU_WATCH = None
+
+
+# F(4x4, 3x3) (Lavin and Gray; graft's nn/conv2d_winograd.c): Y = A^T [U (.) V] A,
+# U = G g G^T (in double, then rounded), V = B^T d B over 6x6 tiles overlapping by 2.
+WINOGRAD_BT = [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
+               [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]]
+WINOGRAD_G = [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
+              [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]]
+WINOGRAD_AT = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0],
+               [0, 1, -1, 8, -8, 1]]
+
+
+def winograd_f4(x, weight):
+    """A 3x3 convolution, stride 1, padding 1, in float32 through F(4x4, 3x3)."""
+    n, _, h, w = x.shape
+    th, tw = -(-h // 4), -(-w // 4)
+    bt, at = torch.tensor(WINOGRAD_BT, dtype=x.dtype), torch.tensor(WINOGRAD_AT, dtype=x.dtype)
+    g = torch.tensor(WINOGRAD_G, dtype=torch.float64)
+    u = (g @ weight.detach().double() @ g.T).to(x.dtype)
+    tiles = F.pad(x, (1, 4 * tw + 1 - w, 1, 4 * th + 1 - h)).unfold(2, 6, 4).unfold(3, 6, 4)
+    v = bt @ tiles @ bt.T
+    m = torch.einsum("ocij,ncyxij->noyxij", u, v)
+    y = at @ m @ at.T
+    return y.permute(0, 1, 2, 4, 3, 5).reshape(n, -1, 4 * th, 4 * tw)[:, :, :h, :w]
+
+
+def relu_inputs(model, inputs, winograd):
+    """Every ReLU's input of a training-mode forward of a copy of model, in order, with
+    its BatchNorm's name: in float64, or in float32 with the 3x3 stride-1 convolutions of
+    at least 8 channels each way on F(4x4, 3x3) (`winograd`), as graft's."""
+    global RELU_WATCH
+    twin = copy.deepcopy(model).train()
+    twin = twin.float() if winograd else twin.double()
+    names = {module: name for name, module in twin.named_modules()}
+    for module in twin.modules():
+        if (winograd and isinstance(module, nn.Conv2d) and module.kernel_size == (3, 3)
+                and module.stride == (1, 1) and module.padding == (1, 1) and module.groups == 1
+                and module.in_channels >= 8 and module.out_channels >= 8):
+            module.forward = lambda x, conv=module: winograd_f4(x, conv.weight)
+    seen = []
+
+    def record(x, bn):
+        seen.append((names[bn], x.detach().double()))
+        return x
+
+    RELU_WATCH = record
+    with torch.no_grad():
+        twin(inputs.float() if winograd else inputs.double())
+    RELU_WATCH = None
+    return seen
+
+
+def kink_margins(model, inputs):
+    """"name:margin:error:ratio;..." per ReLU in order: the smallest |input| in float64,
+    the largest difference of the float32 F(4x4, 3x3) forward's input from it, and the
+    smallest ratio of the two within a channel (whose BatchNorm scales both alike);
+    asserts that no ratio is below KINK_MARGIN."""
+    exact, rounded = relu_inputs(model, inputs, False), relu_inputs(model, inputs, True)
+    entries = []
+    for (name, x), (_, y) in zip(exact, rounded):
+        per_channel = x.transpose(0, 1).flatten(1), y.transpose(0, 1).flatten(1)
+        margins = per_channel[0].abs().min(dim=1).values
+        errors = (per_channel[0] - per_channel[1]).abs().max(dim=1).values
+        ratio = (margins / errors).min().item()
+        assert ratio >= KINK_MARGIN, (name, ratio)
+        entries.append("%s:%.3e:%.3e:%.0f" % (name, margins.min().item(), errors.max().item(),
+                                              ratio))
+    return ";".join(entries)
+
+
 def training_step(model, inputs, labels, extra_metadata):
+    place_kinks(model, inputs)
+    extra_metadata = dict(extra_metadata, relu_kinks=kink_margins(model, inputs))
     before = [(k, v.clone()) for k, v in model.state_dict().items()]
     model.train()
     model.zero_grad()
