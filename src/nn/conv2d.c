@@ -173,10 +173,8 @@ int gf_conv2d_force_winograd_tile(int tile) {
     return GF_OK;
 }
 
-/* the tile of a forward a backward follows (`before_backward`), or of the others */
-static int winograd_tile(const gf_conv2d_shape *s, bool before_backward) {
-    return winograd_forced_tile ? winograd_forced_tile
-                                : gf_conv2d_winograd_tile_for(s, before_backward);
+static int winograd_tile(const gf_conv2d_shape *s) {
+    return winograd_forced_tile ? winograd_forced_tile : gf_conv2d_winograd_tile_for(s);
 }
 
 /* The path a convolution takes. Workspace sizes cover both the Winograd and the grid
@@ -294,7 +292,6 @@ typedef struct conv_job {
     const float *packed; /* per-group packed weights (forward) or transposed (backward) */
     int threads_used;
     gf_moments *moments; /* forward: the output planes' moments [batch][out_channels], or NULL */
-    bool before_backward; /* forward: a backward follows */
 } conv_job;
 
 typedef struct thread_buffers {
@@ -400,14 +397,14 @@ static void forward_range(const conv_job *job, const thread_buffers *buf, int64_
         /* the paths loop over chunks of their own; given one chunk at a time, their
          * outputs are still in cache for the moments */
         const int64_t chunk = !job->moments ? last - first
-                              : uses_winograd(s) ? gf_conv2d_winograd_chunk(s, winograd_tile(s, job->before_backward))
+                              : uses_winograd(s) ? gf_conv2d_winograd_chunk(s, winograd_tile(s))
                               : uses_parity(s)   ? gf_conv2d_parity_chunk(s)
                                                  : chunk_images(s);
         for (int64_t n0 = first; n0 < last; n0 += chunk) {
             const int64_t n1 = last - n0 < chunk ? last : n0 + chunk;
             const gf_conv2d_images images = thread_images(s, buf, n0, n1);
             if (uses_winograd(s))
-                gf_conv2d_winograd_forward(&images, winograd_tile(s, job->before_backward),
+                gf_conv2d_winograd_forward(&images, winograd_tile(s),
                                            job->out, job->in, job->packed, job->bias);
             else if (uses_parity(s))
                 gf_conv2d_parity_forward(&images, job->out, job->in, job->packed, job->bias);
@@ -463,17 +460,15 @@ static void forward_images(void *ctx, int thread, int threads) {
     forward_range(job, &buf, first, last);
 }
 
-static int forward_before(bool before_backward, float *out, gf_moments *moments,
-                          const float *in, const float *weight, const float *bias,
-                          const gf_conv2d_shape *s, float *workspace) {
+static int forward(float *out, gf_moments *moments, const float *in, const float *weight,
+                   const float *bias, const gf_conv2d_shape *s, float *workspace) {
     if (!workspace)
         return gf_fail("conv2d forward: no workspace (%zu floats needed)",
                        gf_conv2d_workspace_floats(s));
     conv_job job = {.s = s, .out = out, .in = in, .weight = weight, .bias = bias,
-                    .workspace = workspace, .packed = workspace, .moments = moments,
-                    .before_backward = before_backward};
+                    .workspace = workspace, .packed = workspace, .moments = moments};
     if (uses_winograd(s)) {
-        gf_conv2d_winograd_pack(workspace, weight, s, winograd_tile(s, before_backward), false);
+        gf_conv2d_winograd_pack(workspace, weight, s, winograd_tile(s), false);
     } else if (!is_depthwise(s)) {
         const int rows = (int)patch_rows(s), cout_g = s->out_channels / s->groups;
         for (int g = 0; g < s->groups; g++)
@@ -487,17 +482,17 @@ static int forward_before(bool before_backward, float *out, gf_moments *moments,
 int gf_conv2d_forward_moments(float *out, gf_moments *moments, const float *in,
                               const float *weight, const float *bias, const gf_conv2d_shape *s,
                               float *workspace) {
-    return forward_before(true, out, moments, in, weight, bias, s, workspace);
+    return forward(out, moments, in, weight, bias, s, workspace);
 }
 
 int gf_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
                       const gf_conv2d_shape *s, float *workspace) {
-    return forward_before(true, out, NULL, in, weight, bias, s, workspace);
+    return forward(out, NULL, in, weight, bias, s, workspace);
 }
 
 int gf_conv2d_forward_inference(float *out, const float *in, const float *weight,
                                 const float *bias, const gf_conv2d_shape *s, float *workspace) {
-    return forward_before(false, out, NULL, in, weight, bias, s, workspace);
+    return forward(out, NULL, in, weight, bias, s, workspace);
 }
 
 static void backward_depthwise(const conv_job *job, const thread_buffers *buf, int64_t first,
@@ -537,7 +532,7 @@ static void backward_images(void *ctx, int thread, int threads) {
             }
     if (uses_winograd(s)) {
         const gf_conv2d_images images = thread_images(s, &buf, first, last);
-        gf_conv2d_winograd_backward(&images, winograd_tile(s, false), job->grad_in, job->write,
+        gf_conv2d_winograd_backward(&images, winograd_tile(s), job->grad_in, job->write,
                                     buf.grad_weight, job->grad_out, job->in, job->packed);
         return;
     }
@@ -613,7 +608,7 @@ int gf_conv2d_backward(float *grad_in, float *grad_weight, float *grad_bias,
                     .grad_out = grad_out, .want_bias_grad = grad_bias != NULL,
                     .write = write, .workspace = workspace, .packed = workspace};
     if (grad_in && uses_winograd(s)) {
-        gf_conv2d_winograd_pack(workspace, weight, s, winograd_tile(s, false), true);
+        gf_conv2d_winograd_pack(workspace, weight, s, winograd_tile(s), true);
     } else if (grad_in && uses_grid(s)) {
         gf_conv2d_grid_pack_flipped(workspace,
                                     workspace + (size_t)s->groups * gf_conv2d_grid_flipped_floats(s),

@@ -30,9 +30,7 @@ int gf_conv2d_forward(float *out, const float *in, const float *weight, const fl
 int gf_conv2d_forward_moments(float *out, gf_moments *moments, const float *in,
                               const float *weight, const float *bias, const gf_conv2d_shape *s,
                               float *workspace);
-/* The same as gf_conv2d_forward for outputs no backward follows (evaluation): they
- * may be rounded differently (3x3 stride-1 convolutions may take Winograd's F(4x4, 3x3),
- * whose rounding the gradients after a training forward must not see: docs/kernels.md). */
+/* The same as gf_conv2d_forward, for outputs no backward follows (evaluation). */
 int gf_conv2d_forward_inference(float *out, const float *in, const float *weight,
                                 const float *bias, const gf_conv2d_shape *s, float *workspace);
 /* Accumulates (+=) into grad_weight and grad_bias (may be NULL when there is no

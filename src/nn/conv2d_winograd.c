@@ -104,14 +104,11 @@ static long products_of(const gf_conv2d_shape *s, int m) {
     return (long)((s->in_h + m - 1) / m) * ((s->in_w + m - 1) / m) * (m + 2) * (m + 2);
 }
 
-/* A forward a backward follows takes F(2, 3): F(4, 3)'s larger rounding of the outputs
- * moves values near zero across the ReLUs after them, which changes the gradients by a
- * position's whole share (docs/kernels.md). The gradients, and a forward no backward
- * follows, take the tile with fewer products per image, F(2, 3) on a tie (fewer
- * roundings): F(2, 3) for planes of one or two rows or columns and for 5x5 to 6x6
- * ones, F(4, 3) for the rest (measured faster on every ResNet-20 plane, 7x7 to 32x32). */
-int gf_conv2d_winograd_tile_for(const gf_conv2d_shape *s, bool before_backward) {
-    return !before_backward && products_of(s, 4) < products_of(s, 2) ? 4 : 2;
+/* The tile with fewer products per image, F(2, 3) on a tie (fewer roundings): F(2, 3)
+ * for planes of one or two rows or columns and for 5x5 to 6x6 ones, F(4, 3) for the
+ * rest (measured faster on every ResNet-20 plane, 7x7 to 32x32), in every direction. */
+int gf_conv2d_winograd_tile_for(const gf_conv2d_shape *s) {
+    return products_of(s, 4) < products_of(s, 2) ? 4 : 2;
 }
 
 int gf_conv2d_winograd_chunk(const gf_conv2d_shape *s, int tile) {

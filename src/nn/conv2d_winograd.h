@@ -29,9 +29,8 @@
 #include "nn/conv2d_images.h"
 
 bool gf_conv2d_winograd_applies(const gf_conv2d_shape *s);
-/* The tile, 2 or 4, of a forward a backward follows (`before_backward`), or of the
- * gradients and other forwards (the rule of docs/kernels.md) */
-int gf_conv2d_winograd_tile_for(const gf_conv2d_shape *s, bool before_backward);
+/* The tile, 2 or 4, of the forwards and gradients (the rule of docs/kernels.md) */
+int gf_conv2d_winograd_tile_for(const gf_conv2d_shape *s);
 /* The sizes below cover both tiles, so that the tile may change between calls. */
 /* shared floats: the packed transformed weight matrices, and one unpacked */
 size_t gf_conv2d_winograd_shared_floats(const gf_conv2d_shape *s);

@@ -269,10 +269,10 @@ static void parity_random_shapes(void) {
     }
 }
 
-/* gf_conv2d_forward_inference takes F(4x4, 3x3) where it has fewer products (16x16,
- * 7x9), F(2x2, 3x3) on a tie (6x6), the same bits as forcing that tile; the grid path
- * when Winograd is off; and gf_conv2d_forward stays on F(2x2, 3x3). */
-static void inference_tiles(void) {
+/* The forwards (training, with moments, and evaluation) take F(4x4, 3x3) where it
+ * has fewer products (16x16, 7x9), F(2x2, 3x3) on a tie (6x6), the same bits as
+ * forcing that tile; the grid path when Winograd is off. */
+static void rule_tiles(void) {
     const int sizes[][3] = {{16, 16, 4}, {7, 9, 4}, {6, 6, 2}};
     for (int i = 0; i < 3; i++) {
         gf_conv2d_shape s = {.batch = 3, .in_channels = 12, .in_h = sizes[i][0],
@@ -285,26 +285,30 @@ static void inference_tiles(void) {
         float *w = gradcheck_random((size_t)s.out_channels * s.in_channels * 9, 9510 + (uint64_t)i, 0.3f);
         float *bias = gradcheck_random((size_t)s.out_channels, 9520 + (uint64_t)i, 0.5f);
         float *ws = malloc(sizeof(float) * gf_conv2d_workspace_floats(&s));
-        float *got = malloc(sizeof(float) * out_n), *want = malloc(sizeof(float) * out_n);
-        CHECK(gf_conv2d_forward_inference(got, in, w, bias, &s, ws) == GF_OK);
+        float *want = malloc(sizeof(float) * out_n), *other = malloc(sizeof(float) * out_n);
+        float *got[3];
+        gf_moments *moments = malloc(sizeof *moments * (size_t)s.batch * s.out_channels);
+        for (int f = 0; f < 3; f++) got[f] = malloc(sizeof(float) * out_n);
+        CHECK(gf_conv2d_forward(got[0], in, w, bias, &s, ws) == GF_OK);
+        CHECK(gf_conv2d_forward_moments(got[1], moments, in, w, bias, &s, ws) == GF_OK);
+        CHECK(gf_conv2d_forward_inference(got[2], in, w, bias, &s, ws) == GF_OK);
         CHECK(gf_conv2d_force_winograd_tile(sizes[i][2]) == GF_OK);
         CHECK(gf_conv2d_forward(want, in, w, bias, &s, ws) == GF_OK);
-        CHECK(memcmp(got, want, sizeof(float) * out_n) == 0);
-        CHECK(gf_conv2d_force_winograd_tile(2) == GF_OK);
-        CHECK(gf_conv2d_forward(want, in, w, bias, &s, ws) == GF_OK);
+        CHECK(gf_conv2d_force_winograd_tile(6 - sizes[i][2]) == GF_OK);
+        CHECK(gf_conv2d_forward(other, in, w, bias, &s, ws) == GF_OK);
+        CHECK(memcmp(other, want, sizeof(float) * out_n) != 0); /* the tiles round apart */
         CHECK(gf_conv2d_force_winograd_tile(0) == GF_OK);
-        CHECK(gf_conv2d_forward(got, in, w, bias, &s, ws) == GF_OK);
-        CHECK(memcmp(got, want, sizeof(float) * out_n) == 0);
+        for (int f = 0; f < 3; f++) CHECK(memcmp(got[f], want, sizeof(float) * out_n) == 0);
         gf_conv2d_use_winograd(false);
         CHECK(gf_conv2d_forward(want, in, w, bias, &s, ws) == GF_OK);
-        CHECK(gf_conv2d_forward_inference(got, in, w, bias, &s, ws) == GF_OK);
-        CHECK(memcmp(got, want, sizeof(float) * out_n) == 0);
+        CHECK(gf_conv2d_forward_inference(got[2], in, w, bias, &s, ws) == GF_OK);
+        CHECK(memcmp(got[2], want, sizeof(float) * out_n) == 0);
         gf_conv2d_use_winograd(true);
-        free(in); free(w); free(bias); free(ws); free(got); free(want);
+        for (int f = 0; f < 3; f++) free(got[f]);
+        free(in); free(w); free(bias); free(ws); free(want); free(other); free(moments);
     }
 }
 
-/* The largest of |got - reference| over the largest |reference|. */
 static double relative_to_largest(const float *got, const double *reference, size_t n) {
     double largest = 0.0, worst = 0.0;
     for (size_t i = 0; i < n; i++) largest = fmax(largest, fabs(reference[i]));
@@ -563,7 +567,7 @@ int main(void) {
     run_case("parity planes groups 2", shape(2, 4, 6, 5, 6, 3, 2, 1, 2), 0, 790);
     parity_random_shapes();
     winograd_rounding();
-    inference_tiles();
+    rule_tiles();
     run_case("groups 2 1x1", shape(2, 4, 5, 4, 6, 1, 1, 0, 2), 0, 750);
     run_case("depthwise stride 1", shape(2, 4, 6, 7, 4, 3, 1, 1, 4), 1, 800);
     run_case("depthwise stride 2", shape(2, 3, 7, 7, 3, 3, 2, 1, 3), 0, 900);
