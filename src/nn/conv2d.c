@@ -292,6 +292,7 @@ typedef struct conv_job {
     const float *packed; /* per-group packed weights (forward) or transposed (backward) */
     int threads_used;
     gf_moments *moments; /* forward: the output planes' moments [batch][out_channels], or NULL */
+    const gf_conv2d_activation *activation; /* forward: on the outputs, NULL if none */
 } conv_job;
 
 typedef struct thread_buffers {
@@ -385,10 +386,13 @@ static void forward_range(const conv_job *job, const thread_buffers *buf, int64_
     if (is_depthwise(s)) {
         for (int64_t n = first; n < last; n++)
             for (int c = 0; c < s->in_channels; c++) {
-                gf_conv2d_depthwise_forward_plane(job->out + ((size_t)n * s->out_channels + c) * op,
+                float *plane = job->out + ((size_t)n * s->out_channels + c) * op;
+                gf_conv2d_depthwise_forward_plane(plane,
                                         job->in + ((size_t)n * s->in_channels + c) * ip,
                                         job->weight + (size_t)c * s->kernel * s->kernel,
                                         job->bias ? job->bias[c] : 0.0f, s, buf->patches);
+                if (job->activation) /* the plane is still in cache */
+                    gf_conv2d_output_run(plane, plane, op, 0.0f, job->activation);
                 take_moments(job, (size_t)n * planes + (size_t)c, 1);
             }
         return;
@@ -402,7 +406,8 @@ static void forward_range(const conv_job *job, const thread_buffers *buf, int64_
                                                  : chunk_images(s);
         for (int64_t n0 = first; n0 < last; n0 += chunk) {
             const int64_t n1 = last - n0 < chunk ? last : n0 + chunk;
-            const gf_conv2d_images images = thread_images(s, buf, n0, n1);
+            gf_conv2d_images images = thread_images(s, buf, n0, n1);
+            images.activation = job->activation;
             if (uses_winograd(s))
                 gf_conv2d_winograd_forward(&images, winograd_tile(s),
                                            job->out, job->in, job->packed, job->bias);
@@ -440,10 +445,11 @@ static void forward_range(const conv_job *job, const thread_buffers *buf, int64_
                 }
                 for (int i = 0; i < images; i++) {
                     const size_t plane0 = (size_t)(n0 + i) * planes + (size_t)c0;
-                    if (job->bias)
+                    if (job->bias || job->activation)
                         for (int c = 0; c < m; c++) {
                             float *row = job->out + (plane0 + (size_t)c) * op;
-                            for (size_t p = 0; p < op; p++) row[p] += job->bias[c0 + c];
+                            gf_conv2d_output_run(row, row, op, job->bias ? job->bias[c0 + c] : 0.0f,
+                                                 job->activation);
                         }
                     take_moments(job, plane0, (size_t)m);
                 }
@@ -461,12 +467,14 @@ static void forward_images(void *ctx, int thread, int threads) {
 }
 
 static int forward(float *out, gf_moments *moments, const float *in, const float *weight,
-                   const float *bias, const gf_conv2d_shape *s, float *workspace) {
+                   const float *bias, const gf_conv2d_activation *activation,
+                   const gf_conv2d_shape *s, float *workspace) {
     if (!workspace)
         return gf_fail("conv2d forward: no workspace (%zu floats needed)",
                        gf_conv2d_workspace_floats(s));
     conv_job job = {.s = s, .out = out, .in = in, .weight = weight, .bias = bias,
-                    .workspace = workspace, .packed = workspace, .moments = moments};
+                    .workspace = workspace, .packed = workspace, .moments = moments,
+                    .activation = activation};
     if (uses_winograd(s)) {
         gf_conv2d_winograd_pack(workspace, weight, s, winograd_tile(s), false);
     } else if (!is_depthwise(s)) {
@@ -482,17 +490,18 @@ static int forward(float *out, gf_moments *moments, const float *in, const float
 int gf_conv2d_forward_moments(float *out, gf_moments *moments, const float *in,
                               const float *weight, const float *bias, const gf_conv2d_shape *s,
                               float *workspace) {
-    return forward(out, moments, in, weight, bias, s, workspace);
+    return forward(out, moments, in, weight, bias, NULL, s, workspace);
 }
 
 int gf_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
                       const gf_conv2d_shape *s, float *workspace) {
-    return forward(out, NULL, in, weight, bias, s, workspace);
+    return forward(out, NULL, in, weight, bias, NULL, s, workspace);
 }
 
 int gf_conv2d_forward_inference(float *out, const float *in, const float *weight,
-                                const float *bias, const gf_conv2d_shape *s, float *workspace) {
-    return forward(out, NULL, in, weight, bias, s, workspace);
+                                const float *bias, const gf_conv2d_activation *activation,
+                                const gf_conv2d_shape *s, float *workspace) {
+    return forward(out, NULL, in, weight, bias, activation, s, workspace);
 }
 
 static void backward_depthwise(const conv_job *job, const thread_buffers *buf, int64_t first,

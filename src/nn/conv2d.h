@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "nn/activation.h"
 #include "nn/grad_write.h"
 #include "nn/moments.h"
 
@@ -30,9 +31,19 @@ int gf_conv2d_forward(float *out, const float *in, const float *weight, const fl
 int gf_conv2d_forward_moments(float *out, gf_moments *moments, const float *in,
                               const float *weight, const float *bias, const gf_conv2d_shape *s,
                               float *workspace);
-/* The same as gf_conv2d_forward, for outputs no backward follows (evaluation). */
+/* An activation a forward applies to its outputs after the bias, where it writes them
+ * (evaluation: a BatchNorm folded into the convolution brings its fused activation
+ * along, nn/network.c), as gf_activation_value computes it. */
+typedef struct gf_conv2d_activation {
+    gf_activation_kind kind;
+    float slope;
+} gf_conv2d_activation;
+
+/* The same as gf_conv2d_forward, for outputs no backward follows (evaluation), then
+ * `activation` (NULL: none) on every output. */
 int gf_conv2d_forward_inference(float *out, const float *in, const float *weight,
-                                const float *bias, const gf_conv2d_shape *s, float *workspace);
+                                const float *bias, const gf_conv2d_activation *activation,
+                                const gf_conv2d_shape *s, float *workspace);
 /* Accumulates (+=) into grad_weight and grad_bias (may be NULL when there is no
  * bias); adds into or stores (`write`) grad_in (may be NULL: not needed). */
 int gf_conv2d_backward(float *grad_in, float *grad_weight, float *grad_bias,

@@ -109,9 +109,11 @@ static void fill_grid(float *planes, const float *tensor, int channels, const gr
 }
 
 /* tensor[first + i][c] (=, or += when `add`) the valid positions of outputs on the
- * grid ([channels][length]), plus bias[c] when given. */
+ * grid ([channels][length]), plus bias[c] when given, through `activation` (when
+ * given, and not `add`). */
 static void extract_grid(float *tensor, const float *outputs, int channels, const grid *g,
-                         const gf_conv2d_shape *s, int first, const float *bias, bool add) {
+                         const gf_conv2d_shape *s, int first, const float *bias,
+                         const gf_conv2d_activation *activation, bool add) {
     const size_t image_plane = (size_t)s->in_h * s->in_w;
     for (int i = 0; i < g->images; i++)
         for (int c = 0; c < channels; c++) {
@@ -125,7 +127,7 @@ static void extract_grid(float *tensor, const float *outputs, int channels, cons
                 if (add)
                     for (int w = 0; w < s->in_w; w++) d[w] += r[w];
                 else
-                    for (int w = 0; w < s->in_w; w++) d[w] = r[w] + b;
+                    gf_conv2d_output_run(d, r, (size_t)s->in_w, b, activation);
             }
         }
 }
@@ -168,7 +170,7 @@ static void forward_chunk(const gf_conv2d_images *a, const gf_conv2d_chunk *ch, 
                    packed + (size_t)gr * gf_gemm_packed_a_floats(cout_g, cin_g * k * k), a->rows,
                    cout_g, (int)g.length, cin_g * k * k, false);
     }
-    extract_grid(out, b.outputs, s->out_channels, &g, s, ch->first, bias, false);
+    extract_grid(out, b.outputs, s->out_channels, &g, s, ch->first, bias, a->activation, false);
 }
 
 static void backward_chunk(const gf_conv2d_images *a, const gf_conv2d_chunk *ch, float *grad_in,
@@ -198,7 +200,7 @@ static void backward_chunk(const gf_conv2d_images *a, const gf_conv2d_chunk *ch,
                    (int)g.length, cout_g * kk, false);
     }
     if (grad_in)
-        extract_grid(grad_in, b.outputs, s->in_channels, &g, s, ch->first, NULL,
+        extract_grid(grad_in, b.outputs, s->in_channels, &g, s, ch->first, NULL, NULL,
                      write == GF_GRAD_ADD);
 }
 

@@ -40,7 +40,8 @@ void gf_conv2d_grid_pack_flipped(float *packed, float *scratch, const float *wei
  * is gf_conv2d_grid_scratch_floats, their row table 2 * gf_conv2d_grid_row_count
  * entries. */
 
-/* out = conv(in) (+ bias) for the images; packed = forward-packed weights. */
+/* out = conv(in) (+ bias) for the images, through a->activation when given;
+ * packed = forward-packed weights. */
 void gf_conv2d_grid_forward(const gf_conv2d_images *a, float *out, const float *in,
                             const float *packed, const float *bias);
 /* grad_weight += ..., grad_in += or = ... (`write`; grad_in may be NULL) for the images. */

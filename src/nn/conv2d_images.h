@@ -5,6 +5,7 @@
 #define GRAFT_NN_CONV2D_IMAGES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "nn/conv2d.h"
 
@@ -13,7 +14,28 @@ typedef struct gf_conv2d_images {
     int first, last;    /* images first .. last - 1 */
     float *scratch;     /* the path's scratch floats (gf_conv2d_*_scratch_floats) */
     const float **rows; /* the path's row-table entries (gf_conv2d_*_row_count) */
+    /* forward: applied to the outputs where the path writes them, NULL if none */
+    const gf_conv2d_activation *activation;
 } gf_conv2d_images;
+
+/* dst[i] = src[i] + bias for i < n, through `activation` when there is one (dst may
+ * be src); one loop per kind, each with constants the compiler can vectorise. */
+#define GF_CONV2D_OUTPUT_LOOP(KIND) \
+    for (size_t i = 0; i < n; i++) dst[i] = gf_activation_value(KIND, src[i] + bias, slope)
+static inline void gf_conv2d_output_run(float *dst, const float *src, size_t n, float bias,
+                                        const gf_conv2d_activation *activation) {
+    if (!activation) {
+        for (size_t i = 0; i < n; i++) dst[i] = src[i] + bias;
+        return;
+    }
+    const float slope = activation->slope;
+    switch (activation->kind) {
+    case GF_ACT_RELU: GF_CONV2D_OUTPUT_LOOP(GF_ACT_RELU); break;
+    case GF_ACT_LEAKY_RELU: GF_CONV2D_OUTPUT_LOOP(GF_ACT_LEAKY_RELU); break;
+    case GF_ACT_RELU6: GF_CONV2D_OUTPUT_LOOP(GF_ACT_RELU6); break;
+    }
+}
+#undef GF_CONV2D_OUTPUT_LOOP
 
 /* Images first .. first + images - 1 of a thread's share; `fresh`: the scratch's pads
  * are not known to be zero (the first chunk of a call, or a shorter chunk after a

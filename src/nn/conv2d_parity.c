@@ -200,18 +200,19 @@ static void fill_grid(float *planes, const float *tensor, int channels, const gr
 }
 
 /* out[first + i][c0 + c] = the valid positions of products ([channels][length]) +
- * bias[c0 + c] (when given) */
+ * bias[c0 + c] (when given), through `activation` (when given) */
 GF_VECTOR_CLONES static void extract_outputs(float *out, const float *products, int c0,
                                              int channels, const grid *g,
                                              const gf_conv2d_shape *s, int first,
-                                             const float *bias) {
+                                             const float *bias,
+                                             const gf_conv2d_activation *activation) {
     const size_t image_plane = (size_t)s->out_h * s->out_w;
     for (int i = 0; i < g->images; i++)
         for (int c = 0; c < channels; c++) {
             float *dst = out + ((size_t)(first + i) * s->out_channels + c0 + c) * image_plane;
             const float *src = products + (size_t)c * g->length + (size_t)i * g->image_rows * g->row;
             const float b = bias ? bias[c0 + c] : 0.0f;
-            for (size_t x = 0; x < image_plane; x++) dst[x] = src[x] + b; /* one run */
+            gf_conv2d_output_run(dst, src, image_plane, b, activation); /* one run */
         }
 }
 
@@ -297,7 +298,8 @@ static void forward_chunk(const gf_conv2d_images *a, const gf_conv2d_chunk *ch, 
         gf_gemm_nn(b.products, (int)g.length,
                    packed + (size_t)gr * gf_gemm_packed_a_floats(cout_g, cin_g * 9), a->rows,
                    cout_g, (int)g.length, cin_g * 9, false);
-        extract_outputs(out, b.products, gr * cout_g, cout_g, &g, s, ch->first, bias);
+        extract_outputs(out, b.products, gr * cout_g, cout_g, &g, s, ch->first, bias,
+                        a->activation);
     }
 }
 

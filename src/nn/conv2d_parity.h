@@ -45,7 +45,8 @@ void gf_conv2d_parity_pack_transposed(float *shared, const float *weight,
 
 /* The images are processed a chunk (gf_conv2d_parity_chunk) at a time. */
 
-/* out = conv(in) (+ bias) for the images; packed = the forward-packed weights of
+/* out = conv(in) (+ bias) for the images, through a->activation when given;
+ * packed = the forward-packed weights of
  * every group ([out/g, in/g * 9] each, as for im2col). */
 void gf_conv2d_parity_forward(const gf_conv2d_images *a, float *out, const float *in,
                               const float *packed, const float *bias);

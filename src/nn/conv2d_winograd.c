@@ -700,6 +700,14 @@ GF_VECTOR_CLONES static void scatter_transform4(float *const phase[MAX_PHASES], 
     }
 }
 
+/* The forward's activation on the first n values of each of `count` phase planes,
+ * while they are in the first-level cache: join_planes then copies whole planes. */
+GF_VECTOR_CLONES static void activate_phases(float *const phase[MAX_PHASES], int count, int n,
+                                             const gf_conv2d_activation *activation) {
+    for (int p = 0; p < count; p++)
+        gf_conv2d_output_run(phase[p], phase[p], (size_t)n, 0.0f, activation);
+}
+
 void gf_conv2d_winograd_forward(const gf_conv2d_images *a, int tile, float *out,
                                 const float *in, const float *packed, const float *bias) {
     const gf_conv2d_shape *s = a->s;
@@ -726,6 +734,7 @@ void gf_conv2d_winograd_forward(const gf_conv2d_images *a, int tile, float *out,
                 output_transform2(b.phase, m, xi_stride(cout, &g), bias_k, columns);
             else
                 output_transform4(b.phase, m, xi_stride(cout, &g), bias_k, columns);
+            if (a->activation) activate_phases(b.phase, tile * tile, columns, a->activation);
             join_planes(out, false, (const float *const *)b.phase, b.plane, first, images, k,
                         cout, s, &g);
         }

@@ -46,7 +46,8 @@ void gf_conv2d_winograd_pack(float *shared, const float *weight, const gf_conv2d
                              int tile, bool transposed);
 
 
-/* out = conv(in) (+ bias) for the images; packed from gf_conv2d_winograd_pack. */
+/* out = conv(in) (+ bias) for the images, through a->activation when given;
+ * packed from gf_conv2d_winograd_pack. */
 void gf_conv2d_winograd_forward(const gf_conv2d_images *a, int tile, float *out,
                                 const float *in, const float *packed, const float *bias);
 /* grad_weight += ... ([out, in, 3, 3]); grad_in += or = ... (`write`; may be NULL) for

@@ -12,6 +12,7 @@
 #include "core/memory.h"
 #include "core/rng.h"
 #include "core/size.h"
+#include "nn/batchnorm_fold.h"
 #include "nn/linear.h"
 #include "nn/plan.h"
 
@@ -31,6 +32,7 @@ struct gf_net {
     float *params, *grads, *stats;
     int64_t *counters;
     bool finalized, training;
+    bool fold_batchnorms; /* in evaluation, into the convolutions before them */
     gf_init_rule init;
     char model[64];
     /* the tables' sizes before the node being built, restored if it fails */
@@ -67,6 +69,7 @@ gf_net *gf_net_create(int in_channels, int in_h, int in_w) {
         return NULL;
     }
     net->training = true;
+    net->fold_batchnorms = true;
     snprintf(net->model, sizeof net->model, "custom");
     net->node_capacity = 16;
     net->nodes = calloc((size_t)net->node_capacity, sizeof *net->nodes);
@@ -432,7 +435,7 @@ int gf_net_finalize(gf_net *net, uint64_t seed) {
         release_buffers(net);
         return gf_fail("gf_net_finalize: out of memory for %zu parameters", net->param_count);
     }
-    if (gf_plan_create(&net->plan, net->nodes, net->node_count) != GF_OK)
+    if (gf_plan_create(&net->plan, net->nodes, net->node_count, net->fold_batchnorms) != GF_OK)
         return release_buffers(net);
     net->finalized = true;
     gf_net_initialise(net, seed);
@@ -509,6 +512,13 @@ void gf_net_initialise(gf_net *net, uint64_t seed) {
 void gf_net_set_training(gf_net *net, bool training) { net->training = training; }
 bool gf_net_is_training(const gf_net *net) { return net->training; }
 
+int gf_net_fold_batchnorms(gf_net *net, bool fold) {
+    if (net->finalized)
+        return gf_fail("gf_net_fold_batchnorms: the network is already finalised");
+    net->fold_batchnorms = fold;
+    return GF_OK;
+}
+
 /* ---- forward and backward ----------------------------------------------- */
 
 static float *param(gf_net *net, int slice) {
@@ -525,6 +535,32 @@ static float *output_of(const gf_net *net, int j) {
     return net->training ? st->out : st->inference_out;
 }
 
+/* Convolution i in evaluation. When it folds the BatchNorm after it (nn/plan.h), that
+ * BatchNorm's affine map goes into its weights and bias, from the parameters and
+ * running statistics as they are now (the caller may have changed them since the last
+ * forward), and the BatchNorm's fused activation into its output stage. */
+static int forward_conv_inference(gf_net *net, int i, const float *in, float *workspace) {
+    const gf_node *n = &net->nodes[i];
+    const gf_node_plan *st = &net->plan.nodes[i];
+    float *out = output_of(net, gf_plan_inference_written(&net->plan, i));
+    if (!st->folds_next)
+        return gf_conv2d_forward_inference(out, in, param(net, n->weight), param(net, n->bias),
+                                           NULL, &st->shape.conv, workspace);
+    const gf_node *bn = &net->nodes[i + 1];
+    const gf_batchnorm_shape *bs = &net->plan.nodes[i + 1].shape.bn;
+    const gf_slice *weight = &net->slices[n->weight];
+    const size_t per_channel = (size_t)(weight->numel / n->channels);
+    float *folded_weight = net->plan.folded_weights;
+    float *folded_bias = folded_weight + (size_t)weight->numel;
+    gf_batchnorm_fold(folded_weight, folded_bias, param(net, n->weight), param(net, n->bias),
+                      n->channels, per_channel, param(net, bn->weight), param(net, bn->bias),
+                      stat(net, bn->running_mean), stat(net, bn->running_var), bs->eps);
+    const gf_conv2d_activation activation = {.kind = bs->activation, .slope = bs->slope};
+    return gf_conv2d_forward_inference(out, in, folded_weight, folded_bias,
+                                       bs->activated ? &activation : NULL, &st->shape.conv,
+                                       workspace);
+}
+
 static int forward_node(gf_net *net, int i, int batch) {
     const gf_node *n = &net->nodes[i];
     gf_node_plan *st = &net->plan.nodes[i];
@@ -535,12 +571,11 @@ static int forward_node(gf_net *net, int i, int batch) {
     float *out = output_of(net, st->fused_activation >= 0 ? st->fused_activation : i);
     float *workspace = net->training ? net->plan.training.workspace : net->plan.inference.workspace;
     if (gf_plan_is_fused_activation(&net->plan, i)) return GF_OK;
+    if (!net->training && gf_plan_is_folded_batchnorm(&net->plan, i)) return GF_OK; /* ran */
     switch (n->op) {
     case GF_OP_INPUT: return GF_OK;
     case GF_OP_CONV2D:
-        if (!net->training) /* no backward follows */
-            return gf_conv2d_forward_inference(out, in, param(net, n->weight),
-                                               param(net, n->bias), &st->shape.conv, workspace);
+        if (!net->training) return forward_conv_inference(net, i, in, workspace);
         return gf_conv2d_forward_moments(out, st->moments_to_next ? net->plan.moments : NULL,
                                          in, param(net, n->weight), param(net, n->bias),
                                          &st->shape.conv, workspace);

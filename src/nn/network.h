@@ -94,6 +94,10 @@ void gf_net_initialise(gf_net *net, uint64_t seed);
 
 void gf_net_set_training(gf_net *net, bool training);
 bool gf_net_is_training(const gf_net *net);
+/* Whether evaluation folds each BatchNorm that alone reads a convolution into that
+ * convolution's weights and bias (default yes: one pass instead of two, rounded
+ * slightly differently; tests and benchmarks compare the two). Before gf_net_finalize. */
+int gf_net_fold_batchnorms(gf_net *net, bool fold);
 
 /* input [batch, C, H, W]; *output points into the arena ([batch, classes]) and stays
  * valid until the next forward. */

@@ -31,6 +31,22 @@ static int fuse_activations(gf_plan *plan, const gf_node *nodes, int n) {
     return GF_OK;
 }
 
+/* A convolution whose only reader is the BatchNorm right after it: evaluation folds
+ * that BatchNorm into it. */
+static int mark_folds(gf_plan *plan, const gf_node *nodes, int n) {
+    int *readers = calloc((size_t)n, sizeof *readers);
+    if (!readers) return gf_fail("gf_net_finalize: out of memory");
+    for (int j = 0; j < n; j++)
+        for (int k = 0; k < 2; k++)
+            if (nodes[j].inputs[k] >= 0) readers[nodes[j].inputs[k]]++;
+    for (int i = 1; i + 1 < n; i++)
+        plan->nodes[i].folds_next = nodes[i].op == GF_OP_CONV2D &&
+                                    nodes[i + 1].op == GF_OP_BATCHNORM &&
+                                    nodes[i + 1].inputs[0] == i && readers[i] == 1;
+    free(readers);
+    return GF_OK;
+}
+
 /* A buffer for `need` per-sample floats among `slots`, of which busy[] are taken: the
  * smallest free slot that is large enough, else the largest free one (grown), else a
  * new one. It is marked busy. `slots->numel` and `busy` have room for a slot per node. */
@@ -92,7 +108,8 @@ static int assign_gradient_slots(gf_plan *plan, const gf_node *nodes, int n) {
 }
 
 /* An evaluation forward keeps nothing for backward: an activation lives from the node
- * that writes it (a fused BatchNorm writes its activation's) until its last reader
+ * that writes it (a fused BatchNorm writes its activation's, a folding convolution its
+ * BatchNorm's, and a folding convolution's own output never exists) until its last reader
  * has run, and activations whose lifetimes do not overlap share a buffer. A node's
  * output never shares its inputs' buffers (no kernel works in place); the network's
  * output stays, for the caller. */
@@ -112,8 +129,10 @@ static int assign_output_slots(gf_plan *plan, const gf_node *nodes, int n) {
         for (int k = 0; k < 2; k++)
             if (nodes[i].inputs[k] >= 0) last_reader[nodes[i].inputs[k]] = i;
     for (int i = 0; i < n; i++) {
-        if (gf_plan_is_fused_activation(plan, i)) continue; /* its BatchNorm ran it */
-        int written = state[i].fused_activation >= 0 ? state[i].fused_activation : i;
+        /* run by the BatchNorm or the convolution before */
+        if (gf_plan_is_fused_activation(plan, i) || gf_plan_is_folded_batchnorm(plan, i))
+            continue;
+        int written = gf_plan_inference_written(plan, i);
         state[written].output_slot =
             take_slot(&plan->output_slots, busy, gf_node_numel(&nodes[written]));
         for (int k = 0; k < 2; k++) {
@@ -127,7 +146,7 @@ static int assign_output_slots(gf_plan *plan, const gf_node *nodes, int n) {
     return GF_OK;
 }
 
-int gf_plan_create(gf_plan *plan, const gf_node *nodes, int count) {
+int gf_plan_create(gf_plan *plan, const gf_node *nodes, int count, bool fold_batchnorms) {
     *plan = (gf_plan){0};
     plan->nodes = calloc((size_t)count, sizeof *plan->nodes);
     if (!plan->nodes) return gf_fail("gf_net_finalize: out of memory for %d nodes", count);
@@ -147,7 +166,8 @@ int gf_plan_create(gf_plan *plan, const gf_node *nodes, int count) {
         state[i].moments_to_next = nodes[i].op == GF_OP_CONV2D &&
                                    nodes[i].height * nodes[i].width >= GF_MOMENTS_MIN_PLANE &&
                                    nodes[i + 1].op == GF_OP_BATCHNORM && nodes[i + 1].inputs[0] == i;
-    if (fuse_activations(plan, nodes, count) != GF_OK ||
+    if ((fold_batchnorms && mark_folds(plan, nodes, count) != GF_OK) ||
+        fuse_activations(plan, nodes, count) != GF_OK ||
         assign_gradient_slots(plan, nodes, count) != GF_OK ||
         assign_output_slots(plan, nodes, count) != GF_OK) {
         gf_plan_free(plan);
@@ -171,6 +191,7 @@ void gf_plan_release_arena(gf_plan *plan, int count) {
     plan->training = plan->inference = (gf_arena){0};
     plan->moments = NULL;
     plan->inference_argmax = NULL;
+    plan->folded_weights = NULL;
     for (int i = 0; i < count; i++) {
         gf_node_plan *st = &plan->nodes[i];
         st->out = st->grad = st->saved_mean = st->saved_invstd = st->inference_out = NULL;
@@ -340,17 +361,29 @@ static int lay_out_training(gf_plan *plan, const gf_node *nodes, int count, int 
     return GF_OK;
 }
 
+/* The floats of a folding convolution's folded weights and bias. */
+static size_t folded_floats(const gf_node *nodes, int i) {
+    const gf_node *n = &nodes[i], *in = &nodes[n->inputs[0]];
+    size_t per_channel = (size_t)(in->channels / n->groups) * (size_t)n->kernel * (size_t)n->kernel;
+    return line_floats(gf_size_mul((size_t)n->channels, per_channel + 1), 1);
+}
+
 /* The inference arena, for `batch` samples and `workspace` floats of scratch: the
- * output slots and one buffer for max pooling's winners, which nobody reads. */
+ * output slots, one buffer for max pooling's winners, which nobody reads, and one
+ * for the folded weights of the convolution running. */
 static int lay_out_inference(gf_plan *plan, const gf_node *nodes, int count, int batch,
                              size_t workspace) {
     size_t argmax_floats = 0; /* int32 winners, one per output value of the largest pooling */
-    for (int i = 1; i < count; i++)
+    size_t folded = 0;        /* the largest folded convolution's */
+    for (int i = 1; i < count; i++) {
         if (nodes[i].op == GF_OP_MAXPOOL) {
             size_t floats = line_floats((size_t)gf_node_numel(&nodes[i]), batch);
             if (floats > argmax_floats) argmax_floats = floats;
         }
-    size_t total = argmax_floats;
+        if (plan->nodes[i].folds_next && folded_floats(nodes, i) > folded)
+            folded = folded_floats(nodes, i);
+    }
+    size_t total = gf_size_add(argmax_floats, folded);
     const gf_slots *slots = &plan->output_slots;
     for (int slot = 0; slot < slots->count; slot++)
         total = gf_size_add(total, line_floats((size_t)slots->numel[slot], batch));
@@ -359,6 +392,8 @@ static int lay_out_inference(gf_plan *plan, const gf_node *nodes, int count, int
     float *p = plan->inference.memory;
     plan->inference_argmax = argmax_floats ? (int32_t *)(void *)p : NULL;
     p += argmax_floats;
+    plan->folded_weights = folded ? p : NULL;
+    p += folded;
     for (int slot = 0; slot < slots->count; slot++) {
         for (int i = 0; i < count; i++)
             if (plan->nodes[i].output_slot == slot) plan->nodes[i].inference_out = p;

@@ -1,5 +1,6 @@
 /* A network's memory plan: which nodes backward visits, which BatchNorms run their
- * activation inside their own kernels, which values share a buffer ("slot"), and for
+ * activation inside their own kernels, which BatchNorms evaluation folds into the
+ * convolution before them, which values share a buffer ("slot"), and for
  * a batch size the kernels' shapes and two arenas: the training arena holds every
  * activation (backward reads them), the gradient slots and the scratch; the
  * inference arena holds only the activations an evaluation forward still has to
@@ -44,6 +45,10 @@ typedef struct gf_node_plan {
      * gives the moments of its output planes (plan->moments), which the BatchNorm would
      * otherwise take in a pass of its own */
     bool moments_to_next;
+    /* a convolution read only by the BatchNorm right after it: in evaluation that
+     * BatchNorm's affine map is folded into the convolution's weights and bias, and
+     * the convolution writes what the BatchNorm (with its fused activation) would */
+    bool folds_next;
 } gf_node_plan;
 
 /* Buffers shared by values whose lifetimes do not overlap. */
@@ -68,11 +73,15 @@ typedef struct gf_plan {
     gf_arena training, inference;
     gf_moments *moments; /* a convolution's output-plane moments for its BatchNorm (training) */
     int32_t *inference_argmax; /* max pooling's winners in evaluation, one buffer for all */
+    /* in the inference arena: a folding convolution's weights and bias with its
+     * BatchNorm folded in, one buffer for all */
+    float *folded_weights;
     int shaped_batch; /* the batch the kernel shapes are for, 0 if none */
 } gf_plan;
 
-/* Plans the `count` nodes of a network (the last one is the output). */
-int gf_plan_create(gf_plan *plan, const gf_node *nodes, int count);
+/* Plans the `count` nodes of a network (the last one is the output); evaluation folds
+ * BatchNorms into convolutions where it can when `fold_batchnorms`. */
+int gf_plan_create(gf_plan *plan, const gf_node *nodes, int count, bool fold_batchnorms);
 void gf_plan_free(gf_plan *plan);
 
 /* Fills the kernels' shapes and lays the arena of a training or an inference forward
@@ -88,6 +97,18 @@ void gf_plan_release_arena(gf_plan *plan, int count);
 /* An activation computed by the BatchNorm before it. */
 static inline bool gf_plan_is_fused_activation(const gf_plan *plan, int i) {
     return i > 0 && plan->nodes[i - 1].fused_activation == i;
+}
+
+/* A BatchNorm that evaluation folds into the convolution before it. */
+static inline bool gf_plan_is_folded_batchnorm(const gf_plan *plan, int i) {
+    return i > 0 && plan->nodes[i - 1].folds_next;
+}
+
+/* The node whose output node i's kernels write in evaluation: a folding convolution
+ * writes its BatchNorm's, and a BatchNorm fused with its activation the activation's. */
+static inline int gf_plan_inference_written(const gf_plan *plan, int i) {
+    if (plan->nodes[i].folds_next) i++;
+    return plan->nodes[i].fused_activation >= 0 ? plan->nodes[i].fused_activation : i;
 }
 
 /* The node whose gradient node i's backward reads: its own, or for a BatchNorm fused

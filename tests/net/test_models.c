@@ -33,10 +33,11 @@ static void check_forward_shape(gf_net *net, int batch, int classes) {
 
 /* An evaluation forward holds at most four activations at once (a block's input,
  * kept for its residual, a layer's input and output, and a shortcut branch's), each
- * no larger than the largest, besides the convolutions' scratch and max pooling's
- * winners; a training forward keeps every convolution's output and more. */
+ * no larger than the largest, besides the convolutions' scratch, one convolution's
+ * weights and bias with its BatchNorm folded in, and max pooling's winners; a training
+ * forward keeps every convolution's output and more. */
 static void check_inference_arena(gf_net *net, int batch) {
-    size_t largest = 0, conv_outputs = 0, workspace = 0;
+    size_t largest = 0, conv_outputs = 0, workspace = 0, folded = 0;
     for (int i = 1; i < gf_net_node_count(net); i++) {
         const gf_node *n = gf_net_node(net, i), *in = gf_net_node(net, n->inputs[0]);
         size_t floats = (size_t)gf_node_numel(n) * (size_t)batch;
@@ -50,6 +51,9 @@ static void check_inference_arena(gf_net *net, int batch) {
         CHECK(gf_conv2d_shape_init(&conv) == GF_OK);
         size_t w = gf_conv2d_workspace_floats(&conv);
         if (w > workspace) workspace = w;
+        size_t weights = (size_t)n->channels * (size_t)(in->channels / n->groups) *
+                             (size_t)(n->kernel * n->kernel) + (size_t)n->channels;
+        if (weights > folded) folded = weights;
     }
     gf_net_set_training(net, false);
     check_forward_shape(net, batch, gf_net_output_size(net));
@@ -57,8 +61,10 @@ static void check_inference_arena(gf_net *net, int batch) {
     check_forward_shape(net, batch, gf_net_output_size(net));
     size_t inference = gf_net_mode_arena_bytes(net, false);
     size_t training = gf_net_mode_arena_bytes(net, true);
-    /* four activations and the winners, each rounded up to a 64-byte line */
-    CHECK(inference <= (4 * (largest + 16) + (largest + 16) + workspace + 16) * sizeof(float));
+    /* four activations, the winners and the folded weights, each rounded up to a
+     * 64-byte line */
+    CHECK(inference <=
+          (4 * (largest + 16) + (largest + 16) + workspace + 16 + folded + 16) * sizeof(float));
     CHECK(training >= conv_outputs * sizeof(float));
 }
 

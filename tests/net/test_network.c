@@ -380,7 +380,8 @@ static size_t arena_floats(size_t per_sample, int batch) {
 
 /* An evaluation forward keeps only what it has yet to read: a chain of equal
  * convolution, BatchNorm and ReLU layers needs two buffers (a layer's input and its
- * output) and the convolutions' scratch, where training keeps every output and the
+ * output), the convolutions' scratch and one convolution's weights and bias with its
+ * BatchNorm folded in, where training keeps every output and the
  * gradients. The two arenas live side by side: evaluating between training steps,
  * even at a larger batch, leaves the training arena as it was, and the outputs are
  * the same, bit for bit, whatever ran in between. */
@@ -403,7 +404,9 @@ static void test_inference_arena(void) {
     gf_rng rng;
     gf_rng_seed(&rng, 5, 2);
     gf_rng_fill_normal(&rng, input, sizeof input / sizeof input[0], 0.5f, 1.0f);
-    /* what the arenas hold besides activations: the largest convolution scratch */
+    /* what the arenas hold besides activations: the largest convolution scratch, and
+     * in evaluation a convolution's folded weights and bias */
+    const size_t folded = arena_floats(C * C * 9 + C, 1);
     size_t workspace[2];
     for (int k = 0; k < 2; k++) {
         gf_conv2d_shape conv = {.batch = k ? 3 * B : B, .in_channels = C, .in_h = HW,
@@ -420,7 +423,7 @@ static void test_inference_arena(void) {
     memcpy(first, out, sizeof first);
     CHECK(gf_net_mode_arena_bytes(net, true) == 0); /* no training forward yet */
     size_t inference = gf_net_mode_arena_bytes(net, false);
-    CHECK(inference == (2 * arena_floats(PLANE, B) + workspace[0]) * sizeof(float));
+    CHECK(inference == (2 * arena_floats(PLANE, B) + workspace[0] + folded) * sizeof(float));
 
     /* a training step lays out the training arena: the input, every convolution's and
      * every ReLU's output (a BatchNorm writes its ReLU's), gradients and scratch */
@@ -447,7 +450,7 @@ static void test_inference_arena(void) {
      * the training arena is still there for the next step */
     CHECK(gf_net_forward(net, input, 3 * B, &out) == GF_OK);
     CHECK(gf_net_mode_arena_bytes(net, false) ==
-          (2 * arena_floats(PLANE, 3 * B) + workspace[1]) * sizeof(float));
+          (2 * arena_floats(PLANE, 3 * B) + workspace[1] + folded) * sizeof(float));
     CHECK(gf_net_mode_arena_bytes(net, true) == training);
     gf_net_set_training(net, true);
     CHECK(gf_net_forward(net, input, B, &out) == GF_OK);

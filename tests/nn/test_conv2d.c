@@ -3,7 +3,8 @@
  * groups, depthwise, the padded-grid path of "same" convolutions and Winograd's
  * F(2x2, 3x3), the parity planes of stride 2; Winograd against the grid path, the
  * parity planes against im2col, the flat depthwise planes against the plain ones,
- * and the output planes' moments on random shapes. */
+ * the output planes' moments and the activation of the evaluation's output stage on
+ * random shapes. */
 #include "core/error.h"
 #include "gradcheck.h"
 #include "nn/conv2d.h"
@@ -291,7 +292,7 @@ static void rule_tiles(void) {
         for (int f = 0; f < 3; f++) got[f] = malloc(sizeof(float) * out_n);
         CHECK(gf_conv2d_forward(got[0], in, w, bias, &s, ws) == GF_OK);
         CHECK(gf_conv2d_forward_moments(got[1], moments, in, w, bias, &s, ws) == GF_OK);
-        CHECK(gf_conv2d_forward_inference(got[2], in, w, bias, &s, ws) == GF_OK);
+        CHECK(gf_conv2d_forward_inference(got[2], in, w, bias, NULL, &s, ws) == GF_OK);
         CHECK(gf_conv2d_force_winograd_tile(sizes[i][2]) == GF_OK);
         CHECK(gf_conv2d_forward(want, in, w, bias, &s, ws) == GF_OK);
         CHECK(gf_conv2d_force_winograd_tile(6 - sizes[i][2]) == GF_OK);
@@ -301,7 +302,7 @@ static void rule_tiles(void) {
         for (int f = 0; f < 3; f++) CHECK(memcmp(got[f], want, sizeof(float) * out_n) == 0);
         gf_conv2d_use_winograd(false);
         CHECK(gf_conv2d_forward(want, in, w, bias, &s, ws) == GF_OK);
-        CHECK(gf_conv2d_forward_inference(got[2], in, w, bias, &s, ws) == GF_OK);
+        CHECK(gf_conv2d_forward_inference(got[2], in, w, bias, NULL, &s, ws) == GF_OK);
         CHECK(memcmp(got[2], want, sizeof(float) * out_n) == 0);
         gf_conv2d_use_winograd(true);
         for (int f = 0; f < 3; f++) free(got[f]);
@@ -450,6 +451,86 @@ static gf_conv2d_shape shape(int batch, int cin, int h, int w, int cout, int k, 
     return s;
 }
 
+/* One shape, forward for evaluation with an activation in the output stage against
+ * the same forward without one followed by gf_activation_forward: equal values (the
+ * stage applies the activation to the very floats the other forward stores; a zero's
+ * sign may differ, which == ignores). */
+static void activation_stage_case(const char *what, gf_conv2d_shape s, int with_bias,
+                                  gf_conv2d_activation activation, uint64_t seed) {
+    CHECK(gf_conv2d_shape_init(&s) == GF_OK);
+    const size_t in_n = (size_t)s.batch * s.in_channels * s.in_h * s.in_w;
+    const size_t out_n = (size_t)s.batch * s.out_channels * s.out_h * s.out_w;
+    const size_t w_n = (size_t)s.out_channels * (s.in_channels / s.groups) * s.kernel * s.kernel;
+    /* outputs of both signs and, for ReLU6, beyond 6 */
+    float *in = gradcheck_random(in_n, seed, 4.0f), *w = gradcheck_random(w_n, seed + 1, 0.5f);
+    float *bias = with_bias ? gradcheck_random((size_t)s.out_channels, seed + 2, 2.0f) : NULL;
+    float *ws = malloc(sizeof(float) * gf_conv2d_workspace_floats(&s));
+    float *got = malloc(sizeof(float) * out_n), *want = malloc(sizeof(float) * out_n);
+    CHECK(gf_conv2d_forward_inference(want, in, w, bias, NULL, &s, ws) == GF_OK);
+    gf_activation_forward(want, want, out_n, activation.kind, activation.slope);
+    CHECK(gf_conv2d_forward_inference(got, in, w, bias, &activation, &s, ws) == GF_OK);
+    size_t differ = 0, changed = 0;
+    for (size_t i = 0; i < out_n; i++) {
+        differ += got[i] != want[i];
+        changed += want[i] == 0.0f || want[i] == 6.0f || want[i] < 0.0f;
+    }
+    if (differ)
+        fprintf(stderr, "%s %dx%dx%dx%d -> %d, kernel %d stride %d groups %d, %s: %zu of %zu "
+                "outputs differ\n", what, s.batch, s.in_channels, s.in_h, s.in_w,
+                s.out_channels, s.kernel, s.stride, s.groups,
+                gf_activation_name(activation.kind), differ, out_n);
+    CHECK(differ == 0);
+    CHECK(changed > 0); /* the activation did something */
+    free(in); free(w); free(bias); free(ws); free(got); free(want);
+}
+
+/* The activation of gf_conv2d_forward_inference's output stage on every path (each
+ * applies it where it writes its outputs), for each kind, on random shapes. */
+static void inference_activations(void) {
+    static const char *const paths[] = {"winograd", "grid", "parity planes", "im2col",
+                                        "1x1", "depthwise"};
+    gf_rng r;
+    gf_rng_seed(&r, 2027, 9);
+    for (int i = 0; i < 36; i++) {
+        const int path = i % 6;
+        const gf_conv2d_activation activation = {
+            .kind = (gf_activation_kind)(i / 6 % 3),
+            .slope = 1.5f * (float)gf_rng_below(&r, 1000) / 1000.0f};
+        gf_conv2d_shape s = {.batch = 1 + (int)gf_rng_below(&r, 5),
+                             .in_channels = 8 + (int)gf_rng_below(&r, 25),
+                             .in_h = 1 + (int)gf_rng_below(&r, 19),
+                             .in_w = 1 + (int)gf_rng_below(&r, 19),
+                             .out_channels = 8 + (int)gf_rng_below(&r, 25),
+                             .kernel = 3, .stride = 1, .padding = 1, .groups = 1};
+        if (path == 0) /* the rule's tile, F(2x2, 3x3), F(4x4, 3x3) */
+            CHECK(gf_conv2d_force_winograd_tile((int)gf_rng_below(&r, 3) * 2) == GF_OK);
+        if (path == 1) { /* too few channels for Winograd, or 5x5 "same" */
+            s.in_channels = 1 + (int)gf_rng_below(&r, 7);
+            if (i % 12 >= 6) s.kernel = 5, s.padding = 2;
+        }
+        if (path == 2 || path == 3) s.stride = 2, s.groups = 1 + (int)gf_rng_below(&r, 2);
+        if (path == 3) gf_conv2d_use_parity_planes(false);
+        if (path == 4) s.kernel = 1, s.padding = 0;
+        if (path == 5) {
+            s.in_channels = s.out_channels = s.groups = 2 + (int)gf_rng_below(&r, 8);
+            s.stride = 1 + (int)gf_rng_below(&r, 2);
+        }
+        s.in_channels += s.in_channels % s.groups;
+        s.out_channels += s.out_channels % s.groups;
+        activation_stage_case(paths[path], s, i % 2, activation, 5000 + 10 * (uint64_t)i);
+        gf_conv2d_use_parity_planes(true);
+        CHECK(gf_conv2d_force_winograd_tile(0) == GF_OK);
+    }
+    /* several chunks of ResNet planes; a 1x1 product read and written in place */
+    const gf_conv2d_activation relu = {.kind = GF_ACT_RELU};
+    activation_stage_case("winograd chunks", shape(7, 16, 32, 32, 16, 3, 1, 1, 1), 0, relu, 5400);
+    activation_stage_case("winograd rows grouped", shape(9, 64, 8, 8, 64, 3, 1, 1, 1), 1, relu,
+                          5410);
+    activation_stage_case("parity chunks", shape(9, 16, 32, 32, 32, 3, 2, 1, 1), 0, relu, 5420);
+    activation_stage_case("1x1 one image at a time", shape(2, 130, 32, 32, 3, 1, 1, 0, 1), 1,
+                          relu, 5430);
+}
+
 static void shape_errors(void) {
     gf_conv2d_shape s = shape(2, 6, 8, 8, 4, 3, 1, 1, 4);
     CHECK(gf_conv2d_shape_init(&s) == GF_ERR);
@@ -568,6 +649,7 @@ int main(void) {
     parity_random_shapes();
     winograd_rounding();
     rule_tiles();
+    inference_activations();
     run_case("groups 2 1x1", shape(2, 4, 5, 4, 6, 1, 1, 0, 2), 0, 750);
     run_case("depthwise stride 1", shape(2, 4, 6, 7, 4, 3, 1, 1, 4), 1, 800);
     run_case("depthwise stride 2", shape(2, 3, 7, 7, 3, 3, 2, 1, 3), 0, 900);
