@@ -3,6 +3,7 @@
 #ifndef GRAFT_NN_ACTIVATION_H
 #define GRAFT_NN_ACTIVATION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "nn/grad_write.h"
@@ -14,7 +15,7 @@ typedef enum gf_activation_kind {
 } gf_activation_kind;
 
 /* One element, for kernels that apply an activation inside their own loop
- * (BatchNorm fused with the activation after it). */
+ * (a BatchNorm or a residual add fused with the activation after it). */
 static inline float gf_activation_value(gf_activation_kind kind, float x, float slope) {
     switch (kind) {
     case GF_ACT_RELU: return x > 0.0f ? x : 0.0f;
@@ -36,6 +37,13 @@ static inline float gf_activation_gradient(gf_activation_kind kind, float x, flo
     case GF_ACT_RELU6: return (x > 0.0f && x < 6.0f) ? g : 0.0f;
     }
     return g;
+}
+
+/* Whether the output's sign decides the gradient as the input's would (ReLU, ReLU6, a
+ * leaky slope >= 0), so that a kernel fused with the activation can keep the output
+ * alone for backward. */
+static inline bool gf_activation_gradient_from_output(gf_activation_kind kind, float slope) {
+    return kind != GF_ACT_LEAKY_RELU || slope >= 0.0f;
 }
 
 /* "relu", "leaky_relu", "relu6" (as architectures and Lua name them); parse returns

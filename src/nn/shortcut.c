@@ -88,3 +88,110 @@ void gf_add_backward(float *grad_in, const float *grad_out, size_t n, gf_grad_wr
                    .b = write == GF_GRAD_ADD ? grad_out : NULL, .n = n};
     run_add(&job);
 }
+
+/* The add and its activation in one pass each way: forward reads a and b and writes
+ * the activation's output; backward reads the output gradient and the output and
+ * writes both inputs' gradients, where the two nodes apart also write and read the
+ * sum and its gradient. */
+typedef struct add_activation_job {
+    float *out;                   /* forward */
+    const float *a, *b;           /* forward */
+    float *grad_a, *grad_b;       /* backward */
+    const float *grad_out, *act_out; /* backward: the activation's output gradient, output */
+    size_t n;
+    gf_activation_kind kind;
+    float slope;
+    gf_grad_write write[2]; /* backward */
+} add_activation_job;
+
+/* one loop per kind, each with constants the compiler can vectorise */
+#define ADD_ACTIVATION_FORWARD_LOOP(KIND) \
+    for (size_t i = 0; i < n; i++) out[i] = gf_activation_value(KIND, a[i] + b[i], slope)
+
+static void add_activation_forward_range(void *ctx, int thread, int threads) {
+    const add_activation_job *job = ctx;
+    int64_t begin, end;
+    gf_parallel_share((int64_t)job->n, thread, threads, &begin, &end);
+    const float *a = job->a + begin, *b = job->b + begin;
+    float *out = job->out + begin;
+    const size_t n = (size_t)(end - begin);
+    const float slope = job->slope;
+    switch (job->kind) {
+    case GF_ACT_RELU: ADD_ACTIVATION_FORWARD_LOOP(GF_ACT_RELU); break;
+    case GF_ACT_LEAKY_RELU: ADD_ACTIVATION_FORWARD_LOOP(GF_ACT_LEAKY_RELU); break;
+    case GF_ACT_RELU6: ADD_ACTIVATION_FORWARD_LOOP(GF_ACT_RELU6); break;
+    }
+}
+
+/* One loop per kind and pair of write modes, each with constants the compiler can
+ * vectorise. */
+#define ADD_ACTIVATION_BACKWARD_LOOP(KIND, OP_A, OP_B)                                \
+    for (size_t i = 0; i < n; i++) {                                                  \
+        const float g = gf_activation_gradient(KIND, act_out[i], grad_out[i], slope); \
+        grad_a[i] OP_A g;                                                             \
+        grad_b[i] OP_B g;                                                             \
+    }
+#define ADD_ACTIVATION_BACKWARD_WRITES(KIND)                  \
+    if (store_a && store_b)                                   \
+        ADD_ACTIVATION_BACKWARD_LOOP(KIND, =, =)              \
+    else if (store_a)                                         \
+        ADD_ACTIVATION_BACKWARD_LOOP(KIND, =, +=)             \
+    else if (store_b)                                         \
+        ADD_ACTIVATION_BACKWARD_LOOP(KIND, +=, =)             \
+    else                                                      \
+        ADD_ACTIVATION_BACKWARD_LOOP(KIND, +=, +=)
+
+/* the backward into two distinct gradients */
+static void backward_distinct(float *restrict grad_a, float *restrict grad_b,
+                              const float *restrict grad_out, const float *restrict act_out,
+                              size_t n, gf_activation_kind kind, float slope, bool store_a,
+                              bool store_b) {
+    switch (kind) {
+    case GF_ACT_RELU: ADD_ACTIVATION_BACKWARD_WRITES(GF_ACT_RELU); break;
+    case GF_ACT_LEAKY_RELU: ADD_ACTIVATION_BACKWARD_WRITES(GF_ACT_LEAKY_RELU); break;
+    case GF_ACT_RELU6: ADD_ACTIVATION_BACKWARD_WRITES(GF_ACT_RELU6); break;
+    }
+}
+
+static void add_activation_backward_range(void *ctx, int thread, int threads) {
+    const add_activation_job *job = ctx;
+    int64_t begin, end;
+    gf_parallel_share((int64_t)job->n, thread, threads, &begin, &end);
+    const float *grad_out = job->grad_out + begin, *act_out = job->act_out + begin;
+    float *grad_a = job->grad_a + begin, *grad_b = job->grad_b + begin;
+    const size_t n = (size_t)(end - begin);
+    const bool store_a = job->write[0] == GF_GRAD_STORE, store_b = job->write[1] == GF_GRAD_STORE;
+    if (grad_a != grad_b) {
+        backward_distinct(grad_a, grad_b, grad_out, act_out, n, job->kind, job->slope, store_a,
+                          store_b);
+        return;
+    }
+    /* x + x: the first input's write, then the second's (as the two nodes apart do) */
+    for (size_t i = 0; i < n; i++) {
+        const float g = gf_activation_gradient(job->kind, act_out[i], grad_out[i], job->slope);
+        const float first = store_a ? g : grad_a[i] + g;
+        grad_a[i] = store_b ? g : first + g;
+    }
+}
+
+static void run_add_activation(gf_parallel_fn fn, add_activation_job *job) {
+    if (job->n < ((size_t)1 << 15)) /* a thread hand-off would cost more */
+        fn(job, 0, 1);
+    else
+        gf_parallel_run(fn, job);
+}
+
+void gf_add_activation_forward(float *out, const float *a, const float *b, size_t n,
+                               gf_activation_kind kind, float slope) {
+    add_activation_job job = {.out = out, .a = a, .b = b, .n = n, .kind = kind, .slope = slope};
+    run_add_activation(add_activation_forward_range, &job);
+}
+
+void gf_add_activation_backward(float *grad_a, float *grad_b, const float *grad_out,
+                                const float *out, size_t n, gf_activation_kind kind, float slope,
+                                const gf_grad_write write[2]) {
+    add_activation_job job = {.grad_a = grad_a, .grad_b = grad_b, .grad_out = grad_out,
+                              .act_out = out, .n = n, .kind = kind, .slope = slope,
+                              .write = {write[0], write[1]}};
+    run_add_activation(add_activation_backward_range, &job);
+}

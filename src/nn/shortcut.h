@@ -1,11 +1,13 @@
 /* The CIFAR-ResNet "option A" shortcut: keep every `stride`-th row and column
  * (x[:, :, ::stride, ::stride]) and zero-pad `pad` channels on each side, so
- * out_channels = in_channels + 2 * pad. It has no parameters. Also the residual add. */
+ * out_channels = in_channels + 2 * pad. It has no parameters. Also the residual add,
+ * alone or with the activation that alone reads it. */
 #ifndef GRAFT_NN_SHORTCUT_H
 #define GRAFT_NN_SHORTCUT_H
 
 #include <stddef.h>
 
+#include "nn/activation.h"
 #include "nn/grad_write.h"
 
 typedef struct gf_shortcut_shape {
@@ -22,5 +24,17 @@ void gf_shortcut_backward(float *grad_in, const float *grad_out, const gf_shortc
 void gf_add_forward(float *out, const float *a, const float *b, size_t n);
 /* The residual add's backward for one of its inputs: grad_in (+)= grad_out. */
 void gf_add_backward(float *grad_in, const float *grad_out, size_t n, gf_grad_write write);
+
+/* out = act(a + b) in one pass, for an add whose only reader is the activation: the
+ * sum is never stored (out may alias a or b). */
+void gf_add_activation_forward(float *out, const float *a, const float *b, size_t n,
+                               gf_activation_kind kind, float slope);
+/* Their backward in one pass: with g the gradient through the activation, read from
+ * its output `out` (gf_activation_gradient_from_output must hold) and its output
+ * gradient, grad_a (+)= g and grad_b (+)= g as write[0] and write[1] say. grad_b may
+ * be grad_a (x + x: it gets both); neither may alias grad_out or out. */
+void gf_add_activation_backward(float *grad_a, float *grad_b, const float *grad_out,
+                                const float *out, size_t n, gf_activation_kind kind, float slope,
+                                const gf_grad_write write[2]);
 
 #endif
