@@ -567,7 +567,7 @@ static int forward_node(gf_net *net, int i, int batch) {
     const gf_node *in_node = &net->nodes[n->inputs[0]];
     const float *in = output_of(net, n->inputs[0]);
     size_t count = (size_t)gf_node_numel(n) * (size_t)batch;
-    /* a BatchNorm fused with its activation writes the activation's output */
+    /* a BatchNorm or an add fused with its activation writes the activation's output */
     float *out = output_of(net, st->fused_activation >= 0 ? st->fused_activation : i);
     float *workspace = net->training ? net->plan.training.workspace : net->plan.inference.workspace;
     if (gf_plan_is_fused_activation(&net->plan, i)) return GF_OK;
@@ -609,7 +609,15 @@ static int forward_node(gf_net *net, int i, int batch) {
                           (int)gf_node_numel(in_node), n->out_features);
         return GF_OK;
     case GF_OP_SHORTCUT_A: gf_shortcut_forward(out, in, &st->shape.shortcut); return GF_OK;
-    case GF_OP_ADD: gf_add_forward(out, in, output_of(net, n->inputs[1]), count); return GF_OK;
+    case GF_OP_ADD:
+        if (st->fused_activation >= 0) {
+            const gf_node *act = &net->nodes[st->fused_activation];
+            gf_add_activation_forward(out, in, output_of(net, n->inputs[1]), count,
+                                      act->activation, act->slope);
+        } else {
+            gf_add_forward(out, in, output_of(net, n->inputs[1]), count);
+        }
+        return GF_OK;
     }
     return gf_fail("unknown operation %d", (int)n->op);
 }
@@ -676,10 +684,19 @@ static int backward_node(gf_net *net, int i, int batch, const gf_grad_write writ
     case GF_OP_SHORTCUT_A:
         gf_shortcut_backward(grad_in, st->grad, &st->shape.shortcut);
         return GF_OK;
-    case GF_OP_ADD:
+    case GF_OP_ADD: {
+        float *grad_second = net->plan.nodes[n->inputs[1]].grad;
+        if (st->fused_activation >= 0) {
+            const gf_node *act = &net->nodes[st->fused_activation];
+            const gf_node_plan *read = &net->plan.nodes[st->fused_activation];
+            gf_add_activation_backward(grad_in, grad_second, read->grad, read->out, count,
+                                       act->activation, act->slope, write);
+            return GF_OK;
+        }
         gf_add_backward(grad_in, st->grad, count, write[0]);
-        gf_add_backward(net->plan.nodes[n->inputs[1]].grad, st->grad, count, write[1]);
+        gf_add_backward(grad_second, st->grad, count, write[1]);
         return GF_OK;
+    }
     }
     return gf_fail("unknown operation %d", (int)n->op);
 }
@@ -704,7 +721,7 @@ int gf_net_backward(gf_net *net, const float *grad_output) {
            (size_t)gf_node_numel(&net->nodes[last]) * (size_t)batch * sizeof(float));
     for (int i = last; i > 0; i--) {
         gf_node_plan *st = &net->plan.nodes[i];
-        /* a fused activation's backward is its BatchNorm's */
+        /* a fused activation's backward is its BatchNorm's or its add's */
         if (!st->contributes || gf_plan_is_fused_activation(&net->plan, i)) continue;
         /* kernels add into their input's gradient; the input's latest reader, which
          * backward reaches first, stores into it when its kernel can, else clears it */

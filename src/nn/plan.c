@@ -11,8 +11,9 @@
 #define BN_EPS 1e-5f
 #define BN_MOMENTUM 0.1f
 
-/* A BatchNorm whose only reader is the next node, an activation whose gradient can be
- * read from its output's sign (nn/batchnorm.h), and not the network's output. */
+/* A BatchNorm or a residual add whose only reader is the next node, an activation
+ * whose gradient can be read from its output's sign (nn/batchnorm.h, nn/shortcut.h),
+ * and not the network's output. */
 static int fuse_activations(gf_plan *plan, const gf_node *nodes, int n) {
     int *readers = calloc((size_t)n, sizeof *readers);
     if (!readers) return gf_fail("gf_net_finalize: out of memory");
@@ -21,10 +22,11 @@ static int fuse_activations(gf_plan *plan, const gf_node *nodes, int n) {
             if (nodes[j].inputs[k] >= 0) readers[nodes[j].inputs[k]]++;
     for (int i = 0; i < n; i++) plan->nodes[i].fused_activation = -1;
     for (int i = 1; i + 1 < n - 1; i++) {
-        const gf_node *bn = &nodes[i], *act = &nodes[i + 1];
-        if (bn->op != GF_OP_BATCHNORM || act->op != GF_OP_ACTIVATION || act->inputs[0] != i)
+        const gf_node *node = &nodes[i], *act = &nodes[i + 1];
+        if ((node->op != GF_OP_BATCHNORM && node->op != GF_OP_ADD) ||
+            act->op != GF_OP_ACTIVATION || act->inputs[0] != i)
             continue;
-        if (act->activation == GF_ACT_LEAKY_RELU && !(act->slope >= 0.0f)) continue;
+        if (!gf_activation_gradient_from_output(act->activation, act->slope)) continue;
         if (readers[i] == 1) plan->nodes[i].fused_activation = i + 1;
     }
     free(readers);
@@ -88,7 +90,7 @@ static int assign_gradient_slots(gf_plan *plan, const gf_node *nodes, int n) {
     gf_node_plan *state = plan->nodes;
     for (int i = 0; i < n; i++) state[i].grad_slot = -1;
     for (int i = n - 1; i > 0; i--) {
-        /* a fused activation's gradient stays alive until its BatchNorm's backward */
+        /* a fused activation's gradient stays alive until its BatchNorm's or add's backward */
         if (!state[i].contributes || gf_plan_is_fused_activation(plan, i)) continue;
         int born[3] = {i == n - 1 ? i : -1, -1, -1}; /* the output's gradient is the given one */
         for (int k = 0; k < 2; k++) {
@@ -108,11 +110,11 @@ static int assign_gradient_slots(gf_plan *plan, const gf_node *nodes, int n) {
 }
 
 /* An evaluation forward keeps nothing for backward: an activation lives from the node
- * that writes it (a fused BatchNorm writes its activation's, a folding convolution its
- * BatchNorm's, and a folding convolution's own output never exists) until its last reader
- * has run, and activations whose lifetimes do not overlap share a buffer. A node's
- * output never shares its inputs' buffers (no kernel works in place); the network's
- * output stays, for the caller. */
+ * that writes it (a fused BatchNorm or add writes its activation's, a folding
+ * convolution its BatchNorm's, and a folding convolution's own output never exists)
+ * until its last reader has run, and activations whose lifetimes do not overlap share
+ * a buffer. A node's output never shares its inputs' buffers (no kernel works in
+ * place); the network's output stays, for the caller. */
 static int assign_output_slots(gf_plan *plan, const gf_node *nodes, int n) {
     int *last_reader = malloc((size_t)n * sizeof *last_reader);
     bool *busy = last_reader ? start_slots(&plan->output_slots, n) : NULL;
@@ -129,7 +131,7 @@ static int assign_output_slots(gf_plan *plan, const gf_node *nodes, int n) {
         for (int k = 0; k < 2; k++)
             if (nodes[i].inputs[k] >= 0) last_reader[nodes[i].inputs[k]] = i;
     for (int i = 0; i < n; i++) {
-        /* run by the BatchNorm or the convolution before */
+        /* run by the node before: a BatchNorm, an add or a convolution */
         if (gf_plan_is_fused_activation(plan, i) || gf_plan_is_folded_batchnorm(plan, i))
             continue;
         int written = gf_plan_inference_written(plan, i);
@@ -268,8 +270,8 @@ static size_t line_floats(size_t per_sample, int batch) {
     return gf_size_round_up(gf_size_mul(per_sample, (size_t)batch), 16);
 }
 
-/* Floats of node i's output in the arena. A BatchNorm fused with its activation
- * writes the activation's output and nobody reads its own: it gets none. */
+/* Floats of node i's output in the arena. A BatchNorm or an add fused with its
+ * activation writes the activation's output and nobody reads its own: it gets none. */
 static size_t output_floats(const gf_plan *plan, const gf_node *nodes, int i, int batch) {
     if (plan->nodes[i].fused_activation >= 0) return 0;
     return line_floats((size_t)gf_node_numel(&nodes[i]), batch);

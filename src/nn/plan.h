@@ -1,6 +1,6 @@
-/* A network's memory plan: which nodes backward visits, which BatchNorms run their
- * activation inside their own kernels, which BatchNorms evaluation folds into the
- * convolution before them, which values share a buffer ("slot"), and for
+/* A network's memory plan: which nodes backward visits, which BatchNorms and adds run
+ * their activation inside their own kernels, which BatchNorms evaluation folds into
+ * the convolution before them, which values share a buffer ("slot"), and for
  * a batch size the kernels' shapes and two arenas: the training arena holds every
  * activation (backward reads them), the gradient slots and the scratch; the
  * inference arena holds only the activations an evaluation forward still has to
@@ -38,9 +38,10 @@ typedef struct gf_node_plan {
     bool contributes;  /* the output depends on this node (backward visits it) */
     int grad_slot;     /* the shared gradient buffer this node uses, -1 if none */
     int output_slot;   /* the inference arena's buffer of its output, -1 if none */
-    /* BatchNorm followed by an activation that alone reads it: the activation runs
-     * inside BatchNorm's kernels (nn/batchnorm.h), which saves a pass each way */
-    int fused_activation; /* BatchNorm: that activation node, else -1 */
+    /* a BatchNorm or a residual add followed by an activation that alone reads it: the
+     * activation runs inside its kernels (nn/batchnorm.h, nn/shortcut.h), which saves a
+     * pass each way, and its own output is never stored */
+    int fused_activation; /* BatchNorm or add: that activation node, else -1 */
     /* a convolution read by the BatchNorm right after it: in training, the convolution
      * gives the moments of its output planes (plan->moments), which the BatchNorm would
      * otherwise take in a pass of its own */
@@ -94,7 +95,7 @@ int gf_plan_prepare(gf_plan *plan, const gf_node *nodes, int count, int batch, b
  * next gf_plan_prepare lays its arena out again. */
 void gf_plan_release_arena(gf_plan *plan, int count);
 
-/* An activation computed by the BatchNorm before it. */
+/* An activation computed by the BatchNorm or the add before it. */
 static inline bool gf_plan_is_fused_activation(const gf_plan *plan, int i) {
     return i > 0 && plan->nodes[i - 1].fused_activation == i;
 }
@@ -105,14 +106,15 @@ static inline bool gf_plan_is_folded_batchnorm(const gf_plan *plan, int i) {
 }
 
 /* The node whose output node i's kernels write in evaluation: a folding convolution
- * writes its BatchNorm's, and a BatchNorm fused with its activation the activation's. */
+ * writes its BatchNorm's, and a BatchNorm or an add fused with its activation the
+ * activation's. */
 static inline int gf_plan_inference_written(const gf_plan *plan, int i) {
     if (plan->nodes[i].folds_next) i++;
     return plan->nodes[i].fused_activation >= 0 ? plan->nodes[i].fused_activation : i;
 }
 
-/* The node whose gradient node i's backward reads: its own, or for a BatchNorm fused
- * with the activation after it, the activation's. */
+/* The node whose gradient node i's backward reads: its own, or for a BatchNorm or an
+ * add fused with the activation after it, the activation's. */
 static inline int gf_plan_gradient_read_by(const gf_plan *plan, int i) {
     return plan->nodes[i].fused_activation >= 0 ? plan->nodes[i].fused_activation : i;
 }

@@ -23,8 +23,8 @@ enum { BATCH = 3, CLASSES = 3, IN_C = 2, IN_HW = 6 };
  * has leaky ReLUs; the finite-difference check uses none (slope 0), since a step
  * across an activation's kink spoils a central difference: activations are checked
  * in the layer tests and, inside whole networks, by the PyTorch parity test.
- * `unfused` puts an unused reader between each BatchNorm and its activation, so that
- * the network does not fuse them (nn/batchnorm.h). */
+ * `unfused` puts an unused reader between each BatchNorm or add and its activation,
+ * so that the network does not fuse them (nn/batchnorm.h, nn/shortcut.h). */
 static int activation_after(gf_net *net, int bn, float slope, bool unfused) {
     if (unfused) gf_net_global_avgpool(net, bn);
     return gf_net_activation(net, bn, GF_ACT_LEAKY_RELU, slope);
@@ -41,7 +41,7 @@ static gf_net *small_net(uint64_t seed, float slope, bool unfused) {
     x = gf_net_conv2d(net, "block.conv2", x, 4, 3, 1, 1, 2, false);
     x = gf_net_batchnorm(net, "block.bn2", x);
     int mid = gf_net_add(net, x, stem);
-    if (slope > 0) mid = gf_net_activation(net, mid, GF_ACT_LEAKY_RELU, slope);
+    if (slope > 0) mid = activation_after(net, mid, slope, unfused);
     x = gf_net_conv2d(net, "down.conv", mid, 8, 3, 2, 1, 1, false);
     x = gf_net_batchnorm(net, "down.bn", x);
     int shortcut = gf_net_shortcut_a(net, mid, 8, 2);
@@ -152,7 +152,7 @@ static void test_gradients_against_finite_differences(void) {
     gf_net_free(net);
 }
 
-/* BatchNorm fused with its leaky ReLU gives what the two nodes give apart: logits
+/* BatchNorm and add fused with their leaky ReLUs give what the nodes give apart: logits
  * (training and evaluation), gradients and running statistics. */
 static void test_fused_activations_match_separate(void) {
     gf_net *fused = small_net(11, 0.2f, false), *apart = small_net(11, 0.2f, true);
