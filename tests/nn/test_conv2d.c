@@ -210,7 +210,8 @@ static void fast_against_plain(const path_pair *pair, gf_conv2d_shape s, int wit
 
 /* Random shapes: batch 1-5, 8-40 channels each way, sizes 1-19 (odd ones leave part
  * tiles), one case of several chunks per thread, and ResNet-20's planes on
- * Fashion-MNIST (28, 14, 7) and CIFAR (32, 16, 8); each through both tiles. */
+ * Fashion-MNIST (28, 14, 7) and CIFAR (32, 16, 8), and planes F(4, 3) moves several
+ * tile rows at a time; each through both tiles. */
 static void winograd_random_shapes(void) {
     for (int tile = 2; tile <= 4; tile += 2) {
         const path_pair *pair = &winograd_pairs[tile / 2 - 1];
@@ -239,6 +240,17 @@ static void winograd_random_shapes(void) {
                                  .out_channels = resnet[i][1], .kernel = 3, .stride = 1,
                                  .padding = 1, .groups = 1};
             fast_against_plain(pair, s, i % 2, 3600 + 10 * (uint64_t)i + 1000 * (uint64_t)tile);
+        }
+        /* F(4, 3)'s planes moved 16 / tw tile rows at a time (tile columns dividing 16):
+         * rows of 4 and 8 floats, several to a vector, groups crossing images, and rows
+         * past the plane (heights not a multiple of 4) */
+        const int grouped[][4] = {{5, 4, 4, 9}, {3, 20, 8, 8}, {2, 10, 16, 12}, {3, 30, 32, 8}};
+        for (int i = 0; i < 4; i++) {
+            gf_conv2d_shape s = {.batch = grouped[i][0], .in_channels = grouped[i][3],
+                                 .in_h = grouped[i][1], .in_w = grouped[i][2],
+                                 .out_channels = 8 + i, .kernel = 3, .stride = 1, .padding = 1,
+                                 .groups = 1};
+            fast_against_plain(pair, s, i % 2, 3800 + 10 * (uint64_t)i + 1000 * (uint64_t)tile);
         }
     }
 }
