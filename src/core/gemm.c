@@ -18,7 +18,8 @@
 /* nn kernel: B[kk][j] = b_rows[kk][col + j]; nt kernel: A from a panel, rows of B
  * from a table */
 typedef void (*nn_kernel_fn)(int k, const float *packed_a, const float *const *b_rows, size_t col,
-                             float *c, int ldc, int m_valid, int n_valid, bool accumulate);
+                             float *c, int ldc, int m_valid, int n_valid, bool accumulate,
+                             bool prefetch_next);
 typedef void (*pack_panel_fn)(float *panel, const float *const *a_rows, int m_valid, int k);
 typedef void (*nt_kernel_fn)(int k, const float *panel, const float *const *b_rows, float *c,
                              int ldc, int m_valid, int n_valid, bool accumulate);
@@ -61,11 +62,12 @@ enum { MR_MAX = 8, NR_MAX = 32, NT_ROWS_MAX = 32, PAD_K = 64 };
     }
 
 /* NV = 2: the MR x 2 VL tile; NV = 1: an MR x VL tile for a last column block of at
- * most VL columns, which the wide tile would compute twice over */
+ * most VL columns, which the wide tile would compute twice over. `prefetch_next`: also
+ * fetch the next column block's part of each row of B (see gf_gemm_nn). */
 #define DEFINE_NN_KERNEL(NAME, ATTR, VEC, VL, MR, NV)                                     \
     ATTR static void NAME(int k, const float *packed_a, const float *const *b_rows,         \
                           size_t col, float *c, int ldc, int m_valid, int n_valid,          \
-                          bool accumulate) {                                                \
+                          bool accumulate, bool prefetch_next) {                            \
         VEC acc[MR][NV];                                                                  \
         for (int i = 0; i < MR; i++)                                                      \
             for (int v = 0; v < NV; v++) acc[i][v] = (VEC){0};                            \
@@ -73,6 +75,8 @@ enum { MR_MAX = 8, NR_MAX = 32, NT_ROWS_MAX = 32, PAD_K = 64 };
             VEC b[NV];                                                                    \
             const float *row = b_rows[kk] + col;                                          \
             for (int v = 0; v < NV; v++) memcpy(&b[v], row + v * VL, sizeof b[v]);       \
+            if (prefetch_next)                                                            \
+                for (int p = 0; p < NV * VL; p += 16) __builtin_prefetch(row + NV * VL + p); \
             const float *a = packed_a + (size_t)kk * MR;                                  \
             _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++)                          \
                 for (int v = 0; v < NV; v++) acc[i][v] += a[i] * b[v];                    \
@@ -304,9 +308,12 @@ void gf_gemm_nn(float *c, int ldc, const float *packed_a, const float *const *b_
     for (int j = 0; j < n; j += nr) {
         const int n_valid = n - j < nr ? n - j : nr;
         if (n_valid == nr) {
+            /* the first row panel fetches the next block's rows of B ahead: a 1x1
+             * convolution's rows are image planes, as many streams as input channels,
+             * more than the hardware's prefetchers follow */
             for (int i = 0; i < m; i += mr)
                 ks->nn(k, packed_a + (size_t)i * k, b_rows, (size_t)j, c + (size_t)i * ldc + j,
-                       ldc, m - i < mr ? m - i : mr, nr, accumulate);
+                       ldc, m - i < mr ? m - i : mr, nr, accumulate, i == 0 && j + nr < n);
             continue;
         }
         /* the last column block: the kernel reads whole vectors, so it gets a
@@ -327,7 +334,7 @@ void gf_gemm_nn(float *c, int ldc, const float *packed_a, const float *const *b_
             for (int i = 0; i < m; i += mr)
                 kernel(k_len, packed_a + (size_t)i * k + (size_t)k0 * mr, padded_rows, 0,
                        c + (size_t)i * ldc + j, ldc, m - i < mr ? m - i : mr, n_valid,
-                       accumulate || k0 > 0);
+                       accumulate || k0 > 0, false);
         }
     }
 }
