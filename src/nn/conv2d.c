@@ -228,6 +228,23 @@ static int chunk_images(const gf_conv2d_shape *s) {
     return (int)chunk;
 }
 
+static bool pointwise_images_enabled = true;
+
+void gf_conv2d_use_pointwise_images(bool on) { pointwise_images_enabled = on; }
+
+/* Images a 1x1 stride-1 forward multiplies at a time: one, read and written in place,
+ * where gathering a chunk's inputs and copying its outputs back cost more than the
+ * narrower products lose (bench_kernels: planes below GF_MOMENTS_MIN_PLANE that fill
+ * whole column blocks of gf_gemm_nn, or whose layer has more outputs than inputs to
+ * copy back; larger planes were slower so); a chunk otherwise. */
+static int forward_chunk_images(const gf_conv2d_shape *s) {
+    const size_t op = out_plane(s);
+    if (pointwise_images_enabled && is_pointwise(s) && op < GF_MOMENTS_MIN_PLANE &&
+        (op % 32 == 0 || s->out_channels > s->in_channels))
+        return 1;
+    return chunk_images(s);
+}
+
 /* per thread: the patch matrix, the padded grids, or for depthwise two padded planes */
 static size_t patch_floats(const gf_conv2d_shape *s) {
     if (is_depthwise(s)) return gf_conv2d_depthwise_scratch_floats(s);
@@ -419,7 +436,7 @@ static void forward_range(const conv_job *job, const thread_buffers *buf, int64_
         }
         return;
     }
-    const int chunk = chunk_images(s), block = job->moments ? MOMENT_ROWS : cout_g;
+    const int chunk = forward_chunk_images(s), block = job->moments ? MOMENT_ROWS : cout_g;
     for (int64_t n0 = first; n0 < last; n0 += chunk) {
         const int images = (int)(last - n0 < chunk ? last - n0 : chunk);
         for (int g = 0; g < groups; g++) {

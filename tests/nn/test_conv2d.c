@@ -3,8 +3,10 @@
  * groups, depthwise, the padded-grid path of "same" convolutions and Winograd's
  * F(2x2, 3x3), the parity planes of stride 2; Winograd against the grid path, the
  * parity planes against im2col, the flat depthwise planes against the plain ones,
- * the output planes' moments and the activation of the evaluation's output stage on
- * random shapes. */
+ * 1x1 image by image against chunks, the output planes' moments and the activation of
+ * the evaluation's output stage on random shapes. */
+#include <string.h>
+
 #include "core/error.h"
 #include "gradcheck.h"
 #include "nn/conv2d.h"
@@ -455,6 +457,55 @@ static void depthwise_flat_against_plain(void) {
     }
 }
 
+/* 1x1 stride-1 forwards on planes below GF_MOMENTS_MIN_PLANE, image by image against
+ * chunks of images side by side: the same sums in the same order (with at most 40
+ * input channels a group, within one pass of gf_gemm_nn's padded last block), so the
+ * same bits, outputs and their planes' moments; random batches, channels, groups and
+ * planes (whole column blocks, 8x8 and 4x8, in every third). */
+static void pointwise_images_against_chunks(void) {
+    gf_rng r;
+    gf_rng_seed(&r, 2028, 7);
+    for (int i = 0; i < 24; i++) {
+        const int groups = 1 + (int)gf_rng_below(&r, 2);
+        gf_conv2d_shape s = {.batch = 1 + (int)gf_rng_below(&r, 9), .kernel = 1, .stride = 1,
+                             .groups = groups,
+                             .in_channels = groups * (1 + (int)gf_rng_below(&r, 40)),
+                             .out_channels = groups * (1 + (int)gf_rng_below(&r, 40)),
+                             .in_h = i % 3 ? 1 + (int)gf_rng_below(&r, 15) : 8,
+                             .in_w = i % 3 ? 1 + (int)gf_rng_below(&r, 15) : 4 + 4 * (i % 2)};
+        CHECK(gf_conv2d_shape_init(&s) == GF_OK);
+        const size_t in_n = (size_t)s.batch * s.in_channels * s.in_h * s.in_w;
+        const size_t out_n = (size_t)s.batch * s.out_channels * s.out_h * s.out_w;
+        const size_t planes = (size_t)s.batch * s.out_channels;
+        const uint64_t seed = 7000 + 10 * (uint64_t)i;
+        float *in = gradcheck_random(in_n, seed, 1.0f);
+        float *w = gradcheck_random((size_t)s.out_channels * (s.in_channels / groups), seed + 1, 0.5f);
+        float *bias = i % 2 ? gradcheck_random((size_t)s.out_channels, seed + 2, 0.5f) : NULL;
+        float *ws = malloc(sizeof(float) * gf_conv2d_workspace_floats(&s));
+        float *out[2];
+        gf_moments *moments[2];
+        for (int images = 0; images < 2; images++) {
+            gf_conv2d_use_pointwise_images(images == 1);
+            out[images] = gradcheck_random(out_n, seed + 3 + (uint64_t)images, 100.0f);
+            moments[images] = calloc(planes, sizeof *moments[images]);
+            CHECK(gf_conv2d_forward_moments(out[images], moments[images], in, w, bias, &s, ws) ==
+                  GF_OK);
+        }
+        gf_conv2d_use_pointwise_images(true);
+        const bool same = memcmp(out[0], out[1], sizeof(float) * out_n) == 0 &&
+                          memcmp(moments[0], moments[1], sizeof *moments[0] * planes) == 0;
+        if (!same)
+            fprintf(stderr, "1x1 %dx%dx%dx%d -> %d, groups %d: image by image differs from chunks\n",
+                    s.batch, s.in_channels, s.in_h, s.in_w, s.out_channels, groups);
+        CHECK(same);
+        for (int images = 0; images < 2; images++) {
+            free(out[images]);
+            free(moments[images]);
+        }
+        free(in); free(w); free(bias); free(ws);
+    }
+}
+
 static gf_conv2d_shape shape(int batch, int cin, int h, int w, int cout, int k, int stride,
                              int pad, int groups) {
     gf_conv2d_shape s = {.batch = batch, .in_channels = cin, .in_h = h, .in_w = w,
@@ -637,6 +688,9 @@ int main(void) {
     /* planes large enough for one image per product (read and written in place) */
     run_case("1x1 stride 1, one image at a time", shape(2, 130, 32, 32, 3, 1, 1, 0, 1), 0, 410);
     run_case("groups 2 1x1, one image at a time", shape(3, 256, 32, 32, 4, 1, 1, 0, 2), 1, 420);
+    /* below GF_MOMENTS_MIN_PLANE: image by image (whole column blocks), and in chunks */
+    run_case("1x1 stride 1, 8x8 planes", shape(5, 12, 8, 8, 7, 1, 1, 0, 1), 1, 430);
+    run_case("1x1 stride 1, fewer outputs", shape(3, 7, 5, 3, 4, 1, 1, 0, 1), 0, 440);
     run_case("1x1 stride 2", shape(2, 4, 5, 5, 3, 1, 2, 0, 1), 0, 500);
     run_case("5x5 stride 2 pad 2", shape(2, 2, 9, 8, 3, 5, 2, 2, 1), 1, 600);
     run_case("groups 2", shape(2, 4, 6, 6, 6, 3, 1, 1, 2), 1, 700);
@@ -669,6 +723,7 @@ int main(void) {
     run_case("depthwise 5x5 pad 2", shape(1, 3, 6, 6, 3, 5, 1, 2, 3), 0, 1000);
     run_case("depthwise 3x3 pad 0", shape(2, 3, 6, 5, 3, 3, 1, 0, 3), 1, 1100);
     depthwise_flat_against_plain();
+    pointwise_images_against_chunks();
     moments_of_outputs();
     return CHECK_DONE();
 }
