@@ -401,13 +401,15 @@ static void forward_range(const conv_job *job, const thread_buffers *buf, int64_
     const int groups = s->groups, cout_g = s->out_channels / groups, rows = (int)patch_rows(s);
     const size_t ip = in_plane(s), op = out_plane(s), planes = (size_t)s->out_channels;
     if (is_depthwise(s)) {
+        gf_conv2d_depthwise_layout layout;
+        gf_conv2d_depthwise_prepare(&layout, s, buf->patches);
         for (int64_t n = first; n < last; n++)
             for (int c = 0; c < s->in_channels; c++) {
                 float *plane = job->out + ((size_t)n * s->out_channels + c) * op;
                 gf_conv2d_depthwise_forward_plane(plane,
                                         job->in + ((size_t)n * s->in_channels + c) * ip,
                                         job->weight + (size_t)c * s->kernel * s->kernel,
-                                        job->bias ? job->bias[c] : 0.0f, s, buf->patches);
+                                        job->bias ? job->bias[c] : 0.0f, &layout, buf->patches);
                 if (job->activation) /* the plane is still in cache */
                     gf_conv2d_output_run(plane, plane, op, 0.0f, job->activation);
                 take_moments(job, (size_t)n * planes + (size_t)c, 1);
@@ -526,6 +528,8 @@ static void backward_depthwise(const conv_job *job, const thread_buffers *buf, i
     const gf_conv2d_shape *s = job->s;
     const size_t ip = in_plane(s), op = out_plane(s);
     const int kk = s->kernel * s->kernel;
+    gf_conv2d_depthwise_layout layout;
+    gf_conv2d_depthwise_prepare(&layout, s, buf->patches);
     for (int64_t n = first; n < last; n++)
         for (int c = 0; c < s->in_channels; c++) {
             size_t in_offset = ((size_t)n * s->in_channels + c) * ip;
@@ -533,7 +537,7 @@ static void backward_depthwise(const conv_job *job, const thread_buffers *buf, i
                 job->grad_in ? job->grad_in + in_offset : NULL, job->write == GF_GRAD_ADD,
                 buf->grad_weight + (size_t)c * kk,
                 job->grad_out + ((size_t)n * s->out_channels + c) * op, job->in + in_offset,
-                job->weight + (size_t)c * kk, s, buf->patches);
+                job->weight + (size_t)c * kk, &layout, buf->patches);
         }
 }
 

@@ -6,7 +6,7 @@
 #include "core/size.h"
 #include "nn/vector_clones.h"
 
-enum { VL = GF_VL, FLAT_MAX_TAPS = 49 };
+enum { VL = GF_VL, FLAT_MAX_TAPS = GF_DEPTHWISE_MAX_TAPS };
 
 static size_t padded_plane_floats(const gf_conv2d_shape *s) {
     return ((size_t)s->in_h + 2 * (size_t)s->padding) * ((size_t)s->in_w + 2 * (size_t)s->padding);
@@ -118,20 +118,13 @@ void gf_conv2d_depthwise_backward_plane_plain(float *grad_in, bool add, float *g
  * floats apart; padded (2 oh + kh, 2 ow + kw) is parity plane (kh % 2, kw % 2) at
  * (oh + kh / 2, ow + kw / 2), so that a tap is again one shifted run. The buffers
  * reach past the planes so that the last vector's taps stay inside. */
-typedef struct flat_layout {
-    int pw, row, taps, parities;
-    size_t flat;   /* computed positions: out_h * row rounded up to whole vectors */
-    size_t padded; /* floats of a padded buffer */
-    size_t plane;  /* a (parity) plane's positions, rounded up to whole vectors */
-    size_t front;  /* zeros before the output gradient, as far as the farthest tap */
-    size_t offset[FLAT_MAX_TAPS]; /* in the padded buffer: parity * plane + the offset
-                                   * within the tap's (parity) plane */
-    unsigned char parity[FLAT_MAX_TAPS]; /* the tap's parity plane, 0 at stride 1 */
-} flat_layout;
+typedef gf_conv2d_depthwise_layout flat_layout;
 
+/* offset[t]: in the padded buffer, parity * plane + the offset within the tap's
+ * (parity) plane */
 static flat_layout flat_layout_of(const gf_conv2d_shape *s) {
-    /* called for every plane: no divisions (st is 1 or 2) */
     flat_layout f;
+    f.s = s;
     const int k = s->kernel, st = s->stride, shift = st - 1;
     const int reach = (k - 1) >> shift; /* the farthest tap's row (and column) shift */
     const size_t ph = (size_t)s->in_h + 2 * (size_t)s->padding;
@@ -141,11 +134,11 @@ static flat_layout flat_layout_of(const gf_conv2d_shape *s) {
     /* at stride 2, ceil(pw / 2) = out_w + reach columns: the input gradient's reads of
      * column c - kw / 2 < 0 wrap onto discarded columns (ow >= out_w) of the row before */
     f.row = (f.pw + st - 1) >> shift;
-    f.flat = gf_size_round_up((size_t)s->out_h * (size_t)f.row, VL);
+    f.positions = gf_size_round_up((size_t)s->out_h * (size_t)f.row, VL);
     f.plane = gf_size_round_up(((ph + (size_t)st - 1) >> shift) * (size_t)f.row, VL);
     const size_t farthest = (size_t)reach * f.row + (size_t)reach + 1;
     /* the last parity plane's last vector's farthest tap, and all planes */
-    f.padded = gf_size_round_up((size_t)(f.parities - 1) * f.plane + f.flat + farthest, VL);
+    f.padded = gf_size_round_up((size_t)(f.parities - 1) * f.plane + f.positions + farthest, VL);
     if (f.padded < (size_t)f.parities * f.plane) f.padded = (size_t)f.parities * f.plane;
     f.front = gf_size_round_up(farthest, VL);
     if (f.taps > FLAT_MAX_TAPS) return f;
@@ -166,7 +159,7 @@ static flat_layout flat_layout_of(const gf_conv2d_shape *s) {
 /* the output gradient's buffer: front zeros, the flat positions, zeros up to the
  * plane's end (read by the input gradient's taps) */
 static size_t gradient_floats(const flat_layout *f) {
-    return f->front + (f->flat > f->plane ? f->flat : f->plane) + VL;
+    return f->front + (f->positions > f->plane ? f->positions : f->plane) + VL;
 }
 
 static bool flat_applies(const gf_conv2d_shape *s) {
@@ -197,10 +190,10 @@ static inline __attribute__((always_inline)) void split_row(float *restrict even
     for (int j = 0; j < (in_w - first_odd + 1) / 2; j++) o[j] = src[first_odd + 2 * j];
 }
 
-/* the input plane into its parity planes in the padded buffer (stride 2) */
+/* the input plane into its parity planes in the padded buffer (stride 2), whose
+ * padding is zero already */
 GF_VECTOR_CLONES static void split_parity_planes(float *padded, const float *in,
                                                  const flat_layout *f, const gf_conv2d_shape *s) {
-    memset(padded, 0, sizeof(float) * f->padded);
     for (int ih = 0; ih < s->in_h; ih++) {
         const int y = ih + s->padding;
         float *even = padded + (size_t)(y % 2 * 2) * f->plane + (size_t)(y / 2) * f->row;
@@ -231,29 +224,49 @@ GF_VECTOR_CLONES static void join_parity_planes(float *grad_in, bool add,
     }
 }
 
-/* the input plane into the padded buffer: the zero-padded plane (stride 1) or its
- * parity planes (stride 2) */
+/* n floats; rows of a plane are short (4 to 32 floats here), where a call of memcpy
+ * per row cost more than the copy */
+static inline void copy_floats(float *restrict dst, const float *restrict src, int n) {
+    int j = 0;
+    for (; j + 4 <= n; j += 4) memcpy(dst + j, src + j, 4 * sizeof(float));
+    for (; j < n; j++) dst[j] = src[j];
+}
+
+/* the input plane into the padded buffer, whose padding is zero already: the padded
+ * plane's interior (stride 1) or the parity planes (stride 2) */
 static void flat_pad(float *padded, const float *in, const flat_layout *f,
                      const gf_conv2d_shape *s) {
-    if (f->parities == 1)
-        pad_plane(padded, f->padded, in, s);
-    else
+    if (f->parities > 1) {
         split_parity_planes(padded, in, f, s);
+        return;
+    }
+    const int pad = s->padding;
+    for (int ih = 0; ih < s->in_h; ih++)
+        copy_floats(padded + (size_t)(ih + pad) * f->pw + pad, in + (size_t)ih * s->in_w, s->in_w);
 }
 
 /* grad_in (one plane) = or += (`add`) the interior of the input gradient summed on
  * the padded buffer's layout */
 static void flat_take_interior(float *grad_in, bool add, const float *grad_padded,
                                const flat_layout *f, const gf_conv2d_shape *s) {
-    if (f->parities == 1)
-        take_interior(grad_in, add, grad_padded, f->pw, s);
-    else
+    if (f->parities > 1) {
         join_parity_planes(grad_in, add, grad_padded, f, s);
+        return;
+    }
+    const int pad = s->padding;
+    for (int ih = 0; ih < s->in_h; ih++) {
+        float *dst = grad_in + (size_t)ih * s->in_w;
+        const float *src = grad_padded + (size_t)(ih + pad) * f->pw + pad;
+        if (add)
+            for (int iw = 0; iw < s->in_w; iw++) dst[iw] += src[iw];
+        else
+            copy_floats(dst, src, s->in_w);
+    }
 }
 
 GF_VECTOR_CLONES static void flat_forward(float *restrict flat, const float *restrict padded,
                                        const float *filter, float bias, const flat_layout *f) {
-    for (size_t p = 0; p < f->flat; p += VL) {
+    for (size_t p = 0; p < f->positions; p += VL) {
         gf_vec acc = (gf_vec){0} + bias;
         for (int t = 0; t < f->taps; t++) {
             gf_vec x;
@@ -264,19 +277,33 @@ GF_VECTOR_CLONES static void flat_forward(float *restrict flat, const float *res
     }
 }
 
-void gf_conv2d_depthwise_forward_plane(float *out, const float *in, const float *filter,
-                                       float bias, const gf_conv2d_shape *s, float *scratch) {
+void gf_conv2d_depthwise_prepare(gf_conv2d_depthwise_layout *layout, const gf_conv2d_shape *s,
+                                 float *scratch) {
     if (!flat_applies(s)) {
+        layout->s = s;
+        layout->flat = false;
+        return;
+    }
+    *layout = flat_layout_of(s);
+    layout->flat = true;
+    memset(scratch, 0, sizeof(float) * gf_conv2d_depthwise_scratch_floats(s));
+}
+
+void gf_conv2d_depthwise_forward_plane(float *out, const float *in, const float *filter,
+                                       float bias, const gf_conv2d_depthwise_layout *layout,
+                                       float *scratch) {
+    const gf_conv2d_shape *s = layout->s;
+    if (!layout->flat) {
         gf_conv2d_depthwise_forward_plane_plain(out, in, filter, bias, s, scratch);
         return;
     }
-    const flat_layout f = flat_layout_of(s);
-    float *padded = scratch, *flat = scratch + f.padded;
-    flat_pad(padded, in, &f, s);
-    flat_forward(flat, padded, filter, bias, &f);
+    /* the outputs where the backward sums the input gradient: both are rewritten
+     * whole for every plane, so that forwards and backwards may share a scratch */
+    float *padded = scratch, *flat = scratch + layout->padded + gradient_floats(layout);
+    flat_pad(padded, in, layout, s);
+    flat_forward(flat, padded, filter, bias, layout);
     for (int oh = 0; oh < s->out_h; oh++)
-        memcpy(out + (size_t)oh * s->out_w, flat + (size_t)oh * f.row,
-               sizeof(float) * (size_t)s->out_w);
+        copy_floats(out + (size_t)oh * s->out_w, flat + (size_t)oh * layout->row, s->out_w);
 }
 
 /* grad_filter[t] += sum over positions of g * padded shifted by tap t, in VL
@@ -286,7 +313,7 @@ GF_VECTOR_CLONES static void flat_filter_gradient(float *grad_filter, const floa
                                                const flat_layout *f) {
     gf_vec acc[FLAT_MAX_TAPS];
     for (int t = 0; t < f->taps; t++) acc[t] = (gf_vec){0};
-    for (size_t p = 0; p < f->flat; p += VL) {
+    for (size_t p = 0; p < f->positions; p += VL) {
         gf_vec gv;
         GF_VEC_LOAD(gv, g + p);
         for (int t = 0; t < f->taps; t++) {
@@ -340,25 +367,25 @@ GF_VECTOR_CLONES static void flat_input_gradient(float *restrict grad_padded, co
 
 void gf_conv2d_depthwise_backward_plane(float *grad_in, bool add, float *grad_filter,
                                         const float *grad_out, const float *in,
-                                        const float *filter, const gf_conv2d_shape *s,
-                                        float *scratch) {
-    if (!flat_applies(s)) {
+                                        const float *filter,
+                                        const gf_conv2d_depthwise_layout *layout, float *scratch) {
+    const gf_conv2d_shape *s = layout->s;
+    if (!layout->flat) {
         gf_conv2d_depthwise_backward_plane_plain(grad_in, add, grad_filter, grad_out, in, filter,
                                                  s, scratch);
         return;
     }
-    const flat_layout f = flat_layout_of(s);
-    float *padded = scratch, *g = scratch + f.padded + f.front;
-    float *grad_padded = scratch + f.padded + gradient_floats(&f);
-    /* the output gradient on the flat positions, zero at the discarded ones */
-    memset(g - f.front, 0, sizeof(float) * gradient_floats(&f));
+    const flat_layout *f = layout;
+    float *padded = scratch, *g = scratch + f->padded + f->front;
+    float *grad_padded = scratch + f->padded + gradient_floats(f);
+    /* the output gradient on the flat positions (zero at the discarded ones, which
+     * no plane writes) */
     for (int oh = 0; oh < s->out_h; oh++)
-        memcpy(g + (size_t)oh * f.row, grad_out + (size_t)oh * s->out_w,
-               sizeof(float) * (size_t)s->out_w);
-    flat_pad(padded, in, &f, s);
-    flat_filter_gradient(grad_filter, g, padded, &f);
+        copy_floats(g + (size_t)oh * f->row, grad_out + (size_t)oh * s->out_w, s->out_w);
+    flat_pad(padded, in, f, s);
+    flat_filter_gradient(grad_filter, g, padded, f);
     if (!grad_in) return;
-    for (int parity = 0; parity < f.parities; parity++)
-        flat_input_gradient(grad_padded + (size_t)parity * f.plane, g, filter, &f, parity);
-    flat_take_interior(grad_in, add, grad_padded, &f, s);
+    for (int parity = 0; parity < f->parities; parity++)
+        flat_input_gradient(grad_padded + (size_t)parity * f->plane, g, filter, f, parity);
+    flat_take_interior(grad_in, add, grad_padded, f, s);
 }

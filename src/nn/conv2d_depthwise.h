@@ -16,17 +16,41 @@
 
 #include "nn/conv2d.h"
 
+enum { GF_DEPTHWISE_MAX_TAPS = 49 };
+
 /* floats of scratch one plane's forward or backward needs (any version) */
 size_t gf_conv2d_depthwise_scratch_floats(const gf_conv2d_shape *s);
 
-/* out (one plane, out_h x out_w) = conv(in plane) + bias */
+/* Where the flat version keeps a shape's planes in scratch (fields internal to
+ * nn/conv2d_depthwise.c). */
+typedef struct gf_conv2d_depthwise_layout {
+    const gf_conv2d_shape *s;
+    bool flat; /* the flat version applies */
+    int pw, row, taps, parities;
+    size_t positions; /* computed positions: out_h * row rounded up to whole vectors */
+    size_t padded;    /* floats of a padded buffer */
+    size_t plane;     /* a (parity) plane's positions, rounded up to whole vectors */
+    size_t front;     /* zeros before the output gradient, as far as the farthest tap */
+    size_t offset[GF_DEPTHWISE_MAX_TAPS]; /* of each tap in the padded buffer */
+    unsigned char parity[GF_DEPTHWISE_MAX_TAPS]; /* each tap's parity plane, 0 at stride 1 */
+} gf_conv2d_depthwise_layout;
+
+/* Computes the layout of s's planes once for the forwards and backwards of planes that
+ * follow in one scratch, and clears that scratch: the plane functions below then
+ * write only the planes' interiors into it, and its padding stays zero. */
+void gf_conv2d_depthwise_prepare(gf_conv2d_depthwise_layout *layout, const gf_conv2d_shape *s,
+                                 float *scratch);
+/* out (one plane, out_h x out_w) = conv(in plane) + bias, in a scratch prepared by
+ * gf_conv2d_depthwise_prepare for the same shape */
 void gf_conv2d_depthwise_forward_plane(float *out, const float *in, const float *filter,
-                                       float bias, const gf_conv2d_shape *s, float *scratch);
-/* grad_filter (k x k) += ...; grad_in (one plane; may be NULL) = or += (`add`) ... */
+                                       float bias, const gf_conv2d_depthwise_layout *layout,
+                                       float *scratch);
+/* grad_filter (k x k) += ...; grad_in (one plane; may be NULL) = or += (`add`) ...,
+ * in a prepared scratch as above */
 void gf_conv2d_depthwise_backward_plane(float *grad_in, bool add, float *grad_filter,
                                         const float *grad_out, const float *in,
-                                        const float *filter, const gf_conv2d_shape *s,
-                                        float *scratch);
+                                        const float *filter,
+                                        const gf_conv2d_depthwise_layout *layout, float *scratch);
 
 /* the plain versions (any stride), which the two above use where the flat one does
  * not apply */

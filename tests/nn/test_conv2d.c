@@ -401,7 +401,9 @@ static void winograd_rounding(void) {
 
 /* Depthwise planes, stride 1 and 2: the flat version against the plain one, forward,
  * filter gradient and input gradient stored and added, on random sizes, kernels 1-7
- * and paddings up to the kernel's half (not only "same"). */
+ * and paddings up to the kernel's half (not only "same"); the flat version's scratch
+ * prepared once and first used by another plane of large values, whose leftovers in
+ * it must not reach the results. */
 static void depthwise_flat_against_plain(void) {
     gf_rng r;
     gf_rng_seed(&r, 2027, 6);
@@ -419,6 +421,15 @@ static void depthwise_flat_against_plain(void) {
         float *in = gradcheck_random(in_n, seed, 1.0f), *filter = gradcheck_random((size_t)k * k, seed + 1, 0.5f);
         float *grad_out = gradcheck_random(out_n, seed + 2, 1.0f);
         float *scratch = malloc(sizeof(float) * gf_conv2d_depthwise_scratch_floats(&s));
+        float *plain_scratch = malloc(sizeof(float) * gf_conv2d_depthwise_scratch_floats(&s));
+        float *other = gradcheck_random(in_n > out_n ? in_n : out_n, seed + 6, 1000.0f);
+        float *other_out = malloc(sizeof(float) * out_n), *other_grad = malloc(sizeof(float) * in_n);
+        float other_filter[49] = {0};
+        gf_conv2d_depthwise_layout layout;
+        gf_conv2d_depthwise_prepare(&layout, &s, scratch);
+        gf_conv2d_depthwise_forward_plane(other_out, other, filter, 1.0f, &layout, scratch);
+        gf_conv2d_depthwise_backward_plane(other_grad, false, other_filter, other, other, filter,
+                                           &layout, scratch);
         float *out[2], *grad_in[2], *grad_filter[2], *added[2];
         for (int flat = 0; flat < 2; flat++) {
             out[flat] = malloc(sizeof(float) * out_n);
@@ -426,17 +437,17 @@ static void depthwise_flat_against_plain(void) {
             added[flat] = gradcheck_random(in_n, seed + 4, 1.0f);
             grad_filter[flat] = gradcheck_random((size_t)k * k, seed + 5, 1.0f);
             if (flat) {
-                gf_conv2d_depthwise_forward_plane(out[1], in, filter, 0.25f, &s, scratch);
+                gf_conv2d_depthwise_forward_plane(out[1], in, filter, 0.25f, &layout, scratch);
                 gf_conv2d_depthwise_backward_plane(grad_in[1], false, grad_filter[1], grad_out,
-                                                   in, filter, &s, scratch);
+                                                   in, filter, &layout, scratch);
                 gf_conv2d_depthwise_backward_plane(added[1], true, grad_filter[1], grad_out, in,
-                                                   filter, &s, scratch);
+                                                   filter, &layout, scratch);
             } else {
-                gf_conv2d_depthwise_forward_plane_plain(out[0], in, filter, 0.25f, &s, scratch);
+                gf_conv2d_depthwise_forward_plane_plain(out[0], in, filter, 0.25f, &s, plain_scratch);
                 gf_conv2d_depthwise_backward_plane_plain(grad_in[0], false, grad_filter[0],
-                                                         grad_out, in, filter, &s, scratch);
+                                                         grad_out, in, filter, &s, plain_scratch);
                 gf_conv2d_depthwise_backward_plane_plain(added[0], true, grad_filter[0],
-                                                         grad_out, in, filter, &s, scratch);
+                                                         grad_out, in, filter, &s, plain_scratch);
             }
         }
         double worst = fmax(fmax(check_worst_relative(out[1], out[0], out_n),
@@ -454,6 +465,7 @@ static void depthwise_flat_against_plain(void) {
             free(grad_filter[flat]);
         }
         free(in); free(filter); free(grad_out); free(scratch);
+        free(other); free(other_out); free(other_grad); free(plain_scratch);
     }
 }
 
