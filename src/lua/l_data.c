@@ -43,7 +43,7 @@ static void push_dataset(lua_State *L, gf_dataset *ds, const char *operation) {
 /* graft.core.data_idx(images_path, labels_path, classes [, limit]) */
 static int l_data_idx(lua_State *L) {
     const char *images = luaL_checkstring(L, 1), *labels = luaL_checkstring(L, 2);
-    int classes = (int)luaL_checkinteger(L, 3);
+    int classes = gf_lua_check_int(L, 3);
     lua_Integer limit = luaL_optinteger(L, 4, 0);
     push_dataset(L, gf_idx_load(images, labels, classes, limit), "graft.core.data_idx");
     return 1;
@@ -209,9 +209,9 @@ static int l_loader(lua_State *L) {
                                           "augment_stream", NULL};
     gf_lua_check_options(L, 2, "graft.core.loader", allowed);
     gf_loader_options o = {
-        .batch = (int)gf_lua_need_integer(L, 2, "batch"),
+        .batch = gf_lua_need_int(L, 2, "batch", 1),
         .shuffle = gf_lua_opt_boolean(L, 2, "shuffle", false),
-        .pad = (int)gf_lua_opt_integer(L, 2, "pad", 0),
+        .pad = gf_lua_opt_int(L, 2, "pad", 0, 0),
         .flip = gf_lua_opt_boolean(L, 2, "flip", false),
         .seed = (uint64_t)gf_lua_opt_integer(L, 2, "seed", 0),
         .order_stream = (uint64_t)gf_lua_opt_integer(L, 2, "stream", 0),

@@ -15,9 +15,9 @@ static gf_model_options read_options(lua_State *L, const char *operation,
                                      const char *const *allowed) {
     gf_lua_check_options(L, 1, operation, allowed);
     gf_model_options o = {
-        .classes = (int)gf_lua_need_integer(L, 1, "classes"),
-        .in_channels = (int)gf_lua_need_integer(L, 1, "in_channels"),
-        .image_size = (int)gf_lua_need_integer(L, 1, "image_size"),
+        .classes = gf_lua_need_int(L, 1, "classes", 1),
+        .in_channels = gf_lua_need_int(L, 1, "in_channels", 1),
+        .image_size = gf_lua_need_int(L, 1, "image_size", 1),
         .leaky_slope = (float)gf_lua_opt_number(L, 1, "leaky_slope", 0.0),
         .seed = (uint64_t)gf_lua_need_integer(L, 1, "seed"),
         .init = GF_INIT_KAIMING};
@@ -41,7 +41,7 @@ static int l_resnet_cifar(lua_State *L) {
     static const char *const allowed[] = {"depth", "leaky_slope", COMMON_OPTIONS, NULL};
     const char *operation = "graft.core.resnet_cifar";
     gf_model_options o = read_options(L, operation, allowed);
-    int depth = (int)gf_lua_need_integer(L, 1, "depth");
+    int depth = gf_lua_need_int(L, 1, "depth", 1);
     return push_model(L, gf_model_resnet_cifar(depth, &o), operation);
 }
 
@@ -63,8 +63,8 @@ static int l_wrn_cifar(lua_State *L) {
     static const char *const allowed[] = {"depth", "widen", COMMON_OPTIONS, NULL};
     const char *operation = "graft.core.wrn_cifar";
     gf_model_options o = read_options(L, operation, allowed);
-    int depth = (int)gf_lua_need_integer(L, 1, "depth");
-    int widen = (int)gf_lua_need_integer(L, 1, "widen");
+    int depth = gf_lua_need_int(L, 1, "depth", 1);
+    int widen = gf_lua_need_int(L, 1, "widen", 1);
     return push_model(L, gf_model_wrn_cifar(depth, widen, &o), operation);
 }
 

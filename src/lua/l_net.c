@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "io/checkpoint.h"
 #include "lua/binding.h"
+#include "lua/options.h"
 #include "lua/owner.h"
 #include "nn/architecture.h"
 
@@ -76,8 +77,7 @@ static int net_close(lua_State *L) {
 /* ---- building node by node ---- */
 
 static int l_net_create(lua_State *L) {
-    int c = (int)luaL_checkinteger(L, 1), h = (int)luaL_checkinteger(L, 2),
-        w = (int)luaL_checkinteger(L, 3);
+    int c = gf_lua_check_int(L, 1), h = gf_lua_check_int(L, 2), w = gf_lua_check_int(L, 3);
     gf_net *net = gf_net_create(c, h, w);
     if (net == NULL) return gf_lua_raise(L, "graft.core.net_create");
     push_net(L, net, false);
@@ -99,25 +99,23 @@ static int push_node(lua_State *L, int node, const char *operation) {
     return 1;
 }
 
-static int arg_int(lua_State *L, int index) { return (int)luaL_checkinteger(L, index); }
-
 static int l_net_conv2d(lua_State *L) {
     gf_net *net = check_building(L, 1)->net;
     const char *name = check_name(L, 2);
-    int node = gf_net_conv2d(net, name, arg_int(L, 3), arg_int(L, 4), arg_int(L, 5),
-                             arg_int(L, 6), arg_int(L, 7), arg_int(L, 8), lua_toboolean(L, 9));
+    int node = gf_net_conv2d(net, name, gf_lua_check_int(L, 3), gf_lua_check_int(L, 4), gf_lua_check_int(L, 5),
+                             gf_lua_check_int(L, 6), gf_lua_check_int(L, 7), gf_lua_check_int(L, 8), lua_toboolean(L, 9));
     return push_node(L, node, "graft.core.net_conv2d");
 }
 
 static int l_net_batchnorm(lua_State *L) {
     gf_net *net = check_building(L, 1)->net;
     const char *name = check_name(L, 2);
-    return push_node(L, gf_net_batchnorm(net, name, arg_int(L, 3)), "graft.core.net_batchnorm");
+    return push_node(L, gf_net_batchnorm(net, name, gf_lua_check_int(L, 3)), "graft.core.net_batchnorm");
 }
 
 static int l_net_activation(lua_State *L) {
     gf_net *net = check_building(L, 1)->net;
-    int input = arg_int(L, 2);
+    int input = gf_lua_check_int(L, 2);
     const char *kind_name = luaL_checkstring(L, 3);
     int kind = gf_activation_parse(kind_name);
     if (kind < 0)
@@ -130,37 +128,37 @@ static int l_net_activation(lua_State *L) {
 
 static int l_net_maxpool(lua_State *L) {
     gf_net *net = check_building(L, 1)->net;
-    int node = gf_net_maxpool(net, arg_int(L, 2), arg_int(L, 3), arg_int(L, 4), arg_int(L, 5));
+    int node = gf_net_maxpool(net, gf_lua_check_int(L, 2), gf_lua_check_int(L, 3), gf_lua_check_int(L, 4), gf_lua_check_int(L, 5));
     return push_node(L, node, "graft.core.net_maxpool");
 }
 
 static int l_net_avgpool(lua_State *L) {
     gf_net *net = check_building(L, 1)->net;
-    int node = gf_net_avgpool(net, arg_int(L, 2), arg_int(L, 3), arg_int(L, 4), arg_int(L, 5));
+    int node = gf_net_avgpool(net, gf_lua_check_int(L, 2), gf_lua_check_int(L, 3), gf_lua_check_int(L, 4), gf_lua_check_int(L, 5));
     return push_node(L, node, "graft.core.net_avgpool");
 }
 
 static int l_net_global_avgpool(lua_State *L) {
     gf_net *net = check_building(L, 1)->net;
-    return push_node(L, gf_net_global_avgpool(net, arg_int(L, 2)), "graft.core.net_global_avgpool");
+    return push_node(L, gf_net_global_avgpool(net, gf_lua_check_int(L, 2)), "graft.core.net_global_avgpool");
 }
 
 static int l_net_linear(lua_State *L) {
     gf_net *net = check_building(L, 1)->net;
     const char *name = check_name(L, 2);
-    int node = gf_net_linear(net, name, arg_int(L, 3), arg_int(L, 4), lua_toboolean(L, 5));
+    int node = gf_net_linear(net, name, gf_lua_check_int(L, 3), gf_lua_check_int(L, 4), lua_toboolean(L, 5));
     return push_node(L, node, "graft.core.net_linear");
 }
 
 static int l_net_shortcut_a(lua_State *L) {
     gf_net *net = check_building(L, 1)->net;
-    int node = gf_net_shortcut_a(net, arg_int(L, 2), arg_int(L, 3), arg_int(L, 4));
+    int node = gf_net_shortcut_a(net, gf_lua_check_int(L, 2), gf_lua_check_int(L, 3), gf_lua_check_int(L, 4));
     return push_node(L, node, "graft.core.net_shortcut_a");
 }
 
 static int l_net_add(lua_State *L) {
     gf_net *net = check_building(L, 1)->net;
-    return push_node(L, gf_net_add(net, arg_int(L, 2), arg_int(L, 3)), "graft.core.net_add");
+    return push_node(L, gf_net_add(net, gf_lua_check_int(L, 2), gf_lua_check_int(L, 3)), "graft.core.net_add");
 }
 
 static int l_net_finalize(lua_State *L) {

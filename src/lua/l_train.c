@@ -1,6 +1,7 @@
 /* Training in Lua (graft.core.sgd, schedule, diff_lr, train_step, evaluate,
  * checkpoint_save/load): the pieces the Lua trainer (lua/graft/train/)
  * drives once per batch and once per epoch. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -119,8 +120,8 @@ static int l_schedule(lua_State *L) {
     s.lr = gf_lua_need_number(L, 1, "lr");
     s.iterations_per_epoch = gf_lua_need_integer(L, 1, "iterations_per_epoch");
     bool cosine = s.kind == GF_SCHEDULE_COSINE, step = s.kind == GF_SCHEDULE_STEP;
-    s.epochs = (int)(cosine ? gf_lua_need_integer(L, 1, "epochs") : gf_lua_opt_integer(L, 1, "epochs", 0));
-    s.step_epochs = (int)(step ? gf_lua_need_integer(L, 1, "step") : gf_lua_opt_integer(L, 1, "step", 0));
+    s.epochs = cosine ? gf_lua_need_int(L, 1, "epochs", 1) : gf_lua_opt_int(L, 1, "epochs", 0, 0);
+    s.step_epochs = step ? gf_lua_need_int(L, 1, "step", 1) : gf_lua_opt_int(L, 1, "step", 0, 0);
     s.gamma = step || s.kind == GF_SCHEDULE_MULTISTEP ? gf_lua_need_number(L, 1, "gamma")
                                                       : gf_lua_opt_number(L, 1, "gamma", 0);
     s.warmup_iterations = gf_lua_opt_integer(L, 1, "warmup_iterations", 0);
@@ -133,7 +134,11 @@ static int l_schedule(lua_State *L) {
                               GF_SCHEDULE_MAX_MILESTONES);
         for (int i = 0; i < n; i++) {
             lua_geti(L, -1, i + 1);
-            s.milestones[i] = (int)luaL_checkinteger(L, -1);
+            lua_Integer epoch = luaL_checkinteger(L, -1);
+            if (epoch < 1 || epoch > INT_MAX)
+                return luaL_error(L, "graft.core.schedule: milestone %d is %I (an epoch in [1, %d] expected)",
+                                  i + 1, epoch, INT_MAX);
+            s.milestones[i] = (int)epoch;
             lua_pop(L, 1);
         }
         s.milestone_count = (int)n;
@@ -340,7 +345,7 @@ static int l_checkpoint_save(lua_State *L) {
     gf_net *net = gf_lua_check_net(L, 2);
     gf_sgd *sgd = check_sgd(L, 3);
     gf_loader *loader = gf_lua_check_loader(L, 4);
-    gf_train_state state = {.epoch = (int)luaL_checkinteger(L, 5),
+    gf_train_state state = {.epoch = gf_lua_check_int(L, 5),
                             .history = (char *)luaL_optstring(L, 6, "")};
     gf_loader_get_rngs(loader, &state.loader_rngs);
     if (gf_train_checkpoint_save(dir, net, sgd, &state) != GF_OK)

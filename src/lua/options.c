@@ -1,5 +1,6 @@
 #include "lua/options.h"
 
+#include <limits.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -22,12 +23,15 @@ void gf_lua_check_options(lua_State *L, int index, const char *operation,
 
 /* Raises "<function>: option '<key>': <expected> expected, got <type>", naming the
  * binding function that was called, as luaL_argerror does. */
-static int option_type_error(lua_State *L, const char *key, const char *expected) {
+static const char *calling_function(lua_State *L) {
     lua_Debug ar;
-    const char *function = "?";
-    if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) && ar.name) function = ar.name;
-    return luaL_error(L, "%s: option '%s': %s expected, got %s", function, key, expected,
-                      luaL_typename(L, -1));
+    if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) && ar.name) return ar.name;
+    return "?";
+}
+
+static int option_type_error(lua_State *L, const char *key, const char *expected) {
+    return luaL_error(L, "%s: option '%s': %s expected, got %s", calling_function(L), key,
+                      expected, luaL_typename(L, -1));
 }
 
 /* Pushes the field (nil when the table itself is absent); returns whether it is set. */
@@ -77,4 +81,27 @@ lua_Number gf_lua_need_number(lua_State *L, int index, const char *key) {
     if (!push_field(L, index, key)) option_type_error(L, key, "number");
     lua_pop(L, 1);
     return gf_lua_opt_number(L, index, key, 0);
+}
+
+/* v when it lies in [min, INT_MAX]; else the error, with the given value */
+static int int_in_range(lua_State *L, const char *key, lua_Integer v, int min) {
+    if (v >= min && v <= INT_MAX) return (int)v;
+    return luaL_error(L, "%s: option '%s': an integer in [%d, %d] expected, got %I",
+                      calling_function(L), key, min, INT_MAX, v);
+}
+
+int gf_lua_need_int(lua_State *L, int index, const char *key, int min) {
+    return int_in_range(L, key, gf_lua_need_integer(L, index, key), min);
+}
+
+int gf_lua_opt_int(lua_State *L, int index, const char *key, int off, int min) {
+    return int_in_range(L, key, gf_lua_opt_integer(L, index, key, off), min);
+}
+
+int gf_lua_check_int(lua_State *L, int arg) {
+    lua_Integer v = luaL_checkinteger(L, arg);
+    if (v < INT_MIN || v > INT_MAX)
+        luaL_argerror(L, arg,
+                      lua_pushfstring(L, "integer in [%d, %d] expected, got %I", INT_MIN, INT_MAX, v));
+    return (int)v;
 }

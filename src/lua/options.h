@@ -24,5 +24,13 @@ bool gf_lua_opt_boolean(lua_State *L, int index, const char *key, bool off);
  * expected, got nil" when it is not. */
 lua_Integer gf_lua_need_integer(lua_State *L, int index, const char *key);
 lua_Number gf_lua_need_number(lua_State *L, int index, const char *key);
+/* The same for values the C core holds in an int: raises "<function>: option
+ * '<key>': an integer in [<min>, 2147483647] expected, got <value>" rather than
+ * letting a cast wrap a value such as 2^32 + 20 to 20. */
+int gf_lua_need_int(lua_State *L, int index, const char *key, int min);
+int gf_lua_opt_int(lua_State *L, int index, const char *key, int off, int min);
+/* A positional argument the C core holds in an int (a node index, a size): the
+ * argument error "integer in [-2147483648, 2147483647] expected" beyond its range. */
+int gf_lua_check_int(lua_State *L, int arg);
 
 #endif

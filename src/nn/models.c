@@ -17,6 +17,10 @@ typedef struct resolved_options {
 /* reference_init: the rule the reference's code initialises this model with */
 static int resolve(const gf_model_options *o, const char *model, gf_init_rule reference_init,
                    resolved_options *r) {
+    if (o && (o->classes < 0 || o->in_channels < 0 || o->image_size < 0))
+        return gf_fail("%s: classes %d, in_channels %d, image_size %d: sizes must be > 0 (0: the "
+                       "defaults 10, 3, 32)",
+                       model, o->classes, o->in_channels, o->image_size);
     r->classes = o && o->classes > 0 ? o->classes : 10;
     r->in_channels = o && o->in_channels > 0 ? o->in_channels : 3;
     r->image_size = o && o->image_size > 0 ? o->image_size : 32;

@@ -142,6 +142,13 @@ static void test_resnets(void) {
     o = (gf_model_options){.leaky_slope = -1.0f};
     CHECK(gf_model_resnet_cifar(20, &o) == NULL);
     CHECK_CONTAINS(gf_error_message(), "leaky_slope -1");
+    /* a negative size is an error, not the default that 0 asks for */
+    o = (gf_model_options){.classes = -3};
+    CHECK(gf_model_resnet_cifar(20, &o) == NULL);
+    CHECK_CONTAINS(gf_error_message(), "classes -3, in_channels 0, image_size 0: sizes must be > 0");
+    o = (gf_model_options){.image_size = -32};
+    CHECK(gf_model_mobilenetv2_cifar(&o) == NULL);
+    CHECK_CONTAINS(gf_error_message(), "image_size -32");
 }
 
 static void test_mobilenetv2(void) {
