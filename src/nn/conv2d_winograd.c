@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/gemm.h"
+#include "core/parallel.h"
 #include "core/size.h"
 #include "nn/vector_clones.h"
 
@@ -115,11 +116,22 @@ int gf_conv2d_winograd_chunk(const gf_conv2d_shape *s, int tile) {
     return geometry_of(s, tile).chunk;
 }
 
-size_t gf_conv2d_winograd_shared_floats(const gf_conv2d_shape *s) {
+/* the packed matrices of the larger direction (forward or input gradient) */
+static size_t packed_floats_of(const gf_conv2d_shape *s) {
     size_t forward = gf_gemm_packed_a_floats(s->out_channels, s->in_channels);
     size_t backward = gf_gemm_packed_a_floats(s->in_channels, s->out_channels);
-    size_t packed = gf_size_mul(MAX_XI, forward > backward ? forward : backward);
-    return gf_size_add(round_to_line(packed), (size_t)s->in_channels * (size_t)s->out_channels);
+    return round_to_line(gf_size_mul(MAX_XI, forward > backward ? forward : backward));
+}
+
+/* floats from one unpacked U[xi] to the next: an odd number of cache lines, as the
+ * transform writes all of them at once */
+static size_t unpacked_stride(const gf_conv2d_shape *s) {
+    return odd_lines((size_t)s->in_channels * (size_t)s->out_channels);
+}
+
+size_t gf_conv2d_winograd_shared_floats(const gf_conv2d_shape *s) {
+    /* and every U[xi] unpacked, so that threads transform and pack rows of them apart */
+    return gf_size_add(packed_floats_of(s), gf_size_mul(MAX_XI, unpacked_stride(s)));
 }
 
 /* Lane masks over a chunk's tiles: whether tile t has a neighbour above (UP), below
@@ -191,29 +203,66 @@ static const double G4[6][3] = {{1.0 / 4, 0.0, 0.0},
                                 {1.0 / 24, -1.0 / 12, 1.0 / 6},
                                 {0.0, 0.0, 1.0}};
 
-static const double (*g_of(int m))[3] { return m == 2 ? G2 : G4; }
+
+typedef struct pack_job {
+    float *shared;
+    const float *weight;
+    const gf_conv2d_shape *s;
+    int tile;
+    bool transposed;
+} pack_job;
+
+/* Rows a0 .. a1 - 1 of U = G g G^T (xi = a alpha + b) for every (out, in) pair p, in
+ * double (G of F(4, 3) has sixths), each row of G g computed once; inlined with a
+ * constant alpha, so that its loops unroll. */
+static inline __attribute__((always_inline)) void transform_weights(
+    float *unpacked, size_t stride, const float *weight, size_t pairs, const double G[][3],
+    int alpha, int a0, int a1) {
+    for (size_t p = 0; p < pairs; p++) {
+        const float *g = weight + p * 9;
+        for (int a = a0; a < a1; a++) {
+            double t[3]; /* row a of G g */
+            for (int r = 0; r < 3; r++)
+                t[r] = G[a][0] * g[r] + G[a][1] * g[3 + r] + G[a][2] * g[6 + r];
+            for (int b = 0; b < alpha; b++) {
+                double u = 0.0;
+                for (int r = 0; r < 3; r++) u += G[b][r] * t[r];
+                unpacked[(size_t)(a * alpha + b) * stride + p] = (float)u;
+            }
+        }
+    }
+}
+
+/* Thread t of n transforms and packs its share of U's alpha rows: no value is
+ * computed twice and no thread waits for another. */
+static void pack_rows(void *ctx, int thread, int threads) {
+    const pack_job *job = ctx;
+    const gf_conv2d_shape *s = job->s;
+    const int in = s->in_channels, out = s->out_channels, alpha = job->tile + 2;
+    const size_t pairs = (size_t)in * out, stride = unpacked_stride(s);
+    float *unpacked = job->shared + packed_floats_of(s);
+    int64_t a0, a1;
+    gf_parallel_share(alpha, thread, threads, &a0, &a1);
+    if (job->tile == 2)
+        transform_weights(unpacked, stride, job->weight, pairs, G2, 4, (int)a0, (int)a1);
+    else
+        transform_weights(unpacked, stride, job->weight, pairs, G4, 6, (int)a0, (int)a1);
+    const size_t forward = gf_gemm_packed_a_floats(out, in);
+    const size_t backward = gf_gemm_packed_a_floats(in, out);
+    for (int xi = (int)a0 * alpha; xi < (int)a1 * alpha; xi++) {
+        const float *u = unpacked + (size_t)xi * stride;
+        if (job->transposed)
+            gf_gemm_pack_a(job->shared + (size_t)xi * backward, u, in, true, in, out);
+        else
+            gf_gemm_pack_a(job->shared + (size_t)xi * forward, u, in, false, out, in);
+    }
+}
 
 void gf_conv2d_winograd_pack(float *shared, const float *weight, const gf_conv2d_shape *s,
                              int tile, bool transposed) {
-    const int in = s->in_channels, out = s->out_channels, alpha = tile + 2;
-    size_t forward = gf_gemm_packed_a_floats(out, in), backward = gf_gemm_packed_a_floats(in, out);
-    /* one matrix U[xi] at a time, packed before the next */
-    float *unpacked = shared + round_to_line(MAX_XI * (forward > backward ? forward : backward));
-    const double(*G)[3] = g_of(tile);
-    for (int xi = 0; xi < alpha * alpha; xi++) {
-        const double *ga = G[xi / alpha], *gb = G[xi % alpha];
-        for (size_t p = 0; p < (size_t)in * out; p++) {
-            const float *g = weight + p * 9;
-            double u = 0.0; /* (G g G^T)[a][b], in double: G of F(4, 3) has sixths */
-            for (int r = 0; r < 3; r++)
-                u += gb[r] * (ga[0] * g[r] + ga[1] * g[3 + r] + ga[2] * g[6 + r]);
-            unpacked[p] = (float)u;
-        }
-        if (transposed)
-            gf_gemm_pack_a(shared + (size_t)xi * backward, unpacked, in, true, in, out);
-        else
-            gf_gemm_pack_a(shared + (size_t)xi * forward, unpacked, in, false, out, in);
-    }
+    pack_job job = {.shared = shared, .weight = weight, .s = s, .tile = tile,
+                    .transposed = transposed};
+    gf_parallel_run(pack_rows, &job);
 }
 
 /* The masks for the first `n` tiles of a chunk (fewer in a chunk's last images). */

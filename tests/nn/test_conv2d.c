@@ -8,10 +8,12 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/gemm.h"
 #include "gradcheck.h"
 #include "nn/conv2d.h"
 #include "nn/conv2d_depthwise.h"
 #include "nn/conv2d_parity.h"
+#include "nn/conv2d_winograd.h"
 
 typedef struct conv_case {
     gf_conv2d_shape s;
@@ -690,6 +692,63 @@ static void moments_of_outputs(void) {
     CHECK(gf_conv2d_force_winograd_tile(0) == GF_OK);
 }
 
+/* Winograd's transformed weights, U = G g G^T for every (out, in) pair, packed for the
+ * forward or transposed for the input gradient, against the plain sum
+ * sum_ij G[a][i] g[i][j] G[b][j] in double packed one matrix at a time, on random
+ * channel counts and both tiles (rows of U split among the pool's threads). */
+static void winograd_packed_weights(void) {
+    static const double g2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    static const double g4[6][3] = {{1.0 / 4, 0, 0},
+                                    {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                    {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                    {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                    {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                    {0, 0, 1}};
+    gf_rng r;
+    gf_rng_seed(&r, 2029, 8);
+    for (int i = 0; i < 16; i++) {
+        const int tile = i % 2 ? 4 : 2, alpha = tile + 2;
+        const bool transposed = i % 4 >= 2;
+        gf_conv2d_shape s = shape(1, 1 + (int)gf_rng_below(&r, 70), 8, 8,
+                                  1 + (int)gf_rng_below(&r, 70), 3, 1, 1, 1);
+        const int in = s.in_channels, out = s.out_channels;
+        const size_t pairs = (size_t)in * out;
+        const size_t packed = transposed ? gf_gemm_packed_a_floats(in, out)
+                                         : gf_gemm_packed_a_floats(out, in);
+        float *weight = gradcheck_random(pairs * 9, 6000 + (uint64_t)i, 1.0f);
+        /* cleared: a packed matrix may have floats past its panels that packing skips */
+        float *shared = calloc(gf_conv2d_winograd_shared_floats(&s), sizeof(float));
+        float *unpacked = malloc(sizeof(float) * pairs);
+        float *expected = calloc(packed, sizeof(float));
+        gf_conv2d_winograd_pack(shared, weight, &s, tile, transposed);
+        double worst = 0.0;
+        for (int xi = 0; xi < alpha * alpha; xi++) {
+            const double *ga = tile == 2 ? g2[xi / alpha] : g4[xi / alpha];
+            const double *gb = tile == 2 ? g2[xi % alpha] : g4[xi % alpha];
+            for (size_t p = 0; p < pairs; p++) {
+                double u = 0.0;
+                for (int a = 0; a < 3; a++)
+                    for (int b = 0; b < 3; b++) u += ga[a] * weight[p * 9 + a * 3 + b] * gb[b];
+                unpacked[p] = (float)u;
+            }
+            if (transposed)
+                gf_gemm_pack_a(expected, unpacked, in, true, in, out);
+            else
+                gf_gemm_pack_a(expected, unpacked, in, false, out, in);
+            const double d = check_worst_relative(shared + (size_t)xi * packed, expected, packed);
+            worst = fmax(worst, d);
+        }
+        if (!(worst <= 1e-6))
+            fprintf(stderr, "winograd weights F(%d, 3) %d -> %d%s: differ by %g\n", tile, in,
+                    out, transposed ? " transposed" : "", worst);
+        CHECK(worst <= 1e-6);
+        free(weight);
+        free(shared);
+        free(unpacked);
+        free(expected);
+    }
+}
+
 int main(void) {
     shape_errors();
     run_case("3x3 stride 1 pad 1 bias", shape(2, 3, 7, 6, 4, 3, 1, 1, 1), 1, 100);
@@ -721,6 +780,7 @@ int main(void) {
     CHECK(gf_conv2d_force_winograd_tile(3) == GF_ERR);
     CHECK_CONTAINS(gf_error_message(), "Winograd tile 3");
     CHECK(gf_conv2d_force_winograd_tile(0) == GF_OK);
+    winograd_packed_weights();
     winograd_random_shapes();
     run_case("parity planes odd sizes", shape(3, 5, 9, 7, 6, 3, 2, 1, 1), 1, 780);
     run_case("parity planes groups 2", shape(2, 4, 6, 5, 6, 3, 2, 1, 2), 0, 790);
