@@ -340,14 +340,75 @@ static bool rows_grouped(const gf_conv2d_shape *s, const geometry *g) {
     return g->m == 4 && g->tw < VL && VL % g->tw == 0 && s->in_w % g->m == 0;
 }
 
-/* The plane row that tile row `r` (over the chunk's images) has at row phase pr, or
- * NULL past the chunk or the plane */
-static float *grouped_row(float *tensor, int r, int pr, int first, int images, int c,
-                          int channels, const gf_conv2d_shape *s, const geometry *g) {
-    const int i = r / g->th, y = g->m * (r % g->th) + pr;
-    if (i >= images || y >= s->in_h) return NULL;
-    return tensor + ((size_t)(first + i) * channels + c) * (size_t)s->in_h * s->in_w +
-           (size_t)y * s->in_w;
+/* For tile rows r0 .. r0 + VL / tw - 1 over the chunk's images (rows_grouped): the
+ * plane row at row phase 0 of each, NULL past the chunk, and its index in the plane. */
+static inline void grouped_rows(float *base[VL], int y0[VL], float *tensor, int r0, int first,
+                                int images, int c, int channels, const gf_conv2d_shape *s,
+                                const geometry *g) {
+    const size_t plane = (size_t)s->in_h * s->in_w;
+    int i = r0 / g->th, ti = r0 % g->th;
+    for (int r = 0; r < VL / g->tw; r++) {
+        base[r] = i < images ? tensor + ((size_t)(first + i) * channels + c) * plane +
+                                   (size_t)(g->m * ti) * s->in_w
+                             : NULL;
+        y0[r] = g->m * ti;
+        if (++ti == g->th) ti = 0, i++;
+    }
+}
+
+/* split_planes where rows_grouped, for planes w (4, 8, 16 or 32) wide: per vector of
+ * tiles, the four row phases in turn (the planes' rows in order), VL / tw rows of one
+ * row phase put together and split by shuffles; inlined with a constant w, so that
+ * the rows' copies are vector moves, not calls. */
+static inline __attribute__((always_inline)) void split_grouped(
+    float *const phase[MAX_PHASES], const float *tensor, int first, int images, int c,
+    int channels, const gf_conv2d_shape *s, const geometry *g, const int w) {
+    const int tw = w / 4, group = VL / tw, rows = images * g->th, h = s->in_h;
+    const size_t next = (size_t)h * w; /* to the next channel's plane: read next */
+    for (int r0 = 0; r0 < rows; r0 += group) {
+        float *base[VL];
+        int y0[VL];
+        grouped_rows(base, y0, (float *)tensor, r0, first, images, c, channels, s, g);
+        for (int pr = 0; pr < 4; pr++) {
+            float together[4 * VL];
+            for (int r = 0; r < group; r++) {
+                if (!base[r] || y0[r] + pr >= h) {
+                    memset(together + r * w, 0, sizeof(float) * (size_t)w);
+                    continue;
+                }
+                const float *x = base[r] + (size_t)pr * w;
+                if (c + 1 < channels)
+                    for (int k = 0; k < w; k += VL) __builtin_prefetch(x + next + k);
+                memcpy(together + r * w, x, sizeof(float) * (size_t)w);
+            }
+            DEINTERLEAVE(phase + pr * 4, (size_t)r0 * tw, together, 4);
+        }
+    }
+}
+
+/* join_planes where rows_grouped: the inverse of split_grouped. */
+static inline __attribute__((always_inline)) void join_grouped(
+    float *tensor, bool add, const float *const phase[MAX_PHASES], int first, int images, int c,
+    int channels, const gf_conv2d_shape *s, const geometry *g, const int w) {
+    const int tw = w / 4, group = VL / tw, rows = images * g->th, h = s->in_h;
+    for (int r0 = 0; r0 < rows; r0 += group) {
+        float *base[VL];
+        int y0[VL];
+        grouped_rows(base, y0, tensor, r0, first, images, c, channels, s, g);
+        for (int pr = 0; pr < 4; pr++) {
+            float together[4 * VL];
+            INTERLEAVE(together, phase + pr * 4, (size_t)r0 * tw, 4);
+            for (int r = 0; r < group; r++) {
+                if (!base[r] || y0[r] + pr >= h) continue;
+                float *restrict dst = base[r] + (size_t)pr * w;
+                const float *restrict from = together + r * w;
+                if (add)
+                    for (int k = 0; k < w; k++) dst[k] += from[k];
+                else
+                    memcpy(dst, from, sizeof(float) * (size_t)w);
+            }
+        }
+    }
 }
 
 /* Planes (images first .. first + images - 1, channel c) of a [N, channels, H, W]
@@ -363,23 +424,12 @@ GF_VECTOR_CLONES static void split_planes(float *const phase[MAX_PHASES], const 
     const int h = s->in_h, w = s->in_w, tw = g->tw, m = g->m;
     const size_t next = (size_t)h * w; /* to the next channel's plane: read next */
     if (rows_grouped(s, g)) {
-        const int group = VL / tw, rows = images * g->th;
-        for (int pr = 0; pr < m; pr++)
-            for (int r0 = 0; r0 < rows; r0 += group) {
-                float together[4 * VL];
-                for (int r = 0; r < group; r++) {
-                    const float *x = grouped_row((float *)tensor, r0 + r, pr, first, images, c,
-                                                 channels, s, g);
-                    if (!x) {
-                        memset(together + r * w, 0, sizeof(float) * (size_t)w);
-                        continue;
-                    }
-                    if (c + 1 < channels)
-                        for (int k = 0; k < w; k += VL) __builtin_prefetch(x + next + k);
-                    for (int k = 0; k < w; k++) together[r * w + k] = x[k];
-                }
-                DEINTERLEAVE(phase + pr * m, (size_t)r0 * tw, together, m);
-            }
+        switch (w) {
+        case 32: split_grouped(phase, tensor, first, images, c, channels, s, g, 32); break;
+        case 16: split_grouped(phase, tensor, first, images, c, channels, s, g, 16); break;
+        case 8: split_grouped(phase, tensor, first, images, c, channels, s, g, 8); break;
+        default: split_grouped(phase, tensor, first, images, c, channels, s, g, 4); break;
+        }
         return;
     }
     const float *end = tensor + (size_t)s->batch * channels * next;
@@ -421,22 +471,12 @@ GF_VECTOR_CLONES static void join_planes(float *tensor, bool add,
                                          const gf_conv2d_shape *s, const geometry *g) {
     const int h = s->in_h, w = s->in_w, tw = g->tw, m = g->m, size = h * w;
     if (rows_grouped(s, g)) {
-        const int group = VL / tw, rows = images * g->th;
-        for (int pr = 0; pr < m; pr++)
-            for (int r0 = 0; r0 < rows; r0 += group) {
-                float together[4 * VL];
-                INTERLEAVE(together, phase + pr * m, (size_t)r0 * tw, m);
-                for (int r = 0; r < group; r++) {
-                    float *restrict dst =
-                        grouped_row(tensor, r0 + r, pr, first, images, c, channels, s, g);
-                    const float *restrict from = together + r * w;
-                    if (!dst) continue;
-                    if (add)
-                        for (int k = 0; k < w; k++) dst[k] += from[k];
-                    else
-                        memcpy(dst, from, sizeof(float) * (size_t)w);
-                }
-            }
+        switch (w) {
+        case 32: join_grouped(tensor, add, phase, first, images, c, channels, s, g, 32); break;
+        case 16: join_grouped(tensor, add, phase, first, images, c, channels, s, g, 16); break;
+        case 8: join_grouped(tensor, add, phase, first, images, c, channels, s, g, 8); break;
+        default: join_grouped(tensor, add, phase, first, images, c, channels, s, g, 4); break;
+        }
         return;
     }
     for (int i = 0; i < images; i++) {
