@@ -139,18 +139,33 @@ size_t gf_conv2d_winograd_shared_floats(const gf_conv2d_shape *s) {
 enum { UP, DOWN, LEFT, RIGHT, MASKS };
 
 /* [V: xi x in x ld][products (M or dV): xi x max(in, out) x ld][dM: xi x out x ld]
- * [dU: xi x out x in][gf_gemm_nt scratch][m^2 phase planes][the lane masks][a plane] */
+ * [dU: xi x out x in][gf_gemm_nt scratch][m^2 phase planes][the lane masks][a block of rows] */
 typedef struct buffers {
     float *v, *products, *dm, *du, *nt;
     float *phase[MAX_PHASES]; /* [row phase * m + column phase], m^2 of them */
     int *mask[MASKS];
-    float *plane; /* an output plane put together */
+    float *rows; /* a block's rows of every row phase (block_floats) */
 } buffers;
 
-/* a plane put together in whole vectors of m VL floats, the last row's past its end */
-static size_t plane_floats(const gf_conv2d_shape *s, const geometry *g) {
-    return (size_t)s->in_h * (size_t)s->in_w + (size_t)g->m * VL;
+/* Tile rows that split_planes and join_planes take at a time: the fewest that make
+ * whole vectors of tiles, VL / gcd(tw, VL). */
+static int block_rows(const geometry *g) {
+    int a = g->tw, b = VL;
+    while (b) {
+        const int r = a % b;
+        a = b;
+        b = r;
+    }
+    return VL / a;
 }
+
+/* floats of a block's rows of one row phase, each row padded to m tw floats, and the
+ * reach of the last row's vectors past them */
+static size_t phase_rows_floats(const geometry *g) {
+    return (size_t)block_rows(g) * (size_t)g->m * (size_t)g->tw + VL;
+}
+
+static size_t block_floats(const geometry *g) { return (size_t)g->m * phase_rows_floats(g); }
 
 /* the scratch floats of one tile size, and the buffers in them when `b` is not NULL */
 static size_t scratch_of(float *scratch, buffers *b, const gf_conv2d_shape *s,
@@ -179,8 +194,8 @@ static size_t scratch_of(float *scratch, buffers *b, const gf_conv2d_shape *s,
         if (b) b->mask[k] = (int *)(void *)(scratch + floats);
         floats = gf_size_add(floats, (size_t)g->flat);
     }
-    if (b) b->plane = scratch + floats;
-    return gf_size_add(floats, plane_floats(s, g));
+    if (b) b->rows = scratch + floats;
+    return gf_size_add(floats, block_floats(g));
 }
 
 size_t gf_conv2d_winograd_scratch_floats(const gf_conv2d_shape *s) {
@@ -332,167 +347,151 @@ static void set_masks(const buffers *b, int n, const geometry *g) {
         }                                                                                 \
     } while (0)
 
-/* Whether a vector of VL tiles holds whole tile rows of whole tiles of F(4, 3) (tile
- * columns dividing VL, planes as wide as their tiles): split_planes and join_planes
- * then move VL / tw tile rows at a time instead of one row padded to four vectors
- * (at 8x8, 8 floats in 64). F(2, 3)'s rows padded to two vectors measured faster. */
-static bool rows_grouped(const gf_conv2d_shape *s, const geometry *g) {
-    return g->m == 4 && g->tw < VL && VL % g->tw == 0 && s->in_w % g->m == 0;
+/* n floats from src to dst: vectors, then single floats (not a plain copy loop, which
+ * GCC would make a call of memmove, costing more than rows of a few floats) */
+static inline __attribute__((always_inline)) void copy_row(float *restrict dst,
+                                                           const float *restrict src, int n) {
+    int k = 0;
+    for (; k + VL <= n; k += VL) {
+        gf_vec v;
+        GF_VEC_LOAD(v, src + k);
+        GF_VEC_STORE(dst + k, v);
+    }
+    for (; k < n; k++) dst[k] = src[k];
 }
 
-/* For tile rows r0 .. r0 + VL / tw - 1 over the chunk's images (rows_grouped): the
- * plane row at row phase 0 of each, NULL past the chunk, and its index in the plane. */
-static inline void grouped_rows(float *base[VL], int y0[VL], float *tensor, int r0, int first,
-                                int images, int c, int channels, const gf_conv2d_shape *s,
-                                const geometry *g) {
-    const size_t plane = (size_t)s->in_h * s->in_w;
-    int i = r0 / g->th, ti = r0 % g->th;
-    for (int r = 0; r < VL / g->tw; r++) {
-        base[r] = i < images ? tensor + ((size_t)(first + i) * channels + c) * plane +
-                                   (size_t)(g->m * ti) * s->in_w
-                             : NULL;
-        y0[r] = g->m * ti;
-        if (++ti == g->th) ti = 0, i++;
+/* dst += src over n floats, in vectors as far as they go */
+static inline __attribute__((always_inline)) void add_row(float *restrict dst,
+                                                          const float *restrict src, int n) {
+    int k = 0;
+    for (; k + VL <= n; k += VL) {
+        gf_vec a, b;
+        GF_VEC_LOAD(a, dst + k);
+        GF_VEC_LOAD(b, src + k);
+        GF_VEC_STORE(dst + k, a + b);
     }
-}
-
-/* split_planes where rows_grouped, for planes w (4, 8, 16 or 32) wide: per vector of
- * tiles, the four row phases in turn (the planes' rows in order), VL / tw rows of one
- * row phase put together and split by shuffles; inlined with a constant w, so that
- * the rows' copies are vector moves, not calls. */
-static inline __attribute__((always_inline)) void split_grouped(
-    float *const phase[MAX_PHASES], const float *tensor, int first, int images, int c,
-    int channels, const gf_conv2d_shape *s, const geometry *g, const int w) {
-    const int tw = w / 4, group = VL / tw, rows = images * g->th, h = s->in_h;
-    const size_t next = (size_t)h * w; /* to the next channel's plane: read next */
-    for (int r0 = 0; r0 < rows; r0 += group) {
-        float *base[VL];
-        int y0[VL];
-        grouped_rows(base, y0, (float *)tensor, r0, first, images, c, channels, s, g);
-        for (int pr = 0; pr < 4; pr++) {
-            float together[4 * VL];
-            for (int r = 0; r < group; r++) {
-                if (!base[r] || y0[r] + pr >= h) {
-                    memset(together + r * w, 0, sizeof(float) * (size_t)w);
-                    continue;
-                }
-                const float *x = base[r] + (size_t)pr * w;
-                if (c + 1 < channels)
-                    for (int k = 0; k < w; k += VL) __builtin_prefetch(x + next + k);
-                memcpy(together + r * w, x, sizeof(float) * (size_t)w);
-            }
-            DEINTERLEAVE(phase + pr * 4, (size_t)r0 * tw, together, 4);
-        }
-    }
-}
-
-/* join_planes where rows_grouped: the inverse of split_grouped. */
-static inline __attribute__((always_inline)) void join_grouped(
-    float *tensor, bool add, const float *const phase[MAX_PHASES], int first, int images, int c,
-    int channels, const gf_conv2d_shape *s, const geometry *g, const int w) {
-    const int tw = w / 4, group = VL / tw, rows = images * g->th, h = s->in_h;
-    for (int r0 = 0; r0 < rows; r0 += group) {
-        float *base[VL];
-        int y0[VL];
-        grouped_rows(base, y0, tensor, r0, first, images, c, channels, s, g);
-        for (int pr = 0; pr < 4; pr++) {
-            float together[4 * VL];
-            INTERLEAVE(together, phase + pr * 4, (size_t)r0 * tw, 4);
-            for (int r = 0; r < group; r++) {
-                if (!base[r] || y0[r] + pr >= h) continue;
-                float *restrict dst = base[r] + (size_t)pr * w;
-                const float *restrict from = together + r * w;
-                if (add)
-                    for (int k = 0; k < w; k++) dst[k] += from[k];
-                else
-                    memcpy(dst, from, sizeof(float) * (size_t)w);
-            }
-        }
-    }
+    for (; k < n; k++) dst[k] += src[k];
 }
 
 /* Planes (images first .. first + images - 1, channel c) of a [N, channels, H, W]
  * tensor into the phase planes: position (m ti + pr, m tj + pc) of image i is
- * phase[pr * m + pc][i * tiles + ti * tw + tj], zero past the plane's edge. A row
- * goes VL column groups of m at a time, read in m vectors past its end (only the
- * tensor's last floats through a copy) and stored in whole vectors past its tile
- * row, into places a later row or image overwrites, or the guard; or, where
- * rows_grouped, VL / tw rows of one row phase are put together first. */
-GF_VECTOR_CLONES static void split_planes(float *const phase[MAX_PHASES], const float *tensor,
-                                          int first, int images, int c, int channels,
-                                          const gf_conv2d_shape *s, const geometry *g) {
-    const int h = s->in_h, w = s->in_w, tw = g->tw, m = g->m;
-    const size_t next = (size_t)h * w; /* to the next channel's plane: read next */
-    if (rows_grouped(s, g)) {
-        switch (w) {
-        case 32: split_grouped(phase, tensor, first, images, c, channels, s, g, 32); break;
-        case 16: split_grouped(phase, tensor, first, images, c, channels, s, g, 16); break;
-        case 8: split_grouped(phase, tensor, first, images, c, channels, s, g, 8); break;
-        default: split_grouped(phase, tensor, first, images, c, channels, s, g, 4); break;
-        }
-        return;
-    }
-    const float *end = tensor + (size_t)s->batch * channels * next;
-    for (int i = 0; i < images; i++) {
-        const float *src = tensor + ((size_t)(first + i) * channels + c) * next;
-        for (int y = 0; y < h; y++) {
-            const size_t at = (size_t)i * g->tiles + (size_t)(y / m) * tw;
-            float *const *row = phase + (y % m) * m; /* the row's m column phases */
-            for (int j = 0; j < tw; j += VL) {
-                const float *x = src + (size_t)y * w + (size_t)m * j;
-                if (c + 1 < channels)
-                    for (int k = 0; k < m; k++) __builtin_prefetch(x + next + k * VL);
-                float copy[4 * VL];
-                if (x + m * VL > end) {
-                    memset(copy, 0, sizeof copy);
-                    memcpy(copy, x, sizeof(float) * (size_t)(end - x));
-                    x = copy;
+ * phase[pr * m + pc][i * tiles + ti * tw + tj], zero past the plane's edge. The
+ * chunk's tile rows go a block (block_rows) at a time, the planes' rows in order: each
+ * row is copied into `rows` after the block's earlier rows of its row phase, padded to
+ * m tw floats (so that the block's rows of a row phase are its tiles' m columns side
+ * by side), then every row phase is split VL column groups of m at a time by
+ * shuffles. A row is copied in whole vectors, read past its end (the tensor's last
+ * row through single floats) and written past it, where the next row of its row
+ * phase or the padding overwrites it, or after the block's last row. */
+static inline __attribute__((always_inline)) void split_rows(
+    float *const phase[MAX_PHASES], const float *tensor, float *rows, int first, int images,
+    int c, int channels, const gf_conv2d_shape *s, const geometry *g, const int w) {
+    const int h = s->in_h, tw = g->tw, m = g->m, th = g->th;
+    const int block = block_rows(g), line = m * tw, total = images * th;
+    const size_t plane = (size_t)h * w, phase_rows = phase_rows_floats(g);
+    const float *end = tensor + (size_t)s->batch * channels * plane;
+    const int whole = (w + VL - 1) / VL * VL; /* floats a row's vectors reach */
+    for (int r0 = 0; r0 < total; r0 += block) {
+        int i = r0 / th, ti = r0 % th;
+        for (int r = 0; r < block; r++) {
+            const float *src = r0 + r < total
+                                   ? tensor + ((size_t)(first + i) * channels + c) * plane +
+                                         (size_t)(m * ti) * w
+                                   : NULL;
+            for (int pr = 0; pr < m; pr++) {
+                float *to = rows + (size_t)pr * phase_rows + (size_t)r * line;
+                if (!src || m * ti + pr >= h) {
+                    memset(to, 0, sizeof(float) * (size_t)line);
+                    continue;
                 }
-                DEINTERLEAVE(row, at + j, x, m);
+                const float *x = src + (size_t)pr * w;
+                if (c + 1 < channels) /* the next channel's plane, else a miss on every row */
+                    for (int k = 0; k < w; k += VL) __builtin_prefetch(x + plane + k);
+                if (x + whole <= end) {
+                    for (int k = 0; k < w; k += VL) {
+                        gf_vec v;
+                        GF_VEC_LOAD(v, x + k);
+                        GF_VEC_STORE(to + k, v);
+                    }
+                } else {
+                    copy_row(to, x, w);
+                }
+                for (int k = w; k < line; k++) to[k] = 0.0f;
             }
-            /* columns past the row, read from the next one */
-            for (int pc = w - m * (tw - 1); pc < m; pc++) row[pc][at + (size_t)tw - 1] = 0.0f;
+            if (++ti == th) ti = 0, i++;
         }
-        const size_t last = (size_t)i * g->tiles + (size_t)(g->th - 1) * tw;
-        for (int pr = h - m * (g->th - 1); pr < m; pr++) /* rows past the plane */
-            for (int pc = 0; pc < m; pc++)
-                memset(phase[pr * m + pc] + last, 0, sizeof(float) * (size_t)tw);
+        /* whole vectors of the chunk's tiles, not past them (phase planes are no longer) */
+        const int tiles = block * tw < (total - r0) * tw ? block * tw
+                                                         : (int)round_to_line((size_t)(total - r0) * tw);
+        for (int pr = 0; pr < m; pr++)
+            for (int t = 0; t < tiles; t += VL)
+                DEINTERLEAVE(phase + pr * m, (size_t)r0 * tw + (size_t)t,
+                             rows + (size_t)pr * phase_rows + (size_t)t * m, m);
     }
 }
 
-/* The inverse of split_planes: dst = (or +=, `add`) the phase planes' values. The
- * rows are put together in `plane` (plane_floats) in whole vectors, each past its row
- * into the next one, which overwrites it; then the plane goes to dst in one run, so
- * that no write reaches past it (into another thread's image). Where rows_grouped,
- * VL / tw rows of one row phase at a time, each row to its place in dst. */
+/* The inverse of split_planes: dst = (or +=, `add`) the phase planes' values. Each
+ * block's row phases are put together in `rows` by shuffles, then each row goes to its
+ * place in dst, the planes' rows in order, no write reaching past it (into another
+ * thread's image). */
+static inline __attribute__((always_inline)) void join_rows(
+    float *tensor, bool add, const float *const phase[MAX_PHASES], float *rows, int first,
+    int images, int c, int channels, const gf_conv2d_shape *s, const geometry *g, const int w) {
+    const int h = s->in_h, tw = g->tw, m = g->m, th = g->th;
+    const int block = block_rows(g), line = m * tw, total = images * th;
+    const size_t plane = (size_t)h * w, phase_rows = phase_rows_floats(g);
+    for (int r0 = 0; r0 < total; r0 += block) {
+        const int tiles = block * tw < (total - r0) * tw ? block * tw
+                                                         : (int)round_to_line((size_t)(total - r0) * tw);
+        for (int pr = 0; pr < m; pr++)
+            for (int t = 0; t < tiles; t += VL)
+                INTERLEAVE(rows + (size_t)pr * phase_rows + (size_t)t * m, phase + pr * m,
+                           (size_t)r0 * tw + (size_t)t, m);
+        int i = r0 / th, ti = r0 % th;
+        for (int r = 0; r < block && r0 + r < total; r++) {
+            float *row = tensor + ((size_t)(first + i) * channels + c) * plane + (size_t)(m * ti) * w;
+            for (int pr = 0; pr < m && m * ti + pr < h; pr++) {
+                float *dst = row + (size_t)pr * w;
+                const float *from = rows + (size_t)pr * phase_rows + (size_t)r * line;
+                if (add)
+                    add_row(dst, from, w);
+                else
+                    copy_row(dst, from, w);
+            }
+            if (++ti == th) ti = 0, i++;
+        }
+    }
+}
+
+/* split_rows and join_rows for the planes' width, a constant for the widths of CIFAR's
+ * and Fashion-MNIST's planes (F(4, 3)'s rows then copied by whole vector moves) */
+#define FOR_WIDTH(call, w)                 \
+    switch (w) {                           \
+    case 32: call(32); break;              \
+    case 28: call(28); break;              \
+    case 16: call(16); break;              \
+    case 14: call(14); break;              \
+    case 8: call(8); break;                \
+    case 7: call(7); break;                \
+    default: call(w); break;               \
+    }
+
+GF_VECTOR_CLONES static void split_planes(float *const phase[MAX_PHASES], const float *tensor,
+                                          float *rows, int first, int images, int c,
+                                          int channels, const gf_conv2d_shape *s,
+                                          const geometry *g) {
+#define SPLIT(w) split_rows(phase, tensor, rows, first, images, c, channels, s, g, w)
+    FOR_WIDTH(SPLIT, s->in_w)
+#undef SPLIT
+}
+
 GF_VECTOR_CLONES static void join_planes(float *tensor, bool add,
-                                         const float *const phase[MAX_PHASES], float *plane,
+                                         const float *const phase[MAX_PHASES], float *rows,
                                          int first, int images, int c, int channels,
                                          const gf_conv2d_shape *s, const geometry *g) {
-    const int h = s->in_h, w = s->in_w, tw = g->tw, m = g->m, size = h * w;
-    if (rows_grouped(s, g)) {
-        switch (w) {
-        case 32: join_grouped(tensor, add, phase, first, images, c, channels, s, g, 32); break;
-        case 16: join_grouped(tensor, add, phase, first, images, c, channels, s, g, 16); break;
-        case 8: join_grouped(tensor, add, phase, first, images, c, channels, s, g, 8); break;
-        default: join_grouped(tensor, add, phase, first, images, c, channels, s, g, 4); break;
-        }
-        return;
-    }
-    for (int i = 0; i < images; i++) {
-        for (int y = 0; y < h; y++) {
-            const size_t at = (size_t)i * g->tiles + (size_t)(y / m) * tw;
-            const float *const *row = phase + (y % m) * m;
-            for (int j = 0; j < tw; j += VL)
-                INTERLEAVE(plane + (size_t)y * w + (size_t)m * j, row, at + j, m);
-        }
-        float *restrict dst = tensor + ((size_t)(first + i) * channels + c) * (size_t)size;
-        const float *restrict from = plane;
-        if (add)
-            for (int k = 0; k < size; k++) dst[k] += from[k];
-        else
-            memcpy(dst, from, sizeof(float) * (size_t)size);
-    }
+#define JOIN(w) join_rows(tensor, add, phase, rows, first, images, c, channels, s, g, w)
+    FOR_WIDTH(JOIN, s->in_w)
+#undef JOIN
 }
 
 /* Row r of an (m + 2)-row input tile is plane row m ti - 1 + r: the last phase of tile
@@ -590,7 +589,7 @@ static void transform_inputs(const buffers *b, const float *tensor, int first, i
     const size_t stride = xi_stride(s->in_channels, g);
     const int n = images * g->tiles;
     for (int c = 0; c < s->in_channels; c++) {
-        split_planes(b->phase, tensor, first, images, c, s->in_channels, s, g);
+        split_planes(b->phase, tensor, b->rows, first, images, c, s->in_channels, s, g);
         float *v = b->v + (size_t)c * g->ld;
         const float *const *phase = (const float *const *)b->phase;
         const int *const *mask = (const int *const *)b->mask;
@@ -824,7 +823,7 @@ void gf_conv2d_winograd_forward(const gf_conv2d_images *a, int tile, float *out,
             else
                 output_transform4(b.phase, m, xi_stride(cout, &g), bias_k, columns);
             if (a->activation) activate_phases(b.phase, tile * tile, columns, a->activation);
-            join_planes(out, false, (const float *const *)b.phase, b.plane, first, images, k,
+            join_planes(out, false, (const float *const *)b.phase, b.rows, first, images, k,
                         cout, s, &g);
         }
     }
@@ -880,7 +879,7 @@ void gf_conv2d_winograd_backward(const gf_conv2d_images *a, int tile, float *gra
         if (masked != columns) set_masks(&b, masked = columns, &g);
         transform_inputs(&b, in, first, images, s, &g);
         for (int k = 0; k < cout; k++) {
-            split_planes(b.phase, grad_out, first, images, k, cout, s, &g);
+            split_planes(b.phase, grad_out, b.rows, first, images, k, cout, s, &g);
             float *dm = b.dm + (size_t)k * g.ld;
             if (tile == 2)
                 gradient_transform2(dm, xi_stride(cout, &g), phase, columns);
@@ -909,7 +908,7 @@ void gf_conv2d_winograd_backward(const gf_conv2d_images *a, int tile, float *gra
                 scatter_transform2(b.phase, dv, xi_stride(cin, &g), mask, columns, g.tw);
             else
                 scatter_transform4(b.phase, dv, xi_stride(cin, &g), mask, columns, g.tw);
-            join_planes(grad_in, write == GF_GRAD_ADD, phase, b.plane, first, images, c, cin, s,
+            join_planes(grad_in, write == GF_GRAD_ADD, phase, b.rows, first, images, c, cin, s,
                         &g);
         }
     }

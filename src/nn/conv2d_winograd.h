@@ -34,7 +34,7 @@ int gf_conv2d_winograd_tile_for(const gf_conv2d_shape *s);
 /* The sizes below cover both tiles, so that the tile may change between calls. */
 /* shared floats: the packed transformed weight matrices, and one unpacked */
 size_t gf_conv2d_winograd_shared_floats(const gf_conv2d_shape *s);
-/* per-thread floats: transformed tiles of a chunk, products, dU, a padded plane */
+/* per-thread floats: transformed tiles of a chunk, products, dU, phase planes, a block of plane rows */
 size_t gf_conv2d_winograd_scratch_floats(const gf_conv2d_shape *s);
 /* images the transforms take at a time (forward and backward loop over such chunks) */
 int gf_conv2d_winograd_chunk(const gf_conv2d_shape *s, int tile);
