@@ -32,16 +32,18 @@ bool gf_conv2d_winograd_applies(const gf_conv2d_shape *s);
 /* The tile, 2 or 4, of the forwards and gradients (the rule of docs/kernels.md) */
 int gf_conv2d_winograd_tile_for(const gf_conv2d_shape *s);
 /* The sizes below cover both tiles, so that the tile may change between calls. */
-/* shared floats: the packed transformed weight matrices, and one unpacked */
+/* shared floats: the packed transformed weight matrices, and all of them unpacked */
 size_t gf_conv2d_winograd_shared_floats(const gf_conv2d_shape *s);
-/* per-thread floats: transformed tiles of a chunk, products, dU, phase planes, a block of plane rows */
+/* per-thread floats: transformed tiles of a chunk, products, dU, phase planes, a block
+ * of plane rows */
 size_t gf_conv2d_winograd_scratch_floats(const gf_conv2d_shape *s);
 /* images the transforms take at a time (forward and backward loop over such chunks) */
 int gf_conv2d_winograd_chunk(const gf_conv2d_shape *s, int tile);
 /* row-table entries the products need */
 size_t gf_conv2d_winograd_row_count(const gf_conv2d_shape *s);
 /* Transforms and packs the weights for `tile` into `shared`: U[xi] as [out, in] for the forward
- * product, or transposed, [in, out], for the input gradient. */
+ * product, or transposed, [in, out], for the input gradient; the rows of U split among
+ * the pool's threads (core/parallel.h), so call it outside a job to use them. */
 void gf_conv2d_winograd_pack(float *shared, const float *weight, const gf_conv2d_shape *s,
                              int tile, bool transposed);
 
