@@ -301,21 +301,34 @@ void gf_gemm_rows(const float **rows, const float *base, size_t ld, int count) {
     for (int i = 0; i < count; i++) rows[i] = base + (size_t)i * ld;
 }
 
+/* Columns of B whose K rows gf_gemm_nn keeps in the second-level cache while every row
+ * panel passes over them: each panel then writes its rows of C as runs of a whole strip,
+ * not of one column block (with few rows of B, as in MobileNetV2's 1x1 layers with 16
+ * to 32 inputs, the writes of C's tiles, a few cache lines in each of many rows, were
+ * the products' bound); with many rows of B a strip is one column block, which the
+ * first-level cache keeps. */
+static int strip_columns(int k, int nr) {
+    enum { STRIP_BYTES = 128 * 1024 };
+    const int columns = (int)(STRIP_BYTES / (sizeof(float) * (size_t)(k > 1 ? k : 1))) / nr * nr;
+    return columns > nr ? columns : nr;
+}
+
 void gf_gemm_nn(float *c, int ldc, const float *packed_a, const float *const *b_rows, int m,
                 int n, int k, bool accumulate) {
     const kernel_set *ks = kernels();
-    const int mr = ks->mr, nr = ks->nr;
-    for (int j = 0; j < n; j += nr) {
-        const int n_valid = n - j < nr ? n - j : nr;
-        if (n_valid == nr) {
-            /* the first row panel fetches the next block's rows of B ahead: a 1x1
-             * convolution's rows are image planes, as many streams as input channels,
-             * more than the hardware's prefetchers follow */
-            for (int i = 0; i < m; i += mr)
+    const int mr = ks->mr, nr = ks->nr, whole = n / nr * nr, strip = strip_columns(k, nr);
+    for (int j0 = 0; j0 < whole; j0 += strip) {
+        const int j1 = whole - j0 < strip ? whole : j0 + strip;
+        /* the first row panel fetches the next block's rows of B ahead: a 1x1
+         * convolution's rows are image planes, as many streams as input channels,
+         * more than the hardware's prefetchers follow */
+        for (int i = 0; i < m; i += mr)
+            for (int j = j0; j < j1; j += nr)
                 ks->nn(k, packed_a + (size_t)i * k, b_rows, (size_t)j, c + (size_t)i * ldc + j,
-                       ldc, m - i < mr ? m - i : mr, nr, accumulate, i == 0 && j + nr < n);
-            continue;
-        }
+                       ldc, m - i < mr ? m - i : mr, nr, accumulate, i == 0 && j + nr < whole);
+    }
+    if (whole < n) {
+        const int j = whole, n_valid = n - j;
         /* the last column block: the kernel reads whole vectors, so it gets a
          * zero-padded copy, PAD_K rows at a time; at most nr / 2 columns take the
          * half-width kernel */

@@ -109,6 +109,17 @@ int main(void) {
                 CHECK(e <= 1e-5);
             }
         }
+        /* random shapes with many columns: several strips of column blocks
+         * (core/gemm.c), each passed by several row panels */
+        for (int shape = 0; shape < 4; shape++) {
+            int m = 1 + (int)gf_rng_below(&r, 40), n = 600 + (int)gf_rng_below(&r, 2400);
+            int k = 32 + (int)gf_rng_below(&r, 64);
+            for (int variant = 0; variant < 8; variant++) {
+                double e = worst_nn(m, n, k, variant & 1, variant & 2, variant & 4, &r);
+                if (e > 1e-5) fprintf(stderr, "%s nn %dx%dx%d variant %d: %g\n", sets[s], m, n, k, variant, e);
+                CHECK(e <= 1e-5);
+            }
+        }
     }
     CHECK(tested >= 1);
     /* whole blocks of 32 columns, a last one of at most 16 as 16 */
