@@ -234,13 +234,28 @@ void gf_conv2d_use_pointwise_images(bool on) { pointwise_images_enabled = on; }
 
 /* Images a 1x1 stride-1 forward multiplies at a time: one, read and written in place,
  * where gathering a chunk's inputs and copying its outputs back cost more than the
- * narrower products lose (bench_kernels: planes below GF_MOMENTS_MIN_PLANE that fill
- * whole column blocks of gf_gemm_nn, or whose layer has more outputs than inputs to
- * copy back; larger planes were slower so); a chunk otherwise. */
+ * narrower products lose (bench_kernels: layers with more outputs than inputs to copy
+ * back, and planes below GF_MOMENTS_MIN_PLANE that fill whole column blocks of
+ * gf_gemm_nn; the other layers on larger planes were slower so); a chunk otherwise. */
 static int forward_chunk_images(const gf_conv2d_shape *s) {
     const size_t op = out_plane(s);
-    if (pointwise_images_enabled && is_pointwise(s) && op < GF_MOMENTS_MIN_PLANE &&
-        (op % 32 == 0 || s->out_channels > s->in_channels))
+    if (pointwise_images_enabled && is_pointwise(s) &&
+        (s->out_channels > s->in_channels || (op < GF_MOMENTS_MIN_PLANE && op % 32 == 0)))
+        return 1;
+    return chunk_images(s);
+}
+
+/* Images a 1x1 stride-1 backward multiplies at a time: one, read and written in
+ * place, where gathering chunks of images (the output gradient, and the input gradient
+ * copied back) cost more than the shorter weight-gradient sums over one image lose:
+ * planes of 32x32 and more, and 16x16 ones of layers with more outputs than inputs
+ * (measured; smaller planes lost, as did 16x16 ones of the other layers); a chunk
+ * otherwise. */
+static int backward_chunk_images(const gf_conv2d_shape *s) {
+    const size_t op = out_plane(s);
+    if (pointwise_images_enabled && is_pointwise(s) &&
+        (op >= 4 * GF_MOMENTS_MIN_PLANE ||
+         (op >= GF_MOMENTS_MIN_PLANE && s->out_channels > s->in_channels)))
         return 1;
     return chunk_images(s);
 }
@@ -588,7 +603,7 @@ static void backward_images(void *ctx, int thread, int threads) {
     if (job->grad_in && store && !is_pointwise(s))
         memset(job->grad_in + (size_t)first * s->in_channels * ip, 0,
                sizeof(float) * (size_t)(last - first) * s->in_channels * ip);
-    const int chunk = chunk_images(s);
+    const int chunk = backward_chunk_images(s);
     const float **patch_rows_table = buf.rows, **grad_rows_table = buf.rows + rows;
     for (int64_t n0 = first; n0 < last; n0 += chunk) {
         const int images = (int)(last - n0 < chunk ? last - n0 : chunk);

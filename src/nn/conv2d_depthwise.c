@@ -271,17 +271,39 @@ static void flat_take_interior(float *grad_in, bool add, const float *grad_padde
     }
 }
 
-GF_VECTOR_CLONES static void flat_forward(float *restrict flat, const float *restrict padded,
-                                       const float *filter, float bias, const flat_layout *f) {
+/* The flat passes' tap loops are written once, for a tap count given as a constant
+ * where it is 9 (3x3 filters, all of MobileNetV2's depthwise layers): unrolled, they
+ * keep the filter, the offsets and the filter gradient's sums in registers, where
+ * the loops over a count read at run time reloaded them for every vector (the
+ * filter gradient's sums went through memory, a store and a load per tap). */
+#define INLINE static inline __attribute__((always_inline))
+enum { TAPS_3X3 = 9, UNROLLED_MIN_POSITIONS = 16 * VL };
+
+/* whether a plane's passes take the unrolled 3x3 loops: on planes of fewer positions
+ * (8x8 outputs and less) they measured no faster, or slower (bench_kernels) */
+static bool unrolled_3x3(const flat_layout *f) {
+    return f->taps == TAPS_3X3 && f->positions >= UNROLLED_MIN_POSITIONS;
+}
+
+INLINE void flat_forward_taps(float *restrict flat, const float *restrict padded,
+                              const float *filter, float bias, const flat_layout *f, int taps) {
     for (size_t p = 0; p < f->positions; p += VL) {
         gf_vec acc = (gf_vec){0} + bias;
-        for (int t = 0; t < f->taps; t++) {
+        for (int t = 0; t < taps; t++) {
             gf_vec x;
             GF_VEC_LOAD(x, padded + p + f->offset[t]);
             acc += filter[t] * x;
         }
         GF_VEC_STORE(flat + p, acc);
     }
+}
+
+GF_VECTOR_CLONES static void flat_forward(float *restrict flat, const float *restrict padded,
+                                       const float *filter, float bias, const flat_layout *f) {
+    if (unrolled_3x3(f))
+        flat_forward_taps(flat, padded, filter, bias, f, TAPS_3X3);
+    else
+        flat_forward_taps(flat, padded, filter, bias, f, f->taps);
 }
 
 void gf_conv2d_depthwise_prepare(gf_conv2d_depthwise_layout *layout, const gf_conv2d_shape *s,
@@ -315,21 +337,21 @@ void gf_conv2d_depthwise_forward_plane(float *out, const float *in, const float 
 
 /* grad_filter[t] += sum over positions of g * padded shifted by tap t, in VL
  * partial sums per tap */
-GF_VECTOR_CLONES static void flat_filter_gradient(float *grad_filter, const float *restrict g,
-                                               const float *restrict padded,
-                                               const flat_layout *f) {
+INLINE void flat_filter_gradient_taps(float *grad_filter, const float *restrict g,
+                                      const float *restrict padded, const flat_layout *f,
+                                      int taps) {
     gf_vec acc[FLAT_MAX_TAPS];
-    for (int t = 0; t < f->taps; t++) acc[t] = (gf_vec){0};
+    for (int t = 0; t < taps; t++) acc[t] = (gf_vec){0};
     for (size_t p = 0; p < f->positions; p += VL) {
         gf_vec gv;
         GF_VEC_LOAD(gv, g + p);
-        for (int t = 0; t < f->taps; t++) {
+        for (int t = 0; t < taps; t++) {
             gf_vec x;
             GF_VEC_LOAD(x, padded + p + f->offset[t]);
             acc[t] += gv * x;
         }
     }
-    for (int t = 0; t < f->taps; t++) {
+    for (int t = 0; t < taps; t++) {
         float lanes[VL];
         memcpy(lanes, &acc[t], sizeof lanes);
         float sum = 0.0f;
@@ -338,10 +360,33 @@ GF_VECTOR_CLONES static void flat_filter_gradient(float *grad_filter, const floa
     }
 }
 
+GF_VECTOR_CLONES static void flat_filter_gradient(float *grad_filter, const float *restrict g,
+                                               const float *restrict padded,
+                                               const flat_layout *f) {
+    if (unrolled_3x3(f))
+        flat_filter_gradient_taps(grad_filter, g, padded, f, TAPS_3X3);
+    else
+        flat_filter_gradient_taps(grad_filter, g, padded, f, f->taps);
+}
+
 /* grad_padded[q] of (parity) plane `parity` = sum over that plane's taps of
  * filter[t] * g[q - local offset t]: the output positions whose tap t reads position
  * q, gathered (adding into overlapping vectors tap after tap would stall on every
  * store); g has `front` zeros before it */
+INLINE void flat_input_gradient_taps(float *restrict grad_padded, const float *restrict g,
+                                     const float *w, const size_t *local, const flat_layout *f,
+                                     int taps) {
+    for (size_t q = 0; q < f->plane; q += VL) {
+        gf_vec acc = (gf_vec){0};
+        for (int t = 0; t < taps; t++) {
+            gf_vec x;
+            GF_VEC_LOAD(x, g + q - local[t]);
+            acc += w[t] * x;
+        }
+        GF_VEC_STORE(grad_padded + q, acc);
+    }
+}
+
 GF_VECTOR_CLONES static void flat_input_gradient(float *restrict grad_padded, const float *restrict g,
                                               const float *filter, const flat_layout *f,
                                               int parity) {
@@ -361,15 +406,10 @@ GF_VECTOR_CLONES static void flat_input_gradient(float *restrict grad_padded, co
         w = weight;
         local = own;
     }
-    for (size_t q = 0; q < f->plane; q += VL) {
-        gf_vec acc = (gf_vec){0};
-        for (int t = 0; t < taps; t++) {
-            gf_vec x;
-            GF_VEC_LOAD(x, g + q - local[t]);
-            acc += w[t] * x;
-        }
-        GF_VEC_STORE(grad_padded + q, acc);
-    }
+    if (taps == TAPS_3X3 && unrolled_3x3(f))
+        flat_input_gradient_taps(grad_padded, g, w, local, f, TAPS_3X3);
+    else
+        flat_input_gradient_taps(grad_padded, g, w, local, f, taps);
 }
 
 void gf_conv2d_depthwise_backward_plane(float *grad_in, bool add, float *grad_filter,

@@ -403,9 +403,64 @@ static void winograd_rounding(void) {
 
 /* Depthwise planes, stride 1 and 2: the flat version against the plain one, forward,
  * filter gradient and input gradient stored and added, on random sizes, kernels 1-7
- * and paddings up to the kernel's half (not only "same"); the flat version's scratch
+ * (and more 3x3 ones on larger planes) and paddings up to the kernel's half (not only
+ * "same"); the flat version's scratch
  * prepared once and first used by another plane of large values, whose leftovers in
  * it must not reach the results. */
+static void depthwise_flat_case(gf_conv2d_shape s, uint64_t seed) {
+    const int k = s.kernel;
+    CHECK(gf_conv2d_shape_init(&s) == GF_OK);
+    const size_t in_n = (size_t)s.in_h * s.in_w, out_n = (size_t)s.out_h * s.out_w;
+    float *in = gradcheck_random(in_n, seed, 1.0f), *filter = gradcheck_random((size_t)k * k, seed + 1, 0.5f);
+    float *grad_out = gradcheck_random(out_n, seed + 2, 1.0f);
+    float *scratch = malloc(sizeof(float) * gf_conv2d_depthwise_scratch_floats(&s));
+    float *plain_scratch = malloc(sizeof(float) * gf_conv2d_depthwise_scratch_floats(&s));
+    float *other = gradcheck_random(in_n > out_n ? in_n : out_n, seed + 6, 1000.0f);
+    float *other_out = malloc(sizeof(float) * out_n), *other_grad = malloc(sizeof(float) * in_n);
+    float other_filter[49] = {0};
+    gf_conv2d_depthwise_layout layout;
+    gf_conv2d_depthwise_prepare(&layout, &s, scratch);
+    gf_conv2d_depthwise_forward_plane(other_out, other, filter, 1.0f, &layout, scratch);
+    gf_conv2d_depthwise_backward_plane(other_grad, false, other_filter, other, other, filter,
+                                       &layout, scratch);
+    float *out[2], *grad_in[2], *grad_filter[2], *added[2];
+    for (int flat = 0; flat < 2; flat++) {
+        out[flat] = malloc(sizeof(float) * out_n);
+        grad_in[flat] = gradcheck_random(in_n, seed + 3, 100.0f); /* stored over */
+        added[flat] = gradcheck_random(in_n, seed + 4, 1.0f);
+        grad_filter[flat] = gradcheck_random((size_t)k * k, seed + 5, 1.0f);
+        if (flat) {
+            gf_conv2d_depthwise_forward_plane(out[1], in, filter, 0.25f, &layout, scratch);
+            gf_conv2d_depthwise_backward_plane(grad_in[1], false, grad_filter[1], grad_out,
+                                               in, filter, &layout, scratch);
+            gf_conv2d_depthwise_backward_plane(added[1], true, grad_filter[1], grad_out, in,
+                                               filter, &layout, scratch);
+        } else {
+            gf_conv2d_depthwise_forward_plane_plain(out[0], in, filter, 0.25f, &s, plain_scratch);
+            gf_conv2d_depthwise_backward_plane_plain(grad_in[0], false, grad_filter[0],
+                                                     grad_out, in, filter, &s, plain_scratch);
+            gf_conv2d_depthwise_backward_plane_plain(added[0], true, grad_filter[0],
+                                                     grad_out, in, filter, &s, plain_scratch);
+        }
+    }
+    double worst = fmax(fmax(check_worst_relative(out[1], out[0], out_n),
+                             check_worst_relative(grad_in[1], grad_in[0], in_n)),
+                        fmax(check_worst_relative(added[1], added[0], in_n),
+                             check_worst_relative(grad_filter[1], grad_filter[0], (size_t)k * k)));
+    if (!(worst <= 1e-5))
+        fprintf(stderr, "depthwise %dx%d, kernel %d, stride %d, padding %d: flat differs by %g\n",
+                s.in_h, s.in_w, k, s.stride, s.padding, worst);
+    CHECK(worst <= 1e-5);
+    for (int flat = 0; flat < 2; flat++) {
+        free(out[flat]);
+        free(grad_in[flat]);
+        free(added[flat]);
+        free(grad_filter[flat]);
+    }
+    free(in); free(filter); free(grad_out); free(scratch);
+    free(other); free(other_out); free(other_grad); free(plain_scratch);
+}
+
 static void depthwise_flat_against_plain(void) {
     gf_rng r;
     gf_rng_seed(&r, 2027, 6);
@@ -417,57 +472,94 @@ static void depthwise_flat_against_plain(void) {
                              .in_h = k + (int)gf_rng_below(&r, 20),
                              /* at stride 2 wide enough for the flat version (out_w >= 8) */
                              .in_w = k + (i % 2 ? 14 : 0) + (int)gf_rng_below(&r, 20)};
+        depthwise_flat_case(s, 5000 + 10 * (uint64_t)i);
+    }
+    /* 3x3 on planes of 16 to 35 rows and columns (more at stride 2), most of them
+     * large enough for the unrolled 3x3 loops (nn/conv2d_depthwise.c) */
+    gf_rng_seed(&r, 2029, 8);
+    for (int i = 0; i < 24; i++) {
+        gf_conv2d_shape s = {.batch = 1, .in_channels = 1, .out_channels = 1, .groups = 1,
+                             .kernel = 3, .stride = 1 + i % 2,
+                             .padding = (int)gf_rng_below(&r, 2),
+                             .in_h = 16 + (int)gf_rng_below(&r, 20),
+                             .in_w = 16 + (i % 2 ? 14 : 0) + (int)gf_rng_below(&r, 20)};
+        depthwise_flat_case(s, 9000 + 10 * (uint64_t)i);
+    }
+}
+
+/* 1x1 stride-1 convolutions on planes of 16x16 and more, image by image (forwards of
+ * layers with more outputs than inputs; backwards on 32x32 planes and more, and on
+ * 16x16 ones of layers with more outputs) against chunks of images side by side:
+ * outputs and their planes' moments the same bits (the same sums in the same order,
+ * with at most 40 input channels a group), input gradients stored and added and
+ * weight and bias gradients within 1e-5 of the largest value (sums over the images in
+ * another order); random batches, channels, groups and planes (32x32, 16x16 and
+ * others). */
+static double worst_of_largest(const float *got, const float *want, size_t n) {
+    double largest = 0.0, worst = 0.0;
+    for (size_t i = 0; i < n; i++) largest = fmax(largest, fabs(want[i]));
+    for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs((double)got[i] - want[i]));
+    return worst / largest;
+}
+
+static void pointwise_large_images_against_chunks(void) {
+    gf_rng r;
+    gf_rng_seed(&r, 2030, 9);
+    for (int i = 0; i < 12; i++) {
+        const int groups = 1 + (int)gf_rng_below(&r, 2);
+        const int size = i % 3 == 0 ? 32 : 16;
+        gf_conv2d_shape s = {.batch = 1 + (int)gf_rng_below(&r, 4), .kernel = 1, .stride = 1,
+                             .groups = groups,
+                             .in_channels = groups * (1 + (int)gf_rng_below(&r, 40)),
+                             .out_channels = groups * (1 + (int)gf_rng_below(&r, 40)),
+                             .in_h = i % 3 == 2 ? 16 + (int)gf_rng_below(&r, 20) : size,
+                             .in_w = i % 3 == 2 ? 16 + (int)gf_rng_below(&r, 20) : size};
         CHECK(gf_conv2d_shape_init(&s) == GF_OK);
-        const size_t in_n = (size_t)s.in_h * s.in_w, out_n = (size_t)s.out_h * s.out_w;
-        const uint64_t seed = 5000 + 10 * (uint64_t)i;
-        float *in = gradcheck_random(in_n, seed, 1.0f), *filter = gradcheck_random((size_t)k * k, seed + 1, 0.5f);
-        float *grad_out = gradcheck_random(out_n, seed + 2, 1.0f);
-        float *scratch = malloc(sizeof(float) * gf_conv2d_depthwise_scratch_floats(&s));
-        float *plain_scratch = malloc(sizeof(float) * gf_conv2d_depthwise_scratch_floats(&s));
-        float *other = gradcheck_random(in_n > out_n ? in_n : out_n, seed + 6, 1000.0f);
-        float *other_out = malloc(sizeof(float) * out_n), *other_grad = malloc(sizeof(float) * in_n);
-        float other_filter[49] = {0};
-        gf_conv2d_depthwise_layout layout;
-        gf_conv2d_depthwise_prepare(&layout, &s, scratch);
-        gf_conv2d_depthwise_forward_plane(other_out, other, filter, 1.0f, &layout, scratch);
-        gf_conv2d_depthwise_backward_plane(other_grad, false, other_filter, other, other, filter,
-                                           &layout, scratch);
-        float *out[2], *grad_in[2], *grad_filter[2], *added[2];
-        for (int flat = 0; flat < 2; flat++) {
-            out[flat] = malloc(sizeof(float) * out_n);
-            grad_in[flat] = gradcheck_random(in_n, seed + 3, 100.0f); /* stored over */
-            added[flat] = gradcheck_random(in_n, seed + 4, 1.0f);
-            grad_filter[flat] = gradcheck_random((size_t)k * k, seed + 5, 1.0f);
-            if (flat) {
-                gf_conv2d_depthwise_forward_plane(out[1], in, filter, 0.25f, &layout, scratch);
-                gf_conv2d_depthwise_backward_plane(grad_in[1], false, grad_filter[1], grad_out,
-                                                   in, filter, &layout, scratch);
-                gf_conv2d_depthwise_backward_plane(added[1], true, grad_filter[1], grad_out, in,
-                                                   filter, &layout, scratch);
-            } else {
-                gf_conv2d_depthwise_forward_plane_plain(out[0], in, filter, 0.25f, &s, plain_scratch);
-                gf_conv2d_depthwise_backward_plane_plain(grad_in[0], false, grad_filter[0],
-                                                         grad_out, in, filter, &s, plain_scratch);
-                gf_conv2d_depthwise_backward_plane_plain(added[0], true, grad_filter[0],
-                                                         grad_out, in, filter, &s, plain_scratch);
-            }
+        const size_t in_n = (size_t)s.batch * s.in_channels * s.in_h * s.in_w;
+        const size_t out_n = (size_t)s.batch * s.out_channels * s.out_h * s.out_w;
+        const size_t planes = (size_t)s.batch * s.out_channels;
+        const size_t w_n = (size_t)s.out_channels * (s.in_channels / groups);
+        const uint64_t seed = 8000 + 20 * (uint64_t)i;
+        float *in = gradcheck_random(in_n, seed, 1.0f), *w = gradcheck_random(w_n, seed + 1, 0.5f);
+        float *bias = gradcheck_random((size_t)s.out_channels, seed + 2, 0.5f);
+        float *grad_out = gradcheck_random(out_n, seed + 3, 1.0f);
+        float *ws = malloc(sizeof(float) * gf_conv2d_workspace_floats(&s));
+        float *out[2], *stored[2], *added[2], *grad_w[2], *grad_b[2];
+        gf_moments *moments[2];
+        for (int images = 0; images < 2; images++) {
+            gf_conv2d_use_pointwise_images(images == 1);
+            out[images] = gradcheck_random(out_n, seed + 4, 100.0f);
+            stored[images] = gradcheck_random(in_n, seed + 5, 100.0f); /* stored over */
+            added[images] = gradcheck_random(in_n, seed + 6, 1.0f);
+            grad_w[images] = gradcheck_random(w_n, seed + 7, 1.0f);
+            grad_b[images] = gradcheck_random((size_t)s.out_channels, seed + 8, 1.0f);
+            moments[images] = calloc(planes, sizeof *moments[images]);
+            CHECK(gf_conv2d_forward_moments(out[images], moments[images], in, w, bias, &s, ws) ==
+                  GF_OK);
+            CHECK(gf_conv2d_backward(stored[images], grad_w[images], grad_b[images], grad_out, in,
+                                     w, &s, ws, GF_GRAD_STORE) == GF_OK);
+            CHECK(gf_conv2d_backward(added[images], grad_w[images], grad_b[images], grad_out, in,
+                                     w, &s, ws, GF_GRAD_ADD) == GF_OK);
         }
-        double worst = fmax(fmax(check_worst_relative(out[1], out[0], out_n),
-                                 check_worst_relative(grad_in[1], grad_in[0], in_n)),
-                            fmax(check_worst_relative(added[1], added[0], in_n),
-                                 check_worst_relative(grad_filter[1], grad_filter[0], (size_t)k * k)));
-        if (!(worst <= 1e-5))
-            fprintf(stderr, "depthwise %dx%d, kernel %d, stride %d, padding %d: flat differs by %g\n",
-                    s.in_h, s.in_w, k, s.stride, s.padding, worst);
+        gf_conv2d_use_pointwise_images(true);
+        const bool same = memcmp(out[0], out[1], sizeof(float) * out_n) == 0 &&
+                          memcmp(moments[0], moments[1], sizeof *moments[0] * planes) == 0;
+        const double worst =
+            fmax(fmax(worst_of_largest(stored[1], stored[0], in_n),
+                      worst_of_largest(added[1], added[0], in_n)),
+                 fmax(worst_of_largest(grad_w[1], grad_w[0], w_n),
+                      worst_of_largest(grad_b[1], grad_b[0], (size_t)s.out_channels)));
+        if (!same || !(worst <= 1e-5))
+            fprintf(stderr, "1x1 %dx%dx%dx%d -> %d, groups %d: image by image differs from "
+                    "chunks (outputs %s, gradients by %g)\n", s.batch, s.in_channels, s.in_h,
+                    s.in_w, s.out_channels, groups, same ? "the same" : "differ", worst);
+        CHECK(same);
         CHECK(worst <= 1e-5);
-        for (int flat = 0; flat < 2; flat++) {
-            free(out[flat]);
-            free(grad_in[flat]);
-            free(added[flat]);
-            free(grad_filter[flat]);
+        for (int images = 0; images < 2; images++) {
+            free(out[images]); free(stored[images]); free(added[images]);
+            free(grad_w[images]); free(grad_b[images]); free(moments[images]);
         }
-        free(in); free(filter); free(grad_out); free(scratch);
-        free(other); free(other_out); free(other_grad); free(plain_scratch);
+        free(in); free(w); free(bias); free(grad_out); free(ws);
     }
 }
 
@@ -796,6 +888,7 @@ int main(void) {
     run_case("depthwise 3x3 pad 0", shape(2, 3, 6, 5, 3, 3, 1, 0, 3), 1, 1100);
     depthwise_flat_against_plain();
     pointwise_images_against_chunks();
+    pointwise_large_images_against_chunks();
     moments_of_outputs();
     return CHECK_DONE();
 }
