@@ -900,8 +900,8 @@ void gf_conv2d_winograd_backward(const gf_conv2d_images *a, int tile, float *gra
         }
         if (!grad_in) continue;
         for (int c = 0; c < cin; c++) {
-            for (int p = 0; p < tile * tile; p++)
-                memset(b.phase[p] - g.guard, 0, sizeof(float) * g.phase);
+            /* the phase planes lie one after another (scratch_of): one call clears all */
+            memset(b.phase[0] - g.guard, 0, sizeof(float) * g.phase * (size_t)(tile * tile));
             const float *dv = b.products + (size_t)c * g.ld;
             const int *const *mask = (const int *const *)b.mask;
             if (tile == 2)
