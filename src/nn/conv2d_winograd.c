@@ -159,6 +159,13 @@ static int block_rows(const geometry *g) {
     return VL / a;
 }
 
+/* Tiles of a block with `rows` tile rows left in the chunk: whole vectors, but not past
+ * the chunk's tiles (the phase planes are no longer) */
+static int block_tiles(const geometry *g, int rows) {
+    const int block = block_rows(g);
+    return rows >= block ? block * g->tw : (int)round_to_line((size_t)rows * (size_t)g->tw);
+}
+
 /* floats of a block's rows of one row phase, each row padded to m tw floats, and the
  * reach of the last row's vectors past them */
 static size_t phase_rows_floats(const geometry *g) {
@@ -420,9 +427,7 @@ static inline __attribute__((always_inline)) void split_rows(
             }
             if (++ti == th) ti = 0, i++;
         }
-        /* whole vectors of the chunk's tiles, not past them (phase planes are no longer) */
-        const int tiles = block * tw < (total - r0) * tw ? block * tw
-                                                         : (int)round_to_line((size_t)(total - r0) * tw);
+        const int tiles = block_tiles(g, total - r0);
         for (int pr = 0; pr < m; pr++)
             for (int t = 0; t < tiles; t += VL)
                 DEINTERLEAVE(phase + pr * m, (size_t)r0 * tw + (size_t)t,
@@ -441,15 +446,15 @@ static inline __attribute__((always_inline)) void join_rows(
     const int block = block_rows(g), line = m * tw, total = images * th;
     const size_t plane = (size_t)h * w, phase_rows = phase_rows_floats(g);
     for (int r0 = 0; r0 < total; r0 += block) {
-        const int tiles = block * tw < (total - r0) * tw ? block * tw
-                                                         : (int)round_to_line((size_t)(total - r0) * tw);
+        const int tiles = block_tiles(g, total - r0);
         for (int pr = 0; pr < m; pr++)
             for (int t = 0; t < tiles; t += VL)
                 INTERLEAVE(rows + (size_t)pr * phase_rows + (size_t)t * m, phase + pr * m,
                            (size_t)r0 * tw + (size_t)t, m);
         int i = r0 / th, ti = r0 % th;
         for (int r = 0; r < block && r0 + r < total; r++) {
-            float *row = tensor + ((size_t)(first + i) * channels + c) * plane + (size_t)(m * ti) * w;
+            float *row =
+                tensor + ((size_t)(first + i) * channels + c) * plane + (size_t)(m * ti) * w;
             for (int pr = 0; pr < m && m * ti + pr < h; pr++) {
                 float *dst = row + (size_t)pr * w;
                 const float *from = rows + (size_t)pr * phase_rows + (size_t)r * line;
