@@ -260,9 +260,19 @@ static int backward_chunk_images(const gf_conv2d_shape *s) {
     return chunk_images(s);
 }
 
-/* per thread: the patch matrix, the padded grids, or for depthwise two padded planes */
+static size_t round_to_line(size_t floats) { return gf_size_round_up(floats, 16); }
+
+/* depthwise, per thread: every channel's filter-gradient sums after the planes' scratch */
+static size_t depthwise_sums_floats(const gf_conv2d_shape *s) {
+    return gf_size_mul((size_t)s->in_channels, gf_conv2d_depthwise_filter_sums_floats(s));
+}
+
+/* per thread: the patch matrix, the padded grids, or for depthwise two padded planes
+ * and the filter-gradient sums */
 static size_t patch_floats(const gf_conv2d_shape *s) {
-    if (is_depthwise(s)) return gf_conv2d_depthwise_scratch_floats(s);
+    if (is_depthwise(s))
+        return gf_size_add(round_to_line(gf_conv2d_depthwise_scratch_floats(s)),
+                           depthwise_sums_floats(s));
     if (gf_conv2d_winograd_applies(s))
         return larger(gf_conv2d_grid_scratch_floats(s), gf_conv2d_winograd_scratch_floats(s));
     if (gf_conv2d_grid_applies(s)) return gf_conv2d_grid_scratch_floats(s);
@@ -276,8 +286,6 @@ static size_t gathered_floats(const gf_conv2d_shape *s) {
     return gf_size_mul(gf_size_mul((size_t)(s->out_channels / s->groups), out_plane(s)),
                        (size_t)chunk_images(s));
 }
-
-static size_t round_to_line(size_t floats) { return gf_size_round_up(floats, 16); }
 
 /* entries of the row table: the rows of B of one product, and of A for the weight
  * gradient */
@@ -543,6 +551,9 @@ static void backward_depthwise(const conv_job *job, const thread_buffers *buf, i
     const gf_conv2d_shape *s = job->s;
     const size_t ip = in_plane(s), op = out_plane(s);
     const int kk = s->kernel * s->kernel;
+    const size_t sums_floats = gf_conv2d_depthwise_filter_sums_floats(s);
+    float *sums = buf->patches + round_to_line(gf_conv2d_depthwise_scratch_floats(s));
+    memset(sums, 0, sizeof(float) * depthwise_sums_floats(s));
     gf_conv2d_depthwise_layout layout;
     gf_conv2d_depthwise_prepare(&layout, s, buf->patches);
     for (int64_t n = first; n < last; n++)
@@ -550,10 +561,13 @@ static void backward_depthwise(const conv_job *job, const thread_buffers *buf, i
             size_t in_offset = ((size_t)n * s->in_channels + c) * ip;
             gf_conv2d_depthwise_backward_plane(
                 job->grad_in ? job->grad_in + in_offset : NULL, job->write == GF_GRAD_ADD,
-                buf->grad_weight + (size_t)c * kk,
+                sums + (size_t)c * sums_floats,
                 job->grad_out + ((size_t)n * s->out_channels + c) * op, job->in + in_offset,
                 job->weight + (size_t)c * kk, &layout, buf->patches);
         }
+    for (int c = 0; c < s->in_channels; c++)
+        gf_conv2d_depthwise_take_filter_sums(buf->grad_weight + (size_t)c * kk,
+                                             sums + (size_t)c * sums_floats, &layout);
 }
 
 static void backward_images(void *ctx, int thread, int threads) {

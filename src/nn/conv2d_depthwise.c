@@ -277,12 +277,19 @@ static void flat_take_interior(float *grad_in, bool add, const float *grad_padde
  * the loops over a count read at run time reloaded them for every vector (the
  * filter gradient's sums went through memory, a store and a load per tap). */
 #define INLINE static inline __attribute__((always_inline))
-enum { TAPS_3X3 = 9, UNROLLED_MIN_POSITIONS = 16 * VL };
+enum { TAPS_3X3 = 9, UNROLLED_MIN_POSITIONS = 16 * VL, UNROLLED_SUMS_MIN_POSITIONS = 4 * VL };
 
-/* whether a plane's passes take the unrolled 3x3 loops: on planes of fewer positions
- * (8x8 outputs and less) they measured no faster, or slower (bench_kernels) */
+/* whether a plane's forward and input gradient take the unrolled 3x3 loops: on planes
+ * of fewer positions (8x8 outputs and less) they measured no faster, or slower
+ * (bench_kernels) */
 static bool unrolled_3x3(const flat_layout *f) {
     return f->taps == TAPS_3X3 && f->positions >= UNROLLED_MIN_POSITIONS;
+}
+
+/* whether its filter gradient does: down to 8x8 outputs, 4% faster there (its sums
+ * stay in registers); on 4x4 ones, two vectors a plane, 3% slower */
+static bool unrolled_sums_3x3(const flat_layout *f) {
+    return f->taps == TAPS_3X3 && f->positions >= UNROLLED_SUMS_MIN_POSITIONS;
 }
 
 INLINE void flat_forward_taps(float *restrict flat, const float *restrict padded,
@@ -335,9 +342,8 @@ void gf_conv2d_depthwise_forward_plane(float *out, const float *in, const float 
         copy_floats(out + (size_t)oh * s->out_w, flat + (size_t)oh * layout->row, s->out_w);
 }
 
-/* grad_filter[t] += sum over positions of g * padded shifted by tap t, in VL
- * partial sums per tap */
-INLINE void flat_filter_gradient_taps(float *grad_filter, const float *restrict g,
+/* sums[t] (VL partial sums) += g * padded shifted by tap t, over the positions */
+INLINE void flat_filter_gradient_taps(float *restrict sums, const float *restrict g,
                                       const float *restrict padded, const flat_layout *f,
                                       int taps) {
     gf_vec acc[FLAT_MAX_TAPS];
@@ -352,21 +358,19 @@ INLINE void flat_filter_gradient_taps(float *grad_filter, const float *restrict 
         }
     }
     for (int t = 0; t < taps; t++) {
-        float lanes[VL];
-        memcpy(lanes, &acc[t], sizeof lanes);
-        float sum = 0.0f;
-        for (int l = 0; l < VL; l++) sum += lanes[l];
-        grad_filter[t] += sum;
+        gf_vec sum;
+        GF_VEC_LOAD(sum, sums + (size_t)t * VL);
+        GF_VEC_STORE(sums + (size_t)t * VL, sum + acc[t]);
     }
 }
 
-GF_VECTOR_CLONES static void flat_filter_gradient(float *grad_filter, const float *restrict g,
+GF_VECTOR_CLONES static void flat_filter_gradient(float *restrict sums, const float *restrict g,
                                                const float *restrict padded,
                                                const flat_layout *f) {
-    if (unrolled_3x3(f))
-        flat_filter_gradient_taps(grad_filter, g, padded, f, TAPS_3X3);
+    if (unrolled_sums_3x3(f))
+        flat_filter_gradient_taps(sums, g, padded, f, TAPS_3X3);
     else
-        flat_filter_gradient_taps(grad_filter, g, padded, f, f->taps);
+        flat_filter_gradient_taps(sums, g, padded, f, f->taps);
 }
 
 /* grad_padded[q] of (parity) plane `parity` = sum over that plane's taps of
@@ -412,13 +416,32 @@ GF_VECTOR_CLONES static void flat_input_gradient(float *restrict grad_padded, co
         flat_input_gradient_taps(grad_padded, g, w, local, f, taps);
 }
 
-void gf_conv2d_depthwise_backward_plane(float *grad_in, bool add, float *grad_filter,
+size_t gf_conv2d_depthwise_filter_sums_floats(const gf_conv2d_shape *s) {
+    const size_t taps = (size_t)s->kernel * (size_t)s->kernel;
+    return flat_applies(s) ? taps * VL : taps;
+}
+
+void gf_conv2d_depthwise_take_filter_sums(float *grad_filter, const float *filter_sums,
+                                          const gf_conv2d_depthwise_layout *layout) {
+    const int taps = layout->s->kernel * layout->s->kernel;
+    for (int t = 0; t < taps; t++) {
+        if (!layout->flat) {
+            grad_filter[t] += filter_sums[t];
+            continue;
+        }
+        float sum = 0.0f;
+        for (int l = 0; l < VL; l++) sum += filter_sums[(size_t)t * VL + (size_t)l];
+        grad_filter[t] += sum;
+    }
+}
+
+void gf_conv2d_depthwise_backward_plane(float *grad_in, bool add, float *filter_sums,
                                         const float *grad_out, const float *in,
                                         const float *filter,
                                         const gf_conv2d_depthwise_layout *layout, float *scratch) {
     const gf_conv2d_shape *s = layout->s;
     if (!layout->flat) {
-        gf_conv2d_depthwise_backward_plane_plain(grad_in, add, grad_filter, grad_out, in, filter,
+        gf_conv2d_depthwise_backward_plane_plain(grad_in, add, filter_sums, grad_out, in, filter,
                                                  s, scratch);
         return;
     }
@@ -430,7 +453,7 @@ void gf_conv2d_depthwise_backward_plane(float *grad_in, bool add, float *grad_fi
     for (int oh = 0; oh < s->out_h; oh++)
         copy_floats(g + (size_t)oh * f->row, grad_out + (size_t)oh * s->out_w, s->out_w);
     flat_pad(padded, in, f, s);
-    flat_filter_gradient(grad_filter, g, padded, f);
+    flat_filter_gradient(filter_sums, g, padded, f);
     if (!grad_in) return;
     for (int parity = 0; parity < f->parities; parity++)
         flat_input_gradient(grad_padded + (size_t)parity * f->plane, g, filter, f, parity);

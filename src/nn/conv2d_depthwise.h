@@ -45,12 +45,20 @@ void gf_conv2d_depthwise_prepare(gf_conv2d_depthwise_layout *layout, const gf_co
 void gf_conv2d_depthwise_forward_plane(float *out, const float *in, const float *filter,
                                        float bias, const gf_conv2d_depthwise_layout *layout,
                                        float *scratch);
-/* grad_filter (k x k) += ...; grad_in (one plane; may be NULL) = or += (`add`) ...,
- * in a prepared scratch as above */
-void gf_conv2d_depthwise_backward_plane(float *grad_in, bool add, float *grad_filter,
+/* floats of one channel's filter-gradient sums (gf_conv2d_depthwise_backward_plane): a
+ * vector per tap for the flat version, a float per tap for the plain one */
+size_t gf_conv2d_depthwise_filter_sums_floats(const gf_conv2d_shape *s);
+/* filter_sums (the plane's channel's, zero before its first plane) += the plane's
+ * share of the filter gradient, kept in vectors by the flat version (summing their
+ * lanes for every plane cost more than the taps' products on 4x4 to 8x8 planes);
+ * grad_in (one plane; may be NULL) = or += (`add`) ..., in a prepared scratch as above */
+void gf_conv2d_depthwise_backward_plane(float *grad_in, bool add, float *filter_sums,
                                         const float *grad_out, const float *in,
                                         const float *filter,
                                         const gf_conv2d_depthwise_layout *layout, float *scratch);
+/* grad_filter (k x k) += a channel's filter-gradient sums, once after its planes */
+void gf_conv2d_depthwise_take_filter_sums(float *grad_filter, const float *filter_sums,
+                                          const gf_conv2d_depthwise_layout *layout);
 
 /* the plain versions (any stride), which the two above use where the flat one does
  * not apply */

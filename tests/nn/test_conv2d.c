@@ -417,11 +417,12 @@ static void depthwise_flat_case(gf_conv2d_shape s, uint64_t seed) {
     float *plain_scratch = malloc(sizeof(float) * gf_conv2d_depthwise_scratch_floats(&s));
     float *other = gradcheck_random(in_n > out_n ? in_n : out_n, seed + 6, 1000.0f);
     float *other_out = malloc(sizeof(float) * out_n), *other_grad = malloc(sizeof(float) * in_n);
-    float other_filter[49] = {0};
+    const size_t sums_n = gf_conv2d_depthwise_filter_sums_floats(&s);
+    float *other_sums = calloc(sums_n, sizeof(float)), *sums = calloc(sums_n, sizeof(float));
     gf_conv2d_depthwise_layout layout;
     gf_conv2d_depthwise_prepare(&layout, &s, scratch);
     gf_conv2d_depthwise_forward_plane(other_out, other, filter, 1.0f, &layout, scratch);
-    gf_conv2d_depthwise_backward_plane(other_grad, false, other_filter, other, other, filter,
+    gf_conv2d_depthwise_backward_plane(other_grad, false, other_sums, other, other, filter,
                                        &layout, scratch);
     float *out[2], *grad_in[2], *grad_filter[2], *added[2];
     for (int flat = 0; flat < 2; flat++) {
@@ -431,10 +432,12 @@ static void depthwise_flat_case(gf_conv2d_shape s, uint64_t seed) {
         grad_filter[flat] = gradcheck_random((size_t)k * k, seed + 5, 1.0f);
         if (flat) {
             gf_conv2d_depthwise_forward_plane(out[1], in, filter, 0.25f, &layout, scratch);
-            gf_conv2d_depthwise_backward_plane(grad_in[1], false, grad_filter[1], grad_out,
-                                               in, filter, &layout, scratch);
-            gf_conv2d_depthwise_backward_plane(added[1], true, grad_filter[1], grad_out, in,
-                                               filter, &layout, scratch);
+            /* the filter gradient of both backwards summed in the channel's sums */
+            gf_conv2d_depthwise_backward_plane(grad_in[1], false, sums, grad_out, in, filter,
+                                               &layout, scratch);
+            gf_conv2d_depthwise_backward_plane(added[1], true, sums, grad_out, in, filter,
+                                               &layout, scratch);
+            gf_conv2d_depthwise_take_filter_sums(grad_filter[1], sums, &layout);
         } else {
             gf_conv2d_depthwise_forward_plane_plain(out[0], in, filter, 0.25f, &s, plain_scratch);
             gf_conv2d_depthwise_backward_plane_plain(grad_in[0], false, grad_filter[0],
@@ -459,6 +462,7 @@ static void depthwise_flat_case(gf_conv2d_shape s, uint64_t seed) {
     }
     free(in); free(filter); free(grad_out); free(scratch);
     free(other); free(other_out); free(other_grad); free(plain_scratch);
+    free(other_sums); free(sums);
 }
 
 static void depthwise_flat_against_plain(void) {
