@@ -163,8 +163,10 @@ static size_t gradient_floats(const flat_layout *f) {
 }
 
 static bool flat_applies(const gf_conv2d_shape *s) {
-    /* at stride 2, outputs under 8 wide gained nothing over the plain version */
-    return (s->stride == 1 || (s->stride == 2 && s->out_w >= 8)) &&
+    /* at stride 2, outputs under 4 wide gain nothing over the plain version (once its
+     * scratch was prepared per thread rather than per plane, 4x4 outputs of 8x8
+     * planes did: bench_kernels) */
+    return (s->stride == 1 || (s->stride == 2 && s->out_w >= 4)) &&
            s->kernel * s->kernel <= FLAT_MAX_TAPS;
 }
 

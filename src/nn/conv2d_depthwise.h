@@ -3,7 +3,7 @@
  * of the plane, so that no tap needs a bounds check.
  *
  * Two versions of each pass: the plain one walks output rows and taps (any stride);
- * the flat one, for stride 1 (and stride 2 with outputs at least 8 wide, over the
+ * the flat one, for stride 1 (and stride 2 with outputs at least 4 wide, over the
  * padded plane's four parity planes), computes every position of the padded plane's
  * rows as one long run per tap (the positions past the output width are discarded),
  * in vectors compiled for AVX-512, AVX2 and baseline. tests/nn/test_conv2d.c

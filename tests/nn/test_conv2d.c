@@ -474,12 +474,13 @@ static void depthwise_flat_against_plain(void) {
                              .kernel = k, .stride = 1 + i % 2,
                              .padding = (int)gf_rng_below(&r, (uint32_t)(k / 2 + 1)),
                              .in_h = k + (int)gf_rng_below(&r, 20),
-                             /* at stride 2 wide enough for the flat version (out_w >= 8) */
+                             /* at stride 2 wide enough for the flat version (out_w >= 4) */
                              .in_w = k + (i % 2 ? 14 : 0) + (int)gf_rng_below(&r, 20)};
         depthwise_flat_case(s, 5000 + 10 * (uint64_t)i);
     }
-    /* 3x3 on planes of 16 to 35 rows and columns (more at stride 2), most of them
-     * large enough for the unrolled 3x3 loops (nn/conv2d_depthwise.c) */
+    /* 3x3 on planes of 16 to 35 rows and columns (more at stride 2, or 7 to 14 in a
+     * quarter), most of them large enough for the unrolled 3x3 loops
+     * (nn/conv2d_depthwise.c) */
     gf_rng_seed(&r, 2029, 8);
     for (int i = 0; i < 24; i++) {
         gf_conv2d_shape s = {.batch = 1, .in_channels = 1, .out_channels = 1, .groups = 1,
@@ -487,6 +488,8 @@ static void depthwise_flat_against_plain(void) {
                              .padding = (int)gf_rng_below(&r, 2),
                              .in_h = 16 + (int)gf_rng_below(&r, 20),
                              .in_w = 16 + (i % 2 ? 14 : 0) + (int)gf_rng_below(&r, 20)};
+        if (i % 4 == 3) /* stride 2, outputs 3 to 7 wide: the flat version from 4 */
+            s.in_w = 7 + (int)gf_rng_below(&r, 8);
         depthwise_flat_case(s, 9000 + 10 * (uint64_t)i);
     }
 }
