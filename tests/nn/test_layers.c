@@ -286,7 +286,47 @@ static void shortcut_case(int h, int w, int stride, int pad, uint64_t seed) {
     teardown(&c);
 }
 
+/* Past the threads' threshold (images split among the threads, an odd batch): the
+ * forward against its definition, the backward against a plain scatter onto a prior
+ * gradient, both exact. */
+static void shortcut_threaded(void) {
+    gf_shortcut_shape s = {.batch = 7, .in_channels = 16, .in_h = 32, .in_w = 31, .stride = 2,
+                           .pad = 8};
+    CHECK(gf_shortcut_shape_init(&s) == GF_OK);
+    const int h = s.in_h, w = s.in_w, oc_n = s.out_channels, oh_n = s.out_h, ow_n = s.out_w;
+    const size_t in_n = (size_t)s.batch * s.in_channels * h * w,
+                 out_n = (size_t)s.batch * oc_n * oh_n * ow_n;
+    CHECK(out_n >= ((size_t)1 << 15));
+    float *in = gradcheck_random(in_n, 330, 1.0f), *out = malloc(sizeof(float) * out_n);
+    for (size_t i = 0; i < out_n; i++) out[i] = NAN;
+    gf_shortcut_forward(out, in, &s);
+    float *grad_out = gradcheck_random(out_n, 331, 1.0f), *grad_in = gradcheck_random(in_n, 332, 1.0f);
+    float *expected = gradcheck_copy(grad_in, in_n);
+    gf_shortcut_backward(grad_in, grad_out, &s);
+    int wrong = 0;
+    for (int n = 0; n < s.batch; n++)
+        for (int oc = 0; oc < oc_n; oc++)
+            for (int oh = 0; oh < oh_n; oh++)
+                for (int ow = 0; ow < ow_n; ow++) {
+                    const int ic = oc - s.pad;
+                    const size_t o = (((size_t)n * oc_n + oc) * oh_n + oh) * ow_n + ow;
+                    if (ic < 0 || ic >= s.in_channels) {
+                        wrong += out[o] != 0.0f;
+                        continue;
+                    }
+                    const size_t i = (((size_t)n * s.in_channels + ic) * h + oh * 2) * w + ow * 2;
+                    wrong += out[o] != in[i];
+                    expected[i] += grad_out[o];
+                }
+    CHECK(wrong == 0);
+    wrong = 0;
+    for (size_t i = 0; i < in_n; i++) wrong += grad_in[i] != expected[i];
+    CHECK(wrong == 0);
+    free(in); free(out); free(grad_out); free(grad_in); free(expected);
+}
+
 static void shortcut_and_add(void) {
+    shortcut_threaded();
     shortcut_case(8, 8, 2, 2, 300);
     shortcut_case(7, 5, 2, 1, 310);
     shortcut_case(4, 4, 1, 0, 320);
