@@ -1,20 +1,32 @@
-/* Workers wait on a condition variable for a new job generation, run their share,
- * and the last one to finish signals the caller. One job at a time: a mutex held for
- * the whole job makes concurrent callers fall back to running alone. */
+/* The caller publishes a job by bumping a generation number; workers run their share
+ * and count themselves out, the caller runs share 0 and waits for the count to reach
+ * zero. Both sides first watch these atomics for a bounded window (a training step
+ * hands out a job every millisecond or so, and waking a sleeping thread costs tens of
+ * microseconds on a virtual machine), then sleep on condition variables, so an idle
+ * process uses no CPU. One job at a time: a mutex held for the whole job makes
+ * concurrent callers fall back to running alone. */
 #include "core/parallel.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
+
+/* How long a worker watches for the next job, and the caller for the workers' end,
+ * before sleeping: longer than most serial stretches between a training step's jobs
+ * (up to about 0.6 ms), short enough that an idle process soon stops using the CPU. */
+#define WATCH_NANOSECONDS 1000000
 
 typedef struct pool {
     int threads;
     pthread_mutex_t busy; /* held by the thread that owns the current job */
-    pthread_mutex_t lock;
+    pthread_mutex_t lock; /* guards the sleeps on the two conditions */
     pthread_cond_t job_ready, job_done;
-    uint64_t generation;
-    int running; /* workers still inside the current job */
+    atomic_uint_fast64_t generation; /* bumped (release) once fn and ctx are set */
+    atomic_int running;              /* workers still inside the current job */
     gf_parallel_fn fn;
     void *ctx;
 } pool;
@@ -29,21 +41,56 @@ static _Thread_local bool inside_job;
 typedef struct worker_arg { int index; } worker_arg;
 static worker_arg worker_args[GF_MAX_THREADS];
 
+static int64_t monotonic_nanoseconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Watches done(arg) until it holds or the window has passed; returns done(arg). */
+static bool watch_until(bool (*done)(const void *), const void *arg) {
+    int64_t deadline = 0;
+    for (unsigned i = 0;; i++) {
+        if (done(arg)) return true;
+        /* yielding, not pausing: on a loaded machine the thread we wait for may be
+         * queued behind us on this CPU */
+        sched_yield();
+        if (i % 16 == 15) {
+            int64_t now = monotonic_nanoseconds();
+            if (deadline == 0) deadline = now + WATCH_NANOSECONDS;
+            else if (now >= deadline) return done(arg);
+        }
+    }
+}
+
+static bool generation_moved(const void *seen) {
+    return atomic_load_explicit(&the_pool.generation, memory_order_acquire) !=
+           *(const uint64_t *)seen;
+}
+
+static bool workers_finished(const void *unused) {
+    (void)unused;
+    return atomic_load_explicit(&the_pool.running, memory_order_acquire) == 0;
+}
+
 static void *worker_main(void *arg) {
     const int index = ((worker_arg *)arg)->index;
     uint64_t seen = 0;
     inside_job = true; /* nested calls from a worker run inline */
-    pthread_mutex_lock(&the_pool.lock);
     for (;;) {
-        while (the_pool.generation == seen) pthread_cond_wait(&the_pool.job_ready, &the_pool.lock);
-        seen = the_pool.generation;
-        gf_parallel_fn fn = the_pool.fn;
-        void *ctx = the_pool.ctx;
-        int threads = the_pool.threads;
-        pthread_mutex_unlock(&the_pool.lock);
-        fn(ctx, index, threads);
-        pthread_mutex_lock(&the_pool.lock);
-        if (--the_pool.running == 0) pthread_cond_signal(&the_pool.job_done);
+        if (!watch_until(generation_moved, &seen)) {
+            pthread_mutex_lock(&the_pool.lock);
+            while (!generation_moved(&seen)) pthread_cond_wait(&the_pool.job_ready, &the_pool.lock);
+            pthread_mutex_unlock(&the_pool.lock);
+        }
+        seen = atomic_load_explicit(&the_pool.generation, memory_order_acquire);
+        the_pool.fn(the_pool.ctx, index, the_pool.threads);
+        if (atomic_fetch_sub_explicit(&the_pool.running, 1, memory_order_acq_rel) == 1) {
+            /* the caller may be asleep; a signal nobody waits for costs little */
+            pthread_mutex_lock(&the_pool.lock);
+            pthread_cond_signal(&the_pool.job_done);
+            pthread_mutex_unlock(&the_pool.lock);
+        }
     }
     return NULL;
 }
@@ -89,11 +136,12 @@ void gf_parallel_run(gf_parallel_fn fn, void *ctx) {
         fn(ctx, 0, 1);
         return;
     }
-    pthread_mutex_lock(&the_pool.lock);
     the_pool.fn = fn;
     the_pool.ctx = ctx;
-    the_pool.running = threads - 1;
-    the_pool.generation++;
+    atomic_store_explicit(&the_pool.running, threads - 1, memory_order_relaxed);
+    /* under the lock, so that a worker between its check and its sleep cannot miss it */
+    pthread_mutex_lock(&the_pool.lock);
+    atomic_fetch_add_explicit(&the_pool.generation, 1, memory_order_release);
     pthread_cond_broadcast(&the_pool.job_ready);
     pthread_mutex_unlock(&the_pool.lock);
 
@@ -101,9 +149,11 @@ void gf_parallel_run(gf_parallel_fn fn, void *ctx) {
     fn(ctx, 0, threads);
     inside_job = false;
 
-    pthread_mutex_lock(&the_pool.lock);
-    while (the_pool.running > 0) pthread_cond_wait(&the_pool.job_done, &the_pool.lock);
-    pthread_mutex_unlock(&the_pool.lock);
+    if (!watch_until(workers_finished, NULL)) {
+        pthread_mutex_lock(&the_pool.lock);
+        while (!workers_finished(NULL)) pthread_cond_wait(&the_pool.job_done, &the_pool.lock);
+        pthread_mutex_unlock(&the_pool.lock);
+    }
     pthread_mutex_unlock(&the_pool.busy);
 }
 

@@ -1,6 +1,7 @@
 /* A small pool of worker threads for the layer kernels, which split their work by
  * (thread index, thread count), as ggml does. The calling thread is thread 0; the
- * pool holds threads - 1 workers that sleep between jobs.
+ * pool holds threads - 1 workers that wait between jobs (watching for the next one
+ * for up to a millisecond, then asleep).
  *
  * The thread count is the number of online CPUs, or GRAFT_THREADS when set (1 to 64),
  * read once. A call from inside a job, or while another application thread is using

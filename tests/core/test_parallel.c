@@ -1,9 +1,12 @@
 /* The thread pool: every index runs exactly once per job, shares tile the range,
  * jobs nested in jobs and jobs from two application threads at once still cover all
- * the work. */
+ * the work; the hand-off holds whether the other side is spinning or asleep (jobs back
+ * to back, after idle pauses, with workers slower than the caller), and idle workers
+ * stop using the CPU. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "check.h"
 #include "core/parallel.h"
@@ -63,7 +66,56 @@ static void *app_thread(void *arg) {
     return NULL;
 }
 
+static void sleep_microseconds(long micros) {
+    struct timespec ts = {.tv_sec = micros / 1000000, .tv_nsec = micros % 1000000 * 1000};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+static double cpu_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A short job: every thread writes its slot (plain stores, which the caller must see
+ * once the job returns); threads other than 0 first sleep `worker_delay` µs. */
+typedef struct slots {
+    int value[GF_MAX_THREADS];
+    int round;
+    long worker_delay;
+} slots;
+
+static void write_slot(void *ctx, int thread, int threads) {
+    slots *s = ctx;
+    (void)threads;
+    if (thread > 0 && s->worker_delay > 0) sleep_microseconds(s->worker_delay);
+    s->value[thread] = s->round;
+}
+
+/* Runs `rounds` short jobs, `gap` µs apart; returns how many came back incomplete. */
+static int short_jobs(int rounds, long gap, long worker_delay) {
+    slots s = {.worker_delay = worker_delay};
+    int incomplete = 0;
+    for (int r = 1; r <= rounds; r++) {
+        s.round = r;
+        gf_parallel_run(write_slot, &s);
+        int threads = gf_parallel_threads(), done = 0;
+        for (int t = 0; t < threads; t++) done += s.value[t] == r;
+        /* all threads, or thread 0 alone when another application thread held the pool */
+        if (done != threads && !(done == 1 && s.value[0] == r)) incomplete++;
+        if (gap > 0) sleep_microseconds(gap);
+    }
+    return incomplete;
+}
+
+static void *app_short_jobs(void *arg) {
+    atomic_fetch_add((atomic_int *)arg, short_jobs(10000, 0, 0));
+    return NULL;
+}
+
 int main(void) {
+    setenv("GRAFT_THREADS", "3", 0); /* several workers even on a two-core machine */
     int threads = gf_parallel_threads();
     CHECK(threads >= 1 && threads <= GF_MAX_THREADS);
 
@@ -86,6 +138,28 @@ int main(void) {
     pthread_join(a, NULL);
     pthread_join(b, NULL);
     CHECK(atomic_load(&failures) == 0);
+
+    /* the hand-off: back to back (workers spinning), after pauses longer than the
+     * spin (workers asleep), workers slower than the caller's spin */
+    CHECK(short_jobs(20000, 0, 0) == 0);
+    CHECK(short_jobs(20, 5000, 0) == 0);
+    CHECK(short_jobs(20, 0, 3000) == 0);
+    for (int r = 0; r < 20; r++) CHECK(short_jobs(50, r * 50, r % 3 * 100) == 0);
+
+    /* many short jobs from two application threads, each job whole */
+    atomic_int incomplete = 0;
+    pthread_create(&a, NULL, app_short_jobs, &incomplete);
+    pthread_create(&b, NULL, app_short_jobs, &incomplete);
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    CHECK(atomic_load(&incomplete) == 0);
+
+    /* idle workers sleep: a spinning one would use about the whole pause */
+    CHECK(short_jobs(100, 0, 0) == 0);
+    double cpu = cpu_seconds();
+    sleep_microseconds(200000);
+    cpu = cpu_seconds() - cpu;
+    CHECK(cpu < 0.04);
 
     /* shares: contiguous, in order, sizes differ by at most one */
     for (int n = 1; n <= 9; n++) {
