@@ -114,8 +114,8 @@ static timing time_batchnorm_relu(int channels, int size, int repeats) {
                                            stats + 3 * channels, in, gamma, beta,
                                            s.spatial >= GF_MOMENTS_MIN_PLANE ? moments : NULL, &s);
         double t1 = now_ms();
-        gf_batchnorm_backward(grad_in, grads, grads + channels, grad, act, in, stats,
-                              stats + channels, gamma, &s, GF_GRAD_STORE);
+        gf_batchnorm_backward(grad_in, grads, grads + channels, grad, in, stats,
+                              stats + channels, gamma, beta, &s, GF_GRAD_STORE);
         double t2 = now_ms();
         if (r && t1 - t0 < t.forward) t.forward = t1 - t0;
         if (r && t2 - t1 < t.backward) t.backward = t2 - t1;

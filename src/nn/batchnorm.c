@@ -31,31 +31,60 @@ static double lane_sum(const lanes16 *v) {
     return s;
 }
 
+/* A channel's map, y = (x - centre) * scale + base: base is 0 (or, where gamma is 0
+ * or the centre beyond float, the scale is 0 and base the constant y), so that a fused
+ * multiply-add gives the same bits as a product and a sum. Backward recomputes y to
+ * decide the activation's gradient, and must round it as the forward did, whichever
+ * way the compiler contracted each loop of each clone. */
+typedef struct channel_affine {
+    float scale, centre, base;
+} channel_affine;
+
+static channel_affine affine_of(double scale, double mean, double beta) {
+    const float centre = (float)(mean - beta / scale);
+    if ((float)scale == 0.0f || !isfinite(centre))
+        return (channel_affine){0.0f, 0.0f, (float)(beta - mean * scale)};
+    return (channel_affine){(float)scale, centre, 0.0f};
+}
+
+/* in training, from the statistics as saved for backward, which recomputes it */
+static channel_affine training_affine(float gamma, float beta, float saved_mean,
+                                      float saved_invstd) {
+    return affine_of((double)gamma * saved_invstd, saved_mean, beta);
+}
+
+static inline float affine_value(float x, channel_affine m) {
+    return (x - m.centre) * m.scale + m.base;
+}
+
 /* dy at one element: the output gradient itself, or its gradient through the fused
- * activation, from that activation's output z (see nn/batchnorm.h) */
+ * activation, decided by the activation's input y recomputed from x (see
+ * nn/batchnorm.h): no read of the activation's output */
 static inline float gradient_at(bool activated, gf_activation_kind kind, float slope,
-                                const float *dz, const float *z, size_t i) {
-    return activated ? gf_activation_gradient(kind, z[i], dz[i], slope) : dz[i];
+                                const float *dz, const float *x, size_t i, channel_affine m) {
+    return activated ? gf_activation_gradient(kind, affine_value(x[i], m), dz[i],
+                                              slope)
+                     : dz[i];
 }
 
 /* adds the sums of dy and of dy * (x - mean) over one plane; always inlined with
  * constant `activated` and `kind`, so that the 16-lane gradient below is a plain load
  * or a vector select */
 static inline __attribute__((always_inline)) void grad_sums(
-    bool activated, gf_activation_kind kind, float slope, const float *dz, const float *z,
+    bool activated, gf_activation_kind kind, float slope, channel_affine m, const float *dz,
     const float *x, size_t n, float mean, double *sum_dy, double *sum_dy_centred) {
     lanes16 a = {0}, b = {0}, g, v;
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
         float dy[16];
-        for (int l = 0; l < 16; l++) dy[l] = gradient_at(activated, kind, slope, dz, z, i + l);
+        for (int l = 0; l < 16; l++) dy[l] = gradient_at(activated, kind, slope, dz, x, i + l, m);
         load16(&g, dy);
         a += g;
         b += g * (*load16(&v, x + i) - mean);
     }
     double s = lane_sum(&a), t = lane_sum(&b);
     for (; i < n; i++) {
-        const float dy = gradient_at(activated, kind, slope, dz, z, i);
+        const float dy = gradient_at(activated, kind, slope, dz, x, i, m);
         s += dy;
         t += (double)dy * (x[i] - mean);
     }
@@ -63,23 +92,23 @@ static inline __attribute__((always_inline)) void grad_sums(
     *sum_dy_centred += t;
 }
 
-/* z: the fused activation's output plane, NULL without one */
-GF_VECTOR_CLONES static void plane_grad_sums(const gf_batchnorm_shape *s, const float *dz, const float *z,
-                            const float *x, size_t n, float mean, double *sum_dy,
-                            double *sum_dy_centred) {
-    if (!z) {
-        grad_sums(false, GF_ACT_RELU, 0.0f, dz, z, x, n, mean, sum_dy, sum_dy_centred);
+GF_VECTOR_CLONES static void plane_grad_sums(const gf_batchnorm_shape *s, channel_affine m,
+                                             const float *dz, const float *x, size_t n,
+                                             float mean, double *sum_dy,
+                                             double *sum_dy_centred) {
+    if (!s->activated) {
+        grad_sums(false, GF_ACT_RELU, 0.0f, m, dz, x, n, mean, sum_dy, sum_dy_centred);
         return;
     }
     switch (s->activation) {
     case GF_ACT_RELU:
-        grad_sums(true, GF_ACT_RELU, s->slope, dz, z, x, n, mean, sum_dy, sum_dy_centred);
+        grad_sums(true, GF_ACT_RELU, s->slope, m, dz, x, n, mean, sum_dy, sum_dy_centred);
         break;
     case GF_ACT_LEAKY_RELU:
-        grad_sums(true, GF_ACT_LEAKY_RELU, s->slope, dz, z, x, n, mean, sum_dy, sum_dy_centred);
+        grad_sums(true, GF_ACT_LEAKY_RELU, s->slope, m, dz, x, n, mean, sum_dy, sum_dy_centred);
         break;
     case GF_ACT_RELU6:
-        grad_sums(true, GF_ACT_RELU6, s->slope, dz, z, x, n, mean, sum_dy, sum_dy_centred);
+        grad_sums(true, GF_ACT_RELU6, s->slope, m, dz, x, n, mean, sum_dy, sum_dy_centred);
         break;
     }
 }
@@ -103,20 +132,20 @@ typedef struct bn_job {
     float *out, *saved_mean, *saved_invstd, *running_mean, *running_var;
     float *grad_in, *grad_gamma, *grad_beta;
     const float *in, *gamma, *beta, *grad_out, *mean, *invstd, *var;
-    const float *activated_out; /* the fused activation's output (backward) */
     const gf_moments *plane_moments; /* [batch][channels], or NULL: computed here */
     gf_grad_write write;
 } bn_job;
 
-/* y = x * scale[c] + shift[c] over one channel of every image, through the fused
+/* y = affine_value(x) over one channel of every image, through the fused
  * activation when there is one (one loop per kind, each vectorised) */
-#define AFFINE_LOOP(VALUE) for (size_t i = 0; i < plane; i++) y[i] = VALUE(x[i] * scale + shift)
+#define AFFINE_LOOP(VALUE) \
+    for (size_t i = 0; i < plane; i++) y[i] = VALUE(affine_value(x[i], m))
 #define PLAIN(v) (v)
 #define RELU(v) gf_activation_value(GF_ACT_RELU, v, slope)
 #define LEAKY_RELU(v) gf_activation_value(GF_ACT_LEAKY_RELU, v, slope)
 #define RELU6(v) gf_activation_value(GF_ACT_RELU6, v, slope)
 GF_VECTOR_CLONES static void apply_affine(float *out, const float *in, const gf_batchnorm_shape *s, int c,
-                         float scale, float shift) {
+                         channel_affine m) {
     const size_t plane = (size_t)s->spatial, stride = (size_t)s->channels * plane;
     const float slope = s->slope;
     for (int n = 0; n < s->batch; n++) {
@@ -162,12 +191,13 @@ static void forward_train_channels(void *ctx, int thread, int threads) {
         const double invstd = 1.0 / sqrt(var + s->eps);
         job->saved_mean[c] = (float)mean;
         job->saved_invstd[c] = (float)invstd;
+        const channel_affine m =
+            training_affine(job->gamma[c], job->beta[c], job->saved_mean[c], job->saved_invstd[c]);
         job->running_mean[c] =
             (float)((1.0 - s->momentum) * job->running_mean[c] + s->momentum * mean);
         job->running_var[c] = (float)((1.0 - s->momentum) * job->running_var[c] +
                                       s->momentum * squares / (count - 1.0));
-        apply_affine(job->out, job->in, s, (int)c, (float)(job->gamma[c] * invstd),
-                     (float)(job->beta[c] - mean * job->gamma[c] * invstd));
+        apply_affine(job->out, job->in, s, (int)c, m);
     }
 }
 
@@ -202,8 +232,8 @@ static void forward_eval_channels(void *ctx, int thread, int threads) {
     gf_parallel_share(job->s->channels, thread, threads, &first, &last);
     for (int64_t c = first; c < last; c++) {
         const double invstd = 1.0 / sqrt((double)job->var[c] + job->s->eps);
-        apply_affine(job->out, job->in, job->s, (int)c, (float)(job->gamma[c] * invstd),
-                     (float)(job->beta[c] - job->mean[c] * job->gamma[c] * invstd));
+        apply_affine(job->out, job->in, job->s, (int)c,
+                     affine_of(job->gamma[c] * invstd, job->mean[c], job->beta[c]));
     }
 }
 
@@ -217,19 +247,20 @@ int gf_batchnorm_forward_eval(float *out, const float *in, const float *gamma,
     return GF_OK;
 }
 
-/* dx (+)= a * dy + b * x + d over one plane, dy as in gradient_at (z NULL: no
- * activation); one loop per write mode, activation and kind, each vectorised */
+/* dx (+)= a * dy + b * x + d over one plane, dy as in gradient_at; one loop per write
+ * mode, activation and kind, each vectorised */
 #define INPUT_GRADIENT_LOOP(ACTIVATED, KIND, OP)                                           \
     for (size_t i = 0; i < n; i++)                                                        \
-        dx[i] OP a * gradient_at(ACTIVATED, KIND, slope, dz, z, i) + b * x[i] + d
+        dx[i] OP a * gradient_at(ACTIVATED, KIND, slope, dz, x, i, m) + b * x[i] + d
 #define INPUT_GRADIENT(ACTIVATED, KIND)                                                   \
     if (write == GF_GRAD_STORE) INPUT_GRADIENT_LOOP(ACTIVATED, KIND, =);                  \
     else INPUT_GRADIENT_LOOP(ACTIVATED, KIND, +=)
-GF_VECTOR_CLONES static void plane_input_gradient(float *dx, gf_grad_write write, const gf_batchnorm_shape *s,
-                                 float a, float b, float d, const float *dz, const float *z,
-                                 const float *x, size_t n) {
+GF_VECTOR_CLONES static void plane_input_gradient(float *dx, gf_grad_write write,
+                                                  const gf_batchnorm_shape *s, channel_affine m,
+                                                  float a, float b, float d, const float *dz,
+                                                  const float *x, size_t n) {
     const float slope = s->slope;
-    if (!z) {
+    if (!s->activated) {
         INPUT_GRADIENT(false, GF_ACT_RELU);
         return;
     }
@@ -243,7 +274,8 @@ GF_VECTOR_CLONES static void plane_input_gradient(float *dx, gf_grad_write write
 /* With xhat = (x - mean) * invstd and y = gamma * xhat + beta:
  *   dbeta = sum dy, dgamma = sum dy * xhat,
  *   dx = gamma * invstd / M * (M * dy - dbeta - xhat * dgamma),
- * folded per channel into dx (+)= a * dy + b * x + d. */
+ * folded per channel into dx (+)= a * dy + b * x + d. Two passes per channel over dz
+ * and x (the sums, then dx); the second finds 16x16 and smaller channels in cache. */
 static void backward_channels(void *ctx, int thread, int threads) {
     const bn_job *job = ctx;
     const gf_batchnorm_shape *s = job->s;
@@ -256,7 +288,9 @@ static void backward_channels(void *ctx, int thread, int threads) {
         const float *dy = job->grad_out + (size_t)c * plane;
         const float mean = job->mean[c];
         const double invstd = job->invstd[c];
-        const float *z = s->activated ? job->activated_out + (size_t)c * plane : NULL;
+        const channel_affine m = s->activated ? training_affine(job->gamma[c], job->beta[c],
+                                                                mean, job->invstd[c])
+                                              : (channel_affine){0.0f, 0.0f, 0.0f};
         double sum_dy = 0.0, sum_dy_centred = 0.0;
         for (int n = 0; n < s->batch; n++) {
             /* planes of 8x8 to 16x16 are a few cache lines, far apart, that the
@@ -268,10 +302,9 @@ static void backward_channels(void *ctx, int thread, int threads) {
                     const size_t ahead = (size_t)(n + 2) * stride + i;
                     __builtin_prefetch(dy + ahead);
                     __builtin_prefetch(x + ahead);
-                    if (z) __builtin_prefetch(z + ahead);
                 }
-            plane_grad_sums(s, dy + n * stride, z ? z + n * stride : NULL, x + n * stride, plane,
-                            mean, &sum_dy, &sum_dy_centred);
+            plane_grad_sums(s, m, dy + n * stride, x + n * stride, plane, mean, &sum_dy,
+                            &sum_dy_centred);
         }
         const double sum_dy_xhat = sum_dy_centred * invstd;
         job->grad_beta[c] += (float)sum_dy;
@@ -282,24 +315,63 @@ static void backward_channels(void *ctx, int thread, int threads) {
         const float b = (float)(-k * sum_dy_xhat / count * invstd);
         const float d = (float)(-k * sum_dy / count + k * sum_dy_xhat / count * invstd * mean);
         for (int n = 0; n < s->batch; n++) {
-            const float *xn = x + n * stride, *dyn = dy + n * stride;
             float *dx = job->grad_in + n * stride + (size_t)c * plane;
-            plane_input_gradient(dx, job->write, s, a, b, d, dyn, z ? z + n * stride : NULL,
-                                 xn, plane);
+            plane_input_gradient(dx, job->write, s, m, a, b, d, dy + n * stride, x + n * stride,
+                                 plane);
         }
     }
 }
 
 int gf_batchnorm_backward(float *grad_in, float *grad_gamma, float *grad_beta,
-                          const float *grad_out, const float *out, const float *in,
-                          const float *saved_mean, const float *saved_invstd, const float *gamma,
+                          const float *grad_out, const float *in, const float *saved_mean,
+                          const float *saved_invstd, const float *gamma, const float *beta,
                           const gf_batchnorm_shape *s, gf_grad_write write) {
     if (check_shape(s, "batchnorm backward") != GF_OK) return GF_ERR;
-    if (s->activated && !out)
-        return gf_fail("batchnorm backward: fused with an activation, it needs the forward's output");
+    if (s->activated && !beta)
+        return gf_fail("batchnorm backward: fused with an activation, it needs beta (the "
+                       "activation's input is recomputed)");
     bn_job job = {.s = s, .grad_in = grad_in, .grad_gamma = grad_gamma, .grad_beta = grad_beta,
-                  .grad_out = grad_out, .activated_out = out, .in = in, .mean = saved_mean,
-                  .invstd = saved_invstd, .gamma = gamma, .write = write};
+                  .grad_out = grad_out, .in = in, .mean = saved_mean, .invstd = saved_invstd,
+                  .gamma = gamma, .beta = beta, .write = write};
     gf_parallel_run(backward_channels, &job);
+    return GF_OK;
+}
+
+int gf_batchnorm_backward_plain(float *grad_in, float *grad_gamma, float *grad_beta,
+                                const float *grad_out, const float *out, const float *in,
+                                const float *saved_mean, const float *saved_invstd,
+                                const float *gamma, const gf_batchnorm_shape *s,
+                                gf_grad_write write) {
+    if (check_shape(s, "batchnorm backward (plain)") != GF_OK) return GF_ERR;
+    if (s->activated && !out)
+        return gf_fail("batchnorm backward (plain): fused with an activation, it needs the "
+                       "forward's output");
+    const size_t plane = (size_t)s->spatial, stride = (size_t)s->channels * plane;
+    const double count = (double)s->batch * (double)plane;
+    for (int c = 0; c < s->channels; c++) {
+        const double mean = saved_mean[c], invstd = saved_invstd[c];
+        double sum_dy = 0.0, sum_dy_xhat = 0.0;
+        for (int n = 0; n < s->batch; n++)
+            for (size_t i = n * stride + c * plane, end = i + plane; i < end; i++) {
+                const double dy = s->activated ? gf_activation_gradient(s->activation, out[i],
+                                                                        grad_out[i], s->slope)
+                                               : grad_out[i];
+                sum_dy += dy;
+                sum_dy_xhat += dy * (in[i] - mean) * invstd;
+            }
+        grad_beta[c] += (float)sum_dy;
+        grad_gamma[c] += (float)sum_dy_xhat;
+        if (!grad_in) continue;
+        for (int n = 0; n < s->batch; n++)
+            for (size_t i = n * stride + c * plane, end = i + plane; i < end; i++) {
+                const double dy = s->activated ? gf_activation_gradient(s->activation, out[i],
+                                                                        grad_out[i], s->slope)
+                                               : grad_out[i];
+                const double xhat = (in[i] - mean) * invstd;
+                const float dx =
+                    (float)(gamma[c] * invstd / count * (count * dy - sum_dy - xhat * sum_dy_xhat));
+                grad_in[i] = write == GF_GRAD_STORE ? dx : grad_in[i] + dx;
+            }
+    }
     return GF_OK;
 }

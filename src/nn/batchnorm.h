@@ -4,9 +4,12 @@
  * with the running statistics. eps 1e-5.
  *
  * Optionally fused with the activation after it (`activated`): the forward writes
- * activation(BatchNorm(in)) and the backward takes that output and its gradient,
- * which saves a pass over the tensor each way. The activation's gradient is decided
- * from its output, so the fusion holds for ReLU, ReLU6 and a leaky slope >= 0. */
+ * activation(BatchNorm(in)) and the backward takes the gradient of that output, which
+ * saves a pass over the tensor each way. The backward decides the activation's
+ * gradient from its input y, recomputed from `in`, the saved statistics and beta
+ * exactly as the forward computed it, rather than from the output (where the output
+ * is positive exactly when y is: ReLU, ReLU6 and a leaky slope >= 0), so that it
+ * reads two tensors rather than three. */
 #ifndef GRAFT_NN_BATCHNORM_H
 #define GRAFT_NN_BATCHNORM_H
 
@@ -42,10 +45,17 @@ int gf_batchnorm_forward_eval(float *out, const float *in, const float *gamma,
                               const float *running_var, const gf_batchnorm_shape *s);
 /* Training-mode backward; adds into grad_gamma, grad_beta, and adds into or stores
  * grad_in (`write`). When s->activated, grad_out is the gradient of the activated
- * output `out` (read only then; NULL otherwise is fine). */
+ * output, and beta is needed (NULL otherwise is fine). */
 int gf_batchnorm_backward(float *grad_in, float *grad_gamma, float *grad_beta,
-                          const float *grad_out, const float *out, const float *in,
-                          const float *saved_mean, const float *saved_invstd, const float *gamma,
+                          const float *grad_out, const float *in, const float *saved_mean,
+                          const float *saved_invstd, const float *gamma, const float *beta,
                           const gf_batchnorm_shape *s, gf_grad_write write);
+/* The same in plain loops and double sums, the activation's gradient read from the
+ * forward's output `out` (as PyTorch reads it): the reference for the tests. */
+int gf_batchnorm_backward_plain(float *grad_in, float *grad_gamma, float *grad_beta,
+                                const float *grad_out, const float *out, const float *in,
+                                const float *saved_mean, const float *saved_invstd,
+                                const float *gamma, const gf_batchnorm_shape *s,
+                                gf_grad_write write);
 
 #endif

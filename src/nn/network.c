@@ -662,8 +662,8 @@ static int backward_node(gf_net *net, int i, int batch, const gf_grad_write writ
     case GF_OP_BATCHNORM: {
         const gf_node_plan *read = &net->plan.nodes[gf_plan_gradient_read_by(&net->plan, i)];
         return gf_batchnorm_backward(grad_in, grad(net, n->weight), grad(net, n->bias), read->grad,
-                                     read->out, in, st->saved_mean, st->saved_invstd,
-                                     param(net, n->weight), &st->shape.bn, write[0]);
+                                     in, st->saved_mean, st->saved_invstd, param(net, n->weight),
+                                     param(net, n->bias), &st->shape.bn, write[0]);
     }
     case GF_OP_ACTIVATION:
         gf_activation_backward(grad_in, st->grad, in, count, n->activation, n->slope, write[0]);

@@ -54,8 +54,8 @@ static void training_gradients(int batch, int channels, int spatial, uint64_t se
     float *grad_beta = gradcheck_random((size_t)channels, seed + 6, 1.0f);
     float *p_in = gradcheck_copy(grad_in, c.n), *p_gamma = gradcheck_copy(grad_gamma, channels);
     float *p_beta = gradcheck_copy(grad_beta, channels);
-    CHECK(gf_batchnorm_backward(grad_in, grad_gamma, grad_beta, c.probe, NULL, c.in, c.mean,
-                                c.invstd, c.gamma, &c.s, GF_GRAD_ADD) == GF_OK);
+    CHECK(gf_batchnorm_backward(grad_in, grad_gamma, grad_beta, c.probe, c.in, c.mean, c.invstd,
+                                c.gamma, c.beta, &c.s, GF_GRAD_ADD) == GF_OK);
     gradcheck_remove_prior(grad_in, p_in, c.n);
     gradcheck_remove_prior(grad_gamma, p_gamma, channels);
     gradcheck_remove_prior(grad_beta, p_beta, channels);
@@ -65,8 +65,8 @@ static void training_gradients(int batch, int channels, int spatial, uint64_t se
     float *stored = gradcheck_random(c.n, seed + 7, 100.0f);
     float *scratch_gamma = calloc((size_t)channels, sizeof(float));
     float *scratch_beta = calloc((size_t)channels, sizeof(float));
-    CHECK(gf_batchnorm_backward(stored, scratch_gamma, scratch_beta, c.probe, NULL, c.in, c.mean,
-                                c.invstd, c.gamma, &c.s, GF_GRAD_STORE) == GF_OK);
+    CHECK(gf_batchnorm_backward(stored, scratch_gamma, scratch_beta, c.probe, c.in, c.mean,
+                                c.invstd, c.gamma, c.beta, &c.s, GF_GRAD_STORE) == GF_OK);
     snprintf(what, sizeof what, "batchnorm %dx%dx%d grad input", batch, channels, spatial);
     CHECK(gradcheck_store_differs(what, stored, grad_in, c.n) <= 1e-5);
     free(stored); free(scratch_gamma); free(scratch_beta);
@@ -256,10 +256,10 @@ static void fused_activation(void) {
         float *g_sep = calloc(n, sizeof(float)), *g_fused = gradcheck_random(n, 70 + k, 100.0f);
         float *p_sep = calloc(2 * ch, sizeof(float)), *p_fused = calloc(2 * ch, sizeof(float));
         gf_activation_backward(dy, c.probe, y, n, kinds[k], slope, GF_GRAD_STORE);
-        CHECK(gf_batchnorm_backward(g_sep, p_sep, p_sep + ch, dy, NULL, c.in, c.mean, c.invstd,
-                                    c.gamma, &c.s, GF_GRAD_ADD) == GF_OK);
-        CHECK(gf_batchnorm_backward(g_fused, p_fused, p_fused + ch, c.probe, c.out, c.in, mean2,
-                                    invstd2, c.gamma, &fused, GF_GRAD_STORE) == GF_OK);
+        CHECK(gf_batchnorm_backward(g_sep, p_sep, p_sep + ch, dy, c.in, c.mean, c.invstd, c.gamma,
+                                    c.beta, &c.s, GF_GRAD_ADD) == GF_OK);
+        CHECK(gf_batchnorm_backward(g_fused, p_fused, p_fused + ch, c.probe, c.in, mean2, invstd2,
+                                    c.gamma, c.beta, &fused, GF_GRAD_STORE) == GF_OK);
         double wg = check_worst_relative(g_fused, g_sep, n), wp = check_worst_relative(p_fused, p_sep, 2 * ch);
         if (wg > 1e-5 || wp > 1e-5)
             fprintf(stderr, "fused kind %d: input gradient differs by %g, gamma/beta by %g\n", k,
@@ -276,8 +276,8 @@ static void fused_activation(void) {
         free(g_sep); free(g_fused); free(p_sep); free(p_fused);
         free_case(&c);
     }
-    /* the gradient is read from the output's sign: a negative leaky slope cannot be fused,
-     * and the backward needs that output */
+    /* the gradient is decided by the sign: a negative leaky slope cannot be fused, and the
+     * backward needs beta to recompute the activation's input */
     bn_case c;
     alloc_case(&c, 2, 2, 3, 80);
     gf_batchnorm_shape bad = c.s;
@@ -288,10 +288,83 @@ static void fused_activation(void) {
                                      c.beta, &bad) == GF_ERR);
     CHECK_CONTAINS(gf_error_message(), "a fused leaky ReLU needs a slope >= 0 (got -0.5)");
     bad.slope = 0.1f;
-    CHECK(gf_batchnorm_backward(c.out, c.gamma, c.beta, c.probe, NULL, c.in, c.mean, c.invstd,
-                                c.gamma, &bad, GF_GRAD_ADD) == GF_ERR);
+    CHECK(gf_batchnorm_backward(c.out, c.gamma, c.beta, c.probe, c.in, c.mean, c.invstd, c.gamma,
+                                NULL, &bad, GF_GRAD_ADD) == GF_ERR);
+    CHECK_CONTAINS(gf_error_message(), "it needs beta");
+    CHECK(gf_batchnorm_backward_plain(c.out, c.gamma, c.beta, c.probe, NULL, c.in, c.mean,
+                                      c.invstd, c.gamma, &bad, GF_GRAD_ADD) == GF_ERR);
     CHECK_CONTAINS(gf_error_message(), "needs the forward's output");
     free_case(&c);
+}
+
+/* x in channel ch placed within a few units in the last place of where the activation
+ * kinks (y = 0, and y = 6 for ReLU6) under the map the statistics give, so that
+ * rounding decides which side y falls on */
+static void place_at_kinks(float *x, const bn_case *c, gf_rng *r, int ch, float kink) {
+    const double scale = (double)c->gamma[ch] * c->invstd[ch];
+    const float shift = (float)(c->beta[ch] - c->mean[ch] * scale);
+    const float at = (float)((kink - shift) / scale);
+    for (int n = 0; n < c->s.batch; n++)
+        for (int i = 0; i < c->s.spatial; i += 3) {
+            float v = at;
+            for (int k = (int)gf_rng_below(r, 7); k > 0; k--) v = nextafterf(v, 3.0f * at + 1.0f);
+            for (int k = (int)gf_rng_below(r, 7); k > 0; k--) v = nextafterf(v, -3.0f * at - 1.0f);
+            x[((size_t)n * c->s.channels + ch) * c->s.spatial + i] = v;
+        }
+}
+
+/* The backward against its plain reference on random shapes, kinds, write modes and
+ * prefetch ranges, the reference reading the activation's gradient from the forward's
+ * output and the kernel recomputing the activation's input: a third of each channel's
+ * inputs at the kinks (normalised with the statistics of the inputs before they moved
+ * there, handed over as plane moments), where the two agree only if the recomputed
+ * input rounds as the forward's did. */
+static void backward_against_plain(void) {
+    gf_rng r;
+    gf_rng_seed(&r, 4141, 3);
+    const int planes[] = {1, 7, 16, 64, 100, 256, 1024};
+    for (int t = 0; t < 24; t++) {
+        bn_case c;
+        const int batch = 1 + (int)gf_rng_below(&r, 6), channels = 1 + (int)gf_rng_below(&r, 5);
+        const int spatial = planes[gf_rng_below(&r, 7)] + (t % 2 ? 0 : (int)gf_rng_below(&r, 40));
+        if (batch * spatial < 2) continue;
+        alloc_case(&c, batch, channels, spatial, 9000 + 10 * (uint64_t)t);
+        for (size_t i = 0; i < c.n; i++) c.in[i] *= 3.0f; /* reach ReLU6's upper kink too */
+        c.s.activated = t % 4 != 3;
+        c.s.activation = (gf_activation_kind)(t % 3);
+        c.s.slope = c.s.activation == GF_ACT_LEAKY_RELU ? 0.1f : 0.0f;
+        gf_moments *moments = malloc(sizeof *moments * (size_t)batch * channels);
+        for (size_t p = 0; p < (size_t)batch * channels; p++)
+            moments[p] = gf_moments_of_plane(c.in + p * spatial, (size_t)spatial);
+        CHECK(gf_batchnorm_forward_train(c.out, c.mean, c.invstd, c.run_mean, c.run_var, c.in,
+                                         c.gamma, c.beta, &c.s) == GF_OK);
+        for (int ch = 0; ch < channels; ch++)
+            place_at_kinks(c.in, &c, &r, ch,
+                           c.s.activation == GF_ACT_RELU6 && ch % 2 ? 6.0f : 0.0f);
+        CHECK(gf_batchnorm_forward_train_moments(c.out, c.mean, c.invstd, c.run_mean, c.run_var,
+                                                 c.in, c.gamma, c.beta, moments, &c.s) == GF_OK);
+        const gf_grad_write write = t % 2 ? GF_GRAD_ADD : GF_GRAD_STORE;
+        float *fast = gradcheck_random(c.n, 9100 + (uint64_t)t, 1.0f);
+        float *plain = gradcheck_copy(fast, c.n);
+        float *params_fast = gradcheck_random(2 * (size_t)channels, 9200 + (uint64_t)t, 1.0f);
+        float *params_plain = gradcheck_copy(params_fast, 2 * (size_t)channels);
+        CHECK(gf_batchnorm_backward(fast, params_fast, params_fast + channels, c.probe, c.in,
+                                    c.mean, c.invstd, c.gamma, c.beta, &c.s, write) == GF_OK);
+        CHECK(gf_batchnorm_backward_plain(plain, params_plain, params_plain + channels, c.probe,
+                                          c.out, c.in, c.mean, c.invstd, c.gamma, &c.s,
+                                          write) == GF_OK);
+        const double wg = check_worst_relative(fast, plain, c.n);
+        const double wp = check_worst_relative(params_fast, params_plain, 2 * (size_t)channels);
+        if (!(wg <= 1e-5 && wp <= 1e-5))
+            fprintf(stderr,
+                    "backward %dx%dx%d (activated %d, kind %d, write %d) against plain: input "
+                    "gradient differs by %g, gamma/beta by %g\n",
+                    batch, channels, spatial, (int)c.s.activated, (int)c.s.activation, (int)write,
+                    wg, wp);
+        CHECK(wg <= 1e-5 && wp <= 1e-5);
+        free(fast); free(plain); free(params_fast); free(params_plain); free(moments);
+        free_case(&c);
+    }
 }
 
 int main(void) {
@@ -299,6 +372,7 @@ int main(void) {
     fused_activation();
     variance_of_offset_channels();
     given_moments();
+    backward_against_plain();
     training_gradients(2, 3, 5, 10);
     training_gradients(4, 2, 9, 20);
     training_gradients(5, 3, 1, 30); /* after global pooling: spatial 1 */
