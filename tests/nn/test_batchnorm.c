@@ -313,7 +313,8 @@ static void place_at_kinks(float *x, const bn_case *c, gf_rng *r, int ch, float 
         }
 }
 
-/* The backward against its plain reference on random shapes, kinds, write modes and
+/* The forward against the formula, and the backward against its plain reference, on
+ * random shapes (up to 20 channels, planes up to 4096 values), kinds, write modes and
  * prefetch ranges, the reference reading the activation's gradient from the forward's
  * output and the kernel recomputing the activation's input: a third of each channel's
  * inputs at the kinks (normalised with the statistics of the inputs before they moved
@@ -322,11 +323,11 @@ static void place_at_kinks(float *x, const bn_case *c, gf_rng *r, int ch, float 
 static void backward_against_plain(void) {
     gf_rng r;
     gf_rng_seed(&r, 4141, 3);
-    const int planes[] = {1, 7, 16, 64, 100, 256, 1024};
+    const int planes[] = {1, 7, 16, 64, 100, 256, 1024, 4096};
     for (int t = 0; t < 24; t++) {
         bn_case c;
-        const int batch = 1 + (int)gf_rng_below(&r, 6), channels = 1 + (int)gf_rng_below(&r, 5);
-        const int spatial = planes[gf_rng_below(&r, 7)] + (t % 2 ? 0 : (int)gf_rng_below(&r, 40));
+        const int batch = 1 + (int)gf_rng_below(&r, 6), channels = 1 + (int)gf_rng_below(&r, 20);
+        const int spatial = planes[gf_rng_below(&r, 8)] + (t % 2 ? 0 : (int)gf_rng_below(&r, 40));
         if (batch * spatial < 2) continue;
         alloc_case(&c, batch, channels, spatial, 9000 + 10 * (uint64_t)t);
         for (size_t i = 0; i < c.n; i++) c.in[i] *= 3.0f; /* reach ReLU6's upper kink too */
@@ -343,6 +344,14 @@ static void backward_against_plain(void) {
                            c.s.activation == GF_ACT_RELU6 && ch % 2 ? 6.0f : 0.0f);
         CHECK(gf_batchnorm_forward_train_moments(c.out, c.mean, c.invstd, c.run_mean, c.run_var,
                                                  c.in, c.gamma, c.beta, moments, &c.s) == GF_OK);
+        double worst_out = 0.0;
+        for (size_t i = 0; i < c.n; i++) {
+            const int ch = (int)((i / (size_t)spatial) % (size_t)channels);
+            const double y = (c.in[i] - c.mean[ch]) * c.invstd[ch] * c.gamma[ch] + c.beta[ch];
+            const double z = c.s.activated ? gf_activation_value(c.s.activation, (float)y, c.s.slope) : y;
+            worst_out = fmax(worst_out, fabs(c.out[i] - z) / fmax(1.0, fabs(z)));
+        }
+        CHECK(worst_out <= 1e-5);
         const gf_grad_write write = t % 2 ? GF_GRAD_ADD : GF_GRAD_STORE;
         float *fast = gradcheck_random(c.n, 9100 + (uint64_t)t, 1.0f);
         float *plain = gradcheck_copy(fast, c.n);
