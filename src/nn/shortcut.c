@@ -1,6 +1,7 @@
 #include "nn/shortcut.h"
 
 #include <stdint.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "core/error.h"
@@ -31,6 +32,7 @@ typedef struct shortcut_job {
     float *out;      /* forward: the output; backward: the input gradient */
     const float *in; /* forward: the input; backward: the output gradient */
     const gf_shortcut_shape *shape;
+    bool backward;
 } shortcut_job;
 
 static void forward_image(float *y, const float *x, const gf_shortcut_shape *s) {
@@ -58,44 +60,37 @@ static void backward_image(float *dx, const float *dy, const gf_shortcut_shape *
     }
 }
 
-static void forward_images(void *ctx, int thread, int threads) {
+static void shortcut_images(void *ctx, int thread, int threads) {
     const shortcut_job *job = ctx;
     const gf_shortcut_shape *s = job->shape;
     const size_t in_image = (size_t)s->in_channels * s->in_h * s->in_w,
                  out_image = (size_t)s->out_channels * s->out_h * s->out_w;
     int64_t begin, end;
     gf_parallel_share(s->batch, thread, threads, &begin, &end);
-    for (int64_t n = begin; n < end; n++)
-        forward_image(job->out + (size_t)n * out_image, job->in + (size_t)n * in_image, s);
+    for (int64_t n = begin; n < end; n++) {
+        if (job->backward)
+            backward_image(job->out + (size_t)n * in_image, job->in + (size_t)n * out_image, s);
+        else
+            forward_image(job->out + (size_t)n * out_image, job->in + (size_t)n * in_image, s);
+    }
 }
 
-static void backward_images(void *ctx, int thread, int threads) {
-    const shortcut_job *job = ctx;
-    const gf_shortcut_shape *s = job->shape;
-    const size_t in_image = (size_t)s->in_channels * s->in_h * s->in_w,
-                 out_image = (size_t)s->out_channels * s->out_h * s->out_w;
-    int64_t begin, end;
-    gf_parallel_share(s->batch, thread, threads, &begin, &end);
-    for (int64_t n = begin; n < end; n++)
-        backward_image(job->out + (size_t)n * in_image, job->in + (size_t)n * out_image, s);
-}
-
-static void run_shortcut(gf_parallel_fn fn, shortcut_job *job) {
+static void run_shortcut(shortcut_job *job) {
     const gf_shortcut_shape *s = job->shape;
     if ((size_t)s->batch * s->out_channels * s->out_h * s->out_w < ((size_t)1 << 15))
-        fn(job, 0, 1); /* a thread hand-off would cost more */
+        shortcut_images(job, 0, 1); /* a thread hand-off would cost more */
     else
-        gf_parallel_run(fn, job);
+        gf_parallel_run(shortcut_images, job);
 }
 
 void gf_shortcut_forward(float *out, const float *in, const gf_shortcut_shape *s) {
-    shortcut_job job = {.out = out, .in = in, .shape = s};
-    run_shortcut(forward_images, &job);
+    shortcut_job job = {.out = out, .in = in, .shape = s, .backward = false};
+    run_shortcut(&job);
 }
 
 void gf_shortcut_backward(float *grad_in, const float *grad_out, const gf_shortcut_shape *s) {
-    shortcut_job job = {.out = grad_in, .in = grad_out, .shape = s};
-    run_shortcut(backward_images, &job);
+    shortcut_job job = {.out = grad_in, .in = grad_out, .shape = s, .backward = true};
+    run_shortcut(&job);
 }
 
 /* out = a + b, or out = a when b is NULL (the backward's copy) */
