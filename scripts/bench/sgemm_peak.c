@@ -1,7 +1,9 @@
 /* The machine's single-precision product peak as OpenBLAS reaches it: the best of
  * `repeats` timings (wall clock) of cblas_sgemm on n x n matrices, with the threads
  * OpenBLAS is given (OPENBLAS_NUM_THREADS; scripts/bench/train_step sets 2). Prints
- * one key=value line. Not a test:
+ * one key=value line, with the kernel family OpenBLAS chose (`core`): an old OpenBLAS
+ * takes a CPU it does not know for a generic one (Prescott) and runs SSE3 kernels
+ * unless OPENBLAS_CORETYPE names a better one. Not a test:
  *   <build>/tests/core/bench_sgemm_peak [n 2048] [repeats 10] */
 #include <cblas.h>
 #include <stdio.h>
@@ -42,7 +44,8 @@ int main(int argc, char **argv) {
         double seconds = now_seconds() - start;
         if (r > 0 && seconds < best) best = seconds;
     }
-    printf("sgemm n=%d repeats=%d gflop_per_s=%.1f\n", n, repeats, 2.0 * n * n * (double)n / best / 1e9);
+    printf("sgemm n=%d repeats=%d core=%s gflop_per_s=%.1f\n", n, repeats, openblas_get_corename(),
+           2.0 * n * n * (double)n / best / 1e9);
     free(a);
     free(b);
     free(c);
