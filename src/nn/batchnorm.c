@@ -3,7 +3,14 @@
  * channel) is summed in 16 float lanes, then in double: the planes' moments combined
  * (nn/moments.h), the gradient sums added, so that a large batch of large activations
  * keeps the statistics accurate while the inner loops vectorise (a double accumulator
- * would serialise them). */
+ * would serialise them).
+ *
+ * A thread walks its channels in blocks, image by image: one image's planes of a block
+ * lie side by side in memory, so small planes (4x4 is one cache line, and the next
+ * image's plane of the channel is channels * 64 bytes on) are read as one stream rather
+ * than a line at a time from far apart, and a block across the batch stays in cache for
+ * the second pass. Each channel still adds its planes in image order: the bits do not
+ * depend on the block. */
 #include "nn/batchnorm.h"
 
 #include <math.h>
@@ -74,15 +81,22 @@ static inline __attribute__((always_inline)) void grad_sums(
     bool activated, gf_activation_kind kind, float slope, channel_affine m, const float *dz,
     const float *x, size_t n, float mean, double *sum_dy, double *sum_dy_centred) {
     lanes16 a = {0}, b = {0}, g, v;
+    double s = 0.0, t = 0.0;
     size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        float dy[16];
-        for (int l = 0; l < 16; l++) dy[l] = gradient_at(activated, kind, slope, dz, x, i + l, m);
-        load16(&g, dy);
-        a += g;
-        b += g * (*load16(&v, x + i) - mean);
+    while (i + 16 <= n) {
+        /* no lane adds more than 16 values in float: a large plane's sums stay within
+         * the tolerance of a double sum (backward_against_plain) */
+        for (size_t end = i + 16 * 16 < n ? i + 16 * 16 : n; i + 16 <= end; i += 16) {
+            float dy[16];
+            for (int l = 0; l < 16; l++)
+                dy[l] = gradient_at(activated, kind, slope, dz, x, i + l, m);
+            load16(&g, dy);
+            a += g;
+            b += g * (*load16(&v, x + i) - mean);
+        }
+        s += lane_sum(&a), t += lane_sum(&b);
+        a = (lanes16){0}, b = (lanes16){0};
     }
-    double s = lane_sum(&a), t = lane_sum(&b);
     for (; i < n; i++) {
         const float dy = gradient_at(activated, kind, slope, dz, x, i, m);
         s += dy;
@@ -144,22 +158,38 @@ typedef struct bn_job {
 #define RELU(v) gf_activation_value(GF_ACT_RELU, v, slope)
 #define LEAKY_RELU(v) gf_activation_value(GF_ACT_LEAKY_RELU, v, slope)
 #define RELU6(v) gf_activation_value(GF_ACT_RELU6, v, slope)
-GF_VECTOR_CLONES static void apply_affine(float *out, const float *in, const gf_batchnorm_shape *s, int c,
-                         channel_affine m) {
-    const size_t plane = (size_t)s->spatial, stride = (size_t)s->channels * plane;
+GF_VECTOR_CLONES static void apply_affine(float *y, const float *x, size_t plane,
+                                          const gf_batchnorm_shape *s, channel_affine m) {
     const float slope = s->slope;
+    if (!s->activated) {
+        AFFINE_LOOP(PLAIN);
+        return;
+    }
+    switch (s->activation) {
+    case GF_ACT_RELU: AFFINE_LOOP(RELU); break;
+    case GF_ACT_LEAKY_RELU: AFFINE_LOOP(LEAKY_RELU); break;
+    case GF_ACT_RELU6: AFFINE_LOOP(RELU6); break;
+    }
+}
+
+/* The most channels in a block, and the bytes a block of two tensors' planes across
+ * the batch may take: about half of a core's L2, so that the second pass finds it */
+enum { BLOCK_MAX_CHANNELS = 64, BLOCK_BYTES = 1 << 20 };
+
+static int block_channels(const gf_batchnorm_shape *s) {
+    const size_t per_channel = (size_t)s->batch * (size_t)s->spatial * 2 * sizeof(float);
+    const size_t fit = BLOCK_BYTES / per_channel;
+    return fit < 1 ? 1 : fit > BLOCK_MAX_CHANNELS ? BLOCK_MAX_CHANNELS : (int)fit;
+}
+
+/* out = the affine maps m[0 .. count) of channels c0 .. c0 + count, image by image */
+static void apply_block(float *out, const float *in, const gf_batchnorm_shape *s, int64_t c0,
+                        int count, const channel_affine *m) {
+    const size_t plane = (size_t)s->spatial, stride = (size_t)s->channels * plane;
     for (int n = 0; n < s->batch; n++) {
-        const float *x = in + n * stride + (size_t)c * plane;
-        float *y = out + n * stride + (size_t)c * plane;
-        if (!s->activated) {
-            AFFINE_LOOP(PLAIN);
-            continue;
-        }
-        switch (s->activation) {
-        case GF_ACT_RELU: AFFINE_LOOP(RELU); break;
-        case GF_ACT_LEAKY_RELU: AFFINE_LOOP(LEAKY_RELU); break;
-        case GF_ACT_RELU6: AFFINE_LOOP(RELU6); break;
-        }
+        const size_t at = n * stride + (size_t)c0 * plane;
+        for (int j = 0; j < count; j++)
+            apply_affine(out + at + j * plane, in + at + j * plane, plane, s, m[j]);
     }
 }
 
@@ -170,34 +200,38 @@ static void forward_train_channels(void *ctx, int thread, int threads) {
     const double count = (double)s->batch * (double)plane;
     int64_t first, last;
     gf_parallel_share(s->channels, thread, threads, &first, &last);
-    for (int64_t c = first; c < last; c++) {
-        const float *x = job->in + (size_t)c * plane;
+    const int block = block_channels(s);
+    for (int64_t c0 = first; c0 < last; c0 += block) {
+        const int count_c = (int)(last - c0 < block ? last - c0 : block);
         /* the planes' moments combined in image order, whoever computed them */
-        gf_moments_sum sum = {0};
+        gf_moments_sum sums[BLOCK_MAX_CHANNELS] = {0};
         for (int n = 0; n < s->batch; n++) {
-            /* small planes are far apart: fetching the next but one ahead keeps several
-             * in flight (each plane's sums wait for its loads) */
-            if (!job->plane_moments && n + 2 < s->batch)
-                for (size_t i = 0; i < plane && i < 256; i += 16)
-                    __builtin_prefetch(x + (size_t)(n + 2) * stride + i);
-            const gf_moments part = job->plane_moments
-                                        ? job->plane_moments[(size_t)n * s->channels + c]
-                                        : gf_moments_of_plane(x + n * stride, plane);
-            gf_moments_add(&sum, &part);
+            const float *x = job->in + n * stride + (size_t)c0 * plane;
+            for (int j = 0; j < count_c; j++) {
+                const gf_moments part =
+                    job->plane_moments
+                        ? job->plane_moments[(size_t)n * s->channels + (size_t)c0 + j]
+                        : gf_moments_of_plane(x + j * plane, plane);
+                gf_moments_add(&sums[j], &part);
+            }
         }
-        const gf_moments total = gf_moments_combine(&sum, plane);
-        const double mean = total.mean, squares = total.squares; /* sum of (x - mean)^2 */
-        const double var = squares / count; /* biased: used to normalise */
-        const double invstd = 1.0 / sqrt(var + s->eps);
-        job->saved_mean[c] = (float)mean;
-        job->saved_invstd[c] = (float)invstd;
-        const channel_affine m =
-            training_affine(job->gamma[c], job->beta[c], job->saved_mean[c], job->saved_invstd[c]);
-        job->running_mean[c] =
-            (float)((1.0 - s->momentum) * job->running_mean[c] + s->momentum * mean);
-        job->running_var[c] = (float)((1.0 - s->momentum) * job->running_var[c] +
-                                      s->momentum * squares / (count - 1.0));
-        apply_affine(job->out, job->in, s, (int)c, m);
+        channel_affine maps[BLOCK_MAX_CHANNELS];
+        for (int j = 0; j < count_c; j++) {
+            const int64_t c = c0 + j;
+            const gf_moments total = gf_moments_combine(&sums[j], plane);
+            const double mean = total.mean, squares = total.squares; /* sum of (x - mean)^2 */
+            const double var = squares / count; /* biased: used to normalise */
+            const double invstd = 1.0 / sqrt(var + s->eps);
+            job->saved_mean[c] = (float)mean;
+            job->saved_invstd[c] = (float)invstd;
+            maps[j] = training_affine(job->gamma[c], job->beta[c], job->saved_mean[c],
+                                      job->saved_invstd[c]);
+            job->running_mean[c] =
+                (float)((1.0 - s->momentum) * job->running_mean[c] + s->momentum * mean);
+            job->running_var[c] = (float)((1.0 - s->momentum) * job->running_var[c] +
+                                          s->momentum * squares / (count - 1.0));
+        }
+        apply_block(job->out, job->in, s, c0, count_c, maps);
     }
 }
 
@@ -230,10 +264,16 @@ static void forward_eval_channels(void *ctx, int thread, int threads) {
     const bn_job *job = ctx;
     int64_t first, last;
     gf_parallel_share(job->s->channels, thread, threads, &first, &last);
-    for (int64_t c = first; c < last; c++) {
-        const double invstd = 1.0 / sqrt((double)job->var[c] + job->s->eps);
-        apply_affine(job->out, job->in, job->s, (int)c,
-                     affine_of(job->gamma[c] * invstd, job->mean[c], job->beta[c]));
+    const int block = block_channels(job->s);
+    for (int64_t c0 = first; c0 < last; c0 += block) {
+        const int count = (int)(last - c0 < block ? last - c0 : block);
+        channel_affine maps[BLOCK_MAX_CHANNELS];
+        for (int j = 0; j < count; j++) {
+            const int64_t c = c0 + j;
+            const double invstd = 1.0 / sqrt((double)job->var[c] + job->s->eps);
+            maps[j] = affine_of(job->gamma[c] * invstd, job->mean[c], job->beta[c]);
+        }
+        apply_block(job->out, job->in, job->s, c0, count, maps);
     }
 }
 
@@ -274,8 +314,8 @@ GF_VECTOR_CLONES static void plane_input_gradient(float *dx, gf_grad_write write
 /* With xhat = (x - mean) * invstd and y = gamma * xhat + beta:
  *   dbeta = sum dy, dgamma = sum dy * xhat,
  *   dx = gamma * invstd / M * (M * dy - dbeta - xhat * dgamma),
- * folded per channel into dx (+)= a * dy + b * x + d. Two passes per channel over dz
- * and x (the sums, then dx); the second finds 16x16 and smaller channels in cache. */
+ * folded per channel into dx (+)= a * dy + b * x + d. Two passes per block over dz and
+ * x (the sums, then dx); the second finds the block in cache. */
 static void backward_channels(void *ctx, int thread, int threads) {
     const bn_job *job = ctx;
     const gf_batchnorm_shape *s = job->s;
@@ -283,41 +323,43 @@ static void backward_channels(void *ctx, int thread, int threads) {
     const double count = (double)s->batch * (double)plane;
     int64_t first, last;
     gf_parallel_share(s->channels, thread, threads, &first, &last);
-    for (int64_t c = first; c < last; c++) {
-        const float *x = job->in + (size_t)c * plane;
-        const float *dy = job->grad_out + (size_t)c * plane;
-        const float mean = job->mean[c];
-        const double invstd = job->invstd[c];
-        const channel_affine m = s->activated ? training_affine(job->gamma[c], job->beta[c],
-                                                                mean, job->invstd[c])
-                                              : (channel_affine){0.0f, 0.0f, 0.0f};
-        double sum_dy = 0.0, sum_dy_centred = 0.0;
-        for (int n = 0; n < s->batch; n++) {
-            /* planes of 8x8 to 16x16 are a few cache lines, far apart, that the
-             * hardware does not fetch ahead: fetching the next but one keeps several in
-             * flight (bench_kernels: their backward -15 to -25%); 32x32 planes it fetches
-             * itself, and there this only competes with its streams */
-            if (plane >= 64 && plane < 1024 && n + 2 < s->batch)
-                for (size_t i = 0; i < plane && i < 256; i += 16) {
-                    const size_t ahead = (size_t)(n + 2) * stride + i;
-                    __builtin_prefetch(dy + ahead);
-                    __builtin_prefetch(x + ahead);
-                }
-            plane_grad_sums(s, m, dy + n * stride, x + n * stride, plane, mean, &sum_dy,
-                            &sum_dy_centred);
+    const int block = block_channels(s);
+    for (int64_t c0 = first; c0 < last; c0 += block) {
+        const int count_c = (int)(last - c0 < block ? last - c0 : block);
+        channel_affine maps[BLOCK_MAX_CHANNELS];
+        double sum_dy[BLOCK_MAX_CHANNELS] = {0}, sum_dy_centred[BLOCK_MAX_CHANNELS] = {0};
+        for (int j = 0; j < count_c; j++) {
+            const int64_t c = c0 + j;
+            maps[j] = s->activated ? training_affine(job->gamma[c], job->beta[c], job->mean[c],
+                                                     job->invstd[c])
+                                   : (channel_affine){0.0f, 0.0f, 0.0f};
         }
-        const double sum_dy_xhat = sum_dy_centred * invstd;
-        job->grad_beta[c] += (float)sum_dy;
-        job->grad_gamma[c] += (float)sum_dy_xhat;
-        if (!job->grad_in) continue;
-        const double k = job->gamma[c] * invstd;
-        const float a = (float)k;
-        const float b = (float)(-k * sum_dy_xhat / count * invstd);
-        const float d = (float)(-k * sum_dy / count + k * sum_dy_xhat / count * invstd * mean);
         for (int n = 0; n < s->batch; n++) {
-            float *dx = job->grad_in + n * stride + (size_t)c * plane;
-            plane_input_gradient(dx, job->write, s, m, a, b, d, dy + n * stride, x + n * stride,
-                                 plane);
+            const size_t at = n * stride + (size_t)c0 * plane;
+            for (int j = 0; j < count_c; j++)
+                plane_grad_sums(s, maps[j], job->grad_out + at + j * plane,
+                                job->in + at + j * plane, plane, job->mean[c0 + j], &sum_dy[j],
+                                &sum_dy_centred[j]);
+        }
+        float a[BLOCK_MAX_CHANNELS], b[BLOCK_MAX_CHANNELS], d[BLOCK_MAX_CHANNELS];
+        for (int j = 0; j < count_c; j++) {
+            const int64_t c = c0 + j;
+            const double invstd = job->invstd[c], mean = job->mean[c];
+            const double sum_dy_xhat = sum_dy_centred[j] * invstd;
+            job->grad_beta[c] += (float)sum_dy[j];
+            job->grad_gamma[c] += (float)sum_dy_xhat;
+            const double k = job->gamma[c] * invstd;
+            a[j] = (float)k;
+            b[j] = (float)(-k * sum_dy_xhat / count * invstd);
+            d[j] = (float)(-k * sum_dy[j] / count + k * sum_dy_xhat / count * invstd * mean);
+        }
+        if (!job->grad_in) continue;
+        for (int n = 0; n < s->batch; n++) {
+            const size_t at = n * stride + (size_t)c0 * plane;
+            for (int j = 0; j < count_c; j++)
+                plane_input_gradient(job->grad_in + at + j * plane, job->write, s, maps[j], a[j],
+                                     b[j], d[j], job->grad_out + at + j * plane,
+                                     job->in + at + j * plane, plane);
         }
     }
 }

@@ -181,7 +181,9 @@ static void given_moments(void) {
     gf_rng_seed(&r, 2029, 8);
     for (int i = 0; i < 12; i++) {
         bn_case c, given;
-        const int batch = 1 + (int)gf_rng_below(&r, 9), channels = 1 + (int)gf_rng_below(&r, 20);
+        /* beyond 64 channels: several of the kernel's channel blocks per thread */
+        const int batch = 1 + (int)gf_rng_below(&r, 9);
+        const int channels = 1 + (int)gf_rng_below(&r, i % 3 ? 20 : 150);
         const int spatial = 2 + (int)gf_rng_below(&r, 300);
         alloc_case(&c, batch, channels, spatial, 7000 + 10 * (uint64_t)i);
         alloc_case(&given, batch, channels, spatial, 7000 + 10 * (uint64_t)i);
@@ -313,8 +315,9 @@ static void place_at_kinks(float *x, const bn_case *c, gf_rng *r, int ch, float 
         }
 }
 
-/* The forward against the formula, and the backward against its plain reference, on
- * random shapes (up to 20 channels, planes up to 4096 values), kinds, write modes and
+/* The forward (training and evaluation) against the formula, and the backward against
+ * its plain reference, on random shapes (up to 150 channels of planes up to 100 values,
+ * 20 of planes up to 4096), kinds, write modes and
  * prefetch ranges, the reference reading the activation's gradient from the forward's
  * output and the kernel recomputing the activation's input: a third of each channel's
  * inputs at the kinks (normalised with the statistics of the inputs before they moved
@@ -326,8 +329,10 @@ static void backward_against_plain(void) {
     const int planes[] = {1, 7, 16, 64, 100, 256, 1024, 4096};
     for (int t = 0; t < 24; t++) {
         bn_case c;
-        const int batch = 1 + (int)gf_rng_below(&r, 6), channels = 1 + (int)gf_rng_below(&r, 20);
+        const int batch = 1 + (int)gf_rng_below(&r, 6);
         const int spatial = planes[gf_rng_below(&r, 8)] + (t % 2 ? 0 : (int)gf_rng_below(&r, 40));
+        /* small planes with many channels: several channel blocks per thread */
+        const int channels = 1 + (int)gf_rng_below(&r, spatial <= 100 ? 150 : 20);
         if (batch * spatial < 2) continue;
         alloc_case(&c, batch, channels, spatial, 9000 + 10 * (uint64_t)t);
         for (size_t i = 0; i < c.n; i++) c.in[i] *= 3.0f; /* reach ReLU6's upper kink too */
@@ -352,6 +357,20 @@ static void backward_against_plain(void) {
             worst_out = fmax(worst_out, fabs(c.out[i] - z) / fmax(1.0, fabs(z)));
         }
         CHECK(worst_out <= 1e-5);
+        for (int ch = 0; ch < channels; ch++) c.run_var[ch] = 0.5f + (float)ch / channels;
+        float *eval_out = malloc(sizeof(float) * c.n);
+        CHECK(gf_batchnorm_forward_eval(eval_out, c.in, c.gamma, c.beta, c.run_mean, c.run_var,
+                                        &c.s) == GF_OK);
+        double worst_eval = 0.0;
+        for (size_t i = 0; i < c.n; i++) {
+            const int ch = (int)((i / (size_t)spatial) % (size_t)channels);
+            const double y = (c.in[i] - c.run_mean[ch]) / sqrt(c.run_var[ch] + (double)c.s.eps) *
+                                 c.gamma[ch] + c.beta[ch];
+            const double z = c.s.activated ? gf_activation_value(c.s.activation, (float)y, c.s.slope) : y;
+            worst_eval = fmax(worst_eval, fabs(eval_out[i] - z) / fmax(1.0, fabs(z)));
+        }
+        free(eval_out);
+        CHECK(worst_eval <= 1e-5);
         const gf_grad_write write = t % 2 ? GF_GRAD_ADD : GF_GRAD_STORE;
         float *fast = gradcheck_random(c.n, 9100 + (uint64_t)t, 1.0f);
         float *plain = gradcheck_copy(fast, c.n);
