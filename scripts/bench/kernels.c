@@ -125,6 +125,9 @@ static timing time_batchnorm_relu(int channels, int size, int repeats) {
     return t;
 }
 
+/* with "only=TEXT", the layers whose label contains TEXT (for profiling one shape) */
+static const char *only_layers = NULL;
+
 static void run_network(const char *name, const layer_shape *layers, int n_layers, int repeats) {
     printf("\n%s, batch %d (ms; min over %d runs)\n", name, BATCH, repeats);
     printf("%-28s %5s %9s %9s %9s %9s\n", "layer", "count", "conv fwd", "conv bwd", "bn+relu f",
@@ -132,6 +135,7 @@ static void run_network(const char *name, const layer_shape *layers, int n_layer
     double total_conv = 0, total_bn = 0;
     for (int i = 0; i < n_layers; i++) {
         const layer_shape *l = &layers[i];
+        if (only_layers && !strstr(l->label, only_layers)) continue;
         /* the first convolution needs no input gradient */
         timing c = time_conv(l, repeats, l->in_channels != 3);
         int out_size = (l->size + 2 * (l->kernel / 2) - l->kernel) / l->stride + 1;
@@ -156,6 +160,7 @@ int main(int argc, char **argv) {
         if (strcmp(argv[i], "im2col") == 0) gf_conv2d_use_parity_planes(false);
         if (strcmp(argv[i], "f2") == 0) gf_conv2d_force_winograd_tile(2);
         if (strcmp(argv[i], "f4") == 0) gf_conv2d_force_winograd_tile(4);
+        if (strncmp(argv[i], "only=", 5) == 0) only_layers = argv[i] + 5;
     }
     printf("threads %d, gemm kernels %s, %s time\n", gf_parallel_threads(), gf_gemm_isa(),
            bench_clock == CLOCK_MONOTONIC ? "wall" : "CPU");

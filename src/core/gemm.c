@@ -22,7 +22,7 @@ typedef void (*nn_kernel_fn)(int k, const float *packed_a, const float *const *b
                              bool prefetch_next);
 typedef void (*pack_panel_fn)(float *panel, const float *const *a_rows, int m_valid, int k);
 typedef void (*nt_kernel_fn)(int k, const float *panel, const float *const *b_rows, float *c,
-                             int ldc, int m_valid, int n_valid, bool accumulate);
+                             int ldc, int m_valid, int n_valid, bool accumulate, bool transposed);
 
 typedef struct kernel_set {
     const char *name;
@@ -91,7 +91,8 @@ enum { MR_MAX = 8, NR_MAX = 32, NT_ROWS_MAX = 32, PAD_K = 64 };
  * pipelines enough independent sums when NV * NJ alone is too few. */
 #define DEFINE_NT_KERNEL(NAME, ATTR, VEC, VL, NV, NJ, U)                                  \
     ATTR static void NAME(int k, const float *panel, const float *const *b_rows, float *c, \
-                          int ldc, int m_valid, int n_valid, bool accumulate) {            \
+                          int ldc, int m_valid, int n_valid, bool accumulate,              \
+                          bool transposed) {                                               \
         const float *br[NJ];                                                              \
         for (int j = 0; j < NJ; j++) br[j] = b_rows[j < n_valid ? j : n_valid - 1];       \
         VEC acc[U][NJ][NV];                                                               \
@@ -116,12 +117,31 @@ enum { MR_MAX = 8, NR_MAX = 32, NT_ROWS_MAX = 32, PAD_K = 64 };
                 memcpy(&a, panel + ((size_t)kk * NV + v) * VL, sizeof a);                 \
                 for (int j = 0; j < NJ; j++) acc[0][j][v] += br[j][kk] * a;               \
             }                                                                             \
+        for (int j = 0; j < NJ; j++)                                                      \
+            for (int v = 0; v < NV; v++)                                                  \
+                for (int u = 1; u < U; u++) acc[0][j][v] += acc[u][j][v];                 \
+        if (transposed) { /* column j of the tile is row j of C^T: whole vectors */       \
+            for (int j = 0; j < n_valid; j++)                                             \
+                for (int v = 0; v < NV && v * VL < m_valid; v++) {                        \
+                    float *out = c + (size_t)j * ldc + v * VL;                            \
+                    if (m_valid - v * VL >= VL) {                                         \
+                        if (accumulate) {                                                 \
+                            VEC old;                                                      \
+                            memcpy(&old, out, sizeof old);                                \
+                            acc[0][j][v] += old;                                          \
+                        }                                                                 \
+                        memcpy(out, &acc[0][j][v], sizeof acc[0][j][v]);                  \
+                    } else {                                                              \
+                        for (int l = 0; l < m_valid - v * VL; l++)                        \
+                            out[l] = acc[0][j][v][l] + (accumulate ? out[l] : 0.0f);      \
+                    }                                                                     \
+                }                                                                         \
+            return;                                                                       \
+        }                                                                                 \
         float tile[NJ][NV * VL];                                                          \
         for (int j = 0; j < NJ; j++)                                                      \
-            for (int v = 0; v < NV; v++) {                                                \
-                for (int u = 1; u < U; u++) acc[0][j][v] += acc[u][j][v];                 \
+            for (int v = 0; v < NV; v++)                                                  \
                 memcpy(&tile[j][v * VL], &acc[0][j][v], sizeof acc[0][j][v]);             \
-            }                                                                             \
         for (int i = 0; i < m_valid; i++)                                                 \
             for (int j = 0; j < n_valid; j++) {                                           \
                 float *out = c + (size_t)i * ldc + j;                                     \
@@ -359,16 +379,29 @@ size_t gf_gemm_nn_columns(size_t n) {
 
 size_t gf_gemm_nt_scratch_floats(int k) { return (size_t)NT_ROWS_MAX * (size_t)k; }
 
-void gf_gemm_nt(float *c, int ldc, const float *const *a_rows, const float *const *b_rows, int m,
-                int n, int k, bool accumulate, float *scratch) {
+static void gemm_nt(float *c, int ldc, const float *const *a_rows, const float *const *b_rows,
+                    int m, int n, int k, bool accumulate, float *scratch, bool transposed) {
     const kernel_set *ks = kernels();
     const int wide_rows = 2 * ks->nt_lanes;
     for (int i = 0; i < m; i += wide_rows) {
         const int m_valid = m - i < wide_rows ? m - i : wide_rows;
         const int wide = m_valid > ks->nt_lanes;
         ks->pack[wide](scratch, a_rows + i, m_valid, k);
-        for (int j = 0; j < n; j += ks->nt_cols)
-            ks->nt[wide](k, scratch, b_rows + j, c + (size_t)i * ldc + j, ldc, m_valid,
-                         n - j < ks->nt_cols ? n - j : ks->nt_cols, accumulate);
+        for (int j = 0; j < n; j += ks->nt_cols) {
+            float *tile = transposed ? c + (size_t)j * ldc + i : c + (size_t)i * ldc + j;
+            ks->nt[wide](k, scratch, b_rows + j, tile, ldc, m_valid,
+                         n - j < ks->nt_cols ? n - j : ks->nt_cols, accumulate, transposed);
+        }
     }
+}
+
+void gf_gemm_nt(float *c, int ldc, const float *const *a_rows, const float *const *b_rows, int m,
+                int n, int k, bool accumulate, float *scratch) {
+    gemm_nt(c, ldc, a_rows, b_rows, m, n, k, accumulate, scratch, false);
+}
+
+void gf_gemm_nt_transposed(float *c_t, int ldc, const float *const *a_rows,
+                           const float *const *b_rows, int m, int n, int k, bool accumulate,
+                           float *scratch) {
+    gemm_nt(c_t, ldc, a_rows, b_rows, m, n, k, accumulate, scratch, true);
 }

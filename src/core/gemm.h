@@ -43,10 +43,19 @@ void gf_gemm_nn(float *c, int ldc, const float *packed_a, const float *const *b_
  * is in use (the narrower sets' blocks divide these), so that what was sized from
  * it stays valid across gf_gemm_use. */
 size_t gf_gemm_nn_columns(size_t n);
-/* Floats of scratch gf_gemm_nt needs for a given K (any kernel set). */
+/* Floats of scratch gf_gemm_nt and gf_gemm_nt_transposed need for a given K (any
+ * kernel set). */
 size_t gf_gemm_nt_scratch_floats(int k);
 /* C[M,N] (+)= A B^T with A[i][k] = a_rows[i][k], B^T[k][j] = b_rows[j][k]. */
 void gf_gemm_nt(float *c, int ldc, const float *const *a_rows, const float *const *b_rows, int m,
                 int n, int k, bool accumulate, float *scratch);
+/* The same product stored transposed: C^T[N,M] (+)= B A^T, c_t[j][i] = sum over k of
+ * a_rows[i][k] b_rows[j][k], each element summed in the same order as gf_gemm_nt's.
+ * The kernel's vectors run along i, so each goes to C^T whole, where gf_gemm_nt stores
+ * element by element: for short K (Winograd's weight gradient, a few dozen tiles per
+ * product) those stores cost about as much as the products. */
+void gf_gemm_nt_transposed(float *c_t, int ldc, const float *const *a_rows,
+                           const float *const *b_rows, int m, int n, int k, bool accumulate,
+                           float *scratch);
 
 #endif

@@ -139,7 +139,7 @@ size_t gf_conv2d_winograd_shared_floats(const gf_conv2d_shape *s) {
 enum { UP, DOWN, LEFT, RIGHT, MASKS };
 
 /* [V: xi x in x ld][products (M or dV): xi x max(in, out) x ld][dM: xi x out x ld]
- * [dU: xi x out x in][gf_gemm_nt scratch][m^2 phase planes][the lane masks][a block of rows] */
+ * [dU: xi x in x out][gf_gemm_nt scratch][m^2 phase planes][the lane masks][a block of rows] */
 typedef struct buffers {
     float *v, *products, *dm, *du, *nt;
     float *phase[MAX_PHASES]; /* [row phase * m + column phase], m^2 of them */
@@ -834,13 +834,16 @@ void gf_conv2d_winograd_forward(const gf_conv2d_images *a, int tile, float *out,
     }
 }
 
-/* grad_weight[p] += G^T dU[.][p] G for each (out, in) pair p, in double; inlined with
- * a constant alpha, so that its loops unroll. The pairs go a block at a time, each
- * matrix dU[xi] read along a run of the block's pairs: read pair by pair, the 36
- * matrices (each 16 KiB for 64 channels each way) were 36 streams missing the cache. */
+/* grad_weight[out][in] += G^T dU[.][in][out] G for each channel pair, in double;
+ * inlined with a constant alpha, so that its loops unroll. dU is stored [xi][in][out]
+ * (gf_gemm_nt_transposed). The pairs go a block at a time, each matrix dU[xi] read
+ * along a run of the block's pairs: read pair by pair, the 36 matrices (each 16 KiB for
+ * 64 channels each way) were 36 streams missing the cache. */
 enum { FOLD_BLOCK = 32 };
 static inline __attribute__((always_inline)) void add_weight_gradient(
-    float *grad_weight, const float *du_all, size_t matrix, const double G[][3], int alpha) {
+    float *grad_weight, const float *du_all, int cin, int cout, const double G[][3],
+    int alpha) {
+    const size_t matrix = (size_t)cin * (size_t)cout;
     for (size_t p0 = 0; p0 < matrix; p0 += FOLD_BLOCK) {
         const size_t count = matrix - p0 < FOLD_BLOCK ? matrix - p0 : FOLD_BLOCK;
         float block[MAX_XI][FOLD_BLOCK];
@@ -853,7 +856,8 @@ static inline __attribute__((always_inline)) void add_weight_gradient(
                     t[r][q] = 0.0;
                     for (int k = 0; k < alpha; k++) t[r][q] += G[k][r] * block[k * alpha + q][j];
                 }
-            float *dw = grad_weight + (p0 + j) * 9;
+            const size_t in = (p0 + j) / (size_t)cout, out = (p0 + j) % (size_t)cout;
+            float *dw = grad_weight + (out * (size_t)cin + in) * 9;
             for (int r = 0; r < 3; r++)
                 for (int q = 0; q < 3; q++) {
                     double sum = 0.0;
@@ -894,9 +898,9 @@ void gf_conv2d_winograd_backward(const gf_conv2d_images *a, int tile, float *gra
         for (int xi = 0; xi < g.xi; xi++) {
             gf_gemm_rows(dm_rows, b.dm + (size_t)xi * xi_stride(cout, &g), g.ld, cout);
             gf_gemm_rows(v_rows, b.v + (size_t)xi * xi_stride(cin, &g), g.ld, cin);
-            /* dU[xi][out, in] += dM[xi][out, tiles] V[xi][in, tiles]^T */
-            gf_gemm_nt(b.du + (size_t)xi * matrix, cin, dm_rows, v_rows, cout, cin, columns, true,
-                       b.nt);
+            /* dU[xi][in, out] += (dM[xi][out, tiles] V[xi][in, tiles]^T)^T */
+            gf_gemm_nt_transposed(b.du + (size_t)xi * matrix, cout, dm_rows, v_rows, cout, cin,
+                                  columns, true, b.nt);
             if (!grad_in) continue;
             /* dV[xi][in, tiles] = U[xi]^T dM[xi] */
             gf_gemm_nn(b.products + (size_t)xi * xi_stride(cin, &g), (int)g.ld,
@@ -919,7 +923,7 @@ void gf_conv2d_winograd_backward(const gf_conv2d_images *a, int tile, float *gra
     }
     /* dg = G^T dU G, per (out, in) pair, in double */
     if (tile == 2)
-        add_weight_gradient(grad_weight, b.du, matrix, G2, 4);
+        add_weight_gradient(grad_weight, b.du, cin, cout, G2, 4);
     else
-        add_weight_gradient(grad_weight, b.du, matrix, G4, 6);
+        add_weight_gradient(grad_weight, b.du, cin, cout, G4, 6);
 }

@@ -2,7 +2,7 @@
  * triple loop in double: odd sizes (partial tiles in M, N and K), transposed packing,
  * leading dimensions larger than the width, overwrite and accumulate, and rows given
  * as a table of overlapping views (random offsets into one buffer, as a convolution's
- * shifted views of a padded image). */
+ * shifted views of a padded image); nt's product stored plain and transposed. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,25 +57,32 @@ static double worst_nn(int m, int n, int k, bool transposed, bool accumulate, bo
     return worst;
 }
 
-static double worst_nt(int m, int n, int k, bool accumulate, bool overlapping, gf_rng *r) {
-    int ldc = n + 2;
+/* C = A B^T (+ C0) with A and B from row tables; `transposed`: C^T stored, [n][ldc] */
+static double worst_nt(int m, int n, int k, bool accumulate, bool overlapping, bool transposed,
+                       gf_rng *r) {
+    const int rows = transposed ? n : m, width = transposed ? m : n, ldc = width + 2;
     float *a_storage, *b_storage;
     const float **a = row_table(m, k, k + 1, overlapping, &a_storage, r);
     const float **b = row_table(n, k, k + 3, overlapping, &b_storage, r);
-    float *c = random_floats((size_t)m * ldc, r), *c0 = malloc(sizeof(float) * m * ldc);
-    memcpy(c0, c, sizeof(float) * m * ldc);
+    float *c = random_floats((size_t)rows * ldc, r), *c0 = malloc(sizeof(float) * rows * ldc);
+    memcpy(c0, c, sizeof(float) * rows * ldc);
     float *scratch = malloc(sizeof(float) * gf_gemm_nt_scratch_floats(k));
-    gf_gemm_nt(c, ldc, a, b, m, n, k, accumulate, scratch);
+    if (transposed)
+        gf_gemm_nt_transposed(c, ldc, a, b, m, n, k, accumulate, scratch);
+    else
+        gf_gemm_nt(c, ldc, a, b, m, n, k, accumulate, scratch);
     free(scratch);
     double worst = 0;
-    for (int i = 0; i < m; i++) {
+    for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++) {
-            double s = accumulate ? c0[i * ldc + j] : 0.0;
+            const size_t at = transposed ? (size_t)j * ldc + i : (size_t)i * ldc + j;
+            double s = accumulate ? c0[at] : 0.0;
             for (int t = 0; t < k; t++) s += (double)a[i][t] * b[j][t];
-            worst = fmax(worst, fabs(c[i * ldc + j] - s) / fmax(1.0, fabs(s)));
+            worst = fmax(worst, fabs(c[at] - s) / fmax(1.0, fabs(s)));
         }
-        for (int j = n; j < ldc; j++) worst = fmax(worst, c[i * ldc + j] != c0[i * ldc + j]);
-    }
+    /* the padding columns between the width and ldc stay untouched */
+    for (int i = 0; i < rows; i++)
+        for (int j = width; j < ldc; j++) worst = fmax(worst, c[i * ldc + j] != c0[i * ldc + j]);
     free(a); free(b); free(a_storage); free(b_storage); free(c); free(c0);
     return worst;
 }
@@ -102,8 +109,8 @@ int main(void) {
                 if (e > 1e-5) fprintf(stderr, "%s nn %dx%dx%d variant %d: %g\n", sets[s], m, n, k, variant, e);
                 CHECK(e <= 1e-5);
             }
-            for (int variant = 0; variant < 4; variant++) {
-                double e = worst_nt(m, n, k, variant & 1, variant & 2, &r);
+            for (int variant = 0; variant < 8; variant++) {
+                double e = worst_nt(m, n, k, variant & 1, variant & 2, variant & 4, &r);
                 if (e > 1e-5)
                     fprintf(stderr, "%s nt %dx%dx%d variant %d: %g\n", sets[s], m, n, k, variant, e);
                 CHECK(e <= 1e-5);
@@ -117,6 +124,16 @@ int main(void) {
             for (int variant = 0; variant < 8; variant++) {
                 double e = worst_nn(m, n, k, variant & 1, variant & 2, variant & 4, &r);
                 if (e > 1e-5) fprintf(stderr, "%s nn %dx%dx%d variant %d: %g\n", sets[s], m, n, k, variant, e);
+                CHECK(e <= 1e-5);
+            }
+        }
+        /* random weight-gradient shapes: channels each way, a short K of tiles */
+        for (int shape = 0; shape < 6; shape++) {
+            int m = 1 + (int)gf_rng_below(&r, 96), n = 1 + (int)gf_rng_below(&r, 96);
+            int k = 1 + (int)gf_rng_below(&r, 120);
+            for (int variant = 0; variant < 8; variant++) {
+                double e = worst_nt(m, n, k, variant & 1, variant & 2, variant & 4, &r);
+                if (e > 1e-5) fprintf(stderr, "%s nt %dx%dx%d variant %d: %g\n", sets[s], m, n, k, variant, e);
                 CHECK(e <= 1e-5);
             }
         }
