@@ -6,7 +6,8 @@
  * FLOPs per image counted as direct convolution and linear products, the effective
  * GFLOP/s, the peak resident memory, and the least process CPU time of a step
  * (cpu_step_ms: with GRAFT_THREADS=1, a figure other processes on the machine barely
- * move).
+ * move), and the thread-milliseconds per step that threads spent waiting at the ends of
+ * the pool's jobs for the last one (idle_step_ms, gf_parallel_idle_nanoseconds).
  *
  *   bench_train_step resnet20|resnet56|mobilenetv2 [batch 128] [warmup 2] [steps 10] [train|eval]
  *       [CxHxW 3x32x32] [rule|f2|f4|grid]
@@ -134,8 +135,9 @@ int main(int argc, char **argv) {
     float loss = 0.0f;
     const float *logits;
     int status = GF_OK;
-    double least_cpu = 0.0;
+    double least_cpu = 0.0, idle_seconds = 0.0;
     for (int i = 0; i < warmup + steps && status == GF_OK; i++) {
+        const int64_t idle_start = gf_parallel_idle_nanoseconds();
         double start = clock_seconds(CLOCK_MONOTONIC);
         double cpu_start = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
         status = training ? train_step(net, input, labels, batch, grad_logits, &loss)
@@ -144,6 +146,7 @@ int main(int argc, char **argv) {
         if (i >= warmup) {
             step_seconds[i - warmup] = clock_seconds(CLOCK_MONOTONIC) - start;
             if (i == warmup || cpu < least_cpu) least_cpu = cpu;
+            idle_seconds += (gf_parallel_idle_nanoseconds() - idle_start) / 1e9;
         }
     }
     if (status != GF_OK) {
@@ -160,11 +163,12 @@ int main(int argc, char **argv) {
         getrusage(RUSAGE_SELF, &usage);
         printf("model=%s mode=%s shape=%s batch=%d steps=%d threads=%d images_per_s=%.1f "
                "median_images_per_s=%.1f step_ms=%.1f mflop_per_image=%.1f gflop_per_s=%.1f "
-               "max_rss_mb=%.1f arena_mb=%.1f params=%zu loss=%.4f cpu_step_ms=%.1f\n",
+               "max_rss_mb=%.1f arena_mb=%.1f params=%zu loss=%.4f cpu_step_ms=%.1f "
+               "idle_step_ms=%.1f\n",
                model, mode, shape, batch, steps, gf_parallel_threads(), images_per_s, batch / median,
                1e3 * total / steps, flops / 1e6, flops * images_per_s / 1e9,
                usage.ru_maxrss / 1024.0, gf_net_arena_bytes(net) / 1048576.0,
-               gf_net_param_count(net), loss, 1e3 * least_cpu);
+               gf_net_param_count(net), loss, 1e3 * least_cpu, 1e3 * idle_seconds / steps);
     }
     gf_free(input);
     gf_free(grad_logits);

@@ -29,6 +29,8 @@ typedef struct pool {
     atomic_int running;              /* workers still inside the current job */
     gf_parallel_fn fn;
     void *ctx;
+    int64_t finished[GF_MAX_THREADS]; /* when each thread ended its part of the job */
+    int64_t idle_nanoseconds;         /* the threads' waits for the last one, summed */
 } pool;
 
 static pool the_pool = {.busy = PTHREAD_MUTEX_INITIALIZER,
@@ -85,6 +87,7 @@ static void *worker_main(void *arg) {
         }
         seen = atomic_load_explicit(&the_pool.generation, memory_order_acquire);
         the_pool.fn(the_pool.ctx, index, the_pool.threads);
+        the_pool.finished[index] = monotonic_nanoseconds(); /* published by the release below */
         if (atomic_fetch_sub_explicit(&the_pool.running, 1, memory_order_acq_rel) == 1) {
             /* the caller may be asleep; a signal nobody waits for costs little */
             pthread_mutex_lock(&the_pool.lock);
@@ -148,17 +151,52 @@ void gf_parallel_run(gf_parallel_fn fn, void *ctx) {
     inside_job = true;
     fn(ctx, 0, threads);
     inside_job = false;
+    the_pool.finished[0] = monotonic_nanoseconds();
 
     if (!watch_until(workers_finished, NULL)) {
         pthread_mutex_lock(&the_pool.lock);
         while (!workers_finished(NULL)) pthread_cond_wait(&the_pool.job_done, &the_pool.lock);
         pthread_mutex_unlock(&the_pool.lock);
     }
+    int64_t last = 0;
+    for (int t = 0; t < threads; t++)
+        if (the_pool.finished[t] > last) last = the_pool.finished[t];
+    for (int t = 0; t < threads; t++) the_pool.idle_nanoseconds += last - the_pool.finished[t];
     pthread_mutex_unlock(&the_pool.busy);
+}
+
+int64_t gf_parallel_idle_nanoseconds(void) {
+    pthread_mutex_lock(&the_pool.busy);
+    const int64_t idle = the_pool.idle_nanoseconds;
+    pthread_mutex_unlock(&the_pool.busy);
+    return idle;
 }
 
 void gf_parallel_share(int64_t count, int thread, int threads, int64_t *begin, int64_t *end) {
     int64_t base = count / threads, extra = count % threads;
     *begin = thread * base + (thread < extra ? thread : extra);
     *end = *begin + base + (thread < extra ? 1 : 0);
+}
+
+void gf_parallel_queue_init(gf_parallel_queue *q, int64_t count, int64_t block) {
+    atomic_init(&q->next, 0);
+    q->count = count;
+    q->block = block < 1 ? 1 : block;
+}
+
+int64_t gf_parallel_block(int64_t count, int64_t multiple) {
+    const int64_t parts = 8 * (int64_t)gf_parallel_threads();
+    const int64_t target = (count + parts - 1) / parts;
+    if (multiple < 1) multiple = 1;
+    const int64_t block = (target + multiple - 1) / multiple * multiple;
+    return block < 1 ? 1 : block;
+}
+
+bool gf_parallel_queue_take(gf_parallel_queue *q, int64_t *begin, int64_t *end) {
+    /* relaxed: the items' data is published by gf_parallel_run's start and join */
+    const int64_t first = atomic_fetch_add_explicit(&q->next, q->block, memory_order_relaxed);
+    if (first >= q->count) return false;
+    *begin = first;
+    *end = q->count - first < q->block ? q->count : first + q->block;
+    return true;
 }

@@ -1,5 +1,5 @@
 /* A small pool of worker threads for the layer kernels, which split their work by
- * (thread index, thread count), as ggml does. The calling thread is thread 0; the
+ * (thread index, thread count), as ggml does, or take blocks of it from a queue. The calling thread is thread 0; the
  * pool holds threads - 1 workers that wait between jobs (watching for the next one
  * for up to a millisecond, then asleep).
  *
@@ -10,6 +10,8 @@
 #ifndef GRAFT_CORE_PARALLEL_H
 #define GRAFT_CORE_PARALLEL_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define GF_MAX_THREADS 64
@@ -20,7 +22,27 @@ typedef void (*gf_parallel_fn)(void *ctx, int thread, int threads);
 int gf_parallel_threads(void);
 /* Runs fn(ctx, t, n) for t = 0 .. n-1 on n threads and returns when all are done. */
 void gf_parallel_run(gf_parallel_fn fn, void *ctx);
+/* Thread-nanoseconds spent, since the start, by the threads of the pool's jobs waiting
+ * at a job's end for the last of them to finish (the cost of unequal shares: on two
+ * threads, the time by which the slower one ends after the faster). */
+int64_t gf_parallel_idle_nanoseconds(void);
 /* The share [*begin, *end) of `count` items that thread `thread` of `threads` takes. */
 void gf_parallel_share(int64_t count, int thread, int threads, int64_t *begin, int64_t *end);
+
+/* Items 0 .. count - 1 handed out in order, `block` at a time, to whichever thread
+ * asks next: for work whose results do not depend on which thread computes which
+ * item, so that a thread on a slower CPU (a virtual machine's CPUs are often unequal
+ * for seconds at a time) takes fewer blocks instead of keeping the others waiting. */
+typedef struct gf_parallel_queue {
+    _Atomic int64_t next;
+    int64_t count, block;
+} gf_parallel_queue;
+
+void gf_parallel_queue_init(gf_parallel_queue *q, int64_t count, int64_t block);
+/* A block for a queue of `count` items: about an eighth of a thread's share, rounded up
+ * to a multiple of `multiple` (whole cache lines of floats, a kernel's whole chunks). */
+int64_t gf_parallel_block(int64_t count, int64_t multiple);
+/* The next block [*begin, *end) (the last may be shorter); false when none is left. */
+bool gf_parallel_queue_take(gf_parallel_queue *q, int64_t *begin, int64_t *end);
 
 #endif

@@ -31,15 +31,13 @@ typedef struct activation_job {
     gf_activation_kind kind;
     float slope;
     gf_grad_write write;
+    gf_parallel_queue queue; /* the elements, in blocks, to whichever thread is free */
 } activation_job;
 
 /* one loop per kind, each with constants the compiler can vectorise */
 #define FORWARD_LOOP(KIND) for (size_t i = 0; i < n; i++) out[i] = gf_activation_value(KIND, in[i], slope)
 
-static void forward_range(void *ctx, int thread, int threads) {
-    const activation_job *job = ctx;
-    int64_t begin, end;
-    gf_parallel_share((int64_t)job->n, thread, threads, &begin, &end);
+static void forward_elements(const activation_job *job, int64_t begin, int64_t end) {
     const float *in = job->in + begin;
     float *out = job->out + begin;
     const size_t n = (size_t)(end - begin);
@@ -51,15 +49,19 @@ static void forward_range(void *ctx, int thread, int threads) {
     }
 }
 
+static void forward_range(void *ctx, int thread, int threads) {
+    activation_job *job = ctx;
+    (void)thread, (void)threads;
+    int64_t begin, end;
+    while (gf_parallel_queue_take(&job->queue, &begin, &end)) forward_elements(job, begin, end);
+}
+
 /* One loop per kind and write mode, each with constants the compiler can vectorise.
  * grad_in must not alias grad_out. */
 #define BACKWARD_LOOP(KIND, OP)                                                           \
     for (size_t i = 0; i < n; i++) grad_in[i] OP gf_activation_gradient(KIND, in[i], grad_out[i], slope)
 
-static void backward_range(void *ctx, int thread, int threads) {
-    const activation_job *job = ctx;
-    int64_t begin, end;
-    gf_parallel_share((int64_t)job->n, thread, threads, &begin, &end);
+static void backward_elements(const activation_job *job, int64_t begin, int64_t end) {
     const float *in = job->in + begin, *grad_out = job->grad_out + begin;
     float *grad_in = job->out + begin;
     const size_t n = (size_t)(end - begin);
@@ -78,7 +80,15 @@ static void backward_range(void *ctx, int thread, int threads) {
     }
 }
 
+static void backward_range(void *ctx, int thread, int threads) {
+    activation_job *job = ctx;
+    (void)thread, (void)threads;
+    int64_t begin, end;
+    while (gf_parallel_queue_take(&job->queue, &begin, &end)) backward_elements(job, begin, end);
+}
+
 static void run(gf_parallel_fn fn, activation_job *job) {
+    gf_parallel_queue_init(&job->queue, (int64_t)job->n, gf_parallel_block((int64_t)job->n, 16));
     if (job->n < PARALLEL_MIN_ELEMENTS)
         fn(job, 0, 1);
     else

@@ -148,6 +148,7 @@ typedef struct bn_job {
     const float *in, *gamma, *beta, *grad_out, *mean, *invstd, *var;
     const gf_moments *plane_moments; /* [batch][channels], or NULL: computed here */
     gf_grad_write write;
+    gf_parallel_queue blocks; /* the channels, a block at a time, to whichever thread is free */
 } bn_job;
 
 /* y = affine_value(x) over one channel of every image, through the fused
@@ -179,7 +180,20 @@ enum { BLOCK_MAX_CHANNELS = 64, BLOCK_BYTES = 1 << 20 };
 static int block_channels(const gf_batchnorm_shape *s) {
     const size_t per_channel = (size_t)s->batch * (size_t)s->spatial * 2 * sizeof(float);
     const size_t fit = BLOCK_BYTES / per_channel;
-    return fit < 1 ? 1 : fit > BLOCK_MAX_CHANNELS ? BLOCK_MAX_CHANNELS : (int)fit;
+    int block = fit < 1 ? 1 : fit > BLOCK_MAX_CHANNELS ? BLOCK_MAX_CHANNELS : (int)fit;
+    /* at least 4 blocks per thread where the channels allow, so that a thread that runs
+     * ahead takes over blocks of one that falls behind */
+    const int parts = 4 * gf_parallel_threads();
+    const int share = (s->channels + parts - 1) / parts;
+    return block < share ? block : share;
+}
+
+/* Runs job_fn with the channels queued in blocks. Each channel's results depend on its
+ * own planes alone, added in image order, so the bits are the same whichever thread
+ * takes which block. */
+static void run_blocks(gf_parallel_fn job_fn, bn_job *job) {
+    gf_parallel_queue_init(&job->blocks, job->s->channels, block_channels(job->s));
+    gf_parallel_run(job_fn, job);
 }
 
 /* out = the affine maps m[0 .. count) of channels c0 .. c0 + count, image by image */
@@ -194,15 +208,14 @@ static void apply_block(float *out, const float *in, const gf_batchnorm_shape *s
 }
 
 static void forward_train_channels(void *ctx, int thread, int threads) {
-    const bn_job *job = ctx;
+    bn_job *job = ctx;
+    (void)thread, (void)threads;
     const gf_batchnorm_shape *s = job->s;
     const size_t plane = (size_t)s->spatial, stride = (size_t)s->channels * plane;
     const double count = (double)s->batch * (double)plane;
-    int64_t first, last;
-    gf_parallel_share(s->channels, thread, threads, &first, &last);
-    const int block = block_channels(s);
-    for (int64_t c0 = first; c0 < last; c0 += block) {
-        const int count_c = (int)(last - c0 < block ? last - c0 : block);
+    int64_t c0, last;
+    while (gf_parallel_queue_take(&job->blocks, &c0, &last)) {
+        const int count_c = (int)(last - c0);
         /* the planes' moments combined in image order, whoever computed them */
         gf_moments_sum sums[BLOCK_MAX_CHANNELS] = {0};
         for (int n = 0; n < s->batch; n++) {
@@ -248,7 +261,7 @@ int gf_batchnorm_forward_train_moments(float *out, float *saved_mean, float *sav
     bn_job job = {.s = s, .out = out, .saved_mean = saved_mean, .saved_invstd = saved_invstd,
                   .running_mean = running_mean, .running_var = running_var, .in = in,
                   .gamma = gamma, .beta = beta, .plane_moments = plane_moments};
-    gf_parallel_run(forward_train_channels, &job);
+    run_blocks(forward_train_channels, &job);
     return GF_OK;
 }
 
@@ -261,12 +274,11 @@ int gf_batchnorm_forward_train(float *out, float *saved_mean, float *saved_invst
 }
 
 static void forward_eval_channels(void *ctx, int thread, int threads) {
-    const bn_job *job = ctx;
-    int64_t first, last;
-    gf_parallel_share(job->s->channels, thread, threads, &first, &last);
-    const int block = block_channels(job->s);
-    for (int64_t c0 = first; c0 < last; c0 += block) {
-        const int count = (int)(last - c0 < block ? last - c0 : block);
+    bn_job *job = ctx;
+    (void)thread, (void)threads;
+    int64_t c0, last;
+    while (gf_parallel_queue_take(&job->blocks, &c0, &last)) {
+        const int count = (int)(last - c0);
         channel_affine maps[BLOCK_MAX_CHANNELS];
         for (int j = 0; j < count; j++) {
             const int64_t c = c0 + j;
@@ -283,7 +295,7 @@ int gf_batchnorm_forward_eval(float *out, const float *in, const float *gamma,
     if (check_shape(s, "batchnorm forward (eval)") != GF_OK) return GF_ERR;
     bn_job job = {.s = s, .out = out, .in = in, .gamma = gamma, .beta = beta,
                   .mean = running_mean, .var = running_var};
-    gf_parallel_run(forward_eval_channels, &job);
+    run_blocks(forward_eval_channels, &job);
     return GF_OK;
 }
 
@@ -317,15 +329,14 @@ GF_VECTOR_CLONES static void plane_input_gradient(float *dx, gf_grad_write write
  * folded per channel into dx (+)= a * dy + b * x + d. Two passes per block over dz and
  * x (the sums, then dx); the second finds the block in cache. */
 static void backward_channels(void *ctx, int thread, int threads) {
-    const bn_job *job = ctx;
+    bn_job *job = ctx;
+    (void)thread, (void)threads;
     const gf_batchnorm_shape *s = job->s;
     const size_t plane = (size_t)s->spatial, stride = (size_t)s->channels * plane;
     const double count = (double)s->batch * (double)plane;
-    int64_t first, last;
-    gf_parallel_share(s->channels, thread, threads, &first, &last);
-    const int block = block_channels(s);
-    for (int64_t c0 = first; c0 < last; c0 += block) {
-        const int count_c = (int)(last - c0 < block ? last - c0 : block);
+    int64_t c0, last;
+    while (gf_parallel_queue_take(&job->blocks, &c0, &last)) {
+        const int count_c = (int)(last - c0);
         channel_affine maps[BLOCK_MAX_CHANNELS];
         double sum_dy[BLOCK_MAX_CHANNELS] = {0}, sum_dy_centred[BLOCK_MAX_CHANNELS] = {0};
         for (int j = 0; j < count_c; j++) {
@@ -375,7 +386,7 @@ int gf_batchnorm_backward(float *grad_in, float *grad_gamma, float *grad_beta,
     bn_job job = {.s = s, .grad_in = grad_in, .grad_gamma = grad_gamma, .grad_beta = grad_beta,
                   .grad_out = grad_out, .in = in, .mean = saved_mean, .invstd = saved_invstd,
                   .gamma = gamma, .beta = beta, .write = write};
-    gf_parallel_run(backward_channels, &job);
+    run_blocks(backward_channels, &job);
     return GF_OK;
 }
 

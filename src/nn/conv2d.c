@@ -8,9 +8,10 @@
  * of the input's parity planes (nn/conv2d_parity.h); and the depthwise case (groups == in == out channels) has its
  * own direct kernel (nn/conv2d_depthwise.h), since its matrices would have a single row.
  *
- * The batch is split over the threads of core/parallel.h; each thread has its own
- * patch matrix and its own copy of the weight (and bias) gradient, which are summed
- * after the join. The products are core/gemm.h's kernels (see there why not BLAS).
+ * The batch is split over the threads of core/parallel.h, in the forward as blocks
+ * handed to whichever thread is free, in the backward as fixed shares; each thread has
+ * its own patch matrix and its own copy of the weight (and bias) gradient, which are
+ * summed after the join. The products are core/gemm.h's kernels (see there why not BLAS).
  *
  * Workspace layout: [shared packed weights][thread 0 scratch][thread 1 scratch]...,
  * each thread's scratch being [patch matrix, padded grids or transformed tiles][gathered outputs]
@@ -333,6 +334,7 @@ typedef struct conv_job {
     int threads_used;
     gf_moments *moments; /* forward: the output planes' moments [batch][out_channels], or NULL */
     const gf_conv2d_activation *activation; /* forward: on the outputs, NULL if none */
+    gf_parallel_queue images; /* forward: the batch, handed out in blocks */
 } conv_job;
 
 typedef struct thread_buffers {
@@ -500,12 +502,26 @@ static void forward_range(const conv_job *job, const thread_buffers *buf, int64_
     }
 }
 
+/* Images per block of the forward's queue: whole chunks of the path's, about an eighth
+ * of a thread's share, so that a thread that runs ahead takes over blocks of one that
+ * falls behind. Each output depends on its image alone, so the bits are the same
+ * whoever computes it. */
+static int64_t forward_block(const gf_conv2d_shape *s) {
+    const int64_t chunk = is_depthwise(s)     ? 1
+                          : uses_winograd(s) ? gf_conv2d_winograd_chunk(s, winograd_tile(s))
+                          : uses_parity(s)   ? gf_conv2d_parity_chunk(s)
+                          : uses_grid(s)     ? chunk_images(s)
+                                             : forward_chunk_images(s);
+    return gf_parallel_block(s->batch, chunk);
+}
+
 static void forward_images(void *ctx, int thread, int threads) {
-    const conv_job *job = ctx;
+    conv_job *job = ctx;
+    (void)threads;
     const thread_buffers buf = buffers_of(job, thread);
     int64_t first, last;
-    gf_parallel_share(job->s->batch, thread, threads, &first, &last);
-    forward_range(job, &buf, first, last);
+    while (gf_parallel_queue_take(&job->images, &first, &last))
+        forward_range(job, &buf, first, last);
 }
 
 static int forward(float *out, gf_moments *moments, const float *in, const float *weight,
@@ -525,6 +541,7 @@ static int forward(float *out, gf_moments *moments, const float *in, const float
             gf_gemm_pack_a(workspace + (size_t)g * gf_gemm_packed_a_floats(cout_g, rows),
                            weight + (size_t)g * cout_g * rows, rows, false, cout_g, rows);
     }
+    gf_parallel_queue_init(&job.images, s->batch, forward_block(s));
     gf_parallel_run(forward_images, &job);
     return GF_OK;
 }

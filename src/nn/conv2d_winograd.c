@@ -232,6 +232,7 @@ typedef struct pack_job {
     const gf_conv2d_shape *s;
     int tile;
     bool transposed;
+    gf_parallel_queue rows; /* U's alpha rows, one at a time */
 } pack_job;
 
 /* Rows a0 .. a1 - 1 of U = G g G^T (xi = a alpha + b) for every (out, in) pair p, in
@@ -255,28 +256,30 @@ static inline __attribute__((always_inline)) void transform_weights(
     }
 }
 
-/* Thread t of n transforms and packs its share of U's alpha rows: no value is
- * computed twice and no thread waits for another. */
+/* The threads transform and pack U's alpha rows, one row at a time to whichever is
+ * free: no value is computed twice. */
 static void pack_rows(void *ctx, int thread, int threads) {
-    const pack_job *job = ctx;
+    pack_job *job = ctx;
+    (void)thread, (void)threads;
     const gf_conv2d_shape *s = job->s;
     const int in = s->in_channels, out = s->out_channels, alpha = job->tile + 2;
     const size_t pairs = (size_t)in * out, stride = unpacked_stride(s);
     float *unpacked = job->shared + packed_floats_of(s);
-    int64_t a0, a1;
-    gf_parallel_share(alpha, thread, threads, &a0, &a1);
-    if (job->tile == 2)
-        transform_weights(unpacked, stride, job->weight, pairs, G2, 4, (int)a0, (int)a1);
-    else
-        transform_weights(unpacked, stride, job->weight, pairs, G4, 6, (int)a0, (int)a1);
     const size_t forward = gf_gemm_packed_a_floats(out, in);
     const size_t backward = gf_gemm_packed_a_floats(in, out);
-    for (int xi = (int)a0 * alpha; xi < (int)a1 * alpha; xi++) {
-        const float *u = unpacked + (size_t)xi * stride;
-        if (job->transposed)
-            gf_gemm_pack_a(job->shared + (size_t)xi * backward, u, in, true, in, out);
+    int64_t a0, a1;
+    while (gf_parallel_queue_take(&job->rows, &a0, &a1)) {
+        if (job->tile == 2)
+            transform_weights(unpacked, stride, job->weight, pairs, G2, 4, (int)a0, (int)a1);
         else
-            gf_gemm_pack_a(job->shared + (size_t)xi * forward, u, in, false, out, in);
+            transform_weights(unpacked, stride, job->weight, pairs, G4, 6, (int)a0, (int)a1);
+        for (int xi = (int)a0 * alpha; xi < (int)a1 * alpha; xi++) {
+            const float *u = unpacked + (size_t)xi * stride;
+            if (job->transposed)
+                gf_gemm_pack_a(job->shared + (size_t)xi * backward, u, in, true, in, out);
+            else
+                gf_gemm_pack_a(job->shared + (size_t)xi * forward, u, in, false, out, in);
+        }
     }
 }
 
@@ -284,6 +287,7 @@ void gf_conv2d_winograd_pack(float *shared, const float *weight, const gf_conv2d
                              int tile, bool transposed) {
     pack_job job = {.shared = shared, .weight = weight, .s = s, .tile = tile,
                     .transposed = transposed};
+    gf_parallel_queue_init(&job.rows, tile + 2, 1);
     gf_parallel_run(pack_rows, &job);
 }
 

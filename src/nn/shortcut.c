@@ -98,12 +98,10 @@ typedef struct add_job {
     float *out;
     const float *a, *b;
     size_t n;
+    gf_parallel_queue queue; /* the elements, in blocks, to whichever thread is free */
 } add_job;
 
-static void add_range(void *ctx, int thread, int threads) {
-    const add_job *job = ctx;
-    int64_t begin, end;
-    gf_parallel_share((int64_t)job->n, thread, threads, &begin, &end);
+static void add_elements(const add_job *job, int64_t begin, int64_t end) {
     if (!job->b) {
         memcpy(job->out + begin, job->a + begin, sizeof(float) * (size_t)(end - begin));
         return;
@@ -111,7 +109,15 @@ static void add_range(void *ctx, int thread, int threads) {
     for (int64_t i = begin; i < end; i++) job->out[i] = job->a[i] + job->b[i];
 }
 
+static void add_range(void *ctx, int thread, int threads) {
+    add_job *job = ctx;
+    (void)thread, (void)threads;
+    int64_t begin, end;
+    while (gf_parallel_queue_take(&job->queue, &begin, &end)) add_elements(job, begin, end);
+}
+
 static void run_add(add_job *job) {
+    gf_parallel_queue_init(&job->queue, (int64_t)job->n, gf_parallel_block((int64_t)job->n, 16));
     if (job->n < ((size_t)1 << 15)) /* a thread hand-off would cost more */
         add_range(job, 0, 1);
     else
@@ -142,16 +148,15 @@ typedef struct add_activation_job {
     gf_activation_kind kind;
     float slope;
     gf_grad_write write[2]; /* backward */
+    gf_parallel_queue queue; /* the elements, in blocks, to whichever thread is free */
 } add_activation_job;
 
 /* one loop per kind, each with constants the compiler can vectorise */
 #define ADD_ACTIVATION_FORWARD_LOOP(KIND) \
     for (size_t i = 0; i < n; i++) out[i] = gf_activation_value(KIND, a[i] + b[i], slope)
 
-static void add_activation_forward_range(void *ctx, int thread, int threads) {
-    const add_activation_job *job = ctx;
-    int64_t begin, end;
-    gf_parallel_share((int64_t)job->n, thread, threads, &begin, &end);
+static void add_activation_forward_elements(const add_activation_job *job, int64_t begin,
+                                            int64_t end) {
     const float *a = job->a + begin, *b = job->b + begin;
     float *out = job->out + begin;
     const size_t n = (size_t)(end - begin);
@@ -161,6 +166,14 @@ static void add_activation_forward_range(void *ctx, int thread, int threads) {
     case GF_ACT_LEAKY_RELU: ADD_ACTIVATION_FORWARD_LOOP(GF_ACT_LEAKY_RELU); break;
     case GF_ACT_RELU6: ADD_ACTIVATION_FORWARD_LOOP(GF_ACT_RELU6); break;
     }
+}
+
+static void add_activation_forward_range(void *ctx, int thread, int threads) {
+    add_activation_job *job = ctx;
+    (void)thread, (void)threads;
+    int64_t begin, end;
+    while (gf_parallel_queue_take(&job->queue, &begin, &end))
+        add_activation_forward_elements(job, begin, end);
 }
 
 /* One loop per kind and pair of write modes, each with constants the compiler can
@@ -193,10 +206,8 @@ static void backward_distinct(float *restrict grad_a, float *restrict grad_b,
     }
 }
 
-static void add_activation_backward_range(void *ctx, int thread, int threads) {
-    const add_activation_job *job = ctx;
-    int64_t begin, end;
-    gf_parallel_share((int64_t)job->n, thread, threads, &begin, &end);
+static void add_activation_backward_elements(const add_activation_job *job, int64_t begin,
+                                             int64_t end) {
     const float *grad_out = job->grad_out + begin, *act_out = job->act_out + begin;
     float *grad_a = job->grad_a + begin, *grad_b = job->grad_b + begin;
     const size_t n = (size_t)(end - begin);
@@ -214,7 +225,16 @@ static void add_activation_backward_range(void *ctx, int thread, int threads) {
     }
 }
 
+static void add_activation_backward_range(void *ctx, int thread, int threads) {
+    add_activation_job *job = ctx;
+    (void)thread, (void)threads;
+    int64_t begin, end;
+    while (gf_parallel_queue_take(&job->queue, &begin, &end))
+        add_activation_backward_elements(job, begin, end);
+}
+
 static void run_add_activation(gf_parallel_fn fn, add_activation_job *job) {
+    gf_parallel_queue_init(&job->queue, (int64_t)job->n, gf_parallel_block((int64_t)job->n, 16));
     if (job->n < ((size_t)1 << 15)) /* a thread hand-off would cost more */
         fn(job, 0, 1);
     else

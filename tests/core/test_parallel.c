@@ -1,8 +1,9 @@
 /* The thread pool: every index runs exactly once per job, shares tile the range,
  * jobs nested in jobs and jobs from two application threads at once still cover all
  * the work; the hand-off holds whether the other side is spinning or asleep (jobs back
- * to back, after idle pauses, with workers slower than the caller), and idle workers
- * stop using the CPU. */
+ * to back, after idle pauses, with workers slower than the caller), idle workers
+ * stop using the CPU, and a queue hands out every item once, in blocks, also to
+ * threads of unequal speed. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -114,6 +115,27 @@ static void *app_short_jobs(void *arg) {
     return NULL;
 }
 
+typedef struct queue_job {
+    gf_parallel_queue queue;
+    atomic_int hits[ITEMS];
+    atomic_int blocks[GF_MAX_THREADS];
+    atomic_int wrong_size; /* blocks other than `block` long, except the last */
+    int block;
+} queue_job;
+
+static void take_blocks(void *ctx, int thread, int threads) {
+    queue_job *j = ctx;
+    (void)threads;
+    int64_t begin, end;
+    while (gf_parallel_queue_take(&j->queue, &begin, &end)) {
+        if (end - begin != j->block && end != ITEMS) atomic_fetch_add(&j->wrong_size, 1);
+        atomic_fetch_add(&j->blocks[thread], 1);
+        for (int64_t i = begin; i < end; i++) atomic_fetch_add(&j->hits[i], 1);
+        /* the caller slower than the workers: they take more of the blocks */
+        if (thread == 0) sleep_microseconds(200);
+    }
+}
+
 int main(void) {
     setenv("GRAFT_THREADS", "3", 0); /* several workers even on a two-core machine */
     int threads = gf_parallel_threads();
@@ -160,6 +182,30 @@ int main(void) {
     sleep_microseconds(200000);
     cpu = cpu_seconds() - cpu;
     CHECK(cpu < 0.04);
+
+    /* a queue: every item once, in blocks of the size asked for; with the caller
+     * slowed down, the workers take most of the blocks */
+    for (int block = 1; block <= 1000; block *= 7) {
+        queue_job *q = calloc(1, sizeof *q);
+        q->block = block;
+        gf_parallel_queue_init(&q->queue, ITEMS, block);
+        gf_parallel_run(take_blocks, q);
+        int wrong = 0, taken = 0;
+        for (int i = 0; i < ITEMS; i++) wrong += atomic_load(&q->hits[i]) != 1;
+        for (int t = 0; t < GF_MAX_THREADS; t++) taken += atomic_load(&q->blocks[t]);
+        CHECK(wrong == 0);
+        CHECK(atomic_load(&q->wrong_size) == 0);
+        CHECK(taken == (ITEMS + block - 1) / block);
+        if (gf_parallel_threads() > 1 && taken >= 50)
+            CHECK(atomic_load(&q->blocks[0]) < taken / 2);
+        int64_t begin, end;
+        CHECK(!gf_parallel_queue_take(&q->queue, &begin, &end)); /* stays empty */
+        free(q);
+    }
+    gf_parallel_queue q0;
+    gf_parallel_queue_init(&q0, 5, 0); /* a block below 1 counts as 1 */
+    int64_t begin, end;
+    CHECK(gf_parallel_queue_take(&q0, &begin, &end) && begin == 0 && end == 1);
 
     /* shares: contiguous, in order, sizes differ by at most one */
     for (int n = 1; n <= 9; n++) {
