@@ -236,24 +236,55 @@ typedef struct pack_job {
 } pack_job;
 
 /* Rows a0 .. a1 - 1 of U = G g G^T (xi = a alpha + b) for every (out, in) pair p, in
- * double (G of F(4, 3) has sixths), each row of G g computed once; inlined with a
- * constant alpha, so that its loops unroll. */
+ * double (G of F(4, 3) has sixths), each row of G g computed once, DL pairs at a time in
+ * vectors of doubles (their filters gathered, their U stored as runs of DL floats);
+ * inlined with a constant alpha, so that its loops unroll. */
+enum { DL = 8 };
+typedef double dvec __attribute__((vector_size(8 * DL)));
+typedef float fvec __attribute__((vector_size(4 * DL)));
 static inline __attribute__((always_inline)) void transform_weights(
     float *unpacked, size_t stride, const float *weight, size_t pairs, const double G[][3],
     int alpha, int a0, int a1) {
-    for (size_t p = 0; p < pairs; p++) {
-        const float *g = weight + p * 9;
+    size_t p = 0;
+    for (; p + DL <= pairs; p += DL) {
+        dvec g[9];
+        for (int e = 0; e < 9; e++)
+            for (int l = 0; l < DL; l++) g[e][l] = weight[(p + (size_t)l) * 9 + (size_t)e];
         for (int a = a0; a < a1; a++) {
-            double t[3]; /* row a of G g */
+            dvec t[3]; /* row a of G g */
             for (int r = 0; r < 3; r++)
                 t[r] = G[a][0] * g[r] + G[a][1] * g[3 + r] + G[a][2] * g[6 + r];
             for (int b = 0; b < alpha; b++) {
-                double u = 0.0;
-                for (int r = 0; r < 3; r++) u += G[b][r] * t[r];
+                dvec u = G[b][0] * t[0];
+                for (int r = 1; r < 3; r++) u += G[b][r] * t[r];
+                const fvec rounded = __builtin_convertvector(u, fvec);
+                memcpy(unpacked + (size_t)(a * alpha + b) * stride + p, &rounded, sizeof rounded);
+            }
+        }
+    }
+    for (; p < pairs; p++) {
+        const float *g = weight + p * 9;
+        for (int a = a0; a < a1; a++) {
+            double t[3];
+            for (int r = 0; r < 3; r++)
+                t[r] = G[a][0] * g[r] + G[a][1] * g[3 + r] + G[a][2] * g[6 + r];
+            for (int b = 0; b < alpha; b++) {
+                double u = G[b][0] * t[0];
+                for (int r = 1; r < 3; r++) u += G[b][r] * t[r];
                 unpacked[(size_t)(a * alpha + b) * stride + p] = (float)u;
             }
         }
     }
+}
+
+/* U's rows a0 .. a1 - 1 for the tile (a function of its own, compiled per instruction
+ * set: vectors must not cross between cloned and plain functions) */
+GF_VECTOR_CLONES static void transform_rows(float *unpacked, size_t stride, const float *weight,
+                                            size_t pairs, int tile, int a0, int a1) {
+    if (tile == 2)
+        transform_weights(unpacked, stride, weight, pairs, G2, 4, a0, a1);
+    else
+        transform_weights(unpacked, stride, weight, pairs, G4, 6, a0, a1);
 }
 
 /* The threads transform and pack U's alpha rows, one row at a time to whichever is
@@ -269,10 +300,7 @@ static void pack_rows(void *ctx, int thread, int threads) {
     const size_t backward = gf_gemm_packed_a_floats(in, out);
     int64_t a0, a1;
     while (gf_parallel_queue_take(&job->rows, &a0, &a1)) {
-        if (job->tile == 2)
-            transform_weights(unpacked, stride, job->weight, pairs, G2, 4, (int)a0, (int)a1);
-        else
-            transform_weights(unpacked, stride, job->weight, pairs, G4, 6, (int)a0, (int)a1);
+        transform_rows(unpacked, stride, job->weight, pairs, job->tile, (int)a0, (int)a1);
         for (int xi = (int)a0 * alpha; xi < (int)a1 * alpha; xi++) {
             const float *u = unpacked + (size_t)xi * stride;
             if (job->transposed)
