@@ -32,6 +32,7 @@ typedef struct activation_job {
     float slope;
     gf_grad_write write;
     gf_parallel_queue queue; /* the elements, in blocks, to whichever thread is free */
+    void (*elements)(const struct activation_job *job, int64_t begin, int64_t end);
 } activation_job;
 
 /* one loop per kind, each with constants the compiler can vectorise */
@@ -47,13 +48,6 @@ static void forward_elements(const activation_job *job, int64_t begin, int64_t e
     case GF_ACT_LEAKY_RELU: FORWARD_LOOP(GF_ACT_LEAKY_RELU); break;
     case GF_ACT_RELU6: FORWARD_LOOP(GF_ACT_RELU6); break;
     }
-}
-
-static void forward_range(void *ctx, int thread, int threads) {
-    activation_job *job = ctx;
-    (void)thread, (void)threads;
-    int64_t begin, end;
-    while (gf_parallel_queue_take(&job->queue, &begin, &end)) forward_elements(job, begin, end);
 }
 
 /* One loop per kind and write mode, each with constants the compiler can vectorise.
@@ -80,30 +74,31 @@ static void backward_elements(const activation_job *job, int64_t begin, int64_t 
     }
 }
 
-static void backward_range(void *ctx, int thread, int threads) {
+static void blocks(void *ctx, int thread, int threads) {
     activation_job *job = ctx;
     (void)thread, (void)threads;
     int64_t begin, end;
-    while (gf_parallel_queue_take(&job->queue, &begin, &end)) backward_elements(job, begin, end);
+    while (gf_parallel_queue_take(&job->queue, &begin, &end)) job->elements(job, begin, end);
 }
 
-static void run(gf_parallel_fn fn, activation_job *job) {
+static void run(activation_job *job) {
     gf_parallel_queue_init(&job->queue, (int64_t)job->n, gf_parallel_block((int64_t)job->n, 16));
     if (job->n < PARALLEL_MIN_ELEMENTS)
-        fn(job, 0, 1);
+        blocks(job, 0, 1);
     else
-        gf_parallel_run(fn, job);
+        gf_parallel_run(blocks, job);
 }
 
 void gf_activation_forward(float *out, const float *in, size_t n, gf_activation_kind kind,
                            float slope) {
-    activation_job job = {.out = out, .in = in, .n = n, .kind = kind, .slope = slope};
-    run(forward_range, &job);
+    activation_job job = {.out = out, .in = in, .n = n, .kind = kind, .slope = slope,
+                          .elements = forward_elements};
+    run(&job);
 }
 
 void gf_activation_backward(float *grad_in, const float *grad_out, const float *in, size_t n,
                             gf_activation_kind kind, float slope, gf_grad_write write) {
     activation_job job = {.out = grad_in, .in = in, .grad_out = grad_out, .n = n, .kind = kind,
-                          .slope = slope, .write = write};
-    run(backward_range, &job);
+                          .slope = slope, .write = write, .elements = backward_elements};
+    run(&job);
 }

@@ -149,6 +149,7 @@ typedef struct add_activation_job {
     float slope;
     gf_grad_write write[2]; /* backward */
     gf_parallel_queue queue; /* the elements, in blocks, to whichever thread is free */
+    void (*elements)(const struct add_activation_job *job, int64_t begin, int64_t end);
 } add_activation_job;
 
 /* one loop per kind, each with constants the compiler can vectorise */
@@ -166,14 +167,6 @@ static void add_activation_forward_elements(const add_activation_job *job, int64
     case GF_ACT_LEAKY_RELU: ADD_ACTIVATION_FORWARD_LOOP(GF_ACT_LEAKY_RELU); break;
     case GF_ACT_RELU6: ADD_ACTIVATION_FORWARD_LOOP(GF_ACT_RELU6); break;
     }
-}
-
-static void add_activation_forward_range(void *ctx, int thread, int threads) {
-    add_activation_job *job = ctx;
-    (void)thread, (void)threads;
-    int64_t begin, end;
-    while (gf_parallel_queue_take(&job->queue, &begin, &end))
-        add_activation_forward_elements(job, begin, end);
 }
 
 /* One loop per kind and pair of write modes, each with constants the compiler can
@@ -225,26 +218,26 @@ static void add_activation_backward_elements(const add_activation_job *job, int6
     }
 }
 
-static void add_activation_backward_range(void *ctx, int thread, int threads) {
+static void add_activation_blocks(void *ctx, int thread, int threads) {
     add_activation_job *job = ctx;
     (void)thread, (void)threads;
     int64_t begin, end;
-    while (gf_parallel_queue_take(&job->queue, &begin, &end))
-        add_activation_backward_elements(job, begin, end);
+    while (gf_parallel_queue_take(&job->queue, &begin, &end)) job->elements(job, begin, end);
 }
 
-static void run_add_activation(gf_parallel_fn fn, add_activation_job *job) {
+static void run_add_activation(add_activation_job *job) {
     gf_parallel_queue_init(&job->queue, (int64_t)job->n, gf_parallel_block((int64_t)job->n, 16));
     if (job->n < ((size_t)1 << 15)) /* a thread hand-off would cost more */
-        fn(job, 0, 1);
+        add_activation_blocks(job, 0, 1);
     else
-        gf_parallel_run(fn, job);
+        gf_parallel_run(add_activation_blocks, job);
 }
 
 void gf_add_activation_forward(float *out, const float *a, const float *b, size_t n,
                                gf_activation_kind kind, float slope) {
-    add_activation_job job = {.out = out, .a = a, .b = b, .n = n, .kind = kind, .slope = slope};
-    run_add_activation(add_activation_forward_range, &job);
+    add_activation_job job = {.out = out, .a = a, .b = b, .n = n, .kind = kind, .slope = slope,
+                              .elements = add_activation_forward_elements};
+    run_add_activation(&job);
 }
 
 void gf_add_activation_backward(float *grad_a, float *grad_b, const float *grad_out,
@@ -252,6 +245,7 @@ void gf_add_activation_backward(float *grad_a, float *grad_b, const float *grad_
                                 const gf_grad_write write[2]) {
     add_activation_job job = {.grad_a = grad_a, .grad_b = grad_b, .grad_out = grad_out,
                               .act_out = out, .n = n, .kind = kind, .slope = slope,
-                              .write = {write[0], write[1]}};
-    run_add_activation(add_activation_backward_range, &job);
+                              .write = {write[0], write[1]},
+                              .elements = add_activation_backward_elements};
+    run_add_activation(&job);
 }
