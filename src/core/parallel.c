@@ -200,3 +200,27 @@ bool gf_parallel_queue_take(gf_parallel_queue *q, int64_t *begin, int64_t *end) 
     *end = q->count - first < q->block ? q->count : first + q->block;
     return true;
 }
+
+typedef struct range_job {
+    gf_parallel_queue queue;
+    gf_parallel_range_fn fn;
+    void *ctx;
+} range_job;
+
+static void take_ranges(void *ctx, int thread, int threads) {
+    range_job *job = ctx;
+    (void)thread, (void)threads;
+    int64_t begin, end;
+    while (gf_parallel_queue_take(&job->queue, &begin, &end)) job->fn(job->ctx, begin, end);
+}
+
+void gf_parallel_for(int64_t count, int64_t multiple, int64_t min_parallel,
+                     gf_parallel_range_fn fn, void *ctx) {
+    if (count < min_parallel) {
+        if (count > 0) fn(ctx, 0, count);
+        return;
+    }
+    range_job job = {.fn = fn, .ctx = ctx};
+    gf_parallel_queue_init(&job.queue, count, gf_parallel_block(count, multiple));
+    gf_parallel_run(take_ranges, &job);
+}

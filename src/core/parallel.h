@@ -45,4 +45,11 @@ int64_t gf_parallel_block(int64_t count, int64_t multiple);
 /* The next block [*begin, *end) (the last may be shorter); false when none is left. */
 bool gf_parallel_queue_take(gf_parallel_queue *q, int64_t *begin, int64_t *end);
 
+/* fn(ctx, begin, end) over items 0 .. count - 1 in blocks of gf_parallel_block(count,
+ * multiple) taken from a queue by the pool's threads; on the caller alone, in one call,
+ * when count is below min_parallel (a hand-off would cost more). */
+typedef void (*gf_parallel_range_fn)(void *ctx, int64_t begin, int64_t end);
+void gf_parallel_for(int64_t count, int64_t multiple, int64_t min_parallel,
+                     gf_parallel_range_fn fn, void *ctx);
+
 #endif

@@ -31,14 +31,13 @@ typedef struct activation_job {
     gf_activation_kind kind;
     float slope;
     gf_grad_write write;
-    gf_parallel_queue queue; /* the elements, in blocks, to whichever thread is free */
-    void (*elements)(const struct activation_job *job, int64_t begin, int64_t end);
 } activation_job;
 
 /* one loop per kind, each with constants the compiler can vectorise */
 #define FORWARD_LOOP(KIND) for (size_t i = 0; i < n; i++) out[i] = gf_activation_value(KIND, in[i], slope)
 
-static void forward_elements(const activation_job *job, int64_t begin, int64_t end) {
+static void forward_elements(void *ctx, int64_t begin, int64_t end) {
+    const activation_job *job = ctx;
     const float *in = job->in + begin;
     float *out = job->out + begin;
     const size_t n = (size_t)(end - begin);
@@ -55,7 +54,8 @@ static void forward_elements(const activation_job *job, int64_t begin, int64_t e
 #define BACKWARD_LOOP(KIND, OP)                                                           \
     for (size_t i = 0; i < n; i++) grad_in[i] OP gf_activation_gradient(KIND, in[i], grad_out[i], slope)
 
-static void backward_elements(const activation_job *job, int64_t begin, int64_t end) {
+static void backward_elements(void *ctx, int64_t begin, int64_t end) {
+    const activation_job *job = ctx;
     const float *in = job->in + begin, *grad_out = job->grad_out + begin;
     float *grad_in = job->out + begin;
     const size_t n = (size_t)(end - begin);
@@ -74,31 +74,20 @@ static void backward_elements(const activation_job *job, int64_t begin, int64_t 
     }
 }
 
-static void blocks(void *ctx, int thread, int threads) {
-    activation_job *job = ctx;
-    (void)thread, (void)threads;
-    int64_t begin, end;
-    while (gf_parallel_queue_take(&job->queue, &begin, &end)) job->elements(job, begin, end);
-}
-
-static void run(activation_job *job) {
-    gf_parallel_queue_init(&job->queue, (int64_t)job->n, gf_parallel_block((int64_t)job->n, 16));
-    if (job->n < PARALLEL_MIN_ELEMENTS)
-        blocks(job, 0, 1);
-    else
-        gf_parallel_run(blocks, job);
+/* element blocks of whole cache lines, to whichever thread is free */
+static void run(gf_parallel_range_fn elements, activation_job *job) {
+    gf_parallel_for((int64_t)job->n, 16, PARALLEL_MIN_ELEMENTS, elements, job);
 }
 
 void gf_activation_forward(float *out, const float *in, size_t n, gf_activation_kind kind,
                            float slope) {
-    activation_job job = {.out = out, .in = in, .n = n, .kind = kind, .slope = slope,
-                          .elements = forward_elements};
-    run(&job);
+    activation_job job = {.out = out, .in = in, .n = n, .kind = kind, .slope = slope};
+    run(forward_elements, &job);
 }
 
 void gf_activation_backward(float *grad_in, const float *grad_out, const float *in, size_t n,
                             gf_activation_kind kind, float slope, gf_grad_write write) {
     activation_job job = {.out = grad_in, .in = in, .grad_out = grad_out, .n = n, .kind = kind,
-                          .slope = slope, .write = write, .elements = backward_elements};
-    run(&job);
+                          .slope = slope, .write = write};
+    run(backward_elements, &job);
 }

@@ -7,6 +7,9 @@
 #include "core/error.h"
 #include "core/parallel.h"
 
+/* elements below which a job runs on the caller alone: a thread hand-off would cost more */
+enum { PARALLEL_MIN_ELEMENTS = 1 << 15 };
+
 int gf_shortcut_shape_init(gf_shortcut_shape *s) {
     if (s->batch < 1 || s->in_channels < 1 || s->in_h < 1 || s->in_w < 1 || s->stride < 1 ||
         s->pad < 0)
@@ -77,8 +80,8 @@ static void shortcut_images(void *ctx, int thread, int threads) {
 
 static void run_shortcut(shortcut_job *job) {
     const gf_shortcut_shape *s = job->shape;
-    if ((size_t)s->batch * s->out_channels * s->out_h * s->out_w < ((size_t)1 << 15))
-        shortcut_images(job, 0, 1); /* a thread hand-off would cost more */
+    if ((size_t)s->batch * s->out_channels * s->out_h * s->out_w < PARALLEL_MIN_ELEMENTS)
+        shortcut_images(job, 0, 1);
     else
         gf_parallel_run(shortcut_images, job);
 }
@@ -98,10 +101,10 @@ typedef struct add_job {
     float *out;
     const float *a, *b;
     size_t n;
-    gf_parallel_queue queue; /* the elements, in blocks, to whichever thread is free */
 } add_job;
 
-static void add_elements(const add_job *job, int64_t begin, int64_t end) {
+static void add_elements(void *ctx, int64_t begin, int64_t end) {
+    const add_job *job = ctx;
     if (!job->b) {
         memcpy(job->out + begin, job->a + begin, sizeof(float) * (size_t)(end - begin));
         return;
@@ -109,19 +112,9 @@ static void add_elements(const add_job *job, int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; i++) job->out[i] = job->a[i] + job->b[i];
 }
 
-static void add_range(void *ctx, int thread, int threads) {
-    add_job *job = ctx;
-    (void)thread, (void)threads;
-    int64_t begin, end;
-    while (gf_parallel_queue_take(&job->queue, &begin, &end)) add_elements(job, begin, end);
-}
-
+/* element blocks of whole cache lines, to whichever thread is free */
 static void run_add(add_job *job) {
-    gf_parallel_queue_init(&job->queue, (int64_t)job->n, gf_parallel_block((int64_t)job->n, 16));
-    if (job->n < ((size_t)1 << 15)) /* a thread hand-off would cost more */
-        add_range(job, 0, 1);
-    else
-        gf_parallel_run(add_range, job);
+    gf_parallel_for((int64_t)job->n, 16, PARALLEL_MIN_ELEMENTS, add_elements, job);
 }
 
 void gf_add_forward(float *out, const float *a, const float *b, size_t n) {
@@ -148,16 +141,14 @@ typedef struct add_activation_job {
     gf_activation_kind kind;
     float slope;
     gf_grad_write write[2]; /* backward */
-    gf_parallel_queue queue; /* the elements, in blocks, to whichever thread is free */
-    void (*elements)(const struct add_activation_job *job, int64_t begin, int64_t end);
 } add_activation_job;
 
 /* one loop per kind, each with constants the compiler can vectorise */
 #define ADD_ACTIVATION_FORWARD_LOOP(KIND) \
     for (size_t i = 0; i < n; i++) out[i] = gf_activation_value(KIND, a[i] + b[i], slope)
 
-static void add_activation_forward_elements(const add_activation_job *job, int64_t begin,
-                                            int64_t end) {
+static void add_activation_forward_elements(void *ctx, int64_t begin, int64_t end) {
+    const add_activation_job *job = ctx;
     const float *a = job->a + begin, *b = job->b + begin;
     float *out = job->out + begin;
     const size_t n = (size_t)(end - begin);
@@ -199,8 +190,8 @@ static void backward_distinct(float *restrict grad_a, float *restrict grad_b,
     }
 }
 
-static void add_activation_backward_elements(const add_activation_job *job, int64_t begin,
-                                             int64_t end) {
+static void add_activation_backward_elements(void *ctx, int64_t begin, int64_t end) {
+    const add_activation_job *job = ctx;
     const float *grad_out = job->grad_out + begin, *act_out = job->act_out + begin;
     float *grad_a = job->grad_a + begin, *grad_b = job->grad_b + begin;
     const size_t n = (size_t)(end - begin);
@@ -218,26 +209,10 @@ static void add_activation_backward_elements(const add_activation_job *job, int6
     }
 }
 
-static void add_activation_blocks(void *ctx, int thread, int threads) {
-    add_activation_job *job = ctx;
-    (void)thread, (void)threads;
-    int64_t begin, end;
-    while (gf_parallel_queue_take(&job->queue, &begin, &end)) job->elements(job, begin, end);
-}
-
-static void run_add_activation(add_activation_job *job) {
-    gf_parallel_queue_init(&job->queue, (int64_t)job->n, gf_parallel_block((int64_t)job->n, 16));
-    if (job->n < ((size_t)1 << 15)) /* a thread hand-off would cost more */
-        add_activation_blocks(job, 0, 1);
-    else
-        gf_parallel_run(add_activation_blocks, job);
-}
-
 void gf_add_activation_forward(float *out, const float *a, const float *b, size_t n,
                                gf_activation_kind kind, float slope) {
-    add_activation_job job = {.out = out, .a = a, .b = b, .n = n, .kind = kind, .slope = slope,
-                              .elements = add_activation_forward_elements};
-    run_add_activation(&job);
+    add_activation_job job = {.out = out, .a = a, .b = b, .n = n, .kind = kind, .slope = slope};
+    gf_parallel_for((int64_t)n, 16, PARALLEL_MIN_ELEMENTS, add_activation_forward_elements, &job);
 }
 
 void gf_add_activation_backward(float *grad_a, float *grad_b, const float *grad_out,
@@ -245,7 +220,7 @@ void gf_add_activation_backward(float *grad_a, float *grad_b, const float *grad_
                                 const gf_grad_write write[2]) {
     add_activation_job job = {.grad_a = grad_a, .grad_b = grad_b, .grad_out = grad_out,
                               .act_out = out, .n = n, .kind = kind, .slope = slope,
-                              .write = {write[0], write[1]},
-                              .elements = add_activation_backward_elements};
-    run_add_activation(&job);
+                              .write = {write[0], write[1]}};
+    gf_parallel_for((int64_t)n, 16, PARALLEL_MIN_ELEMENTS, add_activation_backward_elements,
+                    &job);
 }

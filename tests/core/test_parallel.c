@@ -136,6 +136,18 @@ static void take_blocks(void *ctx, int thread, int threads) {
     }
 }
 
+/* gf_parallel_for's ranges: each item counted once, ranges recorded by length */
+typedef struct range_count {
+    atomic_int hits[ITEMS];
+    atomic_int calls;
+} range_count;
+
+static void count_range(void *ctx, int64_t begin, int64_t end) {
+    range_count *r = ctx;
+    atomic_fetch_add(&r->calls, 1);
+    for (int64_t i = begin; i < end; i++) atomic_fetch_add(&r->hits[i], 1);
+}
+
 int main(void) {
     setenv("GRAFT_THREADS", "3", 0); /* several workers even on a two-core machine */
     int threads = gf_parallel_threads();
@@ -202,6 +214,24 @@ int main(void) {
         CHECK(!gf_parallel_queue_take(&q->queue, &begin, &end)); /* stays empty */
         free(q);
     }
+    /* gf_parallel_for: every item once, in blocks of whole multiples; below the
+     * threshold one call on the caller; nothing for no items */
+    for (int threshold = 0; threshold <= ITEMS + 1; threshold += ITEMS + 1) {
+        range_count *r = calloc(1, sizeof *r);
+        gf_parallel_for(ITEMS, 16, threshold, count_range, r);
+        int wrong = 0;
+        for (int i = 0; i < ITEMS; i++) wrong += atomic_load(&r->hits[i]) != 1;
+        CHECK(wrong == 0);
+        const int64_t block = gf_parallel_block(ITEMS, 16);
+        CHECK(block % 16 == 0);
+        CHECK(atomic_load(&r->calls) ==
+              (threshold > ITEMS ? 1 : (int)((ITEMS + block - 1) / block)));
+        free(r);
+    }
+    range_count *none = calloc(1, sizeof *none);
+    gf_parallel_for(0, 16, 100, count_range, none);
+    CHECK(atomic_load(&none->calls) == 0);
+    free(none);
     gf_parallel_queue q0;
     gf_parallel_queue_init(&q0, 5, 0); /* a block below 1 counts as 1 */
     int64_t begin, end;
