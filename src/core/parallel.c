@@ -209,18 +209,18 @@ typedef struct range_job {
 
 static void take_ranges(void *ctx, int thread, int threads) {
     range_job *job = ctx;
-    (void)thread, (void)threads;
+    (void)threads;
     int64_t begin, end;
-    while (gf_parallel_queue_take(&job->queue, &begin, &end)) job->fn(job->ctx, begin, end);
+    while (gf_parallel_queue_take(&job->queue, &begin, &end)) job->fn(job->ctx, thread, begin, end);
 }
 
-void gf_parallel_for(int64_t count, int64_t multiple, int64_t min_parallel,
-                     gf_parallel_range_fn fn, void *ctx) {
+void gf_parallel_for(int64_t count, int64_t block, int64_t min_parallel, gf_parallel_range_fn fn,
+                     void *ctx) {
     if (count < min_parallel) {
-        if (count > 0) fn(ctx, 0, count);
+        if (count > 0) fn(ctx, 0, 0, count);
         return;
     }
     range_job job = {.fn = fn, .ctx = ctx};
-    gf_parallel_queue_init(&job.queue, count, gf_parallel_block(count, multiple));
+    gf_parallel_queue_init(&job.queue, count, block);
     gf_parallel_run(take_ranges, &job);
 }

@@ -1,6 +1,6 @@
 /* A small pool of worker threads for the layer kernels, which split their work by
- * (thread index, thread count), as ggml does, or take blocks of it from a queue. The calling thread is thread 0; the
- * pool holds threads - 1 workers that wait between jobs (watching for the next one
+ * (thread index, thread count), as ggml does, or take blocks of it from a queue
+ * (gf_parallel_for). The calling thread is thread 0; the pool holds threads - 1 workers that wait between jobs (watching for the next one
  * for up to a millisecond, then asleep).
  *
  * The thread count is the number of online CPUs, or GRAFT_THREADS when set (1 to 64),
@@ -45,11 +45,12 @@ int64_t gf_parallel_block(int64_t count, int64_t multiple);
 /* The next block [*begin, *end) (the last may be shorter); false when none is left. */
 bool gf_parallel_queue_take(gf_parallel_queue *q, int64_t *begin, int64_t *end);
 
-/* fn(ctx, begin, end) over items 0 .. count - 1 in blocks of gf_parallel_block(count,
- * multiple) taken from a queue by the pool's threads; on the caller alone, in one call,
- * when count is below min_parallel (a hand-off would cost more). */
-typedef void (*gf_parallel_range_fn)(void *ctx, int64_t begin, int64_t end);
-void gf_parallel_for(int64_t count, int64_t multiple, int64_t min_parallel,
-                     gf_parallel_range_fn fn, void *ctx);
+/* fn(ctx, thread, begin, end) over items 0 .. count - 1 in blocks of `block` taken from
+ * a queue by the pool's threads (`thread`: the taker's index, for its scratch); on the
+ * caller alone, in one call, when count is below min_parallel (a hand-off would cost
+ * more). */
+typedef void (*gf_parallel_range_fn)(void *ctx, int thread, int64_t begin, int64_t end);
+void gf_parallel_for(int64_t count, int64_t block, int64_t min_parallel, gf_parallel_range_fn fn,
+                     void *ctx);
 
 #endif

@@ -36,8 +36,9 @@ typedef struct activation_job {
 /* one loop per kind, each with constants the compiler can vectorise */
 #define FORWARD_LOOP(KIND) for (size_t i = 0; i < n; i++) out[i] = gf_activation_value(KIND, in[i], slope)
 
-static void forward_elements(void *ctx, int64_t begin, int64_t end) {
+static void forward_elements(void *ctx, int thread, int64_t begin, int64_t end) {
     const activation_job *job = ctx;
+    (void)thread;
     const float *in = job->in + begin;
     float *out = job->out + begin;
     const size_t n = (size_t)(end - begin);
@@ -54,8 +55,9 @@ static void forward_elements(void *ctx, int64_t begin, int64_t end) {
 #define BACKWARD_LOOP(KIND, OP)                                                           \
     for (size_t i = 0; i < n; i++) grad_in[i] OP gf_activation_gradient(KIND, in[i], grad_out[i], slope)
 
-static void backward_elements(void *ctx, int64_t begin, int64_t end) {
+static void backward_elements(void *ctx, int thread, int64_t begin, int64_t end) {
     const activation_job *job = ctx;
+    (void)thread;
     const float *in = job->in + begin, *grad_out = job->grad_out + begin;
     float *grad_in = job->out + begin;
     const size_t n = (size_t)(end - begin);
@@ -76,7 +78,8 @@ static void backward_elements(void *ctx, int64_t begin, int64_t end) {
 
 /* element blocks of whole cache lines, to whichever thread is free */
 static void run(gf_parallel_range_fn elements, activation_job *job) {
-    gf_parallel_for((int64_t)job->n, 16, PARALLEL_MIN_ELEMENTS, elements, job);
+    const int64_t n = (int64_t)job->n;
+    gf_parallel_for(n, gf_parallel_block(n, 16), PARALLEL_MIN_ELEMENTS, elements, job);
 }
 
 void gf_activation_forward(float *out, const float *in, size_t n, gf_activation_kind kind,

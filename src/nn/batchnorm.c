@@ -148,7 +148,6 @@ typedef struct bn_job {
     const float *in, *gamma, *beta, *grad_out, *mean, *invstd, *var;
     const gf_moments *plane_moments; /* [batch][channels], or NULL: computed here */
     gf_grad_write write;
-    gf_parallel_queue blocks; /* the channels, a block at a time, to whichever thread is free */
 } bn_job;
 
 /* y = affine_value(x) over one channel of every image, through the fused
@@ -188,12 +187,11 @@ static int block_channels(const gf_batchnorm_shape *s) {
     return block < share ? block : share;
 }
 
-/* Runs job_fn with the channels queued in blocks. Each channel's results depend on its
- * own planes alone, added in image order, so the bits are the same whichever thread
- * takes which block. */
-static void run_blocks(gf_parallel_fn job_fn, bn_job *job) {
-    gf_parallel_queue_init(&job->blocks, job->s->channels, block_channels(job->s));
-    gf_parallel_run(job_fn, job);
+/* Runs channels_fn over the channels in blocks, to whichever thread is free. Each
+ * channel's results depend on its own planes alone, added in image order, so the bits
+ * are the same whichever thread takes which block. */
+static void run_blocks(gf_parallel_range_fn channels_fn, bn_job *job) {
+    gf_parallel_for(job->s->channels, block_channels(job->s), 1, channels_fn, job);
 }
 
 /* out = the affine maps m[0 .. count) of channels c0 .. c0 + count, image by image */
@@ -207,45 +205,42 @@ static void apply_block(float *out, const float *in, const gf_batchnorm_shape *s
     }
 }
 
-static void forward_train_channels(void *ctx, int thread, int threads) {
-    bn_job *job = ctx;
-    (void)thread, (void)threads;
+static void forward_train_channels(void *ctx, int thread, int64_t c0, int64_t last) {
+    const bn_job *job = ctx;
+    (void)thread;
     const gf_batchnorm_shape *s = job->s;
     const size_t plane = (size_t)s->spatial, stride = (size_t)s->channels * plane;
     const double count = (double)s->batch * (double)plane;
-    int64_t c0, last;
-    while (gf_parallel_queue_take(&job->blocks, &c0, &last)) {
-        const int count_c = (int)(last - c0);
-        /* the planes' moments combined in image order, whoever computed them */
-        gf_moments_sum sums[BLOCK_MAX_CHANNELS] = {0};
-        for (int n = 0; n < s->batch; n++) {
-            const float *x = job->in + n * stride + (size_t)c0 * plane;
-            for (int j = 0; j < count_c; j++) {
-                const gf_moments part =
-                    job->plane_moments
-                        ? job->plane_moments[(size_t)n * s->channels + (size_t)c0 + j]
-                        : gf_moments_of_plane(x + j * plane, plane);
-                gf_moments_add(&sums[j], &part);
-            }
-        }
-        channel_affine maps[BLOCK_MAX_CHANNELS];
+    const int count_c = (int)(last - c0);
+    /* the planes' moments combined in image order, whoever computed them */
+    gf_moments_sum sums[BLOCK_MAX_CHANNELS] = {0};
+    for (int n = 0; n < s->batch; n++) {
+        const float *x = job->in + n * stride + (size_t)c0 * plane;
         for (int j = 0; j < count_c; j++) {
-            const int64_t c = c0 + j;
-            const gf_moments total = gf_moments_combine(&sums[j], plane);
-            const double mean = total.mean, squares = total.squares; /* sum of (x - mean)^2 */
-            const double var = squares / count; /* biased: used to normalise */
-            const double invstd = 1.0 / sqrt(var + s->eps);
-            job->saved_mean[c] = (float)mean;
-            job->saved_invstd[c] = (float)invstd;
-            maps[j] = training_affine(job->gamma[c], job->beta[c], job->saved_mean[c],
-                                      job->saved_invstd[c]);
-            job->running_mean[c] =
-                (float)((1.0 - s->momentum) * job->running_mean[c] + s->momentum * mean);
-            job->running_var[c] = (float)((1.0 - s->momentum) * job->running_var[c] +
-                                          s->momentum * squares / (count - 1.0));
+            const gf_moments part =
+                job->plane_moments
+                    ? job->plane_moments[(size_t)n * s->channels + (size_t)c0 + j]
+                    : gf_moments_of_plane(x + j * plane, plane);
+            gf_moments_add(&sums[j], &part);
         }
-        apply_block(job->out, job->in, s, c0, count_c, maps);
     }
+    channel_affine maps[BLOCK_MAX_CHANNELS];
+    for (int j = 0; j < count_c; j++) {
+        const int64_t c = c0 + j;
+        const gf_moments total = gf_moments_combine(&sums[j], plane);
+        const double mean = total.mean, squares = total.squares; /* sum of (x - mean)^2 */
+        const double var = squares / count; /* biased: used to normalise */
+        const double invstd = 1.0 / sqrt(var + s->eps);
+        job->saved_mean[c] = (float)mean;
+        job->saved_invstd[c] = (float)invstd;
+        maps[j] = training_affine(job->gamma[c], job->beta[c], job->saved_mean[c],
+                                  job->saved_invstd[c]);
+        job->running_mean[c] =
+            (float)((1.0 - s->momentum) * job->running_mean[c] + s->momentum * mean);
+        job->running_var[c] = (float)((1.0 - s->momentum) * job->running_var[c] +
+                                      s->momentum * squares / (count - 1.0));
+    }
+    apply_block(job->out, job->in, s, c0, count_c, maps);
 }
 
 int gf_batchnorm_forward_train_moments(float *out, float *saved_mean, float *saved_invstd,
@@ -273,20 +268,17 @@ int gf_batchnorm_forward_train(float *out, float *saved_mean, float *saved_invst
                                               running_var, in, gamma, beta, NULL, s);
 }
 
-static void forward_eval_channels(void *ctx, int thread, int threads) {
-    bn_job *job = ctx;
-    (void)thread, (void)threads;
-    int64_t c0, last;
-    while (gf_parallel_queue_take(&job->blocks, &c0, &last)) {
-        const int count = (int)(last - c0);
-        channel_affine maps[BLOCK_MAX_CHANNELS];
-        for (int j = 0; j < count; j++) {
-            const int64_t c = c0 + j;
-            const double invstd = 1.0 / sqrt((double)job->var[c] + job->s->eps);
-            maps[j] = affine_of(job->gamma[c] * invstd, job->mean[c], job->beta[c]);
-        }
-        apply_block(job->out, job->in, job->s, c0, count, maps);
+static void forward_eval_channels(void *ctx, int thread, int64_t c0, int64_t last) {
+    const bn_job *job = ctx;
+    (void)thread;
+    const int count = (int)(last - c0);
+    channel_affine maps[BLOCK_MAX_CHANNELS];
+    for (int j = 0; j < count; j++) {
+        const int64_t c = c0 + j;
+        const double invstd = 1.0 / sqrt((double)job->var[c] + job->s->eps);
+        maps[j] = affine_of(job->gamma[c] * invstd, job->mean[c], job->beta[c]);
     }
+    apply_block(job->out, job->in, job->s, c0, count, maps);
 }
 
 int gf_batchnorm_forward_eval(float *out, const float *in, const float *gamma,
@@ -328,50 +320,47 @@ GF_VECTOR_CLONES static void plane_input_gradient(float *dx, gf_grad_write write
  *   dx = gamma * invstd / M * (M * dy - dbeta - xhat * dgamma),
  * folded per channel into dx (+)= a * dy + b * x + d. Two passes per block over dz and
  * x (the sums, then dx); the second finds the block in cache. */
-static void backward_channels(void *ctx, int thread, int threads) {
-    bn_job *job = ctx;
-    (void)thread, (void)threads;
+static void backward_channels(void *ctx, int thread, int64_t c0, int64_t last) {
+    const bn_job *job = ctx;
+    (void)thread;
     const gf_batchnorm_shape *s = job->s;
     const size_t plane = (size_t)s->spatial, stride = (size_t)s->channels * plane;
     const double count = (double)s->batch * (double)plane;
-    int64_t c0, last;
-    while (gf_parallel_queue_take(&job->blocks, &c0, &last)) {
-        const int count_c = (int)(last - c0);
-        channel_affine maps[BLOCK_MAX_CHANNELS];
-        double sum_dy[BLOCK_MAX_CHANNELS] = {0}, sum_dy_centred[BLOCK_MAX_CHANNELS] = {0};
-        for (int j = 0; j < count_c; j++) {
-            const int64_t c = c0 + j;
-            maps[j] = s->activated ? training_affine(job->gamma[c], job->beta[c], job->mean[c],
-                                                     job->invstd[c])
-                                   : (channel_affine){0.0f, 0.0f, 0.0f};
-        }
-        for (int n = 0; n < s->batch; n++) {
-            const size_t at = n * stride + (size_t)c0 * plane;
-            for (int j = 0; j < count_c; j++)
-                plane_grad_sums(s, maps[j], job->grad_out + at + j * plane,
-                                job->in + at + j * plane, plane, job->mean[c0 + j], &sum_dy[j],
-                                &sum_dy_centred[j]);
-        }
-        float a[BLOCK_MAX_CHANNELS], b[BLOCK_MAX_CHANNELS], d[BLOCK_MAX_CHANNELS];
-        for (int j = 0; j < count_c; j++) {
-            const int64_t c = c0 + j;
-            const double invstd = job->invstd[c], mean = job->mean[c];
-            const double sum_dy_xhat = sum_dy_centred[j] * invstd;
-            job->grad_beta[c] += (float)sum_dy[j];
-            job->grad_gamma[c] += (float)sum_dy_xhat;
-            const double k = job->gamma[c] * invstd;
-            a[j] = (float)k;
-            b[j] = (float)(-k * sum_dy_xhat / count * invstd);
-            d[j] = (float)(-k * sum_dy[j] / count + k * sum_dy_xhat / count * invstd * mean);
-        }
-        if (!job->grad_in) continue;
-        for (int n = 0; n < s->batch; n++) {
-            const size_t at = n * stride + (size_t)c0 * plane;
-            for (int j = 0; j < count_c; j++)
-                plane_input_gradient(job->grad_in + at + j * plane, job->write, s, maps[j], a[j],
-                                     b[j], d[j], job->grad_out + at + j * plane,
-                                     job->in + at + j * plane, plane);
-        }
+    const int count_c = (int)(last - c0);
+    channel_affine maps[BLOCK_MAX_CHANNELS];
+    double sum_dy[BLOCK_MAX_CHANNELS] = {0}, sum_dy_centred[BLOCK_MAX_CHANNELS] = {0};
+    for (int j = 0; j < count_c; j++) {
+        const int64_t c = c0 + j;
+        maps[j] = s->activated ? training_affine(job->gamma[c], job->beta[c], job->mean[c],
+                                                 job->invstd[c])
+                               : (channel_affine){0.0f, 0.0f, 0.0f};
+    }
+    for (int n = 0; n < s->batch; n++) {
+        const size_t at = n * stride + (size_t)c0 * plane;
+        for (int j = 0; j < count_c; j++)
+            plane_grad_sums(s, maps[j], job->grad_out + at + j * plane,
+                            job->in + at + j * plane, plane, job->mean[c0 + j], &sum_dy[j],
+                            &sum_dy_centred[j]);
+    }
+    float a[BLOCK_MAX_CHANNELS], b[BLOCK_MAX_CHANNELS], d[BLOCK_MAX_CHANNELS];
+    for (int j = 0; j < count_c; j++) {
+        const int64_t c = c0 + j;
+        const double invstd = job->invstd[c], mean = job->mean[c];
+        const double sum_dy_xhat = sum_dy_centred[j] * invstd;
+        job->grad_beta[c] += (float)sum_dy[j];
+        job->grad_gamma[c] += (float)sum_dy_xhat;
+        const double k = job->gamma[c] * invstd;
+        a[j] = (float)k;
+        b[j] = (float)(-k * sum_dy_xhat / count * invstd);
+        d[j] = (float)(-k * sum_dy[j] / count + k * sum_dy_xhat / count * invstd * mean);
+    }
+    if (!job->grad_in) return;
+    for (int n = 0; n < s->batch; n++) {
+        const size_t at = n * stride + (size_t)c0 * plane;
+        for (int j = 0; j < count_c; j++)
+            plane_input_gradient(job->grad_in + at + j * plane, job->write, s, maps[j], a[j],
+                                 b[j], d[j], job->grad_out + at + j * plane,
+                                 job->in + at + j * plane, plane);
     }
 }
 

@@ -334,7 +334,6 @@ typedef struct conv_job {
     int threads_used;
     gf_moments *moments; /* forward: the output planes' moments [batch][out_channels], or NULL */
     const gf_conv2d_activation *activation; /* forward: on the outputs, NULL if none */
-    gf_parallel_queue images; /* forward: the batch, handed out in blocks */
 } conv_job;
 
 typedef struct thread_buffers {
@@ -515,13 +514,10 @@ static int64_t forward_block(const gf_conv2d_shape *s) {
     return gf_parallel_block(s->batch, chunk);
 }
 
-static void forward_images(void *ctx, int thread, int threads) {
-    conv_job *job = ctx;
-    (void)threads;
+static void forward_images(void *ctx, int thread, int64_t first, int64_t last) {
+    const conv_job *job = ctx;
     const thread_buffers buf = buffers_of(job, thread);
-    int64_t first, last;
-    while (gf_parallel_queue_take(&job->images, &first, &last))
-        forward_range(job, &buf, first, last);
+    forward_range(job, &buf, first, last);
 }
 
 static int forward(float *out, gf_moments *moments, const float *in, const float *weight,
@@ -541,8 +537,7 @@ static int forward(float *out, gf_moments *moments, const float *in, const float
             gf_gemm_pack_a(workspace + (size_t)g * gf_gemm_packed_a_floats(cout_g, rows),
                            weight + (size_t)g * cout_g * rows, rows, false, cout_g, rows);
     }
-    gf_parallel_queue_init(&job.images, s->batch, forward_block(s));
-    gf_parallel_run(forward_images, &job);
+    gf_parallel_for(s->batch, forward_block(s), 1, forward_images, &job);
     return GF_OK;
 }
 

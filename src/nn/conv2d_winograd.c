@@ -232,24 +232,26 @@ typedef struct pack_job {
     const gf_conv2d_shape *s;
     int tile;
     bool transposed;
-    gf_parallel_queue rows; /* U's alpha rows, one at a time */
 } pack_job;
 
 /* Rows a0 .. a1 - 1 of U = G g G^T (xi = a alpha + b) for every (out, in) pair p, in
  * double (G of F(4, 3) has sixths), each row of G g computed once, DL pairs at a time in
- * vectors of doubles (their filters gathered, their U stored as runs of DL floats);
- * inlined with a constant alpha, so that its loops unroll. */
+ * vectors of doubles (their filters gathered, their U stored as runs of DL floats, past
+ * the last pair up to a multiple of DL); inlined with a constant alpha, so that its
+ * loops unroll. */
 enum { DL = 8 };
 typedef double dvec __attribute__((vector_size(8 * DL)));
 typedef float fvec __attribute__((vector_size(4 * DL)));
 static inline __attribute__((always_inline)) void transform_weights(
     float *unpacked, size_t stride, const float *weight, size_t pairs, const double G[][3],
     int alpha, int a0, int a1) {
-    size_t p = 0;
-    for (; p + DL <= pairs; p += DL) {
-        dvec g[9];
+    for (size_t p = 0; p < pairs; p += DL) {
+        /* the last block's lanes past the pairs hold zero filters; their U goes into the
+         * padding of U's rows (unpacked_stride: whole cache lines) */
+        const size_t lanes = pairs - p < DL ? pairs - p : DL;
+        dvec g[9] = {{0}};
         for (int e = 0; e < 9; e++)
-            for (int l = 0; l < DL; l++) g[e][l] = weight[(p + (size_t)l) * 9 + (size_t)e];
+            for (size_t l = 0; l < lanes; l++) g[e][l] = weight[(p + l) * 9 + (size_t)e];
         for (int a = a0; a < a1; a++) {
             dvec t[3]; /* row a of G g */
             for (int r = 0; r < 3; r++)
@@ -259,19 +261,6 @@ static inline __attribute__((always_inline)) void transform_weights(
                 for (int r = 1; r < 3; r++) u += G[b][r] * t[r];
                 const fvec rounded = __builtin_convertvector(u, fvec);
                 memcpy(unpacked + (size_t)(a * alpha + b) * stride + p, &rounded, sizeof rounded);
-            }
-        }
-    }
-    for (; p < pairs; p++) {
-        const float *g = weight + p * 9;
-        for (int a = a0; a < a1; a++) {
-            double t[3];
-            for (int r = 0; r < 3; r++)
-                t[r] = G[a][0] * g[r] + G[a][1] * g[3 + r] + G[a][2] * g[6 + r];
-            for (int b = 0; b < alpha; b++) {
-                double u = G[b][0] * t[0];
-                for (int r = 1; r < 3; r++) u += G[b][r] * t[r];
-                unpacked[(size_t)(a * alpha + b) * stride + p] = (float)u;
             }
         }
     }
@@ -287,27 +276,24 @@ GF_VECTOR_CLONES static void transform_rows(float *unpacked, size_t stride, cons
         transform_weights(unpacked, stride, weight, pairs, G4, 6, a0, a1);
 }
 
-/* The threads transform and pack U's alpha rows, one row at a time to whichever is
- * free: no value is computed twice. */
-static void pack_rows(void *ctx, int thread, int threads) {
-    pack_job *job = ctx;
-    (void)thread, (void)threads;
+/* U's rows a0 .. a1 - 1 transformed and packed; the threads take one row at a time, so
+ * that no value is computed twice. */
+static void pack_rows(void *ctx, int thread, int64_t a0, int64_t a1) {
+    const pack_job *job = ctx;
+    (void)thread;
     const gf_conv2d_shape *s = job->s;
     const int in = s->in_channels, out = s->out_channels, alpha = job->tile + 2;
     const size_t pairs = (size_t)in * out, stride = unpacked_stride(s);
     float *unpacked = job->shared + packed_floats_of(s);
     const size_t forward = gf_gemm_packed_a_floats(out, in);
     const size_t backward = gf_gemm_packed_a_floats(in, out);
-    int64_t a0, a1;
-    while (gf_parallel_queue_take(&job->rows, &a0, &a1)) {
-        transform_rows(unpacked, stride, job->weight, pairs, job->tile, (int)a0, (int)a1);
-        for (int xi = (int)a0 * alpha; xi < (int)a1 * alpha; xi++) {
-            const float *u = unpacked + (size_t)xi * stride;
-            if (job->transposed)
-                gf_gemm_pack_a(job->shared + (size_t)xi * backward, u, in, true, in, out);
-            else
-                gf_gemm_pack_a(job->shared + (size_t)xi * forward, u, in, false, out, in);
-        }
+    transform_rows(unpacked, stride, job->weight, pairs, job->tile, (int)a0, (int)a1);
+    for (int xi = (int)a0 * alpha; xi < (int)a1 * alpha; xi++) {
+        const float *u = unpacked + (size_t)xi * stride;
+        if (job->transposed)
+            gf_gemm_pack_a(job->shared + (size_t)xi * backward, u, in, true, in, out);
+        else
+            gf_gemm_pack_a(job->shared + (size_t)xi * forward, u, in, false, out, in);
     }
 }
 
@@ -315,8 +301,7 @@ void gf_conv2d_winograd_pack(float *shared, const float *weight, const gf_conv2d
                              int tile, bool transposed) {
     pack_job job = {.shared = shared, .weight = weight, .s = s, .tile = tile,
                     .transposed = transposed};
-    gf_parallel_queue_init(&job.rows, tile + 2, 1);
-    gf_parallel_run(pack_rows, &job);
+    gf_parallel_for(tile + 2, 1, 1, pack_rows, &job);
 }
 
 /* The masks for the first `n` tiles of a chunk (fewer in a chunk's last images). */

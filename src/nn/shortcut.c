@@ -103,8 +103,9 @@ typedef struct add_job {
     size_t n;
 } add_job;
 
-static void add_elements(void *ctx, int64_t begin, int64_t end) {
+static void add_elements(void *ctx, int thread, int64_t begin, int64_t end) {
     const add_job *job = ctx;
+    (void)thread;
     if (!job->b) {
         memcpy(job->out + begin, job->a + begin, sizeof(float) * (size_t)(end - begin));
         return;
@@ -113,19 +114,20 @@ static void add_elements(void *ctx, int64_t begin, int64_t end) {
 }
 
 /* element blocks of whole cache lines, to whichever thread is free */
-static void run_add(add_job *job) {
-    gf_parallel_for((int64_t)job->n, 16, PARALLEL_MIN_ELEMENTS, add_elements, job);
+static void for_elements(size_t n, gf_parallel_range_fn elements, void *job) {
+    gf_parallel_for((int64_t)n, gf_parallel_block((int64_t)n, 16), PARALLEL_MIN_ELEMENTS,
+                    elements, job);
 }
 
 void gf_add_forward(float *out, const float *a, const float *b, size_t n) {
     add_job job = {.out = out, .a = a, .b = b, .n = n};
-    run_add(&job);
+    for_elements(n, add_elements, &job);
 }
 
 void gf_add_backward(float *grad_in, const float *grad_out, size_t n, gf_grad_write write) {
     add_job job = {.out = grad_in, .a = write == GF_GRAD_ADD ? grad_in : grad_out,
                    .b = write == GF_GRAD_ADD ? grad_out : NULL, .n = n};
-    run_add(&job);
+    for_elements(n, add_elements, &job);
 }
 
 /* The add and its activation in one pass each way: forward reads a and b and writes
@@ -147,8 +149,9 @@ typedef struct add_activation_job {
 #define ADD_ACTIVATION_FORWARD_LOOP(KIND) \
     for (size_t i = 0; i < n; i++) out[i] = gf_activation_value(KIND, a[i] + b[i], slope)
 
-static void add_activation_forward_elements(void *ctx, int64_t begin, int64_t end) {
+static void add_activation_forward_elements(void *ctx, int thread, int64_t begin, int64_t end) {
     const add_activation_job *job = ctx;
+    (void)thread;
     const float *a = job->a + begin, *b = job->b + begin;
     float *out = job->out + begin;
     const size_t n = (size_t)(end - begin);
@@ -190,8 +193,10 @@ static void backward_distinct(float *restrict grad_a, float *restrict grad_b,
     }
 }
 
-static void add_activation_backward_elements(void *ctx, int64_t begin, int64_t end) {
+static void add_activation_backward_elements(void *ctx, int thread, int64_t begin,
+                                             int64_t end) {
     const add_activation_job *job = ctx;
+    (void)thread;
     const float *grad_out = job->grad_out + begin, *act_out = job->act_out + begin;
     float *grad_a = job->grad_a + begin, *grad_b = job->grad_b + begin;
     const size_t n = (size_t)(end - begin);
@@ -212,7 +217,7 @@ static void add_activation_backward_elements(void *ctx, int64_t begin, int64_t e
 void gf_add_activation_forward(float *out, const float *a, const float *b, size_t n,
                                gf_activation_kind kind, float slope) {
     add_activation_job job = {.out = out, .a = a, .b = b, .n = n, .kind = kind, .slope = slope};
-    gf_parallel_for((int64_t)n, 16, PARALLEL_MIN_ELEMENTS, add_activation_forward_elements, &job);
+    for_elements(n, add_activation_forward_elements, &job);
 }
 
 void gf_add_activation_backward(float *grad_a, float *grad_b, const float *grad_out,
@@ -221,6 +226,5 @@ void gf_add_activation_backward(float *grad_a, float *grad_b, const float *grad_
     add_activation_job job = {.grad_a = grad_a, .grad_b = grad_b, .grad_out = grad_out,
                               .act_out = out, .n = n, .kind = kind, .slope = slope,
                               .write = {write[0], write[1]}};
-    gf_parallel_for((int64_t)n, 16, PARALLEL_MIN_ELEMENTS, add_activation_backward_elements,
-                    &job);
+    for_elements(n, add_activation_backward_elements, &job);
 }

@@ -142,8 +142,9 @@ typedef struct range_count {
     atomic_int calls;
 } range_count;
 
-static void count_range(void *ctx, int64_t begin, int64_t end) {
+static void count_range(void *ctx, int thread, int64_t begin, int64_t end) {
     range_count *r = ctx;
+    (void)thread;
     atomic_fetch_add(&r->calls, 1);
     for (int64_t i = begin; i < end; i++) atomic_fetch_add(&r->hits[i], 1);
 }
@@ -218,7 +219,7 @@ int main(void) {
      * threshold one call on the caller; nothing for no items */
     for (int threshold = 0; threshold <= ITEMS + 1; threshold += ITEMS + 1) {
         range_count *r = calloc(1, sizeof *r);
-        gf_parallel_for(ITEMS, 16, threshold, count_range, r);
+        gf_parallel_for(ITEMS, gf_parallel_block(ITEMS, 16), threshold, count_range, r);
         int wrong = 0;
         for (int i = 0; i < ITEMS; i++) wrong += atomic_load(&r->hits[i]) != 1;
         CHECK(wrong == 0);
