@@ -30,14 +30,6 @@ static lanes16 *load16(lanes16 *v, const float *p) {
     return v;
 }
 
-static double lane_sum(const lanes16 *v) {
-    float lanes[16];
-    memcpy(lanes, v, sizeof lanes);
-    double s = 0.0;
-    for (int i = 0; i < 16; i++) s += lanes[i];
-    return s;
-}
-
 /* A channel's map, y = (x - centre) * scale + base: base is 0 (or, where gamma is 0
  * or the centre beyond float, the scale is 0 and base the constant y), so that a fused
  * multiply-add gives the same bits as a product and a sum. Backward recomputes y to
@@ -80,12 +72,13 @@ static inline float gradient_at(bool activated, gf_activation_kind kind, float s
 static inline __attribute__((always_inline)) void grad_sums(
     bool activated, gf_activation_kind kind, float slope, channel_affine m, const float *dz,
     const float *x, size_t n, float mean, double *sum_dy, double *sum_dy_centred) {
-    lanes16 a = {0}, b = {0}, g, v;
-    double s = 0.0, t = 0.0;
+    lanes16 g, v;
+    gf_dvec wide_a = {0}, wide_b = {0};
     size_t i = 0;
     while (i + 16 <= n) {
         /* no lane adds more than 16 values in float: a large plane's sums stay within
          * the tolerance of a double sum (backward_against_plain) */
+        lanes16 a = {0}, b = {0};
         for (size_t end = i + 16 * 16 < n ? i + 16 * 16 : n; i + 16 <= end; i += 16) {
             float dy[16];
             for (int l = 0; l < 16; l++)
@@ -94,9 +87,10 @@ static inline __attribute__((always_inline)) void grad_sums(
             a += g;
             b += g * (*load16(&v, x + i) - mean);
         }
-        s += lane_sum(&a), t += lane_sum(&b);
-        a = (lanes16){0}, b = (lanes16){0};
+        GF_VEC_ADD_WIDENED(wide_a, a);
+        GF_VEC_ADD_WIDENED(wide_b, b);
     }
+    double s = GF_DVEC_SUM(wide_a), t = GF_DVEC_SUM(wide_b);
     for (; i < n; i++) {
         const float dy = gradient_at(activated, kind, slope, dz, x, i, m);
         s += dy;

@@ -18,13 +18,10 @@ GF_VECTOR_CLONES static void shifted_sums(const float *x, size_t n, float shift,
         a += d;
         b += d * d;
     }
-    float la[GF_VL], lb[GF_VL];
-    memcpy(la, &a, sizeof la);
-    memcpy(lb, &b, sizeof lb);
-    /* four chains of double additions rather than one sixteen long */
-    double s4[4] = {0}, q4[4] = {0};
-    for (int l = 0; l < GF_VL; l++) s4[l % 4] += la[l], q4[l % 4] += lb[l];
-    double s = (s4[0] + s4[1]) + (s4[2] + s4[3]), q = (q4[0] + q4[1]) + (q4[2] + q4[3]);
+    gf_dvec wide_a = {0}, wide_b = {0};
+    GF_VEC_ADD_WIDENED(wide_a, a);
+    GF_VEC_ADD_WIDENED(wide_b, b);
+    double s = GF_DVEC_SUM(wide_a), q = GF_DVEC_SUM(wide_b);
     for (; i < n; i++) {
         const double d = (double)x[i] - shift;
         s += d;
