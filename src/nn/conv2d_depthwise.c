@@ -226,19 +226,39 @@ GF_VECTOR_CLONES static void join_parity_planes(float *grad_in, bool add,
     }
 }
 
-/* GCC turns copy loops into calls of memmove, which for rows of 4 to 8 floats cost more
- * than the copy (bench_kernels: 8x8 and 4x4 layers 10-17% slower so) */
 #if defined(__GNUC__) && !defined(__clang__)
 #define NO_COPY_CALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
 #else
 #define NO_COPY_CALLS
 #endif
 
-/* n floats, a plane's row */
-NO_COPY_CALLS static void copy_floats(float *restrict dst, const float *restrict src, int n) {
-    int j = 0;
-    for (; j + 4 <= n; j += 4) memcpy(dst + j, src + j, 4 * sizeof(float));
-    for (; j < n; j++) dst[j] = src[j];
+/* rows x width floats from src (rows src_stride apart) into dst (dst_stride apart),
+ * stored or added (`add`): whole vectors, then runs of 4 and single floats. One call
+ * per plane, compiled per instruction set: a call per row of 16-byte copies cost
+ * twice the taps' products. (GCC would turn the tail loops into calls of memmove,
+ * which for rows of 4 to 8 floats cost more than the copy.) */
+GF_VECTOR_CLONES NO_COPY_CALLS static void copy_rows(float *restrict dst, size_t dst_stride,
+                                                   const float *restrict src,
+                                                   size_t src_stride, int rows, int width,
+                                                   bool add) {
+    for (int r = 0; r < rows; r++, dst += dst_stride, src += src_stride) {
+        int j = 0;
+        for (; j + VL <= width; j += VL) {
+            gf_vec v, d;
+            GF_VEC_LOAD(v, src + j);
+            if (add) {
+                GF_VEC_LOAD(d, dst + j);
+                v += d;
+            }
+            GF_VEC_STORE(dst + j, v);
+        }
+        if (add) {
+            for (; j < width; j++) dst[j] += src[j];
+            continue;
+        }
+        for (; j + 4 <= width; j += 4) memcpy(dst + j, src + j, 4 * sizeof(float));
+        for (; j < width; j++) dst[j] = src[j];
+    }
 }
 
 /* the input plane into the padded buffer, whose padding is zero already: the padded
@@ -250,8 +270,8 @@ static void flat_pad(float *padded, const float *in, const flat_layout *f,
         return;
     }
     const int pad = s->padding;
-    for (int ih = 0; ih < s->in_h; ih++)
-        copy_floats(padded + (size_t)(ih + pad) * f->pw + pad, in + (size_t)ih * s->in_w, s->in_w);
+    copy_rows(padded + (size_t)pad * f->pw + pad, (size_t)f->pw, in, (size_t)s->in_w, s->in_h,
+              s->in_w, false);
 }
 
 /* grad_in (one plane) = or += (`add`) the interior of the input gradient summed on
@@ -263,14 +283,8 @@ static void flat_take_interior(float *grad_in, bool add, const float *grad_padde
         return;
     }
     const int pad = s->padding;
-    for (int ih = 0; ih < s->in_h; ih++) {
-        float *dst = grad_in + (size_t)ih * s->in_w;
-        const float *src = grad_padded + (size_t)(ih + pad) * f->pw + pad;
-        if (add)
-            for (int iw = 0; iw < s->in_w; iw++) dst[iw] += src[iw];
-        else
-            copy_floats(dst, src, s->in_w);
-    }
+    copy_rows(grad_in, (size_t)s->in_w, grad_padded + (size_t)pad * f->pw + pad, (size_t)f->pw,
+              s->in_h, s->in_w, add);
 }
 
 /* The flat passes' tap loops are written once, for a tap count given as a constant
@@ -340,8 +354,7 @@ void gf_conv2d_depthwise_forward_plane(float *out, const float *in, const float 
     float *padded = scratch, *flat = scratch + layout->padded + gradient_floats(layout);
     flat_pad(padded, in, layout, s);
     flat_forward(flat, padded, filter, bias, layout);
-    for (int oh = 0; oh < s->out_h; oh++)
-        copy_floats(out + (size_t)oh * s->out_w, flat + (size_t)oh * layout->row, s->out_w);
+    copy_rows(out, (size_t)s->out_w, flat, (size_t)layout->row, s->out_h, s->out_w, false);
 }
 
 /* sums[t] (VL partial sums) += g * padded shifted by tap t, over the positions */
@@ -452,8 +465,7 @@ void gf_conv2d_depthwise_backward_plane(float *grad_in, bool add, float *filter_
     float *grad_padded = scratch + f->padded + gradient_floats(f);
     /* the output gradient on the flat positions (zero at the discarded ones, which
      * no plane writes) */
-    for (int oh = 0; oh < s->out_h; oh++)
-        copy_floats(g + (size_t)oh * f->row, grad_out + (size_t)oh * s->out_w, s->out_w);
+    copy_rows(g, (size_t)f->row, grad_out, (size_t)s->out_w, s->out_h, s->out_w, false);
     flat_pad(padded, in, f, s);
     flat_filter_gradient(filter_sums, g, padded, f);
     if (!grad_in) return;
