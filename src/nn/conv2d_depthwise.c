@@ -308,25 +308,37 @@ static bool unrolled_sums_3x3(const flat_layout *f) {
     return f->taps == TAPS_3X3 && f->positions >= UNROLLED_SUMS_MIN_POSITIONS;
 }
 
-INLINE void flat_forward_taps(float *restrict flat, const float *restrict padded,
-                              const float *filter, float bias, const flat_layout *f, int taps) {
-    for (size_t p = 0; p < f->positions; p += VL) {
-        gf_vec acc = (gf_vec){0} + bias;
-        for (int t = 0; t < taps; t++) {
-            gf_vec x;
-            GF_VEC_LOAD(x, padded + p + f->offset[t]);
-            acc += filter[t] * x;
+/* out = bias + the taps' products at `rows` runs of `run` positions, the padded
+ * layout's runs in_row apart and out's out_row apart: all flat positions as one run
+ * (rows 1), or each output row a run of whole vectors straight into the plane */
+INLINE void flat_forward_taps(float *restrict out, const float *restrict padded,
+                              const float *filter, float bias, const flat_layout *f, int taps,
+                              size_t rows, size_t run, size_t in_row, size_t out_row) {
+    for (size_t r = 0; r < rows; r++, padded += in_row, out += out_row)
+        for (size_t p = 0; p < run; p += VL) {
+            gf_vec acc = (gf_vec){0} + bias;
+            for (int t = 0; t < taps; t++) {
+                gf_vec x;
+                GF_VEC_LOAD(x, padded + p + f->offset[t]);
+                acc += filter[t] * x;
+            }
+            GF_VEC_STORE(out + p, acc);
         }
-        GF_VEC_STORE(flat + p, acc);
-    }
 }
 
-GF_VECTOR_CLONES static void flat_forward(float *restrict flat, const float *restrict padded,
-                                       const float *filter, float bias, const flat_layout *f) {
+/* the flat positions, or, for outputs of whole vectors' width (`rows_direct`), the
+ * output plane itself */
+GF_VECTOR_CLONES static void flat_forward(float *restrict out, const float *restrict padded,
+                                          const float *filter, float bias,
+                                          const flat_layout *f, bool rows_direct) {
+    const gf_conv2d_shape *s = f->s;
+    const size_t rows = rows_direct ? (size_t)s->out_h : 1;
+    const size_t run = rows_direct ? (size_t)s->out_w : f->positions;
+    const size_t in_row = rows_direct ? (size_t)f->row : 0, out_row = rows_direct ? run : 0;
     if (unrolled_3x3(f))
-        flat_forward_taps(flat, padded, filter, bias, f, TAPS_3X3);
+        flat_forward_taps(out, padded, filter, bias, f, TAPS_3X3, rows, run, in_row, out_row);
     else
-        flat_forward_taps(flat, padded, filter, bias, f, f->taps);
+        flat_forward_taps(out, padded, filter, bias, f, f->taps, rows, run, in_row, out_row);
 }
 
 void gf_conv2d_depthwise_prepare(gf_conv2d_depthwise_layout *layout, const gf_conv2d_shape *s,
@@ -353,7 +365,11 @@ void gf_conv2d_depthwise_forward_plane(float *out, const float *in, const float 
      * whole for every plane, so that forwards and backwards may share a scratch */
     float *padded = scratch, *flat = scratch + layout->padded + gradient_floats(layout);
     flat_pad(padded, in, layout, s);
-    flat_forward(flat, padded, filter, bias, layout);
+    if (s->out_w % VL == 0) { /* no discarded positions: no copy */
+        flat_forward(out, padded, filter, bias, layout, true);
+        return;
+    }
+    flat_forward(flat, padded, filter, bias, layout, false);
     copy_rows(out, (size_t)s->out_w, flat, (size_t)layout->row, s->out_h, s->out_w, false);
 }
 
