@@ -30,14 +30,10 @@ static lanes16 *load16(lanes16 *v, const float *p) {
     return v;
 }
 
-/* A channel's map, y = (x - centre) * scale + base: base is 0 (or, where gamma is 0
- * or the centre beyond float, the scale is 0 and base the constant y), so that a fused
- * multiply-add gives the same bits as a product and a sum. Backward recomputes y to
- * decide the activation's gradient, and must round it as the forward did, whichever
- * way the compiler contracted each loop of each clone. */
-typedef struct channel_affine {
-    float scale, centre, base;
-} channel_affine;
+/* A channel's map (nn/channel_map.h). Backward recomputes y to decide the activation's
+ * gradient, and must round it as the forward did, whichever way the compiler
+ * contracted each loop of each clone: hence base 0, or scale 0. */
+typedef gf_channel_affine channel_affine;
 
 static channel_affine affine_of(double scale, double mean, double beta) {
     const float centre = (float)(mean - beta / scale);
@@ -53,7 +49,14 @@ static channel_affine training_affine(float gamma, float beta, float saved_mean,
 }
 
 static inline float affine_value(float x, channel_affine m) {
-    return (x - m.centre) * m.scale + m.base;
+    return gf_channel_affine_value(x, m);
+}
+
+void gf_batchnorm_training_map(gf_channel_affine *affine, const float *gamma, const float *beta,
+                               const float *saved_mean, const float *saved_invstd,
+                               int channels) {
+    for (int c = 0; c < channels; c++)
+        affine[c] = training_affine(gamma[c], beta[c], saved_mean[c], saved_invstd[c]);
 }
 
 /* dy at one element: the output gradient itself, or its gradient through the fused
@@ -234,7 +237,7 @@ static void forward_train_channels(void *ctx, int thread, int64_t c0, int64_t la
         job->running_var[c] = (float)((1.0 - s->momentum) * job->running_var[c] +
                                       s->momentum * squares / (count - 1.0));
     }
-    apply_block(job->out, job->in, s, c0, count_c, maps);
+    if (job->out) apply_block(job->out, job->in, s, c0, count_c, maps);
 }
 
 int gf_batchnorm_forward_train_moments(float *out, float *saved_mean, float *saved_invstd,

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 
 #include "nn/activation.h"
+#include "nn/channel_map.h"
 #include "nn/grad_write.h"
 #include "nn/moments.h"
 
@@ -27,7 +28,9 @@ typedef struct gf_batchnorm_shape {
     float slope;
 } gf_batchnorm_shape;
 
-/* saved_mean / saved_invstd [channels] are written for the backward pass. */
+/* saved_mean / saved_invstd [channels] are written for the backward pass. out may be
+ * NULL: the statistics alone, for a kernel that applies the map as it reads `in`
+ * (gf_batchnorm_training_map). */
 int gf_batchnorm_forward_train(float *out, float *saved_mean, float *saved_invstd,
                                float *running_mean, float *running_var, const float *in,
                                const float *gamma, const float *beta,
@@ -40,6 +43,12 @@ int gf_batchnorm_forward_train_moments(float *out, float *saved_mean, float *sav
                                        const float *gamma, const float *beta,
                                        const gf_moments *plane_moments,
                                        const gf_batchnorm_shape *s);
+/* The map a training forward applied to each channel (nn/channel_map.h), from the
+ * statistics it saved, gamma and beta: what a kernel reading BatchNorm's input through
+ * it needs to give BatchNorm's output, bit for bit. */
+void gf_batchnorm_training_map(gf_channel_affine *affine, const float *gamma, const float *beta,
+                               const float *saved_mean, const float *saved_invstd,
+                               int channels);
 int gf_batchnorm_forward_eval(float *out, const float *in, const float *gamma,
                               const float *beta, const float *running_mean,
                               const float *running_var, const gf_batchnorm_shape *s);

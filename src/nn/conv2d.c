@@ -334,6 +334,7 @@ typedef struct conv_job {
     int threads_used;
     gf_moments *moments; /* forward: the output planes' moments [batch][out_channels], or NULL */
     const gf_conv2d_activation *activation; /* forward: on the outputs, NULL if none */
+    const gf_channel_map *input_map;        /* the input read through it, NULL if none */
 } conv_job;
 
 typedef struct thread_buffers {
@@ -451,6 +452,7 @@ static void forward_range(const conv_job *job, const thread_buffers *buf, int64_
             const int64_t n1 = last - n0 < chunk ? last : n0 + chunk;
             gf_conv2d_images images = thread_images(s, buf, n0, n1);
             images.activation = job->activation;
+            images.input_map = job->input_map;
             if (uses_winograd(s))
                 gf_conv2d_winograd_forward(&images, winograd_tile(s),
                                            job->out, job->in, job->packed, job->bias);
@@ -520,15 +522,29 @@ static void forward_images(void *ctx, int thread, int64_t first, int64_t last) {
     forward_range(job, &buf, first, last);
 }
 
-static int forward(float *out, gf_moments *moments, const float *in, const float *weight,
-                   const float *bias, const gf_conv2d_activation *activation,
-                   const gf_conv2d_shape *s, float *workspace) {
+bool gf_conv2d_maps_input(const gf_conv2d_shape *s) { return uses_winograd(s); }
+
+static int check_input_map(const gf_channel_map *map, const gf_conv2d_shape *s,
+                           const char *pass) {
+    if (map && !gf_conv2d_maps_input(s))
+        return gf_fail("conv2d %s: an input map needs a 3x3 stride-1 convolution on "
+                       "Winograd's path (%d->%d channels, kernel %d, stride %d, %dx%d)",
+                       pass, s->in_channels, s->out_channels, s->kernel, s->stride, s->in_h,
+                       s->in_w);
+    return GF_OK;
+}
+
+static int forward(float *out, gf_moments *moments, const float *in, const gf_channel_map *map,
+                   const float *weight, const float *bias,
+                   const gf_conv2d_activation *activation, const gf_conv2d_shape *s,
+                   float *workspace) {
     if (!workspace)
         return gf_fail("conv2d forward: no workspace (%zu floats needed)",
                        gf_conv2d_workspace_floats(s));
+    if (check_input_map(map, s, "forward") != GF_OK) return GF_ERR;
     conv_job job = {.s = s, .out = out, .in = in, .weight = weight, .bias = bias,
                     .workspace = workspace, .packed = workspace, .moments = moments,
-                    .activation = activation};
+                    .activation = activation, .input_map = map};
     if (uses_winograd(s)) {
         gf_conv2d_winograd_pack(workspace, weight, s, winograd_tile(s), false);
     } else if (!is_depthwise(s)) {
@@ -544,18 +560,24 @@ static int forward(float *out, gf_moments *moments, const float *in, const float
 int gf_conv2d_forward_moments(float *out, gf_moments *moments, const float *in,
                               const float *weight, const float *bias, const gf_conv2d_shape *s,
                               float *workspace) {
-    return forward(out, moments, in, weight, bias, NULL, s, workspace);
+    return forward(out, moments, in, NULL, weight, bias, NULL, s, workspace);
+}
+
+int gf_conv2d_forward_mapped(float *out, gf_moments *moments, const float *in,
+                             const gf_channel_map *map, const float *weight, const float *bias,
+                             const gf_conv2d_shape *s, float *workspace) {
+    return forward(out, moments, in, map, weight, bias, NULL, s, workspace);
 }
 
 int gf_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
                       const gf_conv2d_shape *s, float *workspace) {
-    return forward(out, NULL, in, weight, bias, NULL, s, workspace);
+    return forward(out, NULL, in, NULL, weight, bias, NULL, s, workspace);
 }
 
 int gf_conv2d_forward_inference(float *out, const float *in, const float *weight,
                                 const float *bias, const gf_conv2d_activation *activation,
                                 const gf_conv2d_shape *s, float *workspace) {
-    return forward(out, NULL, in, weight, bias, activation, s, workspace);
+    return forward(out, NULL, in, NULL, weight, bias, activation, s, workspace);
 }
 
 static void backward_depthwise(const conv_job *job, const thread_buffers *buf, int64_t first,
@@ -602,7 +624,8 @@ static void backward_images(void *ctx, int thread, int threads) {
                 buf.grad_bias[c] += sum;
             }
     if (uses_winograd(s)) {
-        const gf_conv2d_images images = thread_images(s, &buf, first, last);
+        gf_conv2d_images images = thread_images(s, &buf, first, last);
+        images.input_map = job->input_map;
         gf_conv2d_winograd_backward(&images, winograd_tile(s), job->grad_in, job->write,
                                     buf.grad_weight, job->grad_out, job->in, job->packed);
         return;
@@ -669,15 +692,18 @@ static void backward_images(void *ctx, int thread, int threads) {
     }
 }
 
-int gf_conv2d_backward(float *grad_in, float *grad_weight, float *grad_bias,
-                       const float *grad_out, const float *in, const float *weight,
-                       const gf_conv2d_shape *s, float *workspace, gf_grad_write write) {
+int gf_conv2d_backward_mapped(float *grad_in, float *grad_weight, float *grad_bias,
+                              const float *grad_out, const float *in, const gf_channel_map *map,
+                              const float *weight, const gf_conv2d_shape *s, float *workspace,
+                              gf_grad_write write) {
     if (!workspace)
         return gf_fail("conv2d backward: no workspace (%zu floats needed)",
                        gf_conv2d_workspace_floats(s));
+    if (check_input_map(map, s, "backward") != GF_OK) return GF_ERR;
     conv_job job = {.s = s, .grad_in = grad_in, .in = in, .weight = weight,
                     .grad_out = grad_out, .want_bias_grad = grad_bias != NULL,
-                    .write = write, .workspace = workspace, .packed = workspace};
+                    .write = write, .workspace = workspace, .packed = workspace,
+                    .input_map = map};
     if (grad_in && uses_winograd(s)) {
         gf_conv2d_winograd_pack(workspace, weight, s, winograd_tile(s), true);
     } else if (grad_in && uses_grid(s)) {
@@ -701,4 +727,11 @@ int gf_conv2d_backward(float *grad_in, float *grad_weight, float *grad_bias,
             for (int c = 0; c < s->out_channels; c++) grad_bias[c] += buf.grad_bias[c];
     }
     return GF_OK;
+}
+
+int gf_conv2d_backward(float *grad_in, float *grad_weight, float *grad_bias,
+                       const float *grad_out, const float *in, const float *weight,
+                       const gf_conv2d_shape *s, float *workspace, gf_grad_write write) {
+    return gf_conv2d_backward_mapped(grad_in, grad_weight, grad_bias, grad_out, in, NULL, weight,
+                                     s, workspace, write);
 }

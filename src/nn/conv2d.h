@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "nn/activation.h"
+#include "nn/channel_map.h"
 #include "nn/grad_write.h"
 #include "nn/moments.h"
 
@@ -50,10 +51,27 @@ int gf_conv2d_backward(float *grad_in, float *grad_weight, float *grad_bias,
                        const float *grad_out, const float *in, const float *weight,
                        const gf_conv2d_shape *s, float *workspace, gf_grad_write write);
 
+/* Whether the training forward and backward of s can read their input through a
+ * BatchNorm's map (nn/channel_map.h): the 3x3 stride-1 convolutions of Winograd's path,
+ * which copy every input plane anyway (into its phase planes). */
+bool gf_conv2d_maps_input(const gf_conv2d_shape *s);
+/* gf_conv2d_forward_moments of y = map(in) where gf_conv2d_maps_input(s), and
+ * gf_conv2d_backward with that y: grad_in is y's gradient. The same bits as the plain
+ * functions given y. map NULL: none (any shape). */
+int gf_conv2d_forward_mapped(float *out, gf_moments *moments, const float *in,
+                             const gf_channel_map *map, const float *weight, const float *bias,
+                             const gf_conv2d_shape *s, float *workspace);
+int gf_conv2d_backward_mapped(float *grad_in, float *grad_weight, float *grad_bias,
+                              const float *grad_out, const float *in, const gf_channel_map *map,
+                              const float *weight, const gf_conv2d_shape *s, float *workspace,
+                              gf_grad_write write);
+
 /* 3x3 stride-1 convolutions use Winograd's F(2x2, 3x3) or F(4x4, 3x3)
  * (nn/conv2d_winograd.h) unless switched off, which selects the plain implicit
  * products of nn/conv2d_grid.h (tests and benchmarks compare them; call these only
- * between convolutions). */
+ * between convolutions, and before a network's first training forward: its training
+ * arena leaves out the BatchNorm outputs its Winograd convolutions apply the maps of,
+ * nn/plan.h). */
 void gf_conv2d_use_winograd(bool on);
 /* 3x3 stride-2 convolutions with padding 1 read the input's parity planes
  * (nn/conv2d_parity.h) unless switched off, which selects the plain im2col products

@@ -16,6 +16,8 @@ typedef struct gf_conv2d_images {
     const float **rows; /* the path's row-table entries (gf_conv2d_*_row_count) */
     /* forward: applied to the outputs where the path writes them, NULL if none */
     const gf_conv2d_activation *activation;
+    /* training: the input is read through it (gf_conv2d_forward_mapped), NULL if none */
+    const gf_channel_map *input_map;
 } gf_conv2d_images;
 
 /* dst[i] = src[i] + bias for i < n, through `activation` when there is one (dst may

@@ -397,6 +397,30 @@ static inline __attribute__((always_inline)) void add_row(float *restrict dst,
     for (; k < n; k++) dst[k] += src[k];
 }
 
+/* *v = the map of a channel (affine, then map's activation) at *v: the bits of
+ * gf_channel_map_run, in vectors (that loop, inlined in the row copies below, was left
+ * scalar) */
+static inline __attribute__((always_inline)) void map_vector(gf_vec *v, gf_channel_affine affine,
+                                                             const gf_channel_map *map) {
+    const gf_vec zero = {0};
+    gf_vec y = (*v - affine.centre) * affine.scale + affine.base;
+    if (map->activated) {
+        const gf_ivec positive = y > zero;
+        switch (map->activation) {
+        case GF_ACT_RELU: y = (gf_vec)((gf_ivec)y & positive); break;
+        case GF_ACT_LEAKY_RELU:
+            y = (gf_vec)(((gf_ivec)y & positive) | ((gf_ivec)(map->slope * y) & ~positive));
+            break;
+        case GF_ACT_RELU6: {
+            const gf_ivec below = y < zero + 6.0f;
+            y = (gf_vec)((((gf_ivec)y & below) | ((gf_ivec)(zero + 6.0f) & ~below)) & positive);
+            break;
+        }
+        }
+    }
+    *v = y;
+}
+
 /* Planes (images first .. first + images - 1, channel c) of a [N, channels, H, W]
  * tensor into the phase planes: position (m ti + pr, m tj + pc) of image i is
  * phase[pr * m + pc][i * tiles + ti * tw + tj], zero past the plane's edge. The
@@ -408,8 +432,9 @@ static inline __attribute__((always_inline)) void add_row(float *restrict dst,
  * row through single floats) and written past it, where the next row of its row
  * phase or the padding overwrites it, or after the block's last row. */
 static inline __attribute__((always_inline)) void split_rows(
-    float *const phase[MAX_PHASES], const float *tensor, float *rows, int first, int images,
-    int c, int channels, const gf_conv2d_shape *s, const geometry *g, const int w) {
+    float *const phase[MAX_PHASES], const float *tensor, const gf_channel_map *map, float *rows,
+    int first, int images, int c, int channels, const gf_conv2d_shape *s, const geometry *g,
+    const int w) {
     const int h = s->in_h, tw = g->tw, m = g->m, th = g->th;
     const int block = block_rows(g), line = m * tw, total = images * th;
     const size_t plane = (size_t)h * w, phase_rows = phase_rows_floats(g);
@@ -431,7 +456,17 @@ static inline __attribute__((always_inline)) void split_rows(
                 const float *x = src + (size_t)pr * w;
                 if (c + 1 < channels) /* the next channel's plane, else a miss on every row */
                     for (int k = 0; k < w; k += VL) __builtin_prefetch(x + plane + k);
-                if (x + whole <= end) {
+                if (map && x + whole <= end) {
+                    const gf_channel_affine affine = map->affine[c];
+                    for (int k = 0; k < w; k += VL) {
+                        gf_vec v;
+                        GF_VEC_LOAD(v, x + k);
+                        map_vector(&v, affine, map);
+                        GF_VEC_STORE(to + k, v);
+                    }
+                } else if (map) {
+                    gf_channel_map_run(to, x, (size_t)w, map, c);
+                } else if (x + whole <= end) {
                     for (int k = 0; k < w; k += VL) {
                         gf_vec v;
                         GF_VEC_LOAD(v, x + k);
@@ -499,10 +534,10 @@ static inline __attribute__((always_inline)) void join_rows(
     }
 
 GF_VECTOR_CLONES static void split_planes(float *const phase[MAX_PHASES], const float *tensor,
-                                          float *rows, int first, int images, int c,
-                                          int channels, const gf_conv2d_shape *s,
-                                          const geometry *g) {
-#define SPLIT(w) split_rows(phase, tensor, rows, first, images, c, channels, s, g, w)
+                                          const gf_channel_map *map, float *rows, int first,
+                                          int images, int c, int channels,
+                                          const gf_conv2d_shape *s, const geometry *g) {
+#define SPLIT(w) split_rows(phase, tensor, map, rows, first, images, c, channels, s, g, w)
     FOR_WIDTH(SPLIT, s->in_w)
 #undef SPLIT
 }
@@ -606,12 +641,13 @@ GF_VECTOR_CLONES static void input_transform4(float *dst, size_t stride,
 }
 
 /* Transforms a chunk's input planes into V. */
-static void transform_inputs(const buffers *b, const float *tensor, int first, int images,
-                             const gf_conv2d_shape *s, const geometry *g) {
+static void transform_inputs(const buffers *b, const float *tensor, const gf_channel_map *map,
+                             int first, int images, const gf_conv2d_shape *s,
+                             const geometry *g) {
     const size_t stride = xi_stride(s->in_channels, g);
     const int n = images * g->tiles;
     for (int c = 0; c < s->in_channels; c++) {
-        split_planes(b->phase, tensor, b->rows, first, images, c, s->in_channels, s, g);
+        split_planes(b->phase, tensor, map, b->rows, first, images, c, s->in_channels, s, g);
         float *v = b->v + (size_t)c * g->ld;
         const float *const *phase = (const float *const *)b->phase;
         const int *const *mask = (const int *const *)b->mask;
@@ -831,7 +867,7 @@ void gf_conv2d_winograd_forward(const gf_conv2d_images *a, int tile, float *out,
         const int images = a->last - first < g.chunk ? a->last - first : g.chunk;
         const int columns = images * g.tiles;
         if (masked != columns) set_masks(&b, masked = columns, &g);
-        transform_inputs(&b, in, first, images, s, &g);
+        transform_inputs(&b, in, a->input_map, first, images, s, &g);
         for (int xi = 0; xi < g.xi; xi++) {
             gf_gemm_rows(a->rows, b.v + (size_t)xi * xi_stride(cin, &g), g.ld, cin);
             gf_gemm_nn(b.products + (size_t)xi * xi_stride(cout, &g), (int)g.ld,
@@ -903,9 +939,9 @@ void gf_conv2d_winograd_backward(const gf_conv2d_images *a, int tile, float *gra
         const int images = a->last - first < g.chunk ? a->last - first : g.chunk;
         const int columns = images * g.tiles;
         if (masked != columns) set_masks(&b, masked = columns, &g);
-        transform_inputs(&b, in, first, images, s, &g);
+        transform_inputs(&b, in, a->input_map, first, images, s, &g);
         for (int k = 0; k < cout; k++) {
-            split_planes(b.phase, grad_out, b.rows, first, images, k, cout, s, &g);
+            split_planes(b.phase, grad_out, NULL, b.rows, first, images, k, cout, s, &g);
             float *dm = b.dm + (size_t)k * g.ld;
             if (tile == 2)
                 gradient_transform2(dm, xi_stride(cout, &g), phase, columns);

@@ -561,6 +561,22 @@ static int forward_conv_inference(gf_net *net, int i, const float *in, float *wo
                                        workspace);
 }
 
+/* For convolution i in training: where it applies a BatchNorm's map (nn/plan.h), that
+ * map in *map and the BatchNorm's input, which the convolution then reads; else NULL. */
+static const float *mapped_input(gf_net *net, int i, gf_channel_map *map) {
+    const int b = net->plan.nodes[i].input_map_from;
+    if (b < 0 || !net->plan.nodes[b].mapped) return NULL;
+    const gf_node *bn = &net->nodes[b];
+    const gf_node_plan *st = &net->plan.nodes[b];
+    gf_batchnorm_training_map(net->plan.input_affine, param(net, bn->weight), param(net, bn->bias),
+                              st->saved_mean, st->saved_invstd, bn->channels);
+    *map = (gf_channel_map){.affine = net->plan.input_affine,
+                            .activated = st->shape.bn.activated,
+                            .activation = st->shape.bn.activation,
+                            .slope = st->shape.bn.slope};
+    return net->plan.nodes[bn->inputs[0]].out;
+}
+
 static int forward_node(gf_net *net, int i, int batch) {
     const gf_node *n = &net->nodes[i];
     gf_node_plan *st = &net->plan.nodes[i];
@@ -574,18 +590,23 @@ static int forward_node(gf_net *net, int i, int batch) {
     if (!net->training && gf_plan_is_folded_batchnorm(&net->plan, i)) return GF_OK; /* ran */
     switch (n->op) {
     case GF_OP_INPUT: return GF_OK;
-    case GF_OP_CONV2D:
+    case GF_OP_CONV2D: {
         if (!net->training) return forward_conv_inference(net, i, in, workspace);
-        return gf_conv2d_forward_moments(out, st->moments_to_next ? net->plan.moments : NULL,
-                                         in, param(net, n->weight), param(net, n->bias),
-                                         &st->shape.conv, workspace);
+        gf_channel_map map;
+        const float *mapped = mapped_input(net, i, &map);
+        return gf_conv2d_forward_mapped(out, st->moments_to_next ? net->plan.moments : NULL,
+                                        mapped ? mapped : in, mapped ? &map : NULL,
+                                        param(net, n->weight), param(net, n->bias),
+                                        &st->shape.conv, workspace);
+    }
     case GF_OP_BATCHNORM:
         if (net->training) {
             net->counters[net->slices[n->batches_tracked].offset]++;
             /* the convolution just before gave its output's moments */
             const bool given = net->plan.nodes[i - 1].moments_to_next;
+            /* a mapped BatchNorm's output is the convolution's to apply */
             return gf_batchnorm_forward_train_moments(
-                out, st->saved_mean, st->saved_invstd, stat(net, n->running_mean),
+                st->mapped ? NULL : out, st->saved_mean, st->saved_invstd, stat(net, n->running_mean),
                 stat(net, n->running_var), in, param(net, n->weight), param(net, n->bias),
                 given ? net->plan.moments : NULL, &st->shape.bn);
         }
@@ -654,11 +675,16 @@ static int backward_node(gf_net *net, int i, int batch, const gf_grad_write writ
     size_t count = (size_t)gf_node_numel(n) * (size_t)batch;
     switch (n->op) {
     case GF_OP_INPUT: return GF_OK;
-    case GF_OP_CONV2D:
+    case GF_OP_CONV2D: {
+        gf_channel_map map;
+        const float *mapped = mapped_input(net, i, &map);
         /* nobody asks for the gradient of the network's input */
-        return gf_conv2d_backward(input == 0 ? NULL : grad_in, grad(net, n->weight),
-                                  grad(net, n->bias), st->grad, in, param(net, n->weight),
-                                  &st->shape.conv, net->plan.training.workspace, write[0]);
+        return gf_conv2d_backward_mapped(input == 0 ? NULL : grad_in, grad(net, n->weight),
+                                         grad(net, n->bias), st->grad, mapped ? mapped : in,
+                                         mapped ? &map : NULL, param(net, n->weight),
+                                         &st->shape.conv, net->plan.training.workspace,
+                                         write[0]);
+    }
     case GF_OP_BATCHNORM: {
         const gf_node_plan *read = &net->plan.nodes[gf_plan_gradient_read_by(&net->plan, i)];
         return gf_batchnorm_backward(grad_in, grad(net, n->weight), grad(net, n->bias), read->grad,

@@ -49,6 +49,33 @@ static int mark_folds(gf_plan *plan, const gf_node *nodes, int n) {
     return GF_OK;
 }
 
+/* A BatchNorm, or the activation fused into it, read only by a convolution right after
+ * it: that convolution may apply the BatchNorm's map (nn/plan.h). */
+static int mark_input_maps(gf_plan *plan, const gf_node *nodes, int n) {
+    int *readers = calloc((size_t)n, sizeof *readers);
+    if (!readers) return gf_fail("gf_net_finalize: out of memory");
+    for (int j = 0; j < n; j++)
+        for (int k = 0; k < 2; k++)
+            if (nodes[j].inputs[k] >= 0) readers[nodes[j].inputs[k]]++;
+    int widest = 0;
+    for (int i = 0; i < n; i++) plan->nodes[i].mapped_by = plan->nodes[i].input_map_from = -1;
+    for (int i = 1; i < n; i++) {
+        if (nodes[i].op != GF_OP_BATCHNORM) continue;
+        const int read = gf_plan_gradient_read_by(plan, i), conv = read + 1;
+        if (conv >= n || readers[read] != 1 || nodes[conv].op != GF_OP_CONV2D ||
+            nodes[conv].inputs[0] != read)
+            continue;
+        plan->nodes[i].mapped_by = conv;
+        plan->nodes[conv].input_map_from = i;
+        if (nodes[i].channels > widest) widest = nodes[i].channels;
+    }
+    free(readers);
+    if (widest == 0) return GF_OK;
+    plan->input_affine = malloc(sizeof *plan->input_affine * (size_t)widest);
+    if (!plan->input_affine) return gf_fail("gf_net_finalize: out of memory");
+    return GF_OK;
+}
+
 /* A buffer for `need` per-sample floats among `slots`, of which busy[] are taken: the
  * smallest free slot that is large enough, else the largest free one (grown), else a
  * new one. It is marked busy. `slots->numel` and `busy` have room for a slot per node. */
@@ -170,6 +197,7 @@ int gf_plan_create(gf_plan *plan, const gf_node *nodes, int count, bool fold_bat
                                    nodes[i + 1].op == GF_OP_BATCHNORM && nodes[i + 1].inputs[0] == i;
     if ((fold_batchnorms && mark_folds(plan, nodes, count) != GF_OK) ||
         fuse_activations(plan, nodes, count) != GF_OK ||
+        mark_input_maps(plan, nodes, count) != GF_OK ||
         assign_gradient_slots(plan, nodes, count) != GF_OK ||
         assign_output_slots(plan, nodes, count) != GF_OK) {
         gf_plan_free(plan);
@@ -182,6 +210,7 @@ void gf_plan_free(gf_plan *plan) {
     free(plan->nodes);
     free(plan->gradient_slots.numel);
     free(plan->output_slots.numel);
+    free(plan->input_affine);
     gf_free(plan->training.memory);
     gf_free(plan->inference.memory);
     *plan = (gf_plan){0};
@@ -270,10 +299,18 @@ static size_t line_floats(size_t per_sample, int batch) {
     return gf_size_round_up(gf_size_mul(per_sample, (size_t)batch), 16);
 }
 
-/* Floats of node i's output in the arena. A BatchNorm or an add fused with its
- * activation writes the activation's output and nobody reads its own: it gets none. */
+/* Whether node i's output is never written in training: a BatchNorm or an add fused
+ * with its activation writes the activation's output instead, and a mapped BatchNorm's
+ * output (its own or its activation's) is applied by the convolution after it. */
+static bool unwritten_in_training(const gf_plan *plan, int i) {
+    if (plan->nodes[i].fused_activation >= 0) return true;
+    const int bn = gf_plan_is_fused_activation(plan, i) ? i - 1 : i;
+    return plan->nodes[bn].mapped;
+}
+
+/* Floats of node i's output in the training arena: none where it is never written. */
 static size_t output_floats(const gf_plan *plan, const gf_node *nodes, int i, int batch) {
-    if (plan->nodes[i].fused_activation >= 0) return 0;
+    if (unwritten_in_training(plan, i)) return 0;
     return line_floats((size_t)gf_node_numel(&nodes[i]), batch);
 }
 
@@ -318,6 +355,12 @@ static int lay_out_training(gf_plan *plan, const gf_node *nodes, int count, int 
                                         batch);
             if (floats > moments_floats) moments_floats = floats;
         }
+    /* the BatchNorms whose maps their convolutions apply, on the paths chosen now */
+    for (int i = 0; i < count; i++) {
+        gf_node_plan *st = &plan->nodes[i];
+        st->mapped = st->mapped_by >= 0 &&
+                     gf_conv2d_maps_input(&plan->nodes[st->mapped_by].shape.conv);
+    }
     size_t total = moments_floats;
     for (int i = 0; i < count; i++) {
         const gf_node *n = &nodes[i];
@@ -339,7 +382,7 @@ static int lay_out_training(gf_plan *plan, const gf_node *nodes, int count, int 
         const gf_node *n = &nodes[i];
         gf_node_plan *st = &plan->nodes[i];
         size_t per_batch = line_floats((size_t)gf_node_numel(n), batch);
-        st->out = st->fused_activation >= 0 ? NULL : p;
+        st->out = unwritten_in_training(plan, i) ? NULL : p;
         p += output_floats(plan, nodes, i, batch);
         st->grad = NULL; /* set below from its gradient slot */
         st->saved_mean = st->saved_invstd = NULL;

@@ -1,6 +1,7 @@
 /* A network's memory plan: which nodes backward visits, which BatchNorms and adds run
- * their activation inside their own kernels, which BatchNorms evaluation folds into
- * the convolution before them, which values share a buffer ("slot"), and for
+ * their activation inside their own kernels, which BatchNorms' maps the convolution
+ * after them applies in training, which BatchNorms evaluation folds into the
+ * convolution before them, which values share a buffer ("slot"), and for
  * a batch size the kernels' shapes and two arenas: the training arena holds every
  * activation (backward reads them), the gradient slots and the scratch; the
  * inference arena holds only the activations an evaluation forward still has to
@@ -15,6 +16,7 @@
 #include <stdint.h>
 
 #include "nn/batchnorm.h"
+#include "nn/channel_map.h"
 #include "nn/conv2d.h"
 #include "nn/moments.h"
 #include "nn/node.h"
@@ -50,6 +52,14 @@ typedef struct gf_node_plan {
      * BatchNorm's affine map is folded into the convolution's weights and bias, and
      * the convolution writes what the BatchNorm (with its fused activation) would */
     bool folds_next;
+    /* a BatchNorm (with its fused activation) whose output only the convolution right
+     * after reads: in training, where that convolution can read its input through a map
+     * (gf_conv2d_maps_input, as the training arena is laid out: `mapped`), it applies
+     * BatchNorm's map (nn/channel_map.h) as it reads BatchNorm's input, and BatchNorm's
+     * output is neither written nor given memory. That convolution, else -1. */
+    int mapped_by;
+    int input_map_from; /* a convolution: that BatchNorm, else -1 */
+    bool mapped;
 } gf_node_plan;
 
 /* Buffers shared by values whose lifetimes do not overlap. */
@@ -78,6 +88,9 @@ typedef struct gf_plan {
      * BatchNorm folded in, one buffer for all */
     float *folded_weights;
     int shaped_batch; /* the batch the kernel shapes are for, 0 if none */
+    /* a BatchNorm's map for the convolution applying it, as many as the widest such
+     * BatchNorm's channels */
+    gf_channel_affine *input_affine;
 } gf_plan;
 
 /* Plans the `count` nodes of a network (the last one is the output); evaluation folds

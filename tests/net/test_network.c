@@ -192,6 +192,91 @@ static void test_fused_activations_match_separate(void) {
     gf_net_free(apart);
 }
 
+/* A net whose BatchNorms (with ReLU, none, ReLU6 and a leaky ReLU) feed 3x3
+ * convolutions of Winograd's path, each the only reader: in training the convolutions
+ * apply the BatchNorms' maps (nn/plan.h). `apart` gives each of those outputs an
+ * unused second reader, so that they are written as usual. bn1's ReLU is read by the
+ * residual add too, and stays written in both. */
+enum { MAPPED_BATCH = 4, MAPPED_HW = 12 };
+
+static int unused_reader(gf_net *net, int x, bool apart) {
+    if (apart) gf_net_global_avgpool(net, x);
+    return x;
+}
+
+static gf_net *mapped_net(uint64_t seed, bool apart) {
+    gf_net *net = gf_net_create(3, MAPPED_HW, MAPPED_HW);
+    int x = gf_net_conv2d(net, "conv1", 0, 8, 3, 1, 1, 1, false);
+    int stem = gf_net_activation(net, gf_net_batchnorm(net, "bn1", x), GF_ACT_RELU, 0.0f);
+    x = gf_net_conv2d(net, "conv2", stem, 10, 3, 1, 1, 1, false);
+    x = gf_net_activation(net, gf_net_batchnorm(net, "bn2", x), GF_ACT_RELU, 0.0f);
+    x = gf_net_conv2d(net, "conv3", unused_reader(net, x, apart), 9, 3, 1, 1, 1, false);
+    x = gf_net_batchnorm(net, "bn3", x);
+    x = gf_net_conv2d(net, "conv4", unused_reader(net, x, apart), 8, 3, 1, 1, 1, true);
+    x = gf_net_activation(net, gf_net_batchnorm(net, "bn4", x), GF_ACT_RELU6, 0.0f);
+    x = gf_net_conv2d(net, "conv5", unused_reader(net, x, apart), 8, 3, 1, 1, 1, false);
+    x = gf_net_activation(net, gf_net_batchnorm(net, "bn5", x), GF_ACT_LEAKY_RELU, 0.1f);
+    x = gf_net_conv2d(net, "conv6", unused_reader(net, x, apart), 8, 3, 1, 1, 1, false);
+    x = gf_net_batchnorm(net, "bn6", x);
+    x = gf_net_activation(net, gf_net_add(net, x, stem), GF_ACT_RELU, 0.0f);
+    x = gf_net_global_avgpool(net, x);
+    x = gf_net_linear(net, "fc", x, CLASSES, true);
+    if (x < 0 || gf_net_finalize(net, seed) != GF_OK) {
+        fprintf(stderr, "mapped_net: %s\n", gf_error_message());
+        gf_net_free(net);
+        return NULL;
+    }
+    return net;
+}
+
+/* The mapped BatchNorms give the bits of the written ones: logits, gradients and
+ * running statistics over two training steps, then evaluation; and the training arena
+ * holds none of their four outputs. */
+static void test_mapped_batchnorms_match_written(void) {
+    gf_net *mapped = mapped_net(21, false), *written = mapped_net(21, true);
+    CHECK(mapped && written);
+    if (!mapped || !written) return;
+    const size_t count = gf_net_param_count(mapped);
+    CHECK(count == gf_net_param_count(written));
+    enum { INPUT = MAPPED_BATCH * 3 * MAPPED_HW * MAPPED_HW, LOGITS = MAPPED_BATCH * CLASSES };
+    float input[INPUT], logits[2][LOGITS], grads[2][LOGITS], loss;
+    int32_t labels[MAPPED_BATCH] = {2, 0, 1, 2};
+    gf_rng rng;
+    gf_rng_seed(&rng, 22, 0);
+    gf_net *nets[2] = {mapped, written};
+    for (int step = 0; step < 2; step++) {
+        gf_rng_fill_normal(&rng, input, INPUT, 0.5f, 1.5f);
+        for (int k = 0; k < 2; k++) {
+            const float *out;
+            gf_net_set_training(nets[k], true);
+            CHECK(gf_net_forward(nets[k], input, MAPPED_BATCH, &out) == GF_OK);
+            memcpy(logits[k], out, sizeof logits[k]);
+            CHECK(gf_cross_entropy(&loss, grads[k], out, labels, MAPPED_BATCH, CLASSES) == GF_OK);
+            CHECK(gf_net_backward(nets[k], grads[k]) == GF_OK);
+        }
+        CHECK(memcmp(logits[0], logits[1], sizeof logits[0]) == 0);
+        CHECK(memcmp(gf_net_grads(mapped), gf_net_grads(written), count * sizeof(float)) == 0);
+        CHECK(memcmp(gf_net_stats(mapped), gf_net_stats(written),
+                     gf_net_stat_count(mapped) * sizeof(float)) == 0);
+        /* a plain SGD step, so that the second step starts from other weights */
+        for (int k = 0; k < 2; k++)
+            for (size_t p = 0; p < count; p++)
+                gf_net_params(nets[k])[p] -= 0.1f * gf_net_grads(nets[k])[p];
+    }
+    const size_t plane_bytes = MAPPED_BATCH * MAPPED_HW * MAPPED_HW * sizeof(float);
+    CHECK(gf_net_mode_arena_bytes(written, true) - gf_net_mode_arena_bytes(mapped, true) >=
+          (10 + 9 + 8 + 8) * plane_bytes);
+    for (int k = 0; k < 2; k++) {
+        const float *out;
+        gf_net_set_training(nets[k], false);
+        CHECK(gf_net_forward(nets[k], input, MAPPED_BATCH, &out) == GF_OK);
+        memcpy(logits[k], out, sizeof logits[k]);
+    }
+    CHECK(memcmp(logits[0], logits[1], sizeof logits[0]) == 0);
+    gf_net_free(mapped);
+    gf_net_free(written);
+}
+
 static void test_build_errors(void) {
     gf_net *net = gf_net_create(3, 8, 8);
     int c = gf_net_conv2d(net, "conv1", 0, 6, 3, 1, 1, 1, false);
@@ -546,6 +631,7 @@ static void test_limits(void) {
 int main(void) {
     test_gradients_against_finite_differences();
     test_fused_activations_match_separate();
+    test_mapped_batchnorms_match_written();
     test_build_errors();
     test_slices_and_initialisation();
     test_batchnorm_modes_and_arena();
