@@ -428,11 +428,12 @@ static void forward_range(const conv_job *job, const thread_buffers *buf, int64_
     if (is_depthwise(s)) {
         gf_conv2d_depthwise_layout layout;
         gf_conv2d_depthwise_prepare(&layout, s, buf->patches);
+        layout.input_map = job->input_map;
         for (int64_t n = first; n < last; n++)
             for (int c = 0; c < s->in_channels; c++) {
                 float *plane = job->out + ((size_t)n * s->out_channels + c) * op;
                 gf_conv2d_depthwise_forward_plane(plane,
-                                        job->in + ((size_t)n * s->in_channels + c) * ip,
+                                        job->in + ((size_t)n * s->in_channels + c) * ip, c,
                                         job->weight + (size_t)c * s->kernel * s->kernel,
                                         job->bias ? job->bias[c] : 0.0f, &layout, buf->patches);
                 if (job->activation) /* the plane is still in cache */
@@ -522,13 +523,16 @@ static void forward_images(void *ctx, int thread, int64_t first, int64_t last) {
     forward_range(job, &buf, first, last);
 }
 
-bool gf_conv2d_maps_input(const gf_conv2d_shape *s) { return uses_winograd(s); }
+bool gf_conv2d_maps_input(const gf_conv2d_shape *s) {
+    return uses_winograd(s) || (is_depthwise(s) && gf_conv2d_depthwise_maps_input(s));
+}
 
 static int check_input_map(const gf_channel_map *map, const gf_conv2d_shape *s,
                            const char *pass) {
     if (map && !gf_conv2d_maps_input(s))
         return gf_fail("conv2d %s: an input map needs a 3x3 stride-1 convolution on "
-                       "Winograd's path (%d->%d channels, kernel %d, stride %d, %dx%d)",
+                       "Winograd's path or a depthwise one its flat planes take (%d->%d "
+                       "channels, kernel %d, stride %d, %dx%d)",
                        pass, s->in_channels, s->out_channels, s->kernel, s->stride, s->in_h,
                        s->in_w);
     return GF_OK;
@@ -590,13 +594,14 @@ static void backward_depthwise(const conv_job *job, const thread_buffers *buf, i
     memset(sums, 0, sizeof(float) * depthwise_sums_floats(s));
     gf_conv2d_depthwise_layout layout;
     gf_conv2d_depthwise_prepare(&layout, s, buf->patches);
+    layout.input_map = job->input_map;
     for (int64_t n = first; n < last; n++)
         for (int c = 0; c < s->in_channels; c++) {
             size_t in_offset = ((size_t)n * s->in_channels + c) * ip;
             gf_conv2d_depthwise_backward_plane(
                 job->grad_in ? job->grad_in + in_offset : NULL, job->write == GF_GRAD_ADD,
                 sums + (size_t)c * sums_floats,
-                job->grad_out + ((size_t)n * s->out_channels + c) * op, job->in + in_offset,
+                job->grad_out + ((size_t)n * s->out_channels + c) * op, job->in + in_offset, c,
                 job->weight + (size_t)c * kk, &layout, buf->patches);
         }
     for (int c = 0; c < s->in_channels; c++)

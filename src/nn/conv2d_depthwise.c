@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/size.h"
+#include "nn/channel_map_vector.h"
 #include "nn/vector_clones.h"
 
 enum { VL = GF_VL, FLAT_MAX_TAPS = GF_DEPTHWISE_MAX_TAPS };
@@ -174,8 +175,10 @@ size_t gf_conv2d_depthwise_scratch_floats(const gf_conv2d_shape *s) {
     size_t plain = gf_size_mul(2, padded_plane_floats(s));
     if (!flat_applies(s)) return plain;
     const flat_layout f = flat_layout_of(s);
+    /* and the mapped input plane (flat_pad) */
     size_t flat = gf_size_add(gf_size_add(f.padded, gradient_floats(&f)),
                               gf_size_mul((size_t)f.parities, f.plane));
+    flat = gf_size_add(flat, gf_size_mul((size_t)s->in_h, (size_t)s->in_w));
     return plain > flat ? plain : flat;
 }
 
@@ -261,10 +264,44 @@ GF_VECTOR_CLONES NO_COPY_CALLS static void copy_rows(float *restrict dst, size_t
     }
 }
 
-/* the input plane into the padded buffer, whose padding is zero already: the padded
- * plane's interior (stride 1) or the parity planes (stride 2) */
-static void flat_pad(float *padded, const float *in, const flat_layout *f,
+/* dst = channel c's map at src over n floats (a whole input plane, so that small
+ * planes' rows also go in whole vectors): one vector loop per activation, then the
+ * tail in single floats */
+#define MAP_PLANE_LOOP(ACTIVATED, KIND)                                                    \
+    for (; i + VL <= n; i += VL) {                                                        \
+        gf_vec v;                                                                         \
+        GF_VEC_LOAD(v, src + i);                                                          \
+        gf_channel_map_vector(&v, affine, ACTIVATED, KIND, slope);                        \
+        GF_VEC_STORE(dst + i, v);                                                         \
+    }
+GF_VECTOR_CLONES static void map_plane(float *restrict dst, const float *restrict src,
+                                       size_t n, const gf_channel_map *map, int c) {
+    const gf_channel_affine affine = map->affine[c];
+    const float slope = map->slope;
+    size_t i = 0;
+    if (!map->activated) {
+        MAP_PLANE_LOOP(false, GF_ACT_RELU);
+    } else {
+        switch (map->activation) {
+        case GF_ACT_RELU: MAP_PLANE_LOOP(true, GF_ACT_RELU); break;
+        case GF_ACT_LEAKY_RELU: MAP_PLANE_LOOP(true, GF_ACT_LEAKY_RELU); break;
+        case GF_ACT_RELU6: MAP_PLANE_LOOP(true, GF_ACT_RELU6); break;
+        }
+    }
+    gf_channel_map_run(dst + i, src + i, n - i, map, c);
+}
+#undef MAP_PLANE_LOOP
+
+/* the input plane (of channel c, through the layout's input map if any: first into
+ * its own buffer at the scratch's end) into the padded buffer, whose padding is zero
+ * already: the padded plane's interior (stride 1) or the parity planes (stride 2) */
+static void flat_pad(float *padded, const float *in, int c, const flat_layout *f,
                      const gf_conv2d_shape *s) {
+    if (f->input_map) {
+        float *mapped = padded + f->padded + gradient_floats(f) + (size_t)f->parities * f->plane;
+        map_plane(mapped, in, (size_t)s->in_h * (size_t)s->in_w, f->input_map, c);
+        in = mapped;
+    }
     if (f->parities > 1) {
         split_parity_planes(padded, in, f, s);
         return;
@@ -341,21 +378,25 @@ GF_VECTOR_CLONES static void flat_forward(float *restrict out, const float *rest
         flat_forward_taps(out, padded, filter, bias, f, f->taps, rows, run, in_row, out_row);
 }
 
+bool gf_conv2d_depthwise_maps_input(const gf_conv2d_shape *s) { return flat_applies(s); }
+
 void gf_conv2d_depthwise_prepare(gf_conv2d_depthwise_layout *layout, const gf_conv2d_shape *s,
                                  float *scratch) {
     if (!flat_applies(s)) {
         layout->s = s;
         layout->flat = false;
+        layout->input_map = NULL;
         return;
     }
     *layout = flat_layout_of(s);
     layout->flat = true;
+    layout->input_map = NULL;
     memset(scratch, 0, sizeof(float) * gf_conv2d_depthwise_scratch_floats(s));
 }
 
-void gf_conv2d_depthwise_forward_plane(float *out, const float *in, const float *filter,
-                                       float bias, const gf_conv2d_depthwise_layout *layout,
-                                       float *scratch) {
+void gf_conv2d_depthwise_forward_plane(float *out, const float *in, int channel,
+                                       const float *filter, float bias,
+                                       const gf_conv2d_depthwise_layout *layout, float *scratch) {
     const gf_conv2d_shape *s = layout->s;
     if (!layout->flat) {
         gf_conv2d_depthwise_forward_plane_plain(out, in, filter, bias, s, scratch);
@@ -364,7 +405,7 @@ void gf_conv2d_depthwise_forward_plane(float *out, const float *in, const float 
     /* the outputs where the backward sums the input gradient: both are rewritten
      * whole for every plane, so that forwards and backwards may share a scratch */
     float *padded = scratch, *flat = scratch + layout->padded + gradient_floats(layout);
-    flat_pad(padded, in, layout, s);
+    flat_pad(padded, in, channel, layout, s);
     if (s->out_w % VL == 0) { /* no discarded positions: no copy */
         flat_forward(out, padded, filter, bias, layout, true);
         return;
@@ -467,7 +508,7 @@ void gf_conv2d_depthwise_take_filter_sums(float *grad_filter, const float *filte
 }
 
 void gf_conv2d_depthwise_backward_plane(float *grad_in, bool add, float *filter_sums,
-                                        const float *grad_out, const float *in,
+                                        const float *grad_out, const float *in, int channel,
                                         const float *filter,
                                         const gf_conv2d_depthwise_layout *layout, float *scratch) {
     const gf_conv2d_shape *s = layout->s;
@@ -482,7 +523,7 @@ void gf_conv2d_depthwise_backward_plane(float *grad_in, bool add, float *filter_
     /* the output gradient on the flat positions (zero at the discarded ones, which
      * no plane writes) */
     copy_rows(g, (size_t)f->row, grad_out, (size_t)s->out_w, s->out_h, s->out_w, false);
-    flat_pad(padded, in, f, s);
+    flat_pad(padded, in, channel, f, s);
     flat_filter_gradient(filter_sums, g, padded, f);
     if (!grad_in) return;
     for (int parity = 0; parity < f->parities; parity++)

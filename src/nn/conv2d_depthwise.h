@@ -33,7 +33,13 @@ typedef struct gf_conv2d_depthwise_layout {
     size_t front;     /* zeros before the output gradient, as far as the farthest tap */
     size_t offset[GF_DEPTHWISE_MAX_TAPS]; /* of each tap in the padded buffer */
     unsigned char parity[GF_DEPTHWISE_MAX_TAPS]; /* each tap's parity plane, 0 at stride 1 */
+    /* the input read through it (nn/channel_map.h), NULL if none (the default): set
+     * after gf_conv2d_depthwise_prepare where gf_conv2d_depthwise_maps_input */
+    const gf_channel_map *input_map;
 } gf_conv2d_depthwise_layout;
+
+/* whether the planes of s can be read through an input map: the flat version's */
+bool gf_conv2d_depthwise_maps_input(const gf_conv2d_shape *s);
 
 /* Computes the layout of s's planes once for the forwards and backwards of planes that
  * follow in one scratch, and clears that scratch: the plane functions below then
@@ -41,10 +47,11 @@ typedef struct gf_conv2d_depthwise_layout {
 void gf_conv2d_depthwise_prepare(gf_conv2d_depthwise_layout *layout, const gf_conv2d_shape *s,
                                  float *scratch);
 /* out (one plane, out_h x out_w) = conv(in plane) + bias, in a scratch prepared by
- * gf_conv2d_depthwise_prepare for the same shape */
-void gf_conv2d_depthwise_forward_plane(float *out, const float *in, const float *filter,
-                                       float bias, const gf_conv2d_depthwise_layout *layout,
-                                       float *scratch);
+ * gf_conv2d_depthwise_prepare for the same shape; `channel`: the plane's, whose map the
+ * layout's input map applies to it */
+void gf_conv2d_depthwise_forward_plane(float *out, const float *in, int channel,
+                                       const float *filter, float bias,
+                                       const gf_conv2d_depthwise_layout *layout, float *scratch);
 /* floats of one channel's filter-gradient sums (gf_conv2d_depthwise_backward_plane): a
  * vector per tap for the flat version, a float per tap for the plain one */
 size_t gf_conv2d_depthwise_filter_sums_floats(const gf_conv2d_shape *s);
@@ -53,7 +60,7 @@ size_t gf_conv2d_depthwise_filter_sums_floats(const gf_conv2d_shape *s);
  * lanes for every plane cost more than the taps' products on 4x4 to 8x8 planes);
  * grad_in (one plane; may be NULL) = or += (`add`) ..., in a prepared scratch as above */
 void gf_conv2d_depthwise_backward_plane(float *grad_in, bool add, float *filter_sums,
-                                        const float *grad_out, const float *in,
+                                        const float *grad_out, const float *in, int channel,
                                         const float *filter,
                                         const gf_conv2d_depthwise_layout *layout, float *scratch);
 /* grad_filter (k x k) += a channel's filter-gradient sums, once after its planes */

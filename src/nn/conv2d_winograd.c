@@ -19,6 +19,7 @@
 #include "core/gemm.h"
 #include "core/parallel.h"
 #include "core/size.h"
+#include "nn/channel_map_vector.h"
 #include "nn/vector_clones.h"
 
 enum { VL = GF_VL, MAX_XI = 36, MAX_PHASES = 16 };
@@ -397,30 +398,6 @@ static inline __attribute__((always_inline)) void add_row(float *restrict dst,
     for (; k < n; k++) dst[k] += src[k];
 }
 
-/* *v = the map of a channel (affine, then map's activation) at *v: the bits of
- * gf_channel_map_run, in vectors (that loop, inlined in the row copies below, was left
- * scalar) */
-static inline __attribute__((always_inline)) void map_vector(gf_vec *v, gf_channel_affine affine,
-                                                             const gf_channel_map *map) {
-    const gf_vec zero = {0};
-    gf_vec y = (*v - affine.centre) * affine.scale + affine.base;
-    if (map->activated) {
-        const gf_ivec positive = y > zero;
-        switch (map->activation) {
-        case GF_ACT_RELU: y = (gf_vec)((gf_ivec)y & positive); break;
-        case GF_ACT_LEAKY_RELU:
-            y = (gf_vec)(((gf_ivec)y & positive) | ((gf_ivec)(map->slope * y) & ~positive));
-            break;
-        case GF_ACT_RELU6: {
-            const gf_ivec below = y < zero + 6.0f;
-            y = (gf_vec)((((gf_ivec)y & below) | ((gf_ivec)(zero + 6.0f) & ~below)) & positive);
-            break;
-        }
-        }
-    }
-    *v = y;
-}
-
 /* Planes (images first .. first + images - 1, channel c) of a [N, channels, H, W]
  * tensor into the phase planes: position (m ti + pr, m tj + pc) of image i is
  * phase[pr * m + pc][i * tiles + ti * tw + tj], zero past the plane's edge. The
@@ -440,6 +417,11 @@ static inline __attribute__((always_inline)) void split_rows(
     const size_t plane = (size_t)h * w, phase_rows = phase_rows_floats(g);
     const float *end = tensor + (size_t)s->batch * channels * plane;
     const int whole = (w + VL - 1) / VL * VL; /* floats a row's vectors reach */
+    /* the map's fields held here, not reloaded after every store */
+    const gf_channel_affine affine = map ? map->affine[c] : (gf_channel_affine){0};
+    const bool activated = map && map->activated;
+    const gf_activation_kind kind = map ? map->activation : GF_ACT_RELU;
+    const float slope = map ? map->slope : 0.0f;
     for (int r0 = 0; r0 < total; r0 += block) {
         int i = r0 / th, ti = r0 % th;
         for (int r = 0; r < block; r++) {
@@ -457,11 +439,10 @@ static inline __attribute__((always_inline)) void split_rows(
                 if (c + 1 < channels) /* the next channel's plane, else a miss on every row */
                     for (int k = 0; k < w; k += VL) __builtin_prefetch(x + plane + k);
                 if (map && x + whole <= end) {
-                    const gf_channel_affine affine = map->affine[c];
                     for (int k = 0; k < w; k += VL) {
                         gf_vec v;
                         GF_VEC_LOAD(v, x + k);
-                        map_vector(&v, affine, map);
+                        gf_channel_map_vector(&v, affine, activated, kind, slope);
                         GF_VEC_STORE(to + k, v);
                     }
                 } else if (map) {

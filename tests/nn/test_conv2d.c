@@ -421,8 +421,8 @@ static void depthwise_flat_case(gf_conv2d_shape s, uint64_t seed) {
     float *other_sums = calloc(sums_n, sizeof(float)), *sums = calloc(sums_n, sizeof(float));
     gf_conv2d_depthwise_layout layout;
     gf_conv2d_depthwise_prepare(&layout, &s, scratch);
-    gf_conv2d_depthwise_forward_plane(other_out, other, filter, 1.0f, &layout, scratch);
-    gf_conv2d_depthwise_backward_plane(other_grad, false, other_sums, other, other, filter,
+    gf_conv2d_depthwise_forward_plane(other_out, other, 0, filter, 1.0f, &layout, scratch);
+    gf_conv2d_depthwise_backward_plane(other_grad, false, other_sums, other, other, 0, filter,
                                        &layout, scratch);
     float *out[2], *grad_in[2], *grad_filter[2], *added[2];
     for (int flat = 0; flat < 2; flat++) {
@@ -431,11 +431,11 @@ static void depthwise_flat_case(gf_conv2d_shape s, uint64_t seed) {
         added[flat] = gradcheck_random(in_n, seed + 4, 1.0f);
         grad_filter[flat] = gradcheck_random((size_t)k * k, seed + 5, 1.0f);
         if (flat) {
-            gf_conv2d_depthwise_forward_plane(out[1], in, filter, 0.25f, &layout, scratch);
+            gf_conv2d_depthwise_forward_plane(out[1], in, 0, filter, 0.25f, &layout, scratch);
             /* the filter gradient of both backwards summed in the channel's sums */
-            gf_conv2d_depthwise_backward_plane(grad_in[1], false, sums, grad_out, in, filter,
+            gf_conv2d_depthwise_backward_plane(grad_in[1], false, sums, grad_out, in, 0, filter,
                                                &layout, scratch);
-            gf_conv2d_depthwise_backward_plane(added[1], true, sums, grad_out, in, filter,
+            gf_conv2d_depthwise_backward_plane(added[1], true, sums, grad_out, in, 0, filter,
                                                &layout, scratch);
             gf_conv2d_depthwise_take_filter_sums(grad_filter[1], sums, &layout);
         } else {

@@ -3,7 +3,7 @@
  * on the BatchNorm's written output: the same bits for the outputs, their planes'
  * moments, the weight, bias and input gradients, on random shapes of Winograd's path
  * (every plane width it has a copy compiled for, and others; both tiles; several
- * chunks), random statistics with a channel of gamma 0, every fused activation and
+ * chunks) and of the depthwise flat planes (strides 1 and 2), random statistics with a channel of gamma 0, every fused activation and
  * none. A map on a shape off that path is refused by name. */
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +25,8 @@ static void mapped_case(gf_conv2d_shape s, bool activated, gf_activation_kind ki
     CHECK(gf_conv2d_maps_input(&s));
     const size_t in_n = planes_floats(s.batch, s.in_channels, s.in_h, s.in_w);
     const size_t out_n = planes_floats(s.batch, s.out_channels, s.out_h, s.out_w);
-    const size_t weight_n = (size_t)s.out_channels * s.in_channels * 9;
+    const size_t weight_n =
+        (size_t)s.out_channels * (size_t)(s.in_channels / s.groups) * s.kernel * s.kernel;
     const int cin = s.in_channels;
     /* BatchNorm's input: channels of their own centre and spread */
     float *x = gradcheck_random(in_n, seed, 1.0f);
@@ -78,9 +79,11 @@ static void mapped_case(gf_conv2d_shape s, bool activated, gf_activation_kind ki
                       memcmp(grad_w[0], grad_w[1], sizeof(float) * weight_n) == 0 &&
                       memcmp(grad_b[0], grad_b[1], sizeof(float) * s.out_channels) == 0;
     if (!same)
-        fprintf(stderr, "mapped input %dx%d, %d->%d, batch %d, activation %d (%s): differs\n",
-                s.in_h, s.in_w, s.in_channels, s.out_channels, s.batch, (int)kind,
-                activated ? "on" : "off");
+        fprintf(stderr,
+                "mapped input %dx%d, %d->%d, groups %d, kernel %d, stride %d, batch %d, "
+                "activation %d (%s): differs\n",
+                s.in_h, s.in_w, s.in_channels, s.out_channels, s.groups, s.kernel, s.stride,
+                s.batch, (int)kind, activated ? "on" : "off");
     CHECK(same);
     for (int k = 0; k < 2; k++) {
         free(out[k]);
@@ -116,8 +119,29 @@ static void random_shapes(void) {
     CHECK(gf_conv2d_force_winograd_tile(0) == GF_OK);
 }
 
+/* depthwise convolutions of the flat planes: MobileNetV2's sizes and odd ones, strides
+ * 1 and 2, 3x3 and 5x5 */
+static void depthwise_shapes(void) {
+    const int sizes[] = {32, 16, 8, 4, 7, 13, 10, 9};
+    const gf_activation_kind kinds[] = {GF_ACT_RELU6, GF_ACT_RELU, GF_ACT_LEAKY_RELU};
+    gf_rng r;
+    gf_rng_seed(&r, 2035, 14);
+    for (int i = 0; i < 16; i++) {
+        const int size = sizes[i % 8], channels = 1 + (int)gf_rng_below(&r, 20);
+        const int kernel = i % 5 == 4 ? 5 : 3;
+        gf_conv2d_shape s = {.batch = 1 + (int)gf_rng_below(&r, 5), .in_channels = channels,
+                             .in_h = size, .in_w = size, .out_channels = channels,
+                             .kernel = kernel, .stride = 1 + (i / 2) % 2,
+                             .padding = kernel / 2, .groups = channels};
+        if (s.stride == 2 && size < 8) s.stride = 1; /* the flat version from 4 outputs */
+        const int activation = i % 4; /* 3: none */
+        const float slope = kinds[activation % 3] == GF_ACT_LEAKY_RELU ? 0.1f : 0.0f;
+        mapped_case(s, activation < 3, kinds[activation % 3], slope, 8000 + 10 * (uint64_t)i);
+    }
+}
+
 /* a map where the path cannot read through it: refused, naming the shape */
-static void refused_off_winograd(void) {
+static void refused_off_the_paths(void) {
     gf_conv2d_shape s = {.batch = 2, .in_channels = 8, .in_h = 6, .in_w = 6,
                          .out_channels = 8, .kernel = 1, .stride = 1, .padding = 0,
                          .groups = 1};
@@ -130,7 +154,7 @@ static void refused_off_winograd(void) {
     float *ws = malloc(sizeof(float) * gf_conv2d_workspace_floats(&s));
     CHECK(gf_conv2d_forward_mapped(out, NULL, in, &map, w, NULL, &s, ws) == GF_ERR);
     CHECK_CONTAINS(gf_error_message(), "conv2d forward: an input map needs a 3x3 stride-1");
-    CHECK_CONTAINS(gf_error_message(), "8->8 channels, kernel 1, stride 1, 6x6");
+    CHECK_CONTAINS(gf_error_message(), "(8->8 channels, kernel 1, stride 1, 6x6)");
     CHECK(gf_conv2d_backward_mapped(NULL, grad_w, NULL, out, in, &map, w, &s, ws,
                                     GF_GRAD_STORE) == GF_ERR);
     CHECK_CONTAINS(gf_error_message(), "conv2d backward: an input map");
@@ -139,6 +163,7 @@ static void refused_off_winograd(void) {
 
 int main(void) {
     random_shapes();
-    refused_off_winograd();
+    depthwise_shapes();
+    refused_off_the_paths();
     return CHECK_DONE();
 }
