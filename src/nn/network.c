@@ -561,8 +561,9 @@ static int forward_conv_inference(gf_net *net, int i, const float *in, float *wo
                                        workspace);
 }
 
-/* For convolution i in training: where it applies a BatchNorm's map (nn/plan.h), that
- * map in *map and the BatchNorm's input, which the convolution then reads; else NULL. */
+/* For convolution or add i in training: where it applies a BatchNorm's map
+ * (nn/plan.h), that map in *map and the BatchNorm's input, which node i then reads in
+ * place of the BatchNorm's output; else NULL. */
 static const float *mapped_input(gf_net *net, int i, gf_channel_map *map) {
     const int b = net->plan.nodes[i].input_map_from;
     if (b < 0 || !net->plan.nodes[b].mapped) return NULL;
@@ -630,15 +631,25 @@ static int forward_node(gf_net *net, int i, int batch) {
                           (int)gf_node_numel(in_node), n->out_features);
         return GF_OK;
     case GF_OP_SHORTCUT_A: gf_shortcut_forward(out, in, &st->shape.shortcut); return GF_OK;
-    case GF_OP_ADD:
-        if (st->fused_activation >= 0) {
-            const gf_node *act = &net->nodes[st->fused_activation];
+    case GF_OP_ADD: {
+        const gf_node *act = st->fused_activation >= 0 ? &net->nodes[st->fused_activation] : NULL;
+        gf_channel_map map;
+        const float *mapped = net->training ? mapped_input(net, i, &map) : NULL;
+        if (mapped) { /* one input is a BatchNorm's output, read through its map */
+            const int k = n->inputs[0] == net->plan.nodes[i].input_map_from ? 0 : 1;
+            const gf_node *bn = &net->nodes[n->inputs[k]];
+            gf_add_mapped_forward(out, mapped, &map, bn->channels,
+                                  (size_t)bn->height * (size_t)bn->width,
+                                  output_of(net, n->inputs[1 - k]), count, act != NULL,
+                                  act ? act->activation : GF_ACT_RELU, act ? act->slope : 0.0f);
+        } else if (act) {
             gf_add_activation_forward(out, in, output_of(net, n->inputs[1]), count,
                                       act->activation, act->slope);
         } else {
             gf_add_forward(out, in, output_of(net, n->inputs[1]), count);
         }
         return GF_OK;
+    }
     }
     return gf_fail("unknown operation %d", (int)n->op);
 }

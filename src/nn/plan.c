@@ -50,7 +50,8 @@ static int mark_folds(gf_plan *plan, const gf_node *nodes, int n) {
 }
 
 /* A BatchNorm, or the activation fused into it, read only by a convolution right after
- * it: that convolution may apply the BatchNorm's map (nn/plan.h). */
+ * it, or a BatchNorm without one read only by a residual add (once): that reader may
+ * apply the BatchNorm's map (nn/plan.h). */
 static int mark_input_maps(gf_plan *plan, const gf_node *nodes, int n) {
     int *readers = calloc((size_t)n, sizeof *readers);
     if (!readers) return gf_fail("gf_net_finalize: out of memory");
@@ -61,12 +62,19 @@ static int mark_input_maps(gf_plan *plan, const gf_node *nodes, int n) {
     for (int i = 0; i < n; i++) plan->nodes[i].mapped_by = plan->nodes[i].input_map_from = -1;
     for (int i = 1; i < n; i++) {
         if (nodes[i].op != GF_OP_BATCHNORM) continue;
-        const int read = gf_plan_gradient_read_by(plan, i), conv = read + 1;
-        if (conv >= n || readers[read] != 1 || nodes[conv].op != GF_OP_CONV2D ||
-            nodes[conv].inputs[0] != read)
-            continue;
-        plan->nodes[i].mapped_by = conv;
-        plan->nodes[conv].input_map_from = i;
+        const int read = gf_plan_gradient_read_by(plan, i);
+        if (readers[read] != 1) continue;
+        int reader = read + 1;
+        while (reader < n && nodes[reader].inputs[0] != read && nodes[reader].inputs[1] != read)
+            reader++;
+        const bool conv = reader == read + 1 && nodes[reader].op == GF_OP_CONV2D;
+        /* an add maps one of its inputs: with two BatchNorms (a projection shortcut),
+         * the first */
+        const bool add = nodes[reader].op == GF_OP_ADD && read == i &&
+                         plan->nodes[reader].input_map_from < 0;
+        if (!conv && !add) continue;
+        plan->nodes[i].mapped_by = reader;
+        plan->nodes[reader].input_map_from = i;
         if (nodes[i].channels > widest) widest = nodes[i].channels;
     }
     free(readers);
@@ -359,7 +367,8 @@ static int lay_out_training(gf_plan *plan, const gf_node *nodes, int count, int 
     for (int i = 0; i < count; i++) {
         gf_node_plan *st = &plan->nodes[i];
         st->mapped = st->mapped_by >= 0 &&
-                     gf_conv2d_maps_input(&plan->nodes[st->mapped_by].shape.conv);
+                     (nodes[st->mapped_by].op == GF_OP_ADD ||
+                      gf_conv2d_maps_input(&plan->nodes[st->mapped_by].shape.conv));
     }
     size_t total = moments_floats;
     for (int i = 0; i < count; i++) {

@@ -53,12 +53,13 @@ typedef struct gf_node_plan {
      * the convolution writes what the BatchNorm (with its fused activation) would */
     bool folds_next;
     /* a BatchNorm (with its fused activation) whose output only the convolution right
-     * after reads: in training, where that convolution can read its input through a map
-     * (gf_conv2d_maps_input, as the training arena is laid out: `mapped`), it applies
+     * after reads, or (without one) only a residual add: in training, where that
+     * convolution can read its input through a map (gf_conv2d_maps_input, as the
+     * training arena is laid out: `mapped`) and always for the add, the reader applies
      * BatchNorm's map (nn/channel_map.h) as it reads BatchNorm's input, and BatchNorm's
-     * output is neither written nor given memory. That convolution, else -1. */
+     * output is neither written nor given memory. That reader, else -1. */
     int mapped_by;
-    int input_map_from; /* a convolution: that BatchNorm, else -1 */
+    int input_map_from; /* a convolution or an add: that BatchNorm, else -1 */
     bool mapped;
 } gf_node_plan;
 

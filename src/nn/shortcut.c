@@ -163,6 +163,60 @@ static void add_activation_forward_elements(void *ctx, int thread, int64_t begin
     }
 }
 
+/* out = act(map(a) + b) over whole planes */
+typedef struct add_mapped_job {
+    float *out;
+    const float *a, *b;
+    const gf_channel_map *map;
+    int channels;
+    size_t plane;
+    bool activated;
+    gf_activation_kind kind;
+    float slope;
+} add_mapped_job;
+
+/* y rounded as BatchNorm rounds its output (nn/channel_map.h), then the sum */
+#define ADD_MAPPED_LOOP(VALUE)                                                             \
+    for (size_t i = 0; i < n; i++) {                                                      \
+        const float sum = gf_channel_affine_value(a[i], m) + b[i];                        \
+        out[i] = VALUE;                                                                   \
+    }
+
+static void add_mapped_planes(void *ctx, int thread, int64_t first, int64_t last) {
+    const add_mapped_job *job = ctx;
+    (void)thread;
+    const size_t n = job->plane;
+    const float slope = job->slope;
+    for (int64_t p = first; p < last; p++) {
+        const gf_channel_affine m = job->map->affine[p % job->channels];
+        const float *restrict a = job->a + (size_t)p * n, *restrict b = job->b + (size_t)p * n;
+        float *restrict out = job->out + (size_t)p * n;
+        if (!job->activated) {
+            ADD_MAPPED_LOOP(sum);
+            continue;
+        }
+        switch (job->kind) {
+        case GF_ACT_RELU: ADD_MAPPED_LOOP(gf_activation_value(GF_ACT_RELU, sum, slope)); break;
+        case GF_ACT_LEAKY_RELU:
+            ADD_MAPPED_LOOP(gf_activation_value(GF_ACT_LEAKY_RELU, sum, slope));
+            break;
+        case GF_ACT_RELU6: ADD_MAPPED_LOOP(gf_activation_value(GF_ACT_RELU6, sum, slope)); break;
+        }
+    }
+}
+#undef ADD_MAPPED_LOOP
+
+void gf_add_mapped_forward(float *out, const float *a, const gf_channel_map *map, int channels,
+                           size_t plane, const float *b, size_t n, bool activated,
+                           gf_activation_kind kind, float slope) {
+    add_mapped_job job = {.out = out, .a = a, .b = b, .map = map, .channels = channels,
+                          .plane = plane, .activated = activated, .kind = kind,
+                          .slope = slope};
+    const int64_t planes = (int64_t)(n / plane);
+    gf_parallel_for(planes, gf_parallel_block(planes, 1),
+                    (int64_t)(PARALLEL_MIN_ELEMENTS / plane) + 1, add_mapped_planes, &job);
+}
+
 /* One loop per kind and pair of write modes, each with constants the compiler can
  * vectorise. */
 #define ADD_ACTIVATION_BACKWARD_LOOP(KIND, OP_A, OP_B)                                \

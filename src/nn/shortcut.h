@@ -5,9 +5,11 @@
 #ifndef GRAFT_NN_SHORTCUT_H
 #define GRAFT_NN_SHORTCUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "nn/activation.h"
+#include "nn/channel_map.h"
 #include "nn/grad_write.h"
 
 typedef struct gf_shortcut_shape {
@@ -24,6 +26,15 @@ void gf_shortcut_backward(float *grad_in, const float *grad_out, const gf_shortc
 void gf_add_forward(float *out, const float *a, const float *b, size_t n);
 /* The residual add's backward for one of its inputs: grad_in (+)= grad_out. */
 void gf_add_backward(float *grad_in, const float *grad_out, size_t n, gf_grad_write write);
+
+/* out = map(a) + b, through the add's activation when `activated`: `a` is a training
+ * BatchNorm's input, read through its map (nn/channel_map.h; without an activation of
+ * its own), planes of `plane` floats whose channels cycle through `channels`, so that
+ * the BatchNorm's output is never written. The bits of the add on that output; out
+ * aliases neither input. */
+void gf_add_mapped_forward(float *out, const float *a, const gf_channel_map *map, int channels,
+                           size_t plane, const float *b, size_t n, bool activated,
+                           gf_activation_kind kind, float slope);
 
 /* out = act(a + b) in one pass, for an add whose only reader is the activation: the
  * sum is never stored (out may alias a or b). */
