@@ -11,15 +11,26 @@
 #define BN_EPS 1e-5f
 #define BN_MOMENTUM 0.1f
 
+/* How many later nodes read each node (a node read twice by one, x + x, counts
+ * twice); NULL, the error set, when out of memory. The caller frees it. */
+static int *count_readers(const gf_node *nodes, int n) {
+    int *readers = calloc((size_t)n, sizeof *readers);
+    if (!readers) {
+        gf_fail("gf_net_finalize: out of memory");
+        return NULL;
+    }
+    for (int j = 0; j < n; j++)
+        for (int k = 0; k < 2; k++)
+            if (nodes[j].inputs[k] >= 0) readers[nodes[j].inputs[k]]++;
+    return readers;
+}
+
 /* A BatchNorm or a residual add whose only reader is the next node, an activation
  * whose gradient can be read from its output's sign (nn/batchnorm.h, nn/shortcut.h),
  * and not the network's output. */
 static int fuse_activations(gf_plan *plan, const gf_node *nodes, int n) {
-    int *readers = calloc((size_t)n, sizeof *readers);
-    if (!readers) return gf_fail("gf_net_finalize: out of memory");
-    for (int j = 0; j < n; j++)
-        for (int k = 0; k < 2; k++)
-            if (nodes[j].inputs[k] >= 0) readers[nodes[j].inputs[k]]++;
+    int *readers = count_readers(nodes, n);
+    if (!readers) return GF_ERR;
     for (int i = 0; i < n; i++) plan->nodes[i].fused_activation = -1;
     for (int i = 1; i + 1 < n - 1; i++) {
         const gf_node *node = &nodes[i], *act = &nodes[i + 1];
@@ -36,11 +47,8 @@ static int fuse_activations(gf_plan *plan, const gf_node *nodes, int n) {
 /* A convolution whose only reader is the BatchNorm right after it: evaluation folds
  * that BatchNorm into it. */
 static int mark_folds(gf_plan *plan, const gf_node *nodes, int n) {
-    int *readers = calloc((size_t)n, sizeof *readers);
-    if (!readers) return gf_fail("gf_net_finalize: out of memory");
-    for (int j = 0; j < n; j++)
-        for (int k = 0; k < 2; k++)
-            if (nodes[j].inputs[k] >= 0) readers[nodes[j].inputs[k]]++;
+    int *readers = count_readers(nodes, n);
+    if (!readers) return GF_ERR;
     for (int i = 1; i + 1 < n; i++)
         plan->nodes[i].folds_next = nodes[i].op == GF_OP_CONV2D &&
                                     nodes[i + 1].op == GF_OP_BATCHNORM &&
@@ -53,11 +61,8 @@ static int mark_folds(gf_plan *plan, const gf_node *nodes, int n) {
  * it, or a BatchNorm without one read only by a residual add (once): that reader may
  * apply the BatchNorm's map (nn/plan.h). */
 static int mark_input_maps(gf_plan *plan, const gf_node *nodes, int n) {
-    int *readers = calloc((size_t)n, sizeof *readers);
-    if (!readers) return gf_fail("gf_net_finalize: out of memory");
-    for (int j = 0; j < n; j++)
-        for (int k = 0; k < 2; k++)
-            if (nodes[j].inputs[k] >= 0) readers[nodes[j].inputs[k]]++;
+    int *readers = count_readers(nodes, n);
+    if (!readers) return GF_ERR;
     int widest = 0;
     for (int i = 0; i < n; i++) plan->nodes[i].mapped_by = plan->nodes[i].input_map_from = -1;
     for (int i = 1; i < n; i++) {
