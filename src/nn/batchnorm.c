@@ -30,26 +30,20 @@ static lanes16 *load16(lanes16 *v, const float *p) {
     return v;
 }
 
-/* A channel's map (nn/channel_map.h). Backward recomputes y to decide the activation's
- * gradient, and must round it as the forward did, whichever way the compiler
- * contracted each loop of each clone: hence base 0, or scale 0. */
-typedef gf_channel_affine channel_affine;
-
-static channel_affine affine_of(double scale, double mean, double beta) {
+/* A channel's map is a gf_channel_affine (nn/channel_map.h). Backward recomputes y to
+ * decide the activation's gradient, and must round it as the forward did, whichever
+ * way the compiler contracted each loop of each clone: hence base 0, or scale 0. */
+static gf_channel_affine affine_of(double scale, double mean, double beta) {
     const float centre = (float)(mean - beta / scale);
     if ((float)scale == 0.0f || !isfinite(centre))
-        return (channel_affine){0.0f, 0.0f, (float)(beta - mean * scale)};
-    return (channel_affine){(float)scale, centre, 0.0f};
+        return (gf_channel_affine){0.0f, 0.0f, (float)(beta - mean * scale)};
+    return (gf_channel_affine){(float)scale, centre, 0.0f};
 }
 
 /* in training, from the statistics as saved for backward, which recomputes it */
-static channel_affine training_affine(float gamma, float beta, float saved_mean,
+static gf_channel_affine training_affine(float gamma, float beta, float saved_mean,
                                       float saved_invstd) {
     return affine_of((double)gamma * saved_invstd, saved_mean, beta);
-}
-
-static inline float affine_value(float x, channel_affine m) {
-    return gf_channel_affine_value(x, m);
 }
 
 void gf_batchnorm_training_map(gf_channel_affine *affine, const float *gamma, const float *beta,
@@ -63,8 +57,8 @@ void gf_batchnorm_training_map(gf_channel_affine *affine, const float *gamma, co
  * activation, decided by the activation's input y recomputed from x (see
  * nn/batchnorm.h): no read of the activation's output */
 static inline float gradient_at(bool activated, gf_activation_kind kind, float slope,
-                                const float *dz, const float *x, size_t i, channel_affine m) {
-    return activated ? gf_activation_gradient(kind, affine_value(x[i], m), dz[i],
+                                const float *dz, const float *x, size_t i, gf_channel_affine m) {
+    return activated ? gf_activation_gradient(kind, gf_channel_affine_value(x[i], m), dz[i],
                                               slope)
                      : dz[i];
 }
@@ -73,7 +67,7 @@ static inline float gradient_at(bool activated, gf_activation_kind kind, float s
  * constant `activated` and `kind`, so that the 16-lane gradient below is a plain load
  * or a vector select */
 static inline __attribute__((always_inline)) void grad_sums(
-    bool activated, gf_activation_kind kind, float slope, channel_affine m, const float *dz,
+    bool activated, gf_activation_kind kind, float slope, gf_channel_affine m, const float *dz,
     const float *x, size_t n, float mean, double *sum_dy, double *sum_dy_centred) {
     lanes16 g, v;
     gf_dvec wide_a = {0}, wide_b = {0};
@@ -103,7 +97,7 @@ static inline __attribute__((always_inline)) void grad_sums(
     *sum_dy_centred += t;
 }
 
-GF_VECTOR_CLONES static void plane_grad_sums(const gf_batchnorm_shape *s, channel_affine m,
+GF_VECTOR_CLONES static void plane_grad_sums(const gf_batchnorm_shape *s, gf_channel_affine m,
                                              const float *dz, const float *x, size_t n,
                                              float mean, double *sum_dy,
                                              double *sum_dy_centred) {
@@ -147,16 +141,16 @@ typedef struct bn_job {
     gf_grad_write write;
 } bn_job;
 
-/* y = affine_value(x) over one channel of every image, through the fused
+/* y = gf_channel_affine_value(x) over one channel of every image, through the fused
  * activation when there is one (one loop per kind, each vectorised) */
 #define AFFINE_LOOP(VALUE) \
-    for (size_t i = 0; i < plane; i++) y[i] = VALUE(affine_value(x[i], m))
+    for (size_t i = 0; i < plane; i++) y[i] = VALUE(gf_channel_affine_value(x[i], m))
 #define PLAIN(v) (v)
 #define RELU(v) gf_activation_value(GF_ACT_RELU, v, slope)
 #define LEAKY_RELU(v) gf_activation_value(GF_ACT_LEAKY_RELU, v, slope)
 #define RELU6(v) gf_activation_value(GF_ACT_RELU6, v, slope)
 GF_VECTOR_CLONES static void apply_affine(float *y, const float *x, size_t plane,
-                                          const gf_batchnorm_shape *s, channel_affine m) {
+                                          const gf_batchnorm_shape *s, gf_channel_affine m) {
     const float slope = s->slope;
     if (!s->activated) {
         AFFINE_LOOP(PLAIN);
@@ -193,7 +187,7 @@ static void run_blocks(gf_parallel_range_fn channels_fn, bn_job *job) {
 
 /* out = the affine maps m[0 .. count) of channels c0 .. c0 + count, image by image */
 static void apply_block(float *out, const float *in, const gf_batchnorm_shape *s, int64_t c0,
-                        int count, const channel_affine *m) {
+                        int count, const gf_channel_affine *m) {
     const size_t plane = (size_t)s->spatial, stride = (size_t)s->channels * plane;
     for (int n = 0; n < s->batch; n++) {
         const size_t at = n * stride + (size_t)c0 * plane;
@@ -221,7 +215,7 @@ static void forward_train_channels(void *ctx, int thread, int64_t c0, int64_t la
             gf_moments_add(&sums[j], &part);
         }
     }
-    channel_affine maps[BLOCK_MAX_CHANNELS];
+    gf_channel_affine maps[BLOCK_MAX_CHANNELS];
     for (int j = 0; j < count_c; j++) {
         const int64_t c = c0 + j;
         const gf_moments total = gf_moments_combine(&sums[j], plane);
@@ -269,7 +263,7 @@ static void forward_eval_channels(void *ctx, int thread, int64_t c0, int64_t las
     const bn_job *job = ctx;
     (void)thread;
     const int count = (int)(last - c0);
-    channel_affine maps[BLOCK_MAX_CHANNELS];
+    gf_channel_affine maps[BLOCK_MAX_CHANNELS];
     for (int j = 0; j < count; j++) {
         const int64_t c = c0 + j;
         const double invstd = 1.0 / sqrt((double)job->var[c] + job->s->eps);
@@ -297,7 +291,7 @@ int gf_batchnorm_forward_eval(float *out, const float *in, const float *gamma,
     if (write == GF_GRAD_STORE) INPUT_GRADIENT_LOOP(ACTIVATED, KIND, =);                  \
     else INPUT_GRADIENT_LOOP(ACTIVATED, KIND, +=)
 GF_VECTOR_CLONES static void plane_input_gradient(float *dx, gf_grad_write write,
-                                                  const gf_batchnorm_shape *s, channel_affine m,
+                                                  const gf_batchnorm_shape *s, gf_channel_affine m,
                                                   float a, float b, float d, const float *dz,
                                                   const float *x, size_t n) {
     const float slope = s->slope;
@@ -324,13 +318,13 @@ static void backward_channels(void *ctx, int thread, int64_t c0, int64_t last) {
     const size_t plane = (size_t)s->spatial, stride = (size_t)s->channels * plane;
     const double count = (double)s->batch * (double)plane;
     const int count_c = (int)(last - c0);
-    channel_affine maps[BLOCK_MAX_CHANNELS];
+    gf_channel_affine maps[BLOCK_MAX_CHANNELS];
     double sum_dy[BLOCK_MAX_CHANNELS] = {0}, sum_dy_centred[BLOCK_MAX_CHANNELS] = {0};
     for (int j = 0; j < count_c; j++) {
         const int64_t c = c0 + j;
         maps[j] = s->activated ? training_affine(job->gamma[c], job->beta[c], job->mean[c],
                                                  job->invstd[c])
-                               : (channel_affine){0.0f, 0.0f, 0.0f};
+                               : (gf_channel_affine){0.0f, 0.0f, 0.0f};
     }
     for (int n = 0; n < s->batch; n++) {
         const size_t at = n * stride + (size_t)c0 * plane;

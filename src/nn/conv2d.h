@@ -52,8 +52,9 @@ int gf_conv2d_backward(float *grad_in, float *grad_weight, float *grad_bias,
                        const gf_conv2d_shape *s, float *workspace, gf_grad_write write);
 
 /* Whether the training forward and backward of s can read their input through a
- * BatchNorm's map (nn/channel_map.h): the 3x3 stride-1 convolutions of Winograd's path,
- * which copy every input plane anyway (into its phase planes). */
+ * BatchNorm's map (nn/channel_map.h): the 3x3 stride-1 convolutions of Winograd's path
+ * and the depthwise ones of the flat planes, which copy every input plane anyway (into
+ * phase planes or a padded plane). */
 bool gf_conv2d_maps_input(const gf_conv2d_shape *s);
 /* gf_conv2d_forward_moments of y = map(in) where gf_conv2d_maps_input(s), and
  * gf_conv2d_backward with that y: grad_in is y's gradient. The same bits as the plain

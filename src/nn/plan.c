@@ -72,6 +72,7 @@ static int mark_input_maps(gf_plan *plan, const gf_node *nodes, int n) {
         int reader = read + 1;
         while (reader < n && nodes[reader].inputs[0] != read && nodes[reader].inputs[1] != read)
             reader++;
+        if (reader == n) continue;
         const bool conv = reader == read + 1 && nodes[reader].op == GF_OP_CONV2D;
         /* an add maps one of its inputs: with two BatchNorms (a projection shortcut),
          * the first */
