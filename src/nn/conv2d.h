@@ -70,9 +70,9 @@ int gf_conv2d_backward_mapped(float *grad_in, float *grad_weight, float *grad_bi
 /* 3x3 stride-1 convolutions use Winograd's F(2x2, 3x3) or F(4x4, 3x3)
  * (nn/conv2d_winograd.h) unless switched off, which selects the plain implicit
  * products of nn/conv2d_grid.h (tests and benchmarks compare them; call these only
- * between convolutions, and before a network's first training forward: its training
- * arena leaves out the BatchNorm outputs its Winograd convolutions apply the maps of,
- * nn/plan.h). */
+ * between convolutions, and not between a network's training forward and its
+ * backward: the next training forward lays the network's arena out again for the
+ * BatchNorm maps the paths can apply, nn/plan.h). */
 void gf_conv2d_use_winograd(bool on);
 /* 3x3 stride-2 convolutions with padding 1 read the input's parity planes
  * (nn/conv2d_parity.h) unless switched off, which selects the plain im2col products

@@ -322,6 +322,21 @@ static bool unwritten_in_training(const gf_plan *plan, int i) {
     return plan->nodes[bn].mapped;
 }
 
+/* Whether BatchNorm i's reader applies its map on the convolution paths in force now
+ * (gf_conv2d_use_winograd can change them). */
+static bool maps_now(const gf_plan *plan, const gf_node *nodes, int i) {
+    const int reader = plan->nodes[i].mapped_by;
+    return reader >= 0 && (nodes[reader].op == GF_OP_ADD ||
+                           gf_conv2d_maps_input(&plan->nodes[reader].shape.conv));
+}
+
+/* Whether the training arena was laid out for other mappings than the paths give now. */
+static bool mappings_changed(const gf_plan *plan, const gf_node *nodes, int count) {
+    for (int i = 0; i < count; i++)
+        if (plan->nodes[i].mapped != maps_now(plan, nodes, i)) return true;
+    return false;
+}
+
 /* Floats of node i's output in the training arena: none where it is never written. */
 static size_t output_floats(const gf_plan *plan, const gf_node *nodes, int i, int batch) {
     if (unwritten_in_training(plan, i)) return 0;
@@ -369,13 +384,7 @@ static int lay_out_training(gf_plan *plan, const gf_node *nodes, int count, int 
                                         batch);
             if (floats > moments_floats) moments_floats = floats;
         }
-    /* the BatchNorms whose maps their convolutions apply, on the paths chosen now */
-    for (int i = 0; i < count; i++) {
-        gf_node_plan *st = &plan->nodes[i];
-        st->mapped = st->mapped_by >= 0 &&
-                     (nodes[st->mapped_by].op == GF_OP_ADD ||
-                      gf_conv2d_maps_input(&plan->nodes[st->mapped_by].shape.conv));
-    }
+    for (int i = 0; i < count; i++) plan->nodes[i].mapped = maps_now(plan, nodes, i);
     size_t total = moments_floats;
     for (int i = 0; i < count; i++) {
         const gf_node *n = &nodes[i];
@@ -467,7 +476,9 @@ int gf_plan_prepare(gf_plan *plan, const gf_node *nodes, int count, int batch, b
         return GF_ERR;
     gf_arena *arena = training ? &plan->training : &plan->inference;
     size_t workspace = shaped_workspace_floats(plan, nodes, count);
-    if (batch <= arena->batch && workspace <= arena->workspace_floats) return GF_OK;
+    /* a convolution path switched since the layout changes which outputs are written */
+    const bool remap = training && arena->batch > 0 && mappings_changed(plan, nodes, count);
+    if (!remap && batch <= arena->batch && workspace <= arena->workspace_floats) return GF_OK;
     int layout_batch = batch > arena->batch ? batch : arena->batch;
     if (workspace < arena->workspace_floats) workspace = arena->workspace_floats;
     return training ? lay_out_training(plan, nodes, count, layout_batch, workspace)

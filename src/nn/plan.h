@@ -54,8 +54,9 @@ typedef struct gf_node_plan {
     bool folds_next;
     /* a BatchNorm (with its fused activation) whose output only the convolution right
      * after reads, or (without one) only a residual add: in training, where that
-     * convolution can read its input through a map (gf_conv2d_maps_input, as the
-     * training arena is laid out: `mapped`) and always for the add, the reader applies
+     * convolution can read its input through a map (gf_conv2d_maps_input on the paths in
+     * force when the training arena was laid out, `mapped`; gf_plan_prepare lays it out
+     * again when they change) and always for the add, the reader applies
      * BatchNorm's map (nn/channel_map.h) as it reads BatchNorm's input, and BatchNorm's
      * output is neither written nor given memory. That reader, else -1. */
     int mapped_by;

@@ -238,23 +238,17 @@ static gf_net *mapped_net(uint64_t seed, bool apart) {
     return net;
 }
 
-/* The mapped BatchNorms give the bits of the written ones: logits, gradients and
- * running statistics over two training steps, then evaluation; and the training arena
- * holds none of their four outputs. */
-static void test_mapped_batchnorms_match_written(void) {
-    gf_net *mapped = mapped_net(21, false), *written = mapped_net(21, true);
-    CHECK(mapped && written);
-    if (!mapped || !written) return;
-    const size_t count = gf_net_param_count(mapped);
-    CHECK(count == gf_net_param_count(written));
-    enum { INPUT = MAPPED_BATCH * 3 * MAPPED_HW * MAPPED_HW, LOGITS = MAPPED_BATCH * CLASSES };
-    float input[INPUT], logits[2][LOGITS], grads[2][LOGITS], loss;
+enum { MAPPED_INPUT = MAPPED_BATCH * 3 * MAPPED_HW * MAPPED_HW, MAPPED_LOGITS = MAPPED_BATCH * CLASSES };
+
+/* `steps` training steps of both nets on the same random batches, each followed by a
+ * plain SGD step (so that the next starts from other weights): the same logits,
+ * gradients and running statistics, bit for bit. The last batch stays in `input`. */
+static void train_alike(gf_net *nets[2], gf_rng *rng, float *input, int steps) {
+    const size_t count = gf_net_param_count(nets[0]);
+    float logits[2][MAPPED_LOGITS], grads[2][MAPPED_LOGITS], loss;
     int32_t labels[MAPPED_BATCH] = {2, 0, 1, 2};
-    gf_rng rng;
-    gf_rng_seed(&rng, 22, 0);
-    gf_net *nets[2] = {mapped, written};
-    for (int step = 0; step < 2; step++) {
-        gf_rng_fill_normal(&rng, input, INPUT, 0.5f, 1.5f);
+    for (int step = 0; step < steps; step++) {
+        gf_rng_fill_normal(rng, input, MAPPED_INPUT, 0.5f, 1.5f);
         for (int k = 0; k < 2; k++) {
             const float *out;
             gf_net_set_training(nets[k], true);
@@ -264,18 +258,35 @@ static void test_mapped_batchnorms_match_written(void) {
             CHECK(gf_net_backward(nets[k], grads[k]) == GF_OK);
         }
         CHECK(memcmp(logits[0], logits[1], sizeof logits[0]) == 0);
-        CHECK(memcmp(gf_net_grads(mapped), gf_net_grads(written), count * sizeof(float)) == 0);
-        CHECK(memcmp(gf_net_stats(mapped), gf_net_stats(written),
-                     gf_net_stat_count(mapped) * sizeof(float)) == 0);
-        /* a plain SGD step, so that the second step starts from other weights */
+        CHECK(memcmp(gf_net_grads(nets[0]), gf_net_grads(nets[1]), count * sizeof(float)) == 0);
+        CHECK(memcmp(gf_net_stats(nets[0]), gf_net_stats(nets[1]),
+                     gf_net_stat_count(nets[0]) * sizeof(float)) == 0);
         for (int k = 0; k < 2; k++)
             for (size_t p = 0; p < count; p++)
                 gf_net_params(nets[k])[p] -= 0.1f * gf_net_grads(nets[k])[p];
     }
+}
+
+/* The mapped BatchNorms give the bits of the written ones: logits, gradients and
+ * running statistics over two training steps, then evaluation; and the training arena
+ * holds none of their outputs. With Winograd switched off its convolutions map no
+ * more: the next training forward lays the arena out again, still the same bits, and
+ * again when it is switched back on. */
+static void test_mapped_batchnorms_match_written(void) {
+    gf_net *mapped = mapped_net(21, false), *written = mapped_net(21, true);
+    CHECK(mapped && written);
+    if (!mapped || !written) return;
+    CHECK(gf_net_param_count(mapped) == gf_net_param_count(written));
+    float input[MAPPED_INPUT], logits[2][MAPPED_LOGITS];
+    gf_rng rng;
+    gf_rng_seed(&rng, 22, 0);
+    gf_net *nets[2] = {mapped, written};
+    train_alike(nets, &rng, input, 2);
     /* channels of the mapped outputs at 12x12 (conv2 to conv6, bn7's, bn6), and bn8's
      * at 6x6; bn9's stays written in both */
     const size_t plane_bytes = MAPPED_BATCH * MAPPED_HW * MAPPED_HW * sizeof(float);
-    CHECK(gf_net_mode_arena_bytes(written, true) - gf_net_mode_arena_bytes(mapped, true) >=
+    const size_t mapped_arena = gf_net_mode_arena_bytes(mapped, true);
+    CHECK(gf_net_mode_arena_bytes(written, true) - mapped_arena >=
           (10 + 9 + 8 + 8 + 12 + 8) * plane_bytes + 12 * plane_bytes / 4);
     for (int k = 0; k < 2; k++) {
         const float *out;
@@ -284,6 +295,14 @@ static void test_mapped_batchnorms_match_written(void) {
         memcpy(logits[k], out, sizeof logits[k]);
     }
     CHECK(memcmp(logits[0], logits[1], sizeof logits[0]) == 0);
+    gf_conv2d_use_winograd(false);
+    train_alike(nets, &rng, input, 1);
+    /* conv3, conv4 and conv6's inputs written again: 10 + 9 + 8 channels at 12x12 (the
+     * depthwise convolutions and the adds still map) */
+    CHECK(gf_net_mode_arena_bytes(mapped, true) >= mapped_arena + (10 + 9 + 8) * plane_bytes);
+    gf_conv2d_use_winograd(true);
+    train_alike(nets, &rng, input, 1);
+    CHECK(gf_net_mode_arena_bytes(mapped, true) == mapped_arena);
     gf_net_free(mapped);
     gf_net_free(written);
 }
