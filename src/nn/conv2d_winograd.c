@@ -37,6 +37,7 @@ typedef struct geometry {
     int chunk;          /* images per chunk */
     int flat;           /* a chunk's tiles rounded up to whole vectors */
     int guard;          /* floats before and after a phase plane that shifted reads reach */
+    int block;          /* tile rows split_planes and join_planes take at a time */
     size_t phase;       /* floats of a phase plane with its guards */
     size_t ld;          /* floats per row of a transformed-tile matrix */
 } geometry;
@@ -78,6 +79,19 @@ static int chunk_of(const gf_conv2d_shape *s, int tiles, int xi) {
     return (int)best;
 }
 
+/* The fewest tile rows that make whole vectors of tiles, VL / gcd(tw, VL) (kept in the
+ * geometry: its divisions cost split_planes and join_planes a tenth of their time when
+ * taken per block). */
+static int block_rows_of(int tw) {
+    int a = tw, b = VL;
+    while (b) {
+        const int r = a % b;
+        a = b;
+        b = r;
+    }
+    return VL / a;
+}
+
 static geometry geometry_of(const gf_conv2d_shape *s, int m) {
     geometry g;
     g.m = m;
@@ -89,6 +103,7 @@ static geometry geometry_of(const gf_conv2d_shape *s, int m) {
     g.chunk = chunk_of(s, g.tiles, g.xi);
     g.flat = (int)gf_size_round_up((size_t)g.chunk * (size_t)g.tiles, VL);
     g.guard = (int)round_to_line((size_t)g.tw + 1);
+    g.block = block_rows_of(g.tw);
     g.phase = round_to_line((size_t)g.flat + 2 * (size_t)g.guard);
     /* the transforms write whole vectors: up to VL - 1 floats past a chunk's tiles */
     g.ld = odd_lines((size_t)g.flat);
@@ -148,29 +163,17 @@ typedef struct buffers {
     float *rows; /* a block's rows of every row phase (block_floats) */
 } buffers;
 
-/* Tile rows that split_planes and join_planes take at a time: the fewest that make
- * whole vectors of tiles, VL / gcd(tw, VL). */
-static int block_rows(const geometry *g) {
-    int a = g->tw, b = VL;
-    while (b) {
-        const int r = a % b;
-        a = b;
-        b = r;
-    }
-    return VL / a;
-}
-
 /* Tiles of a block with `rows` tile rows left in the chunk: whole vectors, but not past
  * the chunk's tiles (the phase planes are no longer) */
 static int block_tiles(const geometry *g, int rows) {
-    const int block = block_rows(g);
+    const int block = g->block;
     return rows >= block ? block * g->tw : (int)round_to_line((size_t)rows * (size_t)g->tw);
 }
 
 /* floats of a block's rows of one row phase, each row padded to m tw floats, and the
  * reach of the last row's vectors past them */
 static size_t phase_rows_floats(const geometry *g) {
-    return (size_t)block_rows(g) * (size_t)g->m * (size_t)g->tw + VL;
+    return (size_t)g->block * (size_t)g->m * (size_t)g->tw + VL;
 }
 
 static size_t block_floats(const geometry *g) { return (size_t)g->m * phase_rows_floats(g); }
@@ -401,7 +404,7 @@ static inline __attribute__((always_inline)) void add_row(float *restrict dst,
 /* Planes (images first .. first + images - 1, channel c) of a [N, channels, H, W]
  * tensor into the phase planes: position (m ti + pr, m tj + pc) of image i is
  * phase[pr * m + pc][i * tiles + ti * tw + tj], zero past the plane's edge. The
- * chunk's tile rows go a block (block_rows) at a time, the planes' rows in order: each
+ * chunk's tile rows go a block (geometry's `block`) at a time, the planes' rows in order: each
  * row is copied into `rows` after the block's earlier rows of its row phase, padded to
  * m tw floats (so that the block's rows of a row phase are its tiles' m columns side
  * by side), then every row phase is split VL column groups of m at a time by
@@ -413,7 +416,7 @@ static inline __attribute__((always_inline)) void split_rows(
     int first, int images, int c, int channels, const gf_conv2d_shape *s, const geometry *g,
     const int w) {
     const int h = s->in_h, tw = g->tw, m = g->m, th = g->th;
-    const int block = block_rows(g), line = m * tw, total = images * th;
+    const int block = g->block, line = m * tw, total = images * th;
     const size_t plane = (size_t)h * w, phase_rows = phase_rows_floats(g);
     const float *end = tensor + (size_t)s->batch * channels * plane;
     const int whole = (w + VL - 1) / VL * VL; /* floats a row's vectors reach */
@@ -476,7 +479,7 @@ static inline __attribute__((always_inline)) void join_rows(
     float *tensor, bool add, const float *const phase[MAX_PHASES], float *rows, int first,
     int images, int c, int channels, const gf_conv2d_shape *s, const geometry *g, const int w) {
     const int h = s->in_h, tw = g->tw, m = g->m, th = g->th;
-    const int block = block_rows(g), line = m * tw, total = images * th;
+    const int block = g->block, line = m * tw, total = images * th;
     const size_t plane = (size_t)h * w, phase_rows = phase_rows_floats(g);
     for (int r0 = 0; r0 < total; r0 += block) {
         const int tiles = block_tiles(g, total - r0);
