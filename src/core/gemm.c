@@ -15,11 +15,12 @@
 
 #include "core/error.h"
 
-/* nn kernel: B[kk][j] = b_rows[kk][col + j]; nt kernel: A from a panel, rows of B
- * from a table */
-typedef void (*nn_kernel_fn)(int k, const float *packed_a, const float *const *b_rows, size_t col,
-                             float *c, int ldc, int m_valid, int n_valid, bool accumulate,
-                             bool prefetch_next);
+/* nn kernel: the tile's vector v of columns is B[kk][v VL + l] = b_rows[kk][b_cols[v] + l]
+ * and C[i][v VL + l] = c_cols[v][i ldc + l] (consecutive vectors of a plain matrix, or
+ * of different segments); nt kernel: A from a panel, rows of B from a table */
+typedef void (*nn_kernel_fn)(int k, const float *packed_a, const float *const *b_rows,
+                             const size_t *b_cols, float *const *c_cols, int ldc, int m_valid,
+                             int n_valid, bool accumulate, bool prefetch_next);
 typedef void (*pack_panel_fn)(float *panel, const float *const *a_rows, int m_valid, int k);
 typedef void (*nt_kernel_fn)(int k, const float *panel, const float *const *b_rows, float *c,
                              int ldc, int m_valid, int n_valid, bool accumulate, bool transposed);
@@ -39,26 +40,28 @@ typedef struct kernel_set {
 enum { MR_MAX = 8, NR_MAX = 32, NT_ROWS_MAX = 32, PAD_K = 64 };
 
 /* Writes an MR x (NV * VL) register tile (rows acc[i][0 .. NV - 1]) into C, whole or
- * its valid part. */
+ * its valid part; vector v of row i goes to c_cols[v] + i ldc. */
 #define STORE_TILE(VEC, VL, MR, NV)                                                      \
     if (n_valid == NV * VL) {                                                            \
         for (int i = 0; i < MR && i < m_valid; i++) {                                    \
-            float *row = c + (size_t)i * ldc;                                            \
             for (int v = 0; v < NV; v++) {                                               \
+                float *out = c_cols[v] + (size_t)i * ldc;                                \
                 if (accumulate) {                                                        \
                     VEC old;                                                             \
-                    memcpy(&old, row + v * VL, sizeof old);                              \
+                    memcpy(&old, out, sizeof old);                                       \
                     acc[i][v] += old;                                                    \
                 }                                                                        \
-                memcpy(row + v * VL, &acc[i][v], sizeof acc[i][v]);                      \
+                memcpy(out, &acc[i][v], sizeof acc[i][v]);                               \
             }                                                                            \
         }                                                                                \
     } else {                                                                             \
         float tile[MR][NV * VL];                                                         \
         memcpy(tile, acc, sizeof tile);                                                  \
         for (int i = 0; i < m_valid; i++)                                                \
-            for (int j = 0; j < n_valid; j++)                                            \
-                c[(size_t)i * ldc + j] = tile[i][j] + (accumulate ? c[(size_t)i * ldc + j] : 0.0f); \
+            for (int j = 0; j < n_valid; j++) {                                          \
+                float *out = c_cols[j / VL] + (size_t)i * ldc + j % VL;                  \
+                *out = tile[i][j] + (accumulate ? *out : 0.0f);                          \
+            }                                                                            \
     }
 
 /* NV = 2: the MR x 2 VL tile; NV = 1: an MR x VL tile for a last column block of at
@@ -66,17 +69,20 @@ enum { MR_MAX = 8, NR_MAX = 32, NT_ROWS_MAX = 32, PAD_K = 64 };
  * fetch the next column block's part of each row of B (see gf_gemm_nn). */
 #define DEFINE_NN_KERNEL(NAME, ATTR, VEC, VL, MR, NV)                                     \
     ATTR static void NAME(int k, const float *packed_a, const float *const *b_rows,         \
-                          size_t col, float *c, int ldc, int m_valid, int n_valid,          \
-                          bool accumulate, bool prefetch_next) {                            \
+                          const size_t *b_cols, float *const *c_cols, int ldc, int m_valid, \
+                          int n_valid, bool accumulate, bool prefetch_next) {               \
         VEC acc[MR][NV];                                                                  \
+        size_t col[NV];                                                                   \
+        for (int v = 0; v < NV; v++) col[v] = b_cols[v];                                  \
         for (int i = 0; i < MR; i++)                                                      \
             for (int v = 0; v < NV; v++) acc[i][v] = (VEC){0};                            \
         for (int kk = 0; kk < k; kk++) {                                                  \
             VEC b[NV];                                                                    \
-            const float *row = b_rows[kk] + col;                                          \
-            for (int v = 0; v < NV; v++) memcpy(&b[v], row + v * VL, sizeof b[v]);       \
+            const float *row = b_rows[kk];                                                \
+            for (int v = 0; v < NV; v++) memcpy(&b[v], row + col[v], sizeof b[v]);       \
             if (prefetch_next)                                                            \
-                for (int p = 0; p < NV * VL; p += 16) __builtin_prefetch(row + NV * VL + p); \
+                for (int p = 0; p < NV * VL; p += 16)                                     \
+                    __builtin_prefetch(row + col[NV - 1] + VL + p);                       \
             const float *a = packed_a + (size_t)kk * MR;                                  \
             _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++)                          \
                 for (int v = 0; v < NV; v++) acc[i][v] += a[i] * b[v];                    \
@@ -333,43 +339,107 @@ static int strip_columns(int k, int nr) {
     return columns > nr ? columns : nr;
 }
 
-void gf_gemm_nn(float *c, int ldc, const float *packed_a, const float *const *b_rows, int m,
-                int n, int k, bool accumulate) {
+/* Where gf_gemm_nn finds its columns: in segments of `segment` columns, each
+ * `b_stride` floats on from the last in B's rows and `c_stride` in C's (a plain matrix is
+ * one segment of every column). */
+typedef struct column_map {
+    size_t segment, b_stride, c_stride;
+} column_map;
+
+/* A walk over the columns of a column map, a tile's vectors at a time: column `at` of
+ * segment `segment` (stepped, not divided, per tile: a tile of a short K costs little
+ * more than a division). */
+typedef struct column_cursor {
+    size_t segment, at;
+} column_cursor;
+
+static column_cursor cursor_at(const column_map *map, size_t column) {
+    column_cursor cursor = {column / map->segment, column % map->segment};
+    return cursor;
+}
+
+/* The next `vectors` vectors of `vl` columns: their offsets in B's rows and their
+ * places in C's row 0 (`c`); a vector never straddles segments (segment % vl == 0). */
+static void take_columns(column_cursor *cursor, const column_map *map, int vectors, int vl,
+                         float *c, size_t *b_cols, float **c_cols) {
+    for (int v = 0; v < vectors; v++) {
+        b_cols[v] = cursor->segment * map->b_stride + cursor->at;
+        c_cols[v] = c + cursor->segment * map->c_stride + cursor->at;
+        cursor->at += (size_t)vl;
+        if (cursor->at == map->segment) cursor->at = 0, cursor->segment++;
+    }
+}
+
+static void gemm_nn(float *c, int ldc, const column_map *map, const float *packed_a,
+                    const float *const *b_rows, int m, int n, int k, bool accumulate) {
     const kernel_set *ks = kernels();
-    const int mr = ks->mr, nr = ks->nr, whole = n / nr * nr, strip = strip_columns(k, nr);
+    const int mr = ks->mr, nr = ks->nr, vl = nr / 2, whole = n / nr * nr;
+    const int strip = strip_columns(k, nr);
+    size_t b_cols[2];
+    float *c_cols[2];
     for (int j0 = 0; j0 < whole; j0 += strip) {
         const int j1 = whole - j0 < strip ? whole : j0 + strip;
         /* the first row panel fetches the next block's rows of B ahead: a 1x1
          * convolution's rows are image planes, as many streams as input channels,
          * more than the hardware's prefetchers follow */
-        for (int i = 0; i < m; i += mr)
-            for (int j = j0; j < j1; j += nr)
-                ks->nn(k, packed_a + (size_t)i * k, b_rows, (size_t)j, c + (size_t)i * ldc + j,
-                       ldc, m - i < mr ? m - i : mr, nr, accumulate, i == 0 && j + nr < whole);
-    }
-    if (whole < n) {
-        const int j = whole, n_valid = n - j;
-        /* the last column block: the kernel reads whole vectors, so it gets a
-         * zero-padded copy, PAD_K rows at a time; at most nr / 2 columns take the
-         * half-width kernel */
-        const bool half = 2 * n_valid <= nr;
-        const nn_kernel_fn kernel = half ? ks->nn_narrow : ks->nn;
-        const int width = half ? nr / 2 : nr;
-        float padded[PAD_K * NR_MAX];
-        const float *padded_rows[PAD_K];
-        for (int k0 = 0; k0 < k; k0 += PAD_K) {
-            const int k_len = k - k0 < PAD_K ? k - k0 : PAD_K;
-            memset(padded, 0, sizeof(float) * (size_t)(k_len * width));
-            for (int kk = 0; kk < k_len; kk++) {
-                memcpy(padded + kk * width, b_rows[k0 + kk] + j, sizeof(float) * (size_t)n_valid);
-                padded_rows[kk] = padded + kk * width;
+        for (int i = 0; i < m; i += mr) {
+            column_cursor cursor = cursor_at(map, (size_t)j0);
+            for (int j = j0; j < j1; j += nr) {
+                take_columns(&cursor, map, 2, vl, c + (size_t)i * ldc, b_cols, c_cols);
+                ks->nn(k, packed_a + (size_t)i * k, b_rows, b_cols, c_cols, ldc,
+                       m - i < mr ? m - i : mr, nr, accumulate, i == 0 && j + nr < whole);
             }
-            for (int i = 0; i < m; i += mr)
-                kernel(k_len, packed_a + (size_t)i * k + (size_t)k0 * mr, padded_rows, 0,
-                       c + (size_t)i * ldc + j, ldc, m - i < mr ? m - i : mr, n_valid,
-                       accumulate || k0 > 0, false);
         }
     }
+    if (whole == n) return;
+    const int j = whole, n_valid = n - j;
+    const bool half = 2 * n_valid <= nr;
+    const nn_kernel_fn kernel = half ? ks->nn_narrow : ks->nn;
+    if (n_valid == vl) {
+        /* one whole vector (always so in segments of whole vectors): read in place */
+        for (int i = 0; i < m; i += mr) {
+            column_cursor cursor = cursor_at(map, (size_t)j);
+            take_columns(&cursor, map, 1, vl, c + (size_t)i * ldc, b_cols, c_cols);
+            kernel(k, packed_a + (size_t)i * k, b_rows, b_cols, c_cols, ldc,
+                   m - i < mr ? m - i : mr, n_valid, accumulate, false);
+        }
+        return;
+    }
+    /* a last column block of part of a vector, or more than one: the kernel reads
+     * whole vectors, so it gets a zero-padded copy, PAD_K rows at a time; at most nr / 2 columns take the
+     * half-width kernel */
+    const int width = half ? nr / 2 : nr;
+    float padded[PAD_K * NR_MAX];
+    const float *padded_rows[PAD_K];
+    const size_t padded_cols[2] = {0, (size_t)vl};
+    for (int k0 = 0; k0 < k; k0 += PAD_K) {
+        const int k_len = k - k0 < PAD_K ? k - k0 : PAD_K;
+        memset(padded, 0, sizeof(float) * (size_t)(k_len * width));
+        for (int kk = 0; kk < k_len; kk++) {
+            memcpy(padded + kk * width, b_rows[k0 + kk] + j, sizeof(float) * (size_t)n_valid);
+            padded_rows[kk] = padded + kk * width;
+        }
+        for (int i = 0; i < m; i += mr) {
+            float *tile = c + (size_t)i * ldc + j;
+            c_cols[0] = tile;
+            c_cols[1] = tile + vl;
+            kernel(k_len, packed_a + (size_t)i * k + (size_t)k0 * mr, padded_rows, padded_cols,
+                   c_cols, ldc, m - i < mr ? m - i : mr, n_valid, accumulate || k0 > 0, false);
+        }
+    }
+}
+
+void gf_gemm_nn(float *c, int ldc, const float *packed_a, const float *const *b_rows, int m,
+                int n, int k, bool accumulate) {
+    const column_map plain = {.segment = (size_t)(n > 0 ? n : 1)};
+    gemm_nn(c, ldc, &plain, packed_a, b_rows, m, n, k, accumulate);
+}
+
+void gf_gemm_nn_segmented(float *c, int ldc, size_t c_stride, const float *packed_a,
+                          const float *const *b_rows, size_t b_stride, size_t segment, int m,
+                          int n, int k, bool accumulate) {
+    const column_map map = {.segment = segment, .b_stride = b_stride, .c_stride = c_stride};
+    gemm_nn(c, ldc, &map, packed_a, b_rows, m, n, k, accumulate);
 }
 
 size_t gf_gemm_nn_columns(size_t n) {

@@ -38,6 +38,15 @@ void gf_gemm_rows(const float **rows, const float *base, size_t ld, int count);
  * table so that they may overlap: a convolution's shifted views of one padded image. */
 void gf_gemm_nn(float *c, int ldc, const float *packed_a, const float *const *b_rows, int m,
                 int n, int k, bool accumulate);
+/* gf_gemm_nn over columns kept in segments: column j of B is b_rows[kk][(j / segment)
+ * b_stride + j % segment] and of C c[i ldc + (j / segment) c_stride + j % segment]; a
+ * 1x1 convolution's images read and written in place, side by side in one product.
+ * `segment` and n must be multiples of 16 (so that no vector of any kernel set
+ * straddles two segments). The same sums, in the same order, as gf_gemm_nn on the
+ * columns gathered into one matrix. */
+void gf_gemm_nn_segmented(float *c, int ldc, size_t c_stride, const float *packed_a,
+                          const float *const *b_rows, size_t b_stride, size_t segment, int m,
+                          int n, int k, bool accumulate);
 /* The columns gf_gemm_nn's widest tile (AVX-512) computes for N: blocks of 32, a last
  * one of at most 16 as 16. For callers that choose N; the same whatever kernel set
  * is in use (the narrower sets' blocks divide these), so that what was sized from

@@ -231,13 +231,21 @@ static int chunk_images(const gf_conv2d_shape *s) {
 
 static bool pointwise_images_enabled = true;
 
+/* A 1x1 stride-1 convolution whose planes are whole vectors of 16: its products read
+ * a chunk's input planes and write its output planes in place (gf_gemm_nn_segmented),
+ * with no gathered copy either way. */
+static bool reads_in_place(const gf_conv2d_shape *s) {
+    return pointwise_images_enabled && is_pointwise(s) && in_plane(s) % 16 == 0;
+}
+
 void gf_conv2d_use_pointwise_images(bool on) { pointwise_images_enabled = on; }
 
 /* Images a 1x1 stride-1 forward multiplies at a time: one, read and written in place,
- * where gathering a chunk's inputs and copying its outputs back cost more than the
- * narrower products lose (bench_kernels: layers with more outputs than inputs to copy
- * back, and planes below GF_MOMENTS_MIN_PLANE that fill whole column blocks of
- * gf_gemm_nn; the other layers on larger planes were slower so); a chunk otherwise. */
+ * for layers with more outputs than inputs and for planes below GF_MOMENTS_MIN_PLANE
+ * that fill whole column blocks of gf_gemm_nn (bench_kernels: faster so than chunks,
+ * gathered or read in place, e.g. 16->96 at 32x32 5.9 against 7.9 ms read in place);
+ * a chunk otherwise, read in place where reads_in_place, else gathered and copied back
+ * (which on larger planes was slower one image at a time still). */
 static int forward_chunk_images(const gf_conv2d_shape *s) {
     const size_t op = out_plane(s);
     if (pointwise_images_enabled && is_pointwise(s) &&
@@ -423,7 +431,8 @@ static void take_moments(const conv_job *job, size_t first, size_t count) {
 static void forward_range(const conv_job *job, const thread_buffers *buf, int64_t first,
                           int64_t last) {
     const gf_conv2d_shape *s = job->s;
-    const int groups = s->groups, cout_g = s->out_channels / groups, rows = (int)patch_rows(s);
+    const int groups = s->groups, cin_g = s->in_channels / groups, cout_g = s->out_channels / groups;
+    const int rows = (int)patch_rows(s);
     const size_t ip = in_plane(s), op = out_plane(s), planes = (size_t)s->out_channels;
     if (is_depthwise(s)) {
         gf_conv2d_depthwise_layout layout;
@@ -470,13 +479,25 @@ static void forward_range(const conv_job *job, const thread_buffers *buf, int64_
         const int images = (int)(last - n0 < chunk ? last - n0 : chunk);
         for (int g = 0; g < groups; g++) {
             size_t ld;
-            const float *patches = chunk_patches(job, buf->patches, (int)n0, images, g, &ld);
-            gf_gemm_rows(buf->rows, patches, ld, rows);
+            const bool in_place = reads_in_place(s) && images > 1;
+            if (in_place) {
+                ld = (size_t)images * op;
+                gf_gemm_rows(buf->rows, job->in + ((size_t)n0 * s->in_channels + (size_t)g * cin_g) * ip,
+                             ip, rows);
+            } else {
+                const float *patches = chunk_patches(job, buf->patches, (int)n0, images, g, &ld);
+                gf_gemm_rows(buf->rows, patches, ld, rows);
+            }
             const float *packed = job->packed + (size_t)g * gf_gemm_packed_a_floats(cout_g, rows);
             for (int r0 = 0; r0 < cout_g; r0 += block) {
                 const int m = cout_g - r0 < block ? cout_g - r0 : block, c0 = g * cout_g + r0;
                 /* packed A holds whole panels of rows: r0 starts one */
-                if (images == 1) {
+                if (in_place) {
+                    gf_gemm_nn_segmented(
+                        job->out + ((size_t)n0 * s->out_channels + (size_t)c0) * op, (int)op,
+                        (size_t)s->out_channels * op, packed + (size_t)r0 * rows, buf->rows,
+                        (size_t)s->in_channels * ip, ip, m, (int)ld, rows, false);
+                } else if (images == 1) {
                     gf_gemm_nn(job->out + ((size_t)n0 * s->out_channels + (size_t)c0) * op,
                                (int)op, packed + (size_t)r0 * rows, buf->rows, m, (int)ld, rows,
                                false);
@@ -682,6 +703,13 @@ static void backward_images(void *ctx, int thread, int threads) {
             if (is_pointwise(s) && images == 1) {
                 gf_gemm_nn(job->grad_in + ((size_t)n0 * s->in_channels + (size_t)g * cin_g) * ip,
                            (int)op, packed_t, grad_rows_table, rows, (int)ld, cout_g, !store);
+                continue;
+            }
+            if (reads_in_place(s)) { /* the chunk's input-gradient planes written in place */
+                gf_gemm_nn_segmented(
+                    job->grad_in + ((size_t)n0 * s->in_channels + (size_t)g * cin_g) * ip,
+                    (int)ip, (size_t)s->in_channels * ip, packed_t, grad_rows_table, op, op,
+                    rows, (int)ld, cout_g, !store);
                 continue;
             }
             gf_gemm_nn(patches, (int)ld, packed_t, grad_rows_table, rows, (int)ld, cout_g, false);

@@ -78,10 +78,11 @@ void gf_conv2d_use_winograd(bool on);
  * (nn/conv2d_parity.h) unless switched off, which selects the plain im2col products
  * (tests and benchmarks compare the two; call only between convolutions). */
 void gf_conv2d_use_parity_planes(bool on);
-/* The forward and backward of a 1x1 stride-1 convolution multiply image by image in
- * place where that is faster than gathering chunks of images (nn/conv2d.c), unless
- * switched off, which gathers chunks everywhere (tests compare the two; call only
- * between convolutions). */
+/* The forward and backward of a 1x1 stride-1 convolution read and write planes in
+ * place: chunks of images side by side where the planes are whole vectors of 16, else
+ * image by image where that is faster than gathering chunks (nn/conv2d.c); unless
+ * switched off, which gathers chunks into matrices everywhere (tests compare the two;
+ * call only between convolutions). */
 void gf_conv2d_use_pointwise_images(bool on);
 /* The Winograd tile: 2 for F(2x2, 3x3), 4 for F(4x4, 3x3) on every such convolution,
  * or 0 (the default) for the rule of docs/kernels.md; any other value is an error. */

@@ -2,7 +2,8 @@
  * triple loop in double: odd sizes (partial tiles in M, N and K), transposed packing,
  * leading dimensions larger than the width, overwrite and accumulate, and rows given
  * as a table of overlapping views (random offsets into one buffer, as a convolution's
- * shifted views of a padded image); nt's product stored plain and transposed. */
+ * shifted views of a padded image); nt's product stored plain and transposed; nn over
+ * segmented columns against nn over the same columns gathered, bit for bit. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +56,55 @@ static double worst_nn(int m, int n, int k, bool transposed, bool accumulate, bo
     }
     free(a); free(b); free(b_storage); free(c); free(c0); free(packed);
     return worst;
+}
+
+/* gf_gemm_nn_segmented on `segments` segments of `segment` columns (the last one
+ * `short_by` vectors of 16 short), B's and C's segments apart by random gaps, against
+ * gf_gemm_nn on the columns gathered into plain matrices: the same bits, and the
+ * gaps of C untouched. Returns false on any difference. */
+static bool segmented_matches_gathered(int m, int k, int segment, int segments, int short_by,
+                                       bool accumulate, gf_rng *r) {
+    const int n = segment * segments - 16 * short_by;
+    const size_t b_stride = (size_t)segment + 16 * gf_rng_below(r, 3) + gf_rng_below(r, 5);
+    const size_t c_stride = (size_t)segment * (size_t)m + gf_rng_below(r, 40);
+    const int ldc = segment; /* C as images of m planes of `segment` floats */
+    float *a = random_floats((size_t)m * k, r);
+    float *b = random_floats(b_stride * (size_t)segments * k, r);
+    float *c = random_floats(c_stride * (size_t)segments, r);
+    float *c0 = malloc(sizeof(float) * c_stride * segments);
+    memcpy(c0, c, sizeof(float) * c_stride * segments);
+    const float **rows = malloc(sizeof(float *) * (size_t)k);
+    /* B of segment s, row kk, column p at b[s * b_stride * k... ]: rows kk of every
+     * segment are b_stride apart, rows of one segment segment * segments apart */
+    for (int kk = 0; kk < k; kk++) rows[kk] = b + (size_t)kk * b_stride * segments;
+    float *packed = malloc(sizeof(float) * gf_gemm_packed_a_floats(m, k));
+    gf_gemm_pack_a(packed, a, k, false, m, k);
+    gf_gemm_nn_segmented(c, ldc, c_stride, packed, rows, b_stride, (size_t)segment, m, n, k,
+                         accumulate);
+    /* the same columns gathered */
+    float *gathered_b = malloc(sizeof(float) * (size_t)n * k);
+    float *gathered_c = malloc(sizeof(float) * (size_t)n * m);
+    const float **gathered_rows = malloc(sizeof(float *) * (size_t)k);
+    for (int j = 0; j < n; j++) {
+        const size_t seg = (size_t)(j / segment), at = (size_t)(j % segment);
+        for (int kk = 0; kk < k; kk++)
+            gathered_b[(size_t)kk * n + j] = rows[kk][seg * b_stride + at];
+        for (int i = 0; i < m; i++)
+            gathered_c[(size_t)i * n + j] = c0[seg * c_stride + (size_t)i * ldc + at];
+    }
+    gf_gemm_rows(gathered_rows, gathered_b, (size_t)n, k);
+    gf_gemm_nn(gathered_c, n, packed, gathered_rows, m, n, k, accumulate);
+    bool same = true;
+    float *expected = malloc(sizeof(float) * c_stride * segments);
+    memcpy(expected, c0, sizeof(float) * c_stride * segments);
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < m; i++)
+            expected[(size_t)(j / segment) * c_stride + (size_t)i * ldc + (size_t)(j % segment)] =
+                gathered_c[(size_t)i * n + j];
+    same = memcmp(expected, c, sizeof(float) * c_stride * segments) == 0;
+    free(a); free(b); free(c); free(c0); free(rows); free(packed);
+    free(gathered_b); free(gathered_c); free(gathered_rows); free(expected);
+    return same;
 }
 
 /* C = A B^T (+ C0) with A and B from row tables; `transposed`: C^T stored, [n][ldc] */
@@ -136,6 +186,21 @@ int main(void) {
                 if (e > 1e-5) fprintf(stderr, "%s nt %dx%dx%d variant %d: %g\n", sets[s], m, n, k, variant, e);
                 CHECK(e <= 1e-5);
             }
+        }
+        /* segmented columns: planes of 16 to 80 floats, a short last one, K past the
+         * padded copy's 64 rows */
+        for (int shape = 0; shape < 12; shape++) {
+            const int segment = 16 * (1 + (int)gf_rng_below(&r, 5));
+            const int segments = 1 + (int)gf_rng_below(&r, 6);
+            const int short_by = (int)gf_rng_below(&r, (uint32_t)(segment / 16));
+            const int m = 1 + (int)gf_rng_below(&r, 40), k = 1 + (int)gf_rng_below(&r, 150);
+            const bool same = segmented_matches_gathered(m, k, segment, segments, short_by,
+                                                         shape & 1, &r);
+            if (!same)
+                fprintf(stderr, "%s nn segmented %dx%dx%d (%d x %d, short by %d): differs\n",
+                        sets[s], m, segment * segments - 16 * short_by, k, segments, segment,
+                        short_by);
+            CHECK(same);
         }
     }
     CHECK(tested >= 1);

@@ -3,7 +3,7 @@
  * groups, depthwise, the padded-grid path of "same" convolutions and Winograd's
  * F(2x2, 3x3), the parity planes of stride 2; Winograd against the grid path, the
  * parity planes against im2col, the flat depthwise planes against the plain ones,
- * 1x1 image by image against chunks, the output planes' moments and the activation of
+ * 1x1 read in place against gathered chunks, the output planes' moments and the activation of
  * the evaluation's output stage on random shapes. */
 #include <string.h>
 
@@ -513,9 +513,10 @@ static void depthwise_flat_against_plain(void) {
     }
 }
 
-/* 1x1 stride-1 convolutions on planes of 16x16 and more, image by image (forwards of
- * layers with more outputs than inputs; backwards on 32x32 planes and more, and on
- * 16x16 ones of layers with more outputs) against chunks of images side by side:
+/* 1x1 stride-1 convolutions on planes of 16x16 and more, read and written in place
+ * (image by image: forwards of layers with more outputs than inputs, backwards on 32x32
+ * planes and more and on 16x16 ones of layers with more outputs; chunks of planes of
+ * whole vectors of 16 otherwise) against chunks of images gathered side by side:
  * outputs and their planes' moments the same bits (the same sums in the same order,
  * with at most 40 input channels a group), input gradients stored and added and
  * weight and bias gradients within 1e-5 of the largest value (sums over the images in
@@ -589,11 +590,12 @@ static void pointwise_large_images_against_chunks(void) {
     }
 }
 
-/* 1x1 stride-1 forwards on planes below GF_MOMENTS_MIN_PLANE, image by image against
- * chunks of images side by side: the same sums in the same order (with at most 40
- * input channels a group, within one pass of gf_gemm_nn's padded last block), so the
- * same bits, outputs and their planes' moments; random batches, channels, groups and
- * planes (whole column blocks, 8x8 and 4x8, in every third). */
+/* 1x1 stride-1 forwards on planes below GF_MOMENTS_MIN_PLANE, read in place (image by
+ * image, or chunks of planes of whole vectors of 16) against chunks of images gathered
+ * side by side: the same sums in the same order (with at most 40 input channels a
+ * group, within one pass of gf_gemm_nn's padded last block), so the same bits, outputs
+ * and their planes' moments; random batches, channels, groups and planes (8x8 and 4x8,
+ * whole column blocks or vectors, in every third). */
 static void pointwise_images_against_chunks(void) {
     gf_rng r;
     gf_rng_seed(&r, 2028, 7);
