@@ -915,7 +915,7 @@ void gf_conv2d_winograd_backward(const gf_conv2d_images *a, int tile, float *gra
     const int cin = s->in_channels, cout = s->out_channels;
     const size_t packed_floats = gf_gemm_packed_a_floats(cin, cout);
     const size_t matrix = (size_t)cin * cout;
-    memset(b.du, 0, sizeof(float) * (size_t)g.xi * matrix);
+    if (a->first >= a->last) return;
     const float **dm_rows = a->rows, **v_rows = a->rows + cout;
     const float *const *phase = (const float *const *)b.phase;
     int masked = -1; /* tiles the masks are set for */
@@ -935,9 +935,10 @@ void gf_conv2d_winograd_backward(const gf_conv2d_images *a, int tile, float *gra
         for (int xi = 0; xi < g.xi; xi++) {
             gf_gemm_rows(dm_rows, b.dm + (size_t)xi * xi_stride(cout, &g), g.ld, cout);
             gf_gemm_rows(v_rows, b.v + (size_t)xi * xi_stride(cin, &g), g.ld, cin);
-            /* dU[xi][in, out] += (dM[xi][out, tiles] V[xi][in, tiles]^T)^T */
+            /* dU[xi][in, out] (+)= (dM[xi][out, tiles] V[xi][in, tiles]^T)^T, the first
+             * chunk's stored (no clearing of dU, once per part of the batch) */
             gf_gemm_nt_transposed(b.du + (size_t)xi * matrix, cout, dm_rows, v_rows, cout, cin,
-                                  columns, true, b.nt);
+                                  columns, first > a->first, b.nt);
             if (!grad_in) continue;
             /* dV[xi][in, tiles] = U[xi]^T dM[xi] */
             gf_gemm_nn(b.products + (size_t)xi * xi_stride(cin, &g), (int)g.ld,
