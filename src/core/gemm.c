@@ -21,9 +21,11 @@
 typedef void (*nn_kernel_fn)(int k, const float *packed_a, const float *const *b_rows,
                              const size_t *b_cols, float *const *c_cols, int ldc, int m_valid,
                              int n_valid, bool accumulate, bool prefetch_next);
-typedef void (*pack_panel_fn)(float *panel, const float *const *a_rows, int m_valid, int k);
-typedef void (*nt_kernel_fn)(int k, const float *panel, const float *const *b_rows, float *c,
-                             int ldc, int m_valid, int n_valid, bool accumulate, bool transposed);
+typedef void (*pack_panel_fn)(float *panel, const float *const *a_rows, int m_valid, int k,
+                              size_t segment, size_t stride);
+typedef void (*nt_kernel_fn)(int k, const float *panel, const float *const *b_rows,
+                             size_t segment, size_t stride, float *c, int ldc, int m_valid,
+                             int n_valid, bool accumulate, bool transposed);
 
 typedef struct kernel_set {
     const char *name;
@@ -91,38 +93,45 @@ enum { MR_MAX = 8, NR_MAX = 32, NT_ROWS_MAX = 32, PAD_K = 64 };
     }
 
 /* C tile [NV * VL rows][NJ columns] from a panel (one row of A per lane, NV vectors
- * per k) and NJ rows of B, broadcast one value at a time. Rows of B past the valid
- * ones repeat the last valid row; their sums are computed and dropped, which keeps
- * the loop free of branches. U accumulator sets (consecutive k) give the FMA
- * pipelines enough independent sums when NV * NJ alone is too few. */
+ * per k) and NJ rows of B, broadcast one value at a time; B's K runs in segments of
+ * `segment` values `stride` floats apart (one segment: a plain row). Rows of B past the
+ * valid ones repeat the last valid row; their sums are computed and dropped, which
+ * keeps the loop free of branches. U accumulator sets (consecutive k) give the FMA
+ * pipelines enough independent sums when NV * NJ alone is too few; a segment of a
+ * multiple of U values leaves each k to the same set as one long row does. */
 #define DEFINE_NT_KERNEL(NAME, ATTR, VEC, VL, NV, NJ, U)                                  \
-    ATTR static void NAME(int k, const float *panel, const float *const *b_rows, float *c, \
-                          int ldc, int m_valid, int n_valid, bool accumulate,              \
-                          bool transposed) {                                               \
-        const float *br[NJ];                                                              \
-        for (int j = 0; j < NJ; j++) br[j] = b_rows[j < n_valid ? j : n_valid - 1];       \
+    ATTR static void NAME(int k, const float *panel, const float *const *b_rows,          \
+                          size_t segment, size_t stride, float *c, int ldc, int m_valid,  \
+                          int n_valid, bool accumulate, bool transposed) {                \
         VEC acc[U][NJ][NV];                                                               \
         for (int u = 0; u < U; u++)                                                       \
             for (int j = 0; j < NJ; j++)                                                  \
                 for (int v = 0; v < NV; v++) acc[u][j][v] = (VEC){0};                     \
-        int kk = 0;                                                                       \
-        for (; kk + U <= k; kk += U)                                                      \
-            _Pragma("GCC unroll 4") for (int u = 0; u < U; u++) {                         \
-                VEC a[NV];                                                                \
-                _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                      \
-                    memcpy(&a[v], panel + ((size_t)(kk + u) * NV + v) * VL, sizeof a[v]); \
-                _Pragma("GCC unroll 16") for (int j = 0; j < NJ; j++) {                   \
-                    const float b = br[j][kk + u];                                        \
+        size_t offset = 0; /* of the segment in B's rows */                               \
+        for (int k0 = 0; k0 < k; k0 += (int)segment, offset += stride) {                  \
+            const int k1 = k - k0 < (int)segment ? k : k0 + (int)segment;                 \
+            const float *br[NJ];                                                          \
+            for (int j = 0; j < NJ; j++) br[j] = b_rows[j < n_valid ? j : n_valid - 1] + offset; \
+            const float *p = panel + (size_t)k0 * NV * VL;                                \
+            int kk = 0;                                                                   \
+            for (; kk + U <= k1 - k0; kk += U)                                            \
+                _Pragma("GCC unroll 4") for (int u = 0; u < U; u++) {                     \
+                    VEC a[NV];                                                            \
                     _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                  \
-                        acc[u][j][v] += b * a[v];                                         \
+                        memcpy(&a[v], p + ((size_t)(kk + u) * NV + v) * VL, sizeof a[v]); \
+                    _Pragma("GCC unroll 16") for (int j = 0; j < NJ; j++) {               \
+                        const float b = br[j][kk + u];                                    \
+                        _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)              \
+                            acc[u][j][v] += b * a[v];                                     \
+                    }                                                                     \
                 }                                                                         \
-            }                                                                             \
-        for (; kk < k; kk++)                                                              \
-            for (int v = 0; v < NV; v++) {                                                \
-                VEC a;                                                                    \
-                memcpy(&a, panel + ((size_t)kk * NV + v) * VL, sizeof a);                 \
-                for (int j = 0; j < NJ; j++) acc[0][j][v] += br[j][kk] * a;               \
-            }                                                                             \
+            for (; kk < k1 - k0; kk++)                                                    \
+                for (int v = 0; v < NV; v++) {                                            \
+                    VEC a;                                                                \
+                    memcpy(&a, p + ((size_t)kk * NV + v) * VL, sizeof a);                 \
+                    for (int j = 0; j < NJ; j++) acc[0][j][v] += br[j][kk] * a;           \
+                }                                                                         \
+        }                                                                                 \
         for (int j = 0; j < NJ; j++)                                                      \
             for (int v = 0; v < NV; v++)                                                  \
                 for (int u = 1; u < U; u++) acc[0][j][v] += acc[u][j][v];                 \
@@ -205,26 +214,34 @@ typedef int ivec4 __attribute__((vector_size(16)));
     SWAP_BLOCKS(R, 4, 2, ((ivec4){0, 1, 4, 5}), ((ivec4){2, 3, 6, 7}))                      \
     SWAP_BLOCKS(R, 4, 1, ((ivec4){0, 4, 2, 6}), ((ivec4){1, 5, 3, 7}))
 
-/* panel[kk][r] = a_rows[r][kk] for r < m_valid, 0 for the rows past them; NV blocks
- * of VL rows, each transposed in registers */
+/* panel[kk][r] = A[r][kk] for r < m_valid, 0 for the rows past them, A's K in
+ * segments of `segment` values `stride` floats apart (a multiple of VL long, or one
+ * segment: a plain row); NV blocks of VL rows, each transposed in registers */
 #define DEFINE_PACK_PANEL(NAME, ATTR, VEC, VL, NV, TRANSPOSE)                             \
-    ATTR static void NAME(float *panel, const float *const *a_rows, int m_valid, int k) { \
+    ATTR static void NAME(float *panel, const float *const *a_rows, int m_valid, int k,   \
+                          size_t segment, size_t stride) {                                \
         const int width = NV * VL;                                                        \
+        size_t offset = 0, within = 0; /* of kk: its segment's place, its place in it */  \
         int kk = 0;                                                                       \
-        for (; kk + VL <= k; kk += VL)                                                    \
+        for (; kk + VL <= k; kk += VL) {                                                  \
+            const size_t at = offset + within;                                            \
+            if ((within += VL) == segment) within = 0, offset += stride;                  \
             for (int v = 0; v < NV; v++) {                                                \
                 VEC r[VL];                                                                \
                 for (int i = 0; i < VL; i++) {                                            \
                     r[i] = (VEC){0};                                                      \
-                    if (v * VL + i < m_valid) memcpy(&r[i], a_rows[v * VL + i] + kk, sizeof r[i]); \
+                    if (v * VL + i < m_valid) memcpy(&r[i], a_rows[v * VL + i] + at, sizeof r[i]); \
                 }                                                                         \
                 TRANSPOSE(r)                                                              \
                 for (int i = 0; i < VL; i++)                                              \
                     memcpy(panel + (size_t)(kk + i) * width + v * VL, &r[i], sizeof r[i]); \
             }                                                                             \
-        for (; kk < k; kk++)                                                              \
+        }                                                                                 \
+        for (; kk < k; kk++) { /* in the last segment (k - kk < VL <= segment) */         \
+            const size_t at = offset + within++;                                          \
             for (int i = 0; i < width; i++)                                               \
-                panel[(size_t)kk * width + i] = i < m_valid ? a_rows[i][kk] : 0.0f;       \
+                panel[(size_t)kk * width + i] = i < m_valid ? a_rows[i][at] : 0.0f;       \
+        }                                                                                 \
     }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -450,28 +467,40 @@ size_t gf_gemm_nn_columns(size_t n) {
 size_t gf_gemm_nt_scratch_floats(int k) { return (size_t)NT_ROWS_MAX * (size_t)k; }
 
 static void gemm_nt(float *c, int ldc, const float *const *a_rows, const float *const *b_rows,
-                    int m, int n, int k, bool accumulate, float *scratch, bool transposed) {
+                    int m, int n, int k, size_t segment, size_t a_stride, size_t b_stride,
+                    bool accumulate, float *scratch, bool transposed) {
     const kernel_set *ks = kernels();
     const int wide_rows = 2 * ks->nt_lanes;
     for (int i = 0; i < m; i += wide_rows) {
         const int m_valid = m - i < wide_rows ? m - i : wide_rows;
         const int wide = m_valid > ks->nt_lanes;
-        ks->pack[wide](scratch, a_rows + i, m_valid, k);
+        ks->pack[wide](scratch, a_rows + i, m_valid, k, segment, a_stride);
         for (int j = 0; j < n; j += ks->nt_cols) {
             float *tile = transposed ? c + (size_t)j * ldc + i : c + (size_t)i * ldc + j;
-            ks->nt[wide](k, scratch, b_rows + j, tile, ldc, m_valid,
+            ks->nt[wide](k, scratch, b_rows + j, segment, b_stride, tile, ldc, m_valid,
                          n - j < ks->nt_cols ? n - j : ks->nt_cols, accumulate, transposed);
         }
     }
 }
 
+/* one segment of every k: plain rows */
+static size_t plain_segment(int k) { return (size_t)(k > 0 ? k : 1); }
+
 void gf_gemm_nt(float *c, int ldc, const float *const *a_rows, const float *const *b_rows, int m,
                 int n, int k, bool accumulate, float *scratch) {
-    gemm_nt(c, ldc, a_rows, b_rows, m, n, k, accumulate, scratch, false);
+    gemm_nt(c, ldc, a_rows, b_rows, m, n, k, plain_segment(k), 0, 0, accumulate, scratch, false);
+}
+
+void gf_gemm_nt_segmented(float *c, int ldc, const float *const *a_rows, size_t a_stride,
+                          const float *const *b_rows, size_t b_stride, size_t segment, int m,
+                          int n, int k, bool accumulate, float *scratch) {
+    gemm_nt(c, ldc, a_rows, b_rows, m, n, k, segment, a_stride, b_stride, accumulate, scratch,
+            false);
 }
 
 void gf_gemm_nt_transposed(float *c_t, int ldc, const float *const *a_rows,
                            const float *const *b_rows, int m, int n, int k, bool accumulate,
                            float *scratch) {
-    gemm_nt(c_t, ldc, a_rows, b_rows, m, n, k, accumulate, scratch, true);
+    gemm_nt(c_t, ldc, a_rows, b_rows, m, n, k, plain_segment(k), 0, 0, accumulate, scratch,
+            true);
 }

@@ -58,6 +58,13 @@ size_t gf_gemm_nt_scratch_floats(int k);
 /* C[M,N] (+)= A B^T with A[i][k] = a_rows[i][k], B^T[k][j] = b_rows[j][k]. */
 void gf_gemm_nt(float *c, int ldc, const float *const *a_rows, const float *const *b_rows, int m,
                 int n, int k, bool accumulate, float *scratch);
+/* gf_gemm_nt over a K kept in segments: A[i][kk] = a_rows[i][(kk / segment) a_stride +
+ * kk % segment], B likewise with b_stride (a 1x1 convolution's weight gradient, its
+ * sum over a chunk's image planes read where they lie). `segment` and k must be
+ * multiples of 16; the same sums, in the same order, as gf_gemm_nt on the K gathered. */
+void gf_gemm_nt_segmented(float *c, int ldc, const float *const *a_rows, size_t a_stride,
+                          const float *const *b_rows, size_t b_stride, size_t segment, int m,
+                          int n, int k, bool accumulate, float *scratch);
 /* The same product stored transposed: C^T[N,M] (+)= B A^T, c_t[j][i] = sum over k of
  * a_rows[i][k] b_rows[j][k], each element summed in the same order as gf_gemm_nt's.
  * The kernel's vectors run along i, so each goes to C^T whole, where gf_gemm_nt stores

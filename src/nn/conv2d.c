@@ -683,11 +683,30 @@ static void backward_images(void *ctx, int thread, int threads) {
     for (int64_t n0 = first; n0 < last; n0 += chunk) {
         const int images = (int)(last - n0 < chunk ? last - n0 : chunk);
         for (int g = 0; g < groups; g++) {
+            const float *grad_g = job->grad_out + ((size_t)n0 * s->out_channels + (size_t)g * cout_g) * op;
+            const float *packed_t = job->packed + (size_t)g * gf_gemm_packed_a_floats(rows, cout_g);
+            if (reads_in_place(s) && images > 1) {
+                /* the chunk's planes read and written where they lie */
+                const int columns = images * (int)op;
+                gf_gemm_rows(patch_rows_table,
+                             job->in + ((size_t)n0 * s->in_channels + (size_t)g * cin_g) * ip, ip,
+                             rows);
+                gf_gemm_rows(grad_rows_table, grad_g, op, cout_g);
+                gf_gemm_nt_segmented(buf.grad_weight + (size_t)g * cout_g * rows, rows,
+                                     grad_rows_table, (size_t)s->out_channels * op,
+                                     patch_rows_table, (size_t)s->in_channels * ip, op, cout_g,
+                                     rows, columns, true, buf.product);
+                if (!job->grad_in) continue;
+                gf_gemm_nn_segmented(
+                    job->grad_in + ((size_t)n0 * s->in_channels + (size_t)g * cin_g) * ip,
+                    (int)ip, (size_t)s->in_channels * ip, packed_t, grad_rows_table,
+                    (size_t)s->out_channels * op, op, rows, columns, cout_g, !store);
+                continue;
+            }
             size_t ld;
             float *patches = buf.patches;
             const float *b = chunk_patches(job, patches, (int)n0, images, g, &ld);
             gf_gemm_rows(patch_rows_table, b, ld, rows);
-            const float *grad_g = job->grad_out + ((size_t)n0 * s->out_channels + (size_t)g * cout_g) * op;
             if (images > 1) {
                 gather_rows(buf.gathered, (float *)job->grad_out, (int)n0, images, g * cout_g,
                             cout_g, s->out_channels, op, TO_MATRIX);
@@ -699,17 +718,9 @@ static void backward_images(void *ctx, int thread, int threads) {
                        patch_rows_table, cout_g, rows, (int)ld, true, buf.product);
             if (!job->grad_in) continue;
             /* dpatches[rows, chunk P] = W[out/g, rows]^T @ dY[out/g, chunk P] */
-            const float *packed_t = job->packed + (size_t)g * gf_gemm_packed_a_floats(rows, cout_g);
             if (is_pointwise(s) && images == 1) {
                 gf_gemm_nn(job->grad_in + ((size_t)n0 * s->in_channels + (size_t)g * cin_g) * ip,
                            (int)op, packed_t, grad_rows_table, rows, (int)ld, cout_g, !store);
-                continue;
-            }
-            if (reads_in_place(s)) { /* the chunk's input-gradient planes written in place */
-                gf_gemm_nn_segmented(
-                    job->grad_in + ((size_t)n0 * s->in_channels + (size_t)g * cin_g) * ip,
-                    (int)ip, (size_t)s->in_channels * ip, packed_t, grad_rows_table, op, op,
-                    rows, (int)ld, cout_g, !store);
                 continue;
             }
             gf_gemm_nn(patches, (int)ld, packed_t, grad_rows_table, rows, (int)ld, cout_g, false);

@@ -3,7 +3,7 @@
  * leading dimensions larger than the width, overwrite and accumulate, and rows given
  * as a table of overlapping views (random offsets into one buffer, as a convolution's
  * shifted views of a padded image); nt's product stored plain and transposed; nn over
- * segmented columns against nn over the same columns gathered, bit for bit. */
+ * segmented columns and nt over a segmented K against the same gathered, bit for bit. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,6 +107,43 @@ static bool segmented_matches_gathered(int m, int k, int segment, int segments, 
     return same;
 }
 
+/* gf_gemm_nt_segmented with K in `segments` segments of `segment` values (the last
+ * `short_by` vectors of 16 short), A's and B's segments apart by random gaps, against
+ * gf_gemm_nt on K gathered into plain rows: the same bits. */
+static bool nt_segmented_matches_gathered(int m, int n, int segment, int segments,
+                                          int short_by, bool accumulate, gf_rng *r) {
+    const int k = segment * segments - 16 * short_by;
+    const size_t a_stride = (size_t)segment * (size_t)m + gf_rng_below(r, 40);
+    const size_t b_stride = (size_t)segment * (size_t)n + gf_rng_below(r, 40);
+    float *a = random_floats(a_stride * (size_t)segments, r);
+    float *b = random_floats(b_stride * (size_t)segments, r);
+    const float **a_rows = malloc(sizeof(float *) * (size_t)m);
+    const float **b_rows = malloc(sizeof(float *) * (size_t)n);
+    /* as a 1x1 convolution's planes: row i of segment s at s * stride + i * segment */
+    for (int i = 0; i < m; i++) a_rows[i] = a + (size_t)i * segment;
+    for (int j = 0; j < n; j++) b_rows[j] = b + (size_t)j * segment;
+    float *ga = malloc(sizeof(float) * (size_t)m * k), *gb = malloc(sizeof(float) * (size_t)n * k);
+    for (int kk = 0; kk < k; kk++) {
+        const size_t at = (size_t)(kk / segment), within = (size_t)(kk % segment);
+        for (int i = 0; i < m; i++) ga[(size_t)i * k + kk] = a_rows[i][at * a_stride + within];
+        for (int j = 0; j < n; j++) gb[(size_t)j * k + kk] = b_rows[j][at * b_stride + within];
+    }
+    const float **ga_rows = malloc(sizeof(float *) * (size_t)m);
+    const float **gb_rows = malloc(sizeof(float *) * (size_t)n);
+    gf_gemm_rows(ga_rows, ga, (size_t)k, m);
+    gf_gemm_rows(gb_rows, gb, (size_t)k, n);
+    float *c = random_floats((size_t)m * n, r), *expected = malloc(sizeof(float) * m * n);
+    memcpy(expected, c, sizeof(float) * m * n);
+    float *scratch = malloc(sizeof(float) * gf_gemm_nt_scratch_floats(k));
+    gf_gemm_nt_segmented(c, n, a_rows, a_stride, b_rows, b_stride, (size_t)segment, m, n, k,
+                         accumulate, scratch);
+    gf_gemm_nt(expected, n, ga_rows, gb_rows, m, n, k, accumulate, scratch);
+    const bool same = memcmp(c, expected, sizeof(float) * m * n) == 0;
+    free(a); free(b); free(a_rows); free(b_rows); free(ga); free(gb); free(ga_rows);
+    free(gb_rows); free(c); free(expected); free(scratch);
+    return same;
+}
+
 /* C = A B^T (+ C0) with A and B from row tables; `transposed`: C^T stored, [n][ldc] */
 static double worst_nt(int m, int n, int k, bool accumulate, bool overlapping, bool transposed,
                        gf_rng *r) {
@@ -201,6 +238,14 @@ int main(void) {
                         sets[s], m, segment * segments - 16 * short_by, k, segments, segment,
                         short_by);
             CHECK(same);
+            const int n = 1 + (int)gf_rng_below(&r, 40);
+            const bool nt_same = nt_segmented_matches_gathered(m, n, segment, segments, short_by,
+                                                               shape & 2, &r);
+            if (!nt_same)
+                fprintf(stderr, "%s nt segmented %dx%dx%d (%d x %d, short by %d): differs\n",
+                        sets[s], m, n, segment * segments - 16 * short_by, segments, segment,
+                        short_by);
+            CHECK(nt_same);
         }
     }
     CHECK(tested >= 1);
