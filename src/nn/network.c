@@ -730,7 +730,8 @@ static int backward_node(gf_net *net, int i, int batch, const gf_grad_write writ
                                        act->activation, act->slope, write);
             return GF_OK;
         }
-        gf_add_backward(grad_in, st->grad, count, write[0]);
+        if (grad_in != st->grad) /* else the first input's gradient is the add's (plan.c) */
+            gf_add_backward(grad_in, st->grad, count, write[0]);
         gf_add_backward(grad_second, st->grad, count, write[1]);
         return GF_OK;
     }

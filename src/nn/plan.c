@@ -138,13 +138,21 @@ static int assign_gradient_slots(gf_plan *plan, const gf_node *nodes, int n) {
             int j = nodes[i].inputs[k];
             if (j >= 0 && state[j].last_consumer == i) born[k + 1] = j;
         }
+        /* a plain add's first input takes over the add's gradient, which its backward
+         * would only copy there (stored: the add is that input's first reader) */
+        const int read = gf_plan_gradient_read_by(plan, i);
+        bool handed_on = false;
         for (int b = 0; b < 3; b++) {
             int j = born[b];
-            if (j >= 0 && state[j].grad_slot < 0)
-                state[j].grad_slot =
-                    take_slot(&plan->gradient_slots, busy, gf_node_numel(&nodes[j]));
+            if (j < 0 || state[j].grad_slot >= 0) continue;
+            const bool hand_on =
+                b == 1 && nodes[i].op == GF_OP_ADD && read == i && state[i].grad_slot >= 0;
+            state[j].grad_slot = hand_on ? state[i].grad_slot
+                                         : take_slot(&plan->gradient_slots, busy,
+                                                     gf_node_numel(&nodes[j]));
+            handed_on = handed_on || hand_on;
         }
-        busy[state[gf_plan_gradient_read_by(plan, i)].grad_slot] = false; /* read, then dead */
+        if (!handed_on) busy[state[read].grad_slot] = false; /* read, then dead */
     }
     free(busy);
     return GF_OK;
