@@ -423,8 +423,8 @@ static void gemm_nn(float *c, int ldc, const column_map *map, const float *packe
         return;
     }
     /* a last column block of part of a vector, or more than one: the kernel reads
-     * whole vectors, so it gets a zero-padded copy, PAD_K rows at a time; at most nr / 2 columns take the
-     * half-width kernel */
+     * whole vectors, so it gets a zero-padded copy, PAD_K rows at a time; at most
+     * nr / 2 columns take the half-width kernel */
     const int width = half ? nr / 2 : nr;
     float padded[PAD_K * NR_MAX];
     const float *padded_rows[PAD_K];

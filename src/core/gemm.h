@@ -42,8 +42,8 @@ void gf_gemm_nn(float *c, int ldc, const float *packed_a, const float *const *b_
  * b_stride + j % segment] and of C c[i ldc + (j / segment) c_stride + j % segment]; a
  * 1x1 convolution's images read and written in place, side by side in one product.
  * `segment` and n must be multiples of 16 (so that no vector of any kernel set
- * straddles two segments). The same sums, in the same order, as gf_gemm_nn on the
- * columns gathered into one matrix. */
+ * straddles two segments), unless n <= segment (one segment: a plain product). The
+ * same sums, in the same order, as gf_gemm_nn on the columns gathered into one matrix. */
 void gf_gemm_nn_segmented(float *c, int ldc, size_t c_stride, const float *packed_a,
                           const float *const *b_rows, size_t b_stride, size_t segment, int m,
                           int n, int k, bool accumulate);
@@ -61,7 +61,8 @@ void gf_gemm_nt(float *c, int ldc, const float *const *a_rows, const float *cons
 /* gf_gemm_nt over a K kept in segments: A[i][kk] = a_rows[i][(kk / segment) a_stride +
  * kk % segment], B likewise with b_stride (a 1x1 convolution's weight gradient, its
  * sum over a chunk's image planes read where they lie). `segment` and k must be
- * multiples of 16; the same sums, in the same order, as gf_gemm_nt on the K gathered. */
+ * multiples of 16, unless k <= segment (one segment: a plain product); the same sums,
+ * in the same order, as gf_gemm_nt on the K gathered. */
 void gf_gemm_nt_segmented(float *c, int ldc, const float *const *a_rows, size_t a_stride,
                           const float *const *b_rows, size_t b_stride, size_t segment, int m,
                           int n, int k, bool accumulate, float *scratch);

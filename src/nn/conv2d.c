@@ -231,11 +231,13 @@ static int chunk_images(const gf_conv2d_shape *s) {
 
 static bool pointwise_images_enabled = true;
 
-/* A 1x1 stride-1 convolution whose planes are whole vectors of 16: its products read
- * a chunk's input planes and write its output planes in place (gf_gemm_nn_segmented),
- * with no gathered copy either way. */
-static bool reads_in_place(const gf_conv2d_shape *s) {
-    return pointwise_images_enabled && is_pointwise(s) && in_plane(s) % 16 == 0;
+/* Whether a 1x1 stride-1 convolution's products read the chunk's input planes and
+ * write its output planes where they lie (gf_gemm_nn_segmented, gf_gemm_nt_segmented),
+ * with no gathered copy either way: one image always (one segment), several when the
+ * planes are whole vectors of 16. */
+static bool reads_in_place(const gf_conv2d_shape *s, int images) {
+    return is_pointwise(s) &&
+           (images == 1 || (pointwise_images_enabled && in_plane(s) % 16 == 0));
 }
 
 void gf_conv2d_use_pointwise_images(bool on) { pointwise_images_enabled = on; }
@@ -393,8 +395,8 @@ static void gather_rows(float *matrix, float *tensor, int n0, int images, int fi
         }
 }
 
-/* The patch matrix of group g for a chunk; returns it and its row length. When one
- * image of a 1x1 stride-1 convolution needs no copy, that is the image itself. */
+/* The patch matrix of group g for a chunk (the 1x1 stride-1 convolutions' gathered
+ * where they are not read in place); returns it and its row length. */
 static const float *chunk_patches(const conv_job *job, float *patches, int n0, int images,
                                   int g, size_t *ld) {
     const gf_conv2d_shape *s = job->s;
@@ -402,7 +404,6 @@ static const float *chunk_patches(const conv_job *job, float *patches, int n0, i
     const size_t ip = in_plane(s), op = out_plane(s);
     *ld = (size_t)images * op;
     if (is_pointwise(s)) {
-        if (images == 1) return job->in + ((size_t)n0 * s->in_channels + (size_t)g * cin_g) * ip;
         gather_rows(patches, (float *)job->in, n0, images, g * cin_g, cin_g, s->in_channels, ip,
                     TO_MATRIX);
         return patches;
@@ -479,7 +480,7 @@ static void forward_range(const conv_job *job, const thread_buffers *buf, int64_
         const int images = (int)(last - n0 < chunk ? last - n0 : chunk);
         for (int g = 0; g < groups; g++) {
             size_t ld;
-            const bool in_place = reads_in_place(s) && images > 1;
+            const bool in_place = reads_in_place(s, images);
             if (in_place) {
                 ld = (size_t)images * op;
                 gf_gemm_rows(buf->rows, job->in + ((size_t)n0 * s->in_channels + (size_t)g * cin_g) * ip,
@@ -491,16 +492,14 @@ static void forward_range(const conv_job *job, const thread_buffers *buf, int64_
             const float *packed = job->packed + (size_t)g * gf_gemm_packed_a_floats(cout_g, rows);
             for (int r0 = 0; r0 < cout_g; r0 += block) {
                 const int m = cout_g - r0 < block ? cout_g - r0 : block, c0 = g * cout_g + r0;
-                /* packed A holds whole panels of rows: r0 starts one */
-                if (in_place) {
+                /* packed A holds whole panels of rows: r0 starts one; the outputs go
+                 * straight to their planes where read in place or of one image (one
+                 * segment: B's segment stride then unused) */
+                if (in_place || images == 1) {
                     gf_gemm_nn_segmented(
                         job->out + ((size_t)n0 * s->out_channels + (size_t)c0) * op, (int)op,
                         (size_t)s->out_channels * op, packed + (size_t)r0 * rows, buf->rows,
-                        (size_t)s->in_channels * ip, ip, m, (int)ld, rows, false);
-                } else if (images == 1) {
-                    gf_gemm_nn(job->out + ((size_t)n0 * s->out_channels + (size_t)c0) * op,
-                               (int)op, packed + (size_t)r0 * rows, buf->rows, m, (int)ld, rows,
-                               false);
+                        (size_t)s->in_channels * ip, op, m, (int)ld, rows, false);
                 } else {
                     gf_gemm_nn(buf->gathered, (int)ld, packed + (size_t)r0 * rows, buf->rows, m,
                                (int)ld, rows, false);
@@ -685,7 +684,7 @@ static void backward_images(void *ctx, int thread, int threads) {
         for (int g = 0; g < groups; g++) {
             const float *grad_g = job->grad_out + ((size_t)n0 * s->out_channels + (size_t)g * cout_g) * op;
             const float *packed_t = job->packed + (size_t)g * gf_gemm_packed_a_floats(rows, cout_g);
-            if (reads_in_place(s) && images > 1) {
+            if (reads_in_place(s, images)) {
                 /* the chunk's planes read and written where they lie */
                 const int columns = images * (int)op;
                 gf_gemm_rows(patch_rows_table,
@@ -718,11 +717,6 @@ static void backward_images(void *ctx, int thread, int threads) {
                        patch_rows_table, cout_g, rows, (int)ld, true, buf.product);
             if (!job->grad_in) continue;
             /* dpatches[rows, chunk P] = W[out/g, rows]^T @ dY[out/g, chunk P] */
-            if (is_pointwise(s) && images == 1) {
-                gf_gemm_nn(job->grad_in + ((size_t)n0 * s->in_channels + (size_t)g * cin_g) * ip,
-                           (int)op, packed_t, grad_rows_table, rows, (int)ld, cout_g, !store);
-                continue;
-            }
             gf_gemm_nn(patches, (int)ld, packed_t, grad_rows_table, rows, (int)ld, cout_g, false);
             if (is_pointwise(s)) {
                 gather_rows(patches, job->grad_in, (int)n0, images, g * cin_g, cin_g,
