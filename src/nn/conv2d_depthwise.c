@@ -5,6 +5,7 @@
 
 #include "core/size.h"
 #include "nn/channel_map_vector.h"
+#include "nn/interleave.h"
 #include "nn/vector_clones.h"
 
 enum { VL = GF_VL, FLAT_MAX_TAPS = GF_DEPTHWISE_MAX_TAPS };
@@ -183,7 +184,7 @@ size_t gf_conv2d_depthwise_scratch_floats(const gf_conv2d_shape *s) {
 }
 
 /* the even or odd padded columns of a row of in_w floats: dst[j] = padded column
- * 2 j + parity of the row (a strided copy the compiler vectorises) */
+ * 2 j + parity of the row, a float at a time (the rows pairs_in_vectors leaves) */
 static inline __attribute__((always_inline)) void split_row(float *restrict even,
                                                             float *restrict odd,
                                                             const float *restrict src, int in_w,
@@ -195,14 +196,36 @@ static inline __attribute__((always_inline)) void split_row(float *restrict even
     for (int j = 0; j < (in_w - first_odd + 1) / 2; j++) o[j] = src[first_odd + 2 * j];
 }
 
+/* whether row ih of the input goes through vectors (nn/interleave.h), reading and
+ * writing whole ones: 8 to 32 wide, the parity planes' rows at least 9 long, so that a
+ * vector reaches at most into the next row of its parity plane; not the input's
+ * last row, nor one whose parity plane has no row after it */
+static bool pairs_in_vectors(const flat_layout *f, const gf_conv2d_shape *s, int ih) {
+    const int y = ih + s->padding, plane_rows = (s->in_h + 2 * s->padding + 1) / 2;
+    return s->in_w >= GF_PAIRS_MIN_WIDTH && s->in_w <= GF_PAIRS_MAX_WIDTH && f->row > GF_VL / 2 &&
+           ih + 1 < s->in_h && y / 2 + 1 < plane_rows;
+}
+
 /* the input plane into its parity planes in the padded buffer (stride 2), whose
- * padding is zero already */
+ * padding is zero already (a vector's lanes past a row write zeros: over padding,
+ * or the next row, written later) */
 GF_VECTOR_CLONES static void split_parity_planes(float *padded, const float *in,
                                                  const flat_layout *f, const gf_conv2d_shape *s) {
+    const int pad = s->padding, w = s->in_w;
     for (int ih = 0; ih < s->in_h; ih++) {
-        const int y = ih + s->padding;
+        const int y = ih + pad;
         float *even = padded + (size_t)(y % 2 * 2) * f->plane + (size_t)(y / 2) * f->row;
-        split_row(even, even + f->plane, in + (size_t)ih * s->in_w, s->in_w, s->padding);
+        const float *x = in + (size_t)ih * w;
+        if (!pairs_in_vectors(f, s, ih)) {
+            split_row(even, even + f->plane, x, w, pad);
+            continue;
+        }
+        /* input column iw is padded column iw + pad: column parity (iw + pad) % 2, at
+         * (iw + pad) / 2 */
+        gf_vec even_columns, odd_columns;
+        gf_vec_split_pairs(x, w, &even_columns, &odd_columns);
+        GF_VEC_STORE(even + (size_t)(pad % 2) * f->plane + pad / 2, even_columns);
+        GF_VEC_STORE(even + (size_t)(1 - pad % 2) * f->plane + (pad + 1) / 2, odd_columns);
     }
 }
 
@@ -218,6 +241,16 @@ GF_VECTOR_CLONES static void join_parity_planes(float *grad_in, bool add,
         const float *even = grad_padded + (size_t)(y % 2 * 2) * f->plane + (size_t)(y / 2) * f->row;
         const float *restrict e = even + (first_even + pad) / 2;
         const float *restrict o = even + f->plane + (first_odd + pad) / 2;
+        if (pairs_in_vectors(f, s, ih)) {
+            gf_vec from_even, from_odd; /* the even and the odd padded columns */
+            GF_VEC_LOAD(from_even, e);
+            GF_VEC_LOAD(from_odd, o);
+            if (first_even == 0)
+                gf_vec_join_pairs(dst, s->in_w, from_even, from_odd, add);
+            else
+                gf_vec_join_pairs(dst, s->in_w, from_odd, from_even, add);
+            continue;
+        }
         const int evens = (s->in_w - first_even + 1) / 2, odds = (s->in_w - first_odd + 1) / 2;
         if (add) {
             for (int j = 0; j < evens; j++) dst[first_even + 2 * j] += e[j];

@@ -7,6 +7,7 @@
 
 #include "core/gemm.h"
 #include "core/size.h"
+#include "nn/interleave.h"
 #include "nn/vector_clones.h"
 
 /* Kernel row kh reads the input rows of parity row_parity_of[kh] (0 even, 1 odd)
@@ -37,7 +38,9 @@ static grid grid_of(const gf_conv2d_shape *s, int images) {
     g.images = images;
     g.origin = (size_t)g.row;
     g.length = gf_size_mul((size_t)images * g.image_rows - 1, (size_t)g.row);
-    g.plane = round_to_line(gf_size_add(g.length, 2 * g.origin));
+    /* and a vector past the zero row after the last image, where the split's vectors
+     * of its last rows reach */
+    g.plane = round_to_line(gf_size_add(g.length, 2 * g.origin + GF_VL + 1));
     return g;
 }
 
@@ -73,7 +76,8 @@ static size_t product_floats(const gf_conv2d_shape *s, const grid *g) {
     const size_t cin_g = (size_t)(s->in_channels / s->groups);
     const size_t cout_g = (size_t)(s->out_channels / s->groups);
     const size_t rows = PLANES * cin_g > cout_g ? PLANES * cin_g : cout_g;
-    return round_to_line(gf_size_mul(rows, g->length));
+    /* and the vector join_row reads past the last row */
+    return round_to_line(gf_size_add(gf_size_mul(rows, g->length), GF_VL + 1));
 }
 
 static chunk_buffers buffers_of(const gf_conv2d_images *a, const grid *g) {
@@ -156,13 +160,17 @@ void gf_conv2d_parity_pack_transposed(float *shared, const float *weight,
 /* Splits images first .. first + images - 1 of a [N, channels, H, W] tensor into the
  * parity planes ([channels][6][plane]); zeroes them first when asked to. Values past
  * the input's edge (an odd row or column plane of an odd size, the first column of
- * the shifted odd columns) are never written. */
+ * the shifted odd columns) are only ever written zero. Rows 8 to 32 wide but a
+ * plane's last go through vectors (nn/interleave.h), whose lanes past the row write
+ * zeros into what comes after it in the grid: the rest of the row (past the edge),
+ * the next rows (written later, or zero rows between images), the plane's end. */
 GF_VECTOR_CLONES static void split_planes(float *planes, const float *tensor, int channels,
                                           const grid *g, const gf_conv2d_shape *s, int first,
                                           bool zero) {
     if (zero) memset(planes, 0, sizeof(float) * g->plane * PLANES * (size_t)channels);
     const int h = s->in_h, w = s->in_w, pairs = w / 2;
     const int shifted = pairs < g->row - 1 ? pairs : g->row - 1;
+    const bool vectors = w >= GF_PAIRS_MIN_WIDTH && w <= GF_PAIRS_MAX_WIDTH;
     for (int i = 0; i < g->images; i++)
         for (int c = 0; c < channels; c++) {
             const float *src = tensor + ((size_t)(first + i) * channels + c) * (size_t)h * w;
@@ -174,6 +182,14 @@ GF_VECTOR_CLONES static void split_planes(float *planes, const float *tensor, in
                 const float *restrict x = src + (size_t)y * w;
                 if (c + 1 < channels) /* the next channel's row: read next */
                     for (int f = 0; f < w; f += 16) __builtin_prefetch(x + (size_t)h * w + f);
+                if (vectors && y + 1 < h) {
+                    gf_vec even_columns, odd_columns;
+                    gf_vec_split_pairs(x, w, &even_columns, &odd_columns);
+                    GF_VEC_STORE(even, even_columns);
+                    GF_VEC_STORE(odd, odd_columns);
+                    GF_VEC_STORE(odd_right, GF_VEC_FIRST_LANES(odd_columns, shifted));
+                    continue;
+                }
                 for (int j = 0; j < pairs; j++) {
                     even[j] = x[2 * j];
                     odd[j] = x[2 * j + 1];
@@ -217,13 +233,24 @@ GF_VECTOR_CLONES static void extract_outputs(float *out, const float *products, 
 }
 
 /* One input-gradient row x (w floats) = (or +=, `add`) its planes' values: the even
- * columns', the odd columns' plus the shifted odd columns' one place on. */
+ * columns', the odd columns' plus the shifted odd columns' one place on. Rows 8 to 32
+ * wide go through vectors (nn/interleave.h) unless `last`, the plane's last row,
+ * past which they would reach. */
 static inline __attribute__((always_inline)) void join_row(float *restrict x,
                                                            const float *restrict even,
                                                            const float *restrict odd,
                                                            const float *restrict odd_right,
-                                                           int shifted, int w, bool add) {
+                                                           int shifted, int w, bool add,
+                                                           bool last) {
     const int pairs = w / 2;
+    if (w >= GF_PAIRS_MIN_WIDTH && w <= GF_PAIRS_MAX_WIDTH && !last) {
+        gf_vec e, o, o_right;
+        GF_VEC_LOAD(e, even);
+        GF_VEC_LOAD(o, odd);
+        GF_VEC_LOAD(o_right, odd_right);
+        gf_vec_join_pairs(x, w, e, GF_VEC_BLEND_AT(o + o_right, o, shifted), add);
+        return;
+    }
     for (int j = 0; j < shifted; j++) {
         const float o = odd[j] + odd_right[j];
         x[2 * j] = add ? x[2 * j] + even[j] : even[j];
@@ -253,9 +280,11 @@ GF_VECTOR_CLONES static void join_planes(float *grad_in, bool add, const float *
                 const float *even = products + (size_t)(y % 2) * COLUMN_PLANES * matrix + at;
                 const float *odd = even + matrix, *odd_right = odd + matrix + 1;
                 if (add)
-                    join_row(dst + (size_t)y * w, even, odd, odd_right, shifted, w, true);
+                    join_row(dst + (size_t)y * w, even, odd, odd_right, shifted, w, true,
+                             y + 1 == h);
                 else
-                    join_row(dst + (size_t)y * w, even, odd, odd_right, shifted, w, false);
+                    join_row(dst + (size_t)y * w, even, odd, odd_right, shifted, w, false,
+                             y + 1 == h);
             }
         }
 }

@@ -20,10 +20,10 @@
 #include "core/parallel.h"
 #include "core/size.h"
 #include "nn/channel_map_vector.h"
+#include "nn/interleave.h"
 #include "nn/vector_clones.h"
 
 enum { VL = GF_VL, MAX_XI = 36, MAX_PHASES = 16 };
-_Static_assert(VL == 16, "the shuffles below name 16 lanes");
 
 /* Tiles of a chunk in one matrix row: the target that sets the chunk's images,
  * about 256 KiB per buffer of transformed tiles ([xi][channels][tiles] floats). */
@@ -320,17 +320,6 @@ static void set_masks(const buffers *b, int n, const geometry *g) {
     }
 }
 
-/* Lanes 0, 2, .., 30 (EVENS) or 1, 3, .., 31 (ODDS) of a and b side by side; a and b
- * interleaved from their low (LOW) or high (HIGH) halves. */
-#define EVENS(a, b) \
-    __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
-#define ODDS(a, b) \
-    __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31)
-#define LOW(a, b) \
-    __builtin_shufflevector(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)
-#define HIGH(a, b) \
-    __builtin_shufflevector(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
-
 /* m VL floats from x (VL groups of m) into the m column phases row[pc] + at, and back */
 #define DEINTERLEAVE(row, at, x, m)                                                       \
     do {                                                                                  \
@@ -338,18 +327,18 @@ static void set_masks(const buffers *b, int n, const geometry *g) {
         GF_VEC_LOAD(a_, (x));                                                             \
         GF_VEC_LOAD(b_, (x) + VL);                                                        \
         if ((m) == 2) {                                                                   \
-            GF_VEC_STORE((row)[0] + (at), EVENS(a_, b_));                                 \
-            GF_VEC_STORE((row)[1] + (at), ODDS(a_, b_));                                  \
+            GF_VEC_STORE((row)[0] + (at), GF_VEC_EVENS(a_, b_));                          \
+            GF_VEC_STORE((row)[1] + (at), GF_VEC_ODDS(a_, b_));                           \
         } else {                                                                          \
             gf_vec c_, d_;                                                                \
             GF_VEC_LOAD(c_, (x) + 2 * VL);                                                \
             GF_VEC_LOAD(d_, (x) + 3 * VL);                                                \
-            const gf_vec even_ab_ = EVENS(a_, b_), even_cd_ = EVENS(c_, d_);              \
-            const gf_vec odd_ab_ = ODDS(a_, b_), odd_cd_ = ODDS(c_, d_);                  \
-            GF_VEC_STORE((row)[0] + (at), EVENS(even_ab_, even_cd_));                     \
-            GF_VEC_STORE((row)[1] + (at), EVENS(odd_ab_, odd_cd_));                       \
-            GF_VEC_STORE((row)[2] + (at), ODDS(even_ab_, even_cd_));                      \
-            GF_VEC_STORE((row)[3] + (at), ODDS(odd_ab_, odd_cd_));                        \
+            const gf_vec even_ab_ = GF_VEC_EVENS(a_, b_), even_cd_ = GF_VEC_EVENS(c_, d_); \
+            const gf_vec odd_ab_ = GF_VEC_ODDS(a_, b_), odd_cd_ = GF_VEC_ODDS(c_, d_);    \
+            GF_VEC_STORE((row)[0] + (at), GF_VEC_EVENS(even_ab_, even_cd_));              \
+            GF_VEC_STORE((row)[1] + (at), GF_VEC_EVENS(odd_ab_, odd_cd_));                \
+            GF_VEC_STORE((row)[2] + (at), GF_VEC_ODDS(even_ab_, even_cd_));               \
+            GF_VEC_STORE((row)[3] + (at), GF_VEC_ODDS(odd_ab_, odd_cd_));                 \
         }                                                                                 \
     } while (0)
 
@@ -359,19 +348,19 @@ static void set_masks(const buffers *b, int n, const geometry *g) {
         GF_VEC_LOAD(a_, (row)[0] + (at));                                                 \
         GF_VEC_LOAD(b_, (row)[1] + (at));                                                 \
         if ((m) == 2) {                                                                   \
-            GF_VEC_STORE((to), LOW(a_, b_));                                              \
-            GF_VEC_STORE((to) + VL, HIGH(a_, b_));                                        \
+            GF_VEC_STORE((to), GF_VEC_LOW(a_, b_));                                       \
+            GF_VEC_STORE((to) + VL, GF_VEC_HIGH(a_, b_));                                 \
         } else {                                                                          \
             gf_vec c_, d_;                                                                \
             GF_VEC_LOAD(c_, (row)[2] + (at));                                             \
             GF_VEC_LOAD(d_, (row)[3] + (at));                                             \
             /* columns 0 mod 2 (phases 0 and 2) and 1 mod 2 (1 and 3), then both */       \
-            const gf_vec even_low_ = LOW(a_, c_), even_high_ = HIGH(a_, c_);              \
-            const gf_vec odd_low_ = LOW(b_, d_), odd_high_ = HIGH(b_, d_);                \
-            GF_VEC_STORE((to), LOW(even_low_, odd_low_));                                 \
-            GF_VEC_STORE((to) + VL, HIGH(even_low_, odd_low_));                           \
-            GF_VEC_STORE((to) + 2 * VL, LOW(even_high_, odd_high_));                      \
-            GF_VEC_STORE((to) + 3 * VL, HIGH(even_high_, odd_high_));                     \
+            const gf_vec even_low_ = GF_VEC_LOW(a_, c_), even_high_ = GF_VEC_HIGH(a_, c_); \
+            const gf_vec odd_low_ = GF_VEC_LOW(b_, d_), odd_high_ = GF_VEC_HIGH(b_, d_);  \
+            GF_VEC_STORE((to), GF_VEC_LOW(even_low_, odd_low_));                          \
+            GF_VEC_STORE((to) + VL, GF_VEC_HIGH(even_low_, odd_low_));                    \
+            GF_VEC_STORE((to) + 2 * VL, GF_VEC_LOW(even_high_, odd_high_));               \
+            GF_VEC_STORE((to) + 3 * VL, GF_VEC_HIGH(even_high_, odd_high_));              \
         }                                                                                 \
     } while (0)
 

@@ -260,23 +260,25 @@ static void winograd_random_shapes(void) {
 }
 
 /* Stride-2 3x3 convolutions, parity planes against im2col: random shapes (batch 1-5,
- * 1-40 channels each way, planes 1-19 high and wide, odd and even), some in groups,
- * and ResNet's two downsampling layers over several chunks with a shorter last one. */
+ * 1-40 channels each way, planes 1-19 high and 1-35 wide, odd and even: rows split
+ * and joined one float at a time, in one vector or in two, or too wide for them),
+ * some in groups, and ResNet's two downsampling layers over several chunks with a
+ * shorter last one, on CIFAR's planes and on Fashion-MNIST's. */
 static void parity_random_shapes(void) {
     gf_rng r;
     gf_rng_seed(&r, 2029, 8);
-    for (int i = 0; i < 24; i++) {
+    for (int i = 0; i < 32; i++) {
         const int groups = i % 6 == 5 ? 2 : 1;
         gf_conv2d_shape s = {.batch = 1 + (int)gf_rng_below(&r, 5),
                              .in_channels = groups * (1 + (int)gf_rng_below(&r, 40)),
                              .in_h = 1 + (int)gf_rng_below(&r, 19),
-                             .in_w = 1 + (int)gf_rng_below(&r, 19),
+                             .in_w = 1 + (int)gf_rng_below(&r, 35),
                              .out_channels = groups * (1 + (int)gf_rng_below(&r, 40)),
                              .kernel = 3, .stride = 2, .padding = 1, .groups = groups};
         fast_against_plain(&parity_pair, s, i % 2, 3700 + 10 * (uint64_t)i);
     }
-    const int resnet[][3] = {{9, 16, 32}, {17, 32, 16}};
-    for (int i = 0; i < 2; i++) {
+    const int resnet[][3] = {{9, 16, 32}, {17, 32, 16}, {9, 16, 28}, {17, 32, 14}};
+    for (int i = 0; i < 4; i++) {
         gf_conv2d_shape s = {.batch = resnet[i][0], .in_channels = resnet[i][1],
                              .in_h = resnet[i][2], .in_w = resnet[i][2],
                              .out_channels = 2 * resnet[i][1], .kernel = 3, .stride = 2,
