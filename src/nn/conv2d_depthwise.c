@@ -216,6 +216,11 @@ GF_VECTOR_CLONES static void split_parity_planes(float *padded, const float *in,
         const int y = ih + pad;
         float *even = padded + (size_t)(y % 2 * 2) * f->plane + (size_t)(y / 2) * f->row;
         const float *x = in + (size_t)ih * w;
+        if (w == 8) {
+            gf_split_eight(x, even + (size_t)(pad % 2) * f->plane + pad / 2,
+                           even + (size_t)(1 - pad % 2) * f->plane + (pad + 1) / 2);
+            continue;
+        }
         if (!pairs_in_vectors(f, s, ih)) {
             split_row(even, even + f->plane, x, w, pad);
             continue;
@@ -241,6 +246,13 @@ GF_VECTOR_CLONES static void join_parity_planes(float *grad_in, bool add,
         const float *even = grad_padded + (size_t)(y % 2 * 2) * f->plane + (size_t)(y / 2) * f->row;
         const float *restrict e = even + (first_even + pad) / 2;
         const float *restrict o = even + f->plane + (first_odd + pad) / 2;
+        if (s->in_w == 8) {
+            if (first_even == 0)
+                gf_join_eight(dst, e, o, add);
+            else
+                gf_join_eight(dst, o, e, add);
+            continue;
+        }
         if (pairs_in_vectors(f, s, ih)) {
             gf_vec from_even, from_odd; /* the even and the odd padded columns */
             GF_VEC_LOAD(from_even, e);

@@ -6,6 +6,9 @@
 #ifndef GRAFT_NN_INTERLEAVE_H
 #define GRAFT_NN_INTERLEAVE_H
 
+#include <stdbool.h>
+#include <string.h>
+
 #include "nn/vector_clones.h"
 
 _Static_assert(GF_VL == 16, "the shuffles below name 16 lanes");
@@ -65,6 +68,35 @@ static inline __attribute__((always_inline)) void gf_vec_join_pairs(float *x, in
         const gf_vec value = add ? old + parts[v] : parts[v];
         GF_VEC_STORE(x + v * GF_VL, (gf_vec)(((gf_ivec)value & inside) | ((gf_ivec)old & ~inside)));
     }
+}
+
+/* Rows of exactly 8 floats, whose halves fit a vector of 4: split and joined with no
+ * float read or written past the row, so also a plane's last row. */
+typedef float gf_quarter_vec __attribute__((vector_size(GF_VL)));
+
+static inline __attribute__((always_inline)) void gf_split_eight(const float *x, float *even,
+                                                                 float *odd) {
+    gf_half_vec row;
+    memcpy(&row, x, sizeof row);
+    const gf_quarter_vec evens = __builtin_shufflevector(row, row, 0, 2, 4, 6);
+    const gf_quarter_vec odds = __builtin_shufflevector(row, row, 1, 3, 5, 7);
+    memcpy(even, &evens, sizeof evens);
+    memcpy(odd, &odds, sizeof odds);
+}
+
+/* x[2 j] = (or +=, `add`) even[j], x[2 j + 1] = odd[j], j < 4 */
+static inline __attribute__((always_inline)) void gf_join_eight(float *x, const float *even,
+                                                                const float *odd, bool add) {
+    gf_quarter_vec evens, odds;
+    memcpy(&evens, even, sizeof evens);
+    memcpy(&odds, odd, sizeof odds);
+    gf_half_vec row = __builtin_shufflevector(evens, odds, 0, 4, 1, 5, 2, 6, 3, 7);
+    if (add) {
+        gf_half_vec old;
+        memcpy(&old, x, sizeof old);
+        row += old;
+    }
+    memcpy(x, &row, sizeof row);
 }
 
 #endif

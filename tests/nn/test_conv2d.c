@@ -498,6 +498,14 @@ static void depthwise_flat_against_plain(void) {
             s.in_w = 7 + (int)gf_rng_below(&r, 8);
         depthwise_flat_case(s, 9000 + 10 * (uint64_t)i);
     }
+    /* stride 2 on rows of 8 (split and joined in halves of 8 floats), each kernel
+     * with the padding that gives outputs 4 wide, even and odd paddings */
+    for (int k = 1; k <= 7; k += 2) {
+        gf_conv2d_shape s = {.batch = 1, .in_channels = 1, .out_channels = 1, .groups = 1,
+                             .kernel = k, .stride = 2, .padding = k / 2,
+                             .in_h = 5 + (int)gf_rng_below(&r, 6), .in_w = 8};
+        depthwise_flat_case(s, 9500 + 10 * (uint64_t)k);
+    }
     /* outputs 16 or 32 wide (whole vectors): the forward writes the output rows
      * straight, without the flat positions */
     gf_rng_seed(&r, 2031, 10);
