@@ -63,12 +63,14 @@ static inline float gradient_at(bool activated, gf_activation_kind kind, float s
                      : dz[i];
 }
 
-/* adds the sums of dy and of dy * (x - mean) over one plane; always inlined with
- * constant `activated` and `kind`, so that the 16-lane gradient below is a plain load
- * or a vector select */
+/* adds the sums of dy and of dy * (x - mean) over one plane, and prefetches the plane
+ * of next_dz and next_x (unless NULL) as it goes; always inlined with constant
+ * `activated` and `kind`, so that the 16-lane gradient below is a plain load or a
+ * vector select */
 static inline __attribute__((always_inline)) void grad_sums(
     bool activated, gf_activation_kind kind, float slope, gf_channel_affine m, const float *dz,
-    const float *x, size_t n, float mean, double *sum_dy, double *sum_dy_centred) {
+    const float *x, size_t n, float mean, double *sum_dy, double *sum_dy_centred,
+    const float *next_dz, const float *next_x) {
     lanes16 g, v;
     gf_dvec wide_a = {0}, wide_b = {0};
     size_t i = 0;
@@ -76,7 +78,13 @@ static inline __attribute__((always_inline)) void grad_sums(
         /* no lane adds more than 16 values in float: a large plane's sums stay within
          * the tolerance of a double sum (backward_against_plain) */
         lanes16 a = {0}, b = {0};
-        for (size_t end = i + 16 * 16 < n ? i + 16 * 16 : n; i + 16 <= end; i += 16) {
+        const size_t end = i + 16 * 16 < n ? i + 16 * 16 : n;
+        if (next_dz)
+            for (size_t k = i; k < end; k += 16) {
+                __builtin_prefetch(next_dz + k);
+                __builtin_prefetch(next_x + k);
+            }
+        for (; i + 16 <= end; i += 16) {
             float dy[16];
             for (int l = 0; l < 16; l++)
                 dy[l] = gradient_at(activated, kind, slope, dz, x, i + l, m);
@@ -100,20 +108,25 @@ static inline __attribute__((always_inline)) void grad_sums(
 GF_VECTOR_CLONES static void plane_grad_sums(const gf_batchnorm_shape *s, gf_channel_affine m,
                                              const float *dz, const float *x, size_t n,
                                              float mean, double *sum_dy,
-                                             double *sum_dy_centred) {
+                                             double *sum_dy_centred, const float *next_dz,
+                                             const float *next_x) {
     if (!s->activated) {
-        grad_sums(false, GF_ACT_RELU, 0.0f, m, dz, x, n, mean, sum_dy, sum_dy_centred);
+        grad_sums(false, GF_ACT_RELU, 0.0f, m, dz, x, n, mean, sum_dy, sum_dy_centred, next_dz,
+                  next_x);
         return;
     }
     switch (s->activation) {
     case GF_ACT_RELU:
-        grad_sums(true, GF_ACT_RELU, s->slope, m, dz, x, n, mean, sum_dy, sum_dy_centred);
+        grad_sums(true, GF_ACT_RELU, s->slope, m, dz, x, n, mean, sum_dy, sum_dy_centred, next_dz,
+                  next_x);
         break;
     case GF_ACT_LEAKY_RELU:
-        grad_sums(true, GF_ACT_LEAKY_RELU, s->slope, m, dz, x, n, mean, sum_dy, sum_dy_centred);
+        grad_sums(true, GF_ACT_LEAKY_RELU, s->slope, m, dz, x, n, mean, sum_dy, sum_dy_centred, next_dz,
+                  next_x);
         break;
     case GF_ACT_RELU6:
-        grad_sums(true, GF_ACT_RELU6, s->slope, m, dz, x, n, mean, sum_dy, sum_dy_centred);
+        grad_sums(true, GF_ACT_RELU6, s->slope, m, dz, x, n, mean, sum_dy, sum_dy_centred, next_dz,
+                  next_x);
         break;
     }
 }
@@ -328,10 +341,17 @@ static void backward_channels(void *ctx, int thread, int64_t c0, int64_t last) {
     }
     for (int n = 0; n < s->batch; n++) {
         const size_t at = n * stride + (size_t)c0 * plane;
-        for (int j = 0; j < count_c; j++)
+        for (int j = 0; j < count_c; j++) {
+            /* the next plane's lines are fetched meanwhile: it lies an image further
+             * on, or (4 KB and more) on pages where the hardware prefetcher starts
+             * afresh; the block's second pass finds it all in cache */
+            const bool last_plane = j + 1 == count_c && n + 1 == s->batch;
+            const size_t next = j + 1 < count_c ? at + (j + 1) * plane : at + stride;
             plane_grad_sums(s, maps[j], job->grad_out + at + j * plane,
                             job->in + at + j * plane, plane, job->mean[c0 + j], &sum_dy[j],
-                            &sum_dy_centred[j]);
+                            &sum_dy_centred[j], last_plane ? NULL : job->grad_out + next,
+                            last_plane ? NULL : job->in + next);
+        }
     }
     float a[BLOCK_MAX_CHANNELS], b[BLOCK_MAX_CHANNELS], d[BLOCK_MAX_CHANNELS];
     for (int j = 0; j < count_c; j++) {
