@@ -470,6 +470,10 @@ static inline __attribute__((always_inline)) void join_rows(
     const int h = s->in_h, tw = g->tw, m = g->m, th = g->th;
     const int block = g->block, line = m * tw, total = images * th;
     const size_t plane = (size_t)h * w, phase_rows = phase_rows_floats(g);
+    /* each row's lines are read in before its stores complete: the next channel's
+     * rows, written next, are fetched for writing meanwhile, as split_rows fetches the
+     * next channel's rows it reads */
+    const bool prefetch = c + 1 < channels;
     for (int r0 = 0; r0 < total; r0 += block) {
         const int tiles = block_tiles(g, total - r0);
         for (int pr = 0; pr < m; pr++)
@@ -483,6 +487,8 @@ static inline __attribute__((always_inline)) void join_rows(
             for (int pr = 0; pr < m && m * ti + pr < h; pr++) {
                 float *dst = row + (size_t)pr * w;
                 const float *from = rows + (size_t)pr * phase_rows + (size_t)r * line;
+                if (prefetch)
+                    for (int k = 0; k < w; k += VL) __builtin_prefetch(dst + plane + k, 1);
                 if (add)
                     add_row(dst, from, w);
                 else
