@@ -428,6 +428,16 @@ static void take_moments(const conv_job *job, size_t first, size_t count) {
         job->moments[p] = gf_moments_of_plane(job->out + p * op, op);
 }
 
+/* A depthwise convolution's next input plane (and in backward the next output
+ * gradient's) is fetched before the plane at hand is computed: planes of 16x16 and
+ * more each start a page or more away, where the hardware prefetcher begins afresh;
+ * smaller ones lie several to a page, and its stream does better on them. */
+enum { DEPTHWISE_PREFETCH_MIN_PLANE = 256 };
+
+static void prefetch_plane(const float *plane, size_t floats) {
+    for (size_t k = 0; k < floats; k += 16) __builtin_prefetch(plane + k);
+}
+
 /* the outputs of images first .. last - 1, each chunk's planes' moments right after */
 static void forward_range(const conv_job *job, const thread_buffers *buf, int64_t first,
                           int64_t last) {
@@ -441,6 +451,9 @@ static void forward_range(const conv_job *job, const thread_buffers *buf, int64_
         layout.input_map = job->input_map;
         for (int64_t n = first; n < last; n++)
             for (int c = 0; c < s->in_channels; c++) {
+                const bool more = n + 1 < last || c + 1 < s->in_channels;
+                if (ip >= DEPTHWISE_PREFETCH_MIN_PLANE && more)
+                    prefetch_plane(job->in + ((size_t)n * s->in_channels + c + 1) * ip, ip);
                 float *plane = job->out + ((size_t)n * s->out_channels + c) * op;
                 gf_conv2d_depthwise_forward_plane(plane,
                                         job->in + ((size_t)n * s->in_channels + c) * ip, c,
@@ -618,6 +631,11 @@ static void backward_depthwise(const conv_job *job, const thread_buffers *buf, i
     for (int64_t n = first; n < last; n++)
         for (int c = 0; c < s->in_channels; c++) {
             size_t in_offset = ((size_t)n * s->in_channels + c) * ip;
+            const bool more = n + 1 < last || c + 1 < s->in_channels;
+            if (ip >= DEPTHWISE_PREFETCH_MIN_PLANE && more) {
+                prefetch_plane(job->in + in_offset + ip, ip);
+                prefetch_plane(job->grad_out + ((size_t)n * s->out_channels + c + 1) * op, op);
+            }
             gf_conv2d_depthwise_backward_plane(
                 job->grad_in ? job->grad_in + in_offset : NULL, job->write == GF_GRAD_ADD,
                 sums + (size_t)c * sums_floats,
