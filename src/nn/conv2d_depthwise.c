@@ -202,7 +202,7 @@ static inline __attribute__((always_inline)) void split_row(float *restrict even
  * last row, nor one whose parity plane has no row after it */
 static bool pairs_in_vectors(const flat_layout *f, const gf_conv2d_shape *s, int ih) {
     const int y = ih + s->padding, plane_rows = (s->in_h + 2 * s->padding + 1) / 2;
-    return s->in_w >= GF_PAIRS_MIN_WIDTH && s->in_w <= GF_PAIRS_MAX_WIDTH && f->row > GF_VL / 2 &&
+    return gf_pairs_fit(s->in_w) && f->row > GF_VL / 2 &&
            ih + 1 < s->in_h && y / 2 + 1 < plane_rows;
 }
 

@@ -170,7 +170,7 @@ GF_VECTOR_CLONES static void split_planes(float *planes, const float *tensor, in
     if (zero) memset(planes, 0, sizeof(float) * g->plane * PLANES * (size_t)channels);
     const int h = s->in_h, w = s->in_w, pairs = w / 2;
     const int shifted = pairs < g->row - 1 ? pairs : g->row - 1;
-    const bool vectors = w >= GF_PAIRS_MIN_WIDTH && w <= GF_PAIRS_MAX_WIDTH;
+    const bool vectors = gf_pairs_fit(w);
     for (int i = 0; i < g->images; i++)
         for (int c = 0; c < channels; c++) {
             const float *src = tensor + ((size_t)(first + i) * channels + c) * (size_t)h * w;
@@ -243,7 +243,7 @@ static inline __attribute__((always_inline)) void join_row(float *restrict x,
                                                            int shifted, int w, bool add,
                                                            bool last) {
     const int pairs = w / 2;
-    if (w >= GF_PAIRS_MIN_WIDTH && w <= GF_PAIRS_MAX_WIDTH && !last) {
+    if (gf_pairs_fit(w) && !last) {
         gf_vec e, o, o_right;
         GF_VEC_LOAD(e, even);
         GF_VEC_LOAD(o, odd);

@@ -24,9 +24,9 @@ _Static_assert(GF_VL == 16, "the shuffles below name 16 lanes");
 #define GF_VEC_HIGH(a, b) \
     __builtin_shufflevector(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
 
-/* Rows of 8 to 32 floats go through the helpers below: their vectors then reach at
- * most into the next row, so callers take a plane's last row apart. */
-enum { GF_PAIRS_MIN_WIDTH = 8, GF_PAIRS_MAX_WIDTH = 2 * GF_VL };
+/* Whether rows of w floats go through the helpers below: 8 to 32 wide, so that their
+ * vectors reach at most into the next row (callers take a plane's last row apart). */
+static inline bool gf_pairs_fit(int w) { return w >= 8 && w <= 2 * GF_VL; }
 
 /* lanes 0 .. n - 1 of a, the others of b (macros: a vector returned by a function not
  * compiled for AVX-512 would change the calling convention) */
@@ -59,14 +59,12 @@ static inline __attribute__((always_inline)) void gf_vec_split_pairs(const float
 static inline __attribute__((always_inline)) void gf_vec_join_pairs(float *x, int w,
                                                                     gf_vec even, gf_vec odd,
                                                                     bool add) {
-    const gf_ivec lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
     const gf_vec parts[2] = {GF_VEC_LOW(even, odd), GF_VEC_HIGH(even, odd)};
     for (int v = 0; v < (w > GF_VL ? 2 : 1); v++) {
         gf_vec old;
         GF_VEC_LOAD(old, x + v * GF_VL);
-        const gf_ivec inside = lane + v * GF_VL < w;
         const gf_vec value = add ? old + parts[v] : parts[v];
-        GF_VEC_STORE(x + v * GF_VL, (gf_vec)(((gf_ivec)value & inside) | ((gf_ivec)old & ~inside)));
+        GF_VEC_STORE(x + v * GF_VL, GF_VEC_BLEND_AT(value, old, w - v * GF_VL));
     }
 }
 
