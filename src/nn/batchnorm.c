@@ -152,7 +152,6 @@ typedef struct bn_job {
     const float *in, *gamma, *beta, *grad_out, *mean, *invstd, *var;
     const gf_moments *plane_moments; /* [batch][channels], or NULL: computed here */
     gf_grad_write write;
-    gf_channel_gradient *coefficients; /* backward: dx's per channel, in place of dx */
 } bn_job;
 
 /* y = gf_channel_affine_value(x) over one channel of every image, through the fused
@@ -296,12 +295,35 @@ int gf_batchnorm_forward_eval(float *out, const float *in, const float *gamma,
     return GF_OK;
 }
 
+/* dx (+)= a * dy + b * x + d over one plane, dy as in gradient_at; one loop per write
+ * mode, activation and kind, each vectorised */
+#define INPUT_GRADIENT_LOOP(ACTIVATED, KIND, OP)                                           \
+    for (size_t i = 0; i < n; i++)                                                        \
+        dx[i] OP a * gradient_at(ACTIVATED, KIND, slope, dz, x, i, m) + b * x[i] + d
+#define INPUT_GRADIENT(ACTIVATED, KIND)                                                   \
+    if (write == GF_GRAD_STORE) INPUT_GRADIENT_LOOP(ACTIVATED, KIND, =);                  \
+    else INPUT_GRADIENT_LOOP(ACTIVATED, KIND, +=)
+GF_VECTOR_CLONES static void plane_input_gradient(float *dx, gf_grad_write write,
+                                                  const gf_batchnorm_shape *s, gf_channel_affine m,
+                                                  float a, float b, float d, const float *dz,
+                                                  const float *x, size_t n) {
+    const float slope = s->slope;
+    if (!s->activated) {
+        INPUT_GRADIENT(false, GF_ACT_RELU);
+        return;
+    }
+    switch (s->activation) {
+    case GF_ACT_RELU: INPUT_GRADIENT(true, GF_ACT_RELU); break;
+    case GF_ACT_LEAKY_RELU: INPUT_GRADIENT(true, GF_ACT_LEAKY_RELU); break;
+    case GF_ACT_RELU6: INPUT_GRADIENT(true, GF_ACT_RELU6); break;
+    }
+}
+
 /* With xhat = (x - mean) * invstd and y = gamma * xhat + beta:
  *   dbeta = sum dy, dgamma = sum dy * xhat,
  *   dx = gamma * invstd / M * (M * dy - dbeta - xhat * dgamma),
- * folded per channel into dx (+)= a * dy + b * x + d (nn/gradient_map.h). Two passes
- * per block over dz and x (the sums, then dx), or the first alone where a convolution
- * applies the coefficients. */
+ * folded per channel into dx (+)= a * dy + b * x + d. Two passes per block over dz and
+ * x (the sums, then dx); the second finds the block in cache. */
 static void backward_channels(void *ctx, int thread, int64_t c0, int64_t last) {
     const bn_job *job = ctx;
     (void)thread;
@@ -331,7 +353,7 @@ static void backward_channels(void *ctx, int thread, int64_t c0, int64_t last) {
                             last_plane ? NULL : job->in + next);
         }
     }
-    gf_channel_gradient coefficients[BLOCK_MAX_CHANNELS];
+    float a[BLOCK_MAX_CHANNELS], b[BLOCK_MAX_CHANNELS], d[BLOCK_MAX_CHANNELS];
     for (int j = 0; j < count_c; j++) {
         const int64_t c = c0 + j;
         const double invstd = job->invstd[c], mean = job->mean[c];
@@ -339,21 +361,17 @@ static void backward_channels(void *ctx, int thread, int64_t c0, int64_t last) {
         job->grad_beta[c] += (float)sum_dy[j];
         job->grad_gamma[c] += (float)sum_dy_xhat;
         const double k = job->gamma[c] * invstd;
-        coefficients[j] = (gf_channel_gradient){
-            .forward = maps[j],
-            .dy = (float)k,
-            .x_coefficient = (float)(-k * sum_dy_xhat / count * invstd),
-            .constant = (float)(-k * sum_dy[j] / count + k * sum_dy_xhat / count * invstd * mean)};
-        if (job->coefficients) job->coefficients[c] = coefficients[j];
+        a[j] = (float)k;
+        b[j] = (float)(-k * sum_dy_xhat / count * invstd);
+        d[j] = (float)(-k * sum_dy[j] / count + k * sum_dy_xhat / count * invstd * mean);
     }
     if (!job->grad_in) return;
     for (int n = 0; n < s->batch; n++) {
         const size_t at = n * stride + (size_t)c0 * plane;
         for (int j = 0; j < count_c; j++)
-            gf_gradient_map_plane(job->grad_in + at + j * plane, job->write == GF_GRAD_ADD,
-                                  coefficients[j], s->activated, s->activation, s->slope,
-                                  job->grad_out + at + j * plane, job->in + at + j * plane,
-                                  plane, NULL, NULL);
+            plane_input_gradient(job->grad_in + at + j * plane, job->write, s, maps[j], a[j],
+                                 b[j], d[j], job->grad_out + at + j * plane,
+                                 job->in + at + j * plane, plane);
     }
 }
 
@@ -368,22 +386,6 @@ int gf_batchnorm_backward(float *grad_in, float *grad_gamma, float *grad_beta,
     bn_job job = {.s = s, .grad_in = grad_in, .grad_gamma = grad_gamma, .grad_beta = grad_beta,
                   .grad_out = grad_out, .in = in, .mean = saved_mean, .invstd = saved_invstd,
                   .gamma = gamma, .beta = beta, .write = write};
-    run_blocks(backward_channels, &job);
-    return GF_OK;
-}
-
-int gf_batchnorm_backward_coefficients(gf_channel_gradient *coefficients, float *grad_gamma,
-                                       float *grad_beta, const float *grad_out, const float *in,
-                                       const float *saved_mean, const float *saved_invstd,
-                                       const float *gamma, const float *beta,
-                                       const gf_batchnorm_shape *s) {
-    if (check_shape(s, "batchnorm backward (coefficients)") != GF_OK) return GF_ERR;
-    if (s->activated && !beta)
-        return gf_fail("batchnorm backward (coefficients): fused with an activation, it needs "
-                       "beta (the activation's input is recomputed)");
-    bn_job job = {.s = s, .grad_gamma = grad_gamma, .grad_beta = grad_beta, .grad_out = grad_out,
-                  .in = in, .mean = saved_mean, .invstd = saved_invstd, .gamma = gamma,
-                  .beta = beta, .coefficients = coefficients};
     run_blocks(backward_channels, &job);
     return GF_OK;
 }

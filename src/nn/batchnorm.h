@@ -18,7 +18,6 @@
 #include "nn/activation.h"
 #include "nn/channel_map.h"
 #include "nn/grad_write.h"
-#include "nn/gradient_map.h"
 #include "nn/moments.h"
 
 typedef struct gf_batchnorm_shape {
@@ -60,15 +59,6 @@ int gf_batchnorm_backward(float *grad_in, float *grad_gamma, float *grad_beta,
                           const float *grad_out, const float *in, const float *saved_mean,
                           const float *saved_invstd, const float *gamma, const float *beta,
                           const gf_batchnorm_shape *s, gf_grad_write write);
-/* gf_batchnorm_backward without grad_in: its first pass alone, and in place of the
- * input gradient the coefficients of each channel's (nn/gradient_map.h), for the
- * convolution before to apply as it reads grad_out and `in` (the same bits as the
- * grad_in stored by gf_batchnorm_backward). */
-int gf_batchnorm_backward_coefficients(gf_channel_gradient *coefficients, float *grad_gamma,
-                                       float *grad_beta, const float *grad_out, const float *in,
-                                       const float *saved_mean, const float *saved_invstd,
-                                       const float *gamma, const float *beta,
-                                       const gf_batchnorm_shape *s);
 /* The same in plain loops and double sums, the activation's gradient read from the
  * forward's output `out` (as PyTorch reads it): the reference for the tests. */
 int gf_batchnorm_backward_plain(float *grad_in, float *grad_gamma, float *grad_beta,

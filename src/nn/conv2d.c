@@ -345,7 +345,6 @@ typedef struct conv_job {
     gf_moments *moments; /* forward: the output planes' moments [batch][out_channels], or NULL */
     const gf_conv2d_activation *activation; /* forward: on the outputs, NULL if none */
     const gf_channel_map *input_map;        /* the input read through it, NULL if none */
-    const gf_gradient_map *gradient_map;    /* backward: grad_out read through it, or NULL */
 } conv_job;
 
 typedef struct thread_buffers {
@@ -670,7 +669,6 @@ static void backward_images(void *ctx, int thread, int threads) {
     if (uses_winograd(s)) {
         gf_conv2d_images images = thread_images(s, &buf, first, last);
         images.input_map = job->input_map;
-        images.gradient_map = job->gradient_map;
         gf_conv2d_winograd_backward(&images, winograd_tile(s), job->grad_in, job->write,
                                     buf.grad_weight, job->grad_out, job->in, job->packed);
         return;
@@ -750,22 +748,18 @@ static void backward_images(void *ctx, int thread, int threads) {
     }
 }
 
-static int backward(float *grad_in, float *grad_weight, float *grad_bias, const float *grad_out,
-                    const gf_gradient_map *gradient_map, const float *in,
-                    const gf_channel_map *map, const float *weight, const gf_conv2d_shape *s,
-                    float *workspace, gf_grad_write write) {
+int gf_conv2d_backward_mapped(float *grad_in, float *grad_weight, float *grad_bias,
+                              const float *grad_out, const float *in, const gf_channel_map *map,
+                              const float *weight, const gf_conv2d_shape *s, float *workspace,
+                              gf_grad_write write) {
     if (!workspace)
         return gf_fail("conv2d backward: no workspace (%zu floats needed)",
                        gf_conv2d_workspace_floats(s));
     if (check_input_map(map, s, "backward") != GF_OK) return GF_ERR;
-    if (gradient_map && !gf_conv2d_maps_gradient(s))
-        return gf_fail("conv2d backward: a gradient map needs a 3x3 stride-1 convolution on "
-                       "Winograd's path (%d->%d channels, kernel %d, stride %d, %dx%d)",
-                       s->in_channels, s->out_channels, s->kernel, s->stride, s->in_h, s->in_w);
     conv_job job = {.s = s, .grad_in = grad_in, .in = in, .weight = weight,
                     .grad_out = grad_out, .want_bias_grad = grad_bias != NULL,
                     .write = write, .workspace = workspace, .packed = workspace,
-                    .input_map = map, .gradient_map = gradient_map};
+                    .input_map = map};
     if (grad_in && uses_winograd(s)) {
         gf_conv2d_winograd_pack(workspace, weight, s, winograd_tile(s), true);
     } else if (grad_in && uses_grid(s)) {
@@ -789,34 +783,6 @@ static int backward(float *grad_in, float *grad_weight, float *grad_bias, const 
             for (int c = 0; c < s->out_channels; c++) grad_bias[c] += buf.grad_bias[c];
     }
     return GF_OK;
-}
-
-int gf_conv2d_backward_mapped(float *grad_in, float *grad_weight, float *grad_bias,
-                              const float *grad_out, const float *in, const gf_channel_map *map,
-                              const float *weight, const gf_conv2d_shape *s, float *workspace,
-                              gf_grad_write write) {
-    return backward(grad_in, grad_weight, grad_bias, grad_out, NULL, in, map, weight, s,
-                    workspace, write);
-}
-
-static bool gradient_maps_enabled = true;
-
-void gf_conv2d_use_gradient_maps(bool on) { gradient_maps_enabled = on; }
-
-bool gf_conv2d_may_map_gradient(const gf_conv2d_shape *s) {
-    return gf_conv2d_winograd_applies(s);
-}
-
-bool gf_conv2d_maps_gradient(const gf_conv2d_shape *s) {
-    return gradient_maps_enabled && uses_winograd(s);
-}
-
-int gf_conv2d_backward_through(float *grad_in, float *grad_weight, const float *grad_out,
-                               const gf_gradient_map *gradient_map, const float *in,
-                               const gf_channel_map *map, const float *weight,
-                               const gf_conv2d_shape *s, float *workspace, gf_grad_write write) {
-    return backward(grad_in, grad_weight, NULL, grad_out, gradient_map, in, map, weight, s,
-                    workspace, write);
 }
 
 int gf_conv2d_backward(float *grad_in, float *grad_weight, float *grad_bias,

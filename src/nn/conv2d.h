@@ -10,7 +10,6 @@
 #include "nn/activation.h"
 #include "nn/channel_map.h"
 #include "nn/grad_write.h"
-#include "nn/gradient_map.h"
 #include "nn/moments.h"
 
 typedef struct gf_conv2d_shape {
@@ -67,27 +66,6 @@ int gf_conv2d_backward_mapped(float *grad_in, float *grad_weight, float *grad_bi
                               const float *grad_out, const float *in, const gf_channel_map *map,
                               const float *weight, const gf_conv2d_shape *s, float *workspace,
                               gf_grad_write write);
-
-/* Whether the backward of s can read its output gradient through the input gradient
- * of a BatchNorm after it (nn/gradient_map.h): the convolutions of Winograd's path,
- * which copy every output-gradient plane anyway (into phase planes), unless
- * gf_conv2d_use_gradient_maps(false). */
-bool gf_conv2d_maps_gradient(const gf_conv2d_shape *s);
-/* Whether s is a convolution whose backward can ever read its output gradient through
- * a map: gf_conv2d_maps_gradient whatever the switches (and the batch and plane size). */
-bool gf_conv2d_may_map_gradient(const gf_conv2d_shape *s);
-/* Switched off, no convolution reads its output gradient through a map: networks have
- * BatchNorm write its input gradient and the convolution read it (tests compare the
- * two; call only between a network's backward passes). */
-void gf_conv2d_use_gradient_maps(bool on);
-/* gf_conv2d_backward_mapped of the output gradient dx = gradient_map applied to
- * (grad_out, gradient_map->input), where gf_conv2d_maps_gradient(s): the same bits as
- * gf_conv2d_backward_mapped given dx. No bias gradient: a BatchNorm after the
- * convolution makes a bias pointless. */
-int gf_conv2d_backward_through(float *grad_in, float *grad_weight, const float *grad_out,
-                               const gf_gradient_map *gradient_map, const float *in,
-                               const gf_channel_map *map, const float *weight,
-                               const gf_conv2d_shape *s, float *workspace, gf_grad_write write);
 
 /* 3x3 stride-1 convolutions use Winograd's F(2x2, 3x3) or F(4x4, 3x3)
  * (nn/conv2d_winograd.h) unless switched off, which selects the plain implicit

@@ -18,9 +18,6 @@ typedef struct gf_conv2d_images {
     const gf_conv2d_activation *activation;
     /* training: the input is read through it (gf_conv2d_forward_mapped), NULL if none */
     const gf_channel_map *input_map;
-    /* backward: the output gradient is read through it (gf_conv2d_backward_through),
-     * NULL if none */
-    const gf_gradient_map *gradient_map;
 } gf_conv2d_images;
 
 /* dst[i] = src[i] + bias for i < n, through `activation` when there is one (dst may

@@ -155,11 +155,9 @@ size_t gf_conv2d_winograd_shared_floats(const gf_conv2d_shape *s) {
 enum { UP, DOWN, LEFT, RIGHT, MASKS };
 
 /* [V: xi x in x ld][products (M or dV): xi x max(in, out) x ld][dM: xi x out x ld]
- * [dU: xi x in x out][gf_gemm_nt scratch][a chunk's planes of one channel][m^2 phase
- * planes][the lane masks][a block of rows] */
+ * [dU: xi x in x out][gf_gemm_nt scratch][m^2 phase planes][the lane masks][a block of rows] */
 typedef struct buffers {
     float *v, *products, *dm, *du, *nt;
-    float *planes; /* an output gradient's planes through a gradient map, and VL more */
     float *phase[MAX_PHASES]; /* [row phase * m + column phase], m^2 of them */
     int *mask[MASKS];
     float *rows; /* a block's rows of every row phase (block_floats) */
@@ -190,10 +188,9 @@ static size_t scratch_of(float *scratch, buffers *b, const gf_conv2d_shape *s,
         xi * xi_stride((int)out, g),
         round_to_line(xi * out * in),
         round_to_line(gf_gemm_nt_scratch_floats(g->chunk * g->tiles)),
-        round_to_line((size_t)g->chunk * (size_t)s->in_h * (size_t)s->in_w + VL),
     };
-    float **starts[] = {b ? &b->v : NULL,  b ? &b->products : NULL, b ? &b->dm : NULL,
-                        b ? &b->du : NULL, b ? &b->nt : NULL,       b ? &b->planes : NULL};
+    float **starts[] = {b ? &b->v : NULL, b ? &b->products : NULL, b ? &b->dm : NULL,
+                        b ? &b->du : NULL, b ? &b->nt : NULL};
     size_t floats = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         if (b) *starts[i] = scratch + floats;
@@ -869,29 +866,6 @@ void gf_conv2d_winograd_forward(const gf_conv2d_images *a, int tile, float *out,
     }
 }
 
-/* The output gradient of channel k of the chunk's images through a gradient map, into
- * b->planes (one plane after another): a BatchNorm's input gradient, computed as
- * BatchNorm computes it (nn/gradient_map.h) while the planes of dz and x are read
- * once, which the split then reads in cache. */
-static void mapped_gradient(const buffers *b, const gf_gradient_map *map, const float *dz,
-                            int first, int images, int k, const gf_conv2d_shape *s) {
-    const size_t plane = (size_t)s->in_h * (size_t)s->in_w;
-    const gf_channel_gradient m = map->channels[k];
-    for (int i = 0; i < images; i++) {
-        const size_t at = ((size_t)(first + i) * (size_t)s->out_channels + (size_t)k) * plane;
-        /* the next planes read, an image or a channel on: 16x16 planes and larger each
-         * start a page or more away, where the hardware prefetcher begins afresh */
-        const bool next_image = i + 1 < images;
-        const bool prefetch = plane >= 256 && (next_image || k + 1 < s->out_channels);
-        const size_t next_plane = next_image ? (size_t)(first + i + 1) * (size_t)s->out_channels + k
-                                             : (size_t)first * (size_t)s->out_channels + k + 1;
-        const size_t next = next_plane * plane;
-        gf_gradient_map_plane(b->planes + (size_t)i * plane, false, m, map->activated,
-                              map->activation, map->slope, dz + at, map->input + at, plane,
-                              prefetch ? dz + next : NULL, prefetch ? map->input + next : NULL);
-    }
-}
-
 /* grad_weight[out][in] += G^T dU[.][in][out] G for each channel pair, in double;
  * inlined with a constant alpha, so that its loops unroll. dU is stored [xi][in][out]
  * (gf_gemm_nt_transposed). The pairs go a block at a time, each matrix dU[xi] read
@@ -938,9 +912,6 @@ void gf_conv2d_winograd_backward(const gf_conv2d_images *a, int tile, float *gra
     const size_t matrix = (size_t)cin * cout;
     if (a->first >= a->last) return;
     const float **dm_rows = a->rows, **v_rows = a->rows + cout;
-    /* the chunk's planes of one channel in b.planes, as split_planes reads a tensor */
-    gf_conv2d_shape planes_shape = *s;
-    planes_shape.batch = g.chunk;
     const float *const *phase = (const float *const *)b.phase;
     int masked = -1; /* tiles the masks are set for */
     for (int first = a->first; first < a->last; first += g.chunk) {
@@ -949,13 +920,7 @@ void gf_conv2d_winograd_backward(const gf_conv2d_images *a, int tile, float *gra
         if (masked != columns) set_masks(&b, masked = columns, &g);
         transform_inputs(&b, in, a->input_map, first, images, s, &g);
         for (int k = 0; k < cout; k++) {
-            if (a->gradient_map) {
-                mapped_gradient(&b, a->gradient_map, grad_out, first, images, k, s);
-                split_planes(b.phase, b.planes, NULL, b.rows, 0, images, 0, 1, &planes_shape,
-                             &g);
-            } else {
-                split_planes(b.phase, grad_out, NULL, b.rows, first, images, k, cout, s, &g);
-            }
+            split_planes(b.phase, grad_out, NULL, b.rows, first, images, k, cout, s, &g);
             float *dm = b.dm + (size_t)k * g.ld;
             if (tile == 2)
                 gradient_transform2(dm, xi_stride(cout, &g), phase, columns);

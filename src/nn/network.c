@@ -689,21 +689,6 @@ static int backward_node(gf_net *net, int i, int batch, const gf_grad_write writ
     case GF_OP_CONV2D: {
         gf_channel_map map;
         const float *mapped = mapped_input(net, i, &map);
-        if (i + 1 < net->node_count && net->plan.nodes[i + 1].gradient_mapped_by == i &&
-            gf_plan_maps_gradient(&net->plan, i + 1)) {
-            /* the BatchNorm after it left its input gradient's coefficients (just now) */
-            const gf_batchnorm_shape *bs = &net->plan.nodes[i + 1].shape.bn;
-            const gf_gradient_map gradient = {.channels = net->plan.input_gradient,
-                                              .input = st->out,
-                                              .activated = bs->activated,
-                                              .activation = bs->activation,
-                                              .slope = bs->slope};
-            const int read = gf_plan_gradient_read_by(&net->plan, i + 1);
-            return gf_conv2d_backward_through(
-                input == 0 ? NULL : grad_in, grad(net, n->weight), net->plan.nodes[read].grad,
-                &gradient, mapped ? mapped : in, mapped ? &map : NULL, param(net, n->weight),
-                &st->shape.conv, net->plan.training.workspace, write[0]);
-        }
         /* nobody asks for the gradient of the network's input */
         return gf_conv2d_backward_mapped(input == 0 ? NULL : grad_in, grad(net, n->weight),
                                          grad(net, n->bias), st->grad, mapped ? mapped : in,
@@ -713,11 +698,6 @@ static int backward_node(gf_net *net, int i, int batch, const gf_grad_write writ
     }
     case GF_OP_BATCHNORM: {
         const gf_node_plan *read = &net->plan.nodes[gf_plan_gradient_read_by(&net->plan, i)];
-        if (gf_plan_maps_gradient(&net->plan, i)) /* the convolution before applies dx */
-            return gf_batchnorm_backward_coefficients(
-                net->plan.input_gradient, grad(net, n->weight), grad(net, n->bias), read->grad,
-                in, st->saved_mean, st->saved_invstd, param(net, n->weight), param(net, n->bias),
-                &st->shape.bn);
         return gf_batchnorm_backward(grad_in, grad(net, n->weight), grad(net, n->bias), read->grad,
                                      in, st->saved_mean, st->saved_invstd, param(net, n->weight),
                                      param(net, n->bias), &st->shape.bn, write[0]);

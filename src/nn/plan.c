@@ -90,35 +90,6 @@ static int mark_input_maps(gf_plan *plan, const gf_node *nodes, int n) {
     return GF_OK;
 }
 
-/* A BatchNorm right after a convolution without bias that only it reads, of a kind
- * that can apply BatchNorm's input gradient (nn/plan.h). */
-static int mark_gradient_maps(gf_plan *plan, const gf_node *nodes, int n) {
-    int *readers = count_readers(nodes, n);
-    if (!readers) return GF_ERR;
-    int widest = 0;
-    for (int i = 0; i < n; i++) plan->nodes[i].gradient_mapped_by = -1;
-    for (int i = 2; i < n; i++) {
-        const gf_node *conv = &nodes[i - 1];
-        if (nodes[i].op != GF_OP_BATCHNORM || nodes[i].inputs[0] != i - 1 ||
-            conv->op != GF_OP_CONV2D || conv->has_bias || readers[i - 1] != 1)
-            continue;
-        const gf_node *in = &nodes[conv->inputs[0]];
-        const gf_conv2d_shape shape = {.batch = 1, .in_channels = in->channels,
-                                       .in_h = in->height, .in_w = in->width,
-                                       .out_channels = conv->channels, .kernel = conv->kernel,
-                                       .stride = conv->stride, .padding = conv->padding,
-                                       .groups = conv->groups};
-        if (!gf_conv2d_may_map_gradient(&shape)) continue;
-        plan->nodes[i].gradient_mapped_by = i - 1;
-        if (nodes[i].channels > widest) widest = nodes[i].channels;
-    }
-    free(readers);
-    if (widest == 0) return GF_OK;
-    plan->input_gradient = malloc(sizeof *plan->input_gradient * (size_t)widest);
-    if (!plan->input_gradient) return gf_fail("gf_net_finalize: out of memory");
-    return GF_OK;
-}
-
 /* A buffer for `need` per-sample floats among `slots`, of which busy[] are taken: the
  * smallest free slot that is large enough, else the largest free one (grown), else a
  * new one. It is marked busy. `slots->numel` and `busy` have room for a slot per node. */
@@ -181,11 +152,7 @@ static int assign_gradient_slots(gf_plan *plan, const gf_node *nodes, int n) {
                                                      gf_node_numel(&nodes[j]));
             handed_on = handed_on || hand_on;
         }
-        /* read, then dead; a BatchNorm's read by the convolution before it, if that
-         * applies its input gradient */
-        if (!handed_on && state[i].gradient_mapped_by < 0) busy[state[read].grad_slot] = false;
-        if (i + 1 < n && state[i + 1].gradient_mapped_by == i)
-            busy[state[gf_plan_gradient_read_by(plan, i + 1)].grad_slot] = false;
+        if (!handed_on) busy[state[read].grad_slot] = false; /* read, then dead */
     }
     free(busy);
     return GF_OK;
@@ -253,7 +220,6 @@ int gf_plan_create(gf_plan *plan, const gf_node *nodes, int count, bool fold_bat
     if ((fold_batchnorms && mark_folds(plan, nodes, count) != GF_OK) ||
         fuse_activations(plan, nodes, count) != GF_OK ||
         mark_input_maps(plan, nodes, count) != GF_OK ||
-        mark_gradient_maps(plan, nodes, count) != GF_OK ||
         assign_gradient_slots(plan, nodes, count) != GF_OK ||
         assign_output_slots(plan, nodes, count) != GF_OK) {
         gf_plan_free(plan);
@@ -267,7 +233,6 @@ void gf_plan_free(gf_plan *plan) {
     free(plan->gradient_slots.numel);
     free(plan->output_slots.numel);
     free(plan->input_affine);
-    free(plan->input_gradient);
     gf_free(plan->training.memory);
     gf_free(plan->inference.memory);
     *plan = (gf_plan){0};

@@ -62,14 +62,6 @@ typedef struct gf_node_plan {
     int mapped_by;
     int input_map_from; /* a convolution or an add: that BatchNorm, else -1 */
     bool mapped;
-    /* a BatchNorm right after a convolution without bias that only it reads, of a
-     * kind that can read its output gradient through BatchNorm's input gradient
-     * (gf_conv2d_may_map_gradient): where it does (gf_conv2d_maps_gradient on the
-     * paths in force at backward), BatchNorm's backward takes its sums alone and
-     * leaves the coefficients of its input gradient in plan->input_gradient
-     * (nn/gradient_map.h), which is never written. That convolution, else -1; the
-     * gradient BatchNorm reads lives until that convolution's backward. */
-    int gradient_mapped_by;
 } gf_node_plan;
 
 /* Buffers shared by values whose lifetimes do not overlap. */
@@ -101,9 +93,6 @@ typedef struct gf_plan {
     /* a BatchNorm's map for the convolution applying it, as many as the widest such
      * BatchNorm's channels */
     gf_channel_affine *input_affine;
-    /* a BatchNorm's input-gradient coefficients for the convolution applying them, as
-     * many as the widest such BatchNorm's channels */
-    gf_channel_gradient *input_gradient;
 } gf_plan;
 
 /* Plans the `count` nodes of a network (the last one is the output); evaluation folds
@@ -124,13 +113,6 @@ void gf_plan_release_arena(gf_plan *plan, int count);
 /* An activation computed by the BatchNorm or the add before it. */
 static inline bool gf_plan_is_fused_activation(const gf_plan *plan, int i) {
     return i > 0 && plan->nodes[i - 1].fused_activation == i;
-}
-
-/* Whether BatchNorm i hands its input gradient to the convolution before it on the
- * paths in force now. */
-static inline bool gf_plan_maps_gradient(const gf_plan *plan, int i) {
-    const int conv = plan->nodes[i].gradient_mapped_by;
-    return conv >= 0 && gf_conv2d_maps_gradient(&plan->nodes[conv].shape.conv);
 }
 
 /* A BatchNorm that evaluation folds into the convolution before it. */
