@@ -174,6 +174,19 @@ static double worst_nt(int m, int n, int k, bool accumulate, bool overlapping, b
     return worst;
 }
 
+/* One shape of gf_gemm_nn (nt false) or gf_gemm_nt, each of the eight settings of its
+ * checker's three flags, within 1e-5 of the double reference. */
+static void check_variants(const char *set, bool nt, int m, int n, int k, gf_rng *r) {
+    for (int variant = 0; variant < 8; variant++) {
+        double e = nt ? worst_nt(m, n, k, variant & 1, variant & 2, variant & 4, r)
+                      : worst_nn(m, n, k, variant & 1, variant & 2, variant & 4, r);
+        if (e > 1e-5)
+            fprintf(stderr, "%s %s %dx%dx%d variant %d: %g\n", set, nt ? "nt" : "nn", m, n, k,
+                    variant, e);
+        CHECK(e <= 1e-5);
+    }
+}
+
 int main(void) {
     const char *sets[3] = {"avx512", "avx2", "portable"};
     const int sizes[][3] = {{1, 1, 1}, {8, 32, 16}, {16, 64, 144}, {7, 33, 5},
@@ -190,39 +203,21 @@ int main(void) {
         gf_rng r;
         gf_rng_seed(&r, 1000 + s, 0);
         for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-            int m = sizes[i][0], n = sizes[i][1], k = sizes[i][2];
-            for (int variant = 0; variant < 8; variant++) {
-                double e = worst_nn(m, n, k, variant & 1, variant & 2, variant & 4, &r);
-                if (e > 1e-5) fprintf(stderr, "%s nn %dx%dx%d variant %d: %g\n", sets[s], m, n, k, variant, e);
-                CHECK(e <= 1e-5);
-            }
-            for (int variant = 0; variant < 8; variant++) {
-                double e = worst_nt(m, n, k, variant & 1, variant & 2, variant & 4, &r);
-                if (e > 1e-5)
-                    fprintf(stderr, "%s nt %dx%dx%d variant %d: %g\n", sets[s], m, n, k, variant, e);
-                CHECK(e <= 1e-5);
-            }
+            check_variants(sets[s], false, sizes[i][0], sizes[i][1], sizes[i][2], &r);
+            check_variants(sets[s], true, sizes[i][0], sizes[i][1], sizes[i][2], &r);
         }
         /* random shapes with many columns: several strips of column blocks
          * (core/gemm.c), each passed by several row panels */
         for (int shape = 0; shape < 4; shape++) {
             int m = 1 + (int)gf_rng_below(&r, 40), n = 600 + (int)gf_rng_below(&r, 2400);
             int k = 32 + (int)gf_rng_below(&r, 64);
-            for (int variant = 0; variant < 8; variant++) {
-                double e = worst_nn(m, n, k, variant & 1, variant & 2, variant & 4, &r);
-                if (e > 1e-5) fprintf(stderr, "%s nn %dx%dx%d variant %d: %g\n", sets[s], m, n, k, variant, e);
-                CHECK(e <= 1e-5);
-            }
+            check_variants(sets[s], false, m, n, k, &r);
         }
         /* random weight-gradient shapes: channels each way, a short K of tiles */
         for (int shape = 0; shape < 6; shape++) {
             int m = 1 + (int)gf_rng_below(&r, 96), n = 1 + (int)gf_rng_below(&r, 96);
             int k = 1 + (int)gf_rng_below(&r, 120);
-            for (int variant = 0; variant < 8; variant++) {
-                double e = worst_nt(m, n, k, variant & 1, variant & 2, variant & 4, &r);
-                if (e > 1e-5) fprintf(stderr, "%s nt %dx%dx%d variant %d: %g\n", sets[s], m, n, k, variant, e);
-                CHECK(e <= 1e-5);
-            }
+            check_variants(sets[s], true, m, n, k, &r);
         }
         /* segmented columns: planes of 16 to 80 floats, a short last one, K past the
          * padded copy's 64 rows */
