@@ -1,8 +1,7 @@
 /* The processes of an MPI run from Lua (src/mpi), for graft.run's ring spread over
  * them (lua/graft/run/ranks.lua) and for scripts started by mpirun:
  *   graft.core.mpi_built()                  whether graft was built with MPI
- *   graft.core.mpi_launched()               -> processes mpirun started (0: not started by
- *                                              it), this one's place among them (-1: unknown)
+ *   graft.core.mpi_launched()               processes mpirun started (0: not started by it)
  *   graft.core.mpi_init()                   -> rank (0-based), size; joins the job once,
  *                                              which is left when the Lua state closes
  *   graft.core.mpi_rank(), mpi_size()       0 and 1 before mpi_init
@@ -27,8 +26,7 @@ static int l_mpi_built(lua_State *L) {
 
 static int l_mpi_launched(lua_State *L) {
     lua_pushinteger(L, gf_mpi_launched_size());
-    lua_pushinteger(L, gf_mpi_launched_rank());
-    return 2;
+    return 1;
 }
 
 static int leave_job(lua_State *L) {

@@ -24,9 +24,6 @@ bool gf_mpi_built(void);
  * (OMPI_COMM_WORLD_SIZE, PMI_SIZE); 0 when the process was not started by one.
  * Needs no MPI: it tells a graft without MPI support that it runs under mpirun. */
 int gf_mpi_launched_size(void);
-/* This process's place among them (OMPI_COMM_WORLD_RANK, PMI_RANK), from 0; -1 when
- * not started by a launcher or when it does not say. */
-int gf_mpi_launched_rank(void);
 
 /* Joins the job (once; later calls do nothing). The timeout comes from
  * GRAFT_MPI_TIMEOUT when set (seconds > 0). */

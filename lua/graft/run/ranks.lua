@@ -67,14 +67,9 @@ end
 -- multiple of the number of processes.
 function ranks.place(K)
   local rank, size = 0, 1
-  local launched, launched_rank = core.mpi_launched()
+  local launched = core.mpi_launched()
   if launched > 1 then
     if not core.mpi_built() then
-      -- the first process explains; the others, whose output mpirun shows too, say less
-      if launched_rank > 0 then
-        error(string.format("graft.run: process %d of %d stops too (MPI support is not built "
-          .. "into this graft: see process 0's message)", launched_rank, launched), 0)
-      end
       error(string.format("graft.run: started by mpirun as one of %d processes, but MPI support "
         .. "is not built into this graft (meson setup -Dmpi=enabled with libopenmpi-dev); run "
         .. "it without mpirun, or rebuild", launched), 0)
