@@ -9,6 +9,7 @@
 #define GRAFT_NN_CHANNEL_MAP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "nn/activation.h"
 
@@ -55,5 +56,11 @@ static inline void gf_channel_map_run(float *dst, const float *src, size_t n,
     }
 }
 #undef GF_CHANNEL_MAP_LOOP
+
+/* gf_channel_map_run in vectors of the widest instruction set the CPU has (its bits;
+ * dst must not overlap src): a convolution's copy of a whole input plane through the
+ * map (nn/channel_map.c) */
+void gf_channel_map_plane(float *restrict dst, const float *restrict src, size_t n,
+                          const gf_channel_map *map, int c);
 
 #endif

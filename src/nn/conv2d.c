@@ -377,10 +377,11 @@ static gf_conv2d_images thread_images(const gf_conv2d_shape *s, const thread_buf
 typedef enum gather_way { TO_MATRIX, ADD_TO_TENSOR, STORE_TO_TENSOR } gather_way;
 
 /* Copies channels [first, first + count) of images n0 .. n0 + images - 1 of a
- * [N, channels_total, P] tensor into rows of a [count, images * P] matrix, or back
- * (adding or storing). */
-static void gather_rows(float *matrix, float *tensor, int n0, int images, int first, int count,
-                        int channels_total, size_t plane, gather_way way) {
+ * [N, channels_total, P] tensor into rows of a [count, images * P] matrix (through
+ * `map` where not NULL), or back (adding or storing). */
+static void gather_rows(float *matrix, float *tensor, const gf_channel_map *map, int n0,
+                        int images, int first, int count, int channels_total, size_t plane,
+                        gather_way way) {
     const size_t ld = (size_t)images * plane;
     for (int i = 0; i < images; i++)
         for (int c = 0; c < count; c++) {
@@ -390,13 +391,15 @@ static void gather_rows(float *matrix, float *tensor, int n0, int images, int fi
                 for (size_t p = 0; p < plane; p++) t[p] += m[p];
             else if (way == STORE_TO_TENSOR)
                 memcpy(t, m, sizeof(float) * plane);
+            else if (map)
+                gf_channel_map_plane(m, t, plane, map, first + c);
             else
                 memcpy(m, t, sizeof(float) * plane);
         }
 }
 
-/* The patch matrix of group g for a chunk (the 1x1 stride-1 convolutions' gathered
- * where they are not read in place); returns it and its row length. */
+/* The patch matrix of group g for a chunk (the 1x1 stride-1 convolutions' gathered,
+ * through the job's input map if any); returns it and its row length. */
 static const float *chunk_patches(const conv_job *job, float *patches, int n0, int images,
                                   int g, size_t *ld) {
     const gf_conv2d_shape *s = job->s;
@@ -404,8 +407,8 @@ static const float *chunk_patches(const conv_job *job, float *patches, int n0, i
     const size_t ip = in_plane(s), op = out_plane(s);
     *ld = (size_t)images * op;
     if (is_pointwise(s)) {
-        gather_rows(patches, (float *)job->in, n0, images, g * cin_g, cin_g, s->in_channels, ip,
-                    TO_MATRIX);
+        gather_rows(patches, (float *)job->in, job->input_map, n0, images, g * cin_g, cin_g,
+                    s->in_channels, ip, TO_MATRIX);
         return patches;
     }
     for (int i = 0; i < images; i++)
@@ -494,7 +497,13 @@ static void forward_range(const conv_job *job, const thread_buffers *buf, int64_
         for (int g = 0; g < groups; g++) {
             size_t ld;
             const bool in_place = reads_in_place(s, images);
-            if (in_place) {
+            /* where the input planes lie, or their mapped copies side by side */
+            size_t b_stride = (size_t)s->in_channels * ip;
+            if (in_place && job->input_map) {
+                const float *mapped = chunk_patches(job, buf->patches, (int)n0, images, g, &ld);
+                gf_gemm_rows(buf->rows, mapped, ld, rows);
+                b_stride = op;
+            } else if (in_place) {
                 ld = (size_t)images * op;
                 gf_gemm_rows(buf->rows, job->in + ((size_t)n0 * s->in_channels + (size_t)g * cin_g) * ip,
                              ip, rows);
@@ -512,7 +521,7 @@ static void forward_range(const conv_job *job, const thread_buffers *buf, int64_
                     gf_gemm_nn_segmented(
                         job->out + ((size_t)n0 * s->out_channels + (size_t)c0) * op, (int)op,
                         (size_t)s->out_channels * op, packed + (size_t)r0 * rows, buf->rows,
-                        (size_t)s->in_channels * ip, op, m, (int)ld, rows, false);
+                        b_stride, op, m, (int)ld, rows, false);
                 } else {
                     gf_gemm_nn(buf->gathered, (int)ld, packed + (size_t)r0 * rows, buf->rows, m,
                                (int)ld, rows, false);
@@ -557,14 +566,16 @@ static void forward_images(void *ctx, int thread, int64_t first, int64_t last) {
 }
 
 bool gf_conv2d_maps_input(const gf_conv2d_shape *s) {
-    return uses_winograd(s) || (is_depthwise(s) && gf_conv2d_depthwise_maps_input(s));
+    return uses_winograd(s) || is_pointwise(s) ||
+           (is_depthwise(s) && gf_conv2d_depthwise_maps_input(s));
 }
 
 static int check_input_map(const gf_channel_map *map, const gf_conv2d_shape *s,
                            const char *pass) {
     if (map && !gf_conv2d_maps_input(s))
         return gf_fail("conv2d %s: an input map needs a 3x3 stride-1 convolution on "
-                       "Winograd's path or a depthwise one its flat planes take (%d->%d "
+                       "Winograd's path, a 1x1 stride-1 one or a depthwise one its flat "
+                       "planes take (%d->%d "
                        "channels, kernel %d, stride %d, %dx%d)",
                        pass, s->in_channels, s->out_channels, s->kernel, s->stride, s->in_h,
                        s->in_w);
@@ -705,14 +716,24 @@ static void backward_images(void *ctx, int thread, int threads) {
             if (reads_in_place(s, images)) {
                 /* the chunk's planes read and written where they lie */
                 const int columns = images * (int)op;
-                gf_gemm_rows(patch_rows_table,
-                             job->in + ((size_t)n0 * s->in_channels + (size_t)g * cin_g) * ip, ip,
-                             rows);
+                /* the input planes where they lie, or their mapped copies side by side */
+                size_t in_stride = (size_t)s->in_channels * ip;
+                if (job->input_map) {
+                    size_t ld;
+                    const float *mapped =
+                        chunk_patches(job, buf.patches, (int)n0, images, g, &ld);
+                    gf_gemm_rows(patch_rows_table, mapped, ld, rows);
+                    in_stride = op;
+                } else {
+                    gf_gemm_rows(patch_rows_table,
+                                 job->in + ((size_t)n0 * s->in_channels + (size_t)g * cin_g) * ip,
+                                 ip, rows);
+                }
                 gf_gemm_rows(grad_rows_table, grad_g, op, cout_g);
                 gf_gemm_nt_segmented(buf.grad_weight + (size_t)g * cout_g * rows, rows,
                                      grad_rows_table, (size_t)s->out_channels * op,
-                                     patch_rows_table, (size_t)s->in_channels * ip, op, cout_g,
-                                     rows, columns, true, buf.product);
+                                     patch_rows_table, in_stride, op, cout_g, rows, columns, true,
+                                     buf.product);
                 if (!job->grad_in) continue;
                 gf_gemm_nn_segmented(
                     job->grad_in + ((size_t)n0 * s->in_channels + (size_t)g * cin_g) * ip,
@@ -725,8 +746,8 @@ static void backward_images(void *ctx, int thread, int threads) {
             const float *b = chunk_patches(job, patches, (int)n0, images, g, &ld);
             gf_gemm_rows(patch_rows_table, b, ld, rows);
             if (images > 1) {
-                gather_rows(buf.gathered, (float *)job->grad_out, (int)n0, images, g * cout_g,
-                            cout_g, s->out_channels, op, TO_MATRIX);
+                gather_rows(buf.gathered, (float *)job->grad_out, NULL, (int)n0, images,
+                            g * cout_g, cout_g, s->out_channels, op, TO_MATRIX);
                 grad_g = buf.gathered;
             }
             gf_gemm_rows(grad_rows_table, grad_g, ld, cout_g);
@@ -737,7 +758,7 @@ static void backward_images(void *ctx, int thread, int threads) {
             /* dpatches[rows, chunk P] = W[out/g, rows]^T @ dY[out/g, chunk P] */
             gf_gemm_nn(patches, (int)ld, packed_t, grad_rows_table, rows, (int)ld, cout_g, false);
             if (is_pointwise(s)) {
-                gather_rows(patches, job->grad_in, (int)n0, images, g * cin_g, cin_g,
+                gather_rows(patches, job->grad_in, NULL, (int)n0, images, g * cin_g, cin_g,
                             s->in_channels, ip, store ? STORE_TO_TENSOR : ADD_TO_TENSOR);
                 continue;
             }

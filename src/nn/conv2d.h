@@ -54,7 +54,8 @@ int gf_conv2d_backward(float *grad_in, float *grad_weight, float *grad_bias,
 /* Whether the training forward and backward of s can read their input through a
  * BatchNorm's map (nn/channel_map.h): the 3x3 stride-1 convolutions of Winograd's path
  * and the depthwise ones of the flat planes, which copy every input plane anyway (into
- * phase planes or a padded plane). */
+ * phase planes or a padded plane), and the 1x1 stride-1 ones, which then copy a
+ * chunk's mapped planes side by side (otherwise read in place). */
 bool gf_conv2d_maps_input(const gf_conv2d_shape *s);
 /* gf_conv2d_forward_moments of y = map(in) where gf_conv2d_maps_input(s), and
  * gf_conv2d_backward with that y: grad_in is y's gradient. The same bits as the plain

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "core/size.h"
-#include "nn/channel_map_vector.h"
+#include "nn/channel_map.h"
 #include "nn/interleave.h"
 #include "nn/vector_clones.h"
 
@@ -309,34 +309,6 @@ GF_VECTOR_CLONES NO_COPY_CALLS static void copy_rows(float *restrict dst, size_t
     }
 }
 
-/* dst = channel c's map at src over n floats (a whole input plane, so that small
- * planes' rows also go in whole vectors): one vector loop per activation, then the
- * tail in single floats */
-#define MAP_PLANE_LOOP(ACTIVATED, KIND)                                                    \
-    for (; i + VL <= n; i += VL) {                                                        \
-        gf_vec v;                                                                         \
-        GF_VEC_LOAD(v, src + i);                                                          \
-        gf_channel_map_vector(&v, affine, ACTIVATED, KIND, slope);                        \
-        GF_VEC_STORE(dst + i, v);                                                         \
-    }
-GF_VECTOR_CLONES static void map_plane(float *restrict dst, const float *restrict src,
-                                       size_t n, const gf_channel_map *map, int c) {
-    const gf_channel_affine affine = map->affine[c];
-    const float slope = map->slope;
-    size_t i = 0;
-    if (!map->activated) {
-        MAP_PLANE_LOOP(false, GF_ACT_RELU);
-    } else {
-        switch (map->activation) {
-        case GF_ACT_RELU: MAP_PLANE_LOOP(true, GF_ACT_RELU); break;
-        case GF_ACT_LEAKY_RELU: MAP_PLANE_LOOP(true, GF_ACT_LEAKY_RELU); break;
-        case GF_ACT_RELU6: MAP_PLANE_LOOP(true, GF_ACT_RELU6); break;
-        }
-    }
-    gf_channel_map_run(dst + i, src + i, n - i, map, c);
-}
-#undef MAP_PLANE_LOOP
-
 /* the input plane (of channel c, through the layout's input map if any: first into
  * its own buffer at the scratch's end) into the padded buffer, whose padding is zero
  * already: the padded plane's interior (stride 1) or the parity planes (stride 2) */
@@ -344,7 +316,7 @@ static void flat_pad(float *padded, const float *in, int c, const flat_layout *f
                      const gf_conv2d_shape *s) {
     if (f->input_map) {
         float *mapped = padded + f->padded + gradient_floats(f) + (size_t)f->parities * f->plane;
-        map_plane(mapped, in, (size_t)s->in_h * (size_t)s->in_w, f->input_map, c);
+        gf_channel_map_plane(mapped, in, (size_t)s->in_h * (size_t)s->in_w, f->input_map, c);
         in = mapped;
     }
     if (f->parities > 1) {

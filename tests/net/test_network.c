@@ -193,7 +193,7 @@ static void test_fused_activations_match_separate(void) {
 }
 
 /* A net whose BatchNorms (with ReLU, none, ReLU6 and a leaky ReLU) feed 3x3
- * convolutions of Winograd's path or depthwise ones (strides 1 and 2), or residual
+ * convolutions of Winograd's path, depthwise ones (strides 1 and 2), a 1x1 one, or residual
  * adds (with an activation and without), each the only reader: in training the
  * convolutions and adds apply the BatchNorms' maps (nn/plan.h). `apart` gives each of
  * those outputs an unused second reader, so that they are written as usual. bn1's ReLU
@@ -223,7 +223,9 @@ static gf_net *mapped_net(uint64_t seed, bool apart) {
     x = gf_net_conv2d(net, "conv7", mid, 12, 1, 1, 0, 1, false);
     x = gf_net_activation(net, gf_net_batchnorm(net, "bn7", x), GF_ACT_RELU6, 0.0f);
     x = gf_net_conv2d(net, "conv8.dw", unused_reader(net, x, apart), 12, 3, 2, 1, 12, false);
-    x = unused_reader(net, gf_net_batchnorm(net, "bn8", x), apart);
+    x = gf_net_activation(net, gf_net_batchnorm(net, "bn8", x), GF_ACT_RELU6, 0.0f);
+    x = gf_net_conv2d(net, "conv10", unused_reader(net, x, apart), 12, 1, 1, 0, 1, false);
+    x = unused_reader(net, gf_net_batchnorm(net, "bn10", x), apart);
     /* a projection shortcut: the add's two inputs both BatchNorms, the first mapped */
     int shortcut = gf_net_conv2d(net, "conv9", mid, 12, 1, 2, 0, 1, false);
     shortcut = unused_reader(net, gf_net_batchnorm(net, "bn9", shortcut), apart);
@@ -283,11 +285,11 @@ static void test_mapped_batchnorms_match_written(void) {
     gf_net *nets[2] = {mapped, written};
     train_alike(nets, &rng, input, 2);
     /* channels of the mapped outputs at 12x12 (conv2 to conv6, bn7's, bn6), and bn8's
-     * at 6x6; bn9's stays written in both */
+     * and bn10's at 6x6; bn9's stays written in both */
     const size_t plane_bytes = MAPPED_BATCH * MAPPED_HW * MAPPED_HW * sizeof(float);
     const size_t mapped_arena = gf_net_mode_arena_bytes(mapped, true);
     CHECK(gf_net_mode_arena_bytes(written, true) - mapped_arena >=
-          (10 + 9 + 8 + 8 + 12 + 8) * plane_bytes + 12 * plane_bytes / 4);
+          (10 + 9 + 8 + 8 + 12 + 8) * plane_bytes + (12 + 12) * plane_bytes / 4);
     for (int k = 0; k < 2; k++) {
         const float *out;
         gf_net_set_training(nets[k], false);

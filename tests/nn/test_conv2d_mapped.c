@@ -3,8 +3,10 @@
  * on the BatchNorm's written output: the same bits for the outputs, their planes'
  * moments, the weight, bias and input gradients, on random shapes of Winograd's path
  * (every plane width it has a copy compiled for, and others; both tiles; several
- * chunks) and of the depthwise flat planes (strides 1 and 2), random statistics with a channel of gamma 0, every fused activation and
- * none. A map on a shape off that path is refused by name. */
+ * chunks), of the depthwise flat planes (strides 1 and 2) and of 1x1 stride-1
+ * convolutions (one image or chunks, planes of whole vectors read in place or not,
+ * groups), random statistics with a channel of gamma 0, every fused activation and
+ * none. A map on a shape off those paths is refused by name. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,10 +142,37 @@ static void depthwise_shapes(void) {
     }
 }
 
+/* 1x1 stride-1 convolutions: MobileNetV2's plane sizes (whole vectors of 16, read in
+ * place) and others (gathered), expansions (one image at a time) and projections
+ * (chunks; several of them where the planes are large), one and two groups, with the
+ * chunks read in place and with them gathered everywhere */
+static void pointwise_shapes(void) {
+    const int sizes[] = {32, 16, 8, 4, 7, 5, 28, 14};
+    const gf_activation_kind kinds[] = {GF_ACT_RELU6, GF_ACT_RELU, GF_ACT_LEAKY_RELU};
+    gf_rng r;
+    gf_rng_seed(&r, 2041, 16);
+    for (int i = 0; i < 32; i++) {
+        const int size = sizes[i % 8], groups = 1 + (i / 8) % 2;
+        const bool expands = i % 3 == 0;
+        const int narrow = groups * (1 + (int)gf_rng_below(&r, 24));
+        const int wide = groups * (8 + (int)gf_rng_below(&r, 90));
+        gf_conv2d_shape s = {.batch = 1 + (int)gf_rng_below(&r, 7),
+                             .in_channels = expands ? narrow : wide,
+                             .in_h = size, .in_w = size,
+                             .out_channels = expands ? wide : narrow,
+                             .kernel = 1, .stride = 1, .padding = 0, .groups = groups};
+        const int activation = i % 4; /* 3: none */
+        const float slope = kinds[activation % 3] == GF_ACT_LEAKY_RELU ? 0.1f : 0.0f;
+        gf_conv2d_use_pointwise_images(i < 16);
+        mapped_case(s, activation < 3, kinds[activation % 3], slope, 9000 + 10 * (uint64_t)i);
+    }
+    gf_conv2d_use_pointwise_images(true);
+}
+
 /* a map where the path cannot read through it: refused, naming the shape */
 static void refused_off_the_paths(void) {
     gf_conv2d_shape s = {.batch = 2, .in_channels = 8, .in_h = 6, .in_w = 6,
-                         .out_channels = 8, .kernel = 1, .stride = 1, .padding = 0,
+                         .out_channels = 8, .kernel = 1, .stride = 2, .padding = 0,
                          .groups = 1};
     CHECK(gf_conv2d_shape_init(&s) == GF_OK);
     CHECK(!gf_conv2d_maps_input(&s));
@@ -154,7 +183,7 @@ static void refused_off_the_paths(void) {
     float *ws = malloc(sizeof(float) * gf_conv2d_workspace_floats(&s));
     CHECK(gf_conv2d_forward_mapped(out, NULL, in, &map, w, NULL, &s, ws) == GF_ERR);
     CHECK_CONTAINS(gf_error_message(), "conv2d forward: an input map needs a 3x3 stride-1");
-    CHECK_CONTAINS(gf_error_message(), "(8->8 channels, kernel 1, stride 1, 6x6)");
+    CHECK_CONTAINS(gf_error_message(), "(8->8 channels, kernel 1, stride 2, 6x6)");
     CHECK(gf_conv2d_backward_mapped(NULL, grad_w, NULL, out, in, &map, w, &s, ws,
                                     GF_GRAD_STORE) == GF_ERR);
     CHECK_CONTAINS(gf_error_message(), "conv2d backward: an input map");
@@ -164,6 +193,7 @@ static void refused_off_the_paths(void) {
 int main(void) {
     random_shapes();
     depthwise_shapes();
+    pointwise_shapes();
     refused_off_the_paths();
     return CHECK_DONE();
 }
