@@ -121,13 +121,50 @@ static bool *start_slots(gf_slots *slots, int n) {
     return busy;
 }
 
+/* Whether an add fused with its activation masks the activation's gradient in place
+ * and hands that buffer to both its inputs, whose gradients are both that masked
+ * gradient (nn/shortcut.h): when both are first written there (stored) and one input,
+ * `lone`, is read by the add alone, is neither an add (which could hand the buffer on
+ * again) nor a fused activation, and does not read the other input, whose other
+ * readers all come before `lone`: lone's backward has then read the buffer before
+ * they add into it. */
+static bool shares_input_gradients(const gf_plan *plan, const gf_node *nodes,
+                                   const int *readers, int add) {
+    const gf_node *node = &nodes[add];
+    if (node->op != GF_OP_ADD || plan->nodes[add].fused_activation < 0) return false;
+    const int first = node->inputs[0], second = node->inputs[1];
+    if (first <= 0 || second <= 0 || first == second ||
+        plan->nodes[first].last_consumer != add || plan->nodes[second].last_consumer != add)
+        return false;
+    for (int k = 0; k < 2; k++) {
+        const int lone = k == 0 ? first : second, other = k == 0 ? second : first;
+        if (readers[lone] != 1 || nodes[lone].op == GF_OP_ADD ||
+            gf_plan_is_fused_activation(plan, lone) || nodes[lone].inputs[0] == other ||
+            nodes[lone].inputs[1] == other)
+            continue;
+        bool before = true;
+        for (int r = lone + 1; r < add && before; r++)
+            before = !plan->nodes[r].contributes ||
+                     (nodes[r].inputs[0] != other && nodes[r].inputs[1] != other);
+        if (before) return true;
+    }
+    return false;
+}
+
 /* Gradients of activations live only during backward, from the moment the last
  * reader of a node (the first one backward reaches) writes into it until the node's
  * own backward has read it. Nodes whose lifetimes do not overlap share a buffer
- * ("slot"), which keeps a few activation gradients in memory instead of all. */
+ * ("slot"), which keeps a few activation gradients in memory instead of all; a slot
+ * handed on from a node to its inputs is held by each until each has read it. */
 static int assign_gradient_slots(gf_plan *plan, const gf_node *nodes, int n) {
-    bool *busy = start_slots(&plan->gradient_slots, n);
-    if (!busy) return GF_ERR;
+    int *readers = count_readers(nodes, n);
+    int *holders = readers ? calloc((size_t)n, sizeof *holders) : NULL;
+    bool *busy = holders ? start_slots(&plan->gradient_slots, n) : NULL;
+    if (!busy) {
+        free(readers);
+        free(holders);
+        return readers && !holders ? gf_fail("gf_net_finalize: out of memory") : GF_ERR;
+    }
     gf_node_plan *state = plan->nodes;
     for (int i = 0; i < n; i++) state[i].grad_slot = -1;
     for (int i = n - 1; i > 0; i--) {
@@ -139,21 +176,26 @@ static int assign_gradient_slots(gf_plan *plan, const gf_node *nodes, int n) {
             if (j >= 0 && state[j].last_consumer == i) born[k + 1] = j;
         }
         /* a plain add's first input takes over the add's gradient, which its backward
-         * would only copy there (stored: the add is that input's first reader) */
+         * would only copy there (stored: the add is that input's first reader); an add
+         * fused with its activation may hand its masked gradient to both inputs */
         const int read = gf_plan_gradient_read_by(plan, i);
-        bool handed_on = false;
+        const bool shared = shares_input_gradients(plan, nodes, readers, i);
         for (int b = 0; b < 3; b++) {
             int j = born[b];
             if (j < 0 || state[j].grad_slot >= 0) continue;
-            const bool hand_on =
-                b == 1 && nodes[i].op == GF_OP_ADD && read == i && state[i].grad_slot >= 0;
-            state[j].grad_slot = hand_on ? state[i].grad_slot
+            const bool hand_on = state[read].grad_slot >= 0 &&
+                                 ((b == 1 && nodes[i].op == GF_OP_ADD && read == i) ||
+                                  (b > 0 && shared));
+            state[j].grad_slot = hand_on ? state[read].grad_slot
                                          : take_slot(&plan->gradient_slots, busy,
                                                      gf_node_numel(&nodes[j]));
-            handed_on = handed_on || hand_on;
+            holders[state[j].grad_slot]++;
         }
-        if (!handed_on) busy[state[read].grad_slot] = false; /* read, then dead */
+        /* read, then dead (unless handed on) */
+        if (--holders[state[read].grad_slot] == 0) busy[state[read].grad_slot] = false;
     }
+    free(readers);
+    free(holders);
     free(busy);
     return GF_OK;
 }

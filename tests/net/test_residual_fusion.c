@@ -1,10 +1,12 @@
 /* A residual add fused with the activation that alone reads it (nn/plan.h,
  * nn/shortcut.h) against the same network run node by node: random residual
  * networks (identity, option-A and option-B shortcuts, every activation kind, random
- * batch and shape, x + x, an add read by others, an add's input read after it, and
+ * batch and shape, x + x, an add read by others, an add's input read after it or
+ * between its branch and it, and
  * activations the plan must not fuse) give the same outputs, gradients and running
  * statistics, bit for bit, in training and in evaluation, and the plan fuses exactly
- * the adds it should. */
+ * the adds it should, and of those hands the activation's gradient, masked in place,
+ * to both inputs exactly where it should. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,9 @@ typedef enum twist {
     DOUBLED,        /* the block's output then goes through act(y + y) */
     SUM_READ_TWICE, /* the add's output is read by its activation and by another add */
     INPUT_LATER,    /* the block's input is also added after the block: act(x + y) */
+    READ_BETWEEN,   /* a 1x1 conv_bn of the block's input, built between the branch and
+                       the add, is added to the block's output: the add's input is read
+                       in between, so the add's inputs cannot share its gradient */
     TWISTS
 } twist;
 
@@ -44,6 +49,9 @@ typedef struct built {
     gf_net *net;
     bool apart; /* every add gets an unused reader before its activation: never fused */
     bool should_fuse[GF_NET_MAX_NODES]; /* by add index: the plan must fuse it */
+    /* by add index: a fused add whose inputs' gradients are one buffer, the
+     * activation's, masked in place (nn/plan.c) */
+    bool should_share[GF_NET_MAX_NODES];
     int adds;
 } built;
 
@@ -79,11 +87,12 @@ static graph draw_graph(gf_rng *rng, bool large) {
 /* act(a + b). `alone`: nothing else will read the add; `last`: the activation is the
  * network's output. *sum is the add's index. */
 static int add_then_activation(built *b, int a, int other, const block_choice *c, bool alone,
-                               bool last, int *sum) {
+                               bool last, bool shares, int *sum) {
     *sum = gf_net_add(b->net, a, other);
     if (*sum < 0) return GF_ERR;
     if (b->apart) gf_net_global_avgpool(b->net, *sum);
     b->should_fuse[*sum] = !b->apart && alone && !last && c->slope >= 0.0f;
+    b->should_share[*sum] = b->should_fuse[*sum] && shares;
     b->adds++;
     return gf_net_activation(b->net, *sum, c->kind, c->slope);
 }
@@ -111,13 +120,19 @@ static int block(built *b, const block_choice *c, int x, int *channels, int *siz
     if (down && c->shortcut == OPTION_A) shortcut = gf_net_shortcut_a(b->net, x, out_channels, 2);
     if (down && c->shortcut == OPTION_B)
         shortcut = conv_bn(b->net, "shortcut", x, out_channels, 1, 2, layer);
-    twist t = c->twist == INPUT_LATER && down ? PLAIN : c->twist;
+    twist t = (c->twist == INPUT_LATER || c->twist == READ_BETWEEN) && down ? PLAIN : c->twist;
+    const int between = t == READ_BETWEEN ? conv_bn(b->net, "between", x, out_channels, 1, 1, layer)
+                                          : -1;
     int sum, out;
+    /* the block's add shares its gradient with its inputs unless the block's input is
+     * read after it; x + x never does, nor an add reading an activation and its input */
     out = add_then_activation(b, c->shortcut_first ? shortcut : y, c->shortcut_first ? y : shortcut,
-                              c, t != SUM_READ_TWICE, last && t == PLAIN, &sum);
-    if (t == DOUBLED) out = add_then_activation(b, out, out, c, true, last, &sum);
-    if (t == SUM_READ_TWICE) out = add_then_activation(b, out, sum, c, true, last, &sum);
-    if (t == INPUT_LATER) out = add_then_activation(b, x, out, c, true, last, &sum);
+                              c, t != SUM_READ_TWICE, last && t == PLAIN,
+                              t != INPUT_LATER && t != READ_BETWEEN, &sum);
+    if (t == DOUBLED) out = add_then_activation(b, out, out, c, true, last, false, &sum);
+    if (t == SUM_READ_TWICE) out = add_then_activation(b, out, sum, c, true, last, false, &sum);
+    if (t == INPUT_LATER) out = add_then_activation(b, x, out, c, true, last, false, &sum);
+    if (t == READ_BETWEEN) out = add_then_activation(b, out, between, c, true, last, true, &sum);
     *channels = out_channels;
     *size = (*size + stride - 1) / stride;
     return out;
@@ -142,17 +157,24 @@ static built build(const graph *g, bool apart) {
     return b;
 }
 
-/* The plan fuses the adds it should and no other; returns how many it fuses. */
-static int check_plan(const built *b) {
+/* The plan fuses the adds it should and no other, and hands the activation's gradient
+ * to both inputs of those it should; returns how many it fuses. */
+static int check_plan(const built *b, int *shared) {
     int count = gf_net_node_count(b->net), fused = 0;
     gf_plan plan;
     CHECK(gf_plan_create(&plan, gf_net_node(b->net, 0), count, true) == GF_OK);
     for (int i = 1; i < count; i++) {
-        if (gf_net_node(b->net, i)->op != GF_OP_ADD) continue;
+        const gf_node *node = gf_net_node(b->net, i);
+        if (node->op != GF_OP_ADD) continue;
         bool is_fused = plan.nodes[i].fused_activation == i + 1;
         CHECK(is_fused == b->should_fuse[i]);
         CHECK(is_fused || plan.nodes[i].fused_activation == -1);
         fused += is_fused;
+        const int slot = plan.nodes[node->inputs[0]].grad_slot;
+        const bool shares = is_fused && slot == plan.nodes[node->inputs[1]].grad_slot &&
+                            slot == plan.nodes[i + 1].grad_slot && node->inputs[0] != node->inputs[1];
+        CHECK(shares == b->should_share[i]);
+        *shared += shares;
     }
     gf_plan_free(&plan);
     return fused;
@@ -171,7 +193,7 @@ static void check_evaluation(gf_net *nets[2], const float *input, int batch, siz
 /* Two training steps' outputs, gradients and statistics, and evaluation before and
  * after, of the fused network and the network apart. Returns the adds fused and adds
  * to *adds the adds built. */
-static int check_graph(const graph *g, uint64_t seed, int *adds) {
+static int check_graph(const graph *g, uint64_t seed, int *adds, int *shared) {
     built fused = build(g, false), apart = build(g, true);
     CHECK(fused.net && apart.net);
     if (!fused.net || !apart.net) {
@@ -179,9 +201,9 @@ static int check_graph(const graph *g, uint64_t seed, int *adds) {
         gf_net_free(apart.net);
         return 0;
     }
-    int fused_adds = check_plan(&fused);
+    int fused_adds = check_plan(&fused, shared), shared_apart = 0;
     *adds += fused.adds;
-    CHECK(check_plan(&apart) == 0);
+    CHECK(check_plan(&apart, &shared_apart) == 0 && shared_apart == 0);
     gf_net *nets[2] = {fused.net, apart.net};
     size_t params = gf_net_param_count(fused.net);
     CHECK(params == gf_net_param_count(apart.net));
@@ -225,12 +247,14 @@ int main(void) {
     uint64_t seed = getenv("GRAFT_TEST_SEED") ? strtoull(getenv("GRAFT_TEST_SEED"), NULL, 10) : 3;
     gf_rng rng;
     gf_rng_seed(&rng, seed, 11);
-    int fused = 0, adds = 0;
+    int fused = 0, adds = 0, shared = 0;
     for (int round = 0; round < 40; round++) {
         graph g = draw_graph(&rng, round == 0);
-        fused += check_graph(&g, seed + (uint64_t)round, &adds);
+        fused += check_graph(&g, seed + (uint64_t)round, &adds, &shared);
     }
-    printf("residual fusion: %d of %d adds fused, all bit for bit\n", fused, adds);
+    printf("residual fusion: %d of %d adds fused (%d masking the gradient in place for both "
+           "inputs), all bit for bit\n", fused, adds, shared);
     CHECK(fused > 20); /* the draws fuse most adds */
+    CHECK(shared > 10); /* and most of those share it */
     return CHECK_DONE();
 }
