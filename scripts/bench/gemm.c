@@ -1,6 +1,9 @@
 /* Micro-benchmark of the matrix kernels (core/gemm.h) on one thread, on the products
  * of ResNet-20's "same" convolutions as the grid path (nn/conv2d_grid.c) calls them:
- * B rows are shifted views of zero-padded planes, K or N the positions of one chunk.
+ * B rows are shifted views of zero-padded planes, K or N the positions of one chunk;
+ * and on MobileNetV2's 1x1 forward products, an image at a time, its planes read in
+ * place, the outputs written once into one image's buffer (which stays in cache) and
+ * once into the planes of a batch of 128 images (fresh memory, as in a network).
  * Prints GFLOPS per product, the best of `repeats` timings by process CPU time (this
  * machine's host steals time unpredictably, the best run is the kernel's). Not a test:
  *   <build>/tests/core/bench_gemm [repeats] [avx512|avx2|portable]   (docs/kernels.md) */
@@ -82,6 +85,47 @@ static void run(const product_shape *p, int repeats, gf_rng *r) {
     free(rows); free(grad_rows);
 }
 
+/* A 1x1 convolution's forward on planes of `positions` floats: out[m, positions] =
+ * W[m, k] in[k, positions] per image. */
+typedef struct pointwise_shape {
+    const char *label;
+    int in, out, positions;
+} pointwise_shape;
+
+enum { POINTWISE_IMAGES = 128 };
+
+static void run_pointwise(const pointwise_shape *p, int repeats, gf_rng *r) {
+    const int m = p->out, k = p->in, n = p->positions;
+    const size_t in_floats = (size_t)k * n, out_floats = (size_t)m * n;
+    float *in = random_floats(in_floats * POINTWISE_IMAGES, r);
+    float *weights = random_floats((size_t)m * k, r);
+    float *packed = malloc(sizeof(float) * gf_gemm_packed_a_floats(m, k));
+    float *out = malloc(sizeof(float) * out_floats * POINTWISE_IMAGES);
+    const float **rows = malloc(sizeof(float *) * (size_t)k);
+    if (!packed || !out || !rows) {
+        fprintf(stderr, "bench_gemm: out of memory\n");
+        exit(1);
+    }
+    gf_gemm_pack_a(packed, weights, k, false, m, k);
+    double best[2] = {1e30, 1e30}; /* one buffer, the batch's planes */
+    for (int i = 0; i <= repeats; i++) /* the first round warms up */
+        for (int fresh = 0; fresh < 2; fresh++) {
+            const double t0 = cpu_seconds();
+            for (int image = 0; image < POINTWISE_IMAGES; image++) {
+                gf_gemm_rows(rows, in + (size_t)image * in_floats, (size_t)n, k);
+                gf_gemm_nn(out + (fresh ? (size_t)image * out_floats : 0), n, packed, rows, m, n,
+                           k, false);
+            }
+            const double t = cpu_seconds() - t0;
+            if (i > 0 && t < best[fresh]) best[fresh] = t;
+        }
+    const double flops = 2.0 * m * k * n * POINTWISE_IMAGES;
+    printf("%-24s %4d x %4d x %5d %10.1f %10.1f %10.1f\n", p->label, m, k, n,
+           flops / best[0] / 1e9, flops / best[1] / 1e9,
+           sizeof(float) * (double)out_floats * POINTWISE_IMAGES / best[1] / 1e9);
+    free(in); free(weights); free(packed); free(out); free(rows);
+}
+
 int main(int argc, char **argv) {
     const int repeats = argc > 1 ? atoi(argv[1]) : 20;
     if (repeats < 1) {
@@ -103,5 +147,17 @@ int main(int argc, char **argv) {
     printf("kernel set %s, one thread, GFLOPS by CPU time, best of %d\n", gf_gemm_isa(), repeats);
     printf("%-24s %-20s %10s %10s\n", "product", "m x n x k", "nn (fwd)", "nt (dW)");
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) run(&shapes[i], repeats, &r);
+    const pointwise_shape pointwise[] = {
+        {"16->96 32x32", 16, 96, 1024},  {"24->144 32x32", 24, 144, 1024},
+        {"144->24 32x32", 144, 24, 1024}, {"32->192 16x16", 32, 192, 256},
+        {"64->384 8x8", 64, 384, 64},    {"96->576 8x8", 96, 576, 64},
+    };
+    printf("\nMobileNetV2's 1x1 forward, %d images one at a time: GFLOPS with the outputs in one\n"
+           "buffer and in the batch's planes, and the latter's rate of writing them (GB/s)\n",
+           POINTWISE_IMAGES);
+    printf("%-24s %-20s %10s %10s %10s\n", "product", "m x k x positions", "one buf", "batch",
+           "write GB/s");
+    for (size_t i = 0; i < sizeof pointwise / sizeof pointwise[0]; i++)
+        run_pointwise(&pointwise[i], repeats, &r);
     return 0;
 }
