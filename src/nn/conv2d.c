@@ -8,15 +8,17 @@
  * of the input's parity planes (nn/conv2d_parity.h); and the depthwise case (groups == in == out channels) has its
  * own direct kernel (nn/conv2d_depthwise.h), since its matrices would have a single row.
  *
- * The batch is split over the threads of core/parallel.h, in the forward as blocks
- * handed to whichever thread is free, in the backward as fixed shares; each thread has
- * its own patch matrix and its own copy of the weight (and bias) gradient, which are
- * summed after the join. The products are core/gemm.h's kernels (see there why not BLAS).
+ * The batch is split over the threads of core/parallel.h as blocks handed to whichever
+ * thread is free: in the forward blocks of images, in the backward fixed parts of the
+ * batch, each with its own weight (and bias) gradient sums, added in part order after
+ * the join (so that no bit depends on the thread count, up to 8); each thread has its
+ * own patch matrix. The products are core/gemm.h's kernels (see there why not BLAS).
  *
- * Workspace layout: [shared packed weights][thread 0 scratch][thread 1 scratch]...,
- * each thread's scratch being [patch matrix, padded grids or transformed tiles][gathered outputs]
- * [weight gradient][bias gradient][row table of the products][the weight-gradient
- * product's scratch]. */
+ * Workspace layout: [shared packed weights][part 0 gradients][part 1 gradients]...
+ * [thread 0 scratch][thread 1 scratch]..., a part's gradients being [weight gradient]
+ * [bias gradient], each thread's scratch [patch matrix, padded grids or transformed
+ * tiles][gathered outputs][row table of the products][the weight-gradient product's
+ * scratch]. */
 #include "nn/conv2d.h"
 
 #include <stdbool.h>
@@ -273,7 +275,8 @@ static int backward_chunk_images(const gf_conv2d_shape *s) {
 
 static size_t round_to_line(size_t floats) { return gf_size_round_up(floats, 16); }
 
-/* depthwise, per thread: every channel's filter-gradient sums after the planes' scratch */
+/* depthwise, per thread: every channel's filter-gradient sums over the part of the batch
+ * at hand, after the planes' scratch */
 static size_t depthwise_sums_floats(const gf_conv2d_shape *s) {
     return gf_size_mul((size_t)s->in_channels, gf_conv2d_depthwise_filter_sums_floats(s));
 }
@@ -322,15 +325,33 @@ static size_t product_floats(const gf_conv2d_shape *s) {
 
 static size_t thread_floats(const gf_conv2d_shape *s) {
     size_t floats = gf_size_add(round_to_line(patch_floats(s)), round_to_line(gathered_floats(s)));
-    floats = gf_size_add(floats, round_to_line(gf_size_add(weight_floats(s), (size_t)s->out_channels)));
     floats = gf_size_add(floats, row_table_floats(s));
     return gf_size_add(floats, round_to_line(product_floats(s)));
 }
 
+/* The backward sums the weight and bias gradients over fixed parts of the batch, each
+ * part into its own buffer, and then the parts' sums in order: the bits depend neither
+ * on which thread takes which part, so the threads take the parts from a queue (a
+ * thread on a slower CPU takes fewer), nor on the thread count up to PARTS_MIN threads.
+ * At most max_parts() parts, each whole chunks of the path's where the batch allows. */
+enum { PARTS_MIN = 8 };
+
+/* PARTS_MIN, or one part per thread where there are more threads */
+static int64_t max_parts(void) {
+    const int threads = gf_parallel_threads();
+    return threads > PARTS_MIN ? threads : PARTS_MIN;
+}
+
+/* floats of one part's weight and bias gradients */
+static size_t part_floats(const gf_conv2d_shape *s) {
+    return round_to_line(gf_size_add(weight_floats(s), (size_t)s->out_channels));
+}
+
 /* saturates at GF_SIZE_OVERFLOW (core/size.h) when the sizes do not fit */
 size_t gf_conv2d_workspace_floats(const gf_conv2d_shape *s) {
-    return gf_size_add(round_to_line(shared_floats(s)),
-                       gf_size_mul((size_t)gf_parallel_threads(), thread_floats(s)));
+    const size_t shared = gf_size_add(round_to_line(shared_floats(s)),
+                                      gf_size_mul((size_t)max_parts(), part_floats(s)));
+    return gf_size_add(shared, gf_size_mul((size_t)gf_parallel_threads(), thread_floats(s)));
 }
 
 typedef struct conv_job {
@@ -341,27 +362,28 @@ typedef struct conv_job {
     gf_grad_write write; /* of grad_in */
     float *workspace;
     const float *packed; /* per-group packed weights (forward) or transposed (backward) */
-    int threads_used;
     gf_moments *moments; /* forward: the output planes' moments [batch][out_channels], or NULL */
     const gf_conv2d_activation *activation; /* forward: on the outputs, NULL if none */
     const gf_channel_map *input_map;        /* the input read through it, NULL if none */
 } conv_job;
 
 typedef struct thread_buffers {
-    float *patches, *gathered, *grad_weight, *grad_bias, *product;
+    float *patches, *gathered, *product;
     const float **rows;
 } thread_buffers;
+
+/* part p's weight gradient, its bias gradient right after */
+static float *part_gradients(const conv_job *job, int64_t p) {
+    return job->workspace + round_to_line(shared_floats(job->s)) + (size_t)p * part_floats(job->s);
+}
 
 static thread_buffers buffers_of(const conv_job *job, int thread) {
     const gf_conv2d_shape *s = job->s;
     thread_buffers b;
-    b.patches = job->workspace + round_to_line(shared_floats(s)) + (size_t)thread * thread_floats(s);
+    b.patches = part_gradients(job, max_parts()) + (size_t)thread * thread_floats(s);
     b.gathered = b.patches + round_to_line(patch_floats(s));
-    b.grad_weight = b.gathered + round_to_line(gathered_floats(s));
-    b.grad_bias = b.grad_weight + weight_floats(s);
     /* 16-float (64-byte) aligned, like the whole workspace, so fit for pointers */
-    b.rows = (const float **)(void *)(b.grad_weight +
-                                      round_to_line(weight_floats(s) + (size_t)s->out_channels));
+    b.rows = (const float **)(void *)(b.gathered + round_to_line(gathered_floats(s)));
     b.product = (float *)(void *)b.rows + row_table_floats(s);
     return b;
 }
@@ -628,8 +650,8 @@ int gf_conv2d_forward_inference(float *out, const float *in, const float *weight
     return forward(out, NULL, in, NULL, weight, bias, activation, s, workspace);
 }
 
-static void backward_depthwise(const conv_job *job, const thread_buffers *buf, int64_t first,
-                               int64_t last) {
+static void backward_depthwise(const conv_job *job, const thread_buffers *buf,
+                               float *grad_weight, int64_t first, int64_t last) {
     const gf_conv2d_shape *s = job->s;
     const size_t ip = in_plane(s), op = out_plane(s);
     const int kk = s->kernel * s->kernel;
@@ -654,50 +676,66 @@ static void backward_depthwise(const conv_job *job, const thread_buffers *buf, i
                 job->weight + (size_t)c * kk, &layout, buf->patches);
         }
     for (int c = 0; c < s->in_channels; c++)
-        gf_conv2d_depthwise_take_filter_sums(buf->grad_weight + (size_t)c * kk,
+        gf_conv2d_depthwise_take_filter_sums(grad_weight + (size_t)c * kk,
                                              sums + (size_t)c * sums_floats, &layout);
 }
 
-static void backward_images(void *ctx, int thread, int threads) {
-    conv_job *job = ctx;
+/* Images a backward takes at a time (the parts of the batch are whole multiples of it
+ * where the batch allows). */
+static int backward_chunk(const gf_conv2d_shape *s) {
+    if (is_depthwise(s)) return 1;
+    if (uses_winograd(s)) return gf_conv2d_winograd_chunk(s, winograd_tile(s));
+    if (uses_grid(s)) return gf_conv2d_grid_chunk(s);
+    if (uses_parity(s)) return gf_conv2d_parity_chunk(s);
+    return backward_chunk_images(s);
+}
+
+/* Images per part of the batch: an even split into max_parts(), rounded up to whole
+ * chunks; a function of the shape alone. */
+static int64_t part_images(const gf_conv2d_shape *s) {
+    const int64_t parts = max_parts(), chunk = backward_chunk(s);
+    const int64_t even = ((int64_t)s->batch + parts - 1) / parts;
+    return (even + chunk - 1) / chunk * chunk;
+}
+
+/* The gradients of images first .. last - 1: the input's (stored or added) and the sums
+ * of the weight and bias gradients over these images, added into grad_weight and
+ * grad_bias. */
+static void backward_range(const conv_job *job, const thread_buffers *buf, float *grad_weight,
+                           float *grad_bias, int64_t first, int64_t last) {
     const gf_conv2d_shape *s = job->s;
     const int groups = s->groups, cin_g = s->in_channels / groups;
     const int cout_g = s->out_channels / groups, rows = (int)patch_rows(s);
     const size_t ip = in_plane(s), op = out_plane(s);
-    const thread_buffers buf = buffers_of(job, thread);
-    memset(buf.grad_weight, 0, sizeof(float) * (weight_floats(s) + (size_t)s->out_channels));
-    if (thread == 0) job->threads_used = threads;
-    int64_t first, last;
-    gf_parallel_share(s->batch, thread, threads, &first, &last);
     if (job->want_bias_grad)
         for (int64_t n = first; n < last; n++)
             for (int c = 0; c < s->out_channels; c++) {
                 const float *g = job->grad_out + ((size_t)n * s->out_channels + c) * op;
                 float sum = 0.0f;
                 for (size_t i = 0; i < op; i++) sum += g[i];
-                buf.grad_bias[c] += sum;
+                grad_bias[c] += sum;
             }
     if (uses_winograd(s)) {
-        gf_conv2d_images images = thread_images(s, &buf, first, last);
+        gf_conv2d_images images = thread_images(s, buf, first, last);
         images.input_map = job->input_map;
         gf_conv2d_winograd_backward(&images, winograd_tile(s), job->grad_in, job->write,
-                                    buf.grad_weight, job->grad_out, job->in, job->packed);
+                                    grad_weight, job->grad_out, job->in, job->packed);
         return;
     }
     if (uses_grid(s)) {
-        const gf_conv2d_images images = thread_images(s, &buf, first, last);
-        gf_conv2d_grid_backward(&images, job->grad_in, job->write, buf.grad_weight,
-                                job->grad_out, job->in, job->packed);
+        const gf_conv2d_images images = thread_images(s, buf, first, last);
+        gf_conv2d_grid_backward(&images, job->grad_in, job->write, grad_weight, job->grad_out,
+                                job->in, job->packed);
         return;
     }
     if (uses_parity(s)) {
-        const gf_conv2d_images images = thread_images(s, &buf, first, last);
-        gf_conv2d_parity_backward(&images, job->grad_in, job->write, buf.grad_weight,
+        const gf_conv2d_images images = thread_images(s, buf, first, last);
+        gf_conv2d_parity_backward(&images, job->grad_in, job->write, grad_weight,
                                   job->grad_out, job->in, job->packed);
         return;
     }
     if (is_depthwise(s)) {
-        backward_depthwise(job, &buf, first, last);
+        backward_depthwise(job, buf, grad_weight, first, last);
         return;
     }
     /* im2col's path adds up overlapping contributions: storing means clearing this
@@ -707,7 +745,7 @@ static void backward_images(void *ctx, int thread, int threads) {
         memset(job->grad_in + (size_t)first * s->in_channels * ip, 0,
                sizeof(float) * (size_t)(last - first) * s->in_channels * ip);
     const int chunk = backward_chunk_images(s);
-    const float **patch_rows_table = buf.rows, **grad_rows_table = buf.rows + rows;
+    const float **patch_rows_table = buf->rows, **grad_rows_table = buf->rows + rows;
     for (int64_t n0 = first; n0 < last; n0 += chunk) {
         const int images = (int)(last - n0 < chunk ? last - n0 : chunk);
         for (int g = 0; g < groups; g++) {
@@ -721,7 +759,7 @@ static void backward_images(void *ctx, int thread, int threads) {
                 if (job->input_map) {
                     size_t ld;
                     const float *mapped =
-                        chunk_patches(job, buf.patches, (int)n0, images, g, &ld);
+                        chunk_patches(job, buf->patches, (int)n0, images, g, &ld);
                     gf_gemm_rows(patch_rows_table, mapped, ld, rows);
                     in_stride = op;
                 } else {
@@ -730,10 +768,10 @@ static void backward_images(void *ctx, int thread, int threads) {
                                  ip, rows);
                 }
                 gf_gemm_rows(grad_rows_table, grad_g, op, cout_g);
-                gf_gemm_nt_segmented(buf.grad_weight + (size_t)g * cout_g * rows, rows,
+                gf_gemm_nt_segmented(grad_weight + (size_t)g * cout_g * rows, rows,
                                      grad_rows_table, (size_t)s->out_channels * op,
                                      patch_rows_table, in_stride, op, cout_g, rows, columns, true,
-                                     buf.product);
+                                     buf->product);
                 if (!job->grad_in) continue;
                 gf_gemm_nn_segmented(
                     job->grad_in + ((size_t)n0 * s->in_channels + (size_t)g * cin_g) * ip,
@@ -742,18 +780,18 @@ static void backward_images(void *ctx, int thread, int threads) {
                 continue;
             }
             size_t ld;
-            float *patches = buf.patches;
+            float *patches = buf->patches;
             const float *b = chunk_patches(job, patches, (int)n0, images, g, &ld);
             gf_gemm_rows(patch_rows_table, b, ld, rows);
             if (images > 1) {
-                gather_rows(buf.gathered, (float *)job->grad_out, NULL, (int)n0, images,
+                gather_rows(buf->gathered, (float *)job->grad_out, NULL, (int)n0, images,
                             g * cout_g, cout_g, s->out_channels, op, TO_MATRIX);
-                grad_g = buf.gathered;
+                grad_g = buf->gathered;
             }
             gf_gemm_rows(grad_rows_table, grad_g, ld, cout_g);
             /* dW[out/g, rows] += dY[out/g, chunk P] @ patches[rows, chunk P]^T */
-            gf_gemm_nt(buf.grad_weight + (size_t)g * cout_g * rows, rows, grad_rows_table,
-                       patch_rows_table, cout_g, rows, (int)ld, true, buf.product);
+            gf_gemm_nt(grad_weight + (size_t)g * cout_g * rows, rows, grad_rows_table,
+                       patch_rows_table, cout_g, rows, (int)ld, true, buf->product);
             if (!job->grad_in) continue;
             /* dpatches[rows, chunk P] = W[out/g, rows]^T @ dY[out/g, chunk P] */
             gf_gemm_nn(patches, (int)ld, packed_t, grad_rows_table, rows, (int)ld, cout_g, false);
@@ -766,6 +804,21 @@ static void backward_images(void *ctx, int thread, int threads) {
                 col2im_add(job->grad_in + ((size_t)(n0 + i) * s->in_channels + (size_t)g * cin_g) * ip,
                            patches + (size_t)i * op, ld, cin_g, s);
         }
+    }
+}
+
+/* parts p0 .. p1 - 1 of the batch, each's gradient sums from zero into its own buffer */
+static void backward_parts(void *ctx, int thread, int64_t p0, int64_t p1) {
+    const conv_job *job = ctx;
+    const gf_conv2d_shape *s = job->s;
+    const thread_buffers buf = buffers_of(job, thread);
+    const int64_t per_part = part_images(s);
+    for (int64_t p = p0; p < p1; p++) {
+        float *grads = part_gradients(job, p);
+        memset(grads, 0, sizeof(float) * (weight_floats(s) + (size_t)s->out_channels));
+        const int64_t first = p * per_part;
+        const int64_t last = first + per_part < s->batch ? first + per_part : s->batch;
+        backward_range(job, &buf, grads, grads + weight_floats(s), first, last);
     }
 }
 
@@ -795,13 +848,15 @@ int gf_conv2d_backward_mapped(float *grad_in, float *grad_weight, float *grad_bi
             gf_gemm_pack_a(workspace + (size_t)g * gf_gemm_packed_a_floats(rows, cout_g),
                            weight + (size_t)g * cout_g * rows, rows, true, rows, cout_g);
     }
-    gf_parallel_run(backward_images, &job);
-    /* sum the threads' gradients in thread order */
-    for (int t = 0; t < job.threads_used; t++) {
-        const thread_buffers buf = buffers_of(&job, t);
-        for (size_t i = 0; i < weight_floats(s); i++) grad_weight[i] += buf.grad_weight[i];
+    const int64_t per_part = part_images(s), parts = (s->batch + per_part - 1) / per_part;
+    gf_parallel_for(parts, 1, 2, backward_parts, &job);
+    /* the parts' sums in order */
+    for (int64_t p = 0; p < parts; p++) {
+        const float *grads = part_gradients(&job, p);
+        for (size_t i = 0; i < weight_floats(s); i++) grad_weight[i] += grads[i];
         if (grad_bias)
-            for (int c = 0; c < s->out_channels; c++) grad_bias[c] += buf.grad_bias[c];
+            for (int c = 0; c < s->out_channels; c++)
+                grad_bias[c] += grads[weight_floats(s) + (size_t)c];
     }
     return GF_OK;
 }

@@ -1,4 +1,4 @@
-/* One thread's share of a convolution's batch and its buffers, as nn/conv2d.c hands
+/* A range of a convolution's batch and one thread's buffers, as nn/conv2d.c hands
  * it to the implicit-product paths (nn/conv2d_grid.h, nn/conv2d_winograd.h), which
  * process the images a chunk at a time. Internal to nn/conv2d*.c. */
 #ifndef GRAFT_NN_CONV2D_IMAGES_H
@@ -39,7 +39,7 @@ static inline void gf_conv2d_output_run(float *dst, const float *src, size_t n, 
 }
 #undef GF_CONV2D_OUTPUT_LOOP
 
-/* Images first .. first + images - 1 of a thread's share; `fresh`: the scratch's pads
+/* Images first .. first + images - 1 of the range; `fresh`: the scratch's pads
  * are not known to be zero (the first chunk of a call, or a shorter chunk after a
  * longer one, whose pad rows held the previous chunk's data). */
 typedef struct gf_conv2d_chunk {
@@ -47,7 +47,7 @@ typedef struct gf_conv2d_chunk {
     bool fresh;
 } gf_conv2d_chunk;
 
-/* The chunk from image `first` in a thread's chunks of `size` images. */
+/* The chunk from image `first` in the range's chunks of `size` images. */
 static inline gf_conv2d_chunk gf_conv2d_chunk_at(const gf_conv2d_images *a, int first,
                                                  int size) {
     gf_conv2d_chunk ch = {.first = first, .images = a->last - first < size ? a->last - first : size};

@@ -866,38 +866,64 @@ void gf_conv2d_winograd_forward(const gf_conv2d_images *a, int tile, float *out,
     }
 }
 
-/* grad_weight[out][in] += G^T dU[.][in][out] G for each channel pair, in double;
- * inlined with a constant alpha, so that its loops unroll. dU is stored [xi][in][out]
- * (gf_gemm_nt_transposed). The pairs go a block at a time, each matrix dU[xi] read
- * along a run of the block's pairs: read pair by pair, the 36 matrices (each 16 KiB for
- * 64 channels each way) were 36 streams missing the cache. */
-enum { FOLD_BLOCK = 32 };
+/* grad_weight[out][in] += G^T dU[.][in][out] G for each channel pair, in double, in
+ * blocks of FOLD_OUTS output channels (two vectors of DL doubles, one 64-byte row of
+ * each dU matrix) by FOLD_INS input channels, so that each output channel's gradient
+ * is written as one run of FOLD_INS * 9 floats (pair by pair, 9 floats a row of
+ * grad_weight apart, the stores bound the fold); inlined with a constant alpha, so
+ * that its loops unroll. dU is stored [xi][in][out] (gf_gemm_nt_transposed); the outputs
+ * past the last are read from zeros and dropped. */
+enum { FOLD_OUTS = 2 * DL, FOLD_INS = 8 };
 static inline __attribute__((always_inline)) void add_weight_gradient(
     float *grad_weight, const float *du_all, int cin, int cout, const double G[][3],
     int alpha) {
     const size_t matrix = (size_t)cin * (size_t)cout;
-    for (size_t p0 = 0; p0 < matrix; p0 += FOLD_BLOCK) {
-        const size_t count = matrix - p0 < FOLD_BLOCK ? matrix - p0 : FOLD_BLOCK;
-        float block[MAX_XI][FOLD_BLOCK];
-        for (int xi = 0; xi < alpha * alpha; xi++)
-            memcpy(block[xi], du_all + (size_t)xi * matrix + p0, sizeof(float) * count);
-        for (size_t j = 0; j < count; j++) {
-            double t[3][6];
-            for (int r = 0; r < 3; r++)
-                for (int q = 0; q < alpha; q++) {
-                    t[r][q] = 0.0;
-                    for (int k = 0; k < alpha; k++) t[r][q] += G[k][r] * block[k * alpha + q][j];
+    for (int out0 = 0; out0 < cout; out0 += FOLD_OUTS) {
+        const int outs = cout - out0 < FOLD_OUTS ? cout - out0 : FOLD_OUTS;
+        for (int in0 = 0; in0 < cin; in0 += FOLD_INS) {
+            const int ins = cin - in0 < FOLD_INS ? cin - in0 : FOLD_INS;
+            float tile[FOLD_OUTS][FOLD_INS * 9];
+            for (int i = 0; i < ins; i++) {
+                dvec d[MAX_XI][2];
+                for (int xi = 0; xi < alpha * alpha; xi++) {
+                    fvec half[2] = {{0}, {0}};
+                    memcpy(half, du_all + (size_t)xi * matrix + (size_t)(in0 + i) * cout + out0,
+                           sizeof(float) * (size_t)outs);
+                    d[xi][0] = __builtin_convertvector(half[0], dvec);
+                    d[xi][1] = __builtin_convertvector(half[1], dvec);
                 }
-            const size_t in = (p0 + j) / (size_t)cout, out = (p0 + j) % (size_t)cout;
-            float *dw = grad_weight + (out * (size_t)cin + in) * 9;
-            for (int r = 0; r < 3; r++)
-                for (int q = 0; q < 3; q++) {
-                    double sum = 0.0;
-                    for (int k = 0; k < alpha; k++) sum += t[r][k] * G[k][q];
-                    dw[r * 3 + q] += (float)sum;
+                for (int h = 0; h < 2; h++) {
+                    dvec t[3][6]; /* G^T dU: row r, column q */
+                    for (int r = 0; r < 3; r++)
+                        for (int q = 0; q < alpha; q++) {
+                            t[r][q] = G[0][r] * d[q][h];
+                            for (int k = 1; k < alpha; k++) t[r][q] += G[k][r] * d[k * alpha + q][h];
+                        }
+                    for (int r = 0; r < 3; r++)
+                        for (int q = 0; q < 3; q++) {
+                            dvec sum = t[r][0] * G[0][q];
+                            for (int k = 1; k < alpha; k++) sum += t[r][k] * G[k][q];
+                            for (int l = 0; l < DL; l++)
+                                tile[h * DL + l][i * 9 + r * 3 + q] = (float)sum[l];
+                        }
                 }
+            }
+            for (int o = 0; o < outs; o++) {
+                float *dw = grad_weight + ((size_t)(out0 + o) * cin + (size_t)in0) * 9;
+                for (int e = 0; e < ins * 9; e++) dw[e] += tile[o][e];
+            }
         }
     }
+}
+
+/* add_weight_gradient for the tile (a function of its own, compiled per instruction
+ * set: vectors must not cross between cloned and plain functions) */
+GF_VECTOR_CLONES static void fold_weight_gradient(float *grad_weight, const float *du_all,
+                                                  int cin, int cout, int tile) {
+    if (tile == 2)
+        add_weight_gradient(grad_weight, du_all, cin, cout, G2, 4);
+    else
+        add_weight_gradient(grad_weight, du_all, cin, cout, G4, 6);
 }
 
 void gf_conv2d_winograd_backward(const gf_conv2d_images *a, int tile, float *grad_in,
@@ -955,8 +981,5 @@ void gf_conv2d_winograd_backward(const gf_conv2d_images *a, int tile, float *gra
         }
     }
     /* dg = G^T dU G, per (out, in) pair, in double */
-    if (tile == 2)
-        add_weight_gradient(grad_weight, b.du, cin, cout, G2, 4);
-    else
-        add_weight_gradient(grad_weight, b.du, cin, cout, G4, 6);
+    fold_weight_gradient(grad_weight, b.du, cin, cout, tile);
 }

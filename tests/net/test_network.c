@@ -1,6 +1,6 @@
 /* The network: build-time shape checks and their messages, slices and buffers,
  * initialisation, the arenas of training and evaluation, BatchNorm modes, state
- * copies, and a whole-network
+ * copies, the same bits on any number of threads, and a whole-network
  * finite-difference check of gf_net_backward on a small net with residual adds and
  * BatchNorm in training mode. */
 #include <math.h>
@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "core/error.h"
+#include "core/parallel.h"
 #include "core/rng.h"
 #include "nn/conv2d.h"
 #include "nn/loss.h"
@@ -660,7 +661,91 @@ static void test_limits(void) {
     gf_net_free(net);
 }
 
+/* A net with every convolution path (grid, Winograd, parity planes, depthwise flat
+ * planes, 1x1 read in place and mapped, im2col, grouped), BatchNorms and a linear head,
+ * at a batch that makes several parts of each backward's batch. */
+enum { THREADS_BATCH = 21, THREADS_HW = 12 };
+
+static gf_net *all_paths_net(void) {
+    gf_net *net = gf_net_create(3, THREADS_HW, THREADS_HW);
+    int x = gf_net_conv2d(net, "grid", 0, 8, 3, 1, 1, 1, true);
+    x = gf_net_activation(net, gf_net_batchnorm(net, "bn1", x), GF_ACT_RELU, 0.0f);
+    x = gf_net_conv2d(net, "winograd", x, 10, 3, 1, 1, 1, false);
+    x = gf_net_activation(net, gf_net_batchnorm(net, "bn2", x), GF_ACT_RELU, 0.0f);
+    x = gf_net_conv2d(net, "parity", x, 12, 3, 2, 1, 1, false);
+    x = gf_net_activation(net, gf_net_batchnorm(net, "bn3", x), GF_ACT_RELU6, 0.0f);
+    x = gf_net_conv2d(net, "depthwise", x, 12, 3, 1, 1, 12, false);
+    x = gf_net_batchnorm(net, "bn4", x);
+    x = gf_net_conv2d(net, "pointwise", x, 16, 1, 1, 0, 1, true);
+    x = gf_net_activation(net, gf_net_batchnorm(net, "bn5", x), GF_ACT_RELU, 0.0f);
+    x = gf_net_conv2d(net, "im2col", x, 8, 1, 2, 0, 2, false);
+    x = gf_net_global_avgpool(net, x);
+    x = gf_net_linear(net, "fc", x, CLASSES, true);
+    if (x < 0 || gf_net_finalize(net, 31) != GF_OK) {
+        fprintf(stderr, "all_paths_net: %s\n", gf_error_message());
+        gf_net_free(net);
+        return NULL;
+    }
+    return net;
+}
+
+typedef struct training_step {
+    gf_net *net;
+    const float *input;
+    float logits[THREADS_BATCH * CLASSES];
+    int status;
+} training_step;
+
+static void train_once(training_step *t) {
+    int32_t labels[THREADS_BATCH];
+    for (int n = 0; n < THREADS_BATCH; n++) labels[n] = n % CLASSES;
+    float grads[THREADS_BATCH * CLASSES], loss;
+    const float *out;
+    gf_net_set_training(t->net, true);
+    t->status = gf_net_forward(t->net, t->input, THREADS_BATCH, &out);
+    if (t->status != GF_OK) return;
+    memcpy(t->logits, out, sizeof t->logits);
+    t->status = gf_cross_entropy(&loss, grads, out, labels, THREADS_BATCH, CLASSES);
+    if (t->status == GF_OK) t->status = gf_net_backward(t->net, grads);
+}
+
+/* thread 0 trains, its kernels' jobs each on that thread alone (a job inside a job) */
+static void train_inside_a_job(void *ctx, int thread, int threads) {
+    (void)threads;
+    if (thread == 0) train_once(ctx);
+}
+
+/* One training step on the pool's threads and one on a single thread give the same
+ * logits, gradients and running statistics, bit for bit: every kernel's result is
+ * independent of the thread count (the convolutions' weight gradients are summed
+ * over fixed parts of the batch, nn/conv2d.c). */
+static void test_same_bits_on_any_thread_count(void) {
+    CHECK(gf_parallel_threads() > 1);
+    training_step steps[2] = {{.net = all_paths_net()}, {.net = all_paths_net()}};
+    CHECK(steps[0].net && steps[1].net);
+    if (!steps[0].net || !steps[1].net) return;
+    const size_t in_n = (size_t)THREADS_BATCH * 3 * THREADS_HW * THREADS_HW;
+    float *input = malloc(sizeof(float) * in_n);
+    gf_rng rng;
+    gf_rng_seed(&rng, 33, 0);
+    gf_rng_fill_normal(&rng, input, in_n, 0.2f, 1.0f);
+    steps[0].input = steps[1].input = input;
+    train_once(&steps[0]);
+    gf_parallel_run(train_inside_a_job, &steps[1]);
+    CHECK(steps[0].status == GF_OK && steps[1].status == GF_OK);
+    CHECK(memcmp(steps[0].logits, steps[1].logits, sizeof steps[0].logits) == 0);
+    CHECK(memcmp(gf_net_grads(steps[0].net), gf_net_grads(steps[1].net),
+                 gf_net_param_count(steps[0].net) * sizeof(float)) == 0);
+    CHECK(memcmp(gf_net_stats(steps[0].net), gf_net_stats(steps[1].net),
+                 gf_net_stat_count(steps[0].net) * sizeof(float)) == 0);
+    free(input);
+    gf_net_free(steps[0].net);
+    gf_net_free(steps[1].net);
+}
+
 int main(void) {
+    setenv("GRAFT_THREADS", "3", 0); /* several threads even on a two-core machine */
+    test_same_bits_on_any_thread_count();
     test_gradients_against_finite_differences();
     test_fused_activations_match_separate();
     test_mapped_batchnorms_match_written();
