@@ -51,7 +51,7 @@ static void forward_elements(void *ctx, int thread, int64_t begin, int64_t end) 
 }
 
 /* One loop per kind and write mode, each with constants the compiler can vectorise.
- * grad_in must not alias grad_out. */
+ * grad_in may be grad_out (each element read before it is written); no other overlap. */
 #define BACKWARD_LOOP(KIND, OP)                                                           \
     for (size_t i = 0; i < n; i++) grad_in[i] OP gf_activation_gradient(KIND, in[i], grad_out[i], slope)
 

@@ -53,6 +53,8 @@ int gf_activation_parse(const char *name);
 
 void gf_activation_forward(float *out, const float *in, size_t n, gf_activation_kind kind,
                            float slope);
+/* grad_in (+)= the gradient through the activation at `in` (its input, or its output
+ * where gf_activation_gradient_from_output holds); grad_in may be grad_out. */
 void gf_activation_backward(float *grad_in, const float *grad_out, const float *in, size_t n,
                             gf_activation_kind kind, float slope, gf_grad_write write);
 

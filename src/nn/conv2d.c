@@ -439,6 +439,26 @@ static const float *chunk_patches(const conv_job *job, float *patches, int n0, i
     return patches;
 }
 
+/* The row table of group g's input planes for a chunk read in place: where they lie,
+ * or, through the job's input map, their mapped copies side by side in `patches`.
+ * Returns the distance between two images' planes in those rows (the products'
+ * segment stride). */
+static size_t in_place_rows(const conv_job *job, float *patches, const float **table, int64_t n0,
+                            int images, int g) {
+    const gf_conv2d_shape *s = job->s;
+    const int cin_g = s->in_channels / s->groups; /* a 1x1 convolution's patch rows */
+    const size_t ip = in_plane(s);
+    if (job->input_map) {
+        size_t ld;
+        const float *mapped = chunk_patches(job, patches, (int)n0, images, g, &ld);
+        gf_gemm_rows(table, mapped, ld, cin_g);
+        return out_plane(s);
+    }
+    gf_gemm_rows(table, job->in + ((size_t)n0 * s->in_channels + (size_t)g * cin_g) * ip, ip,
+                 cin_g);
+    return (size_t)s->in_channels * ip;
+}
+
 /* Rows of output channels a product computes at a time when the moments of their
  * planes are wanted, so that those are taken while the planes are in cache: a multiple
  * of every kernel set's panel height (core/gemm.c: 8, 6, 4). */
@@ -467,7 +487,7 @@ static void prefetch_plane(const float *plane, size_t floats) {
 static void forward_range(const conv_job *job, const thread_buffers *buf, int64_t first,
                           int64_t last) {
     const gf_conv2d_shape *s = job->s;
-    const int groups = s->groups, cin_g = s->in_channels / groups, cout_g = s->out_channels / groups;
+    const int groups = s->groups, cout_g = s->out_channels / groups;
     const int rows = (int)patch_rows(s);
     const size_t ip = in_plane(s), op = out_plane(s), planes = (size_t)s->out_channels;
     if (is_depthwise(s)) {
@@ -517,18 +537,11 @@ static void forward_range(const conv_job *job, const thread_buffers *buf, int64_
     for (int64_t n0 = first; n0 < last; n0 += chunk) {
         const int images = (int)(last - n0 < chunk ? last - n0 : chunk);
         for (int g = 0; g < groups; g++) {
-            size_t ld;
+            size_t ld, b_stride = 0;
             const bool in_place = reads_in_place(s, images);
-            /* where the input planes lie, or their mapped copies side by side */
-            size_t b_stride = (size_t)s->in_channels * ip;
-            if (in_place && job->input_map) {
-                const float *mapped = chunk_patches(job, buf->patches, (int)n0, images, g, &ld);
-                gf_gemm_rows(buf->rows, mapped, ld, rows);
-                b_stride = op;
-            } else if (in_place) {
+            if (in_place) {
                 ld = (size_t)images * op;
-                gf_gemm_rows(buf->rows, job->in + ((size_t)n0 * s->in_channels + (size_t)g * cin_g) * ip,
-                             ip, rows);
+                b_stride = in_place_rows(job, buf->patches, buf->rows, n0, images, g);
             } else {
                 const float *patches = chunk_patches(job, buf->patches, (int)n0, images, g, &ld);
                 gf_gemm_rows(buf->rows, patches, ld, rows);
@@ -754,19 +767,8 @@ static void backward_range(const conv_job *job, const thread_buffers *buf, float
             if (reads_in_place(s, images)) {
                 /* the chunk's planes read and written where they lie */
                 const int columns = images * (int)op;
-                /* the input planes where they lie, or their mapped copies side by side */
-                size_t in_stride = (size_t)s->in_channels * ip;
-                if (job->input_map) {
-                    size_t ld;
-                    const float *mapped =
-                        chunk_patches(job, buf->patches, (int)n0, images, g, &ld);
-                    gf_gemm_rows(patch_rows_table, mapped, ld, rows);
-                    in_stride = op;
-                } else {
-                    gf_gemm_rows(patch_rows_table,
-                                 job->in + ((size_t)n0 * s->in_channels + (size_t)g * cin_g) * ip,
-                                 ip, rows);
-                }
+                const size_t in_stride =
+                    in_place_rows(job, buf->patches, patch_rows_table, n0, images, g);
                 gf_gemm_rows(grad_rows_table, grad_g, op, cout_g);
                 gf_gemm_nt_segmented(grad_weight + (size_t)g * cout_g * rows, rows,
                                      grad_rows_table, (size_t)s->out_channels * op,

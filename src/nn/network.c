@@ -726,6 +726,13 @@ static int backward_node(gf_net *net, int i, int batch, const gf_grad_write writ
         if (st->fused_activation >= 0) {
             const gf_node *act = &net->nodes[st->fused_activation];
             const gf_node_plan *read = &net->plan.nodes[st->fused_activation];
+            if (grad_in == read->grad && grad_second == read->grad) {
+                /* both inputs hold the activation's gradient (plan.c): masked in place,
+                 * its sign read from the activation's output */
+                gf_activation_backward(read->grad, read->grad, read->out, count,
+                                       act->activation, act->slope, GF_GRAD_STORE);
+                return GF_OK;
+            }
             gf_add_activation_backward(grad_in, grad_second, read->grad, read->out, count,
                                        act->activation, act->slope, write);
             return GF_OK;

@@ -247,19 +247,6 @@ static void backward_distinct(float *restrict grad_a, float *restrict grad_b,
     }
 }
 
-/* grad = the gradient through the activation, in place: one loop per kind */
-#define MASK_IN_PLACE_LOOP(KIND)                                                  \
-    for (size_t i = 0; i < n; i++) grad[i] = gf_activation_gradient(KIND, act_out[i], grad[i], slope)
-static void mask_in_place(float *restrict grad, const float *restrict act_out, size_t n,
-                          gf_activation_kind kind, float slope) {
-    switch (kind) {
-    case GF_ACT_RELU: MASK_IN_PLACE_LOOP(GF_ACT_RELU); break;
-    case GF_ACT_LEAKY_RELU: MASK_IN_PLACE_LOOP(GF_ACT_LEAKY_RELU); break;
-    case GF_ACT_RELU6: MASK_IN_PLACE_LOOP(GF_ACT_RELU6); break;
-    }
-}
-#undef MASK_IN_PLACE_LOOP
-
 static void add_activation_backward_elements(void *ctx, int thread, int64_t begin,
                                              int64_t end) {
     const add_activation_job *job = ctx;
@@ -268,11 +255,6 @@ static void add_activation_backward_elements(void *ctx, int thread, int64_t begi
     float *grad_a = job->grad_a + begin, *grad_b = job->grad_b + begin;
     const size_t n = (size_t)(end - begin);
     const bool store_a = job->write[0] == GF_GRAD_STORE, store_b = job->write[1] == GF_GRAD_STORE;
-    if (grad_a == grad_out && grad_b == grad_out) {
-        /* in place: one write stream instead of two */
-        mask_in_place(grad_a, act_out, n, job->kind, job->slope);
-        return;
-    }
     if (grad_a != grad_b) {
         backward_distinct(grad_a, grad_b, grad_out, act_out, n, job->kind, job->slope, store_a,
                           store_b);

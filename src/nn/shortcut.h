@@ -43,9 +43,9 @@ void gf_add_activation_forward(float *out, const float *a, const float *b, size_
 /* Their backward in one pass: with g the gradient through the activation, read from
  * its output `out` (gf_activation_gradient_from_output must hold) and its output
  * gradient, grad_a (+)= g and grad_b (+)= g as write[0] and write[1] say. grad_b may
- * be grad_a (x + x: it gets both); or both may be grad_out, both writes stores: g
- * then replaces grad_out in place, the one gradient of both inputs (nn/plan.c hands
- * the buffer to both). Otherwise neither aliases grad_out, and never out. */
+ * be grad_a (x + x: it gets both); neither may alias grad_out or out. (Where the plan
+ * gives both inputs the activation's gradient buffer, the network masks that buffer in
+ * place with gf_activation_backward instead, nn/plan.c.) */
 void gf_add_activation_backward(float *grad_a, float *grad_b, const float *grad_out,
                                 const float *out, size_t n, gf_activation_kind kind, float slope,
                                 const gf_grad_write write[2]);
