@@ -886,9 +886,14 @@ static inline __attribute__((always_inline)) void add_weight_gradient(
             for (int i = 0; i < ins; i++) {
                 dvec d[MAX_XI][2];
                 for (int xi = 0; xi < alpha * alpha; xi++) {
+                    const float *du = du_all + (size_t)xi * matrix + (size_t)(in0 + i) * cout + out0;
                     fvec half[2] = {{0}, {0}};
-                    memcpy(half, du_all + (size_t)xi * matrix + (size_t)(in0 + i) * cout + out0,
-                           sizeof(float) * (size_t)outs);
+                    /* a copy of constant size is two vector loads; GCC makes one of
+                     * variable size a rep movs, which cost the fold half its time */
+                    if (outs == FOLD_OUTS)
+                        memcpy(half, du, sizeof half);
+                    else
+                        memcpy(half, du, sizeof(float) * (size_t)outs);
                     d[xi][0] = __builtin_convertvector(half[0], dvec);
                     d[xi][1] = __builtin_convertvector(half[1], dvec);
                 }
