@@ -14,6 +14,7 @@
  * image edges, where lane masks give the zero padding. */
 #include "nn/conv2d_winograd.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "core/gemm.h"
@@ -795,15 +796,11 @@ GF_VECTOR_CLONES static void scatter_transform2(float *const phase[MAX_PHASES], 
         (x)[5] = (v)[5];                                                      \
     } while (0)
 
-/* The input gradient of F(4, 3): each tile adds B dV B^T onto its 6 x 6 input
- * positions (tiles overlap their neighbours by two rows and columns), each column of
- * dV first (into w), then each row of w. */
-GF_VECTOR_CLONES static void scatter_transform4(float *const phase[MAX_PHASES], const float *dv,
-                                                size_t stride, const int *const mask[MASKS],
-                                                int n, int tw) {
+/* The input gradient of F(4, 3), first step: X = B dV B^T of every tile of the chunk's
+ * tiles t < n of one input channel, each column of dV first (into w), then each row of
+ * w, written over dV (xi = 6 r + q). */
+GF_VECTOR_CLONES static void tile_input_gradients4(float *dv, size_t stride, int n) {
     for (int t = 0; t < n; t += VL) {
-        /* a lane past n (no tile) adds only at its own index, which nothing reads */
-        EDGE_MASKS(row_mask, column_mask, 6, mask, t);
         gf_vec w[6][6];
         for (int q = 0; q < 6; q++) {
             gf_vec column[6], x[6];
@@ -814,12 +811,56 @@ GF_VECTOR_CLONES static void scatter_transform4(float *const phase[MAX_PHASES], 
         for (int r = 0; r < 6; r++) {
             gf_vec x[6];
             SCATTER_ROWS4(x, w[r]);
-            for (int q = 0; q < 6; q++) {
-                float *p = phase[phase_of4[r] * 4 + phase_of4[q]] + t + shift_of4[r] * tw +
-                           shift_of4[q];
-                gf_vec old;
-                GF_VEC_LOAD(old, p);
-                GF_VEC_STORE(p, old + MASKED(x[q], row_mask[r] & column_mask[q]));
+            for (int q = 0; q < 6; q++) GF_VEC_STORE(dv + (size_t)(r * 6 + q) * stride + t, x[q]);
+        }
+    }
+}
+
+/* Second step: each input position takes the X values of the tiles that read it (tiles
+ * overlap their neighbours by two rows and columns): phase (pr, pc) of tile t is tile
+ * t's X[pr + 1][pc + 1], plus for pr = 0 (3) the tile above's (below's) row 5 (0), for
+ * pc = 0 (3) the left (right) tile's column 5 (0), and at the corners the diagonal
+ * tile's; the masks drop tiles outside the image. The phase planes are written, not
+ * added to: a tile adding onto its overlapping positions loaded vectors that the
+ * store just before had partly written, which the CPU cannot forward (it stalled 40%
+ * of that version's time). Reads reach tw + 1 floats before and after a row of X,
+ * into the neighbouring rows of the buffer, where the masks drop what they read. */
+GF_VECTOR_CLONES static void gather_input_gradients4(float *const phase[MAX_PHASES],
+                                                     const float *x, size_t stride,
+                                                     const int *const mask[MASKS], int n,
+                                                     int tw) {
+    /* the neighbour's X row (column) and the shift of its tile index, per phase */
+    static const int edge_row[4] = {5, -1, -1, 0}, edge_shift[4] = {-1, 0, 0, 1};
+    for (int t = 0; t < n; t += VL) {
+        gf_ivec up, down, left, right;
+        memcpy(&up, mask[UP] + t, sizeof up);
+        memcpy(&down, mask[DOWN] + t, sizeof down);
+        memcpy(&left, mask[LEFT] + t, sizeof left);
+        memcpy(&right, mask[RIGHT] + t, sizeof right);
+        for (int pr = 0; pr < 4; pr++) {
+            const int rr = edge_row[pr], rs = edge_shift[pr];
+            const gf_ivec row_mask = rs < 0 ? up : down;
+            for (int pc = 0; pc < 4; pc++) {
+                const int cr = edge_row[pc], cs = edge_shift[pc];
+                const gf_ivec column_mask = cs < 0 ? left : right;
+                gf_vec v, e;
+                GF_VEC_LOAD(v, x + (size_t)((pr + 1) * 6 + pc + 1) * stride + t);
+                if (rr >= 0) {
+                    GF_VEC_LOAD(e, x + (ptrdiff_t)((size_t)(rr * 6 + pc + 1) * stride + t) +
+                                       rs * tw);
+                    v += MASKED(e, row_mask);
+                }
+                if (cr >= 0) {
+                    GF_VEC_LOAD(e, x + (ptrdiff_t)((size_t)((pr + 1) * 6 + cr) * stride + t) +
+                                       cs);
+                    v += MASKED(e, column_mask);
+                }
+                if (rr >= 0 && cr >= 0) {
+                    GF_VEC_LOAD(e, x + (ptrdiff_t)((size_t)(rr * 6 + cr) * stride + t) +
+                                       rs * tw + cs);
+                    v += MASKED(e, row_mask & column_mask);
+                }
+                GF_VEC_STORE(phase[pr * 4 + pc] + t, v);
             }
         }
     }
@@ -973,14 +1014,16 @@ void gf_conv2d_winograd_backward(const gf_conv2d_images *a, int tile, float *gra
         }
         if (!grad_in) continue;
         for (int c = 0; c < cin; c++) {
-            /* the phase planes lie one after another (scratch_of): one call clears all */
-            memset(b.phase[0] - g.guard, 0, sizeof(float) * g.phase * (size_t)(tile * tile));
-            const float *dv = b.products + (size_t)c * g.ld;
+            float *dv = b.products + (size_t)c * g.ld;
             const int *const *mask = (const int *const *)b.mask;
-            if (tile == 2)
+            if (tile == 2) {
+                /* the phase planes lie one after another (scratch_of): one call clears all */
+                memset(b.phase[0] - g.guard, 0, sizeof(float) * g.phase * (size_t)(tile * tile));
                 scatter_transform2(b.phase, dv, xi_stride(cin, &g), mask, columns, g.tw);
-            else
-                scatter_transform4(b.phase, dv, xi_stride(cin, &g), mask, columns, g.tw);
+            } else {
+                tile_input_gradients4(dv, xi_stride(cin, &g), columns);
+                gather_input_gradients4(b.phase, dv, xi_stride(cin, &g), mask, columns, g.tw);
+            }
             join_planes(grad_in, write == GF_GRAD_ADD, phase, b.rows, first, images, c, cin, s,
                         &g);
         }
