@@ -7,7 +7,7 @@
  *
  *   forward:         Y = A^T [ U (.) V ] A,  U = G g G^T (weights), V = B^T d B (input)
  *   weight gradient: dU = sum over tiles of dM (.) V,  dM = A dY A^T,  dg = G^T dU G
- *   input gradient:  dV = U (.) dM, scattered back as B dV B^T onto overlapping tiles
+ *   input gradient:  dV = U (.) dM, B dV B^T summed back over the overlapping tiles
  *
  * The (m + 2)^2 element-wise products (.) over channels are as many matrix products
  * per chunk of tiles: M[xi] = U[xi] V[xi] ([out, in] x [in, tiles]), dU[xi] += dM[xi]
