@@ -824,6 +824,32 @@ static void backward_parts(void *ctx, int thread, int64_t p0, int64_t p1) {
     }
 }
 
+/* The parts' gradient sums added into the gradients, part by part in order, a range of
+ * the floats at a time: the same bits whichever thread takes which range. */
+typedef struct sum_parts_job {
+    const conv_job *job;
+    int64_t parts;
+    float *grad_weight, *grad_bias;
+} sum_parts_job;
+
+/* below this many floats a part, one thread adds them (a hand-off would cost more) */
+enum { SUM_PARALLEL_MIN = 16384 };
+
+static void sum_parts(void *ctx, int thread, int64_t begin, int64_t end) {
+    const sum_parts_job *sum = ctx;
+    (void)thread;
+    const int64_t weights = (int64_t)weight_floats(sum->job->s);
+    const int64_t bias_end = weights + (sum->grad_bias ? sum->job->s->out_channels : 0);
+    const int64_t weight_end = end < weights ? end : weights;
+    const int64_t bias_begin = begin > weights ? begin : weights;
+    for (int64_t p = 0; p < sum->parts; p++) {
+        const float *grads = part_gradients(sum->job, p);
+        for (int64_t i = begin; i < weight_end; i++) sum->grad_weight[i] += grads[i];
+        for (int64_t i = bias_begin; i < end && i < bias_end; i++)
+            sum->grad_bias[i - weights] += grads[i];
+    }
+}
+
 int gf_conv2d_backward_mapped(float *grad_in, float *grad_weight, float *grad_bias,
                               const float *grad_out, const float *in, const gf_channel_map *map,
                               const float *weight, const gf_conv2d_shape *s, float *workspace,
@@ -852,14 +878,10 @@ int gf_conv2d_backward_mapped(float *grad_in, float *grad_weight, float *grad_bi
     }
     const int64_t per_part = part_images(s), parts = (s->batch + per_part - 1) / per_part;
     gf_parallel_for(parts, 1, 2, backward_parts, &job);
-    /* the parts' sums in order */
-    for (int64_t p = 0; p < parts; p++) {
-        const float *grads = part_gradients(&job, p);
-        for (size_t i = 0; i < weight_floats(s); i++) grad_weight[i] += grads[i];
-        if (grad_bias)
-            for (int c = 0; c < s->out_channels; c++)
-                grad_bias[c] += grads[weight_floats(s) + (size_t)c];
-    }
+    sum_parts_job sum = {.job = &job, .parts = parts, .grad_weight = grad_weight,
+                         .grad_bias = grad_bias};
+    const int64_t floats = (int64_t)part_floats(s);
+    gf_parallel_for(floats, gf_parallel_block(floats, 16), SUM_PARALLEL_MIN, sum_parts, &sum);
     return GF_OK;
 }
 
