@@ -11,7 +11,8 @@
  * The batch is split over the threads of core/parallel.h as blocks handed to whichever
  * thread is free: in the forward blocks of images, in the backward fixed parts of the
  * batch, each with its own weight (and bias) gradient sums, added in part order after
- * the join (so that no bit depends on the thread count, up to 8); each thread has its
+ * the join, by ranges of the sums over the threads (so that no bit depends on the
+ * thread count, up to 8); each thread has its
  * own patch matrix. The products are core/gemm.h's kernels (see there why not BLAS).
  *
  * Workspace layout: [shared packed weights][part 0 gradients][part 1 gradients]...
