@@ -949,8 +949,10 @@ static inline __attribute__((always_inline)) void add_weight_gradient(
                         for (int q = 0; q < 3; q++) {
                             dvec sum = t[r][0] * G[0][q];
                             for (int k = 1; k < alpha; k++) sum += t[r][k] * G[k][q];
+                            /* converted as one vector, not lane by lane */
+                            const fvec rounded = __builtin_convertvector(sum, fvec);
                             for (int l = 0; l < DL; l++)
-                                tile[h * DL + l][i * 9 + r * 3 + q] = (float)sum[l];
+                                tile[h * DL + l][i * 9 + r * 3 + q] = rounded[l];
                         }
                 }
             }
