@@ -747,17 +747,13 @@ GF_VECTOR_CLONES static void gradient_transform4(float *dst, size_t stride,
     }
 }
 
-/* The input gradient of the chunk's tiles t < n of one input channel, from dV[xi][t]:
- * each tile adds B dV B^T onto its 4 x 4 input positions in the phase planes (which
- * must start at zero), the inverse of input_transform2's reads; tiles overlap their
- * neighbours by two rows and columns, and the masked lanes add zeros. */
-GF_VECTOR_CLONES static void scatter_transform2(float *const phase[MAX_PHASES], const float *dv,
-                                                size_t stride, const int *const mask[MASKS],
-                                                int n, int tw) {
+/* The input gradient of F(2, 3), first step: X = B dV B^T of every tile of the chunk's
+ * tiles t < n of one input channel, B = [1 0 0 0; 0 1 -1 1; -1 1 1 0; 0 0 0 -1],
+ * written over dV (xi = 4 r + q); gather_input_gradients then adds each position's
+ * values. */
+GF_VECTOR_CLONES static void tile_input_gradients2(float *dv, size_t stride, int n) {
     for (int t = 0; t < n; t += VL) {
-        /* a lane past n (no tile) adds only at its own index, which nothing reads */
-        EDGE_MASKS(row_mask, column_mask, 4, mask, t);
-        gf_vec d[4][4], w[4][4], x[4][4];
+        gf_vec d[4][4], w[4][4];
         for (int a = 0; a < 4; a++)
             for (int q = 0; q < 4; q++) GF_VEC_LOAD(d[a][q], dv + (size_t)(a * 4 + q) * stride + t);
         for (int q = 0; q < 4; q++) {
@@ -767,24 +763,16 @@ GF_VECTOR_CLONES static void scatter_transform2(float *const phase[MAX_PHASES], 
             w[3][q] = -d[3][q];
         }
         for (int r = 0; r < 4; r++) {
-            x[r][0] = w[r][0];
-            x[r][1] = w[r][1] - w[r][2] + w[r][3];
-            x[r][2] = w[r][1] + w[r][2] - w[r][0];
-            x[r][3] = -w[r][3];
+            GF_VEC_STORE(dv + (size_t)(r * 4 + 0) * stride + t, w[r][0]);
+            GF_VEC_STORE(dv + (size_t)(r * 4 + 1) * stride + t, w[r][1] - w[r][2] + w[r][3]);
+            GF_VEC_STORE(dv + (size_t)(r * 4 + 2) * stride + t, w[r][1] + w[r][2] - w[r][0]);
+            GF_VEC_STORE(dv + (size_t)(r * 4 + 3) * stride + t, -w[r][3]);
         }
-        for (int r = 0; r < 4; r++)
-            for (int q = 0; q < 4; q++) {
-                float *p = phase[phase_of2[r] * 2 + phase_of2[q]] + t + shift_of2[r] * tw +
-                           shift_of2[q];
-                gf_vec old;
-                GF_VEC_LOAD(old, p);
-                GF_VEC_STORE(p, old + MASKED(x[r][q], row_mask[r] & column_mask[q]));
-            }
     }
 }
 
 /* B of F(4, 3) (the transpose of B^T) on six values */
-#define SCATTER_ROWS4(x, v)                                                   \
+#define GRADIENT_INPUT_ROWS4(x, v)                                                   \
     do {                                                                      \
         const gf_vec sum12_ = (v)[1] + (v)[2], diff12_ = (v)[2] - (v)[1];     \
         const gf_vec sum34_ = (v)[3] + (v)[4], diff34_ = (v)[4] - (v)[3];     \
@@ -805,65 +793,77 @@ GF_VECTOR_CLONES static void tile_input_gradients4(float *dv, size_t stride, int
         for (int q = 0; q < 6; q++) {
             gf_vec column[6], x[6];
             for (int a = 0; a < 6; a++) GF_VEC_LOAD(column[a], dv + (size_t)(a * 6 + q) * stride + t);
-            SCATTER_ROWS4(x, column);
+            GRADIENT_INPUT_ROWS4(x, column);
             for (int r = 0; r < 6; r++) w[r][q] = x[r];
         }
         for (int r = 0; r < 6; r++) {
             gf_vec x[6];
-            SCATTER_ROWS4(x, w[r]);
+            GRADIENT_INPUT_ROWS4(x, w[r]);
             for (int q = 0; q < 6; q++) GF_VEC_STORE(dv + (size_t)(r * 6 + q) * stride + t, x[q]);
         }
     }
 }
 
-/* Second step: each input position takes the X values of the tiles that read it (tiles
- * overlap their neighbours by two rows and columns): phase (pr, pc) of tile t is tile
- * t's X[pr + 1][pc + 1], plus for pr = 0 (3) the tile above's (below's) row 5 (0), for
- * pc = 0 (3) the left (right) tile's column 5 (0), and at the corners the diagonal
- * tile's; the masks drop tiles outside the image. The phase planes are written, not
- * added to: a tile adding onto its overlapping positions loaded vectors that the
- * store just before had partly written, which the CPU cannot forward (it stalled 40%
- * of that version's time). Reads reach tw + 1 floats before and after a row of X,
- * into the neighbouring rows of the buffer, where the masks drop what they read. */
-GF_VECTOR_CLONES static void gather_input_gradients4(float *const phase[MAX_PHASES],
-                                                     const float *x, size_t stride,
-                                                     const int *const mask[MASKS], int n,
-                                                     int tw) {
-    /* the neighbour's X row (column) and the shift of its tile index, per phase */
-    static const int edge_row[4] = {5, -1, -1, 0}, edge_shift[4] = {-1, 0, 0, 1};
+/* Second step, for either tile: each input position takes the X values of the tiles
+ * that read it (tiles overlap their neighbours by two rows and columns): phase (pr,
+ * pc) of tile t is tile t's X[pr + 1][pc + 1], plus for pr = 0 (m - 1) the tile
+ * above's (below's) last row (first), for pc = 0 (m - 1) the left (right) tile's last
+ * column (first), and at the corners the diagonal tile's; the masks drop tiles
+ * outside the image. The phase planes are written, not added to: a tile adding onto
+ * its overlapping positions loaded vectors that the store just before had partly
+ * written, which the CPU cannot forward (it stalled 40% of that version's time).
+ * Reads reach tw + 1 floats before and after a row of X, into the neighbouring rows of
+ * the buffer, where the masks drop what they read. Inlined with a constant m. */
+static inline __attribute__((always_inline)) void gather_input_gradients(
+    float *const phase[MAX_PHASES], const float *x, size_t stride, const int *const mask[MASKS],
+    int n, int tw, const int m) {
+    const int alpha = m + 2;
     for (int t = 0; t < n; t += VL) {
         gf_ivec up, down, left, right;
         memcpy(&up, mask[UP] + t, sizeof up);
         memcpy(&down, mask[DOWN] + t, sizeof down);
         memcpy(&left, mask[LEFT] + t, sizeof left);
         memcpy(&right, mask[RIGHT] + t, sizeof right);
-        for (int pr = 0; pr < 4; pr++) {
-            const int rr = edge_row[pr], rs = edge_shift[pr];
+        for (int pr = 0; pr < m; pr++) {
+            /* the neighbouring tile's row of X that reaches this phase, if any */
+            const int rr = pr == 0 ? alpha - 1 : pr == m - 1 ? 0 : -1, rs = pr == 0 ? -1 : 1;
             const gf_ivec row_mask = rs < 0 ? up : down;
-            for (int pc = 0; pc < 4; pc++) {
-                const int cr = edge_row[pc], cs = edge_shift[pc];
+            for (int pc = 0; pc < m; pc++) {
+                const int cr = pc == 0 ? alpha - 1 : pc == m - 1 ? 0 : -1, cs = pc == 0 ? -1 : 1;
                 const gf_ivec column_mask = cs < 0 ? left : right;
                 gf_vec v, e;
-                GF_VEC_LOAD(v, x + (size_t)((pr + 1) * 6 + pc + 1) * stride + t);
+                GF_VEC_LOAD(v, x + (size_t)((pr + 1) * alpha + pc + 1) * stride + t);
                 if (rr >= 0) {
-                    GF_VEC_LOAD(e, x + (ptrdiff_t)((size_t)(rr * 6 + pc + 1) * stride + t) +
+                    GF_VEC_LOAD(e, x + (ptrdiff_t)((size_t)(rr * alpha + pc + 1) * stride + t) +
                                        rs * tw);
                     v += MASKED(e, row_mask);
                 }
                 if (cr >= 0) {
-                    GF_VEC_LOAD(e, x + (ptrdiff_t)((size_t)((pr + 1) * 6 + cr) * stride + t) +
+                    GF_VEC_LOAD(e, x + (ptrdiff_t)((size_t)((pr + 1) * alpha + cr) * stride + t) +
                                        cs);
                     v += MASKED(e, column_mask);
                 }
                 if (rr >= 0 && cr >= 0) {
-                    GF_VEC_LOAD(e, x + (ptrdiff_t)((size_t)(rr * 6 + cr) * stride + t) +
+                    GF_VEC_LOAD(e, x + (ptrdiff_t)((size_t)(rr * alpha + cr) * stride + t) +
                                        rs * tw + cs);
                     v += MASKED(e, row_mask & column_mask);
                 }
-                GF_VEC_STORE(phase[pr * 4 + pc] + t, v);
+                GF_VEC_STORE(phase[pr * m + pc] + t, v);
             }
         }
     }
+}
+
+/* gather_input_gradients for the tile (vectors must not cross between cloned and
+ * plain functions) */
+GF_VECTOR_CLONES static void gather_tile_gradients(float *const phase[MAX_PHASES],
+                                                   const float *x, size_t stride,
+                                                   const int *const mask[MASKS], int n, int tw,
+                                                   int tile) {
+    if (tile == 2)
+        gather_input_gradients(phase, x, stride, mask, n, tw, 2);
+    else
+        gather_input_gradients(phase, x, stride, mask, n, tw, 4);
 }
 
 /* The forward's activation on the first n values of each of `count` phase planes,
@@ -1018,14 +1018,11 @@ void gf_conv2d_winograd_backward(const gf_conv2d_images *a, int tile, float *gra
         for (int c = 0; c < cin; c++) {
             float *dv = b.products + (size_t)c * g.ld;
             const int *const *mask = (const int *const *)b.mask;
-            if (tile == 2) {
-                /* the phase planes lie one after another (scratch_of): one call clears all */
-                memset(b.phase[0] - g.guard, 0, sizeof(float) * g.phase * (size_t)(tile * tile));
-                scatter_transform2(b.phase, dv, xi_stride(cin, &g), mask, columns, g.tw);
-            } else {
+            if (tile == 2)
+                tile_input_gradients2(dv, xi_stride(cin, &g), columns);
+            else
                 tile_input_gradients4(dv, xi_stride(cin, &g), columns);
-                gather_input_gradients4(b.phase, dv, xi_stride(cin, &g), mask, columns, g.tw);
-            }
+            gather_tile_gradients(b.phase, dv, xi_stride(cin, &g), mask, columns, g.tw, tile);
             join_planes(grad_in, write == GF_GRAD_ADD, phase, b.rows, first, images, c, cin, s,
                         &g);
         }
