@@ -704,12 +704,30 @@ static int backward_chunk(const gf_conv2d_shape *s) {
     return backward_chunk_images(s);
 }
 
-/* Images per part of the batch: an even split into max_parts(), rounded up to whole
- * chunks; a function of the shape alone. */
-static int64_t part_images(const gf_conv2d_shape *s) {
-    const int64_t parts = max_parts(), chunk = backward_chunk(s);
-    const int64_t even = ((int64_t)s->batch + parts - 1) / parts;
-    return (even + chunk - 1) / chunk * chunk;
+/* The parts of the batch: whole chunks of the path's, as many parts as max_parts()
+ * where the chunks allow, largest first, so that the last ones the threads take from
+ * the queue are short and a thread that ends its last part early waits less for the
+ * other's: part p ends near chunk K (1 - (1 - (p + 1) / P)^2) of K, the sizes falling
+ * from about a quarter of the batch to a sixty-fourth, each at least one chunk. A
+ * function of the shape alone. */
+static int64_t part_count(const gf_conv2d_shape *s) {
+    const int64_t chunk = backward_chunk(s), chunks = ((int64_t)s->batch + chunk - 1) / chunk;
+    return chunks < max_parts() ? chunks : max_parts();
+}
+
+/* the first image of part p (p = part_count: the batch) */
+static int64_t part_start(const gf_conv2d_shape *s, int64_t p) {
+    const int64_t chunk = backward_chunk(s), chunks = ((int64_t)s->batch + chunk - 1) / chunk;
+    const int64_t parts = part_count(s), square = parts * parts;
+    int64_t start = 0; /* in chunks */
+    for (int64_t q = 1; q <= p; q++) {
+        const int64_t left = parts - q;
+        int64_t end = (chunks * (square - left * left) + square / 2) / square;
+        if (end > chunks - left) end = chunks - left; /* a chunk for each part after */
+        start = end > start ? end : start + 1;
+    }
+    const int64_t image = start * chunk;
+    return image < s->batch ? image : s->batch;
 }
 
 /* The gradients of images first .. last - 1: the input's (stored or added) and the sums
@@ -815,13 +833,11 @@ static void backward_parts(void *ctx, int thread, int64_t p0, int64_t p1) {
     const conv_job *job = ctx;
     const gf_conv2d_shape *s = job->s;
     const thread_buffers buf = buffers_of(job, thread);
-    const int64_t per_part = part_images(s);
     for (int64_t p = p0; p < p1; p++) {
         float *grads = part_gradients(job, p);
         memset(grads, 0, sizeof(float) * (weight_floats(s) + (size_t)s->out_channels));
-        const int64_t first = p * per_part;
-        const int64_t last = first + per_part < s->batch ? first + per_part : s->batch;
-        backward_range(job, &buf, grads, grads + weight_floats(s), first, last);
+        backward_range(job, &buf, grads, grads + weight_floats(s), part_start(s, p),
+                       part_start(s, p + 1));
     }
 }
 
@@ -877,7 +893,7 @@ int gf_conv2d_backward_mapped(float *grad_in, float *grad_weight, float *grad_bi
             gf_gemm_pack_a(workspace + (size_t)g * gf_gemm_packed_a_floats(rows, cout_g),
                            weight + (size_t)g * cout_g * rows, rows, true, rows, cout_g);
     }
-    const int64_t per_part = part_images(s), parts = (s->batch + per_part - 1) / per_part;
+    const int64_t parts = part_count(s);
     gf_parallel_for(parts, 1, 2, backward_parts, &job);
     sum_parts_job sum = {.job = &job, .parts = parts, .grad_weight = grad_weight,
                          .grad_bias = grad_bias};
