@@ -772,7 +772,7 @@ GF_VECTOR_CLONES static void tile_input_gradients2(float *dv, size_t stride, int
 }
 
 /* B of F(4, 3) (the transpose of B^T) on six values */
-#define GRADIENT_INPUT_ROWS4(x, v)                                                   \
+#define GRADIENT_INPUT_ROWS4(x, v)                                            \
     do {                                                                      \
         const gf_vec sum12_ = (v)[1] + (v)[2], diff12_ = (v)[2] - (v)[1];     \
         const gf_vec sum34_ = (v)[3] + (v)[4], diff34_ = (v)[4] - (v)[3];     \
