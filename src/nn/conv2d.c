@@ -335,7 +335,7 @@ static size_t thread_floats(const gf_conv2d_shape *s) {
  * on which thread takes which part, so the threads take the parts from a queue (a
  * thread on a slower CPU takes fewer), nor on the thread count up to PARTS_MIN threads.
  * At most max_parts() parts, each whole chunks of the path's where the batch allows. */
-enum { PARTS_MIN = 8 };
+enum { PARTS_MIN = 8, MAX_PARTS = GF_MAX_THREADS > PARTS_MIN ? GF_MAX_THREADS : PARTS_MIN };
 
 /* PARTS_MIN, or one part per thread where there are more threads */
 static int64_t max_parts(void) {
@@ -366,6 +366,7 @@ typedef struct conv_job {
     gf_moments *moments; /* forward: the output planes' moments [batch][out_channels], or NULL */
     const gf_conv2d_activation *activation; /* forward: on the outputs, NULL if none */
     const gf_channel_map *input_map;        /* the input read through it, NULL if none */
+    int64_t part_starts[MAX_PARTS + 1];      /* backward: split_into_parts */
 } conv_job;
 
 typedef struct thread_buffers {
@@ -709,25 +710,21 @@ static int backward_chunk(const gf_conv2d_shape *s) {
  * the queue are short and a thread that ends its last part early waits less for the
  * other's: part p ends near chunk K (1 - (1 - (p + 1) / P)^2) of K, the sizes falling
  * from about a quarter of the batch to a sixty-fourth, each at least one chunk. A
- * function of the shape alone. */
-static int64_t part_count(const gf_conv2d_shape *s) {
+ * function of the shape alone. Fills starts[0 .. P] with the parts' first images
+ * (starts[P]: the batch) and returns P. */
+static int64_t split_into_parts(const gf_conv2d_shape *s, int64_t starts[MAX_PARTS + 1]) {
     const int64_t chunk = backward_chunk(s), chunks = ((int64_t)s->batch + chunk - 1) / chunk;
-    return chunks < max_parts() ? chunks : max_parts();
-}
-
-/* the first image of part p (p = part_count: the batch) */
-static int64_t part_start(const gf_conv2d_shape *s, int64_t p) {
-    const int64_t chunk = backward_chunk(s), chunks = ((int64_t)s->batch + chunk - 1) / chunk;
-    const int64_t parts = part_count(s), square = parts * parts;
+    const int64_t parts = chunks < max_parts() ? chunks : max_parts(), square = parts * parts;
     int64_t start = 0; /* in chunks */
-    for (int64_t q = 1; q <= p; q++) {
-        const int64_t left = parts - q;
+    starts[0] = 0;
+    for (int64_t p = 1; p <= parts; p++) {
+        const int64_t left = parts - p;
         int64_t end = (chunks * (square - left * left) + square / 2) / square;
         if (end > chunks - left) end = chunks - left; /* a chunk for each part after */
         start = end > start ? end : start + 1;
+        starts[p] = start * chunk < s->batch ? start * chunk : s->batch;
     }
-    const int64_t image = start * chunk;
-    return image < s->batch ? image : s->batch;
+    return parts;
 }
 
 /* The gradients of images first .. last - 1: the input's (stored or added) and the sums
@@ -836,8 +833,8 @@ static void backward_parts(void *ctx, int thread, int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; p++) {
         float *grads = part_gradients(job, p);
         memset(grads, 0, sizeof(float) * (weight_floats(s) + (size_t)s->out_channels));
-        backward_range(job, &buf, grads, grads + weight_floats(s), part_start(s, p),
-                       part_start(s, p + 1));
+        backward_range(job, &buf, grads, grads + weight_floats(s), job->part_starts[p],
+                       job->part_starts[p + 1]);
     }
 }
 
@@ -893,7 +890,7 @@ int gf_conv2d_backward_mapped(float *grad_in, float *grad_weight, float *grad_bi
             gf_gemm_pack_a(workspace + (size_t)g * gf_gemm_packed_a_floats(rows, cout_g),
                            weight + (size_t)g * cout_g * rows, rows, true, rows, cout_g);
     }
-    const int64_t parts = part_count(s);
+    const int64_t parts = split_into_parts(s, job.part_starts);
     gf_parallel_for(parts, 1, 2, backward_parts, &job);
     sum_parts_job sum = {.job = &job, .parts = parts, .grad_weight = grad_weight,
                          .grad_bias = grad_bias};

@@ -18,6 +18,19 @@
 
 enum { BATCH = 3, CLASSES = 3, IN_C = 2, IN_HW = 6 };
 
+/* The nets below end alike: global average pooling, a linear head of CLASSES, then
+ * finalize; NULL (the error printed under `name`) on failure. */
+static gf_net *with_head(gf_net *net, int x, uint64_t seed, const char *name) {
+    x = gf_net_global_avgpool(net, x);
+    x = gf_net_linear(net, "fc", x, CLASSES, true);
+    if (x < 0 || gf_net_finalize(net, seed) != GF_OK) {
+        fprintf(stderr, "%s: %s\n", name, gf_error_message());
+        gf_net_free(net);
+        return NULL;
+    }
+    return net;
+}
+
 /* A small net with everything backward has to get right: a node read by two later
  * nodes (residual), an option-A shortcut, a conv with bias, a grouped conv, a strided
  * conv, BatchNorm in training mode, pooling and a linear head. With `slope` > 0 it
@@ -48,14 +61,7 @@ static gf_net *small_net(uint64_t seed, float slope, bool unfused) {
     int shortcut = gf_net_shortcut_a(net, mid, 8, 2);
     x = gf_net_add(net, x, shortcut);
     x = gf_net_avgpool(net, x, 2, 1, 0);
-    x = gf_net_global_avgpool(net, x);
-    x = gf_net_linear(net, "fc", x, CLASSES, true);
-    if (x < 0 || gf_net_finalize(net, seed) != GF_OK) {
-        fprintf(stderr, "small_net: %s\n", gf_error_message());
-        gf_net_free(net);
-        return NULL;
-    }
-    return net;
+    return with_head(net, x, seed, "small_net");
 }
 
 typedef struct fd_context {
@@ -231,14 +237,7 @@ static gf_net *mapped_net(uint64_t seed, bool apart) {
     int shortcut = gf_net_conv2d(net, "conv9", mid, 12, 1, 2, 0, 1, false);
     shortcut = unused_reader(net, gf_net_batchnorm(net, "bn9", shortcut), apart);
     x = gf_net_add(net, x, shortcut);
-    x = gf_net_global_avgpool(net, x);
-    x = gf_net_linear(net, "fc", x, CLASSES, true);
-    if (x < 0 || gf_net_finalize(net, seed) != GF_OK) {
-        fprintf(stderr, "mapped_net: %s\n", gf_error_message());
-        gf_net_free(net);
-        return NULL;
-    }
-    return net;
+    return with_head(net, x, seed, "mapped_net");
 }
 
 enum { MAPPED_INPUT = MAPPED_BATCH * 3 * MAPPED_HW * MAPPED_HW, MAPPED_LOGITS = MAPPED_BATCH * CLASSES };
@@ -679,14 +678,7 @@ static gf_net *all_paths_net(void) {
     x = gf_net_conv2d(net, "pointwise", x, 16, 1, 1, 0, 1, true);
     x = gf_net_activation(net, gf_net_batchnorm(net, "bn5", x), GF_ACT_RELU, 0.0f);
     x = gf_net_conv2d(net, "im2col", x, 8, 1, 2, 0, 2, false);
-    x = gf_net_global_avgpool(net, x);
-    x = gf_net_linear(net, "fc", x, CLASSES, true);
-    if (x < 0 || gf_net_finalize(net, 31) != GF_OK) {
-        fprintf(stderr, "all_paths_net: %s\n", gf_error_message());
-        gf_net_free(net);
-        return NULL;
-    }
-    return net;
+    return with_head(net, x, 31, "all_paths_net");
 }
 
 typedef struct training_step {
