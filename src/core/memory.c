@@ -16,21 +16,16 @@ void *gf_alloc(size_t bytes, const char *what) {
     }
     if (rounded == 0) rounded = GF_ALIGNMENT;
     const bool large = rounded >= GF_HUGE_PAGE;
-    if (large) {
-        rounded = gf_size_round_up(rounded, GF_HUGE_PAGE);
-        if (rounded == GF_SIZE_OVERFLOW) {
-            gf_fail("cannot allocate %s: its size overflows the address space", what);
-            return NULL;
-        }
-    }
     void *p = aligned_alloc(large ? GF_HUGE_PAGE : GF_ALIGNMENT, rounded);
     if (!p) {
         gf_fail("out of memory allocating %zu bytes for %s", bytes, what);
         return NULL;
     }
 #ifdef MADV_HUGEPAGE
-    /* before the first touch below, so that the pages come in huge; where the kernel
-     * has transparent huge pages off this fails, and small pages serve as before */
+    /* before the first touch below, so that the pages come in huge. Only the block's
+     * own pages: a last part short of a huge page stays in small pages rather than
+     * taking a whole one. Where the kernel has transparent huge pages off this fails,
+     * and small pages serve as before. */
     if (large) (void)madvise(p, rounded, MADV_HUGEPAGE);
 #endif
     memset(p, 0, rounded);

@@ -1,7 +1,7 @@
 /* gf_alloc: small blocks 64-byte aligned, large ones on a huge-page boundary, both
  * zero-filled whatever the memory held before; and, where the kernel offers
- * transparent huge pages, a large block actually backed by them; the error for a size
- * that overflows. */
+ * transparent huge pages, a large block actually backed by them; the errors for sizes
+ * that overflow or cannot be had. */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -82,16 +82,18 @@ static void large_blocks_in_huge_pages(void) {
     gf_free(p);
 }
 
-static void overflow_refused(void) {
+static void impossible_sizes_refused(void) {
     CHECK(gf_alloc(SIZE_MAX - 10, "an impossible block") == NULL);
     CHECK_CONTAINS(gf_error_message(), "an impossible block");
-    CHECK(gf_alloc(SIZE_MAX - GF_HUGE_PAGE / 2, "a block near the top") == NULL);
     CHECK_CONTAINS(gf_error_message(), "overflows");
+    CHECK(gf_alloc(SIZE_MAX / 2, "a block of half the address space") == NULL);
+    CHECK_CONTAINS(gf_error_message(), "out of memory");
+    CHECK_CONTAINS(gf_error_message(), "a block of half the address space");
 }
 
 int main(void) {
     blocks_aligned_and_zeroed();
     large_blocks_in_huge_pages();
-    overflow_refused();
+    impossible_sizes_refused();
     return CHECK_DONE();
 }
