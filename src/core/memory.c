@@ -16,7 +16,10 @@ void *gf_alloc(size_t bytes, const char *what) {
     }
     if (rounded == 0) rounded = GF_ALIGNMENT;
     const bool large = rounded >= GF_HUGE_PAGE;
-    void *p = aligned_alloc(large ? GF_HUGE_PAGE : GF_ALIGNMENT, rounded);
+    /* posix_memalign: aligned_alloc wants the size a multiple of the alignment, which
+     * a large block's is not (AddressSanitizer refuses it) */
+    void *p = NULL;
+    if (posix_memalign(&p, large ? GF_HUGE_PAGE : GF_ALIGNMENT, rounded) != 0) p = NULL;
     if (!p) {
         gf_fail("out of memory allocating %zu bytes for %s", bytes, what);
         return NULL;
