@@ -38,6 +38,10 @@ static void alloc_case(bn_case *c, int batch, int channels, int spatial, uint64_
     c->invstd = malloc(sizeof(float) * channels);
     c->run_mean = malloc(sizeof(float) * channels);
     c->run_var = malloc(sizeof(float) * channels);
+    /* PyTorch's starting statistics: the training forward blends them into the new
+     * ones, so left as malloc gave them (meson fills blocks with MALLOC_PERTURB_'s
+     * byte) a case could start from 3e38 */
+    for (int i = 0; i < channels; i++) c->run_mean[i] = 0.0f, c->run_var[i] = 1.0f;
 }
 
 static void free_case(bn_case *c) {
