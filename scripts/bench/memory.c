@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/parallel.h"
 
 enum { LANES = 16, ACCUMULATORS = 4 };
@@ -81,12 +81,6 @@ static void run_share(void *ctx, int thread, int threads) {
                                (float)thread);
 }
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 int main(int argc, char **argv) {
     const long max_mib = argc > 1 ? atol(argv[1]) : 512;
     const int repeats = argc > 2 ? atoi(argv[2]) : 5;
@@ -126,9 +120,9 @@ int main(int argc, char **argv) {
                      .rounds = (int)(2e9 / moved) + 1};
             double best = 1e30;
             for (int r = 0; r <= repeats; r++) { /* the first round warms up */
-                const double start = now_seconds();
+                const double start = gf_clock_seconds();
                 gf_parallel_run(run_share, &j);
-                const double seconds = now_seconds() - start;
+                const double seconds = gf_clock_seconds() - start;
                 if (r > 0 && seconds < best) best = seconds;
             }
             printf(" %8.1f", moved * j.rounds / best / 1e9);

@@ -8,15 +8,9 @@
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/rng.h"
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 int main(int argc, char **argv) {
     const int n = argc > 1 ? atoi(argv[1]) : 2048;
@@ -38,10 +32,10 @@ int main(int argc, char **argv) {
     gf_rng_fill_normal(&rng, b, count, 0.0f, 1.0f);
     double best = 1e30;
     for (int r = 0; r <= repeats; r++) { /* the first round warms up */
-        double start = now_seconds();
+        double start = gf_clock_seconds();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f,
                     c, n);
-        double seconds = now_seconds() - start;
+        double seconds = gf_clock_seconds() - start;
         if (r > 0 && seconds < best) best = seconds;
     }
     printf("sgemm n=%d repeats=%d core=%s gflop_per_s=%.1f\n", n, repeats, openblas_get_corename(),

@@ -12,8 +12,9 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "core/clock.h"
 
 /* How long a worker watches for the next job, and the caller for the workers' end,
  * before sleeping: longer than most serial stretches between a training step's jobs
@@ -43,12 +44,6 @@ static _Thread_local bool inside_job;
 typedef struct worker_arg { int index; } worker_arg;
 static worker_arg worker_args[GF_MAX_THREADS];
 
-static int64_t monotonic_nanoseconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Watches done(arg) until it holds or the window has passed; returns done(arg). */
 static bool watch_until(bool (*done)(const void *), const void *arg) {
     int64_t deadline = 0;
@@ -58,7 +53,7 @@ static bool watch_until(bool (*done)(const void *), const void *arg) {
          * queued behind us on this CPU */
         sched_yield();
         if (i % 16 == 15) {
-            int64_t now = monotonic_nanoseconds();
+            int64_t now = gf_clock_nanoseconds();
             if (deadline == 0) deadline = now + WATCH_NANOSECONDS;
             else if (now >= deadline) return done(arg);
         }
@@ -87,7 +82,7 @@ static void *worker_main(void *arg) {
         }
         seen = atomic_load_explicit(&the_pool.generation, memory_order_acquire);
         the_pool.fn(the_pool.ctx, index, the_pool.threads);
-        the_pool.finished[index] = monotonic_nanoseconds(); /* published by the release below */
+        the_pool.finished[index] = gf_clock_nanoseconds(); /* published by the release below */
         if (atomic_fetch_sub_explicit(&the_pool.running, 1, memory_order_acq_rel) == 1) {
             /* the caller may be asleep; a signal nobody waits for costs little */
             pthread_mutex_lock(&the_pool.lock);
@@ -151,7 +146,7 @@ void gf_parallel_run(gf_parallel_fn fn, void *ctx) {
     inside_job = true;
     fn(ctx, 0, threads);
     inside_job = false;
-    the_pool.finished[0] = monotonic_nanoseconds();
+    the_pool.finished[0] = gf_clock_nanoseconds();
 
     if (!watch_until(workers_finished, NULL)) {
         pthread_mutex_lock(&the_pool.lock);

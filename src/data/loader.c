@@ -2,8 +2,8 @@
 
 #include <pthread.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/memory.h"
 #include "data/augment.h"
@@ -39,12 +39,6 @@ struct gf_loader {
     int64_t prepared;
 };
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void prepare(gf_loader *ld, int64_t batch, slot *s) {
     const gf_dataset *ds = ld->ds;
     int64_t first = batch * ld->options.batch;
@@ -75,9 +69,9 @@ static void *worker(void *arg) {
         ld->thread_busy = true;
         pthread_mutex_unlock(&ld->lock);
 
-        double start = now_seconds();
+        double start = gf_clock_seconds();
         prepare(ld, batch, s);
-        double spent = now_seconds() - start;
+        double spent = gf_clock_seconds() - start;
 
         pthread_mutex_lock(&ld->lock);
         ld->thread_busy = false;
@@ -204,9 +198,9 @@ int gf_loader_next(gf_loader *ld, const float **images, const int32_t **labels) 
     int index = (int)(ld->next_to_hand_out % SLOTS);
     slot *s = &ld->slots[index];
     if (s->state != SLOT_READY) {
-        double start = now_seconds();
+        double start = gf_clock_seconds();
         while (s->state != SLOT_READY) pthread_cond_wait(&ld->changed, &ld->lock);
-        ld->wait_seconds += now_seconds() - start;
+        ld->wait_seconds += gf_clock_seconds() - start;
     }
     s->state = SLOT_IN_USE;
     ld->in_use = index;

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "lua/binding.h"
 
 extern char **environ;
@@ -47,11 +48,7 @@ static child_process *check_process(lua_State *L, int index) {
     return luaL_checkudata(L, index, GF_LUA_PROCESS);
 }
 
-static long long now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static long long now_ms(void) { return (long long)(gf_clock_nanoseconds() / 1000000); }
 
 static int set_flags(int fd, int fd_flags, int status_flags) {
     if (fd_flags && fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | fd_flags) < 0) return -1;

@@ -4,8 +4,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "lua/binding.h"
 #include "lua/options.h"
@@ -409,9 +409,7 @@ static int l_checkpoint_load(lua_State *L) {
 
 /* graft.core.monotonic_seconds() -> seconds of a clock that never jumps (wall time) */
 static int l_monotonic_seconds(lua_State *L) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    lua_pushnumber(L, (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec);
+    lua_pushnumber(L, gf_clock_seconds());
     return 1;
 }
 

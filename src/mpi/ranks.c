@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 
 enum { TAG_EXCHANGE = 1, TAG_POINT = 2, TAG_GATHER = 3, TAG_GATHERED = 4 };
@@ -76,12 +77,6 @@ int gf_mpi_set_timeout(double seconds) {
     return GF_OK;
 }
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* Sleeps a little longer after each unanswered poll, up to a millisecond, so that a
  * process waiting for a slower peer leaves the cores to the computing ones. */
 static void pause_after(int polls) {
@@ -121,7 +116,7 @@ static int wait_all(pending *requests, int count, double deadline, double second
             all_done = all_done && done;
         }
         if (all_done) return GF_OK;
-        if (now() > deadline) {
+        if (gf_clock_seconds() > deadline) {
             for (int i = 0; i < count; i++)
                 if (requests[i].request != MPI_REQUEST_NULL)
                     return timed_out(what, requests[i].peer, requests[i].sending, seconds);
@@ -178,7 +173,7 @@ static int transfer(const void *send, size_t send_bytes, int to, void *receive,
     if (receive) status = start_parts(requests, NULL, receive, receive_bytes, from, tag);
     if (status == GF_OK && send) status = start_parts(requests + receives, send, NULL, send_bytes, to, tag);
     if (status == GF_OK)
-        status = wait_all(requests, (int)(receives + sends), now() + job.timeout, job.timeout, what);
+        status = wait_all(requests, (int)(receives + sends), gf_clock_seconds() + job.timeout, job.timeout, what);
     free(requests);
     return status;
 }
@@ -208,7 +203,7 @@ static int receive_any_size(int from, int tag, double deadline, double seconds, 
             return mpi_failed(code, "MPI_Iprobe");
         }
         if (found) break;
-        if (now() > deadline) return timed_out(what, from, false, seconds);
+        if (gf_clock_seconds() > deadline) return timed_out(what, from, false, seconds);
         pause_after(polls);
     }
     int length;
@@ -230,15 +225,16 @@ static int receive_any_size(int from, int tag, double deadline, double seconds, 
 /* Rank 0's side: the parts of every rank, then the whole to each. */
 static int gather_at_root(const void *bytes, size_t count, char **all, size_t *lengths) {
     const char *what = "gathering the ranks' records";
-    double deadline = now() + job.timeout;
-    char **parts = calloc((size_t)job.size, sizeof *parts);
+    const int size = job.size; /* at least 1 (this rank) */
+    double deadline = gf_clock_seconds() + job.timeout;
+    char **parts = calloc((size_t)size, sizeof *parts);
     if (!parts) return gf_fail("MPI: %s: out of memory", what);
     int status = GF_OK;
     lengths[0] = count;
-    for (int r = 1; r < job.size && status == GF_OK; r++)
+    for (int r = 1; r < size && status == GF_OK; r++)
         status = receive_any_size(r, TAG_GATHER, deadline, job.timeout, &parts[r], &lengths[r], what);
-    size_t total = 0, header = (size_t)job.size * sizeof(uint64_t);
-    for (int r = 0; r < job.size; r++) total += lengths[r];
+    size_t total = 0, header = (size_t)size * sizeof(uint64_t);
+    for (int r = 0; r < size; r++) total += lengths[r];
     char *reply = NULL;
     if (status == GF_OK && header + total > INT_MAX)
         status = gf_fail("MPI: %s: %zu bytes, more than one message carries", what, header + total);
@@ -246,20 +242,20 @@ static int gather_at_root(const void *bytes, size_t count, char **all, size_t *l
         status = gf_fail("MPI: %s: out of memory", what);
     if (status == GF_OK) {
         size_t at = header;
-        for (int r = 0; r < job.size; r++) {
+        for (int r = 0; r < size; r++) {
             uint64_t length = lengths[r];
             memcpy(reply + (size_t)r * sizeof length, &length, sizeof length);
             if (lengths[r]) memcpy(reply + at, r == 0 ? bytes : parts[r], lengths[r]);
             at += lengths[r];
         }
-        pending *sends = calloc((size_t)job.size, sizeof *sends);
+        pending *sends = calloc((size_t)size, sizeof *sends);
         if (!sends) status = gf_fail("MPI: %s: out of memory", what);
-        for (int r = 1; status == GF_OK && r < job.size; r++)
+        for (int r = 1; status == GF_OK && r < size; r++)
             status = start(&sends[r], reply, NULL, header + total, r, TAG_GATHERED);
-        if (status == GF_OK) status = wait_all(sends + 1, job.size - 1, now() + job.timeout, job.timeout, what);
+        if (status == GF_OK) status = wait_all(sends + 1, size - 1, gf_clock_seconds() + job.timeout, job.timeout, what);
         free(sends);
     }
-    for (int r = 0; r < job.size; r++) free(parts[r]);
+    for (int r = 0; r < size; r++) free(parts[r]);
     free(parts);
     if (status == GF_OK) {
         *all = malloc(total ? total : 1);
@@ -275,7 +271,7 @@ static int gather_from_root(const void *bytes, size_t count, char **all, size_t 
     const char *what = "gathering the ranks' records";
     if (count > INT_MAX) return gf_fail("MPI: %s: %zu bytes, more than one message carries", what, count);
     double seconds = 1.5 * job.timeout;
-    double deadline = now() + seconds;
+    double deadline = gf_clock_seconds() + seconds;
     pending send;
     int status = start(&send, bytes, NULL, count, 0, TAG_GATHER);
     char *reply = NULL;
