@@ -2,8 +2,8 @@
  * whole tensors (BatchNorm, the splits and joins of the convolutions, the residual
  * adds): for working sets from 1 MiB to `max_mib`, the bytes per second that the
  * pool's threads (core/parallel.h, GRAFT_THREADS) read, write, copy and update in place,
- * each thread over its share of the arrays, the best of `repeats` timings by wall
- * clock. Bytes are those the loop reads plus those it writes (a copy's destination
+ * each thread over its share of the arrays (allocated as a network's arena is, in huge
+ * pages where the kernel gives them), the best of `repeats` timings by wall clock. Bytes are those the loop reads plus those it writes (a copy's destination
  * lines, which the CPU also reads before writing them, are counted once). Where the
  * speeds fall with the working set shows which cache a step's tensors fit in. Not a
  * test:
@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/error.h"
+#include "core/memory.h"
 #include "core/parallel.h"
 
 enum { LANES = 16, ACCUMULATORS = 4 };
@@ -91,16 +93,14 @@ int main(int argc, char **argv) {
     const int threads = gf_parallel_threads();
     const size_t unit = (size_t)LANES * ACCUMULATORS * (size_t)threads;
     const size_t most = ((size_t)max_mib << 20) / sizeof(float) / unit * unit;
-    float *a = aligned_alloc(64, most * sizeof(float));
-    float *b = aligned_alloc(64, most * sizeof(float));
+    /* through gf_alloc, so in the huge pages a network's arena gets (core/memory.h) */
+    float *a = gf_alloc(most * sizeof(float), "bench_memory's first array");
+    float *b = a ? gf_alloc(most * sizeof(float), "bench_memory's second array") : NULL;
     if (!a || !b) {
-        fprintf(stderr, "%s: out of memory for two arrays of %ld MiB\n", argv[0], max_mib);
-        free(a);
-        free(b);
+        fprintf(stderr, "%s: %s\n", argv[0], gf_error_message());
+        gf_free(a);
         return 1;
     }
-    memset(a, 0, most * sizeof(float));
-    memset(b, 0, most * sizeof(float));
     printf("threads=%d repeats=%d (GB/s, bytes read + written; copy's working set is both "
            "arrays)\n",
            threads, repeats);
@@ -129,7 +129,7 @@ int main(int argc, char **argv) {
         }
         printf("\n");
     }
-    free(a);
-    free(b);
+    gf_free(a);
+    gf_free(b);
     return 0;
 }
