@@ -77,12 +77,13 @@ function progress.clear_line()
   end
 end
 
--- Takes the progress line away; the picture stays on the screen as printed text.
+-- Takes the progress line away; the picture stays on the screen as printed text. The
+-- cursor's row is cleared even when no line is drawn: Ctrl-C makes the terminal throw
+-- away output not yet shown, so a line taken away since (and the epoch's line after
+-- it) may never have left the screen, and a message would run into it.
 function progress.finish()
-  if line then
-    io.stdout:write("\r\27[K")
-    line = nil
-  end
+  io.stdout:write("\r\27[K")
+  line = nil
   picture, rows_above = nil, 0
   io.stdout:flush()
 end
