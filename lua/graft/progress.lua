@@ -10,6 +10,7 @@ local progress = {}
 local picture = nil   -- the live picture's text (lines ending in "\n"), or nil
 local line = nil      -- the progress line, or nil
 local rows_above = 0  -- rows of the bottom drawn above the cursor's row
+local drawn = false   -- whether anything was drawn since the last finish
 
 local function picture_rows(text)
   local _, count = text:gsub("\n", "")
@@ -39,6 +40,7 @@ end
 
 -- Shows text as the progress line, in place of the last one.
 function progress.line(text)
+  drawn = true
   if picture or rows_above > 0 then
     erase()
     line = text
@@ -52,6 +54,7 @@ end
 
 -- Shows text (lines, each ending in "\n") as the live picture, in place of the last one.
 function progress.picture(text)
+  drawn = true
   erase()
   picture = text
   draw()
@@ -77,13 +80,14 @@ function progress.clear_line()
   end
 end
 
--- Takes the progress line away; the picture stays on the screen as printed text. The
--- cursor's row is cleared even when no line is drawn: Ctrl-C makes the terminal throw
--- away output not yet shown, so a line taken away since (and the epoch's line after
--- it) may never have left the screen, and a message would run into it.
+-- Takes the progress line away; the picture stays on the screen as printed text. Once
+-- anything was drawn the cursor's row is cleared even when no line is: Ctrl-C makes
+-- the terminal throw away output not yet shown, so a line taken away since (and the
+-- epoch's line after it) may never have left the screen, and a message would run
+-- into it. With nothing drawn (a log, a pipe) nothing is written.
 function progress.finish()
-  io.stdout:write("\r\27[K")
-  line = nil
+  if drawn or line then io.stdout:write("\r\27[K") end
+  drawn, line = false, nil
   picture, rows_above = nil, 0
   io.stdout:flush()
 end

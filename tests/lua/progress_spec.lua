@@ -20,12 +20,16 @@ describe("the progress line", function()
     expect.eq(written(function() progress.clear_line() end), "", "no line: nothing to take away")
   end)
 
-  it("finish clears the cursor's row even when no line is drawn", function()
+  it("finish clears the cursor's row once anything was drawn, even a line taken away", function()
     -- after Ctrl-C the terminal may have dropped the output that took the line away,
     -- so the row is cleared whatever progress.lua believes is on it
+    written(function() progress.line("epoch 2/2 [====] 10/10") end)
+    written(function() progress.clear_line() end)
     expect.eq(written(function() progress.finish() end), "\r\27[K")
     written(function() progress.line("epoch 2/2 [====] 10/10") end)
     expect.eq(written(function() progress.finish() end), "\r\27[K")
+    -- nothing drawn since (a log, a pipe): nothing written
+    expect.eq(written(function() progress.finish() end), "")
   end)
 
   it("fits a line into the terminal's width less three columns", function()
