@@ -86,7 +86,7 @@ end
 -- epoch's line after it) may never have left the screen, and a message would run
 -- into it. With nothing drawn (a log, a pipe) nothing is written.
 function progress.finish()
-  if drawn or line then io.stdout:write("\r\27[K") end
+  if drawn then io.stdout:write("\r\27[K") end
   drawn, line = false, nil
   picture, rows_above = nil, 0
   io.stdout:flush()

@@ -8,8 +8,4 @@ int64_t gf_clock_nanoseconds(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-double gf_clock_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+double gf_clock_seconds(void) { return 1e-9 * (double)gf_clock_nanoseconds(); }
